@@ -1,0 +1,14 @@
+/* placeholder until the owner's version lands */
+#include <stdio.h>
+
+#include "cmd.h"
+
+int
+cmd_check(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "mailferry: check: not built yet\n");
+	return MF_EXIT_UNAVAILABLE;
+}

@@ -1,0 +1,93 @@
+/*
+ * The configuration file (YAML) as plain structs.
+ *
+ * config_load() parses with libyaml, validates everything and reports the
+ * first problem as "FILE:LINE:COL: message" (class MF_E_CONFIG).  Nothing
+ * below cmd/ sees YAML: accounts become struct imap_store_cfg, maildir
+ * stores struct mdir_store_cfg, channels struct sync_policy.
+ *
+ * Ownership: every string hangs off the config's arena and dies with
+ * config_free().
+ */
+#ifndef MF_CONFIG_H
+#define MF_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/err.h"
+#include "imap/imap-store.h"
+#include "maildir/mdir-store.h"
+#include "policy.h"
+
+struct mf_arena;
+
+/* Where a value came from, for later error messages. */
+struct config_pos {
+	unsigned line, col;	/* 1-based */
+};
+
+struct config_account {
+	const char *name;
+	struct config_pos pos;
+	struct imap_store_cfg imap;	/* get_secret left NULL */
+	/* exactly one of these three, or none with tunnel / oauth */
+	const char *password_command;
+	const char *password_env;
+	const char *password;		/* plain in the file: warned */
+	const char *oauth_token_command;
+};
+
+struct config_maildir {
+	const char *name;
+	struct config_pos pos;
+	struct mdir_store_cfg mdir;
+};
+
+enum config_side_kind {
+	CONFIG_SIDE_ACCOUNT,
+	CONFIG_SIDE_MAILDIR,
+};
+
+struct config_side {
+	enum config_side_kind kind;
+	const struct config_account *account;	/* CONFIG_SIDE_ACCOUNT */
+	const struct config_maildir *maildir;	/* CONFIG_SIDE_MAILDIR */
+};
+
+struct config_channel {
+	const char *name;
+	struct config_pos pos;
+	struct config_side far, near;
+	struct sync_policy policy;
+};
+
+struct mf_config {
+	const char *path;	/* the file read */
+	const char *state_dir;	/* expanded */
+	struct config_account *accounts;
+	size_t naccounts;
+	struct config_maildir *maildirs;
+	size_t nmaildirs;
+	struct config_channel *channels;
+	size_t nchannels;
+	/* warnings collected while loading ("password in plain text") */
+	const char **warnings;
+	size_t nwarnings;
+	struct mf_arena *arena;
+};
+
+/* Default path: $XDG_CONFIG_HOME/mailferry/config.yaml (caller frees). */
+char *config_default_path(void);
+
+int config_load(const char *path, struct mf_config **cfg_r,
+		struct mf_err *err);
+/* Same, from a string (tests); name is used in messages. */
+int config_load_string(const char *name, const char *text, size_t len,
+		       struct mf_config **cfg_r, struct mf_err *err);
+void config_free(struct mf_config **cfg);
+
+const struct config_channel *config_find_channel(const struct mf_config *cfg,
+						 const char *name);
+
+#endif

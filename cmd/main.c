@@ -1,0 +1,255 @@
+/*
+ * mailferry: keep IMAP accounts and Maildirs in sync.
+ *
+ * main() parses the global options, installs the log handler (the only place
+ * that prints below the command level), loads the configuration when the
+ * command needs it and dispatches through the table below.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "cmd.h"
+#include "config.h"
+
+static int cmd_version(struct cmd_ctx *ctx, int argc, char **argv);
+static int cmd_help(struct cmd_ctx *ctx, int argc, char **argv);
+
+static const struct cmd_desc commands[] = {
+	{ "sync", cmd_sync, CMD_NEEDS_CONFIG, "[CHANNEL[:FOLDER]...]",
+	  "synchronize channels (all when none given)" },
+	{ "list", cmd_list, CMD_NEEDS_CONFIG, "CHANNEL|ACCOUNT",
+	  "list the far folders with counts and roles" },
+	{ "status", cmd_status, CMD_NEEDS_CONFIG, "[CHANNEL...]",
+	  "what the last sync recorded (no network)" },
+	{ "check", cmd_check, CMD_NEEDS_CONFIG, "",
+	  "validate the configuration, show what it would connect to" },
+	{ "version", cmd_version, 0, "", "print the version" },
+	{ "help", cmd_help, 0, "[COMMAND]", "this text" },
+};
+
+static const char *progname = "mailferry";
+
+static void
+log_to_stderr(enum mf_log_level level, unsigned cat, const char *msg,
+	      void *ctx)
+{
+	static const char *const prefix[] = {
+		[MF_LOG_ERROR] = "error: ",
+		[MF_LOG_WARN] = "warning: ",
+		[MF_LOG_NOTICE] = "",
+		[MF_LOG_INFO] = "",
+		[MF_LOG_DEBUG] = "",
+	};
+
+	(void)cat;
+	(void)ctx;
+	fprintf(stderr, "%s%s\n", prefix[level], msg);
+}
+
+int
+cmd_exit_code(enum mf_err_class cls)
+{
+	switch (cls) {
+	case MF_OK:
+		return MF_EXIT_OK;
+	case MF_E_MSG:
+	case MF_E_BOX:
+		return MF_EXIT_PARTIAL;
+	case MF_E_USAGE:
+	case MF_E_CONFIG:
+		return MF_EXIT_USAGE;
+	case MF_E_AUTH:
+		return MF_EXIT_AUTH;
+	case MF_E_STORE:
+	case MF_E_NET:
+	case MF_E_CANCELED:
+		return MF_EXIT_NET;
+	case MF_E_STATE:
+		return MF_EXIT_STATE;
+	case MF_E_INTERNAL:
+		return MF_EXIT_INTERNAL;
+	}
+	return MF_EXIT_INTERNAL;
+}
+
+int
+cmd_fail(const struct mf_err *err)
+{
+	fprintf(stderr, "%s: %s\n", progname,
+		err->msg[0] != '\0' ? err->msg : "failed");
+	return cmd_exit_code(err->cls);
+}
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: %s [-c FILE] [-v|-q] [-D] COMMAND [ARGS]\n\n"
+		   "commands:\n", progname);
+	for (i = 0; i < MF_N_ELEMENTS(commands); i++)
+		fprintf(f, "  %-8s %-22s %s\n", commands[i].name,
+			commands[i].args, commands[i].summary);
+	fprintf(f, "\noptions:\n"
+		   "  -c FILE        configuration file "
+		   "(default $XDG_CONFIG_HOME/mailferry/config.yaml)\n"
+		   "  -v, -q         more or less output\n"
+		   "  -D, --debug-imap  print the IMAP conversation "
+		   "(credentials redacted)\n"
+		   "  --debug=CATS   debug categories: "
+		   "imap,maildir,sync,state,all\n"
+		   "  -n, --dry-run  show what would be done, change nothing\n"
+		   "\nSee mailferry(1) for exit codes.\n");
+}
+
+static int
+cmd_version(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	(void)argc;
+	(void)argv;
+	printf("mailferry %s\n", MF_VERSION);
+	return MF_EXIT_OK;
+}
+
+static int
+cmd_help(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	(void)argc;
+	(void)argv;
+	usage(stdout);
+	return MF_EXIT_OK;
+}
+
+static int
+parse_debug(const char *arg, unsigned *cats_r)
+{
+	char *copy = strdup(arg), *tok, *save = NULL;
+	unsigned cats = 0;
+	int ret = 0;
+
+	if (copy == NULL)
+		return -1;
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (strcmp(tok, "imap") == 0)
+			cats |= MF_LOGC_IMAP;
+		else if (strcmp(tok, "maildir") == 0)
+			cats |= MF_LOGC_MAILDIR;
+		else if (strcmp(tok, "sync") == 0)
+			cats |= MF_LOGC_SYNC;
+		else if (strcmp(tok, "state") == 0)
+			cats |= MF_LOGC_STATE;
+		else if (strcmp(tok, "all") == 0)
+			cats |= MF_LOGC_ALL;
+		else
+			ret = -1;
+	}
+	free(copy);
+	*cats_r = cats;
+	return ret;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "debug-imap", no_argument, NULL, 'D' },
+		{ "debug", required_argument, NULL, 'd' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cmd_ctx ctx = { 0 };
+	const struct cmd_desc *cmd = NULL;
+	struct mf_err err = { 0 };
+	size_t i;
+	int c, ret;
+
+	/* "+": stop at the command name; its options are its own */
+	while ((c = getopt_long(argc, argv, "+c:vqDnhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			ctx.config_path = optarg;
+			break;
+		case 'v':
+			ctx.verbosity++;
+			break;
+		case 'q':
+			ctx.verbosity = -1;
+			break;
+		case 'D':
+			ctx.debug |= MF_LOGC_IMAP;
+			break;
+		case 'd':
+			if (parse_debug(optarg, &ctx.debug) < 0) {
+				fprintf(stderr, "%s: --debug: unknown category "
+					"in '%s' (imap, maildir, sync, state, "
+					"all)\n", progname, optarg);
+				return MF_EXIT_USAGE;
+			}
+			break;
+		case 'n':
+			ctx.dry_run = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return MF_EXIT_OK;
+		case 'V':
+			return cmd_version(&ctx, 0, NULL);
+		default:
+			usage(stderr);
+			return MF_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return MF_EXIT_USAGE;
+	}
+	for (i = 0; i < MF_N_ELEMENTS(commands); i++)
+		if (strcmp(commands[i].name, argv[optind]) == 0)
+			cmd = &commands[i];
+	if (cmd == NULL) {
+		fprintf(stderr, "%s: unknown command '%s' (try '%s help')\n",
+			progname, argv[optind], progname);
+		return MF_EXIT_USAGE;
+	}
+
+	mf_log_set_handler(log_to_stderr, NULL);
+	mf_log_set_level(ctx.verbosity < 0 ? MF_LOG_WARN :
+			 ctx.verbosity == 0 ? MF_LOG_NOTICE :
+			 ctx.verbosity == 1 ? MF_LOG_INFO : MF_LOG_DEBUG);
+	if (ctx.debug != 0) {
+		mf_log_set_level(MF_LOG_DEBUG);
+		mf_log_set_debug(ctx.debug);
+	}
+
+	if (cmd->needs & CMD_NEEDS_CONFIG) {
+		char *def = NULL;
+		const char *path = ctx.config_path;
+
+		if (path == NULL)
+			path = def = config_default_path();
+		ret = config_load(path, &ctx.cfg, &err);
+		free(def);
+		if (ret < 0)
+			return cmd_fail(&err);
+		for (i = 0; i < ctx.cfg->nwarnings; i++)
+			mf_log(MF_LOG_WARN, MF_LOGC_GENERAL, "%s",
+			       ctx.cfg->warnings[i]);
+	}
+
+	/* the command's own argv starts at its name, as getopt expects */
+	ret = cmd->run(&ctx, argc - optind, argv + optind);
+	config_free(&ctx.cfg);
+	return ret;
+}

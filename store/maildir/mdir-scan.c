@@ -1,0 +1,1 @@
+extern int mf_placeholder_mdir_scan; /* placeholder */

@@ -1,0 +1,343 @@
+/*
+ * The mail store interface: one contract that the IMAP store and the Maildir
+ * store both implement, so the sync engine never knows which side it talks
+ * to (a channel may be IMAP <-> Maildir or IMAP <-> IMAP).
+ *
+ * Ownership (isync's rule, stated once): all memory passed in belongs to the
+ * caller and is only borrowed for the duration of the call, unless stated
+ * otherwise.  Everything a store returns through a *_r pointer is owned by
+ * the caller and freed with the matching *_free() function.  Item arrays
+ * (fetch, flags, remove, deliveries) are the caller's; the store fills their
+ * result fields.  A struct mf_delivery is lent to the store from
+ * deliver_begin() until deliver_flush() or deliver_abort_all() returns; the
+ * caller must not move or free it in between.
+ *
+ * Naming: mailbox names are UTF-8 with '/' as the hierarchy separator and
+ * "INBOX" for the inbox, whatever the server's delimiter and encoding
+ * (modified UTF-7) or the maildir layout.  Each store translates at its own
+ * boundary and refuses a name it cannot represent safely.
+ *
+ * Messages: a store with MF_CAP_UIDS identifies messages by IMAP UID (the key
+ * fields are NULL); a store without it by a key (the maildir unique name, the
+ * part before ":2,").  Message bytes cross this interface in canonical form:
+ * RFC 5322 wire form with CRLF line ends, exactly as an IMAP server sends
+ * them.  Sizes are canonical sizes.  The Maildir store converts to bare LF on
+ * disk and back (store/maildir).
+ *
+ * Blocking: every call blocks until done.  Bulk calls take arrays so that a
+ * store can pipeline inside one call (the IMAP store turns 10,000 fetch items
+ * into a few ranged UID FETCH commands in flight at once).  Results come back
+ * per item; the call itself fails (-1) only when the whole mailbox or store
+ * is unusable, with err's class saying which.
+ *
+ * Errors: per-item failures set item->status = -1 and item->err (class
+ * MF_E_MSG normally).  A function returning -1 sets err with class MF_E_BOX
+ * (this mailbox is unusable, go on with the next) or a store-level class
+ * (MF_E_STORE, MF_E_NET, MF_E_AUTH: the connection or account is gone).
+ */
+#ifndef MF_STORE_H
+#define MF_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+struct mf_arena;
+struct mf_store;
+
+/* ---- flags ---------------------------------------------------------- */
+
+/* System flags as bits.  Maildir letter and IMAP name in the comment. */
+#define MF_FLAG_DRAFT		0x01u	/* D  \Draft */
+#define MF_FLAG_FLAGGED		0x02u	/* F  \Flagged */
+#define MF_FLAG_FORWARDED	0x04u	/* P  $Forwarded (maildir "passed") */
+#define MF_FLAG_ANSWERED	0x08u	/* R  \Answered */
+#define MF_FLAG_SEEN		0x10u	/* S  \Seen */
+#define MF_FLAG_DELETED		0x20u	/* T  \Deleted (maildir "trashed") */
+#define MF_FLAG_ALL		0x3fu
+
+/*
+ * Keywords travel as one normalized string: unique keywords, sorted by
+ * strcmp, separated by single spaces, "" for none (store/flags.h has the
+ * helpers).  A keyword is an IMAP atom without '\\'.
+ */
+
+/* ---- capabilities --------------------------------------------------- */
+
+#define MF_CAP_UIDS		0x0001u	/* messages by UID (else by key) */
+#define MF_CAP_CONDSTORE	0x0002u	/* modseq, CHANGEDSINCE */
+#define MF_CAP_QRESYNC		0x0004u	/* VANISHED on fetch */
+#define MF_CAP_UIDPLUS		0x0008u	/* APPENDUID, UID EXPUNGE */
+#define MF_CAP_MOVE		0x0010u
+#define MF_CAP_LIST_STATUS	0x0020u	/* list_boxes status in one trip */
+#define MF_CAP_KEYWORDS		0x0040u	/* stores arbitrary keywords */
+#define MF_CAP_DIR_TOKEN	0x0080u	/* status.dir_token is meaningful */
+
+/* ---- mailboxes ------------------------------------------------------ */
+
+enum mf_role {
+	MF_ROLE_NONE = 0,
+	MF_ROLE_INBOX,
+	MF_ROLE_SENT,
+	MF_ROLE_DRAFTS,
+	MF_ROLE_TRASH,
+	MF_ROLE_JUNK,
+	MF_ROLE_ARCHIVE,
+	MF_ROLE_ALL,
+	MF_ROLE_FLAGGED,
+	MF_ROLE_IMPORTANT,
+};
+
+#define MF_BOX_NOSELECT		0x01u	/* exists only as a parent */
+#define MF_BOX_NOINFERIORS	0x02u
+#define MF_BOX_HASCHILDREN	0x04u
+#define MF_BOX_HASNOCHILDREN	0x08u
+
+/*
+ * What the store knows about a mailbox without opening it.  Any field may
+ * be 0 for "unknown"; has_status says whether the counters were filled.
+ */
+struct mf_box_status {
+	bool has_status;
+	uint32_t uidvalidity;	/* IMAP; 0 for maildir */
+	uint32_t uidnext;
+	uint32_t messages;
+	uint32_t unseen;
+	uint64_t highestmodseq;	/* 0: no CONDSTORE or NOMODSEQ */
+	/*
+	 * MF_CAP_DIR_TOKEN stores: a value that changes whenever a message
+	 * is added, removed or renamed (maildir: cur/ and new/ mtimes).  0
+	 * means "cannot tell, scan it".  Equal tokens mean no change.
+	 */
+	uint64_t dir_token;
+};
+
+struct mf_box_info {
+	char *name;		/* canonical name (see top) */
+	enum mf_role role;
+	unsigned attrs;		/* MF_BOX_* */
+	struct mf_box_status status;
+};
+
+struct mf_box_list {
+	struct mf_box_info *v;
+	size_t n;
+};
+
+void mf_box_list_free(struct mf_box_list **list);
+
+const char *mf_role_name(enum mf_role role);	/* "sent", "" for none */
+enum mf_role mf_role_from_name(const char *name);	/* MF_ROLE_NONE if unknown */
+
+/* ---- messages ------------------------------------------------------- */
+
+/*
+ * One message as a scan sees it.  Strings point into the scan result's
+ * arena and live as long as the result.
+ */
+struct mf_msg {
+	uint32_t uid;		/* MF_CAP_UIDS stores; else 0 */
+	const char *key;	/* key stores; else NULL */
+	unsigned flags;		/* MF_FLAG_* */
+	const char *keywords;	/* normalized, never NULL */
+	uint64_t size;		/* canonical (CRLF) size; 0 if not asked/known */
+	int64_t date;		/* internal date, Unix time; 0 if unknown */
+	uint64_t modseq;	/* CONDSTORE stores, when asked */
+	const char *msgid;	/* Message-ID with <>, when asked; NULL if none */
+	/*
+	 * Maildir: a UID found in the file name as mbsync (",U=123") or
+	 * OfflineIMAP (",U=123,FMD5=...") wrote it; 0 if none.  A hint for
+	 * adoption, never trusted alone.
+	 */
+	uint32_t name_uid;
+	bool is_new;		/* maildir: still in new/ */
+};
+
+#define MF_WANT_FLAGS	0x01u
+#define MF_WANT_SIZE	0x02u	/* may read files (maildir without ,W=) */
+#define MF_WANT_DATE	0x04u
+#define MF_WANT_MSGID	0x08u	/* reads headers: first syncs only */
+#define MF_WANT_MODSEQ	0x10u
+
+struct mf_scan_req {
+	unsigned want;		/* MF_WANT_* */
+	/* UID stores: only UIDs in [uid_lo, uid_hi]; 0,0 means all */
+	uint32_t uid_lo, uid_hi;
+	/* CONDSTORE: only messages with modseq > changedsince; 0 = all */
+	uint64_t changedsince;
+	/* QRESYNC: with changedsince, also report UIDs expunged since then */
+	bool vanished;
+	/* only messages with internal date >= since (Unix time); 0 = all */
+	int64_t since;
+};
+
+struct mf_scan_result {
+	struct mf_msg *msgs;	/* sorted by uid, or by key (strcmp) */
+	size_t n;
+	uint32_t *vanished;	/* with req.vanished: expunged UIDs, sorted */
+	size_t nvanished;
+	bool vanished_valid;	/* the store did report VANISHED */
+	struct mf_arena *arena;
+};
+
+void mf_scan_result_free(struct mf_scan_result **res);
+
+/* ---- moving bytes --------------------------------------------------- */
+
+/*
+ * A sink receives one message's bytes in canonical form.  write() may be
+ * called any number of times, then finish() once when every byte has been
+ * written.  A sink that never sees finish() (the fetch failed) is discarded
+ * by whoever made it.  Sinks are made by deliver_begin().
+ */
+struct mf_sink;
+struct mf_sink_ops {
+	int (*write)(struct mf_sink *sink, const void *data, size_t len,
+		     struct mf_err *err);
+	int (*finish)(struct mf_sink *sink, struct mf_err *err);
+};
+struct mf_sink {
+	const struct mf_sink_ops *ops;
+};
+
+static inline int
+mf_sink_write(struct mf_sink *sink, const void *data, size_t len,
+	      struct mf_err *err)
+{
+	return sink->ops->write(sink, data, len, err);
+}
+
+static inline int
+mf_sink_finish(struct mf_sink *sink, struct mf_err *err)
+{
+	return sink->ops->finish(sink, err);
+}
+
+struct mf_fetch_item {
+	/* in */
+	uint32_t uid;		/* or key, per MF_CAP_UIDS */
+	const char *key;
+	struct mf_sink *sink;	/* where the bytes go */
+	/* partial: bytes [offset, offset+length) of the message; length 0
+	 * means to the end.  Used for resumable chunks. */
+	uint64_t offset, length;
+	bool header_only;	/* only the header block (placeholders) */
+	void *user;
+	/* out */
+	int status;		/* 0 ok, -1 failed (err says why) */
+	struct mf_err err;
+	uint64_t bytes;		/* bytes written into the sink */
+	bool gone;		/* the message no longer exists */
+};
+
+/*
+ * A message on its way into a store.  The caller fills the "in" fields and
+ * calls deliver_begin(), writes the message into d->sink (usually by handing
+ * it to the other store's fetch()), then deliver_flush() makes every finished
+ * delivery durable and fills the "out" fields.
+ */
+struct mf_delivery {
+	/* in */
+	unsigned flags;
+	const char *keywords;	/* normalized; NULL = none */
+	int64_t date;		/* internal date to keep; 0 = now */
+	uint64_t size;		/* canonical size if known, else 0 */
+	void *user;
+	/* out: set at deliver_begin (maildir: the key is chosen up front,
+	 * so the engine can journal it before a byte is written) */
+	char key[128];
+	/* out: set at flush */
+	int status;
+	struct mf_err err;
+	uint32_t uid;		/* new UID; 0 if the server did not say */
+	/* the sink to write into; the store's private state follows it */
+	struct mf_sink *sink;
+	void *priv;
+};
+
+/* ---- bulk changes --------------------------------------------------- */
+
+struct mf_flag_item {
+	/* in */
+	uint32_t uid;
+	const char *key;
+	unsigned add, del;		/* MF_FLAG_* */
+	const char *kw_add, *kw_del;	/* normalized keyword sets or NULL */
+	uint64_t unchangedsince;	/* CONDSTORE guard; 0 = none */
+	void *user;
+	/* out */
+	int status;
+	struct mf_err err;
+	bool conflict;		/* refused by UNCHANGEDSINCE: rescan */
+	bool gone;		/* the message no longer exists */
+	char new_key[128];	/* maildir: key unchanged, name may be */
+};
+
+struct mf_remove_item {
+	uint32_t uid;
+	const char *key;
+	void *user;
+	int status;
+	struct mf_err err;
+	bool gone;		/* was already gone: fine */
+};
+
+struct mf_select_req {
+	bool readonly;		/* EXAMINE */
+};
+
+/* ---- the vtable ----------------------------------------------------- */
+
+struct mf_store_ops {
+	const char *kind;	/* "imap", "maildir" */
+
+	/* Every mailbox; with status=true also fill status (LIST-STATUS
+	 * where the server has it, else STATUS per box; maildir: cheap). */
+	int (*list_boxes)(struct mf_store *st, bool status,
+			  struct mf_box_list **list_r, struct mf_err *err);
+	int (*create_box)(struct mf_store *st, const char *box,
+			  struct mf_err *err);
+	int (*delete_box)(struct mf_store *st, const char *box,
+			  struct mf_err *err);
+
+	/* Open a mailbox for the calls below; closes the previous one. */
+	int (*select_box)(struct mf_store *st, const char *box,
+			  const struct mf_select_req *req,
+			  struct mf_box_status *status_r, struct mf_err *err);
+
+	int (*scan)(struct mf_store *st, const struct mf_scan_req *req,
+		    struct mf_scan_result **res_r, struct mf_err *err);
+
+	/* Write each item's message into its sink. */
+	int (*fetch)(struct mf_store *st, struct mf_fetch_item *items,
+		     size_t n, struct mf_err *err);
+
+	int (*deliver_begin)(struct mf_store *st, struct mf_delivery *d,
+			     struct mf_err *err);
+	/* Make every delivery begun since the last flush durable (or, when
+	 * its sink was not finished, discard it) and fill its results. */
+	int (*deliver_flush)(struct mf_store *st, struct mf_err *err);
+
+	int (*set_flags)(struct mf_store *st, struct mf_flag_item *items,
+			 size_t n, struct mf_err *err);
+
+	/* Remove messages.  IMAP: set \Deleted, and with expunge also UID
+	 * EXPUNGE exactly these (needs UIDPLUS).  Maildir: unlink. */
+	int (*remove)(struct mf_store *st, struct mf_remove_item *items,
+		      size_t n, bool expunge, struct mf_err *err);
+
+	void (*destroy)(struct mf_store *st);
+};
+
+struct mf_store {
+	const struct mf_store_ops *ops;
+	unsigned caps;		/* MF_CAP_*, valid after create */
+	char *name;		/* account or store name, for messages */
+};
+
+/* Frees the store, closing connections, and NULLs *st. */
+void mf_store_destroy(struct mf_store **st);
+
+#endif

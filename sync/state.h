@@ -1,0 +1,138 @@
+/*
+ * The state database: what the last sync of a channel saw on both sides.
+ *
+ * One SQLite file per channel (state_dir/CHANNEL.db, mode 0600).  This is the
+ * only module that speaks SQL.  It keeps one prepared statement per query in
+ * the handle and checks every sqlite3_step().
+ *
+ * Identity and versions: the file carries PRAGMA application_id 'MFER' and
+ * the schema version in PRAGMA user_version.  An older schema is migrated
+ * forward in code; a newer one, a file with another application_id, or one
+ * that is not SQLite at all is refused with a message naming the file, and
+ * never written to.
+ *
+ * Durability: WAL journal with synchronous=FULL.  The engine commits once
+ * per batch (hundreds of messages), after the mail itself is durable, so a
+ * commit that reaches the disk always describes mail that is already there;
+ * FULL makes the order hold across power loss at the cost of one WAL fsync
+ * per batch.
+ *
+ * Ownership: strings in returned structs are owned by the list they came in
+ * and freed with it.  Strings passed in are copied by SQLite.
+ */
+#ifndef MF_STATE_H
+#define MF_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+#define STATE_SCHEMA_VERSION 1
+#define STATE_APPLICATION_ID 0x4d464552	/* "MFER" */
+
+struct state_db;
+
+/*
+ * Open (read-write: create if missing) the state file at path.  Errors have
+ * class MF_E_STATE and name the path.
+ */
+int state_open(const char *path, bool readonly, struct state_db **db_r,
+	       struct mf_err *err);
+void state_close(struct state_db **db);
+
+/* Explicit transactions; every change happens inside one. */
+int state_begin(struct state_db *db, struct mf_err *err);
+int state_commit(struct state_db *db, struct mf_err *err);
+void state_rollback(struct state_db *db);
+
+/* Channel-wide key/value pairs (identity of the two sides, etc.). *value_r
+ * is NULL when absent; caller frees. */
+int state_meta_get(struct state_db *db, const char *key, char **value_r,
+		   struct mf_err *err);
+int state_meta_set(struct state_db *db, const char *key, const char *value,
+		   struct mf_err *err);
+
+/* One folder pair and what each side looked like at the last sync. */
+struct state_side {
+	uint32_t uidvalidity;	/* 0: side has no UIDs (maildir) or unknown */
+	uint32_t uidnext;
+	uint32_t messages;
+	uint64_t highestmodseq;
+	uint64_t dir_token;	/* maildir directory token, 0 = unknown */
+};
+
+struct state_box {
+	int64_t id;		/* 0 until added */
+	char *far_name;
+	char *near_name;
+	struct state_side far, near;
+	int64_t last_sync;	/* Unix time of the last complete sync */
+};
+
+struct state_box_list {
+	struct state_box *v;
+	size_t n;
+};
+
+int state_box_list(struct state_db *db, struct state_box_list **list_r,
+		   struct mf_err *err);
+void state_box_list_free(struct state_box_list **list);
+/* Insert; sets box->id. */
+int state_box_add(struct state_db *db, struct state_box *box,
+		  struct mf_err *err);
+/* Update names and both sides of box->id. */
+int state_box_update(struct state_db *db, const struct state_box *box,
+		     struct mf_err *err);
+/* Delete the pair and all its message rows. */
+int state_box_delete(struct state_db *db, int64_t id, struct mf_err *err);
+
+/*
+ * In-flight actions, journaled before the action and cleared after it is
+ * confirmed.  A row found with one of these at the start of a run means the
+ * last run stopped in the middle; the engine reconciles it (sync/exec.c).
+ */
+enum state_pending {
+	STATE_PENDING_NONE = 0,
+	STATE_PENDING_PULL,	/* far -> near copy started; near_key chosen */
+	STATE_PENDING_PUSH,	/* near -> far APPEND started */
+	STATE_PENDING_MOVE,	/* moving between folders */
+};
+
+struct state_msg {
+	int64_t rowid;		/* 0 until inserted */
+	uint32_t far_uid;	/* 0: not (yet) on the far side */
+	uint32_t near_uid;	/* near is IMAP; else 0 */
+	char *near_key;		/* near is maildir; else NULL */
+	unsigned flags;		/* MF_FLAG_* as last synced */
+	char *keywords;		/* normalized, as last synced; never NULL */
+	uint64_t size;		/* canonical size */
+	int64_t date;		/* internal date */
+	char *msgid;		/* Message-ID or NULL */
+	enum state_pending pending;
+	char *pending_arg;	/* action-specific (e.g. far UIDNEXT before
+				 * an APPEND); NULL if none */
+};
+
+struct state_msg_list {
+	struct state_msg *v;	/* sorted by far_uid, then near key/uid */
+	size_t n;
+};
+
+int state_msgs_load(struct state_db *db, int64_t box_id,
+		    struct state_msg_list **list_r, struct mf_err *err);
+void state_msg_list_free(struct state_msg_list **list);
+
+/* Insert (sets m->rowid), update all columns of m->rowid, delete. */
+int state_msg_insert(struct state_db *db, int64_t box_id,
+		     struct state_msg *m, struct mf_err *err);
+int state_msg_update(struct state_db *db, const struct state_msg *m,
+		     struct mf_err *err);
+int state_msg_delete(struct state_db *db, int64_t rowid, struct mf_err *err);
+
+/* Number of message rows of a box (for status without network). */
+int state_msg_count(struct state_db *db, int64_t box_id, uint64_t *count_r,
+		    struct mf_err *err);
+
+#endif

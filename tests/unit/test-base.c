@@ -1,0 +1,177 @@
+/* Unit tests for store/base: errors, bounded buffers, sanitizing, CRLF. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/crlf.h"
+#include "base/err.h"
+#include "base/str.h"
+
+static void
+test_err_prefix(void **state)
+{
+	struct mf_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(mf_err_set(&err, MF_E_BOX, "APPEND: NO %s", "quota"),
+			 -1);
+	mf_err_prefix(&err, "UID %u", 4711u);
+	mf_err_prefix(&err, "%s", "INBOX");
+	assert_string_equal(err.msg, "INBOX: UID 4711: APPEND: NO quota");
+	assert_int_equal(err.cls, MF_E_BOX);
+	assert_true(mf_err_is_store_level(MF_E_NET));
+	assert_false(mf_err_is_store_level(MF_E_BOX));
+}
+
+static void
+test_buf_limit(void **state)
+{
+	struct mf_buf b;
+	struct mf_err err = { 0 };
+
+	(void)state;
+	mf_buf_init(&b, 8);
+	assert_int_equal(mf_buf_append(&b, "1234", 4, &err), 0);
+	assert_int_equal(mf_buf_printf(&b, &err, "%d", 5678), 0);
+	assert_string_equal(b.data, "12345678");
+	/* one byte over the limit is an error, and nothing is truncated */
+	assert_int_equal(mf_buf_append(&b, "9", 1, &err), -1);
+	assert_non_null(strstr(err.msg, "limit"));
+	assert_int_equal(b.len, 8);
+	mf_buf_consume(&b, 3);
+	assert_string_equal(b.data, "45678");
+	mf_buf_deinit(&b);
+}
+
+static void
+test_sanitize(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *out;
+	} rows[] = {
+		{ "plain text", "plain text" },
+		{ "bell\a and \x1b[31mred", "bell? and ?[31mred" },
+		{ "tab\there", "tab here" },
+		{ "caf\xc3\xa9", "caf\xc3\xa9" },		/* valid UTF-8 */
+		{ "bad \xc3 utf8", "bad ? utf8" },
+		{ "c1 \xc2\x9b csi", "c1 ?? csi" },		/* C1 CSI */
+		{ "del\x7f", "del?" },
+	};
+	char out[64];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < MF_N_ELEMENTS(rows); i++) {
+		mf_str_sanitize(out, sizeof(out), rows[i].in,
+				strlen(rows[i].in));
+		if (strcmp(out, rows[i].out) != 0)
+			fail_msg("row %zu: got '%s' want '%s'", i, out,
+				 rows[i].out);
+	}
+	/* truncation never splits a UTF-8 sequence */
+	mf_str_sanitize(out, 5, "abc\xc3\xa9", 5);
+	assert_string_equal(out, "abc");
+}
+
+static void
+test_numbers(void **state)
+{
+	uint64_t v64;
+	uint32_t v32;
+
+	(void)state;
+	assert_true(mf_str_to_u64("18446744073709551615", 20, &v64));
+	assert_true(v64 == UINT64_MAX);
+	assert_false(mf_str_to_u64("18446744073709551616", 20, &v64));
+	assert_false(mf_str_to_u32("4294967296", 10, &v32));
+	assert_true(mf_str_to_u32("4294967295", 10, &v32));
+	assert_false(mf_str_to_u32("", 0, &v32));
+	assert_false(mf_str_to_u32("12a", 3, &v32));
+}
+
+/* Convert in chunks of every size; the result must not depend on them. */
+static void
+roundtrip(const char *canon, const char *lf)
+{
+	size_t len = strlen(canon), chunk;
+
+	for (chunk = 1; chunk <= len; chunk++) {
+		struct mf_nl_state a = { 0 }, b = { 0 };
+		char tmp[256], back[512];
+		size_t o = 0, o2 = 0, i;
+
+		for (i = 0; i < len; i += chunk) {
+			size_t n = len - i < chunk ? len - i : chunk;
+
+			o += mf_to_lf(&a, canon + i, n, tmp + o);
+		}
+		o += mf_to_lf_end(&a, tmp + o);
+		tmp[o] = '\0';
+		assert_string_equal(tmp, lf);
+		for (i = 0; i < o; i += chunk) {
+			size_t n = o - i < chunk ? o - i : chunk;
+
+			o2 += mf_to_crlf(&b, tmp + i, n, back + o2);
+		}
+		back[o2] = '\0';
+		assert_string_equal(back, canon);
+	}
+}
+
+static void
+test_crlf(void **state)
+{
+	struct mf_nl_state st = { 0 };
+
+	(void)state;
+	roundtrip("a\r\nb\r\n\r\nbody\r\n", "a\nb\n\nbody\n");
+	roundtrip("lone\rcr\r\n", "lone\rcr\n");
+	roundtrip("ends with cr\r", "ends with cr\r");
+	roundtrip("", "");
+	assert_int_equal(mf_crlf_extra(&st, "a\nb\r\nc\n", 7), 2);
+}
+
+static void
+test_arena(void **state)
+{
+	struct mf_arena *a = mf_arena_create(256);
+	char *big, *s;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 100; i++) {
+		s = mf_arena_strdup(a, "hello");
+		assert_string_equal(s, "hello");
+	}
+	big = mf_arena_alloc(a, 10000);	/* larger than a chunk */
+	memset(big, 'x', 10000);
+	assert_true(mf_arena_used(a) >= 10000);
+	mf_arena_reset(a);
+	assert_int_equal(mf_arena_used(a), 0);
+	s = mf_arena_strndup(a, "abcdef", 3);
+	assert_string_equal(s, "abc");
+	mf_arena_destroy(&a);
+	assert_null(a);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_err_prefix),
+		cmocka_unit_test(test_buf_limit),
+		cmocka_unit_test(test_sanitize),
+		cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_crlf),
+		cmocka_unit_test(test_arena),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
