@@ -37,18 +37,32 @@ struct state_db;
 /*
  * Open (read-write: create if missing) the state file at path.  Errors have
  * class MF_E_STATE and name the path.
+ *
+ * Read-write: a missing file is created with mode 0600 whatever the umask,
+ * and a missing parent directory with mode 0700 (mkdir -p); a new file gets
+ * the schema, an older schema is migrated, both in one transaction.
+ * Read-only: nothing is ever written; a missing file fails with
+ * err->sys_errno == ENOENT (so "status" can say "never synced"), and a file
+ * that would need creating or migrating is refused.  Every open runs
+ * PRAGMA quick_check on an existing file, which reads the whole file once.
  */
 int state_open(const char *path, bool readonly, struct state_db **db_r,
 	       struct mf_err *err);
 void state_close(struct state_db **db);
 
-/* Explicit transactions; every change happens inside one. */
+/*
+ * Explicit transactions; every change happens inside one (a change outside
+ * one fails with MF_E_INTERNAL).  On a read-write handle begin takes the
+ * write lock at once (BEGIN IMMEDIATE); on a read-only handle it starts a
+ * read snapshot, so several reads see one consistent state.  Rollback is
+ * harmless when no transaction is open.
+ */
 int state_begin(struct state_db *db, struct mf_err *err);
 int state_commit(struct state_db *db, struct mf_err *err);
 void state_rollback(struct state_db *db);
 
 /* Channel-wide key/value pairs (identity of the two sides, etc.). *value_r
- * is NULL when absent; caller frees. */
+ * is NULL when absent; caller frees.  Setting value NULL deletes the key. */
 int state_meta_get(struct state_db *db, const char *key, char **value_r,
 		   struct mf_err *err);
 int state_meta_set(struct state_db *db, const char *key, const char *value,
@@ -59,8 +73,10 @@ struct state_side {
 	uint32_t uidvalidity;	/* 0: side has no UIDs (maildir) or unknown */
 	uint32_t uidnext;
 	uint32_t messages;
-	uint64_t highestmodseq;
-	uint64_t dir_token;	/* maildir directory token, 0 = unknown */
+	uint64_t highestmodseq;	/* at most 2^63-1 (RFC 7162 section 3.1);
+				 * larger values are refused */
+	uint64_t dir_token;	/* maildir directory token, 0 = unknown; all
+				 * 64 bits are kept */
 };
 
 struct state_box {
@@ -105,9 +121,16 @@ struct state_msg {
 	uint32_t far_uid;	/* 0: not (yet) on the far side */
 	uint32_t near_uid;	/* near is IMAP; else 0 */
 	char *near_key;		/* near is maildir; else NULL */
-	unsigned flags;		/* MF_FLAG_* as last synced */
-	char *keywords;		/* normalized, as last synced; never NULL */
-	uint64_t size;		/* canonical size */
+	unsigned flags;		/* MF_FLAG_* of the far side, as last synced */
+	char *keywords;		/* far keywords, normalized; never NULL */
+	/*
+	 * The near side as last synced.  Equal to flags/keywords after a
+	 * two-way sync; they differ when the policy carries flags one way
+	 * only, and each side's changes are measured against its own.
+	 */
+	unsigned near_flags;
+	char *near_keywords;	/* never NULL */
+	uint64_t size;		/* canonical size, at most 2^63-1 */
 	int64_t date;		/* internal date */
 	char *msgid;		/* Message-ID or NULL */
 	enum state_pending pending;
@@ -134,5 +157,8 @@ int state_msg_delete(struct state_db *db, int64_t rowid, struct mf_err *err);
 /* Number of message rows of a box (for status without network). */
 int state_msg_count(struct state_db *db, int64_t box_id, uint64_t *count_r,
 		    struct mf_err *err);
+/* Number of message rows of a box with pending != STATE_PENDING_NONE. */
+int state_msg_count_pending(struct state_db *db, int64_t box_id,
+			    uint64_t *count_r, struct mf_err *err);
 
 #endif

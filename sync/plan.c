@@ -1,0 +1,831 @@
+/*
+ * The sync planner (see plan.h for the rules it implements).
+ *
+ * Passes, in order:
+ *   1. rematch  - after a UIDVALIDITY change, find each row's message again
+ *                 by content identity (Message-ID or header hash, plus size)
+ *   2. rows     - every state row against the two views: flag merges,
+ *                 deletions, interrupted copies (pending PULL rows)
+ *   3. pushes   - interrupted APPENDs (pending PUSH rows) are looked for
+ *                 among the far side's new messages before being redone
+ *   4. pairing  - new on both sides and the same message: pair, do not copy
+ *   5. copies   - what is left new on one side is copied to the other
+ *   6. guard    - cancel deletions of a side that would empty the folder
+ *
+ * "Identity" below is mf_msg.msgid / state_msg.msgid: the engine puts the
+ * Message-ID there, or "H:" and a hash of the header block for messages
+ * without one, so a plain string compare plus the size is the content test.
+ */
+#include "plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/arena.h"
+#include "base/str.h"
+#include "base/xalloc.h"
+#include "flags.h"
+
+struct planner {
+	const struct plan_input *in;
+	struct plan_result *res;
+	size_t cap;
+	bool *far_used, *near_used;
+	/* rows of interrupted APPENDs, matched in pass 3 */
+	size_t *pushes;
+	size_t npushes;
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static struct plan_entry *
+entry_add(struct planner *p, long state, long far, long near,
+	  enum plan_why why)
+{
+	struct plan_result *res = p->res;
+	struct plan_entry *e;
+
+	if (res->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 64;
+		res->v = xreallocarray(res->v, p->cap, sizeof(*res->v));
+	}
+	e = &res->v[res->n++];
+	memset(e, 0, sizeof(*e));
+	e->state = state;
+	e->far = far;
+	e->near = near;
+	e->why = why;
+	return e;
+}
+
+static const char *
+kw_keep(struct planner *p, char *s)
+{
+	const char *copy = mf_arena_strdup(p->res->arena, s);
+
+	free(s);
+	return copy;
+}
+
+static long
+find_far(const struct plan_input *in, uint32_t uid)
+{
+	size_t lo = 0, hi = in->nfar;
+
+	if (uid == 0)
+		return -1;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (in->far[mid].uid == uid)
+			return (long)mid;
+		if (in->far[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static long
+find_near(const struct plan_input *in, const struct state_msg *row)
+{
+	size_t lo = 0, hi = in->nnear;
+
+	if (in->near_uids ? row->near_uid == 0 : row->near_key == NULL)
+		return -1;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct mf_msg *m = &in->near[mid];
+		int c;
+
+		if (in->near_uids)
+			c = m->uid == row->near_uid ? 0 :
+			    m->uid < row->near_uid ? -1 : 1;
+		else
+			c = strcmp(m->key, row->near_key);
+		if (c == 0)
+			return (long)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static bool
+row_has_near(const struct plan_input *in, const struct state_msg *row)
+{
+	return in->near_uids ? row->near_uid != 0 : row->near_key != NULL;
+}
+
+static bool
+same_content(const char *id_a, uint64_t size_a, const char *id_b,
+	     uint64_t size_b)
+{
+	return id_a != NULL && id_b != NULL && size_a != 0 && size_a == size_b &&
+	       strcmp(id_a, id_b) == 0;
+}
+
+/* ---- flag merge ------------------------------------------------------- */
+
+void
+plan_merge_flags(unsigned last_far, unsigned last_near, unsigned far,
+		 unsigned near, bool pull, bool push, unsigned *far_new_r,
+		 unsigned *near_new_r)
+{
+	unsigned far_add = far & ~last_far, far_del = last_far & ~far;
+	unsigned near_add = near & ~last_near, near_del = last_near & ~near;
+
+	*near_new_r = pull ? (near | far_add) & ~far_del : near;
+	*far_new_r = push ? (far | near_add) & ~near_del : far;
+}
+
+/* The same rule for keyword sets; results are allocated. */
+static void
+merge_keywords(const char *last_far, const char *last_near, const char *far,
+	       const char *near, bool pull, bool push, char **far_new_r,
+	       char **near_new_r)
+{
+	char *far_add = mf_kw_minus(far, last_far);
+	char *far_del = mf_kw_minus(last_far, far);
+	char *near_add = mf_kw_minus(near, last_near);
+	char *near_del = mf_kw_minus(last_near, near);
+	char *tmp;
+
+	if (pull) {
+		tmp = mf_kw_union(near, far_add);
+		*near_new_r = mf_kw_minus(tmp, far_del);
+		free(tmp);
+	} else {
+		*near_new_r = mf_kw_normalize(near);
+	}
+	if (push) {
+		tmp = mf_kw_union(far, near_add);
+		*far_new_r = mf_kw_minus(tmp, near_del);
+		free(tmp);
+	} else {
+		*far_new_r = mf_kw_normalize(far);
+	}
+	free(far_add);
+	free(far_del);
+	free(near_add);
+	free(near_del);
+}
+
+/* Keyword set on a side as the planner must see it: a side that cannot
+ * store keywords is taken to still hold what was recorded for it. */
+static const char *
+side_kw(bool supported, const struct mf_msg *m, const char *recorded)
+{
+	if (!supported)
+		return recorded != NULL ? recorded : "";
+	return m->keywords != NULL ? m->keywords : "";
+}
+
+/* Fill op with the change from (flags, kw) to (want, want_kw). */
+static bool
+set_flag_op(struct planner *p, struct plan_side_op *op, unsigned flags,
+	    const char *kw, unsigned want, const char *want_kw,
+	    bool kw_supported)
+{
+	op->add = want & ~flags;
+	op->del = flags & ~want;
+	if (kw_supported && !mf_kw_equal(kw, want_kw)) {
+		char *add = mf_kw_minus(want_kw, kw);
+		char *del = mf_kw_minus(kw, want_kw);
+
+		op->kw_add = add[0] ? kw_keep(p, add) : (free(add), NULL);
+		op->kw_del = del[0] ? kw_keep(p, del) : (free(del), NULL);
+	}
+	if (op->add == 0 && op->del == 0 && op->kw_add == NULL &&
+	    op->kw_del == NULL)
+		return false;
+	op->op = PLAN_OP_FLAGS;
+	return true;
+}
+
+/*
+ * A message present on both sides.  row is NULL for a pair made now (no
+ * history): then each side's extra flags count as added, so both end up
+ * with the union and nothing set by anyone is lost.
+ */
+static void
+plan_pair(struct planner *p, long si, long fi, long ni, enum plan_why why,
+	  bool force_record)
+{
+	const struct plan_input *in = p->in;
+	const struct sync_policy *pol = in->policy;
+	const struct state_msg *row = si >= 0 ? &in->state[si] : NULL;
+	const struct mf_msg *f = &in->far[fi], *n = &in->near[ni];
+	bool pull = pol->pull & SYNC_FLAGS, push = pol->push & SYNC_FLAGS;
+	const char *fkw, *nkw, *last_fkw, *last_nkw;
+	unsigned last_far, last_near, far_new, near_new;
+	char *fkw_new, *nkw_new, *common = NULL;
+	struct plan_entry e = { 0 };
+	bool changed;
+
+	if (row != NULL) {
+		last_far = row->flags;
+		last_near = row->near_flags;
+		last_fkw = row->keywords;
+		last_nkw = row->near_keywords;
+	} else {
+		last_far = last_near = f->flags & n->flags;
+		/* intersection of the two keyword sets */
+		char *only_f = mf_kw_minus(f->keywords, n->keywords);
+
+		common = mf_kw_minus(f->keywords, only_f);
+		free(only_f);
+		last_fkw = last_nkw = common;
+	}
+	fkw = side_kw(in->far_keywords, f, last_fkw);
+	nkw = side_kw(in->near_keywords, n, last_nkw);
+
+	plan_merge_flags(last_far, last_near, f->flags, n->flags, pull, push,
+			 &far_new, &near_new);
+	merge_keywords(last_fkw, last_nkw, fkw, nkw, pull, push, &fkw_new,
+		       &nkw_new);
+	free(common);
+
+	changed = set_flag_op(p, &e.far_op, f->flags, fkw, far_new, fkw_new,
+			      in->far_keywords);
+	changed |= set_flag_op(p, &e.near_op, n->flags, nkw, near_new,
+			       nkw_new, in->near_keywords);
+	if (row != NULL && !changed && !force_record &&
+	    row->flags == far_new && row->near_flags == near_new &&
+	    mf_kw_equal(row->keywords, fkw_new) &&
+	    mf_kw_equal(row->near_keywords, nkw_new) &&
+	    row->pending == STATE_PENDING_NONE) {
+		free(fkw_new);
+		free(nkw_new);
+		return;
+	}
+	if (e.far_op.op != PLAN_OP_NONE)
+		p->res->stats.flags_far++;
+	if (e.near_op.op != PLAN_OP_NONE)
+		p->res->stats.flags_near++;
+	if (why == PLAN_WHY_PAIRED)
+		p->res->stats.paired++;
+
+	struct plan_entry *out = entry_add(p, si, fi, ni, why);
+
+	out->far_op = e.far_op;
+	out->near_op = e.near_op;
+	out->rec = PLAN_REC_SET;
+	out->has_far = out->has_near = true;
+	out->far_flags = far_new;
+	out->near_flags = near_new;
+	out->far_kw = kw_keep(p, fkw_new);
+	out->near_kw = kw_keep(p, nkw_new);
+}
+
+/* ---- pass 1: rematch after UIDVALIDITY change ------------------------- */
+
+/*
+ * Find an unused message on one side with the row's identity and size.
+ * Linear, but only run after a UIDVALIDITY change, which is rare; the
+ * cost is rows x messages of one folder.
+ */
+static long
+rematch_one(const struct mf_msg *msgs, size_t n, bool *used,
+	    const struct state_msg *row)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!used[i] && same_content(row->msgid, row->size,
+					     msgs[i].msgid, msgs[i].size))
+			return (long)i;
+	return -1;
+}
+
+/* ---- pass 2: state rows ----------------------------------------------- */
+
+static bool
+far_changed(const struct plan_input *in, const struct state_msg *row,
+	    const struct mf_msg *f)
+{
+	if (f->flags != row->flags)
+		return true;
+	return in->far_keywords && !mf_kw_equal(f->keywords, row->keywords);
+}
+
+static bool
+near_changed(const struct plan_input *in, const struct state_msg *row,
+	     const struct mf_msg *n)
+{
+	if (n->flags != row->near_flags)
+		return true;
+	return in->near_keywords &&
+	       !mf_kw_equal(n->keywords, row->near_keywords);
+}
+
+/* Record the row with one side absent on purpose (not copied back). */
+static void
+record_one_sided(struct planner *p, long si, long fi, long ni,
+		 enum plan_why why)
+{
+	const struct plan_input *in = p->in;
+	const struct state_msg *row = &in->state[si];
+	struct plan_entry *e = entry_add(p, si, fi, ni, why);
+
+	e->rec = PLAN_REC_SET;
+	e->has_far = fi >= 0;
+	e->has_near = ni >= 0;
+	e->far_flags = fi >= 0 ? in->far[fi].flags : row->flags;
+	e->near_flags = ni >= 0 ? in->near[ni].flags : row->near_flags;
+	e->far_kw = fi >= 0 ? side_kw(in->far_keywords, &in->far[fi],
+				      row->keywords) : row->keywords;
+	e->near_kw = ni >= 0 ? side_kw(in->near_keywords, &in->near[ni],
+				       row->near_keywords) : row->near_keywords;
+}
+
+/* The far copy is gone; the near one (ni) is still there. */
+static void
+far_gone(struct planner *p, long si, long ni)
+{
+	const struct plan_input *in = p->in;
+	const struct sync_policy *pol = in->policy;
+	const struct state_msg *row = &in->state[si];
+	const struct mf_msg *n = &in->near[ni];
+	struct plan_entry *e;
+
+	if (near_changed(in, row, n) && (pol->push & SYNC_NEW)) {
+		/* changes win over deletes: copy it back */
+		e = entry_add(p, si, -1, ni, PLAN_WHY_RESURRECT);
+		e->far_op.op = PLAN_OP_COPY;
+		e->rec = PLAN_REC_SET;
+		e->has_far = e->has_near = true;
+		e->far_flags = e->near_flags = n->flags;
+		e->far_kw = e->near_kw = side_kw(in->near_keywords, n,
+						 row->near_keywords);
+		p->res->stats.push++;
+		return;
+	}
+	if (!(pol->pull & SYNC_DELETE)) {
+		record_one_sided(p, si, -1, ni, PLAN_WHY_GONE_FAR);
+		return;
+	}
+	e = entry_add(p, si, -1, ni, PLAN_WHY_GONE_FAR);
+	p->res->stats.del_near++;
+	if (pol->expunge & SYNC_SIDE_NEAR) {
+		e->near_op.op = PLAN_OP_DELETE;
+		e->rec = PLAN_REC_FORGET;
+		return;
+	}
+	/* deletion carried out as a flag only: maildir T / \Deleted */
+	e->near_op.op = PLAN_OP_FLAGS;
+	e->near_op.add = MF_FLAG_DELETED & ~n->flags;
+	if (e->near_op.add == 0)
+		e->near_op.op = PLAN_OP_NONE;
+	e->rec = PLAN_REC_SET;
+	e->has_near = true;
+	e->far_flags = row->flags;
+	e->near_flags = n->flags | MF_FLAG_DELETED;
+	e->far_kw = row->keywords;
+	e->near_kw = side_kw(in->near_keywords, n, row->near_keywords);
+}
+
+/* The near copy is gone; the far one (fi) is still there. */
+static void
+near_gone(struct planner *p, long si, long fi)
+{
+	const struct plan_input *in = p->in;
+	const struct sync_policy *pol = in->policy;
+	const struct state_msg *row = &in->state[si];
+	const struct mf_msg *f = &in->far[fi];
+	struct plan_entry *e;
+
+	if (far_changed(in, row, f) && (pol->pull & SYNC_NEW)) {
+		e = entry_add(p, si, fi, -1, PLAN_WHY_RESURRECT);
+		e->near_op.op = PLAN_OP_COPY;
+		e->rec = PLAN_REC_SET;
+		e->has_far = e->has_near = true;
+		e->far_flags = e->near_flags = f->flags;
+		e->far_kw = e->near_kw = side_kw(in->far_keywords, f,
+						 row->keywords);
+		p->res->stats.pull++;
+		return;
+	}
+	if (!(pol->push & SYNC_DELETE)) {
+		record_one_sided(p, si, fi, -1, PLAN_WHY_GONE_NEAR);
+		return;
+	}
+	e = entry_add(p, si, fi, -1, PLAN_WHY_GONE_NEAR);
+	p->res->stats.del_far++;
+	if (pol->expunge & SYNC_SIDE_FAR) {
+		e->far_op.op = PLAN_OP_DELETE;
+		e->rec = PLAN_REC_FORGET;
+		return;
+	}
+	e->far_op.op = PLAN_OP_FLAGS;
+	e->far_op.add = MF_FLAG_DELETED & ~f->flags;
+	if (e->far_op.add == 0)
+		e->far_op.op = PLAN_OP_NONE;
+	e->rec = PLAN_REC_SET;
+	e->has_far = true;
+	e->far_flags = f->flags | MF_FLAG_DELETED;
+	e->near_flags = row->near_flags;
+	e->far_kw = side_kw(in->far_keywords, f, row->keywords);
+	e->near_kw = row->near_keywords;
+}
+
+static void
+forget(struct planner *p, long si, enum plan_why why)
+{
+	struct plan_entry *e = entry_add(p, si, -1, -1, why);
+
+	e->rec = PLAN_REC_FORGET;
+}
+
+static void
+plan_row(struct planner *p, size_t i)
+{
+	const struct plan_input *in = p->in;
+	const struct state_msg *row = &in->state[i];
+	long si = (long)i, fi = -1, ni;
+	bool had_far = row->far_uid != 0, had_near = row_has_near(in, row);
+	bool rematched = false;
+
+	if (had_far && in->far_reset) {
+		fi = rematch_one(in->far, in->nfar, p->far_used, row);
+		rematched = fi >= 0;
+	} else if (had_far) {
+		fi = find_far(in, row->far_uid);
+	}
+	if (had_near && in->near_reset) {
+		ni = rematch_one(in->near, in->nnear, p->near_used, row);
+		rematched |= ni >= 0;
+	} else {
+		ni = find_near(in, row);
+	}
+	/* a UID can be claimed only once (a corrupt state could repeat it) */
+	if (fi >= 0 && p->far_used[fi])
+		fi = -1;
+	if (ni >= 0 && p->near_used[ni])
+		ni = -1;
+	if (fi >= 0)
+		p->far_used[fi] = true;
+	if (ni >= 0)
+		p->near_used[ni] = true;
+
+	switch (row->pending) {
+	case STATE_PENDING_PULL:
+		/* the copy to the near side was started: did it land? */
+		if (fi >= 0 && ni >= 0) {
+			plan_pair(p, si, fi, ni, PLAN_WHY_CONFIRM, true);
+			return;
+		}
+		if (fi >= 0)	/* copy it again, as new */
+			p->far_used[fi] = false;
+		if (ni >= 0)	/* far gone meanwhile: the copy stays new */
+			p->near_used[ni] = false;
+		forget(p, si, PLAN_WHY_RETRY);
+		return;
+	case STATE_PENDING_PUSH:
+		if (ni < 0) {
+			forget(p, si, PLAN_WHY_RETRY);
+			return;
+		}
+		p->pushes[p->npushes++] = i;
+		return;
+	case STATE_PENDING_NONE:
+	case STATE_PENDING_MOVE:
+		break;
+	}
+
+	if ((in->far_reset && had_far && fi < 0) ||
+	    (in->near_reset && had_near && ni < 0)) {
+		/* not found again after a UIDVALIDITY change: whatever is
+		 * left becomes new and is paired or copied like any new
+		 * message; nothing is deleted on such a guess */
+		if (ni >= 0)
+			p->near_used[ni] = false;
+		if (fi >= 0)
+			p->far_used[fi] = false;
+		forget(p, si, PLAN_WHY_RETRY);
+		return;
+	}
+	if (fi >= 0 && ni >= 0)
+		plan_pair(p, si, fi, ni, PLAN_WHY_FLAGS, rematched);
+	else if (had_far && had_near && fi < 0 && ni >= 0)
+		far_gone(p, si, ni);
+	else if (had_far && had_near && fi >= 0 && ni < 0)
+		near_gone(p, si, fi);
+	else if (fi < 0 && ni < 0)
+		forget(p, si, PLAN_WHY_GONE_BOTH);
+	else if (!had_near && fi >= 0 && (far_changed(in, row, &in->far[fi]) ||
+					  rematched))
+		record_one_sided(p, si, fi, -1, PLAN_WHY_FLAGS);
+	else if (!had_far && ni >= 0 && near_changed(in, row, &in->near[ni]))
+		record_one_sided(p, si, -1, ni, PLAN_WHY_FLAGS);
+}
+
+/* ---- pass 3: interrupted APPENDs -------------------------------------- */
+
+static void
+plan_pending_push(struct planner *p, size_t i)
+{
+	const struct plan_input *in = p->in;
+	const struct state_msg *row = &in->state[i];
+	long ni = find_near(in, row);
+	uint32_t from = 0;
+	size_t k;
+	struct plan_entry *e;
+
+	if (row->pending_arg != NULL &&
+	    !mf_str_to_u32(row->pending_arg, strlen(row->pending_arg), &from))
+		from = 0;
+	for (k = 0; k < in->nfar; k++) {
+		const struct mf_msg *f = &in->far[k];
+
+		if (p->far_used[k] || f->uid < from)
+			continue;
+		if (same_content(row->msgid, row->size, f->msgid, f->size)) {
+			p->far_used[k] = true;
+			plan_pair(p, (long)i, (long)k, ni, PLAN_WHY_CONFIRM,
+				  true);
+			return;
+		}
+	}
+	/* not there: APPEND again */
+	e = entry_add(p, (long)i, -1, ni, PLAN_WHY_RETRY);
+	e->far_op.op = PLAN_OP_COPY;
+	e->rec = PLAN_REC_SET;
+	e->has_far = e->has_near = true;
+	e->far_flags = e->near_flags = in->near[ni].flags;
+	e->far_kw = e->near_kw = side_kw(in->near_keywords, &in->near[ni],
+					 row->near_keywords);
+	p->res->stats.push++;
+}
+
+/* ---- pass 4: pairing new messages ------------------------------------- */
+
+struct ident {
+	const char *id;
+	uint64_t size;
+	size_t idx;
+};
+
+static int
+ident_cmp(const void *a, const void *b)
+{
+	const struct ident *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+
+	if (c != 0)
+		return c;
+	if (x->size != y->size)
+		return x->size < y->size ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static struct ident *
+collect(const struct mf_msg *msgs, size_t n, const bool *used, size_t *n_r)
+{
+	struct ident *v = xcalloc(n ? n : 1, sizeof(*v));
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		if (used[i] || msgs[i].msgid == NULL || msgs[i].size == 0)
+			continue;
+		v[o].id = msgs[i].msgid;
+		v[o].size = msgs[i].size;
+		v[o].idx = i;
+		o++;
+	}
+	qsort(v, o, sizeof(*v), ident_cmp);
+	*n_r = o;
+	return v;
+}
+
+static void
+pair_by_identity(struct planner *p)
+{
+	const struct plan_input *in = p->in;
+	size_t nf, nn, i = 0, j = 0;
+	struct ident *fv = collect(in->far, in->nfar, p->far_used, &nf);
+	struct ident *nv = collect(in->near, in->nnear, p->near_used, &nn);
+
+	/* merge walk; equal (identity, size) groups pair up in order, so k
+	 * copies on one side and m on the other pair min(k, m) times */
+	while (i < nf && j < nn) {
+		int c = strcmp(fv[i].id, nv[j].id);
+
+		if (c == 0 && fv[i].size != nv[j].size)
+			c = fv[i].size < nv[j].size ? -1 : 1;
+		if (c < 0) {
+			i++;
+		} else if (c > 0) {
+			j++;
+		} else {
+			p->far_used[fv[i].idx] = true;
+			p->near_used[nv[j].idx] = true;
+			plan_pair(p, -1, (long)fv[i].idx, (long)nv[j].idx,
+				  PLAN_WHY_PAIRED, true);
+			i++;
+			j++;
+		}
+	}
+	free(fv);
+	free(nv);
+}
+
+static void
+pair_by_name_uid(struct planner *p)
+{
+	const struct plan_input *in = p->in;
+	size_t i;
+
+	if (in->far_reset || in->near_uids)
+		return;
+	for (i = 0; i < in->nnear; i++) {
+		const struct mf_msg *n = &in->near[i];
+		const struct mf_msg *f;
+		long fi;
+
+		if (p->near_used[i] || n->name_uid == 0)
+			continue;
+		fi = find_far(in, n->name_uid);
+		if (fi < 0 || p->far_used[fi])
+			continue;
+		f = &in->far[fi];
+		/* a UID from another tool's file name is only a hint: the
+		 * content must agree too */
+		if (!(f->size != 0 && f->size == n->size) &&
+		    !same_content(f->msgid, f->size, n->msgid, n->size))
+			continue;
+		if (f->msgid != NULL && n->msgid != NULL &&
+		    strcmp(f->msgid, n->msgid) != 0)
+			continue;
+		p->far_used[fi] = true;
+		p->near_used[i] = true;
+		plan_pair(p, -1, fi, (long)i, PLAN_WHY_PAIRED, true);
+	}
+}
+
+/* ---- pass 5: copies ----------------------------------------------------- */
+
+static void
+copy_new_far(struct planner *p)
+{
+	const struct plan_input *in = p->in;
+	const struct sync_policy *pol = in->policy;
+	size_t i, first = 0;
+
+	if (!(pol->pull & SYNC_NEW))
+		return;
+	/* max_messages: only the newest N (highest UIDs) are copied */
+	if (pol->max_messages != 0 && in->nfar > pol->max_messages)
+		first = in->nfar - pol->max_messages;
+	for (i = 0; i < in->nfar; i++) {
+		const struct mf_msg *f = &in->far[i];
+		struct plan_entry *e;
+
+		if (p->far_used[i])
+			continue;
+		if (i < first) {
+			p->res->stats.skipped_count++;
+			continue;
+		}
+		if (pol->max_age_days != 0 && f->date != 0 &&
+		    f->date < in->now - (int64_t)pol->max_age_days * 86400) {
+			p->res->stats.skipped_age++;
+			continue;
+		}
+		if (pol->max_size != 0 && f->size > pol->max_size) {
+			p->res->stats.skipped_size++;
+			continue;
+		}
+		e = entry_add(p, -1, (long)i, -1, PLAN_WHY_NEW_FAR);
+		e->near_op.op = PLAN_OP_COPY;
+		e->rec = PLAN_REC_SET;
+		e->has_far = e->has_near = true;
+		e->far_flags = e->near_flags = f->flags;
+		e->far_kw = e->near_kw = f->keywords ? f->keywords : "";
+		p->res->stats.pull++;
+	}
+}
+
+static void
+copy_new_near(struct planner *p)
+{
+	const struct plan_input *in = p->in;
+	size_t i;
+
+	if (!(in->policy->push & SYNC_NEW))
+		return;
+	for (i = 0; i < in->nnear; i++) {
+		const struct mf_msg *n = &in->near[i];
+		struct plan_entry *e;
+
+		if (p->near_used[i])
+			continue;
+		if (in->policy->max_size != 0 && n->size > in->policy->max_size) {
+			p->res->stats.skipped_size++;
+			continue;
+		}
+		e = entry_add(p, -1, -1, (long)i, PLAN_WHY_NEW_NEAR);
+		e->far_op.op = PLAN_OP_COPY;
+		e->rec = PLAN_REC_SET;
+		e->has_far = e->has_near = true;
+		e->far_flags = e->near_flags = n->flags;
+		e->far_kw = e->near_kw = n->keywords ? n->keywords : "";
+		p->res->stats.push++;
+	}
+}
+
+/* ---- pass 6: the mass deletion guard ----------------------------------- */
+
+static bool
+guard_trips(const struct sync_policy *pol, size_t deletions, size_t total)
+{
+	unsigned pct = pol->max_delete_percent ? pol->max_delete_percent : 100;
+
+	if (deletions <= 10 || total == 0)
+		return false;
+	return deletions * 100 > (size_t)pct * total;
+}
+
+static void
+apply_guard(struct planner *p)
+{
+	struct plan_result *res = p->res;
+	const struct sync_policy *pol = p->in->policy;
+	bool far_trip = guard_trips(pol, res->stats.del_far, p->in->nstate);
+	bool near_trip = guard_trips(pol, res->stats.del_near, p->in->nstate);
+	size_t i, o = 0;
+
+	if (!far_trip && !near_trip)
+		return;
+	/* held-back deletions leave their rows alone: the next run sees the
+	 * same situation and asks again */
+	for (i = 0; i < res->n; i++) {
+		struct plan_entry *e = &res->v[i];
+
+		if (far_trip && e->why == PLAN_WHY_GONE_NEAR) {
+			res->stats.guard_far++;
+			continue;
+		}
+		if (near_trip && e->why == PLAN_WHY_GONE_FAR) {
+			res->stats.guard_near++;
+			continue;
+		}
+		res->v[o++] = *e;
+	}
+	res->n = o;
+	if (far_trip)
+		res->stats.del_far = 0;
+	if (near_trip)
+		res->stats.del_near = 0;
+}
+
+/* ---- entry point -------------------------------------------------------- */
+
+int
+plan_box(const struct plan_input *in, struct plan_result **res_r,
+	 struct mf_err *err)
+{
+	struct planner p = { 0 };
+	size_t i;
+
+	if (in->policy == NULL)
+		return mf_err_set(err, MF_E_INTERNAL, "plan: no policy");
+	p.in = in;
+	p.res = xcalloc(1, sizeof(*p.res));
+	p.res->arena = mf_arena_create(4096);
+	p.far_used = xcalloc(in->nfar + 1, sizeof(bool));
+	p.near_used = xcalloc(in->nnear + 1, sizeof(bool));
+	p.pushes = xcalloc(in->nstate + 1, sizeof(size_t));
+
+	for (i = 0; i < in->nstate; i++)
+		plan_row(&p, i);
+	for (i = 0; i < p.npushes; i++)
+		plan_pending_push(&p, p.pushes[i]);
+	pair_by_name_uid(&p);
+	pair_by_identity(&p);
+	copy_new_far(&p);
+	copy_new_near(&p);
+	apply_guard(&p);
+
+	free(p.far_used);
+	free(p.near_used);
+	free(p.pushes);
+	*res_r = p.res;
+	return 0;
+}
+
+void
+plan_result_free(struct plan_result **resp)
+{
+	struct plan_result *res = *resp;
+
+	if (res == NULL)
+		return;
+	free(res->v);
+	mf_arena_destroy(&res->arena);
+	free(res);
+	*resp = NULL;
+}

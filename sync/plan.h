@@ -1,0 +1,145 @@
+/*
+ * The sync planner: a pure function from (state rows, far view, near view,
+ * policy) to a list of plan entries.  No I/O, no clock, no randomness: the
+ * caller passes "now".  That is what lets tests/unit/test-plan.c check
+ * hundreds of cases from tables.
+ *
+ * Views are complete: every message present on that side is listed (the
+ * engine fills the far view from a CONDSTORE delta plus the state rows, so
+ * the planner never has to know how the snapshot was obtained).
+ *
+ * One entry per message that needs something: an operation on either side
+ * and/or a change to its state row.  Messages that need nothing produce no
+ * entry.
+ *
+ * Flag rule (three-way, per flag and per keyword): each side's change is
+ * measured against what was recorded for that side at the last sync; a
+ * change made on one side is applied to the other when the policy carries
+ * flags in that direction.  "Added on either side is added, removed on
+ * either side is removed."  When both sides were recorded equal (the normal
+ * case) the two results are equal; a flag cannot be added on one side and
+ * removed on the other since that needs two different recorded values.
+ *
+ * Deletion rule: a message gone from one side is removed from the other when
+ * the policy carries deletions that way; with `expunge` not covering that
+ * side it is only flagged (\Deleted / maildir T).  A message deleted on one
+ * side whose flags changed on the other since the last sync is kept and
+ * copied back: changes win over deletes.  The mass-deletion guard cancels
+ * all deletions of a side when they exceed policy.max_delete_percent of the
+ * folder and more than 10 messages.
+ *
+ * New messages on both sides are paired before anything is copied (first
+ * sync of two filled sides, or a run after a crash): by the UID an
+ * mbsync/OfflineIMAP file name carries (confirmed by size), then by
+ * Message-ID plus canonical size where that pair is unique on both sides,
+ * then (for messages without Message-ID) by size plus internal date.
+ */
+#ifndef MF_SYNC_PLAN_H
+#define MF_SYNC_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "policy.h"
+#include "state.h"
+#include "store.h"
+
+struct mf_arena;
+
+struct plan_input {
+	const struct sync_policy *policy;
+	/* state rows of this folder pair; flags = far side as last synced,
+	 * near_flags = near side as last synced */
+	const struct state_msg *state;
+	size_t nstate;
+	const struct mf_msg *far;	/* sorted by uid */
+	size_t nfar;
+	const struct mf_msg *near;	/* sorted by uid or key */
+	size_t nnear;
+	bool near_uids;		/* near side identified by UID (IMAP) */
+	bool far_keywords;	/* far side can store keywords */
+	bool near_keywords;	/* near side can store keywords */
+	/* UIDVALIDITY changed: the recorded far_uid (near_uid) values are
+	 * meaningless and rows must be matched again by content */
+	bool far_reset;
+	bool near_reset;
+	int64_t now;		/* Unix time, for max_age */
+};
+
+enum plan_op {
+	PLAN_OP_NONE = 0,
+	PLAN_OP_COPY,		/* copy the message from the other side */
+	PLAN_OP_FLAGS,		/* add / remove flags and keywords */
+	PLAN_OP_DELETE,		/* remove for good (expunge, unlink) */
+};
+
+struct plan_side_op {
+	enum plan_op op;
+	unsigned add, del;		/* PLAN_OP_FLAGS */
+	const char *kw_add, *kw_del;	/* PLAN_OP_FLAGS, NULL if none */
+};
+
+enum plan_rec {
+	PLAN_REC_NONE = 0,	/* the state row stays as it is */
+	PLAN_REC_SET,		/* write the row (insert if state < 0) */
+	PLAN_REC_FORGET,	/* delete the row */
+};
+
+enum plan_why {
+	PLAN_WHY_NEW_FAR = 1,	/* new on the far side */
+	PLAN_WHY_NEW_NEAR,
+	PLAN_WHY_PAIRED,	/* same message found on both sides */
+	PLAN_WHY_FLAGS,
+	PLAN_WHY_GONE_FAR,	/* expunged on the far side */
+	PLAN_WHY_GONE_NEAR,	/* deleted on the near side */
+	PLAN_WHY_GONE_BOTH,
+	PLAN_WHY_RESURRECT,	/* deleted on one side, changed on the other */
+	PLAN_WHY_RETRY,		/* an interrupted copy is redone */
+	PLAN_WHY_CONFIRM,	/* an interrupted copy turned out complete */
+};
+
+struct plan_entry {
+	/* indexes into the inputs; -1 when absent */
+	long state, far, near;
+	enum plan_why why;
+	struct plan_side_op far_op, near_op;
+	enum plan_rec rec;
+	/*
+	 * The row to write when rec == PLAN_REC_SET, valid once the side
+	 * operations succeeded.  has_far / has_near say whether the message
+	 * is (meant to be) present on that side; the far UID / near id come
+	 * from the inputs, or from the copy that creates them.
+	 */
+	bool has_far, has_near;
+	unsigned far_flags, near_flags;
+	const char *far_kw, *near_kw;
+};
+
+struct plan_stats {
+	size_t pull, push;		/* copies */
+	size_t flags_far, flags_near;	/* flag updates */
+	size_t del_far, del_near;	/* deletions (incl. flagged only) */
+	size_t paired;
+	size_t skipped_size, skipped_age, skipped_count;
+	size_t guard_far, guard_near;	/* deletions held back by the guard */
+};
+
+struct plan_result {
+	struct plan_entry *v;
+	size_t n;
+	struct plan_stats stats;
+	struct mf_arena *arena;	/* keyword strings */
+};
+
+int plan_box(const struct plan_input *in, struct plan_result **res_r,
+	     struct mf_err *err);
+void plan_result_free(struct plan_result **res);
+
+/* Three-way merge of flag bits; exposed for tests. */
+void plan_merge_flags(unsigned last_far, unsigned last_near, unsigned far,
+		      unsigned near, bool pull, bool push,
+		      unsigned *far_new_r, unsigned *near_new_r);
+
+#endif

@@ -1,0 +1,595 @@
+/*
+ * Planner tests: tables of (state, far, near, policy) -> expected plan, plus
+ * an exhaustive check of the flag merge over every combination of flags.
+ *
+ * Expected plans are written as one string, entries separated by "; ":
+ *   pull 3          copy far UID 3 to the near side
+ *   push a          copy near key "a" to the far side
+ *   far 1 +F-S      change flags of far UID 1 (keywords as +kw:NAME)
+ *   near a +T       change flags of near key "a"
+ *   expunge 1       remove far UID 1 for good
+ *   unlink a        remove near key "a" for good
+ *   forget          drop the state row
+ *   =FS/FS          write the row: far flags / near flags ("-" = absent)
+ * Flags are maildir letters (D F P R S T); keywords follow a '|': "S|work".
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "base/buf.h"
+#include "flags.h"
+#include "plan.h"
+
+struct srow {
+	uint32_t far;
+	const char *near;
+	const char *ff, *nf;	/* recorded far / near flags (|keywords) */
+	enum state_pending pending;
+	const char *arg;
+	const char *id;
+	uint64_t size;
+};
+
+struct fmsg {
+	uint32_t uid;
+	const char *flags;
+	const char *id;
+	uint64_t size;
+	int64_t date;
+};
+
+struct nmsg {
+	const char *key;
+	const char *flags;
+	const char *id;
+	uint64_t size;
+	uint32_t name_uid;
+};
+
+enum pol_kind {
+	POL_BOTH = 0,	/* default: everything both ways, expunge both */
+	POL_PULL,	/* pull only */
+	POL_PUSH,	/* push only */
+	POL_NOEXPUNGE,	/* both ways, expunge none */
+	POL_GUARD50,	/* both ways, max_delete_percent 50 */
+	POL_MAXSIZE,	/* max_size 1000 */
+	POL_MAXAGE,	/* max_age 10 days */
+	POL_MAXMSG,	/* max_messages 2 */
+};
+
+struct pcase {
+	const char *name;
+	struct srow s[16];
+	struct fmsg f[16];
+	struct nmsg n[16];
+	enum pol_kind pol;
+	bool far_reset;
+	bool no_near_kw;	/* near side cannot store keywords */
+	const char *expect;
+};
+
+#define NOW 1700000000
+
+static const struct pcase cases[] = {
+	/* ---- nothing to do ---- */
+	{ "empty", .expect = "" },
+	{ "unchanged pair",
+	  .s = { { 1, "a", "S", "S" } },
+	  .f = { { 1, "S" } }, .n = { { "a", "S" } },
+	  .expect = "" },
+	{ "unchanged pair with keywords",
+	  .s = { { 1, "a", "S|work", "S|work" } },
+	  .f = { { 1, "S|work" } }, .n = { { "a", "S|work" } },
+	  .expect = "" },
+
+	/* ---- flags ---- */
+	{ "far added F",
+	  .s = { { 1, "a", "S", "S" } },
+	  .f = { { 1, "FS" } }, .n = { { "a", "S" } },
+	  .expect = "near a +F =FS/FS" },
+	{ "near added R",
+	  .s = { { 1, "a", "", "" } },
+	  .f = { { 1, "" } }, .n = { { "a", "R" } },
+	  .expect = "far 1 +R =R/R" },
+	{ "far removed S",
+	  .s = { { 1, "a", "S", "S" } },
+	  .f = { { 1, "" } }, .n = { { "a", "S" } },
+	  .expect = "near a -S =/" },
+	{ "both added the same",
+	  .s = { { 1, "a", "", "" } },
+	  .f = { { 1, "S" } }, .n = { { "a", "S" } },
+	  .expect = "=S/S" },
+	{ "both changed different flags",
+	  .s = { { 1, "a", "S", "S" } },
+	  .f = { { 1, "FS" } }, .n = { { "a", "" } },
+	  .expect = "far 1 -S near a +F =F/F" },
+	{ "keyword added far",
+	  .s = { { 1, "a", "S", "S" } },
+	  .f = { { 1, "S|$Label1" } }, .n = { { "a", "S" } },
+	  .expect = "near a +kw:$Label1 =S|$Label1/S|$Label1" },
+	{ "keyword removed near",
+	  .s = { { 1, "a", "|x y", "|x y" } },
+	  .f = { { 1, "|x y" } }, .n = { { "a", "|y" } },
+	  .expect = "far 1 -kw:x =|y/|y" },
+	{ "keywords kept in state when near cannot hold them",
+	  .s = { { 1, "a", "|x", "|x" } },
+	  .f = { { 1, "|x z" } }, .n = { { "a", "" } },
+	  .no_near_kw = true,
+	  .expect = "=|x z/|x z" },
+	{ "near without keywords does not remove far keywords",
+	  .s = { { 1, "a", "|x", "|x" } },
+	  .f = { { 1, "|x" } }, .n = { { "a", "S" } },
+	  .no_near_kw = true,
+	  .expect = "far 1 +S =S|x/S|x" },
+	{ "pull only: near change stays local",
+	  .s = { { 1, "a", "", "" } },
+	  .f = { { 1, "" } }, .n = { { "a", "F" } },
+	  .pol = POL_PULL,
+	  .expect = "=/F" },
+	{ "pull only: far change still arrives, local extra kept",
+	  .s = { { 1, "a", "", "F" } },
+	  .f = { { 1, "S" } }, .n = { { "a", "F" } },
+	  .pol = POL_PULL,
+	  .expect = "near a +S =S/FS" },
+	{ "push only: far-only flag is not removed",
+	  .s = { { 1, "a", "F", "" } },
+	  .f = { { 1, "F" } }, .n = { { "a", "S" } },
+	  .pol = POL_PUSH,
+	  .expect = "far 1 +S =FS/S" },
+
+	/* ---- new messages ---- */
+	{ "new on far",
+	  .f = { { 1, "S" }, { 2, "" } },
+	  .expect = "pull 1 =S/S; pull 2 =/" },
+	{ "new on near",
+	  .n = { { "a", "S" }, { "b", "F" } },
+	  .expect = "push a =S/S; push b =F/F" },
+	{ "new on both, different",
+	  .f = { { 5, "", "<x@h>", 100 } }, .n = { { "a", "", "<y@h>", 100 } },
+	  .expect = "pull 5 =/; push a =/" },
+	{ "new on both, same message: paired, flags united",
+	  .f = { { 5, "S", "<x@h>", 100 } }, .n = { { "a", "F", "<x@h>", 100 } },
+	  .expect = "far 5 +F near a +S =FS/FS" },
+	{ "same id, other size: not paired",
+	  .f = { { 5, "", "<x@h>", 100 } }, .n = { { "a", "", "<x@h>", 101 } },
+	  .expect = "pull 5 =/; push a =/" },
+	{ "duplicates pair in order, extra copied",
+	  .f = { { 1, "", "<d@h>", 10 }, { 2, "", "<d@h>", 10 },
+		 { 3, "", "<d@h>", 10 } },
+	  .n = { { "a", "", "<d@h>", 10 }, { "b", "", "<d@h>", 10 } },
+	  .expect = "=/; =/; pull 3 =/" },
+	{ "header hash identity pairs messages without Message-ID",
+	  .f = { { 7, "S", "H:abc", 50 } }, .n = { { "k", "S", "H:abc", 50 } },
+	  .expect = "=S/S" },
+	{ "mbsync U= in the name pairs when the size agrees",
+	  .f = { { 9, "S", NULL, 300 } },
+	  .n = { { "m1", "S", NULL, 300, 9 } },
+	  .expect = "=S/S" },
+	{ "U= with a different size is not trusted",
+	  .f = { { 9, "", NULL, 300 } },
+	  .n = { { "m1", "", NULL, 301, 9 } },
+	  .expect = "pull 9 =/; push m1 =/" },
+	{ "pull only: near new stays",
+	  .n = { { "a", "" } }, .f = { { 1, "" } },
+	  .pol = POL_PULL,
+	  .expect = "pull 1 =/" },
+	{ "max_size skips large far messages",
+	  .f = { { 1, "", NULL, 999 }, { 2, "", NULL, 5000 } },
+	  .pol = POL_MAXSIZE,
+	  .expect = "pull 1 =/" },
+	{ "max_age skips old far messages",
+	  .f = { { 1, "", NULL, 10, NOW - 20 * 86400 },
+		 { 2, "", NULL, 10, NOW - 86400 } },
+	  .pol = POL_MAXAGE,
+	  .expect = "pull 2 =/" },
+	{ "max_messages keeps the newest",
+	  .f = { { 1, "" }, { 2, "" }, { 3, "" } },
+	  .pol = POL_MAXMSG,
+	  .expect = "pull 2 =/; pull 3 =/" },
+
+	/* ---- deletions ---- */
+	{ "expunged on far: unlink near",
+	  .s = { { 1, "a", "S", "S" } },
+	  .n = { { "a", "S" } },
+	  .expect = "unlink a forget" },
+	{ "deleted near: expunge far",
+	  .s = { { 1, "a", "S", "S" } },
+	  .f = { { 1, "S" } },
+	  .expect = "expunge 1 forget" },
+	{ "gone on both: forget",
+	  .s = { { 1, "a", "S", "S" } },
+	  .expect = "forget" },
+	{ "expunge none: near deletion only flags far",
+	  .s = { { 1, "a", "S", "S" } },
+	  .f = { { 1, "S" } },
+	  .pol = POL_NOEXPUNGE,
+	  .expect = "far 1 +T =ST/-" },
+	{ "expunge none: far expunge only flags near",
+	  .s = { { 1, "a", "S", "S" } },
+	  .n = { { "a", "S" } },
+	  .pol = POL_NOEXPUNGE,
+	  .expect = "near a +T =-/ST" },
+	{ "far-only row stays quiet",
+	  .s = { { 1, NULL, "ST", "" } },
+	  .f = { { 1, "ST" } },
+	  .expect = "" },
+	{ "changes win: deleted near, flagged far -> copied back",
+	  .s = { { 1, "a", "", "" } },
+	  .f = { { 1, "F" } },
+	  .expect = "pull 1 =F/F" },
+	{ "changes win: expunged far, flagged near -> copied back",
+	  .s = { { 1, "a", "", "" } },
+	  .n = { { "a", "F" } },
+	  .expect = "push a =F/F" },
+	{ "pull only: local delete not carried, not re-pulled",
+	  .s = { { 1, "a", "", "" } },
+	  .f = { { 1, "" } },
+	  .pol = POL_PULL,
+	  .expect = "=/-" },
+	{ "guard: 11 of 12 deleted near is held back",
+	  .s = { { 1, "a", "", "" }, { 2, "b", "", "" }, { 3, "c", "", "" },
+		 { 4, "d", "", "" }, { 5, "e", "", "" }, { 6, "f", "", "" },
+		 { 7, "g", "", "" }, { 8, "h", "", "" }, { 9, "i", "", "" },
+		 { 10, "j", "", "" }, { 11, "k", "", "" },
+		 { 12, "l", "", "" } },
+	  .f = { { 1, "" }, { 2, "" }, { 3, "" }, { 4, "" }, { 5, "" },
+		 { 6, "" }, { 7, "" }, { 8, "" }, { 9, "" }, { 10, "" },
+		 { 11, "" }, { 12, "" } },
+	  .n = { { "l", "" } },
+	  .pol = POL_GUARD50,
+	  .expect = "" },
+
+	/* ---- interrupted runs ---- */
+	{ "pending pull landed: confirm",
+	  .s = { { 3, "k", "S", "S", STATE_PENDING_PULL } },
+	  .f = { { 3, "S" } }, .n = { { "k", "S" } },
+	  .expect = "=S/S" },
+	{ "pending pull lost: copy again",
+	  .s = { { 3, "k", "S", "S", STATE_PENDING_PULL } },
+	  .f = { { 3, "S" } },
+	  .expect = "forget; pull 3 =S/S" },
+	{ "pending push landed: found by identity",
+	  .s = { { 0, "k", "", "", STATE_PENDING_PUSH, "10", "<p@h>", 77 } },
+	  .f = { { 4, "" }, { 12, "", "<p@h>", 77 } },
+	  .n = { { "k", "" } },
+	  .expect = "=/; pull 4 =/" },
+	{ "pending push landed below the recorded UIDNEXT is not it",
+	  .s = { { 0, "k", "", "", STATE_PENDING_PUSH, "10", "<p@h>", 77 } },
+	  .f = { { 4, "", "<p@h>", 77 } },
+	  .n = { { "k", "" } },
+	  .expect = "push k =/; pull 4 =/" },
+	{ "pending push lost: APPEND again",
+	  .s = { { 0, "k", "S", "S", STATE_PENDING_PUSH, "10", "<p@h>", 77 } },
+	  .n = { { "k", "S" } },
+	  .expect = "push k =S/S" },
+
+	/* ---- UIDVALIDITY change ---- */
+	{ "uidvalidity reset: rows found again by identity",
+	  .s = { { 1, "a", "S", "S", 0, NULL, "<a@h>", 10 },
+		 { 2, "b", "", "", 0, NULL, "<b@h>", 20 } },
+	  .f = { { 101, "S", "<a@h>", 10 }, { 102, "F", "<b@h>", 20 },
+		 { 103, "", "<c@h>", 30 } },
+	  .n = { { "a", "S" }, { "b", "" } },
+	  .far_reset = true,
+	  .expect = "=S/S; near b +F =F/F; pull 103 =/" },
+	{ "uidvalidity reset: unmatched row is never deleted",
+	  .s = { { 1, "a", "S", "S", 0, NULL, "<a@h>", 10 } },
+	  .f = { { 101, "", "<z@h>", 99 } },
+	  .n = { { "a", "S", "<a@h>", 10 } },
+	  .far_reset = true,
+	  .expect = "forget; pull 101 =/; push a =S/S" },
+};
+
+/* "FS|kw1 kw2" -> flags and normalized keywords (malloc'd) */
+static unsigned
+parse_flags(const char *spec, char **kw_r)
+{
+	unsigned flags = 0;
+	const char *p;
+
+	for (p = spec ? spec : ""; *p != '\0' && *p != '|'; p++)
+		flags |= mf_flag_from_maildir(*p);
+	*kw_r = mf_kw_normalize(*p == '|' ? p + 1 : "");
+	return flags;
+}
+
+static void
+fmt_flags(struct mf_buf *b, unsigned flags, const char *kw)
+{
+	char letters[8];
+	struct mf_err err;
+
+	mf_flags_to_maildir(flags, letters);
+	assert_int_equal(mf_buf_append_str(b, letters, &err), 0);
+	if (kw != NULL && kw[0] != '\0')
+		assert_int_equal(mf_buf_printf(b, &err, "|%s", kw), 0);
+}
+
+static void
+fmt_kw(struct mf_buf *b, char sign, const char *set)
+{
+	struct mf_err err;
+	char *copy, *tok, *save = NULL;
+
+	if (set == NULL)
+		return;
+	copy = strdup(set);
+	for (tok = strtok_r(copy, " ", &save); tok;
+	     tok = strtok_r(NULL, " ", &save))
+		assert_int_equal(mf_buf_printf(b, &err, "%ckw:%s", sign, tok),
+				 0);
+	free(copy);
+}
+
+static void
+fmt_op(struct mf_buf *b, const char *side, const char *id,
+       const struct plan_side_op *op, bool far)
+{
+	struct mf_err err;
+	char letters[8];
+
+	switch (op->op) {
+	case PLAN_OP_NONE:
+		return;
+	case PLAN_OP_COPY:
+		assert_int_equal(mf_buf_printf(b, &err, "%s ", far ? "push" :
+					       "pull"), 0);
+		/* a copy names the message on the side it comes from */
+		return;
+	case PLAN_OP_DELETE:
+		assert_int_equal(mf_buf_printf(b, &err, "%s %s ", far ?
+					       "expunge" : "unlink", id), 0);
+		return;
+	case PLAN_OP_FLAGS:
+		assert_int_equal(mf_buf_printf(b, &err, "%s %s ", side, id), 0);
+		if (op->add) {
+			mf_flags_to_maildir(op->add, letters);
+			assert_int_equal(mf_buf_printf(b, &err, "+%s",
+						       letters), 0);
+		}
+		if (op->del) {
+			mf_flags_to_maildir(op->del, letters);
+			assert_int_equal(mf_buf_printf(b, &err, "-%s",
+						       letters), 0);
+		}
+		fmt_kw(b, '+', op->kw_add);
+		fmt_kw(b, '-', op->kw_del);
+		assert_int_equal(mf_buf_append_str(b, " ", &err), 0);
+		return;
+	}
+}
+
+static void
+run_case(const struct pcase *c)
+{
+	struct state_msg rows[16];
+	struct mf_msg far[16], near[16];
+	size_t ns = 0, nf = 0, nn = 0, i;
+	struct sync_policy pol = {
+		.pull = SYNC_ALL, .push = SYNC_ALL,
+		.expunge = SYNC_SIDE_BOTH,
+	};
+	struct plan_input in = { 0 };
+	struct plan_result *res = NULL;
+	struct mf_err err = { 0 };
+	struct mf_buf out;
+	char **frees = calloc(128, sizeof(char *));
+	size_t nfrees = 0;
+
+	switch (c->pol) {
+	case POL_BOTH: break;
+	case POL_PULL: pol.push = 0; break;
+	case POL_PUSH: pol.pull = 0; break;
+	case POL_NOEXPUNGE: pol.expunge = 0; break;
+	case POL_GUARD50: pol.max_delete_percent = 50; break;
+	case POL_MAXSIZE: pol.max_size = 1000; break;
+	case POL_MAXAGE: pol.max_age_days = 10; break;
+	case POL_MAXMSG: pol.max_messages = 2; break;
+	}
+	memset(rows, 0, sizeof(rows));
+	memset(far, 0, sizeof(far));
+	memset(near, 0, sizeof(near));
+	for (; ns < 16 && (c->s[ns].far || c->s[ns].near); ns++) {
+		const struct srow *r = &c->s[ns];
+
+		rows[ns].far_uid = r->far;
+		rows[ns].near_key = (char *)r->near;
+		rows[ns].flags = parse_flags(r->ff, &rows[ns].keywords);
+		rows[ns].near_flags = parse_flags(r->nf,
+						  &rows[ns].near_keywords);
+		frees[nfrees++] = rows[ns].keywords;
+		frees[nfrees++] = rows[ns].near_keywords;
+		rows[ns].pending = r->pending;
+		rows[ns].pending_arg = (char *)r->arg;
+		rows[ns].msgid = (char *)r->id;
+		rows[ns].size = r->size;
+	}
+	for (; nf < 16 && c->f[nf].uid; nf++) {
+		char *kw;
+
+		far[nf].uid = c->f[nf].uid;
+		far[nf].flags = parse_flags(c->f[nf].flags, &kw);
+		far[nf].keywords = kw;
+		frees[nfrees++] = kw;
+		far[nf].msgid = c->f[nf].id;
+		far[nf].size = c->f[nf].size;
+		far[nf].date = c->f[nf].date;
+	}
+	for (; nn < 16 && c->n[nn].key; nn++) {
+		char *kw;
+
+		near[nn].key = c->n[nn].key;
+		near[nn].flags = parse_flags(c->n[nn].flags, &kw);
+		near[nn].keywords = kw;
+		frees[nfrees++] = kw;
+		near[nn].msgid = c->n[nn].id;
+		near[nn].size = c->n[nn].size;
+		near[nn].name_uid = c->n[nn].name_uid;
+	}
+	in.policy = &pol;
+	in.state = rows;
+	in.nstate = ns;
+	in.far = far;
+	in.nfar = nf;
+	in.near = near;
+	in.nnear = nn;
+	in.far_keywords = true;
+	in.near_keywords = !c->no_near_kw;
+	in.far_reset = c->far_reset;
+	in.now = NOW;
+	assert_int_equal(plan_box(&in, &res, &err), 0);
+
+	mf_buf_init(&out, 65536);
+	for (i = 0; i < res->n; i++) {
+		const struct plan_entry *e = &res->v[i];
+		char farid[16] = "?", nearid[64] = "?";
+
+		if (e->far >= 0)
+			snprintf(farid, sizeof(farid), "%u", far[e->far].uid);
+		if (e->near >= 0)
+			snprintf(nearid, sizeof(nearid), "%s",
+				 near[e->near].key);
+		if (i > 0)
+			assert_int_equal(mf_buf_append_str(&out, "; ", &err),
+					 0);
+		fmt_op(&out, "far", farid, &e->far_op, true);
+		if (e->far_op.op == PLAN_OP_COPY)
+			assert_int_equal(mf_buf_printf(&out, &err, "%s ",
+						       nearid), 0);
+		fmt_op(&out, "near", nearid, &e->near_op, false);
+		if (e->near_op.op == PLAN_OP_COPY)
+			assert_int_equal(mf_buf_printf(&out, &err, "%s ",
+						       farid), 0);
+		if (e->rec == PLAN_REC_FORGET) {
+			assert_int_equal(mf_buf_append_str(&out, "forget",
+							   &err), 0);
+		} else if (e->rec == PLAN_REC_SET) {
+			assert_int_equal(mf_buf_append_str(&out, "=", &err), 0);
+			if (e->has_far)
+				fmt_flags(&out, e->far_flags, e->far_kw);
+			else
+				assert_int_equal(mf_buf_append_str(&out, "-",
+								   &err), 0);
+			assert_int_equal(mf_buf_append_str(&out, "/", &err), 0);
+			if (e->has_near)
+				fmt_flags(&out, e->near_flags, e->near_kw);
+			else
+				assert_int_equal(mf_buf_append_str(&out, "-",
+								   &err), 0);
+		} else if (out.len > 0 && out.data[out.len - 1] == ' ') {
+			out.data[--out.len] = '\0';
+		}
+	}
+	if (strcmp(out.data ? out.data : "", c->expect) != 0)
+		fail_msg("case '%s':\n  got:  '%s'\n  want: '%s'", c->name,
+			 out.data ? out.data : "", c->expect);
+	mf_buf_deinit(&out);
+	plan_result_free(&res);
+	for (i = 0; i < nfrees; i++)
+		free(frees[i]);
+	free(frees);
+}
+
+static void
+test_plan_table(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < MF_N_ELEMENTS(cases); i++)
+		run_case(&cases[i]);
+}
+
+/*
+ * Every combination of recorded, far and near flags (64^3 cases): with a
+ * two-way policy both sides end equal, every flag added on a side since the
+ * last sync is set, every flag removed on a side is clear, and an unchanged
+ * flag keeps its value.
+ */
+static void
+test_merge_exhaustive(void **state)
+{
+	unsigned last, f, n, fnew, nnew, bit;
+
+	(void)state;
+	for (last = 0; last <= MF_FLAG_ALL; last++)
+		for (f = 0; f <= MF_FLAG_ALL; f++)
+			for (n = 0; n <= MF_FLAG_ALL; n++) {
+				plan_merge_flags(last, last, f, n, true, true,
+						 &fnew, &nnew);
+				if (fnew != nnew)
+					fail_msg("last %x far %x near %x: %x "
+						 "!= %x", last, f, n, fnew,
+						 nnew);
+				for (bit = 1; bit <= MF_FLAG_ALL; bit <<= 1) {
+					bool added = (!(last & bit)) &&
+						     ((f | n) & bit);
+					bool removed = (last & bit) &&
+						       !((f & n) & bit);
+
+					if (added && !(fnew & bit))
+						fail_msg("lost add %x", bit);
+					if (removed && (fnew & bit))
+						fail_msg("lost del %x", bit);
+					if (!added && !removed &&
+					    (fnew & bit) != (last & bit))
+						fail_msg("drift %x", bit);
+				}
+				/* one-way: the source side never changes */
+				plan_merge_flags(last, last, f, n, true, false,
+						 &fnew, &nnew);
+				if (fnew != f)
+					fail_msg("pull-only changed far");
+				plan_merge_flags(last, last, f, n, false, true,
+						 &fnew, &nnew);
+				if (nnew != n)
+					fail_msg("push-only changed near");
+			}
+}
+
+/* The plan of a converged pair is empty, whatever the flags. */
+static void
+test_idempotent(void **state)
+{
+	unsigned flags;
+
+	(void)state;
+	for (flags = 0; flags <= MF_FLAG_ALL; flags++) {
+		struct state_msg row = { .far_uid = 1, .near_key = "a",
+					 .flags = flags, .near_flags = flags,
+					 .keywords = "k", .near_keywords = "k" };
+		struct mf_msg f = { .uid = 1, .flags = flags, .keywords = "k" };
+		struct mf_msg n = { .key = "a", .flags = flags,
+				    .keywords = "k" };
+		struct sync_policy pol = { .pull = SYNC_ALL, .push = SYNC_ALL,
+					   .expunge = SYNC_SIDE_BOTH };
+		struct plan_input in = {
+			.policy = &pol, .state = &row, .nstate = 1,
+			.far = &f, .nfar = 1, .near = &n, .nnear = 1,
+			.far_keywords = true, .near_keywords = true,
+		};
+		struct plan_result *res = NULL;
+
+		assert_int_equal(plan_box(&in, &res, NULL), 0);
+		assert_int_equal(res->n, 0);
+		plan_result_free(&res);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_plan_table),
+		cmocka_unit_test(test_merge_exhaustive),
+		cmocka_unit_test(test_idempotent),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
