@@ -98,10 +98,10 @@ void state_box_list_free(struct state_box_list **list);
 /* Insert; sets box->id. */
 int state_box_add(struct state_db *db, struct state_box *box,
 		  struct mf_err *err);
-/* Update names and both sides of box->id. */
+/* Update names and both sides of box->id (no such row: error). */
 int state_box_update(struct state_db *db, const struct state_box *box,
 		     struct mf_err *err);
-/* Delete the pair and all its message rows. */
+/* Delete the pair and all its message rows (no such row: error). */
 int state_box_delete(struct state_db *db, int64_t id, struct mf_err *err);
 
 /*
@@ -147,7 +147,9 @@ int state_msgs_load(struct state_db *db, int64_t box_id,
 		    struct state_msg_list **list_r, struct mf_err *err);
 void state_msg_list_free(struct state_msg_list **list);
 
-/* Insert (sets m->rowid), update all columns of m->rowid, delete. */
+/* Insert (sets m->rowid), update all columns of m->rowid, delete.  Update
+ * and delete of a row that does not exist fail.  keywords NULL is stored
+ * as "". */
 int state_msg_insert(struct state_db *db, int64_t box_id,
 		     struct state_msg *m, struct mf_err *err);
 int state_msg_update(struct state_db *db, const struct state_msg *m,
