@@ -92,7 +92,8 @@ static const char *const stmt_sql[ST_N] = {
 	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
 	[ST_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2) "
-			"ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+			"ON CONFLICT (key) DO UPDATE "
+			"SET value = excluded.value",
 	[ST_META_DELETE] = "DELETE FROM meta WHERE key = ?1",
 	[ST_BOX_LIST] = "SELECT id, " BOX_COLS " FROM boxes ORDER BY id",
 	[ST_BOX_ADD] = "INSERT INTO boxes (" BOX_COLS ") VALUES "
@@ -407,6 +408,7 @@ quick_check(struct state_db *db, struct mf_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	const char *res;
+	char *p;
 	int rc;
 
 	if (sqlite3_prepare_v2(db->sql, "PRAGMA quick_check(1)", -1, &st,
@@ -424,6 +426,11 @@ quick_check(struct state_db *db, struct mf_err *err)
 			   "quick_check: %s", db->path,
 			   res != NULL ? res : "no result");
 		sqlite3_finalize(st);
+		/* the report spans lines; an error message is one line */
+		if (err != NULL)
+			for (p = err->msg; *p != '\0'; p++)
+				if (*p == '\n')
+					*p = ' ';
 		return -1;
 	}
 	sqlite3_finalize(st);
@@ -828,7 +835,8 @@ bind_box(sqlite3_stmt *st, const struct state_box *box)
 	for (i = 0; i < MF_N_ELEMENTS(sides); i++) {
 		const struct state_side *s = sides[i];
 
-		if (sqlite3_bind_int64(st, col++, s->uidvalidity) != SQLITE_OK ||
+		if (sqlite3_bind_int64(st, col++, s->uidvalidity) !=
+			    SQLITE_OK ||
 		    sqlite3_bind_int64(st, col++, s->uidnext) != SQLITE_OK ||
 		    sqlite3_bind_int64(st, col++, s->messages) != SQLITE_OK ||
 		    sqlite3_bind_int64(st, col++,
