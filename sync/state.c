@@ -78,9 +78,9 @@ enum stmt {
 /* bound as ?1..?13 by bind_box() */
 #define BOX_COLS "far_name, near_name, " BOX_SIDE_COLS("far") ", " \
 	BOX_SIDE_COLS("near") ", last_sync"
-/* bound as ?1..?10 by bind_msg() */
-#define MSG_COLS "far_uid, near_uid, near_key, flags, keywords, size, " \
-	"date, msgid, pending, pending_arg"
+/* bound as ?1..?12 by bind_msg(), read as columns 1..12 by msg_row() */
+#define MSG_COLS "far_uid, near_uid, near_key, flags, keywords, " \
+	"near_flags, near_keywords, size, date, msgid, pending, pending_arg"
 
 static const char *const stmt_sql[ST_N] = {
 	/* IMMEDIATE: take the write lock now.  A deferred transaction that
@@ -107,10 +107,11 @@ static const char *const stmt_sql[ST_N] = {
 	[ST_MSG_LOAD] = "SELECT id, " MSG_COLS " FROM msgs WHERE box_id = ?1 "
 			"ORDER BY far_uid, near_key, near_uid",
 	[ST_MSG_INSERT] = "INSERT INTO msgs (" MSG_COLS ", box_id) VALUES "
-			  "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+			  "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+			  "?13)",
 	[ST_MSG_UPDATE] = "UPDATE msgs SET (" MSG_COLS ") = "
-			  "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
-			  "WHERE id = ?11",
+			  "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+			  "WHERE id = ?13",
 	[ST_MSG_DELETE] = "DELETE FROM msgs WHERE id = ?1",
 	[ST_MSG_COUNT] = "SELECT count(*) FROM msgs WHERE box_id = ?1",
 	[ST_MSG_COUNT_PENDING] = "SELECT count(*) FROM msgs "
@@ -181,6 +182,9 @@ static const char schema_v1[] =
 	"	flags INTEGER NOT NULL DEFAULT 0\n"
 	"		CHECK (flags BETWEEN 0 AND 4294967295),\n"
 	"	keywords TEXT NOT NULL DEFAULT '',\n"
+	"	near_flags INTEGER NOT NULL DEFAULT 0\n"
+	"		CHECK (near_flags BETWEEN 0 AND 4294967295),\n"
+	"	near_keywords TEXT NOT NULL DEFAULT '',\n"
 	"	size INTEGER NOT NULL DEFAULT 0 CHECK (size >= 0),\n"
 	"	date INTEGER NOT NULL DEFAULT 0,\n"
 	"	msgid TEXT,\n"
@@ -206,6 +210,8 @@ static migrate_fn *const migrations[] = {
 };
 _Static_assert(MF_N_ELEMENTS(migrations) == STATE_SCHEMA_VERSION,
 	       "one migration per schema version");
+/* flag columns hold uint32 values and load into unsigned */
+_Static_assert(UINT_MAX >= UINT32_MAX, "unsigned holds 32 bits");
 
 /* "PATH: what: sqlite3_errmsg" */
 static int MF_PRINTF(3, 4)
@@ -1024,8 +1030,9 @@ struct msg_list_block {
 	char *strs;
 };
 
-/* string columns of a row, in the order of their offsets below */
-#define MSG_NSTRS 4
+/* string columns of a row: near_key, keywords, near_keywords, msgid,
+ * pending_arg */
+#define MSG_NSTRS 5
 #define NO_STR SIZE_MAX
 
 /* Append a text column to the string block; *off_r is NO_STR for NULL. */
@@ -1064,30 +1071,35 @@ msg_row(struct state_db *db, sqlite3_stmt *st, struct state_msg *m,
 	struct mf_err *err)
 {
 	sqlite3_int64 v;
+	uint32_t flags;
 
 	memset(m, 0, sizeof(*m));
 	m->rowid = sqlite3_column_int64(st, 0);
 	if (!column_u32(st, 1, &m->far_uid) ||
 	    !column_u32(st, 2, &m->near_uid))
 		goto range;
-	v = sqlite3_column_int64(st, 4);
-	if (v < 0 || v > UINT_MAX)
+	/* flags are a uint32 column; unsigned holds that (asserted above) */
+	if (!column_u32(st, 4, &flags))
 		goto range;
-	m->flags = (unsigned)v;
-	if (!column_u63(st, 6, &m->size))
+	m->flags = flags;
+	if (!column_u32(st, 6, &flags))
 		goto range;
-	m->date = sqlite3_column_int64(st, 7);
-	v = sqlite3_column_int64(st, 9);
+	m->near_flags = flags;
+	if (!column_u63(st, 8, &m->size))
+		goto range;
+	m->date = sqlite3_column_int64(st, 9);
+	v = sqlite3_column_int64(st, 11);
 	if (v < STATE_PENDING_NONE || v > STATE_PENDING_MOVE)
 		goto range;
 	m->pending = (enum state_pending)v;
 	if (!strs_put(st, 3, strs, len, cap, &offs[0]) ||
 	    !strs_put(st, 5, strs, len, cap, &offs[1]) ||
-	    !strs_put(st, 8, strs, len, cap, &offs[2]) ||
-	    !strs_put(st, 10, strs, len, cap, &offs[3]))
+	    !strs_put(st, 7, strs, len, cap, &offs[2]) ||
+	    !strs_put(st, 10, strs, len, cap, &offs[3]) ||
+	    !strs_put(st, 12, strs, len, cap, &offs[4]))
 		return db_fail(db, err, "message row %" PRId64, m->rowid);
 	/* NOT NULL in the schema, and the contract says never NULL */
-	if (offs[1] == NO_STR)
+	if (offs[1] == NO_STR || offs[2] == NO_STR)
 		goto range;
 	return 0;
 range:
@@ -1155,8 +1167,9 @@ state_msgs_load(struct state_db *db, int64_t box_id,
 
 		v[i].near_key = o[0] != NO_STR ? strs + o[0] : NULL;
 		v[i].keywords = strs + o[1];
-		v[i].msgid = o[2] != NO_STR ? strs + o[2] : NULL;
-		v[i].pending_arg = o[3] != NO_STR ? strs + o[3] : NULL;
+		v[i].near_keywords = strs + o[2];
+		v[i].msgid = o[3] != NO_STR ? strs + o[3] : NULL;
+		v[i].pending_arg = o[4] != NO_STR ? strs + o[4] : NULL;
 	}
 	free(offs);
 	block = xcalloc(1, sizeof(*block));
@@ -1167,27 +1180,33 @@ state_msgs_load(struct state_db *db, int64_t box_id,
 	return 0;
 }
 
-/* Bind the message columns as ?1..?10 (MSG_COLS). */
+/* Bind text, or NULL for a NULL pointer. */
+static int
+bind_text_or_null(sqlite3_stmt *st, int col, const char *s)
+{
+	if (s == NULL)
+		return sqlite3_bind_null(st, col);
+	return sqlite3_bind_text(st, col, s, -1, SQLITE_TRANSIENT);
+}
+
+/* Bind the message columns as ?1..?12 (MSG_COLS). */
 static int
 bind_msg(sqlite3_stmt *st, const struct state_msg *m)
 {
 	if (sqlite3_bind_int64(st, 1, m->far_uid) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 2, m->near_uid) != SQLITE_OK ||
-	    (m->near_key != NULL ?
-	     sqlite3_bind_text(st, 3, m->near_key, -1, SQLITE_TRANSIENT) :
-	     sqlite3_bind_null(st, 3)) != SQLITE_OK ||
+	    bind_text_or_null(st, 3, m->near_key) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 4, m->flags) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 5, m->keywords != NULL ? m->keywords : "",
-			      -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 6, (sqlite3_int64)m->size) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 7, m->date) != SQLITE_OK ||
-	    (m->msgid != NULL ?
-	     sqlite3_bind_text(st, 8, m->msgid, -1, SQLITE_TRANSIENT) :
-	     sqlite3_bind_null(st, 8)) != SQLITE_OK ||
-	    sqlite3_bind_int(st, 9, (int)m->pending) != SQLITE_OK ||
-	    (m->pending_arg != NULL ?
-	     sqlite3_bind_text(st, 10, m->pending_arg, -1, SQLITE_TRANSIENT) :
-	     sqlite3_bind_null(st, 10)) != SQLITE_OK)
+	    bind_text_or_null(st, 5, m->keywords != NULL ? m->keywords :
+			      "") != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 6, m->near_flags) != SQLITE_OK ||
+	    bind_text_or_null(st, 7, m->near_keywords != NULL ?
+			      m->near_keywords : "") != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 8, (sqlite3_int64)m->size) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 9, m->date) != SQLITE_OK ||
+	    bind_text_or_null(st, 10, m->msgid) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 11, (int)m->pending) != SQLITE_OK ||
+	    bind_text_or_null(st, 12, m->pending_arg) != SQLITE_OK)
 		return -1;
 	return 0;
 }
@@ -1213,7 +1232,7 @@ state_msg_insert(struct state_db *db, int64_t box_id, struct state_msg *m,
 	    stmt_get(db, ST_MSG_INSERT, &st, err) < 0)
 		return -1;
 	if (bind_msg(st, m) < 0 ||
-	    sqlite3_bind_int64(st, 11, box_id) != SQLITE_OK)
+	    sqlite3_bind_int64(st, 13, box_id) != SQLITE_OK)
 		return db_fail(db, err, "insert message");
 	if (stmt_done(db, st, "insert message", err) < 0)
 		return -1;
@@ -1232,7 +1251,7 @@ state_msg_update(struct state_db *db, const struct state_msg *m,
 	    stmt_get(db, ST_MSG_UPDATE, &st, err) < 0)
 		return -1;
 	if (bind_msg(st, m) < 0 ||
-	    sqlite3_bind_int64(st, 11, m->rowid) != SQLITE_OK)
+	    sqlite3_bind_int64(st, 13, m->rowid) != SQLITE_OK)
 		return db_fail(db, err, "update message %" PRId64, m->rowid);
 	if (stmt_done(db, st, "update message", err) < 0)
 		return -1;

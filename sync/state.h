@@ -148,8 +148,8 @@ int state_msgs_load(struct state_db *db, int64_t box_id,
 void state_msg_list_free(struct state_msg_list **list);
 
 /* Insert (sets m->rowid), update all columns of m->rowid, delete.  Update
- * and delete of a row that does not exist fail.  keywords NULL is stored
- * as "". */
+ * and delete of a row that does not exist fail.  keywords and near_keywords
+ * NULL are stored as "". */
 int state_msg_insert(struct state_db *db, int64_t box_id,
 		     struct state_msg *m, struct mf_err *err);
 int state_msg_update(struct state_db *db, const struct state_msg *m,

@@ -385,6 +385,10 @@ msg_diff(const struct state_msg *a, const struct state_msg *b)
 		return "flags";
 	if (!STR_EQ(a->keywords, b->keywords))
 		return "keywords";
+	if (a->near_flags != b->near_flags)
+		return "near_flags";
+	if (!STR_EQ(a->near_keywords, b->near_keywords))
+		return "near_keywords";
 	if (a->size != b->size)
 		return "size";
 	if (a->date != b->date)
@@ -422,36 +426,44 @@ test_msgs_roundtrip(void **state)
 		  { .far_uid = 4294967295u, .near_uid = 4294967294u,
 		    .near_key = (char *)"1700000000.M1P2Q3.host",
 		    .flags = 0x1f, .keywords = (char *)"$Forwarded Work",
+		    .near_flags = 4294967295u,
+		    .near_keywords = (char *)"$Forwarded",
 		    .size = INT64_MAX, .date = INT64_MAX,
 		    .msgid = (char *)"<a@b.example>",
 		    .pending = STATE_PENDING_PULL,
 		    .pending_arg = (char *)"uidnext=42" },
 		  { .far_uid = 4294967295u, .near_uid = 0,
 		    .near_key = NULL, .flags = 0, .keywords = (char *)"",
+		    .near_flags = 0, .near_keywords = (char *)"Work",
 		    .size = 0, .date = INT64_MIN, .msgid = NULL,
 		    .pending = STATE_PENDING_NONE, .pending_arg = NULL } },
 		{ "nulls and empties",
-		  { .far_uid = 1, .keywords = (char *)"" },
+		  { .far_uid = 1, .keywords = (char *)"",
+		    .near_keywords = (char *)"" },
 		  { .far_uid = 1, .near_key = (char *)"k1",
-		    .keywords = (char *)"$Junk", .msgid = (char *)"",
+		    .keywords = (char *)"$Junk", .near_flags = 2,
+		    .near_keywords = (char *)"", .msgid = (char *)"",
 		    .pending = STATE_PENDING_MOVE,
 		    .pending_arg = (char *)"" } },
 		{ "quotes and utf-8",
 		  { .far_uid = 2, .near_key = (char *)"k'2\"; DROP TABLE msgs;",
 		    .keywords = (char *)"\xc3\xbcnic\xc3\xb6" "de",
+		    .near_keywords = (char *)"\xc3\xbc",
 		    .msgid = (char *)"<x'y@z>", .date = -1, .size = 12345 },
 		  { .far_uid = 3, .near_key = (char *)"k'2\"; DROP TABLE msgs;",
-		    .keywords = (char *)"a b c", .size = 12346 } },
+		    .keywords = (char *)"a b c", .near_keywords = (char *)"c",
+		    .size = 12346 } },
 		{ "near only, push pending",
 		  { .far_uid = 0, .near_uid = 7, .keywords = (char *)"",
+		    .near_flags = 8, .near_keywords = (char *)"",
 		    .pending = STATE_PENDING_PUSH,
 		    .pending_arg = (char *)"far-uidnext 1000" },
 		  { .far_uid = 1000, .near_uid = 7, .keywords = (char *)"",
-		    .flags = 4 } },
+		    .near_keywords = (char *)"", .flags = 4 } },
 		{ "keywords NULL stored as empty",
 		  { .far_uid = 0, .near_key = (char *)"k5" },
 		  { .far_uid = 0, .near_key = (char *)"k5",
-		    .keywords = (char *)"" } },
+		    .keywords = (char *)"", .near_keywords = (char *)"" } },
 	};
 	struct fixture *fx = *state;
 	struct state_db *db = open_ok(fx->path, false);
@@ -487,6 +499,8 @@ test_msgs_roundtrip(void **state)
 
 		if (want.keywords == NULL)
 			want.keywords = (char *)"";
+		if (want.near_keywords == NULL)
+			want.near_keywords = (char *)"";
 		if (got == NULL)
 			fail_msg("row %s: not loaded", rows[i].name);
 		diff = msg_diff(got, &want);
@@ -926,6 +940,8 @@ test_bulk(void **state)
 			.far_uid = i,
 			.flags = i % 32,
 			.keywords = (char *)(i % 7 == 0 ? "$Label1" : ""),
+			.near_flags = i % 16,
+			.near_keywords = (char *)(i % 5 == 0 ? "$L5" : ""),
 			.size = 1000u + i,
 			.date = 1600000000 + (int64_t)i,
 			.pending = i % 1000 == 0 ? STATE_PENDING_PULL :
@@ -955,6 +971,8 @@ test_bulk(void **state)
 	assert_int_equal(list->v[12344].size, 1000 + 12345);
 	assert_int_equal(list->v[12344].date, 1600012345);
 	assert_string_equal(list->v[12344].keywords, "");
+	assert_int_equal(list->v[12344].near_flags, 12345 % 16);
+	assert_string_equal(list->v[12344].near_keywords, "$L5");
 	assert_string_equal(list->v[6].keywords, "$Label1");	/* uid 7 */
 	assert_null(list->v[6].pending_arg);
 	state_msg_list_free(&list);
