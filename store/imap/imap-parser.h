@@ -127,6 +127,11 @@ void imap_parser_set_literal_handler(struct imap_parser *p,
 				     imap_literal_fn *fn, void *ctx);
 /* Forget any partial response and free the arena. */
 void imap_parser_reset(struct imap_parser *p);
+/*
+ * Bytes the parser holds for the current response: arena, pending token and
+ * arg arrays (not the parser struct itself).  For tests and debug output.
+ */
+size_t imap_parser_mem_used(const struct imap_parser *p);
 
 #define IMAP_PARSE_MORE 0	/* all input used, response not complete */
 #define IMAP_PARSE_DONE 1	/* *resp_r is a complete response */
