@@ -156,6 +156,10 @@ int state_msg_update(struct state_db *db, const struct state_msg *m,
 		     struct mf_err *err);
 int state_msg_delete(struct state_db *db, int64_t rowid, struct mf_err *err);
 
+/* Number of message rows of a box (for status without network). */
+int state_msg_count(struct state_db *db, int64_t box_id, uint64_t *count_r,
+		    struct mf_err *err);
+
 /* Number of message rows of a box with pending != STATE_PENDING_NONE:
  * a folder with interrupted copies is never skipped. */
 int state_msg_count_pending(struct state_db *db, int64_t box_id,
