@@ -1,14 +1,288 @@
+/*
+ * mailferry sync [-n] [CHANNEL[:FOLDER]...]
+ *
+ * For each channel: take its lock (one sync per channel at a time), open
+ * the state database and both stores, run the engine, print a line per
+ * folder that did something and a summary.  With no argument every channel
+ * of the configuration is synced.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "base/xalloc.h"
 #include "cmd.h"
+#include "config.h"
+#include "state.h"
+#include "stores.h"
+#include "sync.h"
+
+struct target {
+	const struct config_channel *ch;
+	const char **only;	/* folder names, or none: all */
+	size_t nonly;
+};
+
+struct out_ctx {
+	const char *channel;
+	int verbosity;
+};
+
+static void
+print_report(void *vctx, const struct sync_box_report *r)
+{
+	const struct out_ctx *ctx = vctx;
+	char names[512];
+
+	if (strcmp(r->far_name, r->near_name) == 0)
+		snprintf(names, sizeof(names), "%s", r->far_name);
+	else
+		snprintf(names, sizeof(names), "%s <-> %s", r->far_name,
+			 r->near_name);
+	if (r->box_failed) {
+		fprintf(stderr, "mailferry: %s: %s: %s\n", ctx->channel, names,
+			r->err.msg);
+		return;
+	}
+	if (ctx->verbosity < 0)
+		return;
+	if (r->what != NULL && strcmp(r->what, "unchanged") == 0 &&
+	    ctx->verbosity < 1)
+		return;
+	if (r->what != NULL && strcmp(r->what, "planned") == 0) {
+		printf("%s: %s: would pull %zu, push %zu, flags %zu/%zu, "
+		       "delete %zu/%zu, pair %zu\n", ctx->channel, names,
+		       r->planned.pull, r->planned.push, r->planned.flags_far,
+		       r->planned.flags_near, r->planned.del_far,
+		       r->planned.del_near, r->planned.paired);
+		return;
+	}
+	if (r->what != NULL && strcmp(r->what, "synced") != 0) {
+		printf("%s: %s: %s\n", ctx->channel, names, r->what);
+		return;
+	}
+	printf("%s: %s: pulled %zu, pushed %zu, flags %zu far / %zu near, "
+	       "deleted %zu far / %zu near", ctx->channel, names, r->pulled,
+	       r->pushed, r->flags_far, r->flags_near, r->del_far,
+	       r->del_near);
+	if (r->paired > 0)
+		printf(", matched %zu", r->paired);
+	if (r->failed > 0)
+		printf(", %zu FAILED", r->failed);
+	printf("\n");
+	if (r->planned.guard_far + r->planned.guard_near > 0)
+		fprintf(stderr, "mailferry: %s: %s: %zu deletions held back "
+			"(more than max_delete_percent of the folder); "
+			"raise max_delete_percent to carry them out\n",
+			ctx->channel, names,
+			r->planned.guard_far + r->planned.guard_near);
+	if (r->planned.skipped_size + r->planned.skipped_age +
+	    r->planned.skipped_count > 0 && ctx->verbosity > 0)
+		printf("%s: %s: skipped %zu by max_size, %zu by max_age, %zu "
+		       "by max_messages\n", ctx->channel, names,
+		       r->planned.skipped_size, r->planned.skipped_age,
+		       r->planned.skipped_count);
+}
+
+static void
+print_line(void *vctx, const char *line)
+{
+	const struct out_ctx *ctx = vctx;
+
+	printf("%s: %s\n", ctx->channel, line);
+}
+
+/* Hold an exclusive lock on state_dir/CHANNEL.lock while syncing. */
+static int
+lock_channel(const struct mf_config *cfg, const struct config_channel *ch,
+	     int *fd_r, struct mf_err *err)
+{
+	char *path = xasprintf("%s/%s.lock", cfg->state_dir, ch->name);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		mf_err_sys(err, MF_E_STATE, "%s", path);
+		free(path);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			mf_err_set(err, MF_E_STATE, "%s: another mailferry is "
+				   "syncing channel '%s'", path, ch->name);
+		else
+			mf_err_sys(err, MF_E_STATE, "lock %s", path);
+		close(fd);
+		free(path);
+		return -1;
+	}
+	free(path);
+	*fd_r = fd;
+	return 0;
+}
+
+static int
+sync_target(struct cmd_ctx *ctx, const struct target *t,
+	    struct sync_summary *sum, struct mf_err *err)
+{
+	const struct config_channel *ch = t->ch;
+	struct out_ctx out = { ch->name, ctx->verbosity };
+	struct mf_store *far = NULL, *near = NULL;
+	struct state_db *db = NULL;
+	struct sync_opts o = { 0 };
+	char *path = NULL;
+	int lock = -1, ret = -1;
+
+	if (stores_state_dir_create(ctx->cfg, err) < 0 ||
+	    lock_channel(ctx->cfg, ch, &lock, err) < 0)
+		goto out;
+	path = stores_state_path(ctx->cfg, ch);
+	if (state_open(path, false, &db, err) < 0)
+		goto out;
+	if (stores_open_side(&ch->far, &far, err) < 0) {
+		mf_err_prefix(err, "far");
+		goto out;
+	}
+	if (stores_open_side(&ch->near, &near, err) < 0) {
+		mf_err_prefix(err, "near");
+		goto out;
+	}
+	o.channel = ch->name;
+	o.far = far;
+	o.near = near;
+	o.db = db;
+	o.policy = &ch->policy;
+	o.only = t->only;
+	o.nonly = t->nonly;
+	o.dry_run = ctx->dry_run;
+	o.now = (int64_t)time(NULL);
+	o.report = print_report;
+	o.plan_line = print_line;
+	o.ctx = &out;
+	ret = sync_run(&o, sum, err);
+out:
+	if (ret < 0)
+		mf_err_prefix(err, "%s", ch->name);
+	mf_store_destroy(&far);
+	mf_store_destroy(&near);
+	state_close(&db);
+	if (lock >= 0)
+		close(lock);
+	free(path);
+	return ret;
+}
+
+/* "CHANNEL" or "CHANNEL:FOLDER" arguments, grouped per channel. */
+static int
+parse_targets(const struct mf_config *cfg, int argc, char **argv,
+	      struct target **targets_r, size_t *n_r, struct mf_err *err)
+{
+	struct target *v = xcalloc(cfg->nchannels + 1, sizeof(*v));
+	size_t n = 0, i;
+	int a;
+
+	if (argc == 0) {
+		for (i = 0; i < cfg->nchannels; i++)
+			v[n++].ch = &cfg->channels[i];
+	}
+	for (a = 0; a < argc; a++) {
+		char *arg = argv[a], *colon = strchr(arg, ':');
+		size_t len = colon ? (size_t)(colon - arg) : strlen(arg);
+		const struct config_channel *ch = NULL;
+		struct target *t = NULL;
+
+		for (i = 0; i < cfg->nchannels; i++)
+			if (strlen(cfg->channels[i].name) == len &&
+			    strncmp(cfg->channels[i].name, arg, len) == 0)
+				ch = &cfg->channels[i];
+		if (ch == NULL) {
+			free(v);
+			return mf_err_set(err, MF_E_USAGE, "no channel '%.*s' "
+					  "in the configuration", (int)len,
+					  arg);
+		}
+		for (i = 0; i < n; i++)
+			if (v[i].ch == ch)
+				t = &v[i];
+		if (t == NULL) {
+			t = &v[n++];
+			t->ch = ch;
+			t->only = xcalloc((size_t)argc + 1, sizeof(char *));
+		}
+		if (t->only == NULL)	/* channel already named whole */
+			continue;
+		if (colon == NULL) {
+			free(t->only);
+			t->only = NULL;
+			t->nonly = 0;
+			continue;
+		}
+		t->only[t->nonly++] = colon + 1;
+	}
+	*targets_r = v;
+	*n_r = n;
+	return 0;
+}
 
 int
 cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	(void)ctx;
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "mailferry: sync: not built yet (the sync engine "
-		"is the next milestone)\n");
-	return MF_EXIT_UNAVAILABLE;
+	static const struct option longopts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct target *targets = NULL;
+	struct mf_err err = { 0 };
+	size_t n = 0, i;
+	int c, code = MF_EXIT_OK;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "n", longopts, NULL)) != -1) {
+		if (c != 'n') {
+			fprintf(stderr, "usage: mailferry sync [-n] "
+				"[CHANNEL[:FOLDER]...]\n");
+			return MF_EXIT_USAGE;
+		}
+		ctx->dry_run = true;
+	}
+	if (parse_targets(ctx->cfg, argc - optind, argv + optind, &targets,
+			  &n, &err) < 0)
+		return cmd_fail(&err);
+	if (n == 0) {
+		fprintf(stderr, "mailferry: no channels in %s\n",
+			ctx->cfg->path);
+		free(targets);
+		return MF_EXIT_USAGE;
+	}
+	for (i = 0; i < n; i++) {
+		struct sync_summary sum = { 0 };
+
+		mf_err_clear(&err);
+		if (sync_target(ctx, &targets[i], &sum, &err) < 0) {
+			int rc = cmd_fail(&err);
+
+			/* the worst failure decides; other channels go on */
+			if (code == MF_EXIT_OK || code == MF_EXIT_PARTIAL)
+				code = rc;
+		} else if (sum.boxes_failed > 0 || sum.failed > 0) {
+			if (code == MF_EXIT_OK)
+				code = MF_EXIT_PARTIAL;
+		}
+		if (ctx->verbosity >= 0 && !ctx->dry_run)
+			printf("%s: %zu folders (%zu unchanged): pulled %zu, "
+			       "pushed %zu, flags %zu/%zu, deleted %zu/%zu%s\n",
+			       targets[i].ch->name, sum.boxes,
+			       sum.boxes_unchanged, sum.pulled, sum.pushed,
+			       sum.flags_far, sum.flags_near, sum.del_far,
+			       sum.del_near, sum.failed ? ", with failures" :
+			       "");
+		free(targets[i].only);
+	}
+	free(targets);
+	return code;
 }

@@ -60,16 +60,30 @@ mf_err_sys(struct mf_err *err, enum mf_err_class cls, const char *fmt, ...)
 int
 mf_err_prefix(struct mf_err *err, const char *fmt, ...)
 {
-	char prefix[512], old[MF_ERR_MSG_MAX];
+	char out[MF_ERR_MSG_MAX];
+	size_t len, rest;
 	va_list ap;
+	int n;
 
 	if (err == NULL)
 		return -1;
 	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	n = vsnprintf(out, sizeof(out), fmt, ap);
 	va_end(ap);
-	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+	len = n < 0 ? 0 : (size_t)n < sizeof(out) ? (size_t)n :
+	      sizeof(out) - 1;
+	/* "<prefix>: <old message>", truncated to the buffer */
+	if (len + 2 < sizeof(out)) {
+		out[len++] = ':';
+		out[len++] = ' ';
+		rest = strnlen(err->msg, sizeof(err->msg));
+		if (rest > sizeof(out) - 1 - len)
+			rest = sizeof(out) - 1 - len;
+		memcpy(out + len, err->msg, rest);
+		len += rest;
+	}
+	out[len] = '\0';
+	memcpy(err->msg, out, len + 1);
 	return -1;
 }
 

@@ -1,0 +1,503 @@
+/*
+ * Applying a plan to the two stores, in an order that keeps every message
+ * safe whatever instant the process dies at.
+ *
+ * Order and why:
+ *   1. copies far -> near, in batches.  Per batch: the near store chooses
+ *      the file names; the rows are journaled (pending PULL, with the near
+ *      key) and committed; the bodies stream from the far store into tmp/;
+ *      one flush makes them durable and visible; the rows are confirmed.
+ *      A crash before the confirmation leaves pending rows: the next run
+ *      finds the file by its key (confirm) or copies again (no file), so no
+ *      message is lost and none doubled.
+ *   2. copies near -> far, in batches.  The messages are read from the near
+ *      store into the far store's spool, their identity (Message-ID or
+ *      header hash) and size computed on the way; the rows are journaled
+ *      (pending PUSH, with the far UIDNEXT before the APPENDs) and
+ *      committed; the APPENDs are sent; rows are confirmed with the UID
+ *      from APPENDUID.  After a crash, or on a server without UIDPLUS, the
+ *      planner finds an appended message among the far messages above the
+ *      journaled UIDNEXT by identity and size instead of appending it again.
+ *   3. flag changes on both sides.  No journal is needed: a change applied
+ *      but not recorded shows up next time as the same change on both
+ *      sides, which merges to itself.
+ *   4. deletions, last, so that a message being replaced (copied back
+ *      because "changes win") is always copied before anything goes.
+ *   5. the state rows of 3 and 4, in one transaction.  A deletion done but
+ *      not recorded shows up as "gone on both sides": forgotten.
+ * A message-level failure leaves its row as it was, so the next run tries
+ * again; a store-level failure stops the folder after recording what was
+ * done.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/testhook.h"
+#include "base/xalloc.h"
+#include "engine.h"
+#include "ident.h"
+
+#define BATCH_DEFAULT 256
+#define BATCH_BYTES (64ull << 20)
+
+struct copy_job {
+	struct plan_entry *e;
+	const struct mf_msg *src;
+	struct mf_delivery d;
+	struct ident_sink id;
+	struct mf_fetch_item item;
+	struct state_msg row;
+	bool begun, journaled;
+	char ident[IDENT_MAX];
+	char arg[16];
+};
+
+static struct side *
+other(struct box_run *r, struct side *s)
+{
+	return s == &r->far ? &r->near : &r->far;
+}
+
+static int
+commit(struct box_run *r, const char *step, struct mf_err *err)
+{
+	if (state_commit(r->db, err) < 0)
+		return -1;
+	mf_test_step(step);
+	return 0;
+}
+
+static void
+msg_fail(struct box_run *r, const char *what, const struct mf_msg *m,
+	 const struct mf_err *e)
+{
+	r->rep.failed++;
+	if (m->uid != 0)
+		mf_log(MF_LOG_WARN, MF_LOGC_SYNC, "%s: UID %u: %s: %s",
+		       r->far.box, m->uid, what, e->msg);
+	else
+		mf_log(MF_LOG_WARN, MF_LOGC_SYNC, "%s: %s: %s: %s",
+		       r->near.box, m->key, what, e->msg);
+	if (r->rep.err.cls == MF_OK)
+		mf_err_copy(&r->rep.err, e);
+}
+
+/* Fill the state row a copy will leave behind (ids filled by the caller). */
+static void
+copy_row(struct box_run *r, struct copy_job *j, struct side *dst)
+{
+	const struct plan_entry *e = j->e;
+	struct state_msg *row = &j->row;
+
+	if (e->state >= 0)
+		*row = r->rows->v[e->state];
+	else
+		memset(row, 0, sizeof(*row));
+	row->flags = e->far_flags;
+	row->keywords = (char *)e->far_kw;
+	row->near_flags = e->near_flags;
+	row->near_keywords = (char *)e->near_kw;
+	row->date = j->src->date;
+	if (dst->id == SIDE_NEAR) {
+		row->far_uid = j->src->uid;
+		row->near_key = dst->uids ? NULL : j->d.key;
+		row->near_uid = 0;
+	} else {
+		row->far_uid = 0;
+		if (r->near.uids)
+			row->near_uid = j->src->uid;
+		else
+			row->near_key = (char *)j->src->key;
+	}
+	if (j->src->msgid != NULL) {
+		snprintf(j->ident, sizeof(j->ident), "%s", j->src->msgid);
+		row->msgid = j->ident;
+	} else {
+		row->msgid = NULL;
+	}
+	row->size = j->src->size;
+}
+
+/* Write a row: insert it, or update the one it came from. */
+static int
+row_write(struct box_run *r, struct state_msg *row, struct mf_err *err)
+{
+	if (row->rowid != 0)
+		return state_msg_update(r->db, row, err);
+	return state_msg_insert(r->db, r->sbox->id, row, err);
+}
+
+static int
+journal(struct box_run *r, struct copy_job *jobs, size_t n, struct side *dst,
+	struct mf_err *err)
+{
+	size_t i;
+
+	if (state_begin(r->db, err) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		struct copy_job *j = &jobs[i];
+
+		if (!j->begun)
+			continue;
+		copy_row(r, j, dst);
+		if (dst->uids) {
+			/* the copy's identity is known now that it has been
+			 * spooled: what a lost APPENDUID is searched by */
+			ident_sink_identity(&j->id, j->ident);
+			j->row.msgid = j->ident;
+			j->row.size = j->id.size;
+			snprintf(j->arg, sizeof(j->arg), "%u", dst->uidnext);
+			j->row.pending_arg = j->arg;
+		}
+		j->row.pending = dst->id == SIDE_NEAR ? STATE_PENDING_PULL :
+			STATE_PENDING_PUSH;
+		if (row_write(r, &j->row, err) < 0) {
+			state_rollback(r->db);
+			return -1;
+		}
+		j->journaled = true;
+	}
+	return commit(r, "journal", err);
+}
+
+/* After the flush: confirm what landed, undo the journal of what did not. */
+static int
+confirm(struct box_run *r, struct copy_job *jobs, size_t n, struct side *dst,
+	struct mf_err *err)
+{
+	size_t i;
+
+	if (state_begin(r->db, err) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		struct copy_job *j = &jobs[i];
+		bool ok = j->begun && j->item.status == 0 && j->id.finished &&
+			  j->d.status == 0;
+
+		if (!j->journaled)
+			continue;
+		if (!ok) {
+			const struct mf_err *why = j->item.status != 0 ?
+				&j->item.err : &j->d.err;
+
+			msg_fail(r, "copy", j->src, why);
+			if (j->e->state >= 0 && state_msg_update(r->db,
+				&r->rows->v[j->e->state], err) < 0)
+				goto fail;
+			if (j->e->state < 0 &&
+			    state_msg_delete(r->db, j->row.rowid, err) < 0)
+				goto fail;
+			continue;
+		}
+		if (j->row.msgid == NULL) {
+			ident_sink_identity(&j->id, j->ident);
+			j->row.msgid = j->ident;
+		}
+		j->row.size = j->id.size;
+		if (dst->uids && j->d.uid == 0) {
+			/* no APPENDUID: stays pending, found by identity */
+			continue;
+		}
+		if (dst->id == SIDE_FAR)
+			j->row.far_uid = j->d.uid;
+		else if (dst->uids)
+			j->row.near_uid = j->d.uid;
+		if (dst->uids && j->d.uid >= dst->uidnext)
+			dst->uidnext = j->d.uid + 1;
+		j->row.pending = STATE_PENDING_NONE;
+		j->row.pending_arg = NULL;
+		if (state_msg_update(r->db, &j->row, err) < 0)
+			goto fail;
+		if (dst->id == SIDE_NEAR)
+			r->rep.pulled++;
+		else
+			r->rep.pushed++;
+	}
+	return commit(r, "confirm", err);
+fail:
+	state_rollback(r->db);
+	return -1;
+}
+
+static int
+copy_batch(struct box_run *r, struct side *src, struct side *dst,
+	   struct copy_job *jobs, size_t n, struct mf_err *err)
+{
+	struct mf_err ferr = { 0 };
+	struct mf_fetch_item *items = xcalloc(n, sizeof(*items));
+	size_t i, nitems = 0;
+	int fetch_rc = 0, ret = -1;
+
+	for (i = 0; i < n; i++) {
+		struct copy_job *j = &jobs[i];
+		struct plan_entry *e = j->e;
+		bool to_near = dst->id == SIDE_NEAR;
+
+		j->d.flags = to_near ? e->near_flags : e->far_flags;
+		if (dst->st->caps & MF_CAP_KEYWORDS)
+			j->d.keywords = to_near ? e->near_kw : e->far_kw;
+		j->d.date = j->src->date;
+		j->d.size = j->src->size;
+		if (dst->st->ops->deliver_begin(dst->st, &j->d, err) < 0) {
+			if (err->cls != MF_E_MSG)
+				goto out;
+			msg_fail(r, "deliver", j->src, err);
+			continue;
+		}
+		j->begun = true;
+		ident_sink_init(&j->id, j->d.sink);
+		j->item.uid = j->src->uid;
+		j->item.key = j->src->key;
+		j->item.sink = &j->id.sink;
+		items[nitems++] = j->item;
+	}
+	/* key stores name the file now: journal before a byte is written */
+	if (!dst->uids && journal(r, jobs, n, dst, err) < 0)
+		goto out;
+	if (nitems > 0)
+		fetch_rc = src->st->ops->fetch(src->st, items, nitems, &ferr);
+	for (i = 0, nitems = 0; i < n; i++)
+		if (jobs[i].begun)
+			jobs[i].item = items[nitems++];
+	if (fetch_rc < 0 && ferr.cls == MF_OK)
+		mf_err_set(&ferr, MF_E_STORE, "fetch failed");
+	if (dst->uids && journal(r, jobs, n, dst, err) < 0)
+		goto out;
+	/* flush even after a failed fetch: what arrived complete is kept */
+	if (dst->st->ops->deliver_flush(dst->st, err) < 0) {
+		mf_err_prefix(err, "%s %s: deliver", dst->label, dst->box);
+		goto out;
+	}
+	if (confirm(r, jobs, n, dst, err) < 0)
+		goto out;
+	if (fetch_rc < 0) {
+		mf_err_copy(err, &ferr);
+		mf_err_prefix(err, "%s %s: fetch", src->label, src->box);
+		goto out;
+	}
+	ret = 0;
+out:
+	for (i = 0; i < n; i++)
+		if (jobs[i].begun)
+			ident_sink_deinit(&jobs[i].id);
+	free(items);
+	return ret;
+}
+
+/* Copy every entry whose op on dst is COPY, in batches. */
+static int
+copy_all(struct box_run *r, struct side *dst, struct mf_err *err)
+{
+	struct side *src = other(r, dst);
+	size_t batch = r->o->batch ? r->o->batch : BATCH_DEFAULT;
+	struct copy_job *jobs = xcalloc(batch, sizeof(*jobs));
+	size_t i, n = 0;
+	uint64_t bytes = 0;
+	int ret = 0;
+
+	for (i = 0; i <= r->plan->n && ret == 0; i++) {
+		struct plan_entry *e = i < r->plan->n ? &r->plan->v[i] : NULL;
+		const struct plan_side_op *op = NULL;
+
+		if (e != NULL)
+			op = dst->id == SIDE_NEAR ? &e->near_op : &e->far_op;
+		if (e != NULL && op->op == PLAN_OP_COPY) {
+			long idx = src->id == SIDE_FAR ? e->far : e->near;
+
+			memset(&jobs[n], 0, sizeof(jobs[n]));
+			jobs[n].e = e;
+			jobs[n].src = &src->view[idx];
+			bytes += src->view[idx].size;
+			n++;
+		}
+		if (n > 0 && (e == NULL || n == batch || bytes >= BATCH_BYTES)) {
+			ret = copy_batch(r, src, dst, jobs, n, err);
+			n = 0;
+			bytes = 0;
+		}
+	}
+	free(jobs);
+	return ret;
+}
+
+/* Per entry: did every store operation succeed?  Indexed like the plan. */
+static void
+flags_side(struct box_run *r, struct side *s, bool *failed,
+	   struct mf_err *err, int *ret)
+{
+	struct plan_result *plan = r->plan;
+	struct mf_flag_item *items = xcalloc(plan->n + 1, sizeof(*items));
+	size_t *idx = xcalloc(plan->n + 1, sizeof(*idx));
+	size_t i, n = 0;
+
+	for (i = 0; i < plan->n; i++) {
+		const struct plan_entry *e = &plan->v[i];
+		const struct plan_side_op *op = s->id == SIDE_FAR ?
+			&e->far_op : &e->near_op;
+		const struct mf_msg *m;
+
+		if (op->op != PLAN_OP_FLAGS)
+			continue;
+		m = &s->view[s->id == SIDE_FAR ? e->far : e->near];
+		items[n].uid = m->uid;
+		items[n].key = m->key;
+		items[n].add = op->add;
+		items[n].del = op->del;
+		if (s->st->caps & MF_CAP_KEYWORDS) {
+			items[n].kw_add = op->kw_add;
+			items[n].kw_del = op->kw_del;
+		}
+		idx[n++] = i;
+	}
+	if (n > 0 && *ret == 0 &&
+	    s->st->ops->set_flags(s->st, items, n, err) < 0) {
+		mf_err_prefix(err, "%s %s: flags", s->label, s->box);
+		*ret = -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (*ret == 0 && items[i].status == 0 && !items[i].gone &&
+		    !items[i].conflict) {
+			if (s->id == SIDE_FAR)
+				r->rep.flags_far++;
+			else
+				r->rep.flags_near++;
+			continue;
+		}
+		failed[idx[i]] = true;
+		if (*ret == 0 && items[i].status != 0)
+			msg_fail(r, "flags", &s->view[s->id == SIDE_FAR ?
+				 plan->v[idx[i]].far : plan->v[idx[i]].near],
+				 &items[i].err);
+	}
+	free(items);
+	free(idx);
+}
+
+static void
+delete_side(struct box_run *r, struct side *s, bool *failed,
+	    struct mf_err *err, int *ret)
+{
+	struct plan_result *plan = r->plan;
+	struct mf_remove_item *items = xcalloc(plan->n + 1, sizeof(*items));
+	size_t *idx = xcalloc(plan->n + 1, sizeof(*idx));
+	size_t i, n = 0;
+
+	for (i = 0; i < plan->n; i++) {
+		const struct plan_entry *e = &plan->v[i];
+		const struct plan_side_op *op = s->id == SIDE_FAR ?
+			&e->far_op : &e->near_op;
+		const struct mf_msg *m;
+
+		if (op->op != PLAN_OP_DELETE)
+			continue;
+		m = &s->view[s->id == SIDE_FAR ? e->far : e->near];
+		items[n].uid = m->uid;
+		items[n].key = m->key;
+		idx[n++] = i;
+	}
+	if (n > 0 && *ret == 0) {
+		if (s->st->ops->remove(s->st, items, n, true, err) < 0) {
+			mf_err_prefix(err, "%s %s: delete", s->label, s->box);
+			*ret = -1;
+		} else {
+			mf_test_step("delete");
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (*ret == 0 && items[i].status == 0) {
+			if (s->id == SIDE_FAR)
+				r->rep.del_far++;
+			else
+				r->rep.del_near++;
+			continue;
+		}
+		failed[idx[i]] = true;
+	}
+	free(items);
+	free(idx);
+}
+
+/* The state rows of the flag and deletion entries (step 5). */
+static int
+record(struct box_run *r, const bool *failed, struct mf_err *err)
+{
+	struct plan_result *plan = r->plan;
+	size_t i;
+
+	if (state_begin(r->db, err) < 0)
+		return -1;
+	for (i = 0; i < plan->n; i++) {
+		const struct plan_entry *e = &plan->v[i];
+		struct state_msg row;
+
+		if (failed[i] || e->far_op.op == PLAN_OP_COPY ||
+		    e->near_op.op == PLAN_OP_COPY)
+			continue;
+		if (e->rec == PLAN_REC_FORGET) {
+			if (e->state >= 0 && state_msg_delete(r->db,
+				r->rows->v[e->state].rowid, err) < 0)
+				goto fail;
+			continue;
+		}
+		if (e->rec != PLAN_REC_SET)
+			continue;
+		if (e->state >= 0)
+			row = r->rows->v[e->state];
+		else
+			memset(&row, 0, sizeof(row));
+		row.far_uid = e->has_far && e->far >= 0 ?
+			r->far.view[e->far].uid : 0;
+		row.near_uid = e->has_near && e->near >= 0 && r->near.uids ?
+			r->near.view[e->near].uid : 0;
+		row.near_key = e->has_near && e->near >= 0 && !r->near.uids ?
+			(char *)r->near.view[e->near].key : NULL;
+		row.flags = e->far_flags;
+		row.keywords = (char *)e->far_kw;
+		row.near_flags = e->near_flags;
+		row.near_keywords = (char *)e->near_kw;
+		row.pending = STATE_PENDING_NONE;
+		row.pending_arg = NULL;
+		if (e->state < 0) {
+			/* a pair made now: identity from either view */
+			const struct mf_msg *m = e->far >= 0 ?
+				&r->far.view[e->far] : &r->near.view[e->near];
+
+			row.msgid = (char *)m->msgid;
+			row.size = m->size;
+			row.date = m->date;
+			r->rep.paired++;
+		}
+		if (row_write(r, &row, err) < 0)
+			goto fail;
+	}
+	return commit(r, "record", err);
+fail:
+	state_rollback(r->db);
+	return -1;
+}
+
+int
+exec_plan(struct box_run *r, struct mf_err *err)
+{
+	bool *failed = xcalloc(r->plan->n + 1, sizeof(bool));
+	int ret = 0;
+
+	if (copy_all(r, &r->near, err) < 0 || copy_all(r, &r->far, err) < 0) {
+		free(failed);
+		return -1;
+	}
+	flags_side(r, &r->far, failed, err, &ret);
+	flags_side(r, &r->near, failed, err, &ret);
+	if (ret == 0)
+		mf_test_step("flags");
+	delete_side(r, &r->far, failed, err, &ret);
+	delete_side(r, &r->near, failed, err, &ret);
+	/* record what succeeded, also when a store failed half way */
+	if (record(r, failed, ret == 0 ? err : NULL) < 0 && ret == 0)
+		ret = -1;
+	free(failed);
+	return ret;
+}

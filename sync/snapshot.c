@@ -1,0 +1,412 @@
+/*
+ * Building the view of one side: every message present there now, with its
+ * flags, at the lowest cost the server allows.
+ *
+ * UID stores (IMAP), cheapest first:
+ *   - nothing changed since the last sync (HIGHESTMODSEQ, UIDNEXT and
+ *     MESSAGES as recorded): the view is the state rows, no command sent;
+ *   - CONDSTORE: flags of messages changed since the recorded HIGHESTMODSEQ
+ *     (UID FETCH 1:<old UIDNEXT-1> (FLAGS) (CHANGEDSINCE m [VANISHED])),
+ *     new messages from the old UIDNEXT on, and expunges from VANISHED
+ *     (QRESYNC) or, without it, from the message count: if MESSAGES equals
+ *     the recorded messages still present plus the new ones, nothing was
+ *     expunged; otherwise one UID list of the folder settles it;
+ *   - otherwise (first sync, no CONDSTORE, UIDVALIDITY changed): one
+ *     UID FETCH 1:* (FLAGS RFC822.SIZE INTERNALDATE).
+ * Key stores (Maildir): the scan is a readdir of cur/ and new/; when the
+ * directory token matches the recorded one even that is skipped.
+ *
+ * Messages that are in the state but not in a delta keep their recorded
+ * flags: a CONDSTORE server reports every flag change in CHANGEDSINCE.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/arena.h"
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "engine.h"
+#include "ident.h"
+
+bool
+row_on_side(const struct side *s, const struct state_msg *row)
+{
+	if (s->id == SIDE_FAR)
+		return row->far_uid != 0;
+	return s->uids ? row->near_uid != 0 : row->near_key != NULL;
+}
+
+static uint32_t
+row_uid(const struct side *s, const struct state_msg *row)
+{
+	return s->id == SIDE_FAR ? row->far_uid : row->near_uid;
+}
+
+static struct mf_msg *
+view_add(struct side *s)
+{
+	struct mf_msg *m;
+
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 256;
+		s->view = xreallocarray(s->view, s->cap, sizeof(*s->view));
+	}
+	m = &s->view[s->n++];
+	memset(m, 0, sizeof(*m));
+	m->keywords = "";
+	return m;
+}
+
+/* A view entry from a state row: the side as last synced. */
+static void
+view_add_row(struct side *s, const struct state_msg *row,
+	     const struct mf_msg *changed)
+{
+	struct mf_msg *m = view_add(s);
+	bool far = s->id == SIDE_FAR;
+
+	if (s->uids)
+		m->uid = row_uid(s, row);
+	else
+		m->key = row->near_key;	/* rows outlive the view */
+	m->flags = far ? row->flags : row->near_flags;
+	m->keywords = far ? row->keywords : row->near_keywords;
+	if (changed != NULL) {
+		m->flags = changed->flags;
+		m->keywords = mf_arena_strdup(s->arena, changed->keywords ?
+					      changed->keywords : "");
+	}
+	m->size = row->size;
+	m->date = row->date;
+	m->msgid = row->msgid;
+}
+
+static int
+cmp_uid(const void *a, const void *b)
+{
+	const struct mf_msg *x = a, *y = b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+static int
+cmp_key(const void *a, const void *b)
+{
+	const struct mf_msg *x = a, *y = b;
+
+	return strcmp(x->key, y->key);
+}
+
+static void
+view_sort(struct side *s)
+{
+	if (s->n > 1)
+		qsort(s->view, s->n, sizeof(*s->view),
+		      s->uids ? cmp_uid : cmp_key);
+}
+
+long
+side_find_uid(const struct side *s, uint32_t uid)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->view[mid].uid == uid)
+			return (long)mid;
+		if (s->view[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+long
+side_find_key(const struct side *s, const char *key)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(s->view[mid].key, key);
+
+		if (c == 0)
+			return (long)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* Copy a whole scan result into the view (strings move to our arena). */
+static void
+view_take_scan(struct side *s, const struct mf_scan_result *res)
+{
+	size_t i;
+
+	for (i = 0; i < res->n; i++) {
+		struct mf_msg *m = view_add(s);
+
+		*m = res->msgs[i];
+		if (m->key != NULL)
+			m->key = mf_arena_strdup(s->arena, m->key);
+		m->keywords = mf_arena_strdup(s->arena, m->keywords ?
+					      m->keywords : "");
+		if (m->msgid != NULL)
+			m->msgid = mf_arena_strdup(s->arena, m->msgid);
+	}
+}
+
+static int
+scan(struct side *s, const struct mf_scan_req *req,
+     struct mf_scan_result **res_r, struct mf_err *err)
+{
+	if (s->st->ops->scan(s->st, req, res_r, err) < 0)
+		return mf_err_prefix(err, "%s %s: scan", s->label, s->box);
+	return 0;
+}
+
+static int
+full_scan(struct side *s, struct mf_err *err)
+{
+	struct mf_scan_req req = { .want = MF_WANT_FLAGS };
+	struct mf_scan_result *res = NULL;
+
+	/* size and date are free on IMAP; on a maildir they cost a stat or
+	 * a read per file, and only pairing needs them (identify_side) */
+	if (s->uids)
+		req.want |= MF_WANT_SIZE | MF_WANT_DATE;
+	if (scan(s, &req, &res, err) < 0)
+		return -1;
+	view_take_scan(s, res);
+	mf_scan_result_free(&res);
+	view_sort(s);
+	return 0;
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool
+uid_in(const uint32_t *v, size_t n, uint32_t uid)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid] == uid)
+			return true;
+		if (v[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+static const struct mf_msg *
+find_in_scan(const struct mf_scan_result *res, uint32_t uid)
+{
+	size_t lo = 0, hi = res != NULL ? res->n : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (res->msgs[mid].uid == uid)
+			return &res->msgs[mid];
+		if (res->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* The CONDSTORE path (see the top of the file). */
+static int
+delta_scan(struct box_run *r, struct side *s, struct mf_err *err)
+{
+	const struct state_side *rec = s->rec;
+	struct mf_scan_result *changed = NULL, *fresh = NULL, *all = NULL;
+	const struct state_msg_list *rows = r->rows;
+	size_t i, present = 0, fresh_unknown = 0;
+	uint32_t *ids;
+	int ret = -1;
+
+	if (s->status.highestmodseq != rec->highestmodseq &&
+	    rec->uidnext > 1) {
+		struct mf_scan_req req = {
+			.want = MF_WANT_FLAGS,
+			.uid_lo = 1, .uid_hi = rec->uidnext - 1,
+			.changedsince = rec->highestmodseq,
+			.vanished = (s->st->caps & MF_CAP_QRESYNC) != 0,
+		};
+
+		if (scan(s, &req, &changed, err) < 0)
+			goto out;
+	}
+	if (s->status.uidnext == 0 || s->status.uidnext > rec->uidnext) {
+		struct mf_scan_req req = {
+			.want = MF_WANT_FLAGS | MF_WANT_SIZE | MF_WANT_DATE,
+			.uid_lo = rec->uidnext ? rec->uidnext : 1,
+		};
+
+		if (scan(s, &req, &fresh, err) < 0)
+			goto out;
+	}
+	/* count what should be there if nothing else was expunged; our own
+	 * APPENDs of the last run are above the old UIDNEXT but known */
+	ids = xcalloc(rows->n + 1, sizeof(*ids));
+	for (i = 0; i < rows->n; i++) {
+		const struct state_msg *row = &rows->v[i];
+
+		if (!row_on_side(s, row))
+			continue;
+		if (changed != NULL && changed->vanished_valid &&
+		    uid_in(changed->vanished, changed->nvanished,
+			   row_uid(s, row)))
+			continue;
+		ids[present++] = row_uid(s, row);
+	}
+	qsort(ids, present, sizeof(*ids), cmp_u32);
+	for (i = 0; fresh != NULL && i < fresh->n; i++)
+		if (!uid_in(ids, present, fresh->msgs[i].uid))
+			fresh_unknown++;
+	free(ids);
+	if (s->status.messages != present + fresh_unknown) {
+		struct mf_scan_req req = { .want = 0 };
+
+		mf_debug(MF_LOGC_SYNC, "%s %s: %u messages, expected %zu: "
+			 "reading the UID list", s->label, s->box,
+			 s->status.messages, present + fresh_unknown);
+		if (scan(s, &req, &all, err) < 0)
+			goto out;
+	}
+
+	for (i = 0; i < rows->n; i++) {
+		const struct state_msg *row = &rows->v[i];
+		uint32_t uid = row_uid(s, row);
+
+		if (!row_on_side(s, row))
+			continue;
+		if (changed != NULL && changed->vanished_valid &&
+		    uid_in(changed->vanished, changed->nvanished, uid))
+			continue;
+		if (all != NULL && find_in_scan(all, uid) == NULL)
+			continue;
+		if (fresh != NULL && find_in_scan(fresh, uid) != NULL)
+			continue;	/* taken from fresh below */
+		view_add_row(s, row, find_in_scan(changed, uid));
+	}
+	if (fresh != NULL)
+		view_take_scan(s, fresh);
+	view_sort(s);
+	ret = 0;
+out:
+	mf_scan_result_free(&changed);
+	mf_scan_result_free(&fresh);
+	mf_scan_result_free(&all);
+	return ret;
+}
+
+int
+snapshot_side(struct box_run *r, struct side *s, struct mf_err *err)
+{
+	const struct state_side *rec = s->rec;
+	const struct mf_box_status *st = &s->status;
+	bool known = r->sbox->id != 0;
+	size_t i;
+
+	s->arena = mf_arena_create(16384);
+	s->reset = known && s->uids && rec->uidvalidity != 0 &&
+		   st->uidvalidity != 0 && rec->uidvalidity != st->uidvalidity;
+	if (s->reset)
+		mf_log(MF_LOG_NOTICE, MF_LOGC_SYNC, "%s %s: UIDVALIDITY changed "
+		       "(%u -> %u): matching messages again by content",
+		       s->label, s->box, rec->uidvalidity, st->uidvalidity);
+
+	if (!s->uids) {
+		if (known && rec->dir_token != 0 &&
+		    st->dir_token == rec->dir_token) {
+			for (i = 0; i < r->rows->n; i++)
+				if (row_on_side(s, &r->rows->v[i]))
+					view_add_row(s, &r->rows->v[i], NULL);
+			view_sort(s);
+			return 0;
+		}
+		return full_scan(s, err);
+	}
+	if (known && !s->reset && rec->uidnext != 0 &&
+	    rec->uidvalidity == st->uidvalidity &&
+	    st->highestmodseq != 0 && rec->highestmodseq != 0 &&
+	    (s->st->caps & MF_CAP_CONDSTORE))
+		return delta_scan(r, s, err);
+	return full_scan(s, err);
+}
+
+/*
+ * Identity and canonical size of the wanted messages of a side, read with
+ * one bulk fetch: the header block where the size is known (IMAP), the
+ * whole message otherwise (a maildir file without ,W= in its name).
+ */
+int
+identify_side(struct box_run *r, struct side *s, const bool *want,
+	      struct mf_err *err)
+{
+	struct mf_fetch_item *items;
+	struct ident_sink *sinks;
+	size_t *idx, n = 0, i;
+	int ret = 0;
+
+	(void)r;
+	items = xcalloc(s->n + 1, sizeof(*items));
+	sinks = xcalloc(s->n + 1, sizeof(*sinks));
+	idx = xcalloc(s->n + 1, sizeof(*idx));
+	for (i = 0; i < s->n; i++) {
+		const struct mf_msg *m = &s->view[i];
+
+		if (!want[i] || (m->msgid != NULL && m->size != 0))
+			continue;
+		ident_sink_init(&sinks[n], NULL);
+		items[n].uid = m->uid;
+		items[n].key = m->key;
+		items[n].sink = &sinks[n].sink;
+		items[n].header_only = m->size != 0;
+		idx[n++] = i;
+	}
+	if (n > 0) {
+		mf_debug(MF_LOGC_SYNC, "%s %s: reading %zu headers to match "
+			 "messages", s->label, s->box, n);
+		if (s->st->ops->fetch(s->st, items, n, err) < 0) {
+			mf_err_prefix(err, "%s %s: fetch headers", s->label,
+				      s->box);
+			ret = -1;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		struct mf_msg *m = &s->view[idx[i]];
+		char id[IDENT_MAX];
+
+		if (ret == 0 && items[i].status == 0) {
+			ident_sink_identity(&sinks[i], id);
+			m->msgid = mf_arena_strdup(s->arena, id);
+			if (!items[i].header_only)
+				m->size = sinks[i].size;
+		}
+		ident_sink_deinit(&sinks[i]);
+	}
+	free(items);
+	free(sinks);
+	free(idx);
+	return ret;
+}

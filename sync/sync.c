@@ -1,0 +1,503 @@
+/*
+ * The channel driver: pair the folders, then for each pair decide whether
+ * it can be skipped, build the two views, plan, apply, record.
+ *
+ * Skipping is where a quiet account costs nothing: the far folder list
+ * comes with each folder's status (LIST-STATUS: one round trip for the
+ * whole account) and the maildir's with directory tokens; a pair whose far
+ * status (UIDVALIDITY, UIDNEXT, MESSAGES, HIGHESTMODSEQ) and near token are
+ * as recorded, with no interrupted copies, is done without a SELECT.
+ *
+ * What is recorded for a folder after a run decides what the next run
+ * looks at, so it is written only when the run was clean: if a message
+ * failed, a deletion was held back or a copy is still pending, the record
+ * asks for full scans next time instead (a cheaper record could hide the
+ * failed message from the delta scans for good).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/arena.h"
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "boxes.h"
+#include "engine.h"
+#include "flags.h"
+
+static void
+side_init(struct side *s, enum side_id id, struct mf_store *st,
+	  const char *box, struct state_side *rec)
+{
+	memset(s, 0, sizeof(*s));
+	s->id = id;
+	s->label = id == SIDE_FAR ? "far" : "near";
+	s->st = st;
+	s->uids = (st->caps & MF_CAP_UIDS) != 0;
+	s->box = box;
+	s->rec = rec;
+}
+
+static void
+side_deinit(struct side *s)
+{
+	free(s->view);
+	mf_arena_destroy(&s->arena);
+}
+
+static bool
+same_status(const struct side *s, const struct mf_box_status *now)
+{
+	const struct state_side *rec = s->rec;
+
+	if (!now->has_status)
+		return false;
+	if (!s->uids)
+		return now->dir_token != 0 && now->dir_token == rec->dir_token;
+	/* without HIGHESTMODSEQ a flag change leaves no trace in STATUS */
+	return now->uidvalidity == rec->uidvalidity &&
+	       now->uidnext == rec->uidnext &&
+	       now->messages == rec->messages &&
+	       now->highestmodseq != 0 &&
+	       now->highestmodseq == rec->highestmodseq;
+}
+
+static int
+select_side(struct side *s, struct mf_err *err)
+{
+	struct mf_select_req req = { .readonly = false };
+
+	if (s->st->ops->select_box(s->st, s->box, &req, &s->status, err) < 0)
+		return mf_err_prefix(err, "%s %s", s->label, s->box);
+	s->uidnext = s->status.uidnext;
+	return 0;
+}
+
+/*
+ * Which messages need their identity: new ones on both sides when both
+ * have some (they may be the same message), far ones when an interrupted
+ * APPEND has to be found, all of a side after its UIDVALIDITY changed.
+ */
+static int
+identify(struct box_run *r, struct mf_err *err)
+{
+	bool *in_far = xcalloc(r->far.n + 1, sizeof(bool));
+	bool *in_near = xcalloc(r->near.n + 1, sizeof(bool));
+	size_t i, new_far = 0, new_near = 0;
+	bool pending_far = false, pending_near = false;
+	int ret = 0;
+
+	for (i = 0; i < r->rows->n; i++) {
+		const struct state_msg *row = &r->rows->v[i];
+		long k;
+
+		if (row->pending == STATE_PENDING_PUSH)
+			pending_far = true;
+		if (row->pending == STATE_PENDING_PULL && r->near.uids)
+			pending_near = true;
+		k = r->far.reset ? -1 : side_find_uid(&r->far, row->far_uid);
+		if (k >= 0 && row->far_uid != 0)
+			in_far[k] = true;
+		if (r->near.reset)
+			continue;
+		k = r->near.uids ? side_find_uid(&r->near, row->near_uid) :
+		    row->near_key != NULL ?
+		    side_find_key(&r->near, row->near_key) : -1;
+		if (k >= 0 && row_on_side(&r->near, row))
+			in_near[k] = true;
+	}
+	for (i = 0; i < r->far.n; i++)
+		new_far += !in_far[i];
+	for (i = 0; i < r->near.n; i++)
+		new_near += !in_near[i];
+	if (new_far > 0 && (new_near > 0 || pending_far || r->far.reset)) {
+		for (i = 0; i < r->far.n; i++)
+			in_far[i] = !in_far[i];
+		ret = identify_side(r, &r->far, in_far, err);
+	}
+	if (ret == 0 && new_near > 0 &&
+	    (new_far > 0 || pending_near || r->near.reset)) {
+		for (i = 0; i < r->near.n; i++)
+			in_near[i] = !in_near[i];
+		ret = identify_side(r, &r->near, in_near, err);
+	}
+	free(in_far);
+	free(in_near);
+	return ret;
+}
+
+static void
+plan_lines(struct box_run *r)
+{
+	const struct sync_opts *o = r->o;
+	size_t i;
+
+	if (o->plan_line == NULL)
+		return;
+	for (i = 0; i < r->plan->n; i++) {
+		const struct plan_entry *e = &r->plan->v[i];
+		char line[512], ff[8], nf[8];
+		const char *fid = e->far >= 0 ? "" : "-";
+		char uid[16] = "";
+		const char *key = e->near >= 0 && !r->near.uids ?
+			r->near.view[e->near].key : "";
+
+		if (e->far >= 0)
+			snprintf(uid, sizeof(uid), "%u",
+				 r->far.view[e->far].uid);
+		mf_flags_to_maildir(e->far_flags, ff);
+		mf_flags_to_maildir(e->near_flags, nf);
+		snprintf(line, sizeof(line), "%s: far %s%s near %s: %s%s%s%s%s"
+			 " -> flags %s/%s", r->far.box, uid, fid,
+			 key[0] ? key : "-",
+			 e->near_op.op == PLAN_OP_COPY ? "pull " : "",
+			 e->far_op.op == PLAN_OP_COPY ? "push " : "",
+			 e->far_op.op == PLAN_OP_DELETE ? "expunge-far " :
+			 e->far_op.op == PLAN_OP_FLAGS ? "flags-far " : "",
+			 e->near_op.op == PLAN_OP_DELETE ? "delete-near " :
+			 e->near_op.op == PLAN_OP_FLAGS ? "flags-near " : "",
+			 e->rec == PLAN_REC_FORGET ? "forget" : "",
+			 ff, nf);
+		o->plan_line(o->ctx, line);
+	}
+}
+
+/* Record the folder's sides for the next run (see the top of the file). */
+static int
+record_box(struct box_run *r, bool clean, struct mf_err *err)
+{
+	struct state_box *b = r->sbox;
+
+	b->far.uidvalidity = r->far.status.uidvalidity;
+	b->near.uidvalidity = r->near.status.uidvalidity;
+	if (clean) {
+		b->far.uidnext = r->far.status.uidnext;
+		b->far.messages = r->far.status.messages;
+		b->far.highestmodseq = r->far.status.highestmodseq;
+		b->far.dir_token = r->far.status.dir_token;
+		b->near.uidnext = r->near.status.uidnext;
+		b->near.messages = r->near.status.messages;
+		b->near.highestmodseq = r->near.status.highestmodseq;
+		b->near.dir_token = r->near.status.dir_token;
+		b->last_sync = r->o->now;
+	} else {
+		b->far.uidnext = b->near.uidnext = 0;
+		b->far.highestmodseq = b->near.highestmodseq = 0;
+		b->far.dir_token = b->near.dir_token = 0;
+	}
+	if (state_begin(r->db, err) < 0)
+		return -1;
+	if (state_box_update(r->db, b, err) < 0) {
+		state_rollback(r->db);
+		return -1;
+	}
+	return state_commit(r->db, err);
+}
+
+static int
+sync_pair(const struct sync_opts *o, const struct box_pair *pair,
+	  struct sync_box_report *rep, struct mf_err *err)
+{
+	struct state_box fresh = { 0 };
+	struct box_run r = { 0 };
+	struct plan_input in = { 0 };
+	uint64_t pending = 0;
+	bool clean;
+	int ret = -1;
+
+	r.o = o;
+	r.db = o->db;
+	if (pair->state != NULL)
+		fresh = *pair->state;
+	fresh.far_name = (char *)pair->far_name;
+	fresh.near_name = (char *)pair->near_name;
+	r.sbox = &fresh;
+	side_init(&r.far, SIDE_FAR, o->far, pair->far_name, &fresh.far);
+	side_init(&r.near, SIDE_NEAR, o->near, pair->near_name, &fresh.near);
+	rep->far_name = pair->far_name;
+	rep->near_name = pair->near_name;
+
+	if (fresh.id != 0 && state_msg_count_pending(o->db, fresh.id, &pending,
+					       err) < 0)
+		goto out;
+	if (fresh.id != 0 && pending == 0 && pair->far != NULL &&
+	    pair->near != NULL && same_status(&r.far, &pair->far->status) &&
+	    same_status(&r.near, &pair->near->status)) {
+		rep->what = "unchanged";
+		ret = 0;
+		goto out;
+	}
+	if (select_side(&r.far, err) < 0 || select_side(&r.near, err) < 0)
+		goto out;
+	if (fresh.id == 0 && !o->dry_run) {
+		if (state_begin(o->db, err) < 0)
+			goto out;
+		if (state_box_add(o->db, &fresh, err) < 0) {
+			state_rollback(o->db);
+			goto out;
+		}
+		if (state_commit(o->db, err) < 0)
+			goto out;
+	}
+	if (fresh.id != 0) {
+		if (state_msgs_load(o->db, fresh.id, &r.rows, err) < 0)
+			goto out;
+	} else {
+		r.rows = xcalloc(1, sizeof(*r.rows));
+	}
+	if (snapshot_side(&r, &r.far, err) < 0 ||
+	    snapshot_side(&r, &r.near, err) < 0 || identify(&r, err) < 0)
+		goto out;
+
+	in.policy = o->policy;
+	in.state = r.rows->v;
+	in.nstate = r.rows->n;
+	in.far = r.far.view;
+	in.nfar = r.far.n;
+	in.near = r.near.view;
+	in.nnear = r.near.n;
+	in.near_uids = r.near.uids;
+	in.far_keywords = (o->far->caps & MF_CAP_KEYWORDS) != 0;
+	in.near_keywords = (o->near->caps & MF_CAP_KEYWORDS) != 0;
+	in.far_reset = r.far.reset;
+	in.near_reset = r.near.reset;
+	in.now = o->now;
+	if (plan_box(&in, &r.plan, err) < 0)
+		goto out;
+	rep->planned = r.plan->stats;
+	if (o->dry_run) {
+		plan_lines(&r);
+		rep->what = "planned";
+		ret = 0;
+		goto out;
+	}
+	ret = exec_plan(&r, err);
+	rep->pulled = r.rep.pulled;
+	rep->pushed = r.rep.pushed;
+	rep->flags_far = r.rep.flags_far;
+	rep->flags_near = r.rep.flags_near;
+	rep->del_far = r.rep.del_far;
+	rep->del_near = r.rep.del_near;
+	rep->paired = r.rep.paired;
+	rep->failed = r.rep.failed;
+	if (r.rep.err.cls != MF_OK)
+		rep->err = r.rep.err;
+	if (ret < 0)
+		goto out;
+	if (state_msg_count_pending(o->db, fresh.id, &pending, err) < 0) {
+		ret = -1;
+		goto out;
+	}
+	clean = r.rep.failed == 0 && pending == 0 &&
+		r.plan->stats.guard_far == 0 && r.plan->stats.guard_near == 0;
+	ret = record_box(&r, clean, err);
+	rep->what = "synced";
+out:
+	if (ret < 0)
+		mf_err_prefix(err, "%s", pair->far_name);
+	plan_result_free(&r.plan);
+	state_msg_list_free(&r.rows);
+	side_deinit(&r.far);
+	side_deinit(&r.near);
+	return ret;
+}
+
+/* The near folder of a vanished far one goes only if all of it is synced. */
+static int
+remove_vanished(const struct sync_opts *o, const struct box_pair *pair,
+		bool far_gone, struct sync_box_report *rep,
+		struct mf_err *err)
+{
+	struct mf_store *st = far_gone ? o->near : o->far;
+	const char *name = far_gone ? pair->near_name : pair->far_name;
+	unsigned side = far_gone ? SYNC_SIDE_NEAR : SYNC_SIDE_FAR;
+	struct mf_select_req req = { .readonly = true };
+	struct mf_scan_req sreq = { .want = 0 };
+	struct mf_box_status status;
+	struct mf_scan_result *res = NULL;
+	struct state_msg_list *rows = NULL;
+	size_t i, unsynced = 0;
+	int ret = -1;
+
+	rep->what = far_gone ? "vanished on far, kept" :
+		    "vanished on near, kept";
+	if (!(o->policy->remove & side) || o->dry_run)
+		return 0;
+	if (st->ops->select_box(st, name, &req, &status, err) < 0 ||
+	    st->ops->scan(st, &sreq, &res, err) < 0 ||
+	    state_msgs_load(o->db, pair->state->id, &rows, err) < 0)
+		goto out;
+	for (i = 0; i < res->n; i++) {
+		const struct mf_msg *m = &res->msgs[i];
+		bool known = false;
+		size_t k;
+
+		for (k = 0; k < rows->n && !known; k++) {
+			const struct state_msg *row = &rows->v[k];
+
+			if (far_gone && !(st->caps & MF_CAP_UIDS))
+				known = row->near_key != NULL &&
+					strcmp(row->near_key, m->key) == 0;
+			else if (far_gone)
+				known = row->near_uid == m->uid;
+			else
+				known = row->far_uid == m->uid;
+		}
+		unsynced += !known;
+	}
+	if (unsynced > 0) {
+		mf_log(MF_LOG_WARN, MF_LOGC_SYNC, "%s: vanished on the %s side "
+		       "but %zu messages here were never synced: kept", name,
+		       far_gone ? "far" : "near", unsynced);
+		ret = 0;
+		goto out;
+	}
+	if (st->ops->delete_box(st, name, err) < 0)
+		goto out;
+	if (state_begin(o->db, err) < 0)
+		goto out;
+	if (state_box_delete(o->db, pair->state->id, err) < 0) {
+		state_rollback(o->db);
+		goto out;
+	}
+	ret = state_commit(o->db, err);
+	rep->what = "removed";
+out:
+	mf_scan_result_free(&res);
+	state_msg_list_free(&rows);
+	return ret;
+}
+
+static int
+run_pair(const struct sync_opts *o, const struct box_pair *pair,
+	 struct sync_box_report *rep, struct mf_err *err)
+{
+	struct box_pair p = *pair;
+
+	switch (pair->action) {
+	case BOX_SYNC:
+		return sync_pair(o, &p, rep, err);
+	case BOX_CREATE_NEAR:
+	case BOX_CREATE_FAR: {
+		bool near = pair->action == BOX_CREATE_NEAR;
+		struct mf_store *st = near ? o->near : o->far;
+		const char *name = near ? pair->near_name : pair->far_name;
+
+		if (o->dry_run) {
+			rep->far_name = pair->far_name;
+			rep->near_name = pair->near_name;
+			rep->what = near ? "would create near" :
+				    "would create far";
+			return 0;
+		}
+		if (st->ops->create_box(st, name, err) < 0)
+			return mf_err_prefix(err, "%s: create", name);
+		/* the new folder has no status; sync_pair selects it */
+		if (near)
+			p.near = NULL;
+		else
+			p.far = NULL;
+		return sync_pair(o, &p, rep, err);
+	}
+	case BOX_SKIP_NEW_FAR:
+	case BOX_SKIP_NEW_NEAR:
+		rep->far_name = pair->far_name;
+		rep->near_name = pair->near_name;
+		rep->what = "not created (policy)";
+		return 0;
+	case BOX_VANISHED_FAR:
+	case BOX_VANISHED_NEAR:
+		rep->far_name = pair->far_name;
+		rep->near_name = pair->near_name;
+		return remove_vanished(o, pair,
+				       pair->action == BOX_VANISHED_FAR, rep,
+				       err);
+	case BOX_VANISHED_BOTH:
+		rep->far_name = pair->far_name;
+		rep->near_name = pair->near_name;
+		rep->what = "gone on both sides";
+		if (o->dry_run)
+			return 0;
+		if (state_begin(o->db, err) < 0)
+			return -1;
+		if (state_box_delete(o->db, pair->state->id, err) < 0) {
+			state_rollback(o->db);
+			return -1;
+		}
+		return state_commit(o->db, err);
+	}
+	return mf_err_set(err, MF_E_INTERNAL, "unknown folder action");
+}
+
+static void
+add_summary(struct sync_summary *sum, const struct sync_box_report *rep)
+{
+	sum->boxes++;
+	if (rep->what != NULL && strcmp(rep->what, "unchanged") == 0)
+		sum->boxes_unchanged++;
+	if (rep->box_failed)
+		sum->boxes_failed++;
+	sum->pulled += rep->pulled;
+	sum->pushed += rep->pushed;
+	sum->flags_far += rep->flags_far;
+	sum->flags_near += rep->flags_near;
+	sum->del_far += rep->del_far;
+	sum->del_near += rep->del_near;
+	sum->failed += rep->failed;
+}
+
+int
+sync_run(const struct sync_opts *o, struct sync_summary *sum,
+	 struct mf_err *err)
+{
+	struct mf_box_list *far = NULL, *near = NULL;
+	struct state_box_list *state = NULL;
+	struct box_plan *plan = NULL;
+	size_t i;
+	int ret = -1;
+
+	memset(sum, 0, sizeof(*sum));
+	if (o->far->ops->list_boxes(o->far, true, &far, err) < 0) {
+		mf_err_prefix(err, "far: list folders");
+		goto out;
+	}
+	if (o->near->ops->list_boxes(o->near, true, &near, err) < 0) {
+		mf_err_prefix(err, "near: list folders");
+		goto out;
+	}
+	if (state_box_list(o->db, &state, err) < 0)
+		goto out;
+	if (boxes_plan(far, near, state, o->policy, o->only, o->nonly, &plan,
+		       err) < 0)
+		goto out;
+	for (i = 0; i < plan->n; i++) {
+		struct sync_box_report rep = { 0 };
+		struct mf_err berr = { 0 };
+
+		if (run_pair(o, &plan->v[i], &rep, &berr) < 0) {
+			rep.box_failed = true;
+			rep.err = berr;
+			if (rep.far_name == NULL) {
+				rep.far_name = plan->v[i].far_name;
+				rep.near_name = plan->v[i].near_name;
+			}
+			if (mf_err_is_store_level(berr.cls)) {
+				add_summary(sum, &rep);
+				if (o->report != NULL)
+					o->report(o->ctx, &rep);
+				mf_err_copy(err, &berr);
+				goto out;
+			}
+		}
+		add_summary(sum, &rep);
+		if (o->report != NULL)
+			o->report(o->ctx, &rep);
+	}
+	ret = 0;
+out:
+	boxes_plan_free(&plan);
+	state_box_list_free(&state);
+	mf_box_list_free(&far);
+	mf_box_list_free(&near);
+	return ret;
+}

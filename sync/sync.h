@@ -1,0 +1,70 @@
+/*
+ * The sync engine's entry point: make both sides of one channel agree and
+ * record what was done in the state database.
+ *
+ * The caller (cmd/) opens the two stores and the state database, and passes
+ * plain data; the engine never prints, it reports through callbacks.
+ */
+#ifndef MF_SYNC_H
+#define MF_SYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "plan.h"
+#include "policy.h"
+#include "state.h"
+#include "store.h"
+
+/* What happened to one folder pair. */
+struct sync_box_report {
+	const char *far_name, *near_name;
+	const char *what;	/* "synced", "unchanged", "created", ... */
+	struct plan_stats planned;
+	size_t pulled, pushed;		/* copies done */
+	size_t flags_far, flags_near;	/* flag updates done */
+	size_t del_far, del_near;	/* deletions done */
+	size_t paired;			/* matched, not copied */
+	size_t failed;			/* message-level failures */
+	bool box_failed;		/* the folder was abandoned */
+	struct mf_err err;		/* why, when failed or box_failed */
+};
+
+typedef void sync_report_fn(void *ctx, const struct sync_box_report *r);
+/* Dry run: one line per planned action. */
+typedef void sync_line_fn(void *ctx, const char *line);
+
+struct sync_opts {
+	const char *channel;
+	struct mf_store *far, *near;
+	struct state_db *db;
+	const struct sync_policy *policy;
+	const char *const *only;	/* folder names from CHANNEL:FOLDER */
+	size_t nonly;
+	bool dry_run;
+	int64_t now;			/* Unix time (the caller's clock) */
+	sync_report_fn *report;
+	sync_line_fn *plan_line;
+	void *ctx;
+	/* messages per copy batch (one state commit and one durability
+	 * flush each); 0 = default */
+	size_t batch;
+};
+
+struct sync_summary {
+	size_t boxes, boxes_unchanged, boxes_failed;
+	size_t pulled, pushed, flags_far, flags_near, del_far, del_near;
+	size_t failed;
+};
+
+/*
+ * Sync every folder pair of the channel.  Returns 0 when the channel ran
+ * (folder and message failures are counted in the summary and reported),
+ * -1 when it had to stop (store-level or state error in err).
+ */
+int sync_run(const struct sync_opts *o, struct sync_summary *sum_r,
+	     struct mf_err *err);
+
+#endif
