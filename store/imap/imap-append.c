@@ -1,0 +1,307 @@
+/*
+ * Deliveries: deliver_begin() hands out a spool sink, deliver_flush() sends
+ * one APPEND per finished spool into the selected mailbox, all pipelined.
+ *
+ * With LITERAL+ (or LITERAL- for small messages) each APPEND goes out in
+ * one piece; otherwise the queue in imap-cmd.c sends the command line,
+ * waits for "+", then the message, and the next APPEND follows without
+ * waiting for the previous one's tagged OK.  MULTIAPPEND (RFC 3502) is not
+ * used: one NO would fail the whole batch.  APPENDUID (RFC 4315) gives the
+ * new UID; without UIDPLUS it stays 0 and the engine finds the message by
+ * its Message-ID later.
+ */
+#include "imap-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/fsutil.h"
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "flags.h"
+
+#define SPOOL_MEM_MAX (1024u * 1024u)
+
+/* ---- spool ---------------------------------------------------------- */
+
+struct imap_spool {
+	struct mf_sink sink;
+	char *mem;
+	size_t len, cap;
+	int fd;			/* -1 while in memory */
+	uint64_t size;
+	bool finished, failed;
+};
+
+static int
+open_tmp(struct mf_err *err)
+{
+	const char *dir = getenv("TMPDIR");
+	char *path;
+	int fd;
+
+	if (dir == NULL || dir[0] == '\0')
+		dir = "/tmp";
+#ifdef O_TMPFILE
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return fd;
+#endif
+	path = xasprintf("%s/mailferry-spool.XXXXXX", dir);
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(path);
+	else
+		mf_err_sys(err, MF_E_STORE, "create spool file in %s", dir);
+	free(path);
+	return fd;
+}
+
+static int
+spool_write(struct mf_sink *sink, const void *data, size_t len,
+	    struct mf_err *err)
+{
+	struct imap_spool *sp = (struct imap_spool *)sink;
+
+	if (sp->finished)
+		return mf_err_set(err, MF_E_INTERNAL, "spool: write after "
+				  "finish");
+	if (sp->fd < 0 && sp->len + len > SPOOL_MEM_MAX) {
+		/* too big for memory: move to a temp file */
+		sp->fd = open_tmp(err);
+		if (sp->fd < 0)
+			return -1;
+		if (mf_write_all(sp->fd, sp->mem, sp->len) < 0)
+			return mf_err_sys(err, MF_E_STORE, "write spool file");
+		free(sp->mem);
+		sp->mem = NULL;
+		sp->len = sp->cap = 0;
+	}
+	if (sp->fd >= 0) {
+		if (mf_write_all(sp->fd, data, len) < 0)
+			return mf_err_sys(err, MF_E_STORE, "write spool file");
+	} else {
+		if (sp->len + len > sp->cap) {
+			size_t cap = sp->cap ? sp->cap : 16 * 1024;
+
+			while (cap < sp->len + len)
+				cap *= 2;
+			sp->mem = xrealloc(sp->mem, cap);
+			sp->cap = cap;
+		}
+		memcpy(sp->mem + sp->len, data, len);
+		sp->len += len;
+	}
+	sp->size += len;
+	return 0;
+}
+
+static int
+spool_finish(struct mf_sink *sink, struct mf_err *err)
+{
+	struct imap_spool *sp = (struct imap_spool *)sink;
+
+	(void)err;
+	sp->finished = true;
+	return 0;
+}
+
+static const struct mf_sink_ops spool_ops = { spool_write, spool_finish };
+
+struct imap_spool *
+imap_spool_create(void)
+{
+	struct imap_spool *sp = xcalloc(1, sizeof(*sp));
+
+	sp->sink.ops = &spool_ops;
+	sp->fd = -1;
+	return sp;
+}
+
+void
+imap_spool_destroy(struct imap_spool **spp)
+{
+	struct imap_spool *sp = *spp;
+
+	if (sp == NULL)
+		return;
+	if (sp->fd >= 0)
+		close(sp->fd);
+	free(sp->mem);
+	free(sp);
+	*spp = NULL;
+}
+
+struct mf_sink *
+imap_spool_sink(struct imap_spool *sp)
+{
+	return &sp->sink;
+}
+
+bool
+imap_spool_finished(const struct imap_spool *sp)
+{
+	return sp->finished;
+}
+
+uint64_t
+imap_spool_size(const struct imap_spool *sp)
+{
+	return sp->size;
+}
+
+void
+imap_spool_data(const struct imap_spool *sp, const char **mem_r, int *fd_r)
+{
+	*mem_r = sp->fd < 0 ? (sp->mem != NULL ? sp->mem : "") : NULL;
+	*fd_r = sp->fd;
+}
+
+int
+imap_spool_copy(const struct imap_spool *sp, struct mf_sink *sink,
+		struct mf_err *err)
+{
+	char buf[64 * 1024];
+	uint64_t off = 0;
+
+	if (sp->fd < 0)
+		return sp->len ? mf_sink_write(sink, sp->mem, sp->len, err) : 0;
+	while (off < sp->size) {
+		ssize_t r = pread(sp->fd, buf, sizeof(buf), (off_t)off);
+
+		if (r <= 0)
+			return mf_err_sys(err, MF_E_STORE, "read spool file");
+		if (mf_sink_write(sink, buf, (size_t)r, err) < 0)
+			return -1;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
+/* ---- deliveries ----------------------------------------------------- */
+
+int
+imap_deliver_begin(struct mf_store *mst, struct mf_delivery *d,
+		   struct mf_err *err)
+{
+	struct imap_store *st = imap_store_of(mst);
+	struct imap_spool *sp;
+
+	if (imap_need_selected(st, "deliver", err) < 0)
+		return -1;
+	sp = imap_spool_create();
+	d->key[0] = '\0';
+	d->status = 0;
+	d->uid = 0;
+	mf_err_clear(&d->err);
+	d->sink = &sp->sink;
+	d->priv = sp;
+	if (st->ndeliv == st->deliv_cap) {
+		st->deliv_cap = st->deliv_cap ? st->deliv_cap * 2 : 64;
+		st->deliv = xreallocarray(st->deliv, st->deliv_cap,
+					  sizeof(*st->deliv));
+	}
+	st->deliv[st->ndeliv++] = d;
+	return 0;
+}
+
+void
+imap_deliver_discard_all(struct imap_store *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->ndeliv; i++) {
+		struct imap_spool *sp = st->deliv[i]->priv;
+
+		imap_spool_destroy(&sp);
+		st->deliv[i]->priv = NULL;
+		st->deliv[i]->sink = NULL;
+	}
+	st->ndeliv = 0;
+}
+
+static void
+append_tagged(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
+{
+	struct mf_delivery *d = ctx;
+	uint32_t uidvalidity, uid;
+
+	if (cmd->status != IMAP_CMD_OK) {
+		d->status = -1;
+		mf_err_set(&d->err, MF_E_MSG, "APPEND: %s", cmd->text);
+		return;
+	}
+	d->status = 0;
+	/* [APPENDUID uidvalidity uid] (RFC 4315) */
+	if (resp->ncode >= 3 && imap_arg_is_atom(&resp->code[0], "APPENDUID") &&
+	    imap_arg_get_u32(&resp->code[1], &uidvalidity) &&
+	    imap_arg_get_u32(&resp->code[2], &uid))
+		d->uid = uid;
+}
+
+int
+imap_deliver_flush(struct mf_store *mst, struct mf_err *err)
+{
+	struct imap_store *st = imap_store_of(mst);
+	struct imap_cmd **cmds;
+	size_t i, n = st->ndeliv;
+	int ret = 0;
+
+	if (n == 0)
+		return 0;
+	if (imap_need_selected(st, "deliver", err) < 0)
+		return -1;
+	cmds = xcalloc(n, sizeof(*cmds));
+	for (i = 0; i < n; i++) {
+		struct mf_delivery *d = st->deliv[i];
+		struct imap_spool *sp = d->priv;
+		char flags[4096], date[IMAP_DATE_SIZE];
+		const char *mem;
+		int fd;
+
+		if (!imap_spool_finished(sp)) {
+			d->status = -1;
+			mf_err_set(&d->err, MF_E_MSG, "delivery not finished: "
+				   "discarded");
+			continue;
+		}
+		if (mf_flags_to_imap_list(d->flags & MF_FLAG_ALL, d->keywords,
+					  flags, sizeof(flags)) < 0) {
+			d->status = -1;
+			mf_err_set(&d->err, MF_E_MSG, "too many keywords");
+			continue;
+		}
+		cmds[i] = imap_cmd_new(st->client);
+		cmds[i]->tagged = append_tagged;
+		cmds[i]->ctx = d;
+		imap_cmd_printf(cmds[i], "APPEND ");
+		imap_cmd_add_mailbox(cmds[i], st->sel_server);
+		imap_cmd_printf(cmds[i], " (%s)", flags);
+		if (d->date > 0) {
+			imap_date_format(d->date, date);
+			imap_cmd_printf(cmds[i], " \"%s\"", date);
+		}
+		imap_cmd_printf(cmds[i], " ");
+		imap_spool_data(sp, &mem, &fd);
+		imap_cmd_add_literal(cmds[i], mem, fd, imap_spool_size(sp));
+		imap_client_submit(st->client, cmds[i]);
+	}
+	if (imap_client_wait_all(st->client, err) < 0) {
+		imap_store_fail(st, err);
+		ret = -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (cmds[i] != NULL && cmds[i]->status == IMAP_CMD_PENDING) {
+			st->deliv[i]->status = -1;
+			mf_err_copy(&st->deliv[i]->err, err);
+		}
+		imap_cmd_free(&cmds[i]);
+	}
+	free(cmds);
+	imap_deliver_discard_all(st);
+	return ret;
+}

@@ -1,0 +1,75 @@
+/*
+ * The byte pipe under the IMAP client: a TCP socket (IPv6 or IPv4), TLS on
+ * top (implicit or after STARTTLS), or a tunnel command on two pipes, with
+ * optional COMPRESS=DEFLATE (RFC 4978) as the innermost layer.
+ *
+ * Everything blocks with a timeout (poll); the fds themselves are
+ * non-blocking so a connect or a read can never hang past it.  Errors are
+ * class MF_E_NET and name host:port (or "tunnel").
+ *
+ * Input: imap_conn_read() appends whatever arrived to an internal buffer
+ * that the caller looks at with imap_conn_input() and drops with
+ * imap_conn_consume().  Output: imap_conn_write() buffers, imap_conn_flush()
+ * sends.  While a flush waits for the peer, it keeps reading input so that
+ * a server busy writing responses can never deadlock against us.
+ */
+#ifndef MF_IMAP_CONN_H
+#define MF_IMAP_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/compat.h"
+#include "base/err.h"
+
+struct imap_conn;
+
+struct imap_conn_tls {
+	const char *host;	/* checked against the certificate, SNI */
+	const char *ca_file;	/* NULL: system store */
+	const char *fingerprint; /* "sha256:HEX" (colons allowed) or NULL */
+};
+
+/* timeout_ms: connect and read timeout (0 = 60 s). */
+struct imap_conn *imap_conn_create(int timeout_ms);
+/* Closes everything; reaps a tunnel child.  NULLs *c. */
+void imap_conn_destroy(struct imap_conn **c);
+
+int imap_conn_connect(struct imap_conn *c, const char *host, unsigned port,
+		      struct mf_err *err) MF_WARN_UNUSED;
+/* Run command with /bin/sh -c on two pipes (stderr inherited). */
+int imap_conn_tunnel(struct imap_conn *c, const char *command,
+		     struct mf_err *err) MF_WARN_UNUSED;
+/*
+ * TLS handshake and verification.  On failure nothing was sent over the
+ * connection and the message says why and what to configure.  With a pin,
+ * a matching certificate is accepted even if its chain does not verify.
+ */
+int imap_conn_start_tls(struct imap_conn *c, const struct imap_conn_tls *tls,
+			struct mf_err *err) MF_WARN_UNUSED;
+/* Start deflate both ways (after the server's OK to COMPRESS). */
+int imap_conn_start_compress(struct imap_conn *c, struct mf_err *err)
+	MF_WARN_UNUSED;
+
+bool imap_conn_is_tls(const struct imap_conn *c);
+bool imap_conn_is_tunnel(const struct imap_conn *c);
+/* "host:port" or "tunnel", for messages. */
+const char *imap_conn_label(const struct imap_conn *c);
+
+int imap_conn_write(struct imap_conn *c, const void *data, size_t len,
+		    struct mf_err *err) MF_WARN_UNUSED;
+int imap_conn_flush(struct imap_conn *c, struct mf_err *err) MF_WARN_UNUSED;
+size_t imap_conn_output_pending(const struct imap_conn *c);
+
+/*
+ * Wait up to timeout_ms (-1: the connection's timeout) for input and add it
+ * to the buffer.  Returns 1 when bytes arrived, 0 on timeout when
+ * timeout_ms >= 0 was given, -1 on error, end of stream or (with -1) the
+ * connection's own timeout.
+ */
+int imap_conn_read(struct imap_conn *c, int timeout_ms, struct mf_err *err)
+	MF_WARN_UNUSED;
+const char *imap_conn_input(const struct imap_conn *c, size_t *len_r);
+void imap_conn_consume(struct imap_conn *c, size_t n);
+
+#endif

@@ -1,0 +1,298 @@
+/*
+ * set_flags and remove: UID STORE grouped by identical change, pipelined.
+ *
+ * Items asking for the same change (same sign, same flags and keywords,
+ * same UNCHANGEDSINCE) share commands with ranged UID sets.  A conditional
+ * STORE (RFC 7162 3.1.3) refused for some UIDs answers OK [MODIFIED set]:
+ * those items get conflict = true and the engine rescans them.
+ *
+ * remove: +FLAGS.SILENT (\Deleted), then UID EXPUNGE (RFC 4315) of exactly
+ * those UIDs.  Without UIDPLUS we never send a plain EXPUNGE: it would also
+ * remove messages that another client flagged \Deleted and meant to keep.
+ */
+#include "imap-private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "flags.h"
+
+/* One change of one item. */
+struct change {
+	uint32_t uid;
+	const char *spec;	/* "+FLAGS.SILENT (\Seen kw)", "" */
+	uint64_t unchangedsince;
+	size_t item;		/* index into the caller's array */
+};
+
+struct store_cmd {
+	struct imap_cmd *cmd;
+	size_t first, count;	/* its range of the sorted changes */
+	uint32_t *modified;	/* from [MODIFIED set], sorted */
+	size_t nmodified, cap;
+	bool modified_bad;
+};
+
+static int
+cmp_change(const void *a, const void *b)
+{
+	const struct change *x = a, *y = b;
+	int c = strcmp(x->spec, y->spec);
+
+	if (c != 0)
+		return c;
+	if (x->unchangedsince != y->unchangedsince)
+		return x->unchangedsince < y->unchangedsince ? -1 : 1;
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool
+in_set(const uint32_t *set, size_t n, uint32_t uid)
+{
+	return bsearch(&uid, set, n, sizeof(*set), cmp_u32) != NULL;
+}
+
+static void
+store_tagged(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
+{
+	struct store_cmd *sc = ctx;
+	const char *s;
+
+	(void)cmd;
+	/* [MODIFIED 7,9] (RFC 7162 3.1.3) */
+	if (resp->ncode < 2 || !imap_arg_is_atom(&resp->code[0], "MODIFIED") ||
+	    !imap_arg_get_atom(&resp->code[1], &s))
+		return;
+	if (!imap_seqset_collect(s, resp->code[1].len, &sc->modified,
+				 &sc->nmodified, &sc->cap, 16u * 1024u * 1024u))
+		sc->modified_bad = true;
+	if (sc->nmodified > 1)
+		qsort(sc->modified, sc->nmodified, sizeof(uint32_t), cmp_u32);
+}
+
+/*
+ * Sort the changes, send one command per group of equal changes (UIDs
+ * chunked) as "VERB set [(UNCHANGEDSINCE m)] spec", all pipelined, and
+ * wait for them.  *scs_r has room for nch commands (one per change at most,
+ * so the ctx pointers never move); the caller frees it with free_cmds().
+ */
+static int
+run_changes(struct imap_store *st, struct change *ch, size_t nch,
+	    const char *verb, struct store_cmd **scs_r, size_t *nscs_r,
+	    struct mf_err *err)
+{
+	struct store_cmd *scs = xcalloc(nch ? nch : 1, sizeof(*scs));
+	uint32_t *uids = xcalloc(nch ? nch : 1, sizeof(*uids));
+	size_t nscs = 0, i, j;
+	int ret;
+
+	qsort(ch, nch, sizeof(*ch), cmp_change);
+	for (i = 0; i < nch; i = j) {
+		size_t nu = 0, pos = 0;
+
+		for (j = i; j < nch && strcmp(ch[i].spec, ch[j].spec) == 0 &&
+		     ch[i].unchangedsince == ch[j].unchangedsince; j++)
+			uids[nu++] = ch[j].uid;
+		while (pos < nu) {
+			struct mf_buf set;
+			size_t start = pos, end = pos + 4 * IMAP_UIDS_PER_CMD;
+			struct store_cmd *sc = &scs[nscs];
+
+			mf_buf_init(&set, IMAP_SET_MAX_BYTES + 64);
+			if (imap_uidset_append(&set, uids, end < nu ? end : nu,
+					       &pos, IMAP_SET_MAX_BYTES) == 0) {
+				mf_buf_deinit(&set);
+				break;
+			}
+			nscs++;
+			sc->first = i + start;
+			sc->count = pos - start;
+			sc->cmd = imap_cmd_new(st->client);
+			sc->cmd->tagged = store_tagged;
+			sc->cmd->ctx = sc;
+			imap_cmd_printf(sc->cmd, "%s %s", verb, set.data);
+			if (ch[i].unchangedsince != 0 && st->condstore &&
+			    !st->sel_nomodseq)
+				imap_cmd_printf(sc->cmd, " (UNCHANGEDSINCE "
+						"%llu)", (unsigned long long)
+						ch[i].unchangedsince);
+			if (ch[i].spec[0] != '\0')
+				imap_cmd_printf(sc->cmd, " %s", ch[i].spec);
+			mf_buf_deinit(&set);
+			imap_client_submit(st->client, sc->cmd);
+		}
+	}
+	free(uids);
+	ret = imap_client_wait_all(st->client, err);
+	if (ret < 0)
+		imap_store_fail(st, err);
+	*scs_r = scs;
+	*nscs_r = nscs;
+	return ret;
+}
+
+static void
+free_cmds(struct store_cmd *scs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		imap_cmd_free(&scs[i].cmd);
+		free(scs[i].modified);
+	}
+	free(scs);
+}
+
+static char *
+flag_spec(char sign, unsigned flags, const char *kw)
+{
+	char list[8192];
+
+	if (mf_flags_to_imap_list(flags & MF_FLAG_ALL, kw, list,
+				  sizeof(list)) <= 0)
+		return NULL;
+	return xasprintf("%cFLAGS.SILENT (%s)", sign, list);
+}
+
+int
+imap_set_flags(struct mf_store *mst, struct mf_flag_item *items, size_t n,
+	       struct mf_err *err)
+{
+	struct imap_store *st = imap_store_of(mst);
+	struct change *ch;
+	char **specs;
+	struct store_cmd *scs = NULL;
+	size_t nch = 0, nscs = 0, nspecs = 0, i, k;
+	int ret;
+
+	if (imap_need_selected(st, "set_flags", err) < 0)
+		return -1;
+	ch = xcalloc(2 * n + 1, sizeof(*ch));
+	specs = xcalloc(2 * n + 1, sizeof(*specs));
+	for (i = 0; i < n; i++) {
+		struct mf_flag_item *it = &items[i];
+		char *add = flag_spec('+', it->add, it->kw_add);
+		char *del = flag_spec('-', it->del, it->kw_del);
+
+		it->status = 0;
+		it->conflict = it->gone = false;
+		it->new_key[0] = '\0';
+		mf_err_clear(&it->err);
+		if (add != NULL) {
+			specs[nspecs++] = add;
+			ch[nch++] = (struct change){ it->uid, add,
+						     it->unchangedsince, i };
+		}
+		if (del != NULL) {
+			specs[nspecs++] = del;
+			ch[nch++] = (struct change){ it->uid, del,
+						     it->unchangedsince, i };
+		}
+	}
+	ret = run_changes(st, ch, nch, "UID STORE", &scs, &nscs, err);
+	for (k = 0; ret == 0 && k < nscs; k++) {
+		const struct store_cmd *sc = &scs[k];
+
+		for (i = sc->first; i < sc->first + sc->count; i++) {
+			struct mf_flag_item *it = &items[ch[i].item];
+
+			if (sc->cmd->status != IMAP_CMD_OK) {
+				it->status = -1;
+				mf_err_set(&it->err, MF_E_MSG, "UID %u: STORE: "
+					   "%s", it->uid, sc->cmd->text);
+			} else if (sc->modified_bad ||
+				   in_set(sc->modified, sc->nmodified,
+					  it->uid)) {
+				it->conflict = true;
+			}
+		}
+	}
+	free_cmds(scs, nscs);
+	for (i = 0; i < nspecs; i++)
+		free(specs[i]);
+	free(specs);
+	free(ch);
+	return ret;
+}
+
+int
+imap_remove(struct mf_store *mst, struct mf_remove_item *items, size_t n,
+	    bool expunge, struct mf_err *err)
+{
+	struct imap_store *st = imap_store_of(mst);
+	struct change *ch;
+	struct store_cmd *scs = NULL;
+	size_t nch = 0, nscs = 0, i, k;
+	int ret;
+
+	if (imap_need_selected(st, "remove", err) < 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	ch = xcalloc(n, sizeof(*ch));
+	for (i = 0; i < n; i++) {
+		items[i].status = 0;
+		items[i].gone = false;
+		mf_err_clear(&items[i].err);
+		ch[nch++] = (struct change){ items[i].uid,
+					     "+FLAGS.SILENT (\\Deleted)", 0, i };
+	}
+	ret = run_changes(st, ch, nch, "UID STORE", &scs, &nscs, err);
+	for (k = 0; ret == 0 && k < nscs; k++) {
+		if (scs[k].cmd->status == IMAP_CMD_OK)
+			continue;
+		for (i = scs[k].first; i < scs[k].first + scs[k].count; i++) {
+			struct mf_remove_item *it = &items[ch[i].item];
+
+			it->status = -1;
+			mf_err_set(&it->err, MF_E_MSG, "UID %u: STORE "
+				   "\\Deleted: %s", it->uid,
+				   scs[k].cmd->text);
+		}
+	}
+	free_cmds(scs, nscs);
+	scs = NULL;
+	nscs = 0;
+	if (ret < 0 || !expunge)
+		goto out;
+	if (!(st->caps & IMAP_CAP_UIDPLUS)) {
+		if (!st->warned_no_uidplus)
+			mf_log(MF_LOG_NOTICE, MF_LOGC_IMAP, "%s: the server "
+			       "has no UIDPLUS, so messages are left flagged "
+			       "\\Deleted instead of expunged (a plain EXPUNGE "
+			       "would remove other clients' \\Deleted "
+			       "messages too)", mst->name);
+		st->warned_no_uidplus = true;
+		goto out;
+	}
+	for (i = 0, nch = 0; i < n; i++)
+		if (items[i].status == 0)
+			ch[nch++] = (struct change){ items[i].uid, "", 0, i };
+	ret = run_changes(st, ch, nch, "UID EXPUNGE", &scs, &nscs, err);
+	for (k = 0; ret == 0 && k < nscs; k++) {
+		if (scs[k].cmd->status == IMAP_CMD_OK)
+			continue;
+		for (i = scs[k].first; i < scs[k].first + scs[k].count; i++) {
+			struct mf_remove_item *it = &items[ch[i].item];
+
+			it->status = -1;
+			mf_err_set(&it->err, MF_E_MSG, "UID %u: UID EXPUNGE: "
+				   "%s", it->uid, scs[k].cmd->text);
+		}
+	}
+	free_cmds(scs, nscs);
+out:
+	free(ch);
+	return ret;
+}

@@ -1,0 +1,244 @@
+/*
+ * list_boxes: LIST with its STATUS in one round trip where the server has
+ * LIST-STATUS (RFC 5819), else LIST followed by one pipelined STATUS per
+ * selectable mailbox.  Roles come from SPECIAL-USE attributes (RFC 6154),
+ * matched case-insensitively (some servers send "\archive").
+ */
+#include "imap-private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/xalloc.h"
+
+struct entry {
+	char *raw;		/* server name, raw bytes */
+	size_t raw_len;
+	char delim;
+	unsigned attrs;
+	enum mf_role role;
+	struct mf_box_status status;
+};
+
+struct list_ctx {
+	struct imap_store *st;
+	struct entry *v;
+	size_t n, cap;
+};
+
+static struct entry *
+find_raw(struct list_ctx *lc, const char *raw, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < lc->n; i++)
+		if (lc->v[i].raw_len == len &&
+		    memcmp(lc->v[i].raw, raw, len) == 0)
+			return &lc->v[i];
+	return NULL;
+}
+
+static void
+parse_status_items(struct mf_box_status *s, const struct imap_arg *l,
+		   size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n; i += 2) {
+		const struct imap_arg *k = &l[i], *v = &l[i + 1];
+		bool ok = true;
+
+		if (imap_arg_is_atom(k, "MESSAGES"))
+			ok = imap_arg_get_u32(v, &s->messages);
+		else if (imap_arg_is_atom(k, "UIDNEXT"))
+			ok = imap_arg_get_u32(v, &s->uidnext);
+		else if (imap_arg_is_atom(k, "UIDVALIDITY"))
+			ok = imap_arg_get_u32(v, &s->uidvalidity);
+		else if (imap_arg_is_atom(k, "UNSEEN"))
+			ok = imap_arg_get_u32(v, &s->unseen);
+		else if (imap_arg_is_atom(k, "HIGHESTMODSEQ"))
+			ok = imap_arg_get_u64(v, &s->highestmodseq);
+		if (!ok)
+			mf_debug(MF_LOGC_IMAP, "STATUS: bad value ignored");
+	}
+	s->has_status = true;
+}
+
+static bool
+status_cb(struct list_ctx *lc, const struct imap_resp *resp)
+{
+	const struct imap_arg *l;
+	const char *name;
+	size_t len, n;
+	struct entry *e;
+
+	if (resp->count < 3 || !imap_arg_get_astring(&resp->args[1], &name,
+						     &len) ||
+	    !imap_arg_get_list(&resp->args[2], &l, &n))
+		return true;
+	e = find_raw(lc, name, len);
+	if (e != NULL)
+		parse_status_items(&e->status, l, n);
+	return true;
+}
+
+static bool
+list_untagged(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
+{
+	struct list_ctx *lc = ctx;
+	const struct imap_arg *attrs;
+	const char *name, *d;
+	size_t nattrs, len, dlen, i;
+	struct entry *e;
+
+	(void)cmd;
+	if (resp->count >= 1 && imap_arg_is_atom(&resp->args[0], "STATUS"))
+		return status_cb(lc, resp);
+	if (resp->count < 4 || !imap_arg_is_atom(&resp->args[0], "LIST"))
+		return false;
+	if (!imap_arg_get_list(&resp->args[1], &attrs, &nattrs) ||
+	    !imap_arg_get_astring(&resp->args[3], &name, &len))
+		return true;	/* malformed: ignore that line */
+	if (find_raw(lc, name, len) != NULL)
+		return true;
+	if (lc->n == lc->cap) {
+		lc->cap = lc->cap ? lc->cap * 2 : 32;
+		lc->v = xreallocarray(lc->v, lc->cap, sizeof(*lc->v));
+	}
+	e = &lc->v[lc->n++];
+	memset(e, 0, sizeof(*e));
+	e->raw = xstrndup(name, len);
+	e->raw_len = len;
+	if (imap_arg_get_nstring(&resp->args[2], &d, &dlen) && d != NULL &&
+	    dlen == 1)
+		e->delim = d[0];
+	for (i = 0; i < nattrs; i++) {
+		const char *a;
+		enum mf_role role;
+
+		if (!imap_arg_get_atom(&attrs[i], &a))
+			continue;
+		if (imap_arg_is_atom(&attrs[i], "\\Noselect") ||
+		    imap_arg_is_atom(&attrs[i], "\\NonExistent"))
+			e->attrs |= MF_BOX_NOSELECT;
+		else if (imap_arg_is_atom(&attrs[i], "\\Noinferiors"))
+			e->attrs |= MF_BOX_NOINFERIORS;
+		else if (imap_arg_is_atom(&attrs[i], "\\HasChildren"))
+			e->attrs |= MF_BOX_HASCHILDREN;
+		else if (imap_arg_is_atom(&attrs[i], "\\HasNoChildren"))
+			e->attrs |= MF_BOX_HASNOCHILDREN;
+		else if ((role = mf_role_from_name(a)) != MF_ROLE_NONE &&
+			 role != MF_ROLE_INBOX && e->role == MF_ROLE_NONE)
+			e->role = role;
+	}
+	return true;
+}
+
+static int
+cmp_info(const void *a, const void *b)
+{
+	const struct mf_box_info *x = a, *y = b;
+	bool xi = strcmp(x->name, "INBOX") == 0, yi = strcmp(y->name, "INBOX") == 0;
+
+	if (xi != yi)
+		return xi ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static void
+status_items(struct imap_store *st, struct imap_cmd *cmd)
+{
+	imap_cmd_printf(cmd, "(MESSAGES UIDNEXT UIDVALIDITY UNSEEN%s)",
+			st->condstore ? " HIGHESTMODSEQ" : "");
+}
+
+int
+imap_list_boxes(struct mf_store *mst, bool status, struct mf_box_list **list_r,
+		struct mf_err *err)
+{
+	struct imap_store *st = imap_store_of(mst);
+	struct list_ctx lc = { .st = st };
+	struct imap_cmd *cmd, **scmds = NULL;
+	struct mf_box_list *list;
+	bool list_status = status && (st->caps & IMAP_CAP_LIST_STATUS);
+	bool special = (st->caps & IMAP_CAP_SPECIAL_USE) &&
+		       (st->caps & IMAP_CAP_LIST_EXTENDED);
+	size_t i, nscmds = 0;
+	int ret = -1;
+
+	*list_r = NULL;
+	cmd = imap_cmd_new(st->client);
+	cmd->untagged = list_untagged;
+	cmd->ctx = &lc;
+	imap_cmd_printf(cmd, "LIST \"\" \"*\"");
+	if (special || list_status) {
+		imap_cmd_printf(cmd, " RETURN (%s%s", special ?
+				"SPECIAL-USE" : "", special && list_status ?
+				" " : "");
+		if (list_status) {
+			imap_cmd_printf(cmd, "STATUS ");
+			status_items(st, cmd);
+		}
+		imap_cmd_printf(cmd, ")");
+	}
+	if (imap_client_run(st->client, cmd, MF_E_STORE, "LIST", err) < 0)
+		goto out;
+	if (status && !list_status) {
+		/* one STATUS per mailbox, all in flight at once */
+		scmds = xcalloc(lc.n ? lc.n : 1, sizeof(*scmds));
+		for (i = 0; i < lc.n; i++) {
+			if (lc.v[i].attrs & MF_BOX_NOSELECT)
+				continue;
+			scmds[nscmds] = imap_cmd_new(st->client);
+			scmds[nscmds]->untagged = list_untagged;
+			scmds[nscmds]->ctx = &lc;
+			imap_cmd_printf(scmds[nscmds], "STATUS ");
+			imap_cmd_add_astring(scmds[nscmds], lc.v[i].raw,
+					     lc.v[i].raw_len);
+			imap_cmd_printf(scmds[nscmds], " ");
+			status_items(st, scmds[nscmds]);
+			imap_client_submit(st->client, scmds[nscmds++]);
+		}
+		if (imap_client_wait_all(st->client, err) < 0)
+			goto out;
+		for (i = 0; i < nscmds; i++)
+			if (scmds[i]->status != IMAP_CMD_OK)
+				mf_log(MF_LOG_WARN, MF_LOGC_IMAP, "%s: STATUS: "
+				       "%s", mst->name, scmds[i]->text);
+	}
+	list = xcalloc(1, sizeof(*list));
+	list->v = xcalloc(lc.n ? lc.n : 1, sizeof(*list->v));
+	for (i = 0; i < lc.n; i++) {
+		struct entry *e = &lc.v[i];
+		struct mf_box_info *info = &list->v[list->n];
+		char *name;
+
+		if (imap_name_from_server(st, e->raw, e->raw_len,
+					  e->delim ? e->delim : st->delim,
+					  &name) < 0)
+			continue;
+		/* the prefix itself ("INBOX." listed as "INBOX") is INBOX */
+		info->name = name;
+		info->role = strcmp(name, "INBOX") == 0 ? MF_ROLE_INBOX :
+			     e->role;
+		info->attrs = e->attrs;
+		if (status)
+			info->status = e->status;
+		list->n++;
+	}
+	qsort(list->v, list->n, sizeof(*list->v), cmp_info);
+	*list_r = list;
+	ret = 0;
+out:
+	imap_cmd_free(&cmd);
+	for (i = 0; i < nscmds; i++)
+		imap_cmd_free(&scmds[i]);
+	free(scmds);
+	for (i = 0; i < lc.n; i++)
+		free(lc.v[i].raw);
+	free(lc.v);
+	if (ret < 0)
+		imap_store_fail(st, err);
+	return ret;
+}

@@ -1,0 +1,120 @@
+/*
+ * What the files of the IMAP store share: struct imap_store and helpers.
+ * Not for use outside store/imap/.
+ *
+ * Files: imap-store.c (create, select, boxes, names, IDLE), imap-list.c
+ * (list_boxes), imap-fetch.c (scan and fetch), imap-append.c (deliveries),
+ * imap-flags.c (set_flags, remove).
+ */
+#ifndef MF_IMAP_PRIVATE_H
+#define MF_IMAP_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "imap-cmd.h"
+#include "imap-store.h"
+#include "store.h"
+
+/* UIDs per ranged command: several commands in flight, none huge */
+#define IMAP_UIDS_PER_CMD	250
+/* bytes of UID set per command line (servers accept 8 KiB and more) */
+#define IMAP_SET_MAX_BYTES	4000
+
+struct imap_spool;
+
+struct imap_store {
+	struct mf_store base;		/* first: the engine casts */
+	struct imap_store_cfg cfg;	/* strings borrowed (cmd/ keeps them) */
+	struct imap_client *client;
+	uint64_t caps;			/* offered, minus cfg->no_* */
+
+	bool condstore;			/* CONDSTORE usable (enabled) */
+	bool qresync;			/* QRESYNC enabled */
+	bool utf8;			/* UTF8=ACCEPT enabled: no mUTF-7 */
+	bool warned_no_uidplus;
+
+	char delim;			/* hierarchy delimiter; 0: flat */
+	char *prefix;			/* personal namespace ("INBOX.") */
+
+	/* the selected mailbox */
+	char *sel_name;			/* canonical; NULL: none */
+	char *sel_server;		/* as sent to the server */
+	bool sel_rw;
+	bool sel_nomodseq;
+	uint32_t exists;
+	struct mf_box_status sel_status;
+
+	/* deliveries begun since the last flush */
+	struct mf_delivery **deliv;
+	size_t ndeliv, deliv_cap;
+};
+
+static inline struct imap_store *
+imap_store_of(struct mf_store *st)
+{
+	return (struct imap_store *)st;
+}
+
+/* Canonical name -> what goes on the wire (prefix, delimiter, mUTF-7).
+ * MF_E_BOX when it cannot be represented.  Caller frees. */
+int imap_name_to_server(const struct imap_store *st, const char *name,
+			char **server_r, struct mf_err *err);
+/* Server name (raw bytes, its delimiter) -> canonical.  -1 (and a
+ * warning logged) when it cannot be represented: skip that mailbox. */
+int imap_name_from_server(const struct imap_store *st, const char *raw,
+			  size_t len, char delim, char **name_r);
+
+/* A mailbox name into a command: quoted, or a literal when 8-bit. */
+void imap_cmd_add_mailbox(struct imap_cmd *cmd, const char *server_name);
+
+/* Fail unless a mailbox is selected. */
+int imap_need_selected(struct imap_store *st, const char *what,
+		       struct mf_err *err);
+/* Turn a broken client into the store-level error, prefixed. */
+int imap_store_fail(struct imap_store *st, struct mf_err *err);
+
+/* FLAGS list -> MF_FLAG_* bits and a normalized keyword string
+ * (caller frees); \Recent and other unknown \flags are dropped. */
+void imap_parse_flags(const struct imap_arg *list, size_t n, unsigned *flags_r,
+		      char **keywords_r);
+
+/* Expand a sequence set into uids (appending), at most max in total.
+ * false on a syntax error or when more than max. */
+bool imap_seqset_collect(const char *s, size_t len, uint32_t **v, size_t *n,
+			 size_t *cap, size_t max);
+
+/* the ops, by file */
+int imap_list_boxes(struct mf_store *st, bool status,
+		    struct mf_box_list **list_r, struct mf_err *err);
+int imap_scan(struct mf_store *st, const struct mf_scan_req *req,
+	      struct mf_scan_result **res_r, struct mf_err *err);
+int imap_fetch(struct mf_store *st, struct mf_fetch_item *items, size_t n,
+	       struct mf_err *err);
+int imap_deliver_begin(struct mf_store *st, struct mf_delivery *d,
+		       struct mf_err *err);
+int imap_deliver_flush(struct mf_store *st, struct mf_err *err);
+void imap_deliver_discard_all(struct imap_store *st);
+int imap_set_flags(struct mf_store *st, struct mf_flag_item *items, size_t n,
+		   struct mf_err *err);
+int imap_remove(struct mf_store *st, struct mf_remove_item *items, size_t n,
+		bool expunge, struct mf_err *err);
+
+/* ---- spool: a sink that keeps a message for later (imap-append.c) ---- */
+
+/* Memory up to 1 MiB, then an unlinked temp file. */
+struct imap_spool *imap_spool_create(void);
+void imap_spool_destroy(struct imap_spool **sp);
+struct mf_sink *imap_spool_sink(struct imap_spool *sp);
+bool imap_spool_finished(const struct imap_spool *sp);
+uint64_t imap_spool_size(const struct imap_spool *sp);
+/* The bytes: in memory (*mem_r) or in fd (*fd_r, read with pread). */
+void imap_spool_data(const struct imap_spool *sp, const char **mem_r,
+		     int *fd_r);
+/* Copy everything into sink (no finish). */
+int imap_spool_copy(const struct imap_spool *sp, struct mf_sink *sink,
+		    struct mf_err *err);
+
+#endif

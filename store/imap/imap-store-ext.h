@@ -1,0 +1,29 @@
+/*
+ * IMAP-only entry points beyond struct mf_store_ops, for callers that know
+ * they hold an IMAP store (mf_store.ops->kind is "imap").
+ */
+#ifndef MF_IMAP_STORE_EXT_H
+#define MF_IMAP_STORE_EXT_H
+
+#include <stdbool.h>
+
+#include "base/err.h"
+#include "store.h"
+
+/*
+ * IDLE (RFC 2177) on the selected mailbox for up to timeout_ms (keep it
+ * under 29 minutes).  *changed_r is true when the server reported new,
+ * expunged or changed messages; the caller then rescans.  Without the IDLE
+ * capability it returns at once with MF_E_BOX.
+ */
+int imap_store_idle(struct mf_store *st, int timeout_ms, bool *changed_r,
+		    struct mf_err *err);
+
+/* RENAME a mailbox (canonical names). */
+int imap_store_rename_box(struct mf_store *st, const char *from,
+			  const char *to, struct mf_err *err);
+
+/* The server's capabilities as IMAP_CAP_* bits (imap-cmd.h), for tests. */
+unsigned long long imap_store_server_caps(struct mf_store *st);
+
+#endif
