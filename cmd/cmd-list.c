@@ -113,10 +113,11 @@ print_list(const struct mf_box_list *list)
 		fputs(names[i], stdout);
 		printf("%*s  %*s", (int)(w < namew ? namew - w : 0), "",
 		       (int)countw, count);
-		if (unseenw > 0)
-			printf("  %-*s", (int)unseenw, unseen);
+		/* pad the unseen column only when a role follows it */
 		if (role[0] != '\0')
-			printf("  %s", role);
+			printf("  %-*s  %s", (int)unseenw, unseen, role);
+		else if (unseen[0] != '\0')
+			printf("  %s", unseen);
 		putchar('\n');
 	}
 	free(names);

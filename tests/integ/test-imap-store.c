@@ -1,0 +1,680 @@
+/*
+ * The IMAP store against a real Dovecot (tests/harness/dovecot.sh) on
+ * 127.0.0.1: list with status, select, scan with and without CONDSTORE,
+ * fetch byte-identical to the seeded files in canonical CRLF form, append
+ * with flags and date, set_flags with UNCHANGEDSINCE, remove with expunge,
+ * create/delete of a UTF-8 folder (mUTF-7 on the wire), and the password
+ * never in the debug trace.  A second server without CONDSTORE, QRESYNC,
+ * UIDPLUS and LIST-STATUS checks the fallbacks.
+ *
+ * Skips (exit 77) when Dovecot is not installed.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+
+#include "base/buf.h"
+#include "base/crlf.h"
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "imap/imap-store.h"
+#include "store.h"
+
+#define NSEED 12
+
+struct server {
+	char dir[256];
+	char user[64], pass[128], ca[512];
+	unsigned imaps_port;
+	char *seed_files[NSEED];
+	struct mf_buf seed_canon[NSEED];
+};
+
+static struct server full, reduced;
+static struct mf_buf trace;
+static char harness[1024];
+
+/* ---- helpers -------------------------------------------------------- */
+
+static void
+capture(enum mf_log_level level, unsigned cat, const char *msg, void *ctx)
+{
+	(void)level;
+	(void)cat;
+	(void)ctx;
+	if (mf_buf_append_str(&trace, msg, NULL) < 0 ||
+	    mf_buf_append(&trace, "\n", 1, NULL) < 0)
+		mf_buf_reset(&trace);	/* keep it bounded; still checked */
+}
+
+static int
+run(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+static void
+copy(char *dst, size_t size, const char *src)
+{
+	size_t len = strlen(src);
+
+	if (len >= size)
+		fail_msg("harness value too long: %s", src);
+	memcpy(dst, src, len + 1);
+}
+
+static void
+read_env(struct server *s)
+{
+	char path[512], line[2048];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/env.txt", s->dir);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, "MF_USER=", 8) == 0)
+			copy(s->user, sizeof(s->user), line + 8);
+		else if (strncmp(line, "MF_PASS=", 8) == 0)
+			copy(s->pass, sizeof(s->pass), line + 8);
+		else if (strncmp(line, "MF_CA_FILE=", 11) == 0)
+			copy(s->ca, sizeof(s->ca), line + 11);
+		else if (strncmp(line, "MF_IMAPS_PORT=", 14) == 0)
+			s->imaps_port = (unsigned)strtoul(line + 14, NULL, 10);
+	}
+	fclose(f);
+}
+
+static void
+load_canon(const char *path, struct mf_buf *b)
+{
+	struct mf_nl_state nl = { 0 };
+	char in[4096], out[8192];
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	assert_non_null(f);
+	mf_buf_init(b, 64 * 1024 * 1024);
+	while ((n = fread(in, 1, sizeof(in), f)) > 0)
+		if (mf_buf_append(b, out, mf_to_crlf(&nl, in, n, out),
+				  NULL) < 0)
+			fail_msg("seed file too big");
+	fclose(f);
+}
+
+static int
+start_server(struct server *s, const char *extra)
+{
+	const char *data = getenv("MF_TESTDATA");
+	char list[8192] = "";
+	size_t i, o = 0;
+
+	snprintf(s->dir, sizeof(s->dir), "/tmp/mf-integ-imap.XXXXXX");
+	if (mkdtemp(s->dir) == NULL)
+		return -1;
+	chmod(s->dir, 0755);
+	if (run("bash '%s' start '%s' --no-watch %s >/dev/null", harness,
+		s->dir, extra) != 0)
+		return -1;
+	read_env(s);
+	for (i = 0; i < NSEED; i++) {
+		s->seed_files[i] = xasprintf("%s/messages/spamassassin/%s-%03zu",
+					     data, i % 2 ? "spam" : "nice",
+					     i / 2 + 1);
+		load_canon(s->seed_files[i], &s->seed_canon[i]);
+		o += (size_t)snprintf(list + o, sizeof(list) - o, " '%s'",
+				      s->seed_files[i]);
+	}
+	return run("bash '%s' seed '%s' INBOX %s 2>/dev/null", harness, s->dir,
+		   list) == 0 ? 0 : -1;
+}
+
+static void
+stop_server(struct server *s)
+{
+	size_t i;
+
+	if (s->dir[0] == '\0')
+		return;
+	run("bash '%s' stop '%s' >/dev/null 2>&1", harness, s->dir);
+	run("rm -rf '%s'", s->dir);
+	for (i = 0; i < NSEED; i++) {
+		free(s->seed_files[i]);
+		mf_buf_deinit(&s->seed_canon[i]);
+	}
+}
+
+static int
+secret_fn(void *ctx, enum imap_secret_kind kind, char **secret_r,
+	  struct mf_err *err)
+{
+	struct server *s = ctx;
+
+	(void)kind;
+	(void)err;
+	*secret_r = xstrdup(s->pass);
+	return 0;
+}
+
+static struct mf_store *
+open_store(struct server *s, struct imap_store_cfg *cfg)
+{
+	struct mf_store *st = NULL;
+	struct mf_err err = { 0 };
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->name = "test";
+	cfg->host = "localhost";
+	cfg->port = s->imaps_port;
+	cfg->tls = IMAP_TLS_IMPLICIT;
+	cfg->user = s->user;
+	cfg->ca_file = s->ca;
+	cfg->get_secret = secret_fn;
+	cfg->secret_ctx = s;
+	cfg->pipeline_depth = 8;
+	cfg->timeout_ms = 20000;
+	if (imap_store_create(cfg, &st, &err) < 0)
+		fail_msg("connect: %s", err.msg);
+	return st;
+}
+
+/* A sink into memory. */
+struct memsink {
+	struct mf_sink sink;
+	struct mf_buf buf;
+	bool finished;
+};
+
+static int
+mem_write(struct mf_sink *sink, const void *data, size_t len,
+	  struct mf_err *err)
+{
+	struct memsink *m = (struct memsink *)sink;
+
+	return mf_buf_append(&m->buf, data, len, err);
+}
+
+static int
+mem_finish(struct mf_sink *sink, struct mf_err *err)
+{
+	(void)err;
+	((struct memsink *)sink)->finished = true;
+	return 0;
+}
+
+static const struct mf_sink_ops mem_ops = { mem_write, mem_finish };
+
+static void
+memsink_init(struct memsink *m)
+{
+	m->sink.ops = &mem_ops;
+	mf_buf_init(&m->buf, 64 * 1024 * 1024);
+	m->finished = false;
+}
+
+static const struct mf_box_info *
+find_box(const struct mf_box_list *l, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].name, name) == 0)
+			return &l->v[i];
+	return NULL;
+}
+
+static struct mf_scan_result *
+scan(struct mf_store *st, unsigned want, uint64_t changedsince, bool vanished)
+{
+	struct mf_scan_req req = { 0 };
+	struct mf_scan_result *res = NULL;
+	struct mf_err err = { 0 };
+
+	req.want = want;
+	req.changedsince = changedsince;
+	req.vanished = vanished;
+	if (st->ops->scan(st, &req, &res, &err) < 0)
+		fail_msg("scan: %s", err.msg);
+	return res;
+}
+
+static void
+select_box(struct mf_store *st, const char *box, struct mf_box_status *s)
+{
+	struct mf_err err = { 0 };
+
+	if (st->ops->select_box(st, box, NULL, s, &err) < 0)
+		fail_msg("select %s: %s", box, err.msg);
+}
+
+/* ---- tests ---------------------------------------------------------- */
+
+static void
+test_list_select_scan_fetch(void **state)
+{
+	struct imap_store_cfg cfg;
+	struct mf_store *st = open_store(&full, &cfg);
+	struct mf_box_list *list = NULL;
+	struct mf_err err = { 0 };
+	struct mf_box_status bs;
+	struct mf_scan_result *res;
+	struct mf_fetch_item items[NSEED + 1];
+	struct memsink sinks[NSEED + 1];
+	const struct mf_box_info *inbox;
+	size_t i;
+
+	(void)state;
+	assert_true(st->caps & MF_CAP_CONDSTORE);
+	assert_true(st->caps & MF_CAP_QRESYNC);
+	assert_true(st->caps & MF_CAP_UIDPLUS);
+	assert_true(st->caps & MF_CAP_LIST_STATUS);
+	if (st->ops->list_boxes(st, true, &list, &err) < 0)
+		fail_msg("list: %s", err.msg);
+	inbox = find_box(list, "INBOX");
+	assert_non_null(inbox);
+	assert_int_equal(inbox->role, MF_ROLE_INBOX);
+	assert_true(inbox->status.has_status);
+	assert_int_equal(inbox->status.messages, NSEED);
+	assert_int_equal(inbox->status.unseen, NSEED);
+	assert_int_equal(inbox->status.uidnext, NSEED + 1);
+	assert_true(inbox->status.highestmodseq > 0);
+	mf_box_list_free(&list);
+
+	select_box(st, "INBOX", &bs);
+	assert_true(bs.uidvalidity != 0);
+	assert_int_equal(bs.uidnext, NSEED + 1);
+	assert_int_equal(bs.messages, NSEED);
+	assert_true(bs.highestmodseq > 0);
+
+	res = scan(st, MF_WANT_FLAGS | MF_WANT_SIZE | MF_WANT_DATE |
+		   MF_WANT_MSGID | MF_WANT_MODSEQ, 0, false);
+	assert_int_equal(res->n, NSEED);
+	for (i = 0; i < res->n; i++) {
+		assert_int_equal(res->msgs[i].uid, i + 1);
+		assert_int_equal(res->msgs[i].flags, 0);
+		assert_string_equal(res->msgs[i].keywords, "");
+		if (res->msgs[i].size != full.seed_canon[i].len)
+			fail_msg("UID %zu: size %llu, canonical %zu", i + 1,
+				 (unsigned long long)res->msgs[i].size,
+				 full.seed_canon[i].len);
+		assert_true(res->msgs[i].date > 0);
+		assert_true(res->msgs[i].modseq > 0);
+	}
+	mf_scan_result_free(&res);
+
+	/* a range past the end still returns the last message on the
+	 * wire ("n:*"); the store must filter it out */
+	{
+		struct mf_scan_req req = { .want = MF_WANT_FLAGS,
+					   .uid_lo = NSEED + 5 };
+
+		if (st->ops->scan(st, &req, &res, &err) < 0)
+			fail_msg("scan: %s", err.msg);
+		assert_int_equal(res->n, 0);
+		mf_scan_result_free(&res);
+	}
+
+	/* fetch every body, plus one UID that does not exist */
+	memset(items, 0, sizeof(items));
+	for (i = 0; i <= NSEED; i++) {
+		memsink_init(&sinks[i]);
+		items[i].uid = (uint32_t)(NSEED - i);	/* reverse order */
+		if (i == NSEED)
+			items[i].uid = 999;
+		items[i].sink = &sinks[i].sink;
+	}
+	if (st->ops->fetch(st, items, NSEED + 1, &err) < 0)
+		fail_msg("fetch: %s", err.msg);
+	for (i = 0; i < NSEED; i++) {
+		size_t seed = items[i].uid - 1;
+
+		if (items[i].status != 0)
+			fail_msg("UID %u: %s", items[i].uid, items[i].err.msg);
+		assert_true(sinks[i].finished);
+		assert_int_equal(items[i].bytes, full.seed_canon[seed].len);
+		if (sinks[i].buf.len != full.seed_canon[seed].len ||
+		    memcmp(sinks[i].buf.data, full.seed_canon[seed].data,
+			   sinks[i].buf.len) != 0)
+			fail_msg("UID %u: body differs from %s", items[i].uid,
+				 full.seed_files[seed]);
+	}
+	assert_int_equal(items[NSEED].status, -1);
+	assert_true(items[NSEED].gone);
+	assert_false(sinks[NSEED].finished);
+
+	/* partial and header-only */
+	for (i = 0; i < 2; i++) {
+		mf_buf_deinit(&sinks[i].buf);
+		memsink_init(&sinks[i]);
+		memset(&items[i], 0, sizeof(items[i]));
+		items[i].uid = 3;
+		items[i].sink = &sinks[i].sink;
+	}
+	items[0].offset = 10;
+	items[0].length = 100;
+	items[1].header_only = true;
+	if (st->ops->fetch(st, items, 2, &err) < 0)
+		fail_msg("fetch: %s", err.msg);
+	assert_int_equal(items[0].status, 0);
+	assert_int_equal(sinks[0].buf.len, 100);
+	assert_memory_equal(sinks[0].buf.data, full.seed_canon[2].data + 10,
+			    100);
+	assert_int_equal(items[1].status, 0);
+	assert_non_null(strstr(full.seed_canon[2].data, "\r\n\r\n"));
+	assert_int_equal(sinks[1].buf.len,
+			 (size_t)(strstr(full.seed_canon[2].data, "\r\n\r\n") -
+				  full.seed_canon[2].data) + 4);
+	for (i = 0; i <= NSEED; i++)
+		mf_buf_deinit(&sinks[i].buf);
+	mf_store_destroy(&st);
+}
+
+static void
+test_flags_condstore(void **state)
+{
+	struct imap_store_cfg cfg;
+	struct mf_store *st = open_store(&full, &cfg);
+	struct mf_err err = { 0 };
+	struct mf_box_status bs;
+	struct mf_scan_result *res;
+	struct mf_flag_item fi[3];
+	uint64_t modseq0;
+
+	(void)state;
+	select_box(st, "INBOX", &bs);
+	modseq0 = bs.highestmodseq;
+	res = scan(st, MF_WANT_FLAGS, modseq0, true);
+	assert_int_equal(res->n, 0);
+	assert_true(res->vanished_valid);
+	mf_scan_result_free(&res);
+
+	memset(fi, 0, sizeof(fi));
+	fi[0].uid = 1;
+	fi[0].add = MF_FLAG_FLAGGED | MF_FLAG_SEEN;
+	fi[0].kw_add = "$label1 work";
+	fi[1].uid = 2;
+	fi[1].add = MF_FLAG_FLAGGED | MF_FLAG_SEEN;
+	fi[1].kw_add = "$label1 work";
+	fi[2].uid = 3;
+	fi[2].add = MF_FLAG_ANSWERED;
+	if (st->ops->set_flags(st, fi, 3, &err) < 0)
+		fail_msg("set_flags: %s", err.msg);
+	assert_int_equal(fi[0].status, 0);
+	assert_false(fi[0].conflict);
+
+	res = scan(st, MF_WANT_FLAGS | MF_WANT_MODSEQ, modseq0, true);
+	assert_int_equal(res->n, 3);
+	assert_int_equal(res->msgs[0].uid, 1);
+	assert_int_equal(res->msgs[0].flags, MF_FLAG_FLAGGED | MF_FLAG_SEEN);
+	assert_string_equal(res->msgs[0].keywords, "$label1 work");
+	assert_int_equal(res->msgs[2].flags, MF_FLAG_ANSWERED);
+	assert_true(res->msgs[0].modseq > modseq0);
+	mf_scan_result_free(&res);
+
+	/* a guard older than the change: refused, reported as conflict */
+	memset(fi, 0, sizeof(fi));
+	fi[0].uid = 1;
+	fi[0].del = MF_FLAG_SEEN;
+	fi[0].kw_del = "work";
+	fi[0].unchangedsince = modseq0;
+	fi[1].uid = 4;
+	fi[1].del = MF_FLAG_SEEN;
+	fi[1].kw_del = "work";
+	fi[1].unchangedsince = modseq0;
+	if (st->ops->set_flags(st, fi, 2, &err) < 0)
+		fail_msg("set_flags: %s", err.msg);
+	assert_true(fi[0].conflict);
+	assert_false(fi[1].conflict);
+	res = scan(st, MF_WANT_FLAGS, 0, false);
+	assert_int_equal(res->msgs[0].flags, MF_FLAG_FLAGGED | MF_FLAG_SEEN);
+	mf_scan_result_free(&res);
+	mf_store_destroy(&st);
+}
+
+static void
+append_two(struct mf_store *st, struct server *s, struct mf_delivery d[2])
+{
+	struct mf_err err = { 0 };
+	size_t i;
+
+	memset(d, 0, 2 * sizeof(*d));
+	d[0].flags = MF_FLAG_SEEN | MF_FLAG_DRAFT;
+	d[0].keywords = "$label2";
+	d[0].date = 1593957780;		/* 05-Jul-2020 14:03:00 +0000 */
+	d[1].flags = 0;
+	for (i = 0; i < 2; i++) {
+		if (st->ops->deliver_begin(st, &d[i], &err) < 0)
+			fail_msg("deliver_begin: %s", err.msg);
+		if (mf_sink_write(d[i].sink, s->seed_canon[i].data,
+				  s->seed_canon[i].len, &err) < 0 ||
+		    mf_sink_finish(d[i].sink, &err) < 0)
+			fail_msg("spool: %s", err.msg);
+	}
+	if (st->ops->deliver_flush(st, &err) < 0)
+		fail_msg("deliver_flush: %s", err.msg);
+	for (i = 0; i < 2; i++)
+		if (d[i].status != 0)
+			fail_msg("delivery %zu: %s", i, d[i].err.msg);
+}
+
+static void
+test_append_remove_boxes(void **state)
+{
+	struct imap_store_cfg cfg;
+	struct mf_store *st = open_store(&full, &cfg);
+	struct mf_err err = { 0 };
+	struct mf_box_status bs;
+	struct mf_scan_result *res;
+	struct mf_delivery d[2];
+	struct mf_remove_item rm[1];
+	struct mf_fetch_item fi[1];
+	struct memsink sink;
+	struct mf_box_list *list = NULL;
+	static const char utf8box[] = "\xc3\x84rger/Unterordner";
+
+	(void)state;
+	if (st->ops->create_box(st, "Work", &err) < 0)
+		fail_msg("create: %s", err.msg);
+	select_box(st, "Work", &bs);
+	append_two(st, &full, d);
+	assert_int_equal(d[0].uid, 1);
+	assert_int_equal(d[1].uid, 2);
+
+	res = scan(st, MF_WANT_FLAGS | MF_WANT_DATE | MF_WANT_SIZE, 0, false);
+	assert_int_equal(res->n, 2);
+	assert_int_equal(res->msgs[0].flags, MF_FLAG_SEEN | MF_FLAG_DRAFT);
+	assert_string_equal(res->msgs[0].keywords, "$label2");
+	assert_int_equal(res->msgs[0].date, 1593957780);
+	assert_int_equal(res->msgs[1].size, full.seed_canon[1].len);
+	mf_scan_result_free(&res);
+
+	memset(fi, 0, sizeof(fi));
+	memsink_init(&sink);
+	fi[0].uid = 1;
+	fi[0].sink = &sink.sink;
+	if (st->ops->fetch(st, fi, 1, &err) < 0 || fi[0].status != 0)
+		fail_msg("fetch: %s %s", err.msg, fi[0].err.msg);
+	assert_int_equal(sink.buf.len, full.seed_canon[0].len);
+	assert_memory_equal(sink.buf.data, full.seed_canon[0].data,
+			    sink.buf.len);
+	mf_buf_deinit(&sink.buf);
+
+	select_box(st, "Work", &bs);
+	memset(rm, 0, sizeof(rm));
+	rm[0].uid = 1;
+	if (st->ops->remove(st, rm, 1, true, &err) < 0 || rm[0].status != 0)
+		fail_msg("remove: %s %s", err.msg, rm[0].err.msg);
+	res = scan(st, MF_WANT_FLAGS, bs.highestmodseq, true);
+	assert_true(res->vanished_valid);
+	assert_int_equal(res->nvanished, 1);
+	assert_int_equal(res->vanished[0], 1);
+	mf_scan_result_free(&res);
+	res = scan(st, MF_WANT_FLAGS, 0, false);
+	assert_int_equal(res->n, 1);
+	assert_int_equal(res->msgs[0].uid, 2);
+	mf_scan_result_free(&res);
+
+	/* a UTF-8 name round trip, mUTF-7 on the wire */
+	if (st->ops->create_box(st, utf8box, &err) < 0)
+		fail_msg("create: %s", err.msg);
+	if (st->ops->list_boxes(st, false, &list, &err) < 0)
+		fail_msg("list: %s", err.msg);
+	assert_non_null(find_box(list, utf8box));
+	assert_non_null(find_box(list, "Work"));
+	mf_box_list_free(&list);
+	assert_non_null(strstr(trace.data, "CREATE \"&AMQ-rger/Unterordner\""));
+	if (st->ops->delete_box(st, utf8box, &err) < 0 ||
+	    st->ops->delete_box(st, "Work", &err) < 0)
+		fail_msg("delete: %s", err.msg);
+	if (st->ops->list_boxes(st, false, &list, &err) < 0)
+		fail_msg("list: %s", err.msg);
+	assert_null(find_box(list, utf8box));
+	assert_null(find_box(list, "Work"));
+	mf_box_list_free(&list);
+	/* a name the server cannot hold fails the box, not the store */
+	assert_int_equal(st->ops->create_box(st, "a//b", &err), -1);
+	assert_int_equal(err.cls, MF_E_BOX);
+	mf_store_destroy(&st);
+}
+
+static void
+test_reduced_caps(void **state)
+{
+	struct imap_store_cfg cfg;
+	struct mf_store *st;
+	struct mf_err err = { 0 };
+	struct mf_box_status bs;
+	struct mf_box_list *list = NULL;
+	struct mf_scan_result *res;
+	struct mf_delivery d[2];
+	struct mf_remove_item rm[1];
+	const struct mf_box_info *inbox;
+
+	(void)state;
+	if (reduced.dir[0] == '\0')
+		skip();
+	mf_buf_reset(&trace);
+	st = open_store(&reduced, &cfg);
+	assert_false(st->caps & MF_CAP_CONDSTORE);
+	assert_false(st->caps & MF_CAP_UIDPLUS);
+	assert_false(st->caps & MF_CAP_LIST_STATUS);
+	if (st->ops->list_boxes(st, true, &list, &err) < 0)
+		fail_msg("list: %s", err.msg);
+	inbox = find_box(list, "INBOX");
+	assert_non_null(inbox);
+	assert_int_equal(inbox->status.messages, NSEED);
+	mf_box_list_free(&list);
+	/* the pipelined STATUS fallback was used */
+	assert_non_null(strstr(trace.data, "C: A"));
+	assert_non_null(strstr(trace.data, " STATUS \"INBOX\" (MESSAGES"));
+
+	select_box(st, "INBOX", &bs);
+	assert_int_equal(bs.highestmodseq, 0);
+	assert_int_equal(bs.messages, NSEED);
+	res = scan(st, MF_WANT_FLAGS | MF_WANT_MODSEQ, 5, true);
+	assert_int_equal(res->n, NSEED);	/* no CHANGEDSINCE: all */
+	assert_false(res->vanished_valid);
+	mf_scan_result_free(&res);
+
+	/* Dovecot still answers [APPENDUID] when UIDPLUS is hidden; a
+	 * correct UID is fine to use, so nothing to assert about it */
+	append_two(st, &reduced, d);
+	memset(rm, 0, sizeof(rm));
+	rm[0].uid = 1;
+	if (st->ops->remove(st, rm, 1, true, &err) < 0 || rm[0].status != 0)
+		fail_msg("remove: %s", err.msg);
+	/* never a plain EXPUNGE: the message stays, flagged \Deleted */
+	{
+		const char *p = trace.data;
+
+		while ((p = strstr(p, "\nC: ")) != NULL) {
+			const char *eol = strchr(p + 1, '\n');
+			size_t len = eol ? (size_t)(eol - p) : strlen(p);
+
+			if (memmem(p, len, "EXPUNGE", 7) != NULL)
+				fail_msg("sent: %.*s", (int)len, p + 1);
+			p += len;
+		}
+	}
+	res = scan(st, MF_WANT_FLAGS, 0, false);
+	assert_int_equal(res->n, NSEED + 2);
+	assert_int_equal(res->msgs[0].flags, MF_FLAG_DELETED);
+	mf_scan_result_free(&res);
+	mf_store_destroy(&st);
+}
+
+static void
+test_no_password_in_trace(void **state)
+{
+	(void)state;
+	assert_non_null(strstr(trace.data, "AUTHENTICATE PLAIN <redacted>"));
+	assert_null(strstr(trace.data, full.pass));
+	if (reduced.dir[0] != '\0')
+		assert_null(strstr(trace.data, reduced.pass));
+}
+
+static int
+setup(void **state)
+{
+	const char *h = getenv("MF_HARNESS");
+
+	(void)state;
+	if (h == NULL || access("/usr/sbin/dovecot", X_OK) != 0) {
+		fprintf(stderr, "skip: no dovecot or MF_HARNESS\n");
+		exit(77);
+	}
+	snprintf(harness, sizeof(harness), "%s", h);
+	mf_buf_init(&trace, 256 * 1024 * 1024);
+	mf_log_set_handler(capture, NULL);
+	mf_log_set_level(MF_LOG_DEBUG);
+	mf_log_set_debug(MF_LOGC_IMAP);
+	if (start_server(&full, "") < 0) {
+		fprintf(stderr, "harness failed to start\n");
+		return -1;
+	}
+	if (start_server(&reduced, "--caps 'IMAP4rev1 SASL-IR LITERAL+ "
+			 "ID ENABLE IDLE NAMESPACE CHILDREN'") < 0) {
+		fprintf(stderr, "reduced harness failed to start\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	stop_server(&full);
+	stop_server(&reduced);
+	mf_log_set_handler(NULL, NULL);
+	mf_buf_deinit(&trace);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_list_select_scan_fetch),
+		cmocka_unit_test(test_flags_condstore),
+		cmocka_unit_test(test_append_remove_boxes),
+		cmocka_unit_test(test_reduced_caps),
+		cmocka_unit_test(test_no_password_in_trace),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
