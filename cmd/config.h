@@ -27,6 +27,12 @@ struct config_pos {
 	unsigned line, col;	/* 1-based */
 };
 
+/*
+ * A tunnel is a trusted pipe, so with it tls defaults to none and
+ * imap.allow_insecure is set; everywhere else tls none needs
+ * allow_insecure: true in the file.  imap.port is always filled in for a
+ * host (993 implicit, 143 otherwise); imap.compress defaults to true.
+ */
 struct config_account {
 	const char *name;
 	struct config_pos pos;
@@ -88,6 +94,11 @@ int config_load_string(const char *name, const char *text, size_t len,
 void config_free(struct mf_config **cfg);
 
 const struct config_channel *config_find_channel(const struct mf_config *cfg,
+						 const char *name);
+/* Entries by name, or NULL; borrowed from cfg. */
+const struct config_account *config_find_account(const struct mf_config *cfg,
+						 const char *name);
+const struct config_maildir *config_find_maildir(const struct mf_config *cfg,
 						 const char *name);
 
 #endif

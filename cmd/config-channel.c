@@ -1,0 +1,256 @@
+/*
+ * channels: a far account, a near account or maildir store, and the policy
+ * that says what may travel between them (struct sync_policy).
+ *
+ * Defaults are the least surprising ones: everything in both directions,
+ * expunge and create on both sides, never remove a folder, no limits.
+ */
+#include <ctype.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/arena.h"
+#include "base/str.h"
+#include "config-yaml.h"
+
+static const char *const channel_keys[] = {
+	"far", "near", "folders", "sync", "expunge", "create", "remove",
+	"max_size", "max_age", "max_messages", "max_delete_percent", NULL,
+};
+
+/* The index is the SYNC_SIDE_* bit mask. */
+static const char *const side_names[] = {
+	"none", "far", "near", "both", NULL,
+};
+
+static const char *const sync_names[] = {
+	"pull", "push", "pull-new", "pull-flags", "pull-delete",
+	"push-new", "push-flags", "push-delete", NULL,
+};
+/* What each of sync_names[] adds: pull bits, push bits. */
+static const unsigned sync_bits[][2] = {
+	{ SYNC_ALL, 0 }, { 0, SYNC_ALL },
+	{ SYNC_NEW, 0 }, { SYNC_FLAGS, 0 }, { SYNC_DELETE, 0 },
+	{ 0, SYNC_NEW }, { 0, SYNC_FLAGS }, { 0, SYNC_DELETE },
+};
+
+/* Names a side may take, for "did you mean". */
+static const char *const *
+side_candidates(struct cy_ctx *c, bool with_maildirs)
+{
+	const struct mf_config *cfg = c->cfg;
+	size_t n = cfg->naccounts + (with_maildirs ? cfg->nmaildirs : 0), i;
+	const char **names = mf_arena_alloc(cfg->arena,
+					    (n + 1) * sizeof(*names));
+
+	for (i = 0; i < cfg->naccounts; i++)
+		names[i] = cfg->accounts[i].name;
+	for (i = cfg->naccounts; i < n; i++)
+		names[i] = cfg->maildirs[i - cfg->naccounts].name;
+	return names;
+}
+
+static int
+resolve_side(struct cy_ctx *c, const yaml_node_t *name, const yaml_node_t *map,
+	     const char *key, struct config_side *side)
+{
+	bool is_far = strcmp(key, "far") == 0;
+	const char *v, *hint;
+	yaml_node_t *n;
+	int ret = cy_str(c, map, key, &v);
+
+	if (ret <= 0)
+		return ret < 0 ? -1 : cy_fail(c, name, NULL, "channel needs "
+					      "'%s'", key);
+	n = cy_lookup(c, map, key, NULL);
+	side->account = config_find_account(c->cfg, v);
+	side->maildir = config_find_maildir(c->cfg, v);
+	if (side->account != NULL) {
+		side->kind = CONFIG_SIDE_ACCOUNT;
+		side->maildir = NULL;
+		return 0;
+	}
+	if (side->maildir != NULL && !is_far) {
+		side->kind = CONFIG_SIDE_MAILDIR;
+		return 0;
+	}
+	if (side->maildir != NULL)
+		return cy_fail_val(c, n, key, "far must be an account (IMAP); "
+				   "'%s' is a maildir store", v);
+	hint = cy_suggest(v, side_candidates(c, !is_far));
+	return cy_fail_val(c, n, key, "no %s named '%s'%s%s%s",
+			   is_far ? "account" : "account or store", v,
+			   hint ? "; did you mean '" : "", hint ? hint : "",
+			   hint ? "'?" : "");
+}
+
+static int
+parse_folders(struct cy_ctx *c, struct sync_policy *pol,
+	      const yaml_node_t *map)
+{
+	static const char *const all[] = { "*" };
+	const char **items;
+	yaml_node_t *list;
+	size_t n, i;
+	int ret = cy_list(c, map, "folders", &items, &n, &list);
+
+	if (ret < 0)
+		return -1;
+	if (ret == 0) {
+		pol->folders = all;
+		pol->nfolders = 1;
+		return 0;
+	}
+	if (n == 0)
+		return cy_fail(c, list, "folders", "folders is empty: nothing "
+			       "would be synchronized");
+	for (i = 0; i < n; i++)
+		if (strcmp(items[i], "!") == 0)
+			return cy_fail_val(c, cy_list_item(c, list, i),
+					   "folders", "'!' needs a pattern "
+					   "after it");
+	pol->folders = items;
+	pol->nfolders = n;
+	return 0;
+}
+
+static int
+parse_sync(struct cy_ctx *c, struct sync_policy *pol, const yaml_node_t *map)
+{
+	const char **items;
+	yaml_node_t *list;
+	size_t n, i;
+	unsigned k;
+	int ret = cy_list(c, map, "sync", &items, &n, &list);
+
+	pol->pull = pol->push = SYNC_ALL;
+	if (ret <= 0)
+		return ret;
+	if (n == 0)
+		return cy_fail(c, list, "sync", "sync is empty: nothing would "
+			       "be synchronized");
+	pol->pull = pol->push = 0;
+	for (i = 0; i < n; i++) {
+		const char *hint;
+
+		for (k = 0; sync_names[k] != NULL; k++)
+			if (strcmp(sync_names[k], items[i]) == 0)
+				break;
+		if (sync_names[k] != NULL) {
+			pol->pull |= sync_bits[k][0];
+			pol->push |= sync_bits[k][1];
+			continue;
+		}
+		hint = cy_suggest(items[i], sync_names);
+		return cy_fail_val(c, cy_list_item(c, list, i), "sync",
+				   "sync takes pull, push, pull-new, "
+				   "pull-flags, pull-delete, push-new, "
+				   "push-flags, push-delete%s%s%s",
+				   hint ? "; did you mean '" : "",
+				   hint ? hint : "", hint ? "'?" : "");
+	}
+	return 0;
+}
+
+struct unit {
+	char ch;	/* lower case */
+	uint64_t mult;
+};
+
+/*
+ * "NUMBER[UNIT]": *val_r = NUMBER * mult, overflow checked.  A bare number
+ * takes bare_mult, or is refused when bare_mult is 0.
+ */
+static int
+parse_with_unit(struct cy_ctx *c, const yaml_node_t *map, const char *key,
+		const struct unit *units, uint64_t bare_mult, uint64_t max,
+		const char *help, uint64_t *val_r)
+{
+	yaml_node_t *n = cy_lookup(c, map, key, NULL);
+	const char *v;
+	uint64_t num, mult = bare_mult;
+	size_t digits;
+
+	if (n == NULL)
+		return 0;
+	if (cy_scalar(c, n, key, &v) < 0)
+		return -1;
+	digits = strspn(v, "0123456789");
+	if (digits == 0)
+		return cy_fail_val(c, n, key, "expected a number, %s", help);
+	if (v[digits] != '\0') {
+		mult = 0;
+		for (; units->ch != '\0' && v[digits + 1] == '\0'; units++)
+			if (units->ch == tolower((unsigned char)v[digits]))
+				mult = units->mult;
+	}
+	if (mult == 0 && v[digits] == '\0')
+		return cy_fail_val(c, n, key, "%s needs a unit, %s", key, help);
+	if (mult == 0)
+		return cy_fail_val(c, n, key, "bad %s unit, %s", key, help);
+	if (!mf_str_to_u64(v, digits, &num) || num > max / mult)
+		return cy_fail_val(c, n, key, "%s too large", key);
+	*val_r = num * mult;
+	return 1;
+}
+
+static int
+parse_limits(struct cy_ctx *c, struct sync_policy *pol, const yaml_node_t *map)
+{
+	static const struct unit size_units[] = {
+		{ 'k', 1024 }, { 'm', 1024 * 1024 },
+		{ 'g', 1024 * 1024 * 1024 }, { '\0', 0 },
+	};
+	static const struct unit age_units[] = {
+		{ 'd', 1 }, { 'w', 7 }, { '\0', 0 },
+	};
+	uint64_t age = 0, msgs = 0, pct = 0;
+
+	if (parse_with_unit(c, map, "max_size", size_units, 1, UINT64_MAX,
+			    "use K, M or G (e.g. 10M)", &pol->max_size) < 0 ||
+	    parse_with_unit(c, map, "max_age", age_units, 0, UINT_MAX,
+			    "use d (days) or w (weeks), e.g. 90d", &age) < 0 ||
+	    cy_uint(c, map, "max_messages", 0, UINT32_MAX, &msgs) < 0 ||
+	    cy_uint(c, map, "max_delete_percent", 0, 100, &pct) < 0)
+		return -1;
+	pol->max_age_days = (unsigned)age;
+	pol->max_messages = (unsigned)msgs;
+	pol->max_delete_percent = (unsigned)pct;
+	return 0;
+}
+
+static int
+parse_sides(struct cy_ctx *c, struct sync_policy *pol, const yaml_node_t *map)
+{
+	unsigned expunge = SYNC_SIDE_BOTH, create = SYNC_SIDE_BOTH;
+	unsigned remove = 0;
+
+	if (cy_enum(c, map, "expunge", side_names, &expunge) < 0 ||
+	    cy_enum(c, map, "create", side_names, &create) < 0 ||
+	    cy_enum(c, map, "remove", side_names, &remove) < 0)
+		return -1;
+	pol->expunge = expunge;
+	pol->create = create;
+	pol->remove = remove;
+	return 0;
+}
+
+int
+cfg_parse_channel(struct cy_ctx *c, const yaml_node_t *name,
+		  const yaml_node_t *map, struct config_channel *ch)
+{
+	if (cy_check_map(c, map, channel_keys, "a channel") < 0 ||
+	    resolve_side(c, name, map, "far", &ch->far) < 0 ||
+	    resolve_side(c, name, map, "near", &ch->near) < 0)
+		return -1;
+	if (ch->near.account == ch->far.account)
+		return cy_fail_val(c, cy_lookup(c, map, "near", NULL), "near",
+				   "far and near are the same account");
+	if (parse_folders(c, &ch->policy, map) < 0 ||
+	    parse_sync(c, &ch->policy, map) < 0 ||
+	    parse_sides(c, &ch->policy, map) < 0 ||
+	    parse_limits(c, &ch->policy, map) < 0)
+		return -1;
+	return 0;
+}
