@@ -1,0 +1,32 @@
+/*
+ * Getting a password or an OAuth2 token for an account, only when the
+ * server asks for one.
+ *
+ * Sources, as configured (config.h): password_command or
+ * oauth_token_command (run with /bin/sh -c, first line of its output),
+ * password_env (an environment variable), password (plain text in the
+ * file); with none of them the password is read from the terminal with echo
+ * off.  Messages never contain the secret nor the command's output.
+ *
+ * Ownership: *secret_r is allocated here and owned by the caller, who wipes
+ * it (mf_str_wipe) before free().  The IMAP store does that itself for
+ * secrets it receives through secret_imap_fn().
+ */
+#ifndef MF_SECRET_H
+#define MF_SECRET_H
+
+#include "base/err.h"
+#include "config.h"
+#include "imap/imap-store.h"
+
+/* Longest command output read; the secret is its first line. */
+#define SECRET_MAX_OUTPUT 8192
+
+int secret_get(const struct config_account *acct, enum imap_secret_kind kind,
+	       char **secret_r, struct mf_err *err);
+
+/* secret_get() as an imap_secret_fn; ctx is the struct config_account. */
+int secret_imap_fn(void *ctx, enum imap_secret_kind kind, char **secret_r,
+		   struct mf_err *err);
+
+#endif

@@ -1,0 +1,47 @@
+#include "stores.h"
+
+#include <stdint.h>
+
+#include "base/fsutil.h"
+#include "base/xalloc.h"
+#include "imap/imap-store.h"
+#include "maildir/mdir-store.h"
+#include "secret.h"
+
+int
+stores_open_side(const struct config_side *side, struct mf_store **st_r,
+		 struct mf_err *err)
+{
+	struct imap_store_cfg imap;
+	struct mdir_store_cfg mdir;
+
+	*st_r = NULL;
+	switch (side->kind) {
+	case CONFIG_SIDE_ACCOUNT:
+		imap = side->account->imap;
+		imap.get_secret = secret_imap_fn;
+		/* secret_imap_fn() only reads the account */
+		imap.secret_ctx = (void *)(uintptr_t)side->account;
+		return imap_store_create(&imap, st_r, err);
+	case CONFIG_SIDE_MAILDIR:
+		mdir = side->maildir->mdir;
+		mdir.create_root = true;
+		return mdir_store_create(&mdir, st_r, err);
+	}
+	return mf_err_set(err, MF_E_INTERNAL, "unknown channel side kind %d",
+			  (int)side->kind);
+}
+
+char *
+stores_state_path(const struct mf_config *cfg,
+		  const struct config_channel *ch)
+{
+	/* config.c allows only [A-Za-z0-9._@+-] in names: a safe file name */
+	return xasprintf("%s/%s.db", cfg->state_dir, ch->name);
+}
+
+int
+stores_state_dir_create(const struct mf_config *cfg, struct mf_err *err)
+{
+	return mf_mkdir_p(cfg->state_dir, 0700, err);
+}

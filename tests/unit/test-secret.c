@@ -1,0 +1,196 @@
+/*
+ * Unit tests for cmd/secret.c: commands, variables, plain values, and the
+ * rule that no message ever contains the secret or the command's output.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "secret.h"
+
+static void
+init_account(struct config_account *acct)
+{
+	memset(acct, 0, sizeof(*acct));
+	acct->name = "work";
+	acct->imap.name = "work";
+	acct->imap.host = "imap.example.com";
+	acct->imap.user = "alice";
+}
+
+/* The secret, or NULL with err set. */
+static char *
+get(const struct config_account *acct, enum imap_secret_kind kind,
+    struct mf_err *err)
+{
+	char *secret = (char *)"unchanged";
+
+	mf_err_clear(err);
+	if (secret_get(acct, kind, &secret, err) < 0) {
+		if (secret != NULL)
+			fail_msg("secret_r not NULL after failure");
+		return NULL;
+	}
+	return secret;
+}
+
+static void
+test_commands(void **state)
+{
+	static const struct {
+		const char *cmd;
+		const char *secret;	/* NULL: must fail */
+		const char *error;	/* substring of the message */
+		const char *never;	/* must not appear in the message */
+	} rows[] = {
+		{ "printf 'hunter2\\nnotes: x\\n'", "hunter2", NULL, NULL },
+		{ "printf 'tok\\r\\n'", "tok", NULL, NULL },
+		{ "printf 'no newline'", "no newline", NULL, NULL },
+		{ "printf ' spaces kept \\n'", " spaces kept ", NULL, NULL },
+		/* a long tail after the first line is read and dropped */
+		{ "echo pw; head -c 100000 /dev/zero", "pw", NULL, NULL },
+		{ "echo leaked-secret; exit 3", NULL,
+		  "account 'work': password_command failed (exit status 3)",
+		  "leaked-secret" },
+		{ "true", NULL, "printed nothing", NULL },
+		{ "printf '\\n\\nlater'", NULL, "printed nothing", "later" },
+		{ "echo partial-secret; kill -9 $$", NULL,
+		  "killed by signal 9", "partial-secret" },
+		{ "exec /nonexistent/helper 2>/dev/null", NULL,
+		  "exit status 127", NULL },
+		{ "head -c 20000 /dev/zero | tr '\\0' x", NULL,
+		  "first line longer than 8192 bytes", "xxx" },
+		/* never stops writing: killed, not waited for forever */
+		{ "yes leaked", NULL, "printed more than", "leaked" },
+	};
+	struct config_account acct;
+	struct mf_err err;
+	size_t i;
+
+	(void)state;
+	init_account(&acct);
+	for (i = 0; i < MF_N_ELEMENTS(rows); i++) {
+		char *s;
+
+		acct.password_command = rows[i].cmd;
+		s = get(&acct, IMAP_SECRET_PASSWORD, &err);
+		if (rows[i].secret != NULL &&
+		    (s == NULL || strcmp(s, rows[i].secret) != 0))
+			fail_msg("row %zu: got '%s' (%s)", i, s ? s : "(fail)",
+				 err.msg);
+		if (rows[i].secret == NULL && s != NULL)
+			fail_msg("row %zu: succeeded with '%s'", i, s);
+		if (rows[i].error != NULL &&
+		    (strstr(err.msg, rows[i].error) == NULL ||
+		     err.cls != MF_E_AUTH))
+			fail_msg("row %zu: message '%s'", i, err.msg);
+		if (rows[i].never != NULL &&
+		    strstr(err.msg, rows[i].never) != NULL)
+			fail_msg("row %zu: message leaks output: '%s'", i,
+				 err.msg);
+		/* the command itself may hold a secret: never shown */
+		if (s == NULL && strstr(err.msg, rows[i].cmd) != NULL)
+			fail_msg("row %zu: message shows the command", i);
+		free(s);
+	}
+}
+
+static void
+test_env_and_plain(void **state)
+{
+	struct config_account acct;
+	struct mf_err err;
+	char *s;
+
+	(void)state;
+	init_account(&acct);
+	setenv("MF_SECRET_TEST", "s3cret", 1);
+	acct.password_env = "MF_SECRET_TEST";
+	s = get(&acct, IMAP_SECRET_PASSWORD, &err);
+	assert_non_null(s);
+	assert_string_equal(s, "s3cret");
+	free(s);
+
+	unsetenv("MF_SECRET_UNSET");
+	acct.password_env = "MF_SECRET_UNSET";
+	assert_null(get(&acct, IMAP_SECRET_PASSWORD, &err));
+	assert_string_equal(err.msg, "account 'work': password_env: "
+			    "environment variable MF_SECRET_UNSET is not set");
+	assert_int_equal(err.cls, MF_E_CONFIG);
+
+	setenv("MF_SECRET_EMPTY", "", 1);
+	acct.password_env = "MF_SECRET_EMPTY";
+	assert_null(get(&acct, IMAP_SECRET_PASSWORD, &err));
+	assert_non_null(strstr(err.msg, "MF_SECRET_EMPTY is empty"));
+
+	acct.password_env = NULL;
+	acct.password = "plain";
+	s = get(&acct, IMAP_SECRET_PASSWORD, &err);
+	assert_non_null(s);
+	assert_string_equal(s, "plain");
+	free(s);
+}
+
+static void
+test_oauth(void **state)
+{
+	struct config_account acct;
+	struct mf_err err;
+	char *s = NULL;
+
+	(void)state;
+	init_account(&acct);
+	/* no token source */
+	assert_null(get(&acct, IMAP_SECRET_OAUTH_TOKEN, &err));
+	assert_non_null(strstr(err.msg, "set oauth_token_command"));
+
+	acct.oauth_token_command = "echo ya29.token";
+	acct.imap.use_oauth = true;
+	/* through the callback the IMAP store calls */
+	assert_int_equal(secret_imap_fn(&acct, IMAP_SECRET_OAUTH_TOKEN, &s,
+					&err), 0);
+	assert_string_equal(s, "ya29.token");
+	free(s);
+	/* a password is not to be had from a token command */
+	assert_null(get(&acct, IMAP_SECRET_PASSWORD, &err));
+	assert_non_null(strstr(err.msg, "only oauth_token_command"));
+}
+
+static void
+test_no_terminal(void **state)
+{
+	struct config_account acct;
+	struct mf_err err;
+	int saved = dup(STDIN_FILENO), null = open("/dev/null", O_RDONLY);
+
+	(void)state;
+	assert_true(saved >= 0 && null >= 0);
+	assert_int_equal(dup2(null, STDIN_FILENO), STDIN_FILENO);
+	init_account(&acct);
+	assert_null(get(&acct, IMAP_SECRET_PASSWORD, &err));
+	assert_non_null(strstr(err.msg, "no terminal to ask on; set "
+			       "password_command"));
+	assert_int_equal(err.cls, MF_E_CONFIG);
+	dup2(saved, STDIN_FILENO);
+	close(saved);
+	close(null);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_commands),
+		cmocka_unit_test(test_env_and_plain),
+		cmocka_unit_test(test_oauth),
+		cmocka_unit_test(test_no_terminal),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
