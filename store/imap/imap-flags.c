@@ -60,7 +60,7 @@ cmp_u32(const void *a, const void *b)
 static bool
 in_set(const uint32_t *set, size_t n, uint32_t uid)
 {
-	return bsearch(&uid, set, n, sizeof(*set), cmp_u32) != NULL;
+	return n > 0 && bsearch(&uid, set, n, sizeof(*set), cmp_u32) != NULL;
 }
 
 static void
