@@ -304,15 +304,16 @@ prompt(const struct config_account *acct, char **secret_r,
 				  "ask on; set password_command (e.g. \"pass "
 				  "show mail/%s\") or password_env",
 				  acct->name, acct->name);
-	fprintf(stderr, "Password for %s@%s: ",
-		acct->imap.user != NULL ? acct->imap.user : "",
-		acct->imap.host != NULL ? acct->imap.host : acct->name);
-	fflush(stderr);
+	/* echo off first: nothing typed after the prompt shows may echo */
 	if (echo_off() < 0) {
 		echo_on();
 		return mf_err_sys(err, MF_E_AUTH, "account '%s': terminal",
 				  acct->name);
 	}
+	fprintf(stderr, "Password for %s@%s: ",
+		acct->imap.user != NULL ? acct->imap.user : "",
+		acct->imap.host != NULL ? acct->imap.host : acct->name);
+	fflush(stderr);
 	ret = read_line(buf, sizeof(buf), &len);
 	echo_on();
 	if (ret < 0 || len == 0)

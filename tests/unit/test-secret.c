@@ -6,9 +6,16 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -182,6 +189,111 @@ test_no_terminal(void **state)
 	close(null);
 }
 
+/* ---- the terminal prompt, on a pseudo-terminal ----------------------- */
+
+/* The child: ask, then report what came back and whether echo is on. */
+static void
+prompt_child(void)
+{
+	struct config_account acct;
+	struct mf_err err = { 0 };
+	struct termios tio;
+	char *s = NULL;
+	int ret;
+
+	init_account(&acct);
+	ret = secret_get(&acct, IMAP_SECRET_PASSWORD, &s, &err);
+	tcgetattr(STDIN_FILENO, &tio);
+	printf("ret=%d secret=[%s] echo=%d\n", ret, s != NULL ? s : "",
+	       (tio.c_lflag & ECHO) != 0);
+	fflush(stdout);
+	_exit(0);
+}
+
+/* Append what the child wrote until want appears or it closes. */
+static bool
+read_until(int fd, char *buf, size_t size, size_t *len, const char *want)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	while (want == NULL || strstr(buf, want) == NULL) {
+		ssize_t n;
+
+		/* a generous bound against a hang, not a timing assertion */
+		if (poll(&pfd, 1, 30000) <= 0)
+			return false;
+		n = read(fd, buf + *len, size - 1 - *len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)	/* EIO: the child closed the terminal */
+			return want == NULL;
+		*len += (size_t)n;
+		buf[*len] = '\0';
+	}
+	return true;
+}
+
+static pid_t
+start_prompt(int *master_r, char *buf, size_t size, size_t *len)
+{
+	struct termios tio;
+	pid_t pid;
+
+	fflush(NULL);	/* or the child would write cmocka's buffered lines */
+	pid = forkpty(master_r, NULL, NULL, NULL);
+	if (pid < 0)
+		fail_msg("forkpty: %s", strerror(errno));
+	if (pid == 0)
+		prompt_child();
+	if (!read_until(*master_r, buf, size, len,
+			"Password for alice@imap.example.com: "))
+		fail_msg("no prompt, got '%s'", buf);
+	/* the prompt shows only once echo is off */
+	assert_int_equal(tcgetattr(*master_r, &tio), 0);
+	assert_false(tio.c_lflag & ECHO);
+	return pid;
+}
+
+static void
+test_prompt(void **state)
+{
+	char buf[1024] = "";
+	size_t len = 0;
+	int master, status;
+	pid_t pid;
+
+	(void)state;
+	pid = start_prompt(&master, buf, sizeof(buf), &len);
+	assert_int_equal(write(master, "hunter2\n", 8), 8);
+	assert_true(read_until(master, buf, sizeof(buf), &len, NULL));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	close(master);
+	assert_non_null(strstr(buf, "ret=0 secret=[hunter2] echo=1"));
+	/* typed but not echoed: it appears once, in the child's report */
+	assert_ptr_equal(strstr(buf, "hunter2"), strstr(buf, "[hunter2]") + 1);
+}
+
+static void
+test_prompt_interrupted(void **state)
+{
+	struct termios tio;
+	char buf[1024] = "";
+	size_t len = 0;
+	int master, status;
+	pid_t pid;
+
+	(void)state;
+	pid = start_prompt(&master, buf, sizeof(buf), &len);
+	/* ^C from the keyboard: the terminal gets its echo back */
+	assert_int_equal(write(master, "\003", 1), 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGINT);
+	assert_int_equal(tcgetattr(master, &tio), 0);
+	assert_true(tio.c_lflag & ECHO);
+	close(master);
+}
+
 int
 main(void)
 {
@@ -190,6 +302,8 @@ main(void)
 		cmocka_unit_test(test_env_and_plain),
 		cmocka_unit_test(test_oauth),
 		cmocka_unit_test(test_no_terminal),
+		cmocka_unit_test(test_prompt),
+		cmocka_unit_test(test_prompt_interrupted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
