@@ -298,6 +298,9 @@ cmd_check(struct cmd_ctx *ctx, int argc, char **argv)
 	print_path(cfg->state_dir);
 	fputc('\n', stdout);
 	check_environment(cfg);
+	if (cfg->nchannels == 0)
+		printf("no channels: add a channels: section to synchronize "
+		       "anything\n");
 	for (i = 0; i < (int)cfg->nchannels; i++) {
 		const struct config_channel *ch = &cfg->channels[i];
 		int k, wanted = optind == argc;
