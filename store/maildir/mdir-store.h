@@ -1,5 +1,35 @@
 /*
  * The Maildir store: struct mf_store over a directory tree.
+ *
+ * What it does with the store.h contract (details in the .c files):
+ *
+ * - Folders: fs or maildir++ layout; canonical names map to directories
+ *   as mdir-path.h describes (a reversible %XX escape; names that could
+ *   leave the root are refused with MF_E_BOX).  list_boxes reports parents
+ *   that are not maildirs themselves as MF_BOX_NOSELECT; with status=true
+ *   it fills only dir_token (has_status stays false).  create_box makes
+ *   parents as needed, every directory 0700, and succeeds if the folder
+ *   exists; delete_box refuses INBOX and a folder holding messages.
+ * - Keys: a message's key is its file name before the info separator,
+ *   minus ",S=" and ",W=" fields (mdir-name.h); deliver_begin() hands out
+ *   exactly the key a later scan reports for that file.  new_key in a
+ *   flag item is always the key (it never changes).
+ * - Scan: sorted by key; size from ",W=" (else read only with
+ *   MF_WANT_SIZE), date is the file mtime (MF_WANT_DATE), name_uid from
+ *   ",U=".  Duplicate keys: one is reported, the others logged (see
+ *   mdir-scan.h).
+ * - Keywords: mapped to Dovecot's dovecot-keywords letters when the folder
+ *   has that file; keywords without a letter are not stored (we do not
+ *   write dovecot-keywords, which Dovecot guards with its uidlist lock) and
+ *   letters without a keyword are kept untouched.  Because that is per
+ *   folder and partial, the store does not advertise MF_CAP_KEYWORDS.
+ * - Caps: MF_CAP_DIR_TOKEN only.  dir_token is 0 while cur/ or new/ changed
+ *   less than 2 seconds ago.
+ * - Gone messages: fetch and set_flags report status -1 with gone=true;
+ *   remove reports status 0 with gone=true (already removed is fine).
+ * - Deliveries: files go to new/ when they have no flags and no keyword
+ *   letters, else to cur/ with info; d->date becomes the mtime.  A
+ *   delivery still pending when the store is destroyed is unlinked.
  */
 #ifndef MF_MDIR_STORE_H
 #define MF_MDIR_STORE_H

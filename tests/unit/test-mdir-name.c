@@ -243,7 +243,7 @@ static void
 test_delivery_key_identity(void **state)
 {
 	static const char *const hosts[] = {
-		"mail.example.org", "we/ird:host,name!x", "", "\x01" "ctl",
+		"mail.example.org", "we/ird:host,name!x", "", "\001ctl",
 		"h,S=1,W=2", "h:2,S",
 	};
 	static const unsigned flag_sets[] = { 0, S, ALLF, F | R };

@@ -1,0 +1,90 @@
+/*
+ * Inside the Maildir store: the structures mdir-store.c, mdir-box.c and
+ * mdir-deliver.c share.  Not for use outside store/maildir.
+ */
+#ifndef MF_MDIR_PRIVATE_H
+#define MF_MDIR_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "base/err.h"
+#include "mdir-scan.h"
+#include "mdir-store.h"
+#include "store.h"
+
+/* Bytes moved per read() or write() by fetch and the delivery sink. */
+#define MDIR_IO_CHUNK (64 * 1024)
+
+/*
+ * An open folder: its directory and cur/ new/ tmp/ as file descriptors, so
+ * that message operations are single *at() calls on names.  Reference
+ * counted: the selected folder holds one reference, and every delivery
+ * holds one until flushed, so select_box() between deliver_begin() and
+ * deliver_flush() does not pull a folder away from a delivery.
+ */
+struct mdir_box {
+	unsigned refs;
+	char *name;		/* canonical */
+	int dir_fd, cur_fd, new_fd, tmp_fd;
+	dev_t dev;
+	struct mdir_kwmap kw;	/* dovecot-keywords at open (or last scan) */
+	/* renamed into since the last directory fsync (flush, set_flags) */
+	bool dirty_cur, dirty_new;
+};
+
+struct mdir_dsink;
+
+struct mdir_store {
+	struct mf_store base;	/* first: mf_store * <-> mdir_store * */
+	char *root;
+	enum mdir_layout layout;
+	bool no_fsync;
+	char *trash;		/* canonical name, or NULL: unlink */
+
+	struct mdir_box *box;	/* selected folder, or NULL */
+	bool readonly;
+	struct mdir_index idx;	/* of box */
+
+	/* deliveries begun since the last flush, in begin order */
+	struct mdir_dsink **pending;
+	size_t npending, pending_cap;
+	char host[64];		/* escaped host name for unique names */
+	char *dbuf;		/* delivery: LF output, MDIR_IO_CHUNK + 1 */
+	char *fbuf_in;		/* fetch: file bytes, MDIR_IO_CHUNK */
+	char *fbuf_out;		/* fetch: canonical bytes, 2 * MDIR_IO_CHUNK */
+};
+
+/* mdir-box.c */
+
+/*
+ * Open the folder box (must exist with cur/ new/ tmp/); MF_E_BOX if not.
+ * The new box has one reference, freed with mdir_box_unref().
+ */
+int mdir_box_open(struct mdir_store *st, const char *box,
+		  struct mdir_box **box_r, struct mf_err *err);
+struct mdir_box *mdir_box_ref(struct mdir_box *box);
+void mdir_box_unref(struct mdir_box **box);
+/* fsync the directories marked dirty (unless no_fsync), clear the marks. */
+int mdir_box_sync_dirs(struct mdir_store *st, struct mdir_box *box,
+		       struct mf_err *err);
+
+int mdir_list_boxes(struct mf_store *st, bool status,
+		    struct mf_box_list **list_r, struct mf_err *err);
+int mdir_create_box(struct mf_store *st, const char *box, struct mf_err *err);
+int mdir_delete_box(struct mf_store *st, const char *box, struct mf_err *err);
+
+/* mdir-deliver.c */
+
+int mdir_deliver_begin(struct mf_store *st, struct mf_delivery *d,
+		       struct mf_err *err);
+int mdir_deliver_flush(struct mf_store *st, struct mf_err *err);
+/* Unlink every pending delivery's tmp file and forget it (destroy). */
+void mdir_deliver_discard_all(struct mdir_store *st);
+
+/* Class for a failed write or create: a full or broken disk ends the store,
+ * anything else (permissions, a vanished folder) the folder. */
+enum mf_err_class mdir_errno_class(int e);
+
+#endif
