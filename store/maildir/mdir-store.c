@@ -93,13 +93,6 @@ sub_fd(const struct mdir_store *st, const struct mdir_ent *e)
 	return e->in_new ? st->box->new_fd : st->box->cur_fd;
 }
 
-static void
-item_gone(int *status, struct mf_err *ierr, bool *gone, const char *key)
-{
-	*status = -1;
-	*gone = true;
-	mf_err_set(ierr, MF_E_MSG, "message %s is gone", key);
-}
 
 /* ---- select and scan ------------------------------------------------ */
 
@@ -264,7 +257,11 @@ fetch_one(struct mdir_store *st, struct mf_fetch_item *item,
 			break;
 	}
 	if (e == NULL) {
-		item_gone(&item->status, &item->err, &item->gone, item->key);
+		/* a failure all the same: the sink got nothing */
+		item->status = -1;
+		item->gone = true;
+		mf_err_set(&item->err, MF_E_MSG, "message %s is gone",
+			   item->key);
 		return 0;
 	}
 	if (fd < 0) {
@@ -365,7 +362,7 @@ flags_one(struct mdir_store *st, struct mf_flag_item *item, bool *rescanned,
 			break;
 	}
 	if (e == NULL) {
-		item_gone(&item->status, &item->err, &item->gone, item->key);
+		item->gone = true;	/* nothing left to flag: not an error */
 		return 0;
 	}
 	if (r < 0) {

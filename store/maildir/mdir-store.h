@@ -25,8 +25,9 @@
  *   folder and partial, the store does not advertise MF_CAP_KEYWORDS.
  * - Caps: MF_CAP_DIR_TOKEN only.  dir_token is 0 while cur/ or new/ changed
  *   less than 2 seconds ago.
- * - Gone messages: fetch and set_flags report status -1 with gone=true;
- *   remove reports status 0 with gone=true (already removed is fine).
+ * - Gone messages (not there even after a rescan): fetch reports status
+ *   -1 with gone=true (the sink got nothing and was not finished);
+ *   set_flags and remove report status 0 with gone=true.
  * - Deliveries: files go to new/ when they have no flags and no keyword
  *   letters, else to cur/ with info; d->date becomes the mtime.  A
  *   delivery still pending when the store is destroyed is unlinked.
