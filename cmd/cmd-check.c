@@ -253,35 +253,15 @@ check_names(const struct mf_config *cfg, int argc, char **argv)
 	return bad ? -1 : 0;
 }
 
-/* check's own -c replaces what main.c loaded. */
-static int
-reload(struct cmd_ctx *ctx, const char *path)
-{
-	struct mf_err err = { 0 };
-	size_t i;
-
-	config_free(&ctx->cfg);
-	if (config_load(path, &ctx->cfg, &err) < 0)
-		return cmd_fail(&err);
-	for (i = 0; i < ctx->cfg->nwarnings; i++)
-		warn("%s", ctx->cfg->warnings[i]);
-	return MF_EXIT_OK;
-}
-
 int
 cmd_check(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	const struct mf_config *cfg;
-	int c, i, ret;
+	int c, i;
 
 	optind = 0;	/* glibc: restart getopt for the command's argv */
-	while ((c = getopt(argc, argv, "+c:h")) != -1) {
-		if (c == 'c') {
-			ret = reload(ctx, optarg);
-			if (ret != MF_EXIT_OK)
-				return ret;
-			continue;
-		}
+	/* -c FILE was taken by main.c wherever it stood */
+	while ((c = getopt(argc, argv, "+h")) != -1) {
 		if (c == 'h' || c == '?') {
 			fprintf(c == 'h' ? stdout : stderr, "usage: mailferry "
 				"check [-c FILE] [CHANNEL...]\n");

@@ -205,7 +205,8 @@ parse_limits(struct cy_ctx *c, struct sync_policy *pol, const yaml_node_t *map)
 	static const struct unit age_units[] = {
 		{ 'd', 1 }, { 'w', 7 }, { '\0', 0 },
 	};
-	uint64_t age = 0, msgs = 0, pct = 0;
+	/* the mass deletion guard is on unless turned off with 100 */
+	uint64_t age = 0, msgs = 0, pct = 50;
 
 	if (parse_with_unit(c, map, "max_size", size_units, 1, UINT64_MAX,
 			    "use K, M or G (e.g. 10M)", &pol->max_size) < 0 ||

@@ -155,6 +155,39 @@ parse_debug(const char *arg, unsigned *cats_r)
 	return ret;
 }
 
+/*
+ * "-c FILE" is a global option, but people write it after the command too
+ * ("mailferry check -c x.yaml"): take it from the command's arguments
+ * before the configuration is loaded, and drop it from argv.
+ */
+static void
+take_config_option(struct cmd_ctx *ctx, int *argc, char **argv, int from)
+{
+	int i, o = from;
+
+	for (i = from; i < *argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--") == 0) {
+			while (i < *argc)
+				argv[o++] = argv[i++];
+			break;
+		}
+		if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) &&
+		    i + 1 < *argc) {
+			ctx->config_path = argv[++i];
+			continue;
+		}
+		if (strncmp(a, "--config=", 9) == 0) {
+			ctx->config_path = a + 9;
+			continue;
+		}
+		argv[o++] = argv[i];
+	}
+	argv[o] = NULL;
+	*argc = o;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -224,6 +257,7 @@ main(int argc, char **argv)
 		return MF_EXIT_USAGE;
 	}
 
+	take_config_option(&ctx, &argc, argv, optind + 1);
 	mf_log_set_handler(log_to_stderr, NULL);
 	mf_log_set_level(ctx.verbosity < 0 ? MF_LOG_WARN :
 			 ctx.verbosity == 0 ? MF_LOG_NOTICE :

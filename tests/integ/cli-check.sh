@@ -23,7 +23,7 @@ if [ ! -e "${examples[0]}" ]; then
 fi
 for f in "${examples[@]}"; do
 	name=${f##*/}
-	if out=$("$MAILFERRY" -c "$f" check 2>&1) &&
+	if out=$("$MAILFERRY" check -c "$f" 2>&1) &&
 	   grep -q ' <-> near ' <<<"$out" &&
 	   ! grep -q "$HOME" <<<"$out"; then
 		ok "example $name"

@@ -191,7 +191,7 @@ test_defaults(void **state)
 	assert_int_equal(ch->policy.max_size, 0);
 	assert_int_equal(ch->policy.max_age_days, 0);
 	assert_int_equal(ch->policy.max_messages, 0);
-	assert_int_equal(ch->policy.max_delete_percent, 0);
+	assert_int_equal(ch->policy.max_delete_percent, 50);
 	config_free(&cfg);
 
 	setenv("XDG_STATE_HOME", "/xdg/state", 1);
