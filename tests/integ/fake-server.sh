@@ -1,0 +1,224 @@
+#!/bin/bash
+# mailferry against the scripted fake server (tests/fake/): what Dovecot
+# will not do.  Each case runs `mailferry list` and asserts on the exit
+# code, the message and the client lines the server recorded:
+#   (a) STARTTLS required but not offered, or PREAUTH in cleartext:
+#       clear error, no LOGIN/AUTHENTICATE ever sent, password nowhere;
+#   (b) an untagged response injected after the OK to STARTTLS (same TCP
+#       segment): error, no credentials sent;
+#   (c) a certificate for another host name, a self-signed one (and its
+#       fingerprint pin accepted), a good one;
+#   (d) a 2 GB literal and a never-ending line: protocol error with
+#       bounded memory (ulimit -v, unless built with ASan);
+#   (e) a tagged response with a tag never sent;
+#   (f) an ALERT with terminal escapes, shown sanitized.
+set -u
+
+: "${MAILFERRY:?set by meson}" "${MF_SOURCE_ROOT:?set by meson}"
+: "${MF_BUILD_ROOT:?set by meson}"
+FAKE=$MF_BUILD_ROOT/tests/fake/fake-imapd
+SCRIPTS=$MF_SOURCE_ROOT/tests/fake
+[ -x "$FAKE" ] || { echo "Bail out! $FAKE not built"; exit 1; }
+command -v openssl >/dev/null || { echo "1..0 # SKIP no openssl"; exit 77; }
+
+tmp=$(mktemp -d)
+fake_pid=
+cleanup() {
+	[ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+export HOME="$tmp/home" XDG_STATE_HOME= XDG_CONFIG_HOME=
+mkdir -p "$HOME"
+PW="fake-secret-$RANDOM$RANDOM"
+export MF_FAKE_PW=$PW
+
+fails=0 n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+check() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else
+		not_ok "$name"
+		sed 's/^/# err: /' "$tmp/err"
+		sed 's/^/# log: /' "$tmp/log"
+	fi
+}
+absent() { ! grep -qaE "$1" "$2"; }
+
+# ---- certificates: a CA, localhost, wrong.example, self-signed --------
+mkcert() {	# mkcert NAME SAN [selfsigned]
+	local name=$1 san=$2
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+		-nodes -keyout "$tmp/$name.key" -out "$tmp/$name.csr" \
+		-subj "/CN=${san#*:}" 2>/dev/null || return 1
+	printf 'subjectAltName=%s\n' "$san" >"$tmp/$name.ext"
+	if [ "${3:-}" = selfsigned ]; then
+		openssl x509 -req -in "$tmp/$name.csr" -signkey "$tmp/$name.key" \
+			-days 2 -extfile "$tmp/$name.ext" \
+			-out "$tmp/$name.pem" 2>/dev/null
+	else
+		openssl x509 -req -in "$tmp/$name.csr" -CA "$tmp/ca.pem" \
+			-CAkey "$tmp/ca.key" -CAcreateserial -days 2 \
+			-extfile "$tmp/$name.ext" -out "$tmp/$name.pem" \
+			2>/dev/null
+	fi
+}
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+	-keyout "$tmp/ca.key" -out "$tmp/ca.pem" -days 2 -subj "/CN=fake CA" \
+	2>/dev/null &&
+	mkcert localhost "DNS:localhost,IP:127.0.0.1" &&
+	mkcert wrong "DNS:wrong.example" &&
+	mkcert self "DNS:localhost" selfsigned ||
+	{ echo "Bail out! cannot make certificates"; exit 1; }
+
+# ---- running one case --------------------------------------------------
+# start SCRIPT [fake options]: starts the fake server, sets PORT
+start() {
+	local script=$1 i
+	shift
+	rm -f "$tmp/port" "$tmp/log"
+	"$FAKE" --script "$SCRIPTS/$script" --log "$tmp/log" \
+		--port-file "$tmp/port" --timeout 60 "$@" 2>"$tmp/fake.err" &
+	fake_pid=$!
+	for i in $(seq 100); do
+		[ -s "$tmp/port" ] && break
+		sleep 0.05
+	done
+	PORT=$(cat "$tmp/port" 2>/dev/null)
+	[ -n "$PORT" ] || { echo "Bail out! fake server did not start"; exit 1; }
+}
+
+# config TLS [extra yaml lines...]: the account "fake" for the server
+config() {
+	local tls=$1 line
+	shift
+	{
+		echo "accounts:"
+		echo "  fake:"
+		echo "    host: localhost"
+		echo "    port: $PORT"
+		echo "    tls: $tls"
+		echo "    user: alice"
+		echo "    password_env: MF_FAKE_PW"
+		echo "    timeout: 20"
+		[ "$tls" = none ] && echo "    allow_insecure: true"
+		for line in "$@"; do echo "    $line"; done
+	} >"$tmp/cfg.yaml"
+}
+
+# run [ulimit -v KB]: mailferry list fake; sets rc, $tmp/out, $tmp/err,
+# and waits for the server to finish
+run() {
+	local limit=${1:-unlimited}
+
+	(ulimit -v "$limit"; exec "$MAILFERRY" -c "$tmp/cfg.yaml" list fake \
+		>"$tmp/out" 2>"$tmp/err")
+	rc=$?
+	wait "$fake_pid" 2>/dev/null
+	fake_pid=
+}
+
+list() {
+	config "$@"
+	run
+}
+
+no_credentials() {
+	absent 'LOGIN|AUTHENTICATE' "$tmp/log" && absent "$PW" "$tmp/log" &&
+		absent "$PW" "$tmp/err" && absent "$PW" "$tmp/out"
+}
+
+# (a) STARTTLS required, not offered
+start starttls-missing.script
+list starttls
+check "(a) no STARTTLS: exit 4" test "$rc" -eq 4
+check "(a) no STARTTLS: says so" grep -q 'does not offer STARTTLS' "$tmp/err"
+check "(a) no STARTTLS: nothing sent" absent '^C:' "$tmp/log"
+check "(a) no STARTTLS: no credentials" no_credentials
+
+start starttls-missing-nocode.script
+list starttls
+check "(a) no STARTTLS after CAPABILITY: exit 4" test "$rc" -eq 4
+check "(a) no STARTTLS after CAPABILITY: only CAPABILITY sent" \
+	test "$(grep -c '^C:' "$tmp/log")" -eq 1
+check "(a) no STARTTLS after CAPABILITY: no credentials" no_credentials
+
+start starttls-preauth.script
+list starttls
+check "(a) PREAUTH with STARTTLS required: exit 4" test "$rc" -eq 4
+check "(a) PREAUTH with STARTTLS required: says so" grep -q PREAUTH "$tmp/err"
+check "(a) PREAUTH with STARTTLS required: no credentials" no_credentials
+
+# (b) response injection after the OK to STARTTLS
+start starttls-inject.script --cert "$tmp/localhost.pem" --key "$tmp/localhost.key"
+list starttls "ca_file: $tmp/ca.pem"
+check "(b) injection: exit 4" test "$rc" -eq 4
+check "(b) injection: named" grep -q 'injection' "$tmp/err"
+check "(b) injection: no TLS started" absent 'TLS on' "$tmp/log"
+check "(b) injection: no credentials" no_credentials
+
+# (c) certificates
+start tls-greeting.script --tls --cert "$tmp/wrong.pem" --key "$tmp/wrong.key"
+list implicit "ca_file: $tmp/ca.pem"
+check "(c) wrong host: exit 4" test "$rc" -eq 4
+check "(c) wrong host: names host and reason" \
+	grep -q "localhost:$PORT: TLS certificate verification failed: hostname mismatch: the certificate is not valid for 'localhost'" "$tmp/err"
+check "(c) wrong host: nothing sent" absent '^C:' "$tmp/log"
+
+start tls-greeting.script --tls --cert "$tmp/self.pem" --key "$tmp/self.key"
+list implicit
+fp=$(grep -o 'fingerprint: sha256:[0-9a-f]*' "$tmp/err" | head -n 1)
+fp=${fp#fingerprint: }
+check "(c) self-signed: exit 4" test "$rc" -eq 4
+check "(c) self-signed: reason and fingerprint to pin" \
+	grep -q 'verification failed: self-signed certificate.*fingerprint: sha256:[0-9a-f]\{64\}' "$tmp/err"
+start tls-greeting.script --tls --cert "$tmp/self.pem" --key "$tmp/self.key"
+list implicit "fingerprint: \"$fp\""
+check "(c) self-signed, pinned: listed" \
+	grep -Eq '^INBOX +7  \(2 unseen\)  inbox$' "$tmp/out"
+start tls-greeting.script --tls --cert "$tmp/wrong.pem" --key "$tmp/wrong.key"
+list implicit "fingerprint: \"$fp\""
+check "(c) pin of another certificate: refused" \
+	grep -q 'does not match the pinned fingerprint' "$tmp/err"
+
+start tls-greeting.script --tls --cert "$tmp/localhost.pem" --key "$tmp/localhost.key"
+list implicit "ca_file: $tmp/ca.pem"
+check "(c) good certificate: exit 0" test "$rc" -eq 0
+check "(c) good certificate: listed" grep -Eq '^INBOX +7' "$tmp/out"
+
+# (d) huge input, bounded memory
+if ldd "$MAILFERRY" 2>/dev/null | grep -q asan; then
+	limit=unlimited		# ASan reserves terabytes of address space
+else
+	limit=204800		# 200 MB
+fi
+start huge-literal.script
+config none
+run "$limit"
+check "(d) 2 GB literal: exit 4" test "$rc" -eq 4
+check "(d) 2 GB literal: protocol error" grep -q 'protocol error.*literal' "$tmp/err"
+
+start flood.script
+config none
+run "$limit"
+check "(d) endless line: exit 4" test "$rc" -eq 4
+check "(d) endless line: protocol error" grep -q 'protocol error' "$tmp/err"
+
+# (e) unknown tag
+start unknown-tag.script
+list none
+check "(e) unknown tag: exit 4" test "$rc" -eq 4
+check "(e) unknown tag: named" grep -q 'tag that was never sent: ZZ9' "$tmp/err"
+check "cleartext warned" grep -q 'cleartext' "$tmp/err"
+
+# (f) ALERT with terminal escapes
+start alert.script
+list none
+check "(f) alert: exit 0" test "$rc" -eq 0
+check "(f) alert: shown" grep -q 'server alert: ?\[31mSystem going down?\]0;pwned? at noon' "$tmp/err"
+check "(f) alert: no escape bytes" absent $'\x1b|\x07' "$tmp/err"
+
+echo "1..$n"
+exit $((fails > 0))
