@@ -124,7 +124,8 @@ parse_base(struct mdir_name *n)
 		} else if (kind == FIELD_W && !n->has_w) {
 			n->has_w = true;
 			n->size_w = val;
-		} else if (kind == FIELD_U && n->uid == 0 && val <= UINT32_MAX) {
+		} else if (kind == FIELD_U && n->uid == 0 &&
+			   val <= UINT32_MAX) {
 			n->uid = (uint32_t)val;
 		}
 		if (is_size_field(kind)) {

@@ -29,7 +29,7 @@ struct mdir_box {
 	char *name;		/* canonical */
 	int dir_fd, cur_fd, new_fd, tmp_fd;
 	dev_t dev;
-	struct mdir_kwmap kw;	/* dovecot-keywords at open (or last scan) */
+	struct mdir_kwmap kw;	/* dovecot-keywords as of open or scan */
 	/* renamed into since the last directory fsync (flush, set_flags) */
 	bool dirty_cur, dirty_new;
 };
@@ -53,7 +53,7 @@ struct mdir_store {
 	char host[64];		/* escaped host name for unique names */
 	char *dbuf;		/* delivery: LF output, MDIR_IO_CHUNK + 1 */
 	char *fbuf_in;		/* fetch: file bytes, MDIR_IO_CHUNK */
-	char *fbuf_out;		/* fetch: canonical bytes, 2 * MDIR_IO_CHUNK */
+	char *fbuf_out;		/* fetch: CRLF, 2 * MDIR_IO_CHUNK */
 };
 
 /* mdir-box.c */

@@ -27,7 +27,7 @@ struct mf_arena;
  * are unknown: we never report them and always keep them in file names.
  */
 struct mdir_kwmap {
-	bool present;		/* the folder has a dovecot-keywords file */
+	bool present;		/* the folder has dovecot-keywords */
 	char *names[26];	/* letter 'a' + i -> keyword; NULL unmapped */
 };
 
@@ -136,8 +136,8 @@ void mdir_index_drop(struct mdir_index *idx, struct mdir_ent *e);
  * not tell: MF_WANT_SIZE without ",W=" reads the file and counts bare LFs,
  * MF_WANT_DATE (and req->since) stat it, MF_WANT_MSGID reads at most the
  * first MDIR_HEADER_MAX bytes and takes the Message-ID as store/header.h
- * reads it (the same reader as the IMAP side, so the two compare equal).  A file that vanished meanwhile keeps 0/NULL
- * in those fields.
+ * reads it (the same reader as the IMAP side, so the two compare equal).
+ * A file that vanished meanwhile keeps 0/NULL in those fields.
  */
 #define MDIR_HEADER_MAX (256 * 1024)
 

@@ -362,7 +362,7 @@ flags_one(struct mdir_store *st, struct mf_flag_item *item, bool *rescanned,
 			break;
 	}
 	if (e == NULL) {
-		item->gone = true;	/* nothing left to flag: not an error */
+		item->gone = true;	/* nothing to flag: not an error */
 		return 0;
 	}
 	if (r < 0) {

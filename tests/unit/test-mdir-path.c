@@ -137,7 +137,7 @@ static const struct row to_box_rows[] = {
 	{ FS, "50%", NULL },
 	{ FS, "50%2", NULL },
 	{ FS, "a%2eb", NULL },
-	{ FS, "a%2Eb", NULL },		/* '.' only escaped when leading */
+	{ FS, "a%2Eb", NULL },	/* '.' escaped only when leading */
 	{ FS, "%2E%2E", NULL },
 	{ FS, "a%2Fb", NULL },
 	{ FS, "a%00b", NULL },
@@ -209,7 +209,8 @@ test_round_trip(void **state)
 {
 	static const char *const names[] = {
 		"INBOX", "INBOX/Sub", "Sent", "A/B/C", "a.b", ".x", "x.",
-		"50%", "%", "%%2E", "cur", "new/tmp/cur", "A B", "\xc3\xa9t\xc3\xa9",
+		"50%", "%", "%%2E", "cur", "new/tmp/cur", "A B",
+		"\xc3\xa9t\xc3\xa9",
 		"a.b/c.d", "..a", "a..", "~", "-", "#shared/x",
 	};
 	static const enum mdir_layout layouts[] = { FS, PP };
@@ -276,7 +277,7 @@ test_lengths(void **state)
 		{ FS, "%", 85, "", 10, true },		/* 255 escaped */
 		{ FS, "%", 86, "", 10, false },
 		/* maildir++: all levels are one directory entry */
-		{ PP, "a", 254, "", 10, true },		/* ".a...a" 255 */
+		{ PP, "a", 254, "", 10, true },	/* ".a...a" 255 */
 		{ PP, "a", 255, "", 10, false },
 		{ PP, "abc", 63, "/", 10, true },	/* 1 + 63 * 4 - 1 */
 		{ PP, "abc", 64, "/", 10, false },

@@ -1044,7 +1044,8 @@ test_fetch_foreign_crlf(void **state)
 	(void)state;
 	fixture_open(&fx, MDIR_LAYOUT_FS, NULL);
 	create_select(fx.st, "INBOX");
-	put_file(&fx, "INBOX/cur/1.crlf.host:2,S", "A: b\r\n\r\nmixed\nend\r\n");
+	put_file(&fx, "INBOX/cur/1.crlf.host:2,S",
+		 "A: b\r\n\r\nmixed\nend\r\n");
 	res = scan(fx.st, MF_WANT_SIZE);
 	assert_int_equal(res->n, 1);
 	assert_int_equal(res->msgs[0].size, 20);
