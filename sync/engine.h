@@ -32,6 +32,8 @@ struct side {
 	size_t cap;
 	struct mf_arena *arena;
 	bool reset;			/* UIDVALIDITY changed */
+	bool selected;			/* opened on the store */
+	bool status_known;
 	/* highest UID known to exist or to have been handed out; an
 	 * APPEND journal records it so a lost APPENDUID can be found */
 	uint32_t uidnext;
@@ -49,6 +51,9 @@ struct box_run {
 
 /* Row helpers: the message id of a state row on a side. */
 bool row_on_side(const struct side *s, const struct state_msg *row);
+
+/* Open the side's folder if that has not been done (sync.c). */
+int side_select(struct side *s, struct mf_err *err);
 
 /* Build s->view (snapshot.c). */
 int snapshot_side(struct box_run *r, struct side *s, struct mf_err *err);

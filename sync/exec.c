@@ -231,6 +231,8 @@ copy_batch(struct box_run *r, struct side *src, struct side *dst,
 	size_t i, nitems = 0;
 	int fetch_rc = 0, ret = -1;
 
+	if (side_select(src, err) < 0 || side_select(dst, err) < 0)
+		goto out;
 	for (i = 0; i < n; i++) {
 		struct copy_job *j = &jobs[i];
 		struct plan_entry *e = j->e;
@@ -287,9 +289,65 @@ out:
 	return ret;
 }
 
+/*
+ * A maildir scan that races with a reader renaming files can miss one (a
+ * rename during readdir), and a missed file looks deleted.  Before acting
+ * on "deleted on the near side" (expunging the far copy, or copying it
+ * back), look once more; what is there after all is left for the next run.
+ */
+static int
+recheck_near_gone(struct box_run *r, bool *skip, struct mf_err *err)
+{
+	struct mf_scan_req req = { .want = 0 };
+	struct mf_scan_result *res = NULL;
+	size_t i, n = 0;
+
+	if (r->near.uids)
+		return 0;
+	for (i = 0; i < r->plan->n; i++)
+		if (r->plan->v[i].far < 0 || r->plan->v[i].near >= 0 ||
+		    r->plan->v[i].state < 0)
+			continue;
+		else
+			n++;
+	if (n == 0)
+		return 0;
+	if (side_select(&r->near, err) < 0 ||
+	    r->near.st->ops->scan(r->near.st, &req, &res, err) < 0)
+		return mf_err_prefix(err, "near %s: scan", r->near.box);
+	for (i = 0; i < r->plan->n; i++) {
+		const struct plan_entry *e = &r->plan->v[i];
+		const char *key;
+		size_t lo = 0, hi = res->n;
+
+		if (e->far < 0 || e->near >= 0 || e->state < 0)
+			continue;
+		key = r->rows->v[e->state].near_key;
+		while (key != NULL && lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			int c = strcmp(res->msgs[mid].key, key);
+
+			if (c == 0) {
+				mf_log(MF_LOG_NOTICE, MF_LOGC_SYNC, "%s: %s is "
+				       "there after all: left for the next "
+				       "run", r->near.box, key);
+				skip[i] = true;
+				break;
+			}
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+	}
+	mf_scan_result_free(&res);
+	return 0;
+}
+
 /* Copy every entry whose op on dst is COPY, in batches. */
 static int
-copy_all(struct box_run *r, struct side *dst, struct mf_err *err)
+copy_all(struct box_run *r, struct side *dst, const bool *skip,
+	 struct mf_err *err)
 {
 	struct side *src = other(r, dst);
 	size_t batch = r->o->batch ? r->o->batch : BATCH_DEFAULT;
@@ -304,7 +362,7 @@ copy_all(struct box_run *r, struct side *dst, struct mf_err *err)
 
 		if (e != NULL)
 			op = dst->id == SIDE_NEAR ? &e->near_op : &e->far_op;
-		if (e != NULL && op->op == PLAN_OP_COPY) {
+		if (e != NULL && op->op == PLAN_OP_COPY && !skip[i]) {
 			long idx = src->id == SIDE_FAR ? e->far : e->near;
 
 			memset(&jobs[n], 0, sizeof(jobs[n]));
@@ -339,7 +397,7 @@ flags_side(struct box_run *r, struct side *s, bool *failed,
 			&e->far_op : &e->near_op;
 		const struct mf_msg *m;
 
-		if (op->op != PLAN_OP_FLAGS)
+		if (op->op != PLAN_OP_FLAGS || failed[i])
 			continue;
 		m = &s->view[s->id == SIDE_FAR ? e->far : e->near];
 		items[n].uid = m->uid;
@@ -352,8 +410,8 @@ flags_side(struct box_run *r, struct side *s, bool *failed,
 		}
 		idx[n++] = i;
 	}
-	if (n > 0 && *ret == 0 &&
-	    s->st->ops->set_flags(s->st, items, n, err) < 0) {
+	if (n > 0 && *ret == 0 && (side_select(s, err) < 0 ||
+	    s->st->ops->set_flags(s->st, items, n, err) < 0)) {
 		mf_err_prefix(err, "%s %s: flags", s->label, s->box);
 		*ret = -1;
 	}
@@ -391,7 +449,7 @@ delete_side(struct box_run *r, struct side *s, bool *failed,
 			&e->far_op : &e->near_op;
 		const struct mf_msg *m;
 
-		if (op->op != PLAN_OP_DELETE)
+		if (op->op != PLAN_OP_DELETE || failed[i])
 			continue;
 		m = &s->view[s->id == SIDE_FAR ? e->far : e->near];
 		items[n].uid = m->uid;
@@ -399,7 +457,8 @@ delete_side(struct box_run *r, struct side *s, bool *failed,
 		idx[n++] = i;
 	}
 	if (n > 0 && *ret == 0) {
-		if (s->st->ops->remove(s->st, items, n, true, err) < 0) {
+		if (side_select(s, err) < 0 ||
+		    s->st->ops->remove(s->st, items, n, true, err) < 0) {
 			mf_err_prefix(err, "%s %s: delete", s->label, s->box);
 			*ret = -1;
 		} else {
@@ -485,7 +544,9 @@ exec_plan(struct box_run *r, struct mf_err *err)
 	bool *failed = xcalloc(r->plan->n + 1, sizeof(bool));
 	int ret = 0;
 
-	if (copy_all(r, &r->near, err) < 0 || copy_all(r, &r->far, err) < 0) {
+	if (recheck_near_gone(r, failed, err) < 0 ||
+	    copy_all(r, &r->near, failed, err) < 0 ||
+	    copy_all(r, &r->far, failed, err) < 0) {
 		free(failed);
 		return -1;
 	}

@@ -165,6 +165,8 @@ static int
 scan(struct side *s, const struct mf_scan_req *req,
      struct mf_scan_result **res_r, struct mf_err *err)
 {
+	if (side_select(s, err) < 0)
+		return -1;
 	if (s->st->ops->scan(s->st, req, res_r, err) < 0)
 		return mf_err_prefix(err, "%s %s: scan", s->label, s->box);
 	return 0;
@@ -384,7 +386,9 @@ identify_side(struct box_run *r, struct side *s, const bool *want,
 		items[n].header_only = m->size != 0;
 		idx[n++] = i;
 	}
-	if (n > 0) {
+	if (n > 0 && side_select(s, err) < 0) {
+		ret = -1;
+	} else if (n > 0) {
 		mf_debug(MF_LOGC_SYNC, "%s %s: reading %zu headers to match "
 			 "messages", s->label, s->box, n);
 		if (s->st->ops->fetch(s->st, items, n, err) < 0) {

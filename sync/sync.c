@@ -50,10 +50,10 @@ same_status(const struct side *s, const struct mf_box_status *now)
 {
 	const struct state_side *rec = s->rec;
 
+	if (!s->uids)	/* a maildir lists only its token: all it needs */
+		return now->dir_token != 0 && now->dir_token == rec->dir_token;
 	if (!now->has_status)
 		return false;
-	if (!s->uids)
-		return now->dir_token != 0 && now->dir_token == rec->dir_token;
 	/* without HIGHESTMODSEQ a flag change leaves no trace in STATUS */
 	return now->uidvalidity == rec->uidvalidity &&
 	       now->uidnext == rec->uidnext &&
@@ -62,15 +62,38 @@ same_status(const struct side *s, const struct mf_box_status *now)
 	       now->highestmodseq == rec->highestmodseq;
 }
 
-static int
-select_side(struct side *s, struct mf_err *err)
+/*
+ * Open the side's folder on the store.  A side whose listed status showed
+ * no change is opened only when something has to be done there; its view
+ * and the status recorded at the end stay those of the listing, so a change
+ * made between the listing and now is seen by the next run.
+ */
+int
+side_select(struct side *s, struct mf_err *err)
 {
 	struct mf_select_req req = { .readonly = false };
+	struct mf_box_status now;
 
-	if (s->st->ops->select_box(s->st, s->box, &req, &s->status, err) < 0)
+	if (s->selected)
+		return 0;
+	if (s->st->ops->select_box(s->st, s->box, &req, &now, err) < 0)
 		return mf_err_prefix(err, "%s %s", s->label, s->box);
-	s->uidnext = s->status.uidnext;
+	if (!s->status_known)
+		s->status = now;
+	s->status_known = true;
+	s->selected = true;
+	if (now.uidnext > s->uidnext)
+		s->uidnext = now.uidnext;
 	return 0;
+}
+
+/* Take the listed status as the side's status, without opening it. */
+static void
+side_listed(struct side *s, const struct mf_box_info *info)
+{
+	s->status = info->status;
+	s->status_known = true;
+	s->uidnext = info->status.uidnext;
 }
 
 /*
@@ -202,7 +225,7 @@ sync_pair(const struct sync_opts *o, const struct box_pair *pair,
 	struct box_run r = { 0 };
 	struct plan_input in = { 0 };
 	uint64_t pending = 0;
-	bool clean;
+	bool clean, far_same, near_same;
 	int ret = -1;
 
 	r.o = o;
@@ -220,14 +243,22 @@ sync_pair(const struct sync_opts *o, const struct box_pair *pair,
 	if (fresh.id != 0 && state_msg_count_pending(o->db, fresh.id, &pending,
 					       err) < 0)
 		goto out;
-	if (fresh.id != 0 && pending == 0 && pair->far != NULL &&
-	    pair->near != NULL && same_status(&r.far, &pair->far->status) &&
-	    same_status(&r.near, &pair->near->status)) {
+	far_same = fresh.id != 0 && pair->far != NULL &&
+		   same_status(&r.far, &pair->far->status);
+	near_same = fresh.id != 0 && pair->near != NULL &&
+		    same_status(&r.near, &pair->near->status);
+	if (pending == 0 && far_same && near_same) {
 		rep->what = "unchanged";
 		ret = 0;
 		goto out;
 	}
-	if (select_side(&r.far, err) < 0 || select_side(&r.near, err) < 0)
+	if (far_same && pending == 0)
+		side_listed(&r.far, pair->far);
+	else if (side_select(&r.far, err) < 0)
+		goto out;
+	if (near_same && pending == 0)
+		side_listed(&r.near, pair->near);
+	else if (side_select(&r.near, err) < 0)
 		goto out;
 	if (fresh.id == 0 && !o->dry_run) {
 		if (state_begin(o->db, err) < 0)
