@@ -3,7 +3,8 @@
 #
 # As a command:
 #   dovecot.sh start DIR [--caps "IMAP4rev1 ..."] [--user NAME] [--pass PW]
-#                        [--set "key = value"]... [--watch PID | --no-watch]
+#                        [--special-use] [--set "key = value"]...
+#                        [--watch PID | --no-watch]
 #   dovecot.sh stop DIR              stop, wait until every process is gone
 #   dovecot.sh restart DIR           same config, ports and mail
 #   dovecot.sh status DIR            exit 0 when running
@@ -463,7 +464,7 @@ write_passwd()
 
 write_conf()
 {
-	local f=$DIR/dovecot.conf.tmp mailroot=$MAILBASE/mail svc
+	local f=$DIR/dovecot.conf.tmp mailroot=$MAILBASE/mail svc box
 
 	{
 		cat <<EOF
@@ -507,6 +508,15 @@ namespace inbox {
   inbox = yes
   separator = /
   prefix =
+EOF
+		if ((SPECIAL_USE)); then
+			# RFC 6154 roles, shown once a client creates the box.
+			for box in Drafts Sent Trash Junk Archive; do
+				printf '  mailbox %s {\n    special_use = \\%s\n  }\n' \
+					"$box" "$box"
+			done
+		fi
+		cat <<EOF
 }
 mail_max_userip_connections = 100
 
@@ -720,6 +730,7 @@ cmd_start()
 {
 	local -a EXTRA=()
 	local CAPS= user= pass= watch=$PPID nowatch=0 attempt rc=0 ports
+	local SPECIAL_USE=0
 
 	DIR=$(abspath "${1:?usage: start DIR [options]}")
 	shift
@@ -729,6 +740,7 @@ cmd_start()
 		--user) user=${2?}; shift ;;
 		--pass) pass=${2?}; shift ;;
 		--set) EXTRA+=("${2?}"); shift ;;
+		--special-use) SPECIAL_USE=1 ;;
 		--watch) watch=${2?}; shift ;;
 		--no-watch) nowatch=1 ;;
 		*) die "start: unknown option $1" ;;
