@@ -164,7 +164,7 @@ imap_list_boxes(struct mf_store *mst, bool status, struct mf_box_list **list_r,
 	bool list_status = status && (st->caps & IMAP_CAP_LIST_STATUS);
 	bool special = (st->caps & IMAP_CAP_SPECIAL_USE) &&
 		       (st->caps & IMAP_CAP_LIST_EXTENDED);
-	size_t i, nscmds = 0;
+	size_t i, k, nscmds = 0;
 	int ret = -1;
 
 	*list_r = NULL;
@@ -228,6 +228,20 @@ imap_list_boxes(struct mf_store *mst, bool status, struct mf_box_list **list_r,
 		list->n++;
 	}
 	qsort(list->v, list->n, sizeof(*list->v), cmp_info);
+	/* two server names for one canonical name ("INBOX.INBOX" under an
+	 * "INBOX." prefix): keep the first, never merge two mailboxes */
+	for (i = 1, k = 1; i < list->n; i++) {
+		if (strcmp(list->v[i].name, list->v[k - 1].name) == 0) {
+			mf_log(MF_LOG_WARN, MF_LOGC_IMAP, "%s: two server "
+			       "mailboxes map to '%s'; skipping one",
+			       mst->name, list->v[i].name);
+			free(list->v[i].name);
+			continue;
+		}
+		list->v[k++] = list->v[i];
+	}
+	if (list->n > 0)
+		list->n = k;
 	*list_r = list;
 	ret = 0;
 out:

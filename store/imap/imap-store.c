@@ -418,31 +418,47 @@ setup_session(struct imap_store *st, struct mf_err *err)
 		cmd->untagged = enabled_cb;
 		cmd->ctx = st;
 		imap_cmd_printf(cmd, "ENABLE%s", list);
-		if (imap_client_run(st->client, cmd, MF_E_NET, "ENABLE",
-				    err) < 0) {
+		imap_client_submit(st->client, cmd);
+		if (imap_client_wait(st->client, cmd, err) < 0) {
 			imap_cmd_free(&cmd);
 			return -1;
 		}
+		/* some servers answer NO where BAD is meant (QUIRKS.md):
+		 * either way, go on without the extensions */
+		if (cmd->status != IMAP_CMD_OK)
+			mf_debug(MF_LOGC_IMAP, "ENABLE refused: %s", cmd->text);
 		imap_cmd_free(&cmd);
 	} else if (caps & IMAP_CAP_CONDSTORE) {
 		/* no ENABLE: SELECT (CONDSTORE) turns it on (RFC 7162 3.1) */
 		st->condstore = true;
 	}
 	st->delim = '/';
-	cmd = imap_cmd_new(st->client);
-	cmd->ctx = st;
 	if (caps & IMAP_CAP_NAMESPACE) {
+		cmd = imap_cmd_new(st->client);
+		cmd->ctx = st;
 		cmd->untagged = namespace_cb;
 		imap_cmd_printf(cmd, "NAMESPACE");
-	} else {
+		imap_client_submit(st->client, cmd);
+		if (imap_client_wait(st->client, cmd, err) < 0) {
+			imap_cmd_free(&cmd);
+			return -1;
+		}
+		if (cmd->status != IMAP_CMD_OK)
+			caps &= ~IMAP_CAP_NAMESPACE;	/* ask LIST instead */
+		imap_cmd_free(&cmd);
+	}
+	if (!(caps & IMAP_CAP_NAMESPACE)) {
+		/* RFC 3501 6.3.8: LIST "" "" tells the delimiter */
+		cmd = imap_cmd_new(st->client);
+		cmd->ctx = st;
 		cmd->untagged = delim_cb;
 		imap_cmd_printf(cmd, "LIST \"\" \"\"");
-	}
-	if (imap_client_run(st->client, cmd, MF_E_NET, "NAMESPACE", err) < 0) {
+		if (imap_client_run(st->client, cmd, MF_E_NET, "LIST", err) < 0) {
+			imap_cmd_free(&cmd);
+			return -1;
+		}
 		imap_cmd_free(&cmd);
-		return -1;
 	}
-	imap_cmd_free(&cmd);
 	/* only a prefix that is a level of the hierarchy can be stripped */
 	if (st->prefix != NULL && (st->prefix[0] == '\0' || st->delim == 0 ||
 				   st->prefix[strlen(st->prefix) - 1] !=

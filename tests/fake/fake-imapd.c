@@ -24,7 +24,8 @@
  *   CLOSE           close the connection and exit
  *   LITERAL n c     send n bytes of the character c, generated on the fly
  *   FLOOD           send 'x' forever (a never-ending line)
- * In text: \r \n \t \\ \xHH escapes, and $TAG.  A write the client refuses
+ * In text: \r \n \t \\ \xHH escapes (any other backslash is kept, so
+ * "\Seen" needs no doubling), and $TAG.  A write the client refuses
  * (it hung up) ends the script with exit 0 and "# client closed" logged.
  */
 #include <errno.h>
@@ -180,7 +181,11 @@ expand(const char *s, char *out, size_t size)
 			s += 2;
 			break;
 		}
-		default: out[o++] = *s; break;
+		default:
+			/* not an escape: "\Seen" stays "\Seen" */
+			out[o++] = '\\';
+			out[o++] = *s;
+			break;
 		}
 		s++;
 	}

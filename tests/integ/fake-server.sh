@@ -102,7 +102,7 @@ config() {
 		echo "    tls: $tls"
 		echo "    user: alice"
 		echo "    password_env: MF_FAKE_PW"
-		echo "    timeout: 20"
+		[[ " $* " == *" timeout:"* ]] || echo "    timeout: 20"
 		[ "$tls" = none ] && echo "    allow_insecure: true"
 		for line in "$@"; do echo "    $line"; done
 	} >"$tmp/cfg.yaml"
@@ -159,6 +159,13 @@ check "(b) injection: named" grep -q 'injection' "$tmp/err"
 check "(b) injection: no TLS started" absent 'TLS on' "$tmp/log"
 check "(b) injection: no credentials" no_credentials
 
+# STARTTLS done right, AUTH=PLAIN offered only under TLS (QUIRKS.md)
+start starttls-ok.script --cert "$tmp/localhost.pem" --key "$tmp/localhost.key"
+list starttls "ca_file: $tmp/ca.pem"
+check "STARTTLS, then PLAIN: exit 0" test "$rc" -eq 0
+check "STARTTLS, then PLAIN: listed" grep -Eq '^INBOX +7  \(2 unseen\)  inbox$' "$tmp/out"
+check "STARTTLS, then PLAIN: script completed" grep -q '# script done' "$tmp/log"
+
 # (c) certificates
 start tls-greeting.script --tls --cert "$tmp/wrong.pem" --key "$tmp/wrong.key"
 list implicit "ca_file: $tmp/ca.pem"
@@ -212,6 +219,13 @@ list none
 check "(e) unknown tag: exit 4" test "$rc" -eq 4
 check "(e) unknown tag: named" grep -q 'tag that was never sent: ZZ9' "$tmp/err"
 check "cleartext warned" grep -q 'cleartext' "$tmp/err"
+
+# a server that stops answering: the read timeout, naming host:port
+start slow.script
+list none "timeout: 1"
+check "silent server: exit 4" test "$rc" -eq 4
+check "silent server: timed out" \
+	grep -q "localhost:$PORT: timed out after 1 s waiting for the server" "$tmp/err"
 
 # (f) ALERT with terminal escapes
 start alert.script

@@ -353,6 +353,31 @@ test_resp_format(void **state)
 	imap_parser_destroy(&p);
 }
 
+/* RFC 7677 section 3: the SCRAM-SHA-256 example exchange */
+static void
+test_scram_vector(void **state)
+{
+	char *final = NULL, sig[64];
+	struct mf_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(imap_scram_client_final("pencil",
+		"n=user,r=rOprNGfwEbeRWgbNEkqO",
+		"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+		"s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
+		"rOprNGfwEbeRWgbNEkqO", &final, sig, &err), 0);
+	assert_string_equal(final,
+		"c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+		"p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=");
+	assert_string_equal(sig, "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
+	free(final);
+	/* a server that changes our nonce is refused */
+	assert_int_equal(imap_scram_client_final("pencil",
+		"n=user,r=abc", "r=xyz123,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
+		"abc", &final, sig, &err), -1);
+	assert_null(final);
+}
+
 int
 main(void)
 {
@@ -366,6 +391,7 @@ main(void)
 		cmocka_unit_test(test_login_trace),
 		cmocka_unit_test(test_login_literal),
 		cmocka_unit_test(test_resp_format),
+		cmocka_unit_test(test_scram_vector),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
