@@ -135,15 +135,23 @@ sync_target(struct cmd_ctx *ctx, const struct target *t,
 	struct mf_store *far = NULL, *near = NULL;
 	struct state_db *db = NULL;
 	struct sync_opts o = { 0 };
-	char *path = NULL;
+	char *path = NULL, *scratch = NULL;
 	int lock = -1, ret = -1;
 
 	if (stores_state_dir_create(ctx->cfg, err) < 0 ||
 	    lock_channel(ctx->cfg, ch, &lock, err) < 0)
 		goto out;
 	path = stores_state_path(ctx->cfg, ch);
-	if (state_open(path, false, &db, err) < 0)
+	if (ctx->dry_run && access(path, F_OK) != 0) {
+		/* a dry run writes nothing, not even a new state file: plan
+		 * against an empty state in a scratch file */
+		scratch = xasprintf("%s/.dry-run.%ld.db", ctx->cfg->state_dir,
+				    (long)getpid());
+		if (state_open(scratch, false, &db, err) < 0)
+			goto out;
+	} else if (state_open(path, ctx->dry_run, &db, err) < 0) {
 		goto out;
+	}
 	if (stores_open_side(&ch->far, &far, err) < 0) {
 		mf_err_prefix(err, "far");
 		goto out;
@@ -173,6 +181,17 @@ out:
 	state_close(&db);
 	if (lock >= 0)
 		close(lock);
+	if (scratch != NULL) {
+		char *wal = xasprintf("%s-wal", scratch);
+		char *shm = xasprintf("%s-shm", scratch);
+
+		unlink(scratch);
+		unlink(wal);
+		unlink(shm);
+		free(wal);
+		free(shm);
+		free(scratch);
+	}
 	free(path);
 	return ret;
 }

@@ -1,0 +1,147 @@
+# Shared by the sync integration tests (sourced).  Starts a private Dovecot
+# through the harness, writes a mailferry config for it, and compares the
+# two sides message by message.
+#
+# After "mf_setup [harness start options]":
+#   $T          a temp dir removed at exit
+#   $CFG        the config (channel "c": account "srv" <-> maildir $T/local)
+#   $LOCAL      the local maildir root (layout fs, like the server's)
+#   mf ARGS     runs mailferry -c $CFG ARGS
+#   sig DIR     one line per message: "folder sha256-of-LF-content FLAGS",
+#               sorted; the server's maildir and ours compare directly
+#   ok/not_ok/check/finish   TAP output
+
+: "${MAILFERRY:?set by meson}" "${MF_HARNESS:?set by meson}"
+: "${MF_TESTDATA:?set by meson}"
+
+fails=0 n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+check() {	# check NAME COMMAND...: the command must succeed
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+finish() {
+	echo "1..$n"
+	[ "$fails" -eq 0 ]
+	exit $?
+}
+
+mf_setup() {
+	command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || {
+		echo "1..0 # SKIP dovecot not installed"
+		exit 77
+	}
+	# shellcheck disable=SC1090
+	. "$MF_HARNESS"
+	T=$(mktemp -d)
+	chmod 755 "$T"
+	trap 'mf_harness_stop; rm -rf "$T"' EXIT
+	mf_harness_start "$T/srv" "$@" >/dev/null 2>&1 || {
+		echo "Bail out! harness failed to start"
+		exit 1
+	}
+	export HOME="$T/home" XDG_STATE_HOME= XDG_CONFIG_HOME=
+	mkdir -p "$HOME"
+	export MF_TEST_PW=$MF_PASS
+	LOCAL=$T/local
+	CFG=$T/config.yaml
+	mf_config
+}
+
+# mf_config [extra channel lines]: (re)write the config
+mf_config() {
+	cat >"$CFG" <<YAML
+state_dir: $T/state
+accounts:
+  srv:
+    host: localhost
+    port: $MF_IMAPS_PORT
+    tls: implicit
+    user: $MF_USER
+    password_env: MF_TEST_PW
+    ca_file: $MF_CA_FILE
+stores:
+  local:
+    maildir: $LOCAL
+    layout: fs
+channels:
+  c:
+    far: srv
+    near: local
+$(printf '%s\n' "$@" | sed 's/^/    /')
+YAML
+}
+
+mf() {
+	"$MAILFERRY" -c "$CFG" "$@"
+}
+
+# sig DIR: "folder hash flags" per message file under DIR, sorted.
+# Contents are compared with CRLF turned into LF, since the server keeps
+# what it was given (LF after an APPEND, CRLF in some seeded files) and
+# the maildir has LF; flags are the upper-case letters after ":2,".
+sig() {
+	local dir=$1 copy
+	copy=$(mktemp -d "$T/sig.XXXXXX")
+	cp -a "$dir/." "$copy"
+	find "$copy" -type f ! -path '*/cur/*' ! -path '*/new/*' -delete
+	find "$copy" -type f -exec sed -i 's/\r$//' {} +
+	(cd "$copy" && find . -type f -exec sha256sum {} +) |
+	awk '{
+		path = substr($0, index($0, "  ") + 2)
+		sub(/^\.\//, "", path)
+		n = split(path, part, "/")
+		folder = part[1]
+		for (i = 2; i < n - 1; i++)
+			folder = folder "/" part[i]
+		name = part[n]
+		flags = ""
+		if (match(name, /[:!]2,[A-Za-z]*$/)) {
+			info = substr(name, RSTART + 3)
+			for (i = 1; i <= length(info); i++) {
+				c = substr(info, i, 1)
+				if (c ~ /[A-Z]/)
+					flags = flags c
+			}
+		}
+		print folder, $1, flags
+	}' | LC_ALL=C sort
+	rm -rf "$copy"
+}
+
+# same_sides NAME: the server and the local maildir hold the same messages
+# with the same flags (a diff is printed on failure)
+same_sides() {
+	local a b
+	a=$(sig "$MF_MAILDIR")
+	b=$(sig "$LOCAL")
+	if [ "$a" = "$b" ]; then
+		ok "$1"
+	else
+		not_ok "$1"
+		diff <(echo "$a") <(echo "$b") | head -20 | sed 's/^/# /'
+	fi
+}
+
+# count DIR: number of message files under DIR
+count() {
+	find "$1" \( -path '*/cur/*' -o -path '*/new/*' \) -type f | wc -l
+}
+
+# no_duplicates DIR NAME: no two message files with the same content in
+# one folder
+no_duplicates() {
+	local d
+	d=$(sig "$1" | awk '{print $1, $2}' | uniq -d)
+	if [ -z "$d" ]; then ok "$2"; else
+		not_ok "$2"
+		echo "$d" | head -5 | sed 's/^/# duplicate: /'
+	fi
+}
+
+# trace_commands FILE: the IMAP commands sent, without tags
+trace_commands() {
+	sed -n 's/^C: [^ ]* //p' "$1" | awk '{print $1}'
+}

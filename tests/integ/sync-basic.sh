@@ -1,0 +1,71 @@
+#!/bin/bash
+# Initial sync of real messages both ways against Dovecot: every message on
+# both sides with its flags, byte-identical (CRLF on the server, LF here);
+# a second sync sends nothing but the LIST-STATUS round trip after login;
+# a dry run changes nothing; status reads the state without network.
+set -u
+. "$(dirname "$0")/lib.sh"
+mf_setup
+
+msgs=$MF_TESTDATA/messages
+mf_harness seed INBOX "$msgs"/python-test_email/msg_*.txt >/dev/null 2>&1
+mf_harness seed Archive --flags S "$msgs"/mimekit/* >/dev/null 2>&1
+mf_harness seed Lists/dev --flags FS "$msgs"/spamassassin/nice-0* >/dev/null 2>&1
+mf_harness seed Lists/dev --new "$msgs"/spamassassin/spam-0* >/dev/null 2>&1
+
+# the local side has mail of its own to push, in a folder the server lacks
+mkdir -p "$LOCAL"/INBOX/{cur,new,tmp} "$LOCAL"/Drafts/{cur,new,tmp}
+i=0
+for f in "$msgs"/dovecot-malformed/thirdparty-*.eml; do
+	i=$((i + 1))
+	cp "$f" "$LOCAL/INBOX/cur/170000000$i.local$i.test:2,S"
+done
+cp "$msgs/mailkit/message.1.msg" "$LOCAL/Drafts/cur/1700000001.d1.test:2,D"
+cp "$msgs/mailkit/message.2.msg" "$LOCAL/Drafts/new/1700000002.d2.test"
+server_before=$(count "$MF_MAILDIR")
+local_before=$(count "$LOCAL")
+
+mf -n sync >"$T/dry" 2>&1
+check "dry run exits 0" test $? -eq 0
+check "dry run lists planned pulls" grep -q "would pull" "$T/dry"
+check "dry run changed nothing locally" \
+	test "$(count "$LOCAL")" -eq "$local_before"
+check "dry run wrote no state" test ! -e "$T/state/c.db"
+
+mf sync >"$T/out1" 2>&1
+rc=$?
+check "first sync exits 0" test $rc -eq 0
+[ $rc -eq 0 ] || sed 's/^/# /' "$T/out1"
+same_sides "both sides hold the same messages with the same flags"
+total=$((server_before + local_before))
+check "server has every message once ($total)" \
+	test "$(count "$MF_MAILDIR")" -eq "$total"
+check "local has every message once ($total)" \
+	test "$(count "$LOCAL")" -eq "$total"
+no_duplicates "$LOCAL" "no duplicates locally"
+no_duplicates "$MF_MAILDIR" "no duplicates on the server"
+check "unseen server mail lands in new/" \
+	test "$(find "$LOCAL/Lists/dev/new" -type f | wc -l)" -gt 0
+check "no X-TUID or other header added" \
+	test -z "$(grep -rl '^X-TUID:' "$LOCAL" "$MF_MAILDIR" 2>/dev/null)"
+
+# let the maildir's directory timestamps age past the 2 s "dirty" window
+sleep 2.2
+mf -D sync >"$T/out2" 2>"$T/trace2"
+check "second sync exits 0" test $? -eq 0
+cmds=$(trace_commands "$T/trace2" | tr '\n' ' ')
+case $cmds in
+"AUTHENTICATE ID ENABLE NAMESPACE LIST LOGOUT ")
+	ok "second sync: LIST-STATUS only ($cmds)" ;;
+*)	not_ok "second sync: LIST-STATUS only (got: $cmds)" ;;
+esac
+check "second sync reports nothing to do" \
+	grep -q "2 unchanged\|([0-9]* unchanged): pulled 0, pushed 0, flags 0/0, deleted 0/0" "$T/out2"
+check "trace never shows the password" \
+	bash -c "! grep -qF '$MF_PASS' '$T/trace2'"
+same_sides "still the same after the second sync"
+
+mf status >"$T/status" 2>&1
+check "status exits 0" test $? -eq 0
+check "status lists the folder pairs" grep -q "Lists/dev" "$T/status"
+finish
