@@ -32,7 +32,10 @@
  * counts against limits.max_line, and the count is checked before the bytes
  * are stored, so the pending buffer and the arena's text never hold more than
  * max_line bytes.  The arg arrays are bounded by limits.max_args (each arg is
- * sizeof(struct imap_arg) bytes, counted by imap_parser_mem_used()).
+ * sizeof(struct imap_arg) bytes, counted by imap_parser_mem_used()).  The
+ * feed loop never shows a state more than one byte past max_line, so an
+ * error is found at the same byte however the input is cut (the fuzz target
+ * checks that whole and cut parses agree).
  *
  * What we tolerate (liberal where servers deviate, strict where it protects
  * us); each has a row in tests/unit/test-imap-parser.c:
@@ -42,8 +45,10 @@
  *   - no space after "+", after "]" of a response code, between ")" and "("
  *     (multipart BODYSTRUCTURE needs that anyway), or after a string;
  *   - ']' inside an atom outside a response code;
- *   - a bare LF ends a line (as Dovecot's parser does); a CR not followed by
- *     LF is an error;
+ *   - a bare LF ends a line: outside a literal an LF can only end a line,
+ *     so taking it for CRLF cannot misparse, and LF-only captures and
+ *     proxies exist; a CR not followed by LF is an error, as a lone CR
+ *     could hide a line end from a log or a terminal;
  *   - empty lines between responses are skipped;
  *   - a backslash before a character other than '"' or '\' in a quoted
  *     string is kept, with the character.
@@ -1122,7 +1127,18 @@ imap_parser_feed(struct imap_parser *p, const char *data, size_t len,
 	if (p->state == ST_FAILED)
 		return step(p, data, len, &n, err);
 	while (i < len) {
-		ret = step(p, data + i, len - i, &n, err);
+		size_t avail = len - i;
+		size_t budget = p->limits.max_line - p->line_bytes;
+
+		/*
+		 * Look no further than one byte past max_line: the error is
+		 * then found at the same byte however the input is cut (a
+		 * NUL beyond the limit must not win over the limit in one
+		 * feed and lose in another).
+		 */
+		if (p->state != ST_LIT_SINK && avail - 1 > budget)
+			avail = budget + 1;
+		ret = step(p, data + i, avail, &n, err);
 		i += n;
 		if (ret < 0) {
 			set_state(p, ST_FAILED);

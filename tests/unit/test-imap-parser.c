@@ -596,6 +596,11 @@ static const struct row liberal_rows[] = {
 	  "* 1 FETCH (X NIL NIL NIL \"NIL\" NILS)", NULL },
 	{ "']' in an atom outside a code",
 	  "* LIST () \"/\" foo]bar\r\n", 0, "* LIST () \"/\" foo]bar", NULL },
+	{ "atoms starting with ']' or '['",
+	  "* X ]a [b] [\r\n", 0, "* X ]a [b] [", NULL },
+	{ "nested brackets in a section",
+	  "* 1 FETCH (BODY[1[2] (x\"]\")] y)\r\n", 0,
+	  "* 1 FETCH (BODY[1[2] (x\"]\")] y)", NULL },
 	{ "'[' in a mailbox atom is an ordinary character",
 	  "* STATUS foo[bar (MESSAGES 1)\r\n", 0,
 	  "* STATUS foo[bar (MESSAGES 1)", NULL },
@@ -823,6 +828,40 @@ test_used_and_reuse(void **state)
 	assert_string_equal(r->text, "x");
 	imap_parser_destroy(&p);
 	imap_parser_destroy(&p);	/* NULL is fine */
+}
+
+/* Buffers that a big response grew are given back after it. */
+static void
+test_memory_given_back(void **state)
+{
+	const size_t n = 100 * 1024;
+	struct imap_parser *p = imap_parser_create(NULL);
+	struct mf_err err = { 0 };
+	const struct imap_resp *r;
+	size_t used, i, big;
+	char *in = xmalloc(2 * n + 16);
+
+	(void)state;
+	/* a 100 KB atom cut in two feeds, so the pending buffer holds it */
+	memcpy(in, "* X ", 4);
+	memset(in + 4, 'a', n);
+	assert_int_equal(imap_parser_feed(p, in, 4 + n, &used, &r, &err),
+			 IMAP_PARSE_MORE);
+	/* then 50000 args */
+	for (i = 0; i < 2 * 25000; i += 2)
+		memcpy(in + i, " b", 2);
+	memcpy(in + i, "\r\n", 2);
+	assert_int_equal(imap_parser_feed(p, in, i + 2, &used, &r, &err),
+			 IMAP_PARSE_DONE);
+	assert_int_equal(r->count, 25002);
+	assert_int_equal(r->args[1].len, n);
+	big = imap_parser_mem_used(p);
+	assert_true(big > n + 25000 * sizeof(struct imap_arg));
+	assert_int_equal(imap_parser_feed(p, "* 1 EXISTS\r\n", 12, &used, &r,
+					  &err), IMAP_PARSE_DONE);
+	assert_true(imap_parser_mem_used(p) < 4096);
+	imap_parser_destroy(&p);
+	free(in);
 }
 
 /* ---- literals, sinks and limits ---------------------------------------- */
@@ -1075,6 +1114,8 @@ test_limit_literal(void **state)
 /*
  * A line that never ends fails when it passes max_line, in every state
  * that collects bytes, and the parser has held about max_line at most.
+ * Many small args cost more than their bytes (an arg is a struct); there
+ * max_args is the bound, and the memory allowed grows with it.
  */
 static void
 test_limit_line(void **state)
@@ -1092,15 +1133,20 @@ test_limit_line(void **state)
 		{ "* X (", ')' },		/* ')' without '(' */
 		{ "* 1 FETCH (BODY[", 'x' },	/* section */
 		{ "+ ", 'c' },			/* continuation */
+		{ "* X ", 'A' },		/* "A A A ...": max_args */
+		{ "* X (", 'L' },		/* "L(L(L(..." */
 	};
-	const size_t max_line = 64 * 1024;
+	const size_t max_line = 64 * 1024, max_args = 1024;
+	const size_t bound = 2 * max_line + 3 * max_args *
+		sizeof(struct imap_arg) + 8192;
 	struct imap_parser_limits lim;
 	char chunk[1000];
-	size_t i;
+	size_t i, j;
 
 	(void)state;
 	imap_parser_limits_default(&lim);
 	lim.max_line = max_line;
+	lim.max_args = max_args;
 	for (i = 0; i < MF_N_ELEMENTS(rows); i++) {
 		struct imap_parser *p = imap_parser_create(&lim);
 		struct mf_err err = { 0 };
@@ -1108,6 +1154,10 @@ test_limit_line(void **state)
 		int ret;
 
 		memset(chunk, rows[i].fill, sizeof(chunk));
+		for (j = 1; rows[i].fill == 'A' && j < sizeof(chunk); j += 2)
+			chunk[j] = ' ';
+		for (j = 1; rows[i].fill == 'L' && j < sizeof(chunk); j += 2)
+			chunk[j] = j % 4 == 1 ? ')' : '(';
 		ret = feed_once(p, rows[i].start, strlen(rows[i].start), &used,
 				&err);
 		assert_int_equal(ret, IMAP_PARSE_MORE);
@@ -1122,10 +1172,11 @@ test_limit_line(void **state)
 			fail_msg("row %zu: no error after %zu bytes", i, total);
 		if (total > max_line)
 			fail_msg("row %zu: %zu bytes taken", i, total);
-		if (maxmem > 2 * max_line + 8192)
+		if (maxmem > bound)
 			fail_msg("row %zu: %zu bytes held", i, maxmem);
 		if (strstr(err.msg, "limit of 65536 bytes") == NULL &&
 		    strstr(err.msg, "nested deeper") == NULL &&
+		    strstr(err.msg, "more than 1024 arguments") == NULL &&
 		    strstr(err.msg, "')' without '('") == NULL)
 			fail_msg("row %zu: %s", i, err.msg);
 		imap_parser_destroy(&p);
@@ -1462,6 +1513,7 @@ main(void)
 		cmocka_unit_test(test_liberal),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_used_and_reuse),
+		cmocka_unit_test(test_memory_given_back),
 		cmocka_unit_test(test_stream_1mb),
 		cmocka_unit_test(test_handler_choice),
 		cmocka_unit_test(test_sink_error),
