@@ -145,3 +145,35 @@ no_duplicates() {
 trace_commands() {
 	sed -n 's/^C: [^ ]* //p' "$1" | awk '{print $1}'
 }
+
+# gen_msgs DIR FROM TO [TAG]: write messages DIR/m<i> with Message-ID
+# <m<i>.TAG@test>, for i in FROM..TO (TAG defaults to "g")
+gen_msgs() {
+	local dir=$1 i tag=${4:-g}
+	mkdir -p "$dir"
+	for ((i = $2; i <= $3; i++)); do
+		printf 'Date: Mon, 2 Nov 2026 10:%02d:00 +0000\nFrom: a%d@example.org\nTo: b@example.org\nSubject: message %d %s\nMessage-ID: <m%d.%s@test>\n\nBody of message %d.\nSecond line.\n' \
+			$((i % 60)) "$i" "$i" "$tag" "$i" "$tag" "$i" >"$dir/m$i"
+	done
+}
+
+# local_file BOX ID: the local file of the message with Message-ID <ID@test>
+local_file() {
+	grep -l -F "Message-ID: <$2@test>" "$LOCAL/$1"/cur/* "$LOCAL/$1"/new/* \
+		2>/dev/null | head -1
+}
+
+# server_uid BOX ID: the server UID of that message
+server_uid() {
+	mf_harness doveadm search mailbox "$1" header message-id "$2@test" \
+		2>/dev/null | awk '{print $2}' | head -1
+}
+
+# set_local_flags FILE LETTERS: rename a local message to carry the flags
+set_local_flags() {
+	local f=$1 base dir
+	dir=$(dirname "$(dirname "$f")")
+	base=$(basename "$f")
+	base=${base%%:2,*}
+	mv "$f" "$dir/cur/$base:2,$2"
+}
