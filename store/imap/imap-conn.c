@@ -621,7 +621,8 @@ deflate_out(struct imap_conn *c, struct mf_err *err)
 				  sizeof(tmp) - c->zout.avail_out, err) < 0)
 			return -1;
 	} while (c->zout.avail_out == 0);
-	explicit_bzero(c->out.data, c->out.len);
+	if (c->out.data != NULL)
+		explicit_bzero(c->out.data, c->out.len);
 	mf_buf_reset(&c->out);
 	return 0;
 }
@@ -679,7 +680,8 @@ imap_conn_flush(struct imap_conn *c, struct mf_err *err)
 				return -1;
 		}
 	}
-	explicit_bzero(b->data, b->len);
+	if (b->data != NULL)
+		explicit_bzero(b->data, b->len);
 	mf_buf_reset(b);
 	return 0;
 }
