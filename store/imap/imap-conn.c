@@ -480,7 +480,8 @@ inflate_some(struct imap_conn *c, struct mf_err *err)
 	c->zin.avail_out = (uInt)(c->in_cap - c->in_end);
 	before = c->zin.avail_out;
 	r = inflate(&c->zin, Z_SYNC_FLUSH);
-	if (r != Z_OK && r != Z_BUF_ERROR)
+	/* Z_STREAM_END: the server finished its stream, as at LOGOUT */
+	if (r != Z_OK && r != Z_BUF_ERROR && r != Z_STREAM_END)
 		return mf_err_set(err, MF_E_NET, "%s: COMPRESS: bad deflate "
 				  "data from server (%s)", c->label,
 				  c->zin.msg != NULL ? c->zin.msg : "zlib");

@@ -30,9 +30,11 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "imap/imap-store.h"
+#include "imap/imap-store-ext.h"
 #include "store.h"
 
 #define NSEED 12
+#define NBULK 600
 
 struct server {
 	char dir[256];
@@ -145,8 +147,16 @@ start_server(struct server *s, const char *extra)
 		o += (size_t)snprintf(list + o, sizeof(list) - o, " '%s'",
 				      s->seed_files[i]);
 	}
-	return run("bash '%s' seed '%s' INBOX %s 2>/dev/null", harness, s->dir,
-		   list) == 0 ? 0 : -1;
+	if (run("bash '%s' seed '%s' INBOX %s 2>/dev/null", harness, s->dir,
+		list) != 0)
+		return -1;
+	if (s != &full)
+		return 0;
+	/* NBULK copies of one message, for the ranged pipelined commands */
+	return run("for i in $(seq %d); do echo '%s'; done | bash '%s' seed "
+		   "'%s' Bulk --files-from - 2>/dev/null && bash '%s' seed '%s' "
+		   "Sent '%s' 2>/dev/null", NBULK, s->seed_files[0], harness,
+		   s->dir, harness, s->dir, s->seed_files[0]) == 0 ? 0 : -1;
 }
 
 static void
@@ -176,12 +186,9 @@ secret_fn(void *ctx, enum imap_secret_kind kind, char **secret_r,
 	return 0;
 }
 
-static struct mf_store *
-open_store(struct server *s, struct imap_store_cfg *cfg)
+static void
+fill_cfg(struct server *s, struct imap_store_cfg *cfg)
 {
-	struct mf_store *st = NULL;
-	struct mf_err err = { 0 };
-
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->name = "test";
 	cfg->host = "localhost";
@@ -193,6 +200,15 @@ open_store(struct server *s, struct imap_store_cfg *cfg)
 	cfg->secret_ctx = s;
 	cfg->pipeline_depth = 8;
 	cfg->timeout_ms = 20000;
+}
+
+static struct mf_store *
+open_store(struct server *s, struct imap_store_cfg *cfg)
+{
+	struct mf_store *st = NULL;
+	struct mf_err err = { 0 };
+
+	fill_cfg(s, cfg);
 	if (imap_store_create(cfg, &st, &err) < 0)
 		fail_msg("connect: %s", err.msg);
 	return st;
@@ -632,6 +648,141 @@ test_reduced_caps(void **state)
 	mf_store_destroy(&st);
 }
 
+static size_t
+count_client_lines(const char *needle)
+{
+	const char *p = trace.data;
+	size_t n = 0;
+
+	while ((p = strstr(p, "\nC: ")) != NULL) {
+		const char *eol = strchr(p + 1, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+
+		if (memmem(p, len, needle, strlen(needle)) != NULL)
+			n++;
+		p += len;
+	}
+	return n;
+}
+
+static void
+test_bulk_compress(void **state)
+{
+	struct imap_store_cfg cfg;
+	struct mf_store *st;
+	struct mf_err err = { 0 };
+	struct mf_box_status bs;
+	struct mf_box_list *list = NULL;
+	struct mf_scan_result *res;
+	struct mf_fetch_item *items;
+	struct memsink *sinks;
+	struct mf_flag_item *fl;
+	const struct mf_box_info *b;
+	size_t i;
+
+	(void)state;
+	if (!have_dovecot)
+		skip();
+	mf_buf_reset(&trace);
+	fill_cfg(&full, &cfg);
+	cfg.compress = true;
+	if (imap_store_create(&cfg, &st, &err) < 0)
+		fail_msg("connect: %s", err.msg);
+	assert_int_equal(count_client_lines("COMPRESS DEFLATE"), 1);
+	if (st->ops->list_boxes(st, true, &list, &err) < 0)
+		fail_msg("list: %s", err.msg);
+	b = find_box(list, "Sent");
+	assert_non_null(b);
+	assert_int_equal(b->role, MF_ROLE_SENT);
+	mf_box_list_free(&list);
+
+	select_box(st, "Bulk", &bs);
+	assert_int_equal(bs.messages, NBULK);
+	res = scan(st, MF_WANT_FLAGS | MF_WANT_SIZE, 0, false);
+	assert_int_equal(res->n, NBULK);
+	mf_scan_result_free(&res);
+
+	items = xcalloc(NBULK, sizeof(*items));
+	sinks = xcalloc(NBULK, sizeof(*sinks));
+	for (i = 0; i < NBULK; i++) {
+		memsink_init(&sinks[i]);
+		items[i].uid = (uint32_t)(i + 1);
+		items[i].sink = &sinks[i].sink;
+	}
+	if (st->ops->fetch(st, items, NBULK, &err) < 0)
+		fail_msg("fetch: %s", err.msg);
+	for (i = 0; i < NBULK; i++) {
+		if (items[i].status != 0 ||
+		    sinks[i].buf.len != full.seed_canon[0].len ||
+		    memcmp(sinks[i].buf.data, full.seed_canon[0].data,
+			   sinks[i].buf.len) != 0)
+			fail_msg("UID %u: wrong body (%s)", items[i].uid,
+				 items[i].err.msg);
+		mf_buf_deinit(&sinks[i].buf);
+	}
+	/* ranged: a few commands, never one per message */
+	assert_int_equal(count_client_lines("BODY.PEEK[])"),
+			 (NBULK + 249) / 250);
+	free(items);
+	free(sinks);
+
+	fl = xcalloc(NBULK, sizeof(*fl));
+	for (i = 0; i < NBULK; i++) {
+		fl[i].uid = (uint32_t)(i + 1);
+		fl[i].add = i % 2 ? MF_FLAG_SEEN : MF_FLAG_FLAGGED;
+	}
+	if (st->ops->set_flags(st, fl, NBULK, &err) < 0)
+		fail_msg("set_flags: %s", err.msg);
+	/* grouped by change: one STORE for \Seen, one for \Flagged */
+	assert_int_equal(count_client_lines("+FLAGS.SILENT"), 2);
+	free(fl);
+	res = scan(st, MF_WANT_FLAGS, 0, false);
+	assert_int_equal(res->n, NBULK);
+	for (i = 0; i < NBULK; i++)
+		assert_int_equal(res->msgs[i].flags,
+				 i % 2 ? MF_FLAG_SEEN : MF_FLAG_FLAGGED);
+	mf_scan_result_free(&res);
+	mf_store_destroy(&st);
+}
+
+static void
+test_idle(void **state)
+{
+	struct imap_store_cfg cfg;
+	struct mf_store *st;
+	struct mf_err err = { 0 };
+	struct mf_box_status bs;
+	bool changed = true;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	if (!have_dovecot)
+		skip();
+	st = open_store(&full, &cfg);
+	select_box(st, "Sent", &bs);
+	/* nothing happens: the IDLE ends by its timeout */
+	if (imap_store_idle(st, 300, &changed, &err) < 0)
+		fail_msg("idle: %s", err.msg);
+	assert_false(changed);
+	/* a message arrives meanwhile: the IDLE ends with changed */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		usleep(300 * 1000);
+		_exit(run("bash '%s' seed '%s' Sent '%s' 2>/dev/null", harness,
+			  full.dir, full.seed_files[1]) == 0 ? 0 : 1);
+	}
+	if (imap_store_idle(st, 20000, &changed, &err) < 0)
+		fail_msg("idle: %s", err.msg);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(changed);
+	/* and the session is usable afterwards */
+	select_box(st, "Sent", &bs);
+	assert_int_equal(bs.messages, 2);
+	mf_store_destroy(&st);
+}
+
 /* ---- against the fake server ---------------------------------------- */
 
 struct fake {
@@ -856,7 +1007,12 @@ setup(void **state)
 		return 0;
 	}
 	snprintf(harness, sizeof(harness), "%s", h);
-	if (start_server(&full, "") < 0) {
+	/* special-use roles, and COMPRESS=DEFLATE (Dovecot's imap_zlib) */
+	if (start_server(&full, "--special-use "
+			 "--set 'mail_plugins = $mail_plugins zlib' "
+			 "--set 'protocol imap {' "
+			 "--set '  mail_plugins = $mail_plugins imap_zlib' "
+			 "--set '}'") < 0) {
 		fprintf(stderr, "harness failed to start\n");
 		return -1;
 	}
@@ -887,6 +1043,8 @@ main(void)
 		cmocka_unit_test(test_flags_condstore),
 		cmocka_unit_test(test_append_remove_boxes),
 		cmocka_unit_test(test_reduced_caps),
+		cmocka_unit_test(test_bulk_compress),
+		cmocka_unit_test(test_idle),
 		cmocka_unit_test(test_quirks_courier),
 		cmocka_unit_test(test_append_pipelined_sync_literals),
 		cmocka_unit_test(test_no_password_in_trace),
