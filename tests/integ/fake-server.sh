@@ -101,7 +101,8 @@ config() {
 		echo "    port: $PORT"
 		echo "    tls: $tls"
 		echo "    user: alice"
-		echo "    password_env: MF_FAKE_PW"
+		[[ " $* " == *" oauth_token_command:"* ]] ||
+			echo "    password_env: MF_FAKE_PW"
 		[[ " $* " == *" timeout:"* ]] || echo "    timeout: 20"
 		[ "$tls" = none ] && echo "    allow_insecure: true"
 		for line in "$@"; do echo "    $line"; done
@@ -219,6 +220,18 @@ list none
 check "(e) unknown tag: exit 4" test "$rc" -eq 4
 check "(e) unknown tag: named" grep -q 'tag that was never sent: ZZ9' "$tmp/err"
 check "cleartext warned" grep -q 'cleartext' "$tmp/err"
+
+# OAuth: XOAUTH2's exact initial response; OAUTHBEARER refused (exit 3)
+start xoauth2.script
+list none 'oauth_token_command: "echo tok123"' "auth_mechs: [xoauth2]"
+check "XOAUTH2: exit 0" test "$rc" -eq 0
+check "XOAUTH2: script completed" grep -q '# script done' "$tmp/log"
+start oauthbearer-fail.script
+list none 'oauth_token_command: "echo tok123"'
+check "OAUTHBEARER refused: exit 3" test "$rc" -eq 3
+check "OAUTHBEARER refused: server text" \
+	grep -q 'refused: NO \[AUTHENTICATIONFAILED\] invalid token' "$tmp/err"
+check "OAUTHBEARER refused: no token shown" absent tok123 "$tmp/err"
 
 # a server that stops answering: the read timeout, naming host:port
 start slow.script

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -259,6 +260,23 @@ find_box(const struct mf_box_list *l, const char *name)
 	return NULL;
 }
 
+static size_t
+count_client_lines(const char *needle)
+{
+	const char *p = trace.data;
+	size_t n = 0;
+
+	while ((p = strstr(p, "\nC: ")) != NULL) {
+		const char *eol = strchr(p + 1, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+
+		if (memmem(p, len, needle, strlen(needle)) != NULL)
+			n++;
+		p += len;
+	}
+	return n;
+}
+
 static struct mf_scan_result *
 scan(struct mf_store *st, unsigned want, uint64_t changedsince, bool vanished)
 {
@@ -271,6 +289,19 @@ scan(struct mf_store *st, unsigned want, uint64_t changedsince, bool vanished)
 	req.vanished = vanished;
 	if (st->ops->scan(st, &req, &res, &err) < 0)
 		fail_msg("scan: %s", err.msg);
+	return res;
+}
+
+/* Scan with max_age: UID SEARCH SINCE, then FETCH of those. */
+static struct mf_scan_result *
+scan_since(struct mf_store *st, int64_t since)
+{
+	struct mf_scan_req req = { .want = MF_WANT_FLAGS, .since = since };
+	struct mf_scan_result *res = NULL;
+	struct mf_err err = { 0 };
+
+	if (st->ops->scan(st, &req, &res, &err) < 0)
+		fail_msg("scan since: %s", err.msg);
 	return res;
 }
 
@@ -533,6 +564,16 @@ test_append_remove_boxes(void **state)
 	assert_int_equal(res->msgs[1].size, full.seed_canon[1].len);
 	mf_scan_result_free(&res);
 
+	/* max_age: the 2020 message is older than a day ago, the other not */
+	res = scan_since(st, (int64_t)time(NULL) - 86400);
+	assert_int_equal(res->n, 1);
+	assert_int_equal(res->msgs[0].uid, 2);
+	mf_scan_result_free(&res);
+	res = scan_since(st, 1593957780 - 3600);
+	assert_int_equal(res->n, 2);
+	mf_scan_result_free(&res);
+	assert_true(count_client_lines("UID SEARCH RETURN (ALL) SINCE") > 0);
+
 	memset(fi, 0, sizeof(fi));
 	memsink_init(&sink);
 	fi[0].uid = 1;
@@ -624,6 +665,11 @@ test_reduced_caps(void **state)
 	/* Dovecot still answers [APPENDUID] when UIDPLUS is hidden; a
 	 * correct UID is fine to use, so nothing to assert about it */
 	append_two(st, &reduced, d);
+	res = scan_since(st, (int64_t)time(NULL) - 86400);
+	/* the seeded files (dated now) and d[1], not d[0] from 2020 */
+	assert_int_equal(res->n, NSEED + 1);
+	mf_scan_result_free(&res);
+	assert_true(count_client_lines("UID SEARCH SINCE") > 0);
 	memset(rm, 0, sizeof(rm));
 	rm[0].uid = 1;
 	if (st->ops->remove(st, rm, 1, true, &err) < 0 || rm[0].status != 0)
@@ -646,23 +692,6 @@ test_reduced_caps(void **state)
 	assert_int_equal(res->msgs[0].flags, MF_FLAG_DELETED);
 	mf_scan_result_free(&res);
 	mf_store_destroy(&st);
-}
-
-static size_t
-count_client_lines(const char *needle)
-{
-	const char *p = trace.data;
-	size_t n = 0;
-
-	while ((p = strstr(p, "\nC: ")) != NULL) {
-		const char *eol = strchr(p + 1, '\n');
-		size_t len = eol ? (size_t)(eol - p) : strlen(p);
-
-		if (memmem(p, len, needle, strlen(needle)) != NULL)
-			n++;
-		p += len;
-	}
-	return n;
 }
 
 static void
@@ -742,6 +771,42 @@ test_bulk_compress(void **state)
 		assert_int_equal(res->msgs[i].flags,
 				 i % 2 ? MF_FLAG_SEEN : MF_FLAG_FLAGGED);
 	mf_scan_result_free(&res);
+
+	/* a 3 MiB message: spooled to a temp file, streamed back out */
+	{
+		struct mf_delivery d = { 0 };
+		struct mf_fetch_item it = { 0 };
+		struct memsink back;
+		struct mf_buf big;
+		char line[80];
+
+		mf_buf_init(&big, 4 * 1024 * 1024);
+		if (mf_buf_append_str(&big, "Subject: big\r\n\r\n", NULL) < 0)
+			fail_msg("buf");
+		for (i = 0; big.len < 3 * 1024 * 1024; i++) {
+			snprintf(line, sizeof(line), "line %06zu of a big "
+				 "message, to be spooled\r\n", i);
+			if (mf_buf_append_str(&big, line, NULL) < 0)
+				fail_msg("buf");
+		}
+		if (st->ops->deliver_begin(st, &d, &err) < 0 ||
+		    mf_sink_write(d.sink, big.data, big.len / 2, &err) < 0 ||
+		    mf_sink_write(d.sink, big.data + big.len / 2,
+				  big.len - big.len / 2, &err) < 0 ||
+		    mf_sink_finish(d.sink, &err) < 0 ||
+		    st->ops->deliver_flush(st, &err) < 0 || d.status != 0)
+			fail_msg("big delivery: %s %s", err.msg, d.err.msg);
+		assert_int_equal(d.uid, NBULK + 1);
+		memsink_init(&back);
+		it.uid = d.uid;
+		it.sink = &back.sink;
+		if (st->ops->fetch(st, &it, 1, &err) < 0 || it.status != 0)
+			fail_msg("fetch big: %s %s", err.msg, it.err.msg);
+		assert_int_equal(back.buf.len, big.len);
+		assert_memory_equal(back.buf.data, big.data, big.len);
+		mf_buf_deinit(&back.buf);
+		mf_buf_deinit(&big);
+	}
 	mf_store_destroy(&st);
 }
 
