@@ -54,6 +54,11 @@ static size_t inlen;
 static char tag[64] = "*";
 static const char *cert, *key;
 
+static void logmsg(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+static void die(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+
 static void
 logmsg(const char *fmt, ...)
 {

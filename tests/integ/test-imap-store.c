@@ -63,6 +63,8 @@ capture(enum mf_log_level level, unsigned cat, const char *msg, void *ctx)
 		mf_buf_reset(&trace);	/* keep it bounded; still checked */
 }
 
+static int run(const char *fmt, ...) MF_PRINTF(1, 2);
+
 static int
 run(const char *fmt, ...)
 {
