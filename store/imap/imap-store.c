@@ -740,7 +740,20 @@ int
 imap_store_rename_box(struct mf_store *mst, const char *from, const char *to,
 		      struct mf_err *err)
 {
-	return box_cmd(imap_store_of(mst), "RENAME", from, to, err);
+	struct imap_store *st = imap_store_of(mst);
+	char *server = NULL;
+
+	if (box_cmd(st, "RENAME", from, to, err) < 0)
+		return -1;
+	/* the selected mailbox keeps its UIDs under the new name */
+	if (st->sel_name != NULL && strcmp(st->sel_name, from) == 0 &&
+	    imap_name_to_server(st, to, &server, NULL) == 0) {
+		free(st->sel_name);
+		free(st->sel_server);
+		st->sel_name = xstrdup(to);
+		st->sel_server = server;
+	}
+	return 0;
 }
 
 unsigned long long

@@ -611,13 +611,16 @@ test_append_remove_boxes(void **state)
 	assert_non_null(find_box(list, "Work"));
 	mf_box_list_free(&list);
 	assert_non_null(strstr(trace.data, "CREATE \"&AMQ-rger/Unterordner\""));
+	if (imap_store_rename_box(st, "Work", "Work renamed", &err) < 0)
+		fail_msg("rename: %s", err.msg);
 	if (st->ops->delete_box(st, utf8box, &err) < 0 ||
-	    st->ops->delete_box(st, "Work", &err) < 0)
+	    st->ops->delete_box(st, "Work renamed", &err) < 0)
 		fail_msg("delete: %s", err.msg);
 	if (st->ops->list_boxes(st, false, &list, &err) < 0)
 		fail_msg("list: %s", err.msg);
 	assert_null(find_box(list, utf8box));
 	assert_null(find_box(list, "Work"));
+	assert_null(find_box(list, "Work renamed"));
 	mf_box_list_free(&list);
 	/* a name the server cannot hold fails the box, not the store */
 	assert_int_equal(st->ops->create_box(st, "a//b", &err), -1);
