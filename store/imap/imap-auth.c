@@ -349,7 +349,8 @@ choose(const struct imap_store_cfg *cfg, uint64_t caps, enum mech *mech_r,
 	}
 	if ((caps & IMAP_CAP_AUTH_SCRAM_SHA_256) &&
 	    (mech_named(cfg, "scram-sha-256") ||
-	     !(caps & IMAP_CAP_AUTH_PLAIN)) && mech_allowed(cfg, "scram-sha-256"))
+	     !(caps & IMAP_CAP_AUTH_PLAIN)) &&
+	    mech_allowed(cfg, "scram-sha-256"))
 		*mech_r = MECH_SCRAM;
 	else if ((caps & IMAP_CAP_AUTH_PLAIN) && mech_allowed(cfg, "plain"))
 		*mech_r = MECH_PLAIN;

@@ -762,7 +762,7 @@ handle_continue(struct imap_client *c, const struct imap_resp *resp,
 	mf_buf_init(&reply, 64 * 1024);
 	r = cmd->cont(cmd->ctx, cmd, resp, &reply, err);
 	if (r == 1) {
-		r = 0;		/* nothing to answer (IDLE's "+ idling") */
+		r = 0;	/* nothing to answer (IDLE's "+ idling") */
 	} else if (r == 0) {
 		trace_client(cmd, reply.data ? reply.data : "", reply.len,
 			     false);

@@ -80,7 +80,7 @@ uint64_t imap_cap_from_name(const char *name, size_t len);
 /* ---- commands ------------------------------------------------------- */
 
 #define IMAP_CMD_BARRIER	0x1u	/* alone in flight (RFC 3501 5.5) */
-#define IMAP_CMD_REDACT		0x2u	/* trace "tag WORD <redacted>" */
+#define IMAP_CMD_REDACT		0x2u	/* "A2 LOGIN <redacted>" */
 
 enum imap_cmd_status {
 	IMAP_CMD_PENDING = 0,

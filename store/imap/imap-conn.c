@@ -50,7 +50,7 @@
 #define OUT_AUTOFLUSH	(256u * 1024u)
 
 struct imap_conn {
-	int rfd, wfd;		/* the same socket, or the tunnel's pipes */
+	int rfd, wfd;	/* the same socket, or the tunnel's pipes */
 	pid_t child;
 	char label[300];
 	int timeout_ms;
@@ -239,7 +239,8 @@ imap_conn_connect(struct imap_conn *c, const char *host, unsigned port,
 	else
 		snprintf(c->label, sizeof(c->label), "%s:%u", host, port);
 	snprintf(portstr, sizeof(portstr), "%u", port);
-	hints.ai_family = AF_UNSPEC;	/* IPv6 and IPv4, in resolver order */
+	/* IPv6 and IPv4, in the resolver's order */
+	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	r = getaddrinfo(host, portstr, &hints, &res);
 	if (r != 0)

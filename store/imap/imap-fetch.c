@@ -253,7 +253,8 @@ fetch_items(struct imap_store *st, const struct mf_scan_req *req,
 	if (req->changedsince != 0 && !st->sel_nomodseq) {
 		imap_cmd_printf(cmd, " (CHANGEDSINCE %llu%s)",
 				(unsigned long long)req->changedsince,
-				req->vanished && st->qresync ? " VANISHED" : "");
+				req->vanished && st->qresync ? " VANISHED" :
+				"");
 	}
 }
 
@@ -304,7 +305,8 @@ run_search(struct imap_store *st, struct scan_ctx *sc, struct mf_err *err)
 	imap_cmd_printf(cmd, "UID SEARCH %s", (st->caps & IMAP_CAP_ESEARCH) ?
 			"RETURN (ALL) " : "");
 	if (req->uid_lo != 0 || req->uid_hi != 0)
-		imap_cmd_printf(cmd, "UID %u:%u ", req->uid_lo ? req->uid_lo : 1,
+		imap_cmd_printf(cmd, "UID %u:%u ",
+				req->uid_lo ? req->uid_lo : 1,
 				req->uid_hi ? req->uid_hi : UINT32_MAX);
 	imap_cmd_printf(cmd, "SINCE %s", date);
 	r = imap_client_run(st->client, cmd, MF_E_BOX, "UID SEARCH", err);

@@ -245,8 +245,8 @@ imap_remove(struct mf_store *mst, struct mf_remove_item *items, size_t n,
 		items[i].status = 0;
 		items[i].gone = false;
 		mf_err_clear(&items[i].err);
-		ch[nch++] = (struct change){ items[i].uid,
-					     "+FLAGS.SILENT (\\Deleted)", 0, i };
+		ch[nch++] = (struct change){
+			items[i].uid, "+FLAGS.SILENT (\\Deleted)", 0, i };
 	}
 	ret = run_changes(st, ch, nch, "UID STORE", &scs, &nscs, err);
 	for (k = 0; ret == 0 && k < nscs; k++) {

@@ -139,7 +139,8 @@ static int
 cmp_info(const void *a, const void *b)
 {
 	const struct mf_box_info *x = a, *y = b;
-	bool xi = strcmp(x->name, "INBOX") == 0, yi = strcmp(y->name, "INBOX") == 0;
+	bool xi = strcmp(x->name, "INBOX") == 0;
+	bool yi = strcmp(y->name, "INBOX") == 0;
 
 	if (xi != yi)
 		return xi ? -1 : 1;

@@ -27,7 +27,7 @@ struct imap_spool;
 
 struct imap_store {
 	struct mf_store base;		/* first: the engine casts */
-	struct imap_store_cfg cfg;	/* strings borrowed (cmd/ keeps them) */
+	struct imap_store_cfg cfg;	/* strings borrowed from cmd/ */
 	struct imap_client *client;
 	uint64_t caps;			/* offered, minus cfg->no_* */
 

@@ -83,7 +83,7 @@ imap_parse_flags(const struct imap_arg *list, size_t n, unsigned *flags_r,
 			continue;	/* \Recent, \*, junk */
 		if ((kw.len > 0 && mf_buf_append(&kw, " ", 1, NULL) < 0) ||
 		    mf_buf_append(&kw, s, list[i].len, NULL) < 0)
-			break;		/* absurdly many: keep what fits */
+			break;	/* absurdly many: keep what fits */
 	}
 	*flags_r = flags;
 	if (keywords_r != NULL)
@@ -444,7 +444,7 @@ setup_session(struct imap_store *st, struct mf_err *err)
 			return -1;
 		}
 		if (cmd->status != IMAP_CMD_OK)
-			caps &= ~IMAP_CAP_NAMESPACE;	/* ask LIST instead */
+			caps &= ~IMAP_CAP_NAMESPACE;	/* ask LIST */
 		imap_cmd_free(&cmd);
 	}
 	if (!(caps & IMAP_CAP_NAMESPACE)) {
@@ -453,7 +453,8 @@ setup_session(struct imap_store *st, struct mf_err *err)
 		cmd->ctx = st;
 		cmd->untagged = delim_cb;
 		imap_cmd_printf(cmd, "LIST \"\" \"\"");
-		if (imap_client_run(st->client, cmd, MF_E_NET, "LIST", err) < 0) {
+		if (imap_client_run(st->client, cmd, MF_E_NET, "LIST",
+				    err) < 0) {
 			imap_cmd_free(&cmd);
 			return -1;
 		}
@@ -512,7 +513,8 @@ connect_and_login(struct imap_store *st, struct mf_err *err)
 			return mf_err_set(err, MF_E_NET, "%s: the server "
 					  "greeted with PREAUTH, so STARTTLS "
 					  "is impossible; refusing to go on "
-					  "in cleartext", imap_conn_label(conn));
+					  "in cleartext",
+					  imap_conn_label(conn));
 		if (do_starttls(st, &tls, err) < 0)
 			return -1;
 		imap_client_allow_alerts(st->client, true);

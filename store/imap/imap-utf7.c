@@ -96,7 +96,7 @@ decode_run(const unsigned char *in, size_t len, struct mf_buf *b)
 		} else if (u >= 0xdc00 && u <= 0xdfff) {
 			return false;		/* low without high */
 		} else if (u >= 0x20 && u <= 0x7e) {
-			return false;		/* must be written directly */
+			return false;	/* must be written directly */
 		}
 		if (!put_utf8(b, u))
 			return false;
@@ -231,7 +231,8 @@ imap_utf7_encode(const char *in, char **out_r)
 					goto fail;
 				shifted = false;
 			}
-			if (mf_buf_append(&b, cp == '&' ? "&-" : (char *)&s[i - 1],
+			if (mf_buf_append(&b, cp == '&' ? "&-" :
+					  (const char *)&s[i - 1],
 					  cp == '&' ? 2 : 1, NULL) < 0)
 				goto fail;
 			continue;

@@ -60,7 +60,7 @@ capture(enum mf_log_level level, unsigned cat, const char *msg, void *ctx)
 	(void)ctx;
 	if (mf_buf_append_str(&trace, msg, NULL) < 0 ||
 	    mf_buf_append(&trace, "\n", 1, NULL) < 0)
-		mf_buf_reset(&trace);	/* keep it bounded; still checked */
+		mf_buf_reset(&trace);	/* bounded; still checked */
 }
 
 static int run(const char *fmt, ...) MF_PRINTF(1, 2);
@@ -143,8 +143,9 @@ start_server(struct server *s, const char *extra)
 		return -1;
 	read_env(s);
 	for (i = 0; i < NSEED; i++) {
-		s->seed_files[i] = xasprintf("%s/messages/spamassassin/%s-%03zu",
-					     data, i % 2 ? "spam" : "nice",
+		s->seed_files[i] = xasprintf("%s/messages/spamassassin/"
+					     "%s-%03zu", data,
+					     i % 2 ? "spam" : "nice",
 					     i / 2 + 1);
 		load_canon(s->seed_files[i], &s->seed_canon[i]);
 		o += (size_t)snprintf(list + o, sizeof(list) - o, " '%s'",
@@ -157,8 +158,9 @@ start_server(struct server *s, const char *extra)
 		return 0;
 	/* NBULK copies of one message, for the ranged pipelined commands */
 	return run("for i in $(seq %d); do echo '%s'; done | bash '%s' seed "
-		   "'%s' Bulk --files-from - 2>/dev/null && bash '%s' seed '%s' "
-		   "Sent '%s' 2>/dev/null", NBULK, s->seed_files[0], harness,
+		   "'%s' Bulk --files-from - 2>/dev/null && "
+		   "bash '%s' seed '%s' Sent '%s' 2>/dev/null", NBULK,
+		   s->seed_files[0], harness,
 		   s->dir, harness, s->dir, s->seed_files[0]) == 0 ? 0 : -1;
 }
 
@@ -864,7 +866,8 @@ struct fake {
 static void
 fake_start(struct fake *f, const char *script)
 {
-	const char *src = getenv("MF_SOURCE_ROOT"), *build = getenv("MF_BUILD_ROOT");
+	const char *src = getenv("MF_SOURCE_ROOT");
+	const char *build = getenv("MF_BUILD_ROOT");
 	char *exe, *spath, *logp, *portp;
 	int i;
 

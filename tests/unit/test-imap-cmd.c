@@ -200,7 +200,8 @@ test_redact(void **state)
 		{ "A2 LOGIN \"bob\" {6}", "A2 LOGIN <redacted>" },
 		{ "A3 AUTHENTICATE PLAIN AGJvYgBzM2NyZXQ=",
 		  "A3 AUTHENTICATE PLAIN <redacted>" },
-		{ "A3 AUTHENTICATE XOAUTH2", "A3 AUTHENTICATE XOAUTH2 <redacted>" },
+		{ "A3 AUTHENTICATE XOAUTH2",
+		  "A3 AUTHENTICATE XOAUTH2 <redacted>" },
 		{ "A9", "A9 <redacted>" },
 	};
 	char out[300];
@@ -348,8 +349,8 @@ test_resp_format(void **state)
 	assert_int_equal(imap_parser_feed(p, in, sizeof(in) - 1, &used, &resp,
 					  &err), IMAP_PARSE_DONE);
 	imap_resp_format(resp, out, sizeof(out));
-	assert_string_equal(out,
-			    "* 12 FETCH (UID 7 FLAGS (\\Seen) BODY[] {5 bytes})");
+	assert_string_equal(out, "* 12 FETCH (UID 7 FLAGS (\\Seen) "
+			    "BODY[] {5 bytes})");
 	imap_parser_destroy(&p);
 }
 
@@ -369,7 +370,8 @@ test_scram_vector(void **state)
 	assert_string_equal(final,
 		"c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
 		"p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=");
-	assert_string_equal(sig, "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
+	assert_string_equal(sig,
+			    "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
 	free(final);
 	/* a server that changes our nonce is refused */
 	assert_int_equal(imap_scram_client_final("pencil",
