@@ -72,7 +72,9 @@ mf_deps_install()
 	(
 		if ((made_policy)); then
 			trap '"${sudo[@]}" rm -f "$policy"' EXIT
-			printf '#!/bin/sh\n# mailferry deps.sh: no daemons during install\nexit 101\n' |
+			printf '%s\n' '#!/bin/sh' \
+				'# mailferry deps.sh: no daemons during install' \
+				'exit 101' |
 				"${sudo[@]}" tee "$policy" >/dev/null &&
 				"${sudo[@]}" chmod 755 "$policy" || exit 1
 		fi

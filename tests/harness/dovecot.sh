@@ -9,13 +9,15 @@
 #   dovecot.sh restart DIR           same config, ports and mail
 #   dovecot.sh status DIR            exit 0 when running
 #   dovecot.sh env DIR               print the variables (also in DIR/env)
-#   dovecot.sh seed DIR BOX [--flags LETTERS] [--new] [--files-from F|-] FILE...
+#   dovecot.sh seed DIR BOX [--flags DFPRST] [--new] [--files-from F] FILE...
 #   dovecot.sh path DIR BOX          the box's maildir on the server
 #   dovecot.sh doveadm DIR ARGS...   doveadm against this instance, as MF_USER
 #   dovecot.sh uidvalidity DIR BOX [N | --reset]
 #   dovecot.sh logmark DIR           a mark for "traffic --since"
 #   dovecot.sh traffic DIR [--since MARK]   "sessions=N in=BYTES out=BYTES"
 #   dovecot.sh tunnel DIR            run the preauth tunnel (stdin/stdout)
+# The server stops by itself when the process that started it (--watch,
+# default the caller) exits.
 #
 # Sourced (". tests/harness/dovecot.sh"), it defines mf_harness_start,
 # mf_harness_stop and mf_harness; see tests/README.md for all of it.
@@ -58,8 +60,10 @@ mf_harness_start()
 		chmod 755 "$dir"
 		_mfh_created+=("$dir")
 	fi
-	bash "$_mfh_self" start "$dir" --watch "$$" "$@" >/dev/null ||
-		return 1
+	local -a auto=()
+	[[ " ${_mfh_created[*]} " == *" $dir "* ]] && auto=(--autoremove)
+	bash "$_mfh_self" start "$dir" --watch "$$" "${auto[@]}" "$@" \
+		>/dev/null || return 1
 	# shellcheck disable=SC1091
 	. "$dir/env" || return 1
 	_mfh_started+=("$dir")
@@ -272,7 +276,7 @@ save_state()
 
 	: >"$tmp"
 	for v in RUNDIR MAILBASE MAIL_UID MAIL_GID MF_USER MF_PASS \
-		MF_IMAP_PORT MF_IMAPS_PORT WATCH_PID WATCH_START \
+		MF_IMAP_PORT MF_IMAPS_PORT WATCH_PID WATCH_START AUTOREMOVE \
 		MASTER_PID MASTER_START; do
 		printf '%s=%s\n' "$v" "$(shquote "${!v:-}")" >>"$tmp"
 	done
@@ -703,7 +707,7 @@ start_watchdog()
 {
 	[[ -n ${WATCH_PID:-} ]] || return 0
 	setsid bash ${MFH_WD_X:-} -c '
-		watch=$1 wstart=$2 master=$3 mstart=$4 dir=$5 self=$6
+		watch=$1 wstart=$2 master=$3 mstart=$4 dir=$5 self=$6 auto=$7
 		alive() {
 			local s
 			local -a f
@@ -712,16 +716,23 @@ start_watchdog()
 			[[ ${f[0]} != [ZX] && ${f[19]} == "$2" ]]
 		}
 		trap "exit 0" TERM
-		while alive "$watch" "$wstart" && alive "$master" "$mstart"; do
+		while alive "$watch" "$wstart"; do
+			# The server went away by other means: nothing to do.
+			alive "$master" "$mstart" || exit 0
 			sleep 1 & wait $!
 		done
-		alive "$master" "$mstart" || exit 0
 		if [[ -f $dir/state ]]; then
-			MFH_WATCHDOG=$$ exec bash ${MFH_WD_X:-} "$self" stop "$dir"
+			MFH_WATCHDOG=$$ bash ${MFH_WD_X:-} "$self" stop "$dir"
+		elif alive "$master" "$mstart"; then
+			kill -TERM "$master"
 		fi
-		kill -TERM "$master"
+		# A temp dir made by mf_harness_start for a shell that died
+		# without its traps.
+		if [[ $auto == 1 && ${MF_HARNESS_KEEP:-0} != 1 ]]; then
+			rm -rf -- "$dir"
+		fi
 	' mf-harness-watchdog "$WATCH_PID" "$WATCH_START" "$MASTER_PID" \
-		"$MASTER_START" "$DIR" "$_mfh_self" \
+		"$MASTER_START" "$DIR" "$_mfh_self" "${AUTOREMOVE:-0}" \
 		</dev/null >/dev/null 2>>"${MFH_WD_LOG:-/dev/null}" &
 	echo "$! $(proc_start $! || echo 0)" >"$DIR/watchdog.pid"
 }
@@ -730,7 +741,7 @@ cmd_start()
 {
 	local -a EXTRA=()
 	local CAPS= user= pass= watch=$PPID nowatch=0 attempt rc=0 ports
-	local SPECIAL_USE=0
+	local SPECIAL_USE=0 AUTOREMOVE=0
 
 	DIR=$(abspath "${1:?usage: start DIR [options]}")
 	shift
@@ -741,6 +752,7 @@ cmd_start()
 		--pass) pass=${2?}; shift ;;
 		--set) EXTRA+=("${2?}"); shift ;;
 		--special-use) SPECIAL_USE=1 ;;
+		--autoremove) AUTOREMOVE=1 ;;
 		--watch) watch=${2?}; shift ;;
 		--no-watch) nowatch=1 ;;
 		*) die "start: unknown option $1" ;;
@@ -1100,7 +1112,7 @@ cmd_traffic()
 
 usage()
 {
-	sed -n '3,20p' "$_mfh_self" | sed 's/^# \{0,1\}//'
+	sed -n '2,24p' "$_mfh_self" | sed 's/^# \{0,1\}//'
 	exit 2
 }
 

@@ -42,6 +42,10 @@ check()
 		not_ok "$desc" "failed: $*"
 	fi
 }
+quiet()
+{
+	"$@" >/dev/null
+}
 # expect DESC REGEX TEXT: passes when TEXT matches REGEX (grep -E).
 expect()
 {
@@ -255,8 +259,8 @@ for kind in wrong selfsigned; do
 	fi
 done
 check "the wrong certificate comes from the test CA" \
-	openssl verify -CAfile "$MF_CA_FILE" -verify_hostname wrong.example \
-	"$MF_WRONG_CERT" >/dev/null
+	quiet openssl verify -CAfile "$MF_CA_FILE" \
+	-verify_hostname wrong.example "$MF_WRONG_CERT"
 
 # -- STARTTLS and plaintext on the plain port ---------------------------
 out=$(printf '%s\r\n' "a LOGIN $MF_USER $MF_PASS" 'b SELECT INBOX' \
@@ -323,11 +327,12 @@ check "traffic out= matches what the client got" \
 
 # -- restart keeps mail and ports -----------------------------------------
 old_pid=$MF_DOVECOT_PID
-check "restart" mf_harness restart >/dev/null
+check "restart" quiet mf_harness restart
 # shellcheck disable=SC1091
 . "$MF_HARNESS_DIR/env"
 check "restart gives a new master" test "$MF_DOVECOT_PID" != "$old_pid"
-out=$(printf '%s\r\n' "a LOGIN $MF_USER $MF_PASS" 'b STATUS Archive (MESSAGES)' \
+out=$(printf '%s\r\n' "a LOGIN $MF_USER $MF_PASS" \
+	'b STATUS Archive (MESSAGES)' \
 	'z LOGOUT' | imaps)
 expect "after restart the mail is still there" \
 	"MESSAGES ${#all[@]}" "$out"
@@ -383,6 +388,31 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 check "the server stops when the watched process exits" gone "$wd_pid"
+
+# A test killed with SIGKILL (a meson timeout) runs no trap: the watchdog
+# stops its server and removes the directory mf_harness_start made.
+cat >"$work/victim.sh" <<'EOF'
+. "$1"
+mf_harness_start || exit 1
+echo "$MF_HARNESS_DIR $MF_DOVECOT_PID" >"$2.tmp"
+mv "$2.tmp" "$2"
+exec sleep 60
+EOF
+bash "$work/victim.sh" "$MF_HARNESS" "$work/victim.out" &
+victim=$!
+for _ in $(seq 100); do
+	[[ -s $work/victim.out ]] && break
+	sleep 0.1
+done
+read -r vdir vpid <"$work/victim.out"
+kill -KILL "$victim"
+wait "$victim" 2>/dev/null
+for _ in $(seq 100); do
+	gone "$vpid" && [[ ! -e $vdir ]] && break
+	sleep 0.1
+done
+check "after SIGKILL of its shell the server stops" gone "$vpid"
+check "... and its temp directory goes" test ! -e "$vdir"
 
 errs=$(grep -E ': (Error|Fatal|Panic):' "$main_dir/dovecot.log")
 check "no errors in the server log" test -z "$errs"
