@@ -3,6 +3,8 @@
  * safe whatever instant the process dies at.
  *
  * Order and why:
+ *   0. rows to forget with nothing to do on either side, so that a copy
+ *      below may record the same UID or key anew.
  *   1. copies far -> near, in batches.  Per batch: the near store chooses
  *      the file names; the rows are journaled (pending PULL, with the near
  *      key) and committed; the bodies stream from the far store into tmp/;
@@ -479,6 +481,47 @@ delete_side(struct box_run *r, struct side *s, bool *failed,
 	free(idx);
 }
 
+/* A row to forget with nothing to do on either side. */
+static bool
+pure_forget(const struct plan_entry *e)
+{
+	return e->rec == PLAN_REC_FORGET && e->far_op.op == PLAN_OP_NONE &&
+	       e->near_op.op == PLAN_OP_NONE;
+}
+
+/*
+ * Step 0: rows to forget outright (gone on both sides, or no longer found
+ * after a UIDVALIDITY change) go before the copies, which may record the
+ * same message under the same UID or key in a new row.  Forgetting early
+ * is safe: a message whose row is gone is new on its side and is paired
+ * or copied again, never deleted.
+ */
+static int
+forget_first(struct box_run *r, bool *done, struct mf_err *err)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < r->plan->n; i++)
+		n += pure_forget(&r->plan->v[i]) && r->plan->v[i].state >= 0;
+	if (n == 0)
+		return 0;
+	if (state_begin(r->db, err) < 0)
+		return -1;
+	for (i = 0; i < r->plan->n; i++) {
+		const struct plan_entry *e = &r->plan->v[i];
+
+		if (!pure_forget(e) || e->state < 0)
+			continue;
+		if (state_msg_delete(r->db, r->rows->v[e->state].rowid,
+				     err) < 0) {
+			state_rollback(r->db);
+			return -1;
+		}
+		done[i] = true;
+	}
+	return commit(r, "forget", err);
+}
+
 /* The state rows of the flag and deletion entries (step 5). */
 static int
 record(struct box_run *r, const bool *failed, struct mf_err *err)
@@ -544,7 +587,8 @@ exec_plan(struct box_run *r, struct mf_err *err)
 	bool *failed = xcalloc(r->plan->n + 1, sizeof(bool));
 	int ret = 0;
 
-	if (recheck_near_gone(r, failed, err) < 0 ||
+	if (forget_first(r, failed, err) < 0 ||
+	    recheck_near_gone(r, failed, err) < 0 ||
 	    copy_all(r, &r->near, failed, err) < 0 ||
 	    copy_all(r, &r->far, failed, err) < 0) {
 		free(failed);

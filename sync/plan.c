@@ -478,8 +478,20 @@ plan_row(struct planner *p, size_t i)
 			plan_pair(p, si, fi, ni, PLAN_WHY_CONFIRM, true);
 			return;
 		}
-		if (fi >= 0)	/* copy it again, as new */
-			p->far_used[fi] = false;
+		if (fi >= 0) {	/* copy it again, into the same row */
+			struct plan_entry *e = entry_add(p, si, fi, -1,
+							 PLAN_WHY_RETRY);
+
+			e->near_op.op = PLAN_OP_COPY;
+			e->rec = PLAN_REC_SET;
+			e->has_far = e->has_near = true;
+			e->far_flags = e->near_flags = in->far[fi].flags;
+			e->far_kw = e->near_kw = side_kw(in->far_keywords,
+							 &in->far[fi],
+							 row->keywords);
+			p->res->stats.pull++;
+			return;
+		}
 		if (ni >= 0)	/* far gone meanwhile: the copy stays new */
 			p->near_used[ni] = false;
 		forget(p, si, PLAN_WHY_RETRY);

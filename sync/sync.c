@@ -574,10 +574,38 @@ add_summary(struct sync_summary *sum, const struct sync_box_report *rep)
 	sum->failed += rep->failed;
 }
 
+/*
+ * Without UIDPLUS an IMAP side cannot expunge just our messages (a plain
+ * EXPUNGE removes every \Deleted message of the folder, also ones another
+ * client only marked), so deletions there stay a \Deleted flag.
+ */
+static void
+effective_policy(const struct sync_opts *o, struct sync_policy *pol)
+{
+	*pol = *o->policy;
+	if ((o->far->caps & MF_CAP_UIDS) && !(o->far->caps & MF_CAP_UIDPLUS) &&
+	    (pol->expunge & SYNC_SIDE_FAR)) {
+		pol->expunge &= ~SYNC_SIDE_FAR;
+		mf_log(MF_LOG_INFO, MF_LOGC_SYNC, "%s: the far server has no "
+		       "UIDPLUS: deletions there only set \\Deleted",
+		       o->channel);
+	}
+	if ((o->near->caps & MF_CAP_UIDS) &&
+	    !(o->near->caps & MF_CAP_UIDPLUS) &&
+	    (pol->expunge & SYNC_SIDE_NEAR)) {
+		pol->expunge &= ~SYNC_SIDE_NEAR;
+		mf_log(MF_LOG_INFO, MF_LOGC_SYNC, "%s: the near server has no "
+		       "UIDPLUS: deletions there only set \\Deleted",
+		       o->channel);
+	}
+}
+
 int
-sync_run(const struct sync_opts *o, struct sync_summary *sum,
+sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 	 struct mf_err *err)
 {
+	struct sync_opts opts = *o_in, *o = &opts;
+	struct sync_policy pol;
 	struct mf_box_list *far = NULL, *near = NULL;
 	struct state_box_list *state = NULL;
 	struct box_plan *plan = NULL;
@@ -585,6 +613,8 @@ sync_run(const struct sync_opts *o, struct sync_summary *sum,
 	int ret = -1;
 
 	memset(sum, 0, sizeof(*sum));
+	effective_policy(o_in, &pol);
+	opts.policy = &pol;
 	if (o->far->ops->list_boxes(o->far, true, &far, err) < 0) {
 		mf_err_prefix(err, "far: list folders");
 		goto out;

@@ -49,6 +49,7 @@
 #include "base/crlf.h"
 #include "base/fsutil.h"
 #include "base/log.h"
+#include "base/testhook.h"
 #include "base/xalloc.h"
 #include "mdir-name.h"
 #include "mdir-private.h"
@@ -416,6 +417,7 @@ move_into_place(struct mdir_store *st, struct mdir_dsink *ds)
 		mdir_index_put(&st->idx, full, to_new);
 	d->status = 0;
 	mf_err_clear(&d->err);
+	mf_test_step("maildir deliver");
 }
 
 int

@@ -36,6 +36,7 @@
 #include "base/crlf.h"
 #include "base/fsutil.h"
 #include "base/log.h"
+#include "base/testhook.h"
 #include "base/xalloc.h"
 #include "mdir-name.h"
 #include "mdir-path.h"
@@ -379,6 +380,7 @@ flags_one(struct mdir_store *st, struct mf_flag_item *item, bool *rescanned,
 	if (e->in_new)
 		st->box->dirty_new = true;
 	mdir_index_rename(&st->idx, e, name, false);
+	mf_test_step("maildir flags");
 	return 0;
 }
 
@@ -486,6 +488,7 @@ remove_one(struct mdir_store *st, struct mf_remove_item *item,
 	if (trash != NULL)
 		trash->dirty_cur = true;
 	mdir_index_drop(&st->idx, e);
+	mf_test_step("maildir remove");
 	return 0;
 }
 

@@ -253,7 +253,7 @@ static const struct pcase cases[] = {
 	{ "pending pull lost: copy again",
 	  .s = { { 3, "k", "S", "S", STATE_PENDING_PULL } },
 	  .f = { { 3, "S" } },
-	  .expect = "forget; pull 3 =S/S" },
+	  .expect = "pull 3 =S/S" },
 	{ "pending push landed: found by identity",
 	  .s = { { 0, "k", "", "", STATE_PENDING_PUSH, "10", "<p@h>", 77 } },
 	  .f = { { 4, "" }, { 12, "", "<p@h>", 77 } },
