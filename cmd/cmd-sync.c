@@ -67,6 +67,12 @@ print_report(void *vctx, const struct sync_box_report *r)
 		printf("%s: %s: %s\n", ctx->channel, names, r->what);
 		return;
 	}
+	/* a folder that was looked at but needed nothing: only with -v */
+	if (r->pulled + r->pushed + r->flags_far + r->flags_near + r->del_far +
+	    r->del_near + r->paired + r->failed == 0 &&
+	    r->planned.guard_far + r->planned.guard_near == 0 &&
+	    ctx->verbosity < 1)
+		return;
 	printf("%s: %s: pulled %zu, pushed %zu, flags %zu far / %zu near, "
 	       "deleted %zu far / %zu near", ctx->channel, names, r->pulled,
 	       r->pushed, r->flags_far, r->flags_near, r->del_far,

@@ -400,7 +400,7 @@ side_init(struct side *s, const char *label, const struct mf_box_list *list,
 		s->v[n].selectable = !(info->attrs & MF_BOX_NOSELECT);
 		n++;
 	}
-	qsort(s->v, n, sizeof(*s->v), ent_cmp);
+	mf_qsort(s->v, n, sizeof(*s->v), ent_cmp);
 	s->n = 0;
 	for (i = 0; i < n; i++) {
 		if (s->n > 0 && strcmp(s->v[s->n - 1].key, s->v[i].key) == 0) {
@@ -476,7 +476,7 @@ mark_dup_rows(struct srow *rows, size_t n, bool by_far)
 	char shown_buf[256];
 	size_t i;
 
-	qsort(rows, n, sizeof(*rows), by_far ? row_cmp_far : row_cmp_near);
+	mf_qsort(rows, n, sizeof(*rows), by_far ? row_cmp_far : row_cmp_near);
 	for (i = 0; i < n; i++) {
 		const char *key = by_far ? rows[i].far_key : rows[i].near_key;
 
@@ -521,7 +521,7 @@ rows_init(struct planner *p, const struct state_box_list *state)
 	p->nrows = n;
 	mark_dup_rows(p->rows, n, true);
 	mark_dup_rows(p->rows, n, false);
-	qsort(p->rows, n, sizeof(*p->rows), row_cmp_idx);
+	mf_qsort(p->rows, n, sizeof(*p->rows), row_cmp_idx);
 
 	p->far.claims = xcalloc(n ? n : 1, sizeof(*p->far.claims));
 	p->near.claims = xcalloc(n ? n : 1, sizeof(*p->near.claims));
@@ -531,8 +531,8 @@ rows_init(struct planner *p, const struct state_box_list *state)
 		p->far.claims[nfar++] = p->rows[i].far_key;
 		p->near.claims[nnear++] = p->rows[i].near_key;
 	}
-	qsort(p->far.claims, nfar, sizeof(*p->far.claims), str_cmp);
-	qsort(p->near.claims, nnear, sizeof(*p->near.claims), str_cmp);
+	mf_qsort(p->far.claims, nfar, sizeof(*p->far.claims), str_cmp);
+	mf_qsort(p->near.claims, nnear, sizeof(*p->near.claims), str_cmp);
 	p->far.nclaims = nfar;
 	p->near.nclaims = nnear;
 }
@@ -848,7 +848,7 @@ boxes_plan(const struct mf_box_list *far, const struct mf_box_list *near,
 	pass_patterns(&p);
 	if (pass_only(&p, only, nonly, err) < 0)
 		goto out;
-	qsort(p.plan->v, p.plan->n, sizeof(*p.plan->v), pair_cmp);
+	mf_qsort(p.plan->v, p.plan->n, sizeof(*p.plan->v), pair_cmp);
 	*plan_r = p.plan;
 	p.plan = NULL;
 	ret = 0;

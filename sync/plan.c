@@ -303,11 +303,17 @@ rematch_one(const struct mf_msg *msgs, size_t n, bool *used,
 
 /* ---- pass 2: state rows ----------------------------------------------- */
 
+/*
+ * Has a side changed since the last sync in a way that must survive a
+ * deletion on the other side?  Setting \Deleted does not count: that side
+ * is deleting the message too (and it is how an interrupted expunge of
+ * ours looks: flagged, not yet expunged).
+ */
 static bool
 far_changed(const struct plan_input *in, const struct state_msg *row,
 	    const struct mf_msg *f)
 {
-	if (f->flags != row->flags)
+	if ((f->flags | MF_FLAG_DELETED) != (row->flags | MF_FLAG_DELETED))
 		return true;
 	return in->far_keywords && !mf_kw_equal(f->keywords, row->keywords);
 }
@@ -316,7 +322,8 @@ static bool
 near_changed(const struct plan_input *in, const struct state_msg *row,
 	     const struct mf_msg *n)
 {
-	if (n->flags != row->near_flags)
+	if ((n->flags | MF_FLAG_DELETED) !=
+	    (row->near_flags | MF_FLAG_DELETED))
 		return true;
 	return in->near_keywords &&
 	       !mf_kw_equal(n->keywords, row->near_keywords);
@@ -608,7 +615,7 @@ collect(const struct mf_msg *msgs, size_t n, const bool *used, size_t *n_r)
 		v[o].idx = i;
 		o++;
 	}
-	qsort(v, o, sizeof(*v), ident_cmp);
+	mf_qsort(v, o, sizeof(*v), ident_cmp);
 	*n_r = o;
 	return v;
 }

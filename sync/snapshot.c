@@ -101,7 +101,7 @@ static void
 view_sort(struct side *s)
 {
 	if (s->n > 1)
-		qsort(s->view, s->n, sizeof(*s->view),
+		mf_qsort(s->view, s->n, sizeof(*s->view),
 		      s->uids ? cmp_uid : cmp_key);
 }
 
@@ -280,7 +280,7 @@ delta_scan(struct box_run *r, struct side *s, struct mf_err *err)
 			continue;
 		ids[present++] = row_uid(s, row);
 	}
-	qsort(ids, present, sizeof(*ids), cmp_u32);
+	mf_qsort(ids, present, sizeof(*ids), cmp_u32);
 	for (i = 0; fresh != NULL && i < fresh->n; i++)
 		if (!uid_in(ids, present, fresh->msgs[i].uid))
 			fresh_unknown++;

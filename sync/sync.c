@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/arena.h"
 #include "base/log.h"
@@ -94,6 +95,62 @@ side_listed(struct side *s, const struct mf_box_info *info)
 	s->status = info->status;
 	s->status_known = true;
 	s->uidnext = info->status.uidnext;
+}
+
+/*
+ * An interrupted run may have left APPENDs in the server's input: a server
+ * goes on executing the commands a dead client had already sent.  Before
+ * looking for journaled APPENDs among the new messages, wait until the
+ * UID side stops growing (UIDNEXT and EXISTS the same over a second, for at
+ * most 15 s), or one that lands after the look would be appended twice.
+ * Only runs that find such a journal pay for this.
+ */
+static int
+settle_side(struct side *s, struct mf_err *err)
+{
+	struct mf_select_req req = { .readonly = true };
+	struct mf_box_status a, b;
+	int i;
+
+	if (s->st->ops->select_box(s->st, s->box, &req, &a, err) < 0)
+		return mf_err_prefix(err, "%s %s", s->label, s->box);
+	for (i = 0; i < 30; i++) {
+		struct timespec half = { 0, 500 * 1000 * 1000 };
+
+		nanosleep(&half, NULL);
+		if (s->st->ops->select_box(s->st, s->box, &req, &b, err) < 0)
+			return mf_err_prefix(err, "%s %s", s->label, s->box);
+		if (a.uidnext == b.uidnext && a.messages == b.messages &&
+		    i > 0)
+			break;
+		a = b;
+	}
+	mf_debug(MF_LOGC_SYNC, "%s %s: settled at UIDNEXT %u", s->label,
+		 s->box, b.uidnext);
+	/* reopen read-write with the settled status */
+	s->selected = false;
+	s->status_known = false;
+	return side_select(s, err);
+}
+
+static int
+settle_after_crash(struct box_run *r, struct mf_err *err)
+{
+	bool far = false, near = false;
+	size_t i;
+
+	for (i = 0; i < r->rows->n; i++) {
+		if (r->rows->v[i].pending == STATE_PENDING_PUSH)
+			far = true;
+		if (r->rows->v[i].pending == STATE_PENDING_PULL &&
+		    r->near.uids)
+			near = true;
+	}
+	if (far && r->far.uids && settle_side(&r->far, err) < 0)
+		return -1;
+	if (near && settle_side(&r->near, err) < 0)
+		return -1;
+	return 0;
 }
 
 /*
@@ -247,11 +304,11 @@ absorb_own_changes(struct box_run *r, struct side *s, struct mf_err *err)
 						rows->v[i].near_flags;
 		}
 	}
-	qsort(uids, present, sizeof(*uids), cmp_uid_flags);
+	mf_qsort(uids, present, sizeof(*uids), cmp_uid_flags);
 	for (i = 0; i < res->n && mine; i++) {
 		struct uid_flags key = { res->msgs[i].uid, 0, NULL }, *found;
 
-		found = bsearch(&key, uids, present, sizeof(*uids),
+		found = mf_bsearch(&key, uids, present, sizeof(*uids),
 				cmp_uid_flags);
 		mine = found != NULL && found->flags == res->msgs[i].flags &&
 		       (!(s->st->caps & MF_CAP_KEYWORDS) ||
@@ -260,7 +317,7 @@ absorb_own_changes(struct box_run *r, struct side *s, struct mf_err *err)
 	for (i = 0; i < res->nvanished && mine; i++) {
 		struct uid_flags key = { res->vanished[i], 0, NULL };
 
-		mine = bsearch(&key, uids, present, sizeof(*uids),
+		mine = mf_bsearch(&key, uids, present, sizeof(*uids),
 			       cmp_uid_flags) == NULL;
 	}
 	free(uids);
@@ -369,6 +426,8 @@ sync_pair(const struct sync_opts *o, const struct box_pair *pair,
 	} else {
 		r.rows = xcalloc(1, sizeof(*r.rows));
 	}
+	if (settle_after_crash(&r, err) < 0)
+		goto out;
 	if (snapshot_side(&r, &r.far, err) < 0 ||
 	    snapshot_side(&r, &r.near, err) < 0 || identify(&r, err) < 0)
 		goto out;

@@ -79,8 +79,10 @@ mf_buf_printf(struct mf_buf *b, struct mf_err *err, const char *fmt, ...)
 	va_list ap;
 	int n;
 
+	char probe[1];
+
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(probe, sizeof(probe), fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return mf_err_set(err, MF_E_INTERNAL, "bad format");

@@ -75,9 +75,13 @@ xasprintf(const char *fmt, ...)
 	va_list ap;
 	int len;
 	char *p;
+	char probe[1];
 
+	/* gcc 12 with -fsanitize=undefined sees a NULL fmt path otherwise */
+	if (fmt == NULL)
+		fmt = "";
 	va_start(ap, fmt);
-	len = vsnprintf(NULL, 0, fmt, ap);
+	len = vsnprintf(probe, sizeof(probe), fmt, ap);
 	va_end(ap);
 	if (len < 0)
 		oom(0);

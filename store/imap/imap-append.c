@@ -21,6 +21,7 @@
 
 #include "base/fsutil.h"
 #include "base/log.h"
+#include "base/testhook.h"
 #include "base/xalloc.h"
 #include "flags.h"
 
@@ -241,6 +242,7 @@ append_tagged(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
 	    imap_arg_get_u32(&resp->code[1], &uidvalidity) &&
 	    imap_arg_get_u32(&resp->code[2], &uid))
 		d->uid = uid;
+	mf_test_step("imap append");
 }
 
 int

@@ -315,7 +315,7 @@ run_search(struct imap_store *st, struct scan_ctx *sc, struct mf_err *err)
 		r = mf_err_set(err, MF_E_BOX, "UID SEARCH: malformed or "
 			       "oversized answer");
 	if (r == 0 && sc->nsearch > 1)
-		qsort(sc->search, sc->nsearch, sizeof(uint32_t), cmp_u32);
+		mf_qsort(sc->search, sc->nsearch, sizeof(uint32_t), cmp_u32);
 	return r;
 }
 
@@ -401,7 +401,7 @@ imap_scan(struct mf_store *mst, const struct mf_scan_req *req,
 		sc.v[o++] = *m;
 	}
 	if (o > 1)
-		qsort(sc.v, o, sizeof(*sc.v), cmp_scan);
+		mf_qsort(sc.v, o, sizeof(*sc.v), cmp_scan);
 	o = merge_dups(sc.v, o);
 	res->msgs = xcalloc(o ? o : 1, sizeof(*res->msgs));
 	for (i = 0; i < o; i++)
@@ -410,7 +410,7 @@ imap_scan(struct mf_store *mst, const struct mf_scan_req *req,
 	if (req->vanished && req->changedsince != 0 && st->qresync &&
 	    !st->sel_nomodseq && !sc.vanished_overflow) {
 		if (sc.nvanished > 1)
-			qsort(sc.vanished, sc.nvanished, sizeof(uint32_t),
+			mf_qsort(sc.vanished, sc.nvanished, sizeof(uint32_t),
 			      cmp_u32);
 		for (i = 0, o = 0; i < sc.nvanished; i++)
 			if (o == 0 || sc.vanished[o - 1] != sc.vanished[i])
@@ -784,8 +784,8 @@ imap_fetch(struct mf_store *mst, struct mf_fetch_item *items, size_t n,
 		fc.index[fc.n++] = fi;
 		order[i] = fi;
 	}
-	qsort(fc.index, fc.n, sizeof(*fc.index), cmp_fitem);
-	qsort(order, n, sizeof(*order), cmp_group);
+	mf_qsort(fc.index, fc.n, sizeof(*fc.index), cmp_fitem);
+	mf_qsort(order, n, sizeof(*order), cmp_group);
 	imap_client_set_literal_handler(st->client, literal_cb, &fc);
 	for (i = 0; i < n; i = j) {
 		char spec[64];

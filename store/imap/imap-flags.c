@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/testhook.h"
 #include "base/xalloc.h"
 #include "flags.h"
 
@@ -60,7 +61,7 @@ cmp_u32(const void *a, const void *b)
 static bool
 in_set(const uint32_t *set, size_t n, uint32_t uid)
 {
-	return n > 0 && bsearch(&uid, set, n, sizeof(*set), cmp_u32) != NULL;
+	return n > 0 && mf_bsearch(&uid, set, n, sizeof(*set), cmp_u32) != NULL;
 }
 
 static void
@@ -70,6 +71,7 @@ store_tagged(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
 	const char *s;
 
 	(void)cmd;
+	mf_test_step("imap store");
 	/* [MODIFIED 7,9] (RFC 7162 3.1.3) */
 	if (resp->ncode < 2 || !imap_arg_is_atom(&resp->code[0], "MODIFIED") ||
 	    !imap_arg_get_atom(&resp->code[1], &s))
@@ -78,7 +80,7 @@ store_tagged(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
 				 &sc->nmodified, &sc->cap, 16u * 1024u * 1024u))
 		sc->modified_bad = true;
 	if (sc->nmodified > 1)
-		qsort(sc->modified, sc->nmodified, sizeof(uint32_t), cmp_u32);
+		mf_qsort(sc->modified, sc->nmodified, sizeof(uint32_t), cmp_u32);
 }
 
 /*
@@ -97,7 +99,7 @@ run_changes(struct imap_store *st, struct change *ch, size_t nch,
 	size_t nscs = 0, i, j;
 	int ret;
 
-	qsort(ch, nch, sizeof(*ch), cmp_change);
+	mf_qsort(ch, nch, sizeof(*ch), cmp_change);
 	for (i = 0; i < nch; i = j) {
 		size_t nu = 0, pos = 0;
 

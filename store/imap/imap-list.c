@@ -228,7 +228,7 @@ imap_list_boxes(struct mf_store *mst, bool status, struct mf_box_list **list_r,
 			info->status = e->status;
 		list->n++;
 	}
-	qsort(list->v, list->n, sizeof(*list->v), cmp_info);
+	mf_qsort(list->v, list->n, sizeof(*list->v), cmp_info);
 	/* two server names for one canonical name ("INBOX.INBOX" under an
 	 * "INBOX." prefix): keep the first, never merge two mailboxes */
 	for (i = 1, k = 1; i < list->n; i++) {

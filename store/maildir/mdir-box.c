@@ -340,7 +340,7 @@ found_find(struct list_ctx *lc, const char *name)
 {
 	struct found key = { .name = (char *)name };
 
-	return bsearch(&key, lc->v, lc->n, sizeof(*lc->v), found_cmp);
+	return mf_bsearch(&key, lc->v, lc->n, sizeof(*lc->v), found_cmp);
 }
 
 /* Add every missing ancestor of a folder as a non-selectable parent. */
@@ -349,7 +349,7 @@ add_parents(struct list_ctx *lc)
 {
 	size_t n = lc->n, i, o;
 
-	qsort(lc->v, lc->n, sizeof(*lc->v), found_cmp);
+	mf_qsort(lc->v, lc->n, sizeof(*lc->v), found_cmp);
 	for (i = 0; i < n; i++) {
 		char *name = lc->v[i].name, *slash;
 
@@ -358,7 +358,7 @@ add_parents(struct list_ctx *lc)
 			found_add(lc, xstrndup(name, (size_t)(slash - name)),
 				  false, 0);
 	}
-	qsort(lc->v, lc->n, sizeof(*lc->v), found_cmp);
+	mf_qsort(lc->v, lc->n, sizeof(*lc->v), found_cmp);
 	/* keep one of each name, the selectable one if there is one */
 	for (i = 0, o = 0; i < lc->n; i++) {
 		if (o > 0 && strcmp(lc->v[o - 1].name, lc->v[i].name) == 0) {

@@ -525,7 +525,7 @@ mdir_index_scan(struct mdir_index *idx, int dir_fd, const char *box,
 		}
 	}
 	if (idx->n > 1)
-		qsort(idx->v, idx->n, sizeof(*idx->v), ent_cmp);
+		mf_qsort(idx->v, idx->n, sizeof(*idx->v), ent_cmp);
 	for (i = 0, o = 0; i < idx->n; i++) {
 		if (o > 0 && key_cmp(idx->v[o - 1].key, idx->v[o - 1].key_len,
 				     idx->v[i].key, idx->v[i].key_len) == 0) {

@@ -50,7 +50,8 @@ mf_setup() {
 	mf_config
 }
 
-# mf_config [extra channel lines]: (re)write the config
+# mf_config [extra channel lines]: (re)write the config; MF_STORE_OPTS
+# holds extra lines for the maildir store (e.g. "fsync:false")
 mf_config() {
 	cat >"$CFG" <<YAML
 state_dir: $T/state
@@ -66,6 +67,7 @@ stores:
   local:
     maildir: $LOCAL
     layout: fs
+$(printf '%s\n' "${MF_STORE_OPTS:-}" | sed 's/^/    /')
 channels:
   c:
     far: srv

@@ -10,6 +10,9 @@
 # MF_CRASH_STRIDE=K tests every K-th step only (default 1: all of them).
 set -u
 . "$(dirname "$0")/lib.sh"
+# a killed process loses nothing that reached the kernel, so this test
+# does not need fsync (sync-basic.sh runs with it); it saves minutes
+MF_STORE_OPTS="fsync: false"
 mf_setup "$@"
 stride=${MF_CRASH_STRIDE:-1}
 
