@@ -144,7 +144,7 @@ kw_split(const char *words, size_t *n_r)
 		v[n++] = xstrndup(start, (size_t)(p - start));
 	}
 	if (n > 1)
-		qsort(v, n, sizeof(*v), cmp_str);
+		mf_qsort(v, n, sizeof(*v), cmp_str);
 	for (i = 0, o = 0; i < n; i++) {
 		if (o > 0 && strcmp(v[o - 1], v[i]) == 0) {
 			free(v[i]);
@@ -217,7 +217,7 @@ mf_kw_minus(const char *a, const char *b)
 	char *s;
 
 	for (i = 0, o = 0; i < na; i++) {
-		if (bsearch(&va[i], vb, nb, sizeof(*vb), cmp_str) != NULL) {
+		if (mf_bsearch(&va[i], vb, nb, sizeof(*vb), cmp_str) != NULL) {
 			free(va[i]);
 			continue;
 		}
