@@ -85,12 +85,18 @@ mf() {
 # what it was given (LF after an APPEND, CRLF in some seeded files) and
 # the maildir has LF; flags are the upper-case letters after ":2,".
 sig() {
-	local dir=$1 copy
-	copy=$(mktemp -d "$T/sig.XXXXXX")
-	cp -a "$dir/." "$copy"
-	find "$copy" -type f ! -path '*/cur/*' ! -path '*/new/*' -delete
-	find "$copy" -type f -exec sed -i 's/\r$//' {} +
-	(cd "$copy" && find . -type f -exec sha256sum {} +) |
+	local dir=$1 copy=
+	# hash in place, or a copy with CRLF made LF when any file has CR
+	if [ -n "$(find "$dir" \( -path '*/cur/*' -o -path '*/new/*' \) \
+		-type f -exec grep -l $'\r' {} + 2>/dev/null | head -1)" ]; then
+		copy=$(mktemp -d "$T/sig.XXXXXX")
+		cp -a "$dir/." "$copy"
+		find "$copy" -type f ! -path '*/cur/*' ! -path '*/new/*' -delete
+		find "$copy" -type f -exec sed -i 's/\r$//' {} +
+		dir=$copy
+	fi
+	(cd "$dir" && find . \( -path '*/cur/*' -o -path '*/new/*' \) \
+		-type f -exec sha256sum {} +) |
 	awk '{
 		path = substr($0, index($0, "  ") + 2)
 		sub(/^\.\//, "", path)
@@ -110,7 +116,7 @@ sig() {
 		}
 		print folder, $1, flags
 	}' | LC_ALL=C sort
-	rm -rf "$copy"
+	[ -z "$copy" ] || rm -rf "$copy"
 }
 
 # same_sides NAME: the server and the local maildir hold the same messages
