@@ -184,6 +184,10 @@ struct mf_scan_result {
 
 void mf_scan_result_free(struct mf_scan_result **res);
 
+/* Binary search in messages sorted by uid / by key; index or -1. */
+long mf_msgs_find_uid(const struct mf_msg *v, size_t n, uint32_t uid);
+long mf_msgs_find_key(const struct mf_msg *v, size_t n, const char *key);
+
 /* ---- moving bytes --------------------------------------------------- */
 
 /*

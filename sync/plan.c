@@ -70,48 +70,17 @@ kw_keep(struct planner *p, char *s)
 static long
 find_far(const struct plan_input *in, uint32_t uid)
 {
-	size_t lo = 0, hi = in->nfar;
-
-	if (uid == 0)
-		return -1;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (in->far[mid].uid == uid)
-			return (long)mid;
-		if (in->far[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
+	return uid == 0 ? -1 : mf_msgs_find_uid(in->far, in->nfar, uid);
 }
 
 static long
 find_near(const struct plan_input *in, const struct state_msg *row)
 {
-	size_t lo = 0, hi = in->nnear;
-
-	if (in->near_uids ? row->near_uid == 0 : row->near_key == NULL)
-		return -1;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct mf_msg *m = &in->near[mid];
-		int c;
-
-		if (in->near_uids)
-			c = m->uid == row->near_uid ? 0 :
-			    m->uid < row->near_uid ? -1 : 1;
-		else
-			c = strcmp(m->key, row->near_key);
-		if (c == 0)
-			return (long)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
+	if (in->near_uids)
+		return row->near_uid == 0 ? -1 :
+		       mf_msgs_find_uid(in->near, in->nnear, row->near_uid);
+	return row->near_key == NULL ? -1 :
+	       mf_msgs_find_key(in->near, in->nnear, row->near_key);
 }
 
 static bool

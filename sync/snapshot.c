@@ -108,38 +108,13 @@ view_sort(struct side *s)
 long
 side_find_uid(const struct side *s, uint32_t uid)
 {
-	size_t lo = 0, hi = s->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->view[mid].uid == uid)
-			return (long)mid;
-		if (s->view[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
+	return mf_msgs_find_uid(s->view, s->n, uid);
 }
 
 long
 side_find_key(const struct side *s, const char *key)
 {
-	size_t lo = 0, hi = s->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(s->view[mid].key, key);
-
-		if (c == 0)
-			return (long)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
+	return mf_msgs_find_key(s->view, s->n, key);
 }
 
 /* Copy a whole scan result into the view (strings move to our arena). */
@@ -219,19 +194,9 @@ uid_in(const uint32_t *v, size_t n, uint32_t uid)
 static const struct mf_msg *
 find_in_scan(const struct mf_scan_result *res, uint32_t uid)
 {
-	size_t lo = 0, hi = res != NULL ? res->n : 0;
+	long i = res != NULL ? mf_msgs_find_uid(res->msgs, res->n, uid) : -1;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (res->msgs[mid].uid == uid)
-			return &res->msgs[mid];
-		if (res->msgs[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return i >= 0 ? &res->msgs[i] : NULL;
 }
 
 /* The CONDSTORE path (see the top of the file). */
