@@ -368,8 +368,9 @@ static int
 setup_session(struct imap_store *st, struct mf_err *err)
 {
 	const struct imap_store_cfg *cfg = &st->cfg;
-	struct imap_cmd *cmd;
+	struct imap_cmd *cmd, *id_cmd = NULL, *en_cmd = NULL, *ns_cmd = NULL;
 	uint64_t caps = imap_client_caps(st->client);
+	int ret;
 	char list[64] = "";
 
 	if (cfg->no_condstore)
@@ -392,17 +393,18 @@ setup_session(struct imap_store *st, struct mf_err *err)
 					     err) < 0)
 			return imap_client_fail(st->client, err);
 	}
+	/*
+	 * ID, ENABLE and NAMESPACE go out together: none needs another's
+	 * answer, and each untagged handler claims only its own response, so
+	 * the session setup costs one round trip (RFC 3501 5.5 allows it:
+	 * none of them depends on a state another one changes).
+	 */
 	if (caps & IMAP_CAP_ID) {
 		/* RFC 2971; the answer is only interesting in the trace */
-		cmd = imap_cmd_new(st->client);
-		imap_cmd_printf(cmd, "ID (\"name\" \"mailferry\" \"version\" "
-				"\"%s\")", MF_VERSION);
-		imap_client_submit(st->client, cmd);
-		if (imap_client_wait(st->client, cmd, err) < 0) {
-			imap_cmd_free(&cmd);
-			return -1;
-		}
-		imap_cmd_free(&cmd);
+		id_cmd = imap_cmd_new(st->client);
+		imap_cmd_printf(id_cmd, "ID (\"name\" \"mailferry\" "
+				"\"version\" \"%s\")", MF_VERSION);
+		imap_client_submit(st->client, id_cmd);
 	}
 	if (caps & IMAP_CAP_ENABLE) {
 		if (caps & IMAP_CAP_CONDSTORE)
@@ -413,40 +415,43 @@ setup_session(struct imap_store *st, struct mf_err *err)
 			strcat(list, " UTF8=ACCEPT");
 	}
 	if (list[0] != '\0') {
-		cmd = imap_cmd_new(st->client);
-		cmd->flags = IMAP_CMD_BARRIER;
-		cmd->untagged = enabled_cb;
-		cmd->ctx = st;
-		imap_cmd_printf(cmd, "ENABLE%s", list);
-		imap_client_submit(st->client, cmd);
-		if (imap_client_wait(st->client, cmd, err) < 0) {
-			imap_cmd_free(&cmd);
-			return -1;
-		}
-		/* some servers answer NO where BAD is meant (QUIRKS.md):
-		 * either way, go on without the extensions */
-		if (cmd->status != IMAP_CMD_OK)
-			mf_debug(MF_LOGC_IMAP, "ENABLE refused: %s", cmd->text);
-		imap_cmd_free(&cmd);
+		en_cmd = imap_cmd_new(st->client);
+		en_cmd->untagged = enabled_cb;
+		en_cmd->ctx = st;
+		imap_cmd_printf(en_cmd, "ENABLE%s", list);
+		imap_client_submit(st->client, en_cmd);
 	} else if (caps & IMAP_CAP_CONDSTORE) {
 		/* no ENABLE: SELECT (CONDSTORE) turns it on (RFC 7162 3.1) */
 		st->condstore = true;
 	}
 	st->delim = '/';
 	if (caps & IMAP_CAP_NAMESPACE) {
-		cmd = imap_cmd_new(st->client);
-		cmd->ctx = st;
-		cmd->untagged = namespace_cb;
-		imap_cmd_printf(cmd, "NAMESPACE");
-		imap_client_submit(st->client, cmd);
-		if (imap_client_wait(st->client, cmd, err) < 0) {
-			imap_cmd_free(&cmd);
-			return -1;
-		}
-		if (cmd->status != IMAP_CMD_OK)
-			caps &= ~IMAP_CAP_NAMESPACE;	/* ask LIST */
-		imap_cmd_free(&cmd);
+		ns_cmd = imap_cmd_new(st->client);
+		ns_cmd->ctx = st;
+		ns_cmd->untagged = namespace_cb;
+		imap_cmd_printf(ns_cmd, "NAMESPACE");
+		imap_client_submit(st->client, ns_cmd);
 	}
+	ret = 0;
+	if (id_cmd != NULL && imap_client_wait(st->client, id_cmd, err) < 0)
+		ret = -1;
+	if (ret == 0 && en_cmd != NULL &&
+	    imap_client_wait(st->client, en_cmd, err) < 0)
+		ret = -1;
+	/* some servers answer NO where BAD is meant (QUIRKS.md): either
+	 * way, go on without the extensions */
+	if (ret == 0 && en_cmd != NULL && en_cmd->status != IMAP_CMD_OK)
+		mf_debug(MF_LOGC_IMAP, "ENABLE refused: %s", en_cmd->text);
+	if (ret == 0 && ns_cmd != NULL &&
+	    imap_client_wait(st->client, ns_cmd, err) < 0)
+		ret = -1;
+	if (ret == 0 && ns_cmd != NULL && ns_cmd->status != IMAP_CMD_OK)
+		caps &= ~IMAP_CAP_NAMESPACE;	/* ask LIST */
+	imap_cmd_free(&id_cmd);
+	imap_cmd_free(&en_cmd);
+	imap_cmd_free(&ns_cmd);
+	if (ret < 0)
+		return -1;
 	if (!(caps & IMAP_CAP_NAMESPACE)) {
 		/* RFC 3501 6.3.8: LIST "" "" tells the delimiter */
 		cmd = imap_cmd_new(st->client);
