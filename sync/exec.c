@@ -562,6 +562,9 @@ record(struct box_run *r, const bool *failed, struct mf_err *err)
 		row.near_keywords = (char *)e->near_kw;
 		row.pending = STATE_PENDING_NONE;
 		row.pending_arg = NULL;
+		if (e->why == PLAN_WHY_CONFIRM && e->state >= 0 &&
+		    r->rows->v[e->state].pending == STATE_PENDING_PUSH)
+			r->rep.pushed++;	/* found by identity */
 		if (e->state < 0) {
 			/* a pair made now: identity from either view */
 			const struct mf_msg *m = e->far >= 0 ?

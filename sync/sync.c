@@ -14,6 +14,7 @@
  * asks for full scans next time instead (a cheaper record could hide the
  * failed message from the delta scans for good).
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -367,16 +368,152 @@ record_box(struct box_run *r, bool clean, struct mf_err *err)
 	return state_commit(r->db, err);
 }
 
+/*
+ * Open what needs opening and make sure the pair has a state row.  Returns
+ * 1 when the pair is unchanged on both sides and needs nothing.
+ */
+static int
+open_pair(struct box_run *r, const struct box_pair *pair, struct mf_err *err)
+{
+	const struct sync_opts *o = r->o;
+	uint64_t pending = 0;
+	bool far_same, near_same;
+
+	if (r->sbox->id != 0 && state_msg_count_pending(o->db, r->sbox->id,
+							&pending, err) < 0)
+		return -1;
+	far_same = r->sbox->id != 0 && pair->far != NULL &&
+		   same_status(&r->far, &pair->far->status);
+	near_same = r->sbox->id != 0 && pair->near != NULL &&
+		    same_status(&r->near, &pair->near->status);
+	if (pending == 0 && far_same && near_same)
+		return 1;
+	if (far_same && pending == 0)
+		side_listed(&r->far, pair->far);
+	else if (side_select(&r->far, err) < 0)
+		return -1;
+	if (near_same && pending == 0)
+		side_listed(&r->near, pair->near);
+	else if (side_select(&r->near, err) < 0)
+		return -1;
+	if (r->sbox->id != 0 || o->dry_run)
+		return 0;
+	if (state_begin(o->db, err) < 0)
+		return -1;
+	if (state_box_add(o->db, r->sbox, err) < 0) {
+		state_rollback(o->db);
+		return -1;
+	}
+	return state_commit(o->db, err);
+}
+
+/* Rows, views, identities, plan: everything up to the execution. */
+static int
+plan_pass(struct box_run *r, bool first, struct mf_err *err)
+{
+	const struct sync_opts *o = r->o;
+	struct plan_input in = { 0 };
+
+	if (r->sbox->id != 0) {
+		if (state_msgs_load(o->db, r->sbox->id, &r->rows, err) < 0)
+			return -1;
+	} else {
+		r->rows = xcalloc(1, sizeof(*r->rows));
+	}
+	if (first && settle_after_crash(r, err) < 0)
+		return -1;
+	if (snapshot_side(r, &r->far, err) < 0 ||
+	    snapshot_side(r, &r->near, err) < 0 || identify(r, err) < 0)
+		return -1;
+	in.policy = o->policy;
+	in.state = r->rows->v;
+	in.nstate = r->rows->n;
+	in.far = r->far.view;
+	in.nfar = r->far.n;
+	in.near = r->near.view;
+	in.nnear = r->near.n;
+	in.near_uids = r->near.uids;
+	in.far_keywords = (o->far->caps & MF_CAP_KEYWORDS) != 0;
+	in.near_keywords = (o->near->caps & MF_CAP_KEYWORDS) != 0;
+	in.far_reset = r->far.reset;
+	in.near_reset = r->near.reset;
+	in.now = o->now;
+	return plan_box(&in, &r->plan, err);
+}
+
+/* Drop a pass's rows, views and plan; the sides stay open. */
+static void
+pass_reset(struct box_run *r)
+{
+	plan_result_free(&r->plan);
+	state_msg_list_free(&r->rows);
+	free(r->far.view);
+	free(r->near.view);
+	mf_arena_destroy(&r->far.arena);
+	mf_arena_destroy(&r->near.arena);
+	r->far.view = r->near.view = NULL;
+	r->far.n = r->far.cap = r->near.n = r->near.cap = 0;
+}
+
+static void
+copy_report(const struct box_run *r, struct sync_box_report *rep)
+{
+	rep->pulled = r->rep.pulled;
+	rep->pushed = r->rep.pushed;
+	rep->flags_far = r->rep.flags_far;
+	rep->flags_near = r->rep.flags_near;
+	rep->del_far = r->rep.del_far;
+	rep->del_near = r->rep.del_near;
+	rep->paired = r->rep.paired;
+	rep->failed = r->rep.failed;
+	if (r->rep.err.cls != MF_OK)
+		rep->err = r->rep.err;
+}
+
+/*
+ * Plan and execute; a second pass runs when copies are still journaled
+ * after the first (a server that gave no APPENDUID): it finds them among
+ * the new messages by identity, as a run after a crash would.
+ */
+static int
+run_passes(struct box_run *r, struct sync_box_report *rep, uint64_t *pending,
+	   struct mf_err *err)
+{
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		if (pass > 0)
+			pass_reset(r);
+		if (plan_pass(r, pass == 0, err) < 0)
+			return -1;
+		if (pass == 0)
+			rep->planned = r->plan->stats;
+		if (r->o->dry_run) {
+			plan_lines(r);
+			return 0;
+		}
+		if (exec_plan(r, err) < 0)
+			return -1;
+		if (state_msg_count_pending(r->db, r->sbox->id, pending,
+					    err) < 0)
+			return -1;
+		if (*pending == 0 || r->rep.failed > 0)
+			break;
+		mf_debug(MF_LOGC_SYNC, "%s: %" PRIu64 " copies without a UID "
+			 "yet: looking for them", r->far.box, *pending);
+	}
+	return 0;
+}
+
 static int
 sync_pair(const struct sync_opts *o, const struct box_pair *pair,
 	  struct sync_box_report *rep, struct mf_err *err)
 {
 	struct state_box fresh = { 0 };
 	struct box_run r = { 0 };
-	struct plan_input in = { 0 };
 	uint64_t pending = 0;
-	bool clean, far_same, near_same;
-	int ret = -1;
+	bool clean;
+	int ret;
 
 	r.o = o;
 	r.db = o->db;
@@ -390,85 +527,18 @@ sync_pair(const struct sync_opts *o, const struct box_pair *pair,
 	rep->far_name = pair->far_name;
 	rep->near_name = pair->near_name;
 
-	if (fresh.id != 0 && state_msg_count_pending(o->db, fresh.id, &pending,
-					       err) < 0)
-		goto out;
-	far_same = fresh.id != 0 && pair->far != NULL &&
-		   same_status(&r.far, &pair->far->status);
-	near_same = fresh.id != 0 && pair->near != NULL &&
-		    same_status(&r.near, &pair->near->status);
-	if (pending == 0 && far_same && near_same) {
+	ret = open_pair(&r, pair, err);
+	if (ret > 0) {
 		rep->what = "unchanged";
 		ret = 0;
 		goto out;
 	}
-	if (far_same && pending == 0)
-		side_listed(&r.far, pair->far);
-	else if (side_select(&r.far, err) < 0)
-		goto out;
-	if (near_same && pending == 0)
-		side_listed(&r.near, pair->near);
-	else if (side_select(&r.near, err) < 0)
-		goto out;
-	if (fresh.id == 0 && !o->dry_run) {
-		if (state_begin(o->db, err) < 0)
-			goto out;
-		if (state_box_add(o->db, &fresh, err) < 0) {
-			state_rollback(o->db);
-			goto out;
-		}
-		if (state_commit(o->db, err) < 0)
-			goto out;
-	}
-	if (fresh.id != 0) {
-		if (state_msgs_load(o->db, fresh.id, &r.rows, err) < 0)
-			goto out;
-	} else {
-		r.rows = xcalloc(1, sizeof(*r.rows));
-	}
-	if (settle_after_crash(&r, err) < 0)
-		goto out;
-	if (snapshot_side(&r, &r.far, err) < 0 ||
-	    snapshot_side(&r, &r.near, err) < 0 || identify(&r, err) < 0)
-		goto out;
-
-	in.policy = o->policy;
-	in.state = r.rows->v;
-	in.nstate = r.rows->n;
-	in.far = r.far.view;
-	in.nfar = r.far.n;
-	in.near = r.near.view;
-	in.nnear = r.near.n;
-	in.near_uids = r.near.uids;
-	in.far_keywords = (o->far->caps & MF_CAP_KEYWORDS) != 0;
-	in.near_keywords = (o->near->caps & MF_CAP_KEYWORDS) != 0;
-	in.far_reset = r.far.reset;
-	in.near_reset = r.near.reset;
-	in.now = o->now;
-	if (plan_box(&in, &r.plan, err) < 0)
-		goto out;
-	rep->planned = r.plan->stats;
-	if (o->dry_run) {
-		plan_lines(&r);
-		rep->what = "planned";
-		ret = 0;
-		goto out;
-	}
-	ret = exec_plan(&r, err);
-	rep->pulled = r.rep.pulled;
-	rep->pushed = r.rep.pushed;
-	rep->flags_far = r.rep.flags_far;
-	rep->flags_near = r.rep.flags_near;
-	rep->del_far = r.rep.del_far;
-	rep->del_near = r.rep.del_near;
-	rep->paired = r.rep.paired;
-	rep->failed = r.rep.failed;
-	if (r.rep.err.cls != MF_OK)
-		rep->err = r.rep.err;
 	if (ret < 0)
 		goto out;
-	if (state_msg_count_pending(o->db, fresh.id, &pending, err) < 0) {
-		ret = -1;
+	ret = run_passes(&r, rep, &pending, err);
+	copy_report(&r, rep);
+	if (ret < 0 || o->dry_run) {
+		rep->what = "planned";
 		goto out;
 	}
 	clean = r.rep.failed == 0 && pending == 0 &&
@@ -482,8 +552,7 @@ sync_pair(const struct sync_opts *o, const struct box_pair *pair,
 out:
 	if (ret < 0)
 		mf_err_prefix(err, "%s", pair->far_name);
-	plan_result_free(&r.plan);
-	state_msg_list_free(&r.rows);
+	pass_reset(&r);
 	side_deinit(&r.far);
 	side_deinit(&r.near);
 	return ret;

@@ -296,6 +296,12 @@ imap_deliver_flush(struct mf_store *mst, struct mf_err *err)
 		imap_store_fail(st, err);
 		ret = -1;
 	}
+	/* an APPENDUID from a server that does not offer UIDPLUS (Dovecot
+	 * with the capability hidden, or disabled in the configuration) is
+	 * not relied on: the engine finds such messages by identity */
+	if (!(st->caps & IMAP_CAP_UIDPLUS))
+		for (i = 0; i < n; i++)
+			st->deliv[i]->uid = 0;
 	for (i = 0; i < n; i++) {
 		if (cmds[i] != NULL && cmds[i]->status == IMAP_CMD_PENDING) {
 			st->deliv[i]->status = -1;

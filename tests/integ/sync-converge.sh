@@ -49,6 +49,9 @@ rc=$?
 check "sync after changes on both sides exits 0" test $rc -eq 0
 [ $rc -eq 0 ] || sed 's/^/# /' "$T/out"
 same_sides "both sides converged"
+mf status >"$T/status" 2>&1
+check "no copy left journaled (APPENDs found even without APPENDUID)" \
+	grep -q " 0 pending actions" "$T/status"
 no_duplicates "$LOCAL" "no duplicates locally"
 no_duplicates "$MF_MAILDIR" "no duplicates on the server"
 
