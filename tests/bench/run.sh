@@ -529,12 +529,14 @@ expect_both()
 	return 1
 }
 
-# settle: a second without changes before a resync.  mbsync sleeps a
-# second when a maildir directory changed within the current second (to
-# be sure of its scan); a real cron run comes long after the last change.
+# settle: two seconds without changes before a resync.  mbsync sleeps a
+# second when a maildir directory changed within the current second, and
+# mailferry rescans a directory changed within the last two seconds (both
+# to be sure of their scan); a real cron run comes long after the last
+# change.
 settle()
 {
-	sleep 1.1
+	sleep 2.1
 }
 
 # ---------------------------------------------------------------------
@@ -684,8 +686,10 @@ base_pulls()
 }
 
 # resync SCEN SRVDIR PREFIX CHANGE OKCMD: every run starts from the tool's
-# base state, CHANGE TOOL (a function, or ":") alters it, then the timed
-# resync
+# base state and an untimed no-op sync (the previous cron run: a restored
+# copy has new directory inodes, and mailferry rightly rescans a maildir
+# whose directories it does not recognise), then CHANGE TOOL (a function,
+# or ":") alters it, then the timed resync
 resync()
 {
 	local scen=$1 srv=$2 prefix=$3 change=$4 okcmd=$5 run tool
@@ -696,6 +700,9 @@ resync()
 		for tool in $(order "$run"); do
 			server_restore "$srv" "$prefix-$tool.srv"
 			local_restore "$tool" "$prefix-$tool.local"
+			mapfile -d '' -t cmd < <(tool_cmd "$tool")
+			"${cmd[@]}" >>"$WORK/tools.log" 2>&1 ||
+				die "$scen: $tool failed its untimed no-op"
 			if [[ $change != : ]] && ! "$change" "$tool"; then
 				die "$scen: preparing the run for $tool failed"
 			fi
