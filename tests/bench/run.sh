@@ -55,6 +55,7 @@ MAILFERRY=
 DEPS=1
 SMOKE=0
 FS=auto
+ONLY_GIVEN=0
 LOOP_IMG=		# the ext4 image mounted on $WORK, when --fs loop
 
 SERVERS=()		# harness dirs started, stopped at exit
@@ -90,7 +91,7 @@ parse_args()
 		--runs) RUNS=${2:?}; shift ;;
 		--smoke) SMOKE=1 ;;
 		--scaling) SCALING=1 ;;
-		--only) ONLY=${2:?}; shift ;;
+		--only) ONLY=${2:?} ONLY_GIVEN=1; shift ;;
 		--work) WORK=${2:?}; shift ;;
 		--keep) KEEP=1 ;;
 		--results) RESULTS=${2:?}; shift ;;
@@ -892,7 +893,9 @@ report()
 {
 	local stamp md tsv
 
+	# a partial run (--only) does not overwrite the day's full one
 	stamp=$(date +%Y-%m-%d)
+	[[ $ONLY_GIVEN == 1 ]] && stamp+=-s$(tr -dc '0-9' <<<"$ONLY")
 	mkdir -p "$RESULTS"
 	md=$RESULTS/$stamp-n$N.md
 	tsv=$RESULTS/$stamp-n$N.tsv
