@@ -50,6 +50,8 @@
  *     proxies exist; a CR not followed by LF is an error, as a lone CR
  *     could hide a line end from a log or a terminal;
  *   - empty lines between responses are skipped;
+ *   - a line that starts with "[" is an untagged OK with a response code
+ *     (Office 365 sends "[COPYUID ...]" alone, see bare_code());
  *   - a backslash before a character other than '"' or '\' in a quoted
  *     string is kept, with the character.
  * Errors: NUL outside a literal (RFC 3501 section 9, note 3), unterminated
@@ -452,6 +454,25 @@ is_tag_char(unsigned char c)
 
 /* ---- response start and tag ----------------------------------------- */
 
+/*
+ * Office 365 answers UID MOVE with a line "[COPYUID 55 31 6]": no "* OK".
+ * A tag can start with '[' (RFC 3501 section 9), but ours never do, so such
+ * a line is read as "* OK [COPYUID ...]", the untagged COPYUID that RFC 6851
+ * section 4.3 asks for.
+ */
+static int
+bare_code(struct imap_parser *p, struct mf_err *err)
+{
+	struct imap_arg a = { .type = IMAP_ARG_ATOM, .str = "OK", .len = 2 };
+
+	p->resp.kind = IMAP_RESP_UNTAGGED;
+	p->resp.status = a.str;
+	p->started = true;
+	p->status_sp = true;
+	set_state(p, ST_STATUS);
+	return push_arg(p, &a, err);
+}
+
 static int
 st_start(struct imap_parser *p, char c, size_t *used_r, struct mf_err *err)
 {
@@ -471,6 +492,8 @@ st_start(struct imap_parser *p, char c, size_t *used_r, struct mf_err *err)
 		p->resp.kind = IMAP_RESP_CONTINUE;
 		set_state(p, ST_CONT);
 		break;
+	case '[':
+		return bare_code(p, err);
 	default:
 		p->resp.kind = IMAP_RESP_TAGGED;
 		p->started = true;
@@ -622,30 +645,16 @@ begin_literal(struct imap_parser *p, bool lit8)
 static int
 st_args(struct imap_parser *p, char c, size_t *used_r, struct mf_err *err)
 {
-	switch (c) {
-	case '\r':
-	case '\n':
+	if (c == '\r' || c == '\n')
 		return end_of_args(p, err);
-	case '\0':
+	if (c == '\0')
 		return perr(err, "NUL byte in a response");
-	case ']':
-		if (!p->in_code)
-			break;	/* an atom may contain ']' */
-		if (take(p, 1, used_r, err) < 0)
-			return -1;
-		return close_code(p, err);
-	case ' ':
-	case '(':
-	case ')':
-	case '"':
-	case '{':
-	case '~':
-		if (take(p, 1, used_r, err) < 0)
-			return -1;
-		break;
-	default:
-		break;
+	if (strchr(" ()\"{~", c) == NULL && !(c == ']' && p->in_code)) {
+		begin_atom(p);	/* ']' outside a response code too */
+		return 0;
 	}
+	if (take(p, 1, used_r, err) < 0)
+		return -1;
 	switch (c) {
 	case ' ':	/* a run of spaces, or trailing ones: tolerated */
 		return 0;
@@ -663,9 +672,8 @@ st_args(struct imap_parser *p, char c, size_t *used_r, struct mf_err *err)
 	case '~':
 		set_state(p, ST_TILDE);
 		return 0;
-	default:
-		begin_atom(p);
-		return 0;
+	default:	/* ']' */
+		return close_code(p, err);
 	}
 }
 

@@ -18,6 +18,8 @@
  *   After a status word (OK NO BAD BYE PREAUTH, tagged or untagged) an
  *   optional response code "[ATOM args...]" is parsed into code/ncode and
  *   the rest of the line is kept as raw text; "+" lines keep their text.
+ *   Tolerated deviations (bare LF, a line "[COPYUID ...]" without "* OK",
+ *   ...) are listed at the top of imap-parser.c.
  *
  * Literals: when the handler set with imap_parser_set_literal_handler()
  * returns a sink for a literal, its bytes are streamed to that sink as they

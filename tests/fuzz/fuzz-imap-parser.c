@@ -112,14 +112,13 @@ walk_arg(struct run *r, const struct imap_arg *a, unsigned depth)
 	case IMAP_ARG_LITERAL:
 		if (!imap_arg_get_astring(a, &s, &len) || s[len] != '\0')
 			abort();
-		if (a->type != IMAP_ARG_LITERAL && strlen(s) != len &&
-		    a->type == IMAP_ARG_ATOM)
-			abort();	/* atoms cannot hold NUL */
+		/* only a literal can hold a NUL */
+		if (a->type != IMAP_ARG_LITERAL && strlen(s) != len)
+			abort();
+		if (a->type == IMAP_ARG_LITERAL && a->literal_size != len)
+			abort();
 		mix(r, s, len);
 		mix_u64(r, len);
-		if (a->type == IMAP_ARG_LITERAL &&
-		    (a->literal_size != len))
-			abort();
 		if (imap_arg_get_u32(a, &u32))
 			mix_u64(r, u32);
 		if (imap_arg_get_u64(a, &u64))
