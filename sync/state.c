@@ -1107,6 +1107,14 @@ range:
 			  ": value out of range", db->path, m->rowid);
 }
 
+struct state_msg_list *
+state_msg_list_empty(void)
+{
+	struct msg_list_block *block = xcalloc(1, sizeof(*block));
+
+	return &block->list;
+}
+
 void
 state_msg_list_free(struct state_msg_list **listp)
 {

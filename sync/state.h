@@ -145,6 +145,8 @@ struct state_msg_list {
 
 int state_msgs_load(struct state_db *db, int64_t box_id,
 		    struct state_msg_list **list_r, struct mf_err *err);
+/* An empty list for a folder with no rows yet; free it the same way. */
+struct state_msg_list *state_msg_list_empty(void);
 void state_msg_list_free(struct state_msg_list **list);
 
 /* Insert (sets m->rowid), update all columns of m->rowid, delete.  Update

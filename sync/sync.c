@@ -418,7 +418,7 @@ plan_pass(struct box_run *r, bool first, struct mf_err *err)
 		if (state_msgs_load(o->db, r->sbox->id, &r->rows, err) < 0)
 			return -1;
 	} else {
-		r->rows = xcalloc(1, sizeof(*r->rows));
+		r->rows = state_msg_list_empty();
 	}
 	if (first && settle_after_crash(r, err) < 0)
 		return -1;
