@@ -122,6 +122,7 @@ struct state_db {
 	sqlite3 *sql;
 	char *path;
 	bool readonly;
+	bool verified;		/* quick_check passed on this connection */
 	sqlite3_stmt *stmts[ST_N];
 };
 
@@ -659,8 +660,21 @@ state_open(const char *path, bool readonly, struct state_db **db_r,
 	if (db_connect(db, SQLITE_OPEN_READONLY, err) < 0 ||
 	    inspect(db, &in, err) < 0 || inspection_check(db, &in, err) < 0)
 		goto fail;
-	if (!inspection_is_new(&in) && quick_check(db, err) < 0)
+	/*
+	 * quick_check reads the whole file: at 50,000 messages it was most
+	 * of a no-op sync's time.  A reader checks now; a writer checks
+	 * before its first write (state_begin) or before a migration, so a
+	 * run that changes nothing does not pay for it, and a damaged file is
+	 * still never written to.  Reads of a damaged page fail on their own
+	 * with SQLITE_CORRUPT.
+	 */
+	if (inspection_is_new(&in))
+		db->verified = true;
+	else if ((readonly || in.version < STATE_SCHEMA_VERSION) &&
+		 quick_check(db, err) < 0)
 		goto fail;
+	else if (readonly || in.version < STATE_SCHEMA_VERSION)
+		db->verified = true;
 	if (readonly) {
 		if (inspection_is_new(&in)) {
 			mf_err_set(err, MF_E_STATE, "%s: state database is "
@@ -716,6 +730,11 @@ state_begin(struct state_db *db, struct mf_err *err)
 {
 	sqlite3_stmt *st = NULL;
 
+	if (!db->verified && !db->readonly) {
+		if (quick_check(db, err) < 0)
+			return -1;
+		db->verified = true;
+	}
 	if (stmt_get(db, db->readonly ? ST_BEGIN_READ : ST_BEGIN_WRITE, &st,
 		     err) < 0)
 		return -1;
