@@ -1,9 +1,18 @@
+/*
+ * Messages are mostly long runs without CR or LF, so every loop here jumps
+ * from one line end to the next with memchr and copies the run between
+ * them with memcpy: a byte-at-a-time loop was a third of an initial pull's
+ * CPU time.
+ */
 #include "crlf.h"
+
+#include <string.h>
 
 size_t
 mf_to_lf(struct mf_nl_state *st, const char *in, size_t len, char *out)
 {
-	size_t i = 0, o = 0;
+	const char *p = in, *end = in + len, *cr;
+	size_t o = 0;
 
 	if (len == 0)
 		return 0;
@@ -12,16 +21,22 @@ mf_to_lf(struct mf_nl_state *st, const char *in, size_t len, char *out)
 		if (in[0] != '\n')
 			out[o++] = '\r';
 	}
-	for (; i < len; i++) {
-		if (in[i] == '\r') {
-			if (i + 1 == len) {
-				st->held_cr = true;
-				break;
-			}
-			if (in[i + 1] == '\n')
-				continue;
+	while (p < end) {
+		cr = memchr(p, '\r', (size_t)(end - p));
+		if (cr == NULL) {
+			memcpy(out + o, p, (size_t)(end - p));
+			o += (size_t)(end - p);
+			break;
 		}
-		out[o++] = in[i];
+		memcpy(out + o, p, (size_t)(cr - p));
+		o += (size_t)(cr - p);
+		if (cr + 1 == end) {
+			st->held_cr = true;
+			break;
+		}
+		if (cr[1] != '\n')	/* a lone CR stays */
+			out[o++] = '\r';
+		p = cr + 1;
 	}
 	return o;
 }
@@ -39,27 +54,38 @@ mf_to_lf_end(struct mf_nl_state *st, char *out)
 size_t
 mf_to_crlf(struct mf_nl_state *st, const char *in, size_t len, char *out)
 {
-	size_t i, o = 0;
+	const char *p = in, *end = in + len, *lf;
+	size_t o = 0;
 
-	for (i = 0; i < len; i++) {
-		if (in[i] == '\n' && !st->last_cr)
+	if (len == 0)
+		return 0;
+	while ((lf = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		memcpy(out + o, p, (size_t)(lf - p));
+		o += (size_t)(lf - p);
+		if (!(lf > in ? lf[-1] == '\r' : st->last_cr))
 			out[o++] = '\r';
-		out[o++] = in[i];
-		st->last_cr = in[i] == '\r';
+		out[o++] = '\n';
+		p = lf + 1;
 	}
+	memcpy(out + o, p, (size_t)(end - p));
+	o += (size_t)(end - p);
+	st->last_cr = end[-1] == '\r';
 	return o;
 }
 
 uint64_t
 mf_crlf_extra(struct mf_nl_state *st, const char *in, size_t len)
 {
+	const char *p = in, *end = in + len, *lf;
 	uint64_t extra = 0;
-	size_t i;
 
-	for (i = 0; i < len; i++) {
-		if (in[i] == '\n' && !st->last_cr)
+	if (len == 0)
+		return 0;
+	while ((lf = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		if (!(lf > in ? lf[-1] == '\r' : st->last_cr))
 			extra++;
-		st->last_cr = in[i] == '\r';
+		p = lf + 1;
 	}
+	st->last_cr = end[-1] == '\r';
 	return extra;
 }

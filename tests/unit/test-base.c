@@ -138,6 +138,85 @@ test_crlf(void **state)
 	assert_int_equal(mf_crlf_extra(&st, "a\nb\r\nc\n", 7), 2);
 }
 
+/*
+ * The converters jump between line ends with memchr; these byte-at-a-time
+ * versions are the definition they must agree with, on random text made
+ * mostly of CR, LF and one letter, cut into random chunks.
+ */
+static size_t
+ref_to_lf(const char *in, size_t len, char *out)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < len; i++)
+		if (!(in[i] == '\r' && i + 1 < len && in[i + 1] == '\n'))
+			out[o++] = in[i];
+	return o;
+}
+
+static size_t
+ref_to_crlf(const char *in, size_t len, char *out, uint64_t *extra)
+{
+	size_t i, o = 0;
+
+	*extra = 0;
+	for (i = 0; i < len; i++) {
+		if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r')) {
+			out[o++] = '\r';
+			(*extra)++;
+		}
+		out[o++] = in[i];
+	}
+	return o;
+}
+
+static void
+test_crlf_random(void **state)
+{
+	static const char alphabet[] = "\r\n\r\nab";
+	char in[64], want[160], got[160];
+	unsigned seed = 12345;
+	int round;
+
+	(void)state;
+	for (round = 0; round < 20000; round++) {
+		struct mf_nl_state a = { 0 }, b = { 0 }, c = { 0 };
+		size_t len, i, n, wlen, glen = 0, clen = 0;
+		uint64_t wextra, gextra = 0;
+
+		seed = seed * 1103515245u + 12345u;
+		len = (seed >> 16) % sizeof(in);
+		for (i = 0; i < len; i++) {
+			seed = seed * 1103515245u + 12345u;
+			in[i] = alphabet[(seed >> 16) % 6];
+		}
+		wlen = ref_to_lf(in, len, want);
+		for (i = 0; i < len; i += n) {
+			seed = seed * 1103515245u + 12345u;
+			n = 1 + (seed >> 16) % 9;
+			if (n > len - i)
+				n = len - i;
+			glen += mf_to_lf(&a, in + i, n, got + glen);
+		}
+		glen += mf_to_lf_end(&a, got + glen);
+		assert_int_equal(glen, wlen);
+		assert_memory_equal(got, want, wlen);
+
+		wlen = ref_to_crlf(in, len, want, &wextra);
+		for (i = 0; i < len; i += n) {
+			seed = seed * 1103515245u + 12345u;
+			n = 1 + (seed >> 16) % 9;
+			if (n > len - i)
+				n = len - i;
+			clen += mf_to_crlf(&b, in + i, n, got + clen);
+			gextra += mf_crlf_extra(&c, in + i, n);
+		}
+		assert_int_equal(clen, wlen);
+		assert_memory_equal(got, want, wlen);
+		assert_int_equal(gextra, wextra);
+	}
+}
+
 static void
 test_arena(void **state)
 {
@@ -170,6 +249,7 @@ main(void)
 		cmocka_unit_test(test_sanitize),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_crlf),
+		cmocka_unit_test(test_crlf_random),
 		cmocka_unit_test(test_arena),
 	};
 
