@@ -921,13 +921,20 @@ ensure_box()
 # them into cur/ or new/.  Perl (always present: perl-base is essential)
 # does it in one process; the names carry a zero-padded sequence number,
 # so Dovecot gives the messages UIDs in argument order.
+#
+# Runs as the caller, not as the mail user: the files given may sit where
+# only the caller can read them (a checkout under a 0700 directory, as CI
+# clones into).  As root each file is handed to the mail user before it
+# is renamed into place.
 seed_copy()
 {
-	local boxdir=$1 sub=$2 info=$3
+	local boxdir=$1 sub=$2 info=$3 owner=-1:-1
 
-	as_mail perl -e '
+	((EUID == 0)) && owner=$MAIL_UID:$MAIL_GID
+	(umask 077 && exec perl -e '
 		use strict;
-		my ($dir, $sub, $info, $prefix) = @ARGV;
+		my ($dir, $sub, $info, $prefix, $owner) = @ARGV;
+		my ($uid, $gid) = split(/:/, $owner);
 		local $/ = "\0";
 		my $n = 0;
 		while (my $src = <STDIN>) {
@@ -940,12 +947,14 @@ seed_copy()
 			open(my $out, ">:raw", $tmp) or die "seed: $tmp: $!\n";
 			print $out $data or die "seed: $tmp: $!\n";
 			close($out) or die "seed: $tmp: $!\n";
+			$uid < 0 or chown($uid, $gid, $tmp)
+				or die "seed: chown $tmp: $!\n";
 			rename($tmp, "$dir/$sub/$base$info")
 				or die "seed: rename $tmp: $!\n";
 		}
 		print "$n\n";
 	' "$boxdir" "$sub" "$info" \
-		"${EPOCHREALTIME%.*}.M${EPOCHREALTIME#*.}P$$Q${SEQ}_"
+		"${EPOCHREALTIME%.*}.M${EPOCHREALTIME#*.}P$$Q${SEQ}_" "$owner")
 }
 
 # Maildir info flags must be in ASCII order.
