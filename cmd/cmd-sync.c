@@ -57,10 +57,13 @@ print_report(void *vctx, const struct sync_box_report *r)
 		return;
 	if (r->what != NULL && strcmp(r->what, "planned") == 0) {
 		printf("%s: %s: would pull %zu, push %zu, flags %zu/%zu, "
-		       "delete %zu/%zu, pair %zu\n", ctx->channel, names,
+		       "delete %zu/%zu, pair %zu", ctx->channel, names,
 		       r->planned.pull, r->planned.push, r->planned.flags_far,
 		       r->planned.flags_near, r->planned.del_far,
 		       r->planned.del_near, r->planned.paired);
+		if (r->moved > 0)
+			printf(", move %zu here", r->moved);
+		printf("\n");
 		return;
 	}
 	if (r->what != NULL && strcmp(r->what, "synced") != 0) {
@@ -69,7 +72,7 @@ print_report(void *vctx, const struct sync_box_report *r)
 	}
 	/* a folder that was looked at but needed nothing: only with -v */
 	if (r->pulled + r->pushed + r->flags_far + r->flags_near + r->del_far +
-	    r->del_near + r->paired + r->failed == 0 &&
+	    r->del_near + r->paired + r->moved + r->failed == 0 &&
 	    r->planned.guard_far + r->planned.guard_near == 0 &&
 	    ctx->verbosity < 1)
 		return;
@@ -79,6 +82,8 @@ print_report(void *vctx, const struct sync_box_report *r)
 	       r->del_near);
 	if (r->paired > 0)
 		printf(", matched %zu", r->paired);
+	if (r->moved > 0)
+		printf(", moved %zu", r->moved);
 	if (r->failed > 0)
 		printf(", %zu FAILED", r->failed);
 	printf("\n");
@@ -298,14 +303,21 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 			if (code == MF_EXIT_OK)
 				code = MF_EXIT_PARTIAL;
 		}
-		if (ctx->verbosity >= 0 && !ctx->dry_run)
+		if (ctx->verbosity >= 0 && !ctx->dry_run) {
+			char mv[48] = "";
+
+			if (sum.moved > 0)
+				snprintf(mv, sizeof(mv), ", moved %zu",
+					 sum.moved);
 			printf("%s: %zu folders (%zu unchanged): pulled %zu, "
-			       "pushed %zu, flags %zu/%zu, deleted %zu/%zu%s\n",
+			       "pushed %zu, flags %zu/%zu, deleted %zu/%zu"
+			       "%s%s\n",
 			       targets[i].ch->name, sum.boxes,
 			       sum.boxes_unchanged, sum.pulled, sum.pushed,
 			       sum.flags_far, sum.flags_near, sum.del_far,
-			       sum.del_near, sum.failed ? ", with failures" :
-			       "");
+			       sum.del_near, mv,
+			       sum.failed ? ", with failures" : "");
+		}
 		free(targets[i].only);
 	}
 	free(targets);

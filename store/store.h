@@ -282,10 +282,33 @@ struct mf_flag_item {
 struct mf_remove_item {
 	uint32_t uid;
 	const char *key;
+	/* maildir: unlink even when removals go to a trash folder (a
+	 * placeholder of ours is no mail to keep) */
+	bool discard;
 	void *user;
 	int status;
 	struct mf_err err;
 	bool gone;		/* was already gone: fine */
+};
+
+/*
+ * A message moved from the selected mailbox to another one of the same
+ * store, without its bytes crossing the wire.  IMAP: UID MOVE (RFC 6851),
+ * or UID COPY + \Deleted + UID EXPUNGE where MOVE is missing; the new UID
+ * comes from COPYUID (RFC 4315).  Maildir: rename(2) into the other
+ * folder, never over an existing file.
+ */
+struct mf_move_item {
+	/* in */
+	uint32_t uid;
+	const char *key;
+	void *user;
+	/* out */
+	int status;
+	struct mf_err err;
+	bool gone;		/* not in the source: nothing was moved */
+	uint32_t new_uid;	/* UID in the destination; 0: not known */
+	char new_key[128];	/* maildir: key in the destination */
 };
 
 struct mf_select_req {
@@ -331,6 +354,15 @@ struct mf_store_ops {
 	 * EXPUNGE exactly these (needs UIDPLUS).  Maildir: unlink. */
 	int (*remove)(struct mf_store *st, struct mf_remove_item *items,
 		      size_t n, bool expunge, struct mf_err *err);
+
+	/*
+	 * Move messages from the selected mailbox to dest (which must exist
+	 * and differ from it).  NULL when the store cannot do it at all;
+	 * an IMAP store without MOVE and UIDPLUS fails with MF_E_BOX (it
+	 * could neither expunge just these nor learn the new UIDs).
+	 */
+	int (*move)(struct mf_store *st, struct mf_move_item *items, size_t n,
+		    const char *dest, struct mf_err *err);
 
 	void (*destroy)(struct mf_store *st);
 };

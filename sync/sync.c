@@ -1,6 +1,8 @@
 /*
- * The channel driver: pair the folders, then for each pair decide whether
- * it can be skipped, build the two views, plan, apply, record.
+ * The channel driver: pair the folders, carry over moves between them
+ * (move.c: the one step that looks at several folders at once), then for
+ * each pair decide whether it can be skipped, build the two views, plan,
+ * apply, record.
  *
  * Skipping is where a quiet account costs nothing: the far folder list
  * comes with each folder's status (LIST-STATUS: one round trip for the
@@ -26,6 +28,7 @@
 #include "boxes.h"
 #include "engine.h"
 #include "flags.h"
+#include "move.h"
 
 static void
 side_init(struct side *s, enum side_id id, struct mf_store *st,
@@ -624,14 +627,23 @@ out:
 	return ret;
 }
 
+/*
+ * moved: messages moved into the pair by the move pass; touched: the pass
+ * changed its folders, so their listed status is stale and they are
+ * opened and looked at like folders without one.
+ */
 static int
 run_pair(const struct sync_opts *o, const struct box_pair *pair,
-	 struct sync_box_report *rep, struct mf_err *err)
+	 size_t moved, bool touched, struct sync_box_report *rep,
+	 struct mf_err *err)
 {
 	struct box_pair p = *pair;
 
+	rep->moved = moved;
 	switch (pair->action) {
 	case BOX_SYNC:
+		if (touched)
+			p.far = p.near = NULL;
 		return sync_pair(o, &p, rep, err);
 	case BOX_CREATE_NEAR:
 	case BOX_CREATE_FAR: {
@@ -699,6 +711,7 @@ add_summary(struct sync_summary *sum, const struct sync_box_report *rep)
 	sum->flags_near += rep->flags_near;
 	sum->del_far += rep->del_far;
 	sum->del_near += rep->del_near;
+	sum->moved += rep->moved;
 	sum->failed += rep->failed;
 }
 
@@ -737,6 +750,8 @@ sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 	struct mf_box_list *far = NULL, *near = NULL;
 	struct state_box_list *state = NULL;
 	struct box_plan *plan = NULL;
+	size_t *moved = NULL;
+	bool *touched = NULL;
 	size_t i;
 	int ret = -1;
 
@@ -756,11 +771,18 @@ sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 	if (boxes_plan(far, near, state, o->policy, o->only, o->nonly, &plan,
 		       err) < 0)
 		goto out;
+	moved = xcalloc(plan->n + 1, sizeof(*moved));
+	touched = xcalloc(plan->n + 1, sizeof(*touched));
+	if (moves_run(o, plan, moved, touched, err) < 0) {
+		mf_err_prefix(err, "moves");
+		goto out;
+	}
 	for (i = 0; i < plan->n; i++) {
 		struct sync_box_report rep = { 0 };
 		struct mf_err berr = { 0 };
 
-		if (run_pair(o, &plan->v[i], &rep, &berr) < 0) {
+		if (run_pair(o, &plan->v[i], moved[i], touched[i], &rep,
+			     &berr) < 0) {
 			rep.box_failed = true;
 			rep.err = berr;
 			if (rep.far_name == NULL) {
@@ -781,6 +803,8 @@ sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 	}
 	ret = 0;
 out:
+	free(moved);
+	free(touched);
 	boxes_plan_free(&plan);
 	state_box_list_free(&state);
 	mf_box_list_free(&far);

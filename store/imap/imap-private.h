@@ -4,7 +4,7 @@
  *
  * Files: imap-store.c (create, select, boxes, names, IDLE), imap-list.c
  * (list_boxes), imap-fetch.c (scan and fetch), imap-append.c (deliveries),
- * imap-flags.c (set_flags, remove).
+ * imap-flags.c (set_flags, remove), imap-move.c (move).
  */
 #ifndef MF_IMAP_PRIVATE_H
 #define MF_IMAP_PRIVATE_H
@@ -101,6 +101,8 @@ int imap_set_flags(struct mf_store *st, struct mf_flag_item *items, size_t n,
 		   struct mf_err *err);
 int imap_remove(struct mf_store *st, struct mf_remove_item *items, size_t n,
 		bool expunge, struct mf_err *err);
+int imap_move(struct mf_store *st, struct mf_move_item *items, size_t n,
+	      const char *dest, struct mf_err *err);
 
 /* ---- spool: a sink that keeps a message for later (imap-append.c) ---- */
 

@@ -897,6 +897,7 @@ static const struct mf_store_ops imap_ops = {
 	.deliver_flush = imap_deliver_flush,
 	.set_flags = imap_set_flags,
 	.remove = imap_remove,
+	.move = imap_move,
 	.destroy = imap_destroy,
 };
 

@@ -75,6 +75,16 @@ int mdir_list_boxes(struct mf_store *st, bool status,
 int mdir_create_box(struct mf_store *st, const char *box, struct mf_err *err);
 int mdir_delete_box(struct mf_store *st, const char *box, struct mf_err *err);
 
+/* mdir-store.c: the selected folder's entry for key, looking on disk
+ * again (once per call chain, *rescanned) when the index misses or force
+ * is set; *e_r NULL when there is no such message. */
+int mdir_find_key(struct mdir_store *st, const char *key, bool force,
+		  bool *rescanned, struct mdir_ent **e_r, struct mf_err *err);
+
+/* mdir-move.c */
+int mdir_move(struct mf_store *st, struct mf_move_item *items, size_t n,
+	      const char *dest, struct mf_err *err);
+
 /* mdir-deliver.c */
 
 int mdir_deliver_begin(struct mf_store *st, struct mf_delivery *d,

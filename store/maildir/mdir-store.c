@@ -548,6 +548,13 @@ mdir_remove(struct mf_store *mst, struct mf_remove_item *items, size_t n,
 	return ret;
 }
 
+int
+mdir_find_key(struct mdir_store *st, const char *key, bool force,
+	      bool *rescanned, struct mdir_ent **e_r, struct mf_err *err)
+{
+	return find_key(st, key, force, rescanned, e_r, err);
+}
+
 /* ---- the store ------------------------------------------------------ */
 
 static void
@@ -580,6 +587,7 @@ static const struct mf_store_ops mdir_ops = {
 	.deliver_flush = mdir_deliver_flush,
 	.set_flags = mdir_set_flags,
 	.remove = mdir_remove,
+	.move = mdir_move,
 	.destroy = mdir_destroy,
 };
 

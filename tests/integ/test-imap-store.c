@@ -1097,6 +1097,86 @@ setup(void **state)
 	return 0;
 }
 
+/*
+ * move: Bulk's 600 UIDs in ranged, pipelined UID MOVEs with the new UIDs from
+ * COPYUID, a UID that is not there reported gone; then without MOVE the
+ * UID COPY + UID EXPUNGE fallback.
+ */
+static void
+test_move(void **state)
+{
+	struct imap_store_cfg cfg;
+	struct mf_store *st;
+	struct mf_err err = { 0 };
+	struct mf_box_status bs;
+	struct mf_scan_result *res;
+	struct mf_move_item *items;
+	size_t i, n;
+
+	(void)state;
+	if (!have_dovecot)
+		skip();
+	mf_buf_reset(&trace);
+	st = open_store(&full, &cfg);
+	assert_true(st->caps & MF_CAP_MOVE);
+	if (st->ops->create_box(st, "Moved", &err) < 0)
+		fail_msg("create: %s", err.msg);
+	select_box(st, "Bulk", &bs);
+	res = scan(st, 0, 0, false);
+	n = res->n;	/* test_bulk_compress appended one */
+	assert_true(n >= NBULK);
+	items = xcalloc(n + 1, sizeof(*items));
+	for (i = 0; i < n; i++)
+		items[i].uid = res->msgs[n - 1 - i].uid;	/* any order */
+	items[n].uid = res->msgs[n - 1].uid + 1000;	/* not there */
+	mf_scan_result_free(&res);
+	if (st->ops->move(st, items, n + 1, "Moved", &err) < 0)
+		fail_msg("move: %s", err.msg);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(items[i].status, 0);
+		assert_false(items[i].gone);
+		/* Moved was empty: new UIDs 1..n, in the order of the old */
+		assert_int_equal(items[i].new_uid, n - i);
+	}
+	assert_int_equal(items[n].status, 0);
+	assert_true(items[n].gone);
+	assert_true(count_client_lines(" UID MOVE ") >= 3);
+	select_box(st, "Bulk", &bs);
+	assert_int_equal(bs.messages, 0);
+	select_box(st, "Moved", &bs);
+	assert_int_equal(bs.messages, n);
+	/* into the selected mailbox itself: refused */
+	assert_int_equal(st->ops->move(st, items, 1, "Moved", &err), -1);
+	mf_store_destroy(&st);
+
+	/* without MOVE: COPY, then \Deleted and UID EXPUNGE of those */
+	mf_buf_reset(&trace);
+	fill_cfg(&full, &cfg);
+	cfg.no_move = true;
+	if (imap_store_create(&cfg, &st, &err) < 0)
+		fail_msg("connect: %s", err.msg);
+	assert_false(st->caps & MF_CAP_MOVE);
+	select_box(st, "Moved", &bs);
+	memset(items, 0, (n + 1) * sizeof(*items));
+	for (i = 0; i < 10; i++)
+		items[i].uid = (uint32_t)(i + 1);
+	if (st->ops->move(st, items, 10, "Bulk", &err) < 0)
+		fail_msg("move (copy): %s", err.msg);
+	for (i = 0; i < 10; i++) {
+		assert_int_equal(items[i].status, 0);
+		assert_int_not_equal(items[i].new_uid, 0);
+	}
+	assert_int_equal(count_client_lines(" UID MOVE "), 0);
+	assert_true(count_client_lines(" UID COPY ") >= 1);
+	assert_true(count_client_lines(" UID EXPUNGE ") >= 1);
+	select_box(st, "Moved", &bs);
+	assert_int_equal(bs.messages, n - 10);
+	select_box(st, "Bulk", &bs);
+	assert_int_equal(bs.messages, 10);
+	free(items);
+	mf_store_destroy(&st);
+}
+
 static int
 teardown(void **state)
 {
@@ -1121,6 +1201,7 @@ main(void)
 		cmocka_unit_test(test_quirks_courier),
 		cmocka_unit_test(test_append_pipelined_sync_literals),
 		cmocka_unit_test(test_no_password_in_trace),
+		cmocka_unit_test(test_move),
 	};
 	int failed = cmocka_run_group_tests(tests, setup, teardown);
 

@@ -1,0 +1,153 @@
+/*
+ * move: files from the selected folder into another folder of the same
+ * maildir, by rename(2), so a message moved on the server is not
+ * downloaded again.
+ *
+ * The file keeps its name (and so its key and flags) and its subdirectory
+ * (new/ stays new/).  A name already taken in the destination fails the
+ * item: we never overwrite a file, not even one with the same key, as it
+ * may be another message.  Both folders' directories are fsynced before
+ * returning, so a move the engine records has reached the disk.
+ *
+ * The rename is atomic where the kernel offers RENAME_NOREPLACE; where it
+ * does not (EINVAL: an older kernel or a filesystem without it), a link()
+ * then unlink() does the same job without overwriting.  A crash between the
+ * two leaves the message in both folders, which the engine heals: the
+ * source copy is a row whose far message is gone (deleted locally), the
+ * destination copy is paired with the far message by content.
+ */
+#include "mdir-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/testhook.h"
+
+static int
+move_noreplace(int from_fd, const char *name, int to_fd)
+{
+#ifdef RENAME_NOREPLACE
+	if (renameat2(from_fd, name, to_fd, name, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+#endif
+	if (linkat(from_fd, name, to_fd, name, 0) < 0)
+		return -1;
+	if (unlinkat(from_fd, name, 0) < 0) {
+		int e = errno;
+
+		/* leave one copy, not two */
+		(void)unlinkat(to_fd, name, 0);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+move_one(struct mdir_store *st, struct mf_move_item *item,
+	 struct mdir_box *dst, bool *rescanned, struct mf_err *err)
+{
+	struct mdir_ent *e;
+	int tries, r = -1, to_fd;
+	bool in_new = false;
+
+	for (tries = 0; tries < 2; tries++) {
+		if (mdir_find_key(st, item->key, tries > 0, rescanned, &e,
+				  err) < 0)
+			return -1;
+		if (e == NULL)
+			break;
+		in_new = e->in_new;
+		to_fd = in_new ? dst->new_fd : dst->cur_fd;
+		r = move_noreplace(in_new ? st->box->new_fd :
+				   st->box->cur_fd, e->name, to_fd);
+		/* ENOENT: renamed under us (a flag change): look again */
+		if (r == 0 || errno != ENOENT)
+			break;
+	}
+	if (e == NULL) {
+		item->gone = true;
+		return 0;
+	}
+	if (r < 0) {
+		item->status = -1;
+		if (errno == EEXIST)
+			mf_err_set(&item->err, MF_E_MSG, "move %s to %s: the "
+				   "name is taken there", e->name, dst->name);
+		else
+			mf_err_sys(&item->err, MF_E_MSG, "move %s to %s",
+				   e->name, dst->name);
+		return 0;
+	}
+	snprintf(item->new_key, sizeof(item->new_key), "%s", item->key);
+	if (in_new) {
+		st->box->dirty_new = true;
+		dst->dirty_new = true;
+	} else {
+		st->box->dirty_cur = true;
+		dst->dirty_cur = true;
+	}
+	mdir_index_drop(&st->idx, e);
+	mf_test_step("maildir move");
+	return 0;
+}
+
+int
+mdir_move(struct mf_store *mst, struct mf_move_item *items, size_t n,
+	  const char *dest, struct mf_err *err)
+{
+	struct mdir_store *st = (struct mdir_store *)mst;
+	struct mdir_box *dst = NULL;
+	bool rescanned = false;
+	int ret = 0;
+	size_t i;
+
+	if (st->box == NULL)
+		return mf_err_set(err, MF_E_INTERNAL, "move: no mailbox "
+				  "selected");
+	if (st->readonly)
+		return mf_err_set(err, MF_E_BOX, "%s: move: selected "
+				  "read-only", st->box->name);
+	if (strcmp(dest, st->box->name) == 0)
+		return mf_err_set(err, MF_E_INTERNAL, "move: %s into itself",
+				  dest);
+	if (n == 0)
+		return 0;
+	if (mdir_box_open(st, dest, &dst, err) < 0)
+		return mf_err_prefix(err, "move");
+	if (dst->dev != st->box->dev) {
+		mdir_box_unref(&dst);
+		return mf_err_set(err, MF_E_BOX, "move: %s and %s are on "
+				  "different filesystems", st->box->name,
+				  dest);
+	}
+	for (i = 0; i < n && ret == 0; i++) {
+		struct mf_move_item *item = &items[i];
+
+		item->status = 0;
+		item->gone = false;
+		item->new_uid = 0;
+		item->new_key[0] = '\0';
+		mf_err_clear(&item->err);
+		if (item->key == NULL) {
+			item->status = -1;
+			mf_err_set(&item->err, MF_E_INTERNAL,
+				   "move: item without key");
+			continue;
+		}
+		ret = move_one(st, item, dst, &rescanned, err);
+	}
+	/* the destination first: a crash in between then leaves the file
+	 * visible in both at worst, never in neither */
+	if (ret == 0)
+		ret = mdir_box_sync_dirs(st, dst, err);
+	if (ret == 0)
+		ret = mdir_box_sync_dirs(st, st->box, err);
+	mdir_box_unref(&dst);
+	return ret;
+}

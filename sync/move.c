@@ -1,0 +1,762 @@
+/*
+ * Moves between folders, the engine half (the matching is move-match.c).
+ *
+ * Run once per channel before the folder pairs are synced one by one: a
+ * pair run sees only its own folder, where a move looks like a deletion
+ * in one folder and a new message in another.  Here the whole channel is
+ * in view.  For each side S ("near" when the user filed mail locally,
+ * "far" when another client did it on the server):
+ *
+ *   1. Which folders may have lost or gained messages on S: from the
+ *      listing alone (maildir directory token; IMAP STATUS counters), so a
+ *      quiet channel pays nothing.  Moves need a loser and a gainer.
+ *   2. gone: state rows of a loser whose S message is no longer there
+ *      (maildir: one readdir; IMAP: one UID list).  fresh: messages of a
+ *      gainer no state row knows (maildir: the same readdir; IMAP: the
+ *      UIDs from the recorded UIDNEXT on).
+ *   3. move_match(): by key (a maildir file renamed into another folder
+ *      keeps its name), then by identity and size (the header of each
+ *      fresh message is read for it, only when a gone row is left over).
+ *   4. The mirror side M moves the message too (store move: IMAP UID MOVE
+ *      or COPY + UID EXPUNGE, maildir rename), and in one transaction the
+ *      row leaves the old folder's state and enters the new one's, with
+ *      the S id of the fresh message and the M id the move returned.
+ *
+ * A move is mirrored only where the policy would have carried both halves
+ * (new messages and deletions from S to M, and expunge on M): it replaces
+ * exactly a deletion plus a copy.
+ *
+ * Crash safety.  A rename or a UID MOVE is atomic; if the run dies after
+ * it and before the state is written, the next run sees the old folder's
+ * row with the message gone on both sides (forgotten) and in the new
+ * folder a message new on both sides, which the planner pairs by
+ * Message-ID and size (plan.c pass 4) instead of copying it.  Only the
+ * COPY fallback has an intermediate state (copied, not yet expunged): a
+ * second COPY would make a duplicate.  So an IMAP mirror journals its rows
+ * as STATE_PENDING_MOVE first, and a pending MOVE row is tried again only
+ * where a retry is harmless (the server has MOVE; a UID already moved is
+ * simply not there).  Otherwise the row is left to its folder's sync: the
+ * copy left in the old folder is deleted there ("gone on S"), the new one
+ * paired by content.
+ */
+#include "move.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/testhook.h"
+#include "base/xalloc.h"
+#include "boxes.h"
+#include "engine.h"
+#include "ident.h"
+
+/* One side of the channel, as seen by the move pass. */
+struct mv_side {
+	enum side_id id;
+	const char *label;
+	struct mf_store *st;
+	bool uids;
+};
+
+/* A folder pair taking part. */
+struct mv_box {
+	const struct box_pair *pair;
+	struct state_msg_list *rows;
+	/* on the side being looked at */
+	bool may_lose, may_gain;
+	struct mf_scan_result *list;	/* everything there (or NULL) */
+	struct mf_scan_result *fresh;	/* UID side: from old UIDNEXT on */
+};
+
+/* Candidate details beside the move_cand arrays. */
+struct gone_ref {
+	size_t box;
+	struct state_msg *row;
+};
+
+struct fresh_ref {
+	size_t box;
+	const struct mf_msg *msg;	/* in a scan result */
+	char ident[IDENT_MAX];
+};
+
+struct mv_run {
+	const struct sync_opts *o;
+	const struct box_plan *plan;
+	struct mv_box *boxes;		/* one per plan entry */
+	size_t *moved;
+	bool *touched;
+	bool *used_rows;		/* per gone candidate of the first side */
+};
+
+static const char *
+box_name(const struct mv_side *s, const struct box_pair *p)
+{
+	return s->id == SIDE_FAR ? p->far_name : p->near_name;
+}
+
+static uint32_t
+row_uid(const struct mv_side *s, const struct state_msg *row)
+{
+	return s->id == SIDE_FAR ? row->far_uid : row->near_uid;
+}
+
+static bool
+row_has(const struct mv_side *s, const struct state_msg *row)
+{
+	if (s->id == SIDE_FAR)
+		return row->far_uid != 0;
+	return s->uids ? row->near_uid != 0 : row->near_key != NULL;
+}
+
+/* Does the policy turn a move on s into a delete plus a copy on m? */
+static bool
+policy_mirrors(const struct sync_opts *o, const struct mv_side *s)
+{
+	const struct sync_policy *pol = o->policy;
+	unsigned dir = s->id == SIDE_NEAR ? pol->push : pol->pull;
+	unsigned m_bit = s->id == SIDE_NEAR ? SYNC_SIDE_FAR : SYNC_SIDE_NEAR;
+
+	return (dir & SYNC_NEW) && (dir & SYNC_DELETE) &&
+	       (pol->expunge & m_bit);
+}
+
+/* ---- 1. which folders may have changed on s -------------------------- */
+
+static void
+guess_changes(const struct mv_side *s, const struct box_pair *p,
+	      struct mv_box *b)
+{
+	const struct mf_box_info *info = s->id == SIDE_FAR ? p->far : p->near;
+	const struct state_side *rec = s->id == SIDE_FAR ? &p->state->far :
+				       &p->state->near;
+	const struct mf_box_status *now = info != NULL ? &info->status : NULL;
+
+	b->may_lose = b->may_gain = false;
+	if (!s->uids) {
+		b->may_lose = b->may_gain = now == NULL ||
+			now->dir_token == 0 || now->dir_token != rec->dir_token;
+		return;
+	}
+	if (now == NULL || !now->has_status || rec->uidnext == 0) {
+		b->may_lose = b->may_gain = true;
+		return;
+	}
+	if (now->uidvalidity != rec->uidvalidity)
+		return;		/* everything is matched again there */
+	b->may_gain = now->uidnext > rec->uidnext;
+	/* an expunge leaves fewer messages than the old ones plus every
+	 * UID handed out since could account for */
+	b->may_lose = now->uidnext < rec->uidnext ||
+		      (uint64_t)now->messages < (uint64_t)rec->messages +
+		      (now->uidnext - rec->uidnext);
+}
+
+static bool
+has_interrupted_copies(const struct state_msg_list *rows)
+{
+	size_t i;
+
+	for (i = 0; i < rows->n; i++)
+		if (rows->v[i].pending == STATE_PENDING_PULL ||
+		    rows->v[i].pending == STATE_PENDING_PUSH)
+			return true;
+	return false;
+}
+
+/* ---- 2. gone and fresh ------------------------------------------------ */
+
+static int
+scan_box(const struct mv_side *s, const struct box_pair *p,
+	 const struct mf_scan_req *req, struct mf_scan_result **res_r,
+	 struct mf_err *err)
+{
+	struct mf_select_req sel = { .readonly = true };
+	struct mf_box_status status;
+	const char *name = box_name(s, p);
+
+	if (s->st->ops->select_box(s->st, name, &sel, &status, err) < 0 ||
+	    s->st->ops->scan(s->st, req, res_r, err) < 0)
+		return mf_err_prefix(err, "%s %s", s->label, name);
+	return 0;
+}
+
+static int
+look(const struct mv_side *s, struct mv_box *b, struct mf_err *err)
+{
+	const struct box_pair *p = b->pair;
+	const struct state_side *rec = s->id == SIDE_FAR ? &p->state->far :
+				       &p->state->near;
+
+	if (!s->uids) {
+		struct mf_scan_req req = { .want = MF_WANT_FLAGS };
+
+		return scan_box(s, p, &req, &b->list, err);
+	}
+	if (b->may_lose) {
+		struct mf_scan_req req = { .want = 0 };
+
+		if (scan_box(s, p, &req, &b->list, err) < 0)
+			return -1;
+	}
+	if (b->may_gain) {
+		struct mf_scan_req req = {
+			.want = MF_WANT_FLAGS | MF_WANT_SIZE,
+			.uid_lo = rec->uidnext ? rec->uidnext : 1,
+		};
+
+		if (scan_box(s, p, &req, &b->fresh, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static bool
+row_may_move(const struct mv_side *s, const struct mv_side *m,
+	     const struct state_msg *row)
+{
+	if (!row_has(s, row) || !row_has(m, row))
+		return false;
+	if (row->pending == STATE_PENDING_NONE)
+		return true;
+	/* a move that may have been half done: see the top of the file */
+	return row->pending == STATE_PENDING_MOVE &&
+	       (!m->uids || (m->st->caps & MF_CAP_MOVE));
+}
+
+/* The rows of b whose message left s, and the messages no row knows. */
+static void
+collect(const struct mv_side *s, const struct mv_side *m, size_t bi,
+	struct mv_box *b, struct move_cand **gone, struct gone_ref **gref,
+	size_t *ngone, size_t *gcap, struct move_cand **fresh,
+	struct fresh_ref **fref, size_t *nfresh, size_t *fcap)
+{
+	const struct state_msg_list *rows = b->rows;
+	const struct mf_scan_result *seen = s->uids ? b->fresh : b->list;
+	uint32_t *uids = xcalloc(rows->n + 1, sizeof(*uids));
+	const char **keys = xcalloc(rows->n + 1, sizeof(*keys));
+	size_t i, nu = 0, nk = 0;
+
+	for (i = 0; i < rows->n; i++) {
+		struct state_msg *row = &rows->v[i];
+		bool there;
+
+		if (s->uids && row_uid(s, row) != 0)
+			uids[nu++] = row_uid(s, row);
+		if (!s->uids && row->near_key != NULL)
+			keys[nk++] = row->near_key;
+		if (b->list == NULL || !row_may_move(s, m, row))
+			continue;
+		there = s->uids ? mf_msgs_find_uid(b->list->msgs, b->list->n,
+						   row_uid(s, row)) >= 0 :
+			mf_msgs_find_key(b->list->msgs, b->list->n,
+					 row->near_key) >= 0;
+		if (there)
+			continue;
+		if (*ngone == *gcap) {
+			*gcap = *gcap ? *gcap * 2 : 64;
+			*gone = xreallocarray(*gone, *gcap, sizeof(**gone));
+			*gref = xreallocarray(*gref, *gcap, sizeof(**gref));
+		}
+		(*gone)[*ngone] = (struct move_cand){ bi, s->uids ? NULL :
+			row->near_key, row->msgid, row->size };
+		(*gref)[(*ngone)++] = (struct gone_ref){ bi, row };
+	}
+	mf_qsort(uids, nu, sizeof(*uids), cmp_u32);
+	mf_qsort(keys, nk, sizeof(*keys), cmp_str);
+	for (i = 0; seen != NULL && i < seen->n; i++) {
+		const struct mf_msg *msg = &seen->msgs[i];
+		bool known = s->uids ?
+			mf_bsearch(&msg->uid, uids, nu, sizeof(*uids),
+				   cmp_u32) != NULL :
+			mf_bsearch(&msg->key, keys, nk, sizeof(*keys),
+				   cmp_str) != NULL;
+
+		if (known)
+			continue;
+		if (*nfresh == *fcap) {
+			*fcap = *fcap ? *fcap * 2 : 64;
+			*fresh = xreallocarray(*fresh, *fcap, sizeof(**fresh));
+			*fref = xreallocarray(*fref, *fcap, sizeof(**fref));
+		}
+		(*fresh)[*nfresh] = (struct move_cand){ bi, msg->key, NULL,
+							msg->size };
+		(*fref)[*nfresh].box = bi;
+		(*fref)[(*nfresh)++].msg = msg;
+	}
+	free(uids);
+	free(keys);
+}
+
+/*
+ * Identity (and, on a maildir, canonical size) of the fresh messages of
+ * one folder that want it: one bulk fetch, headers only where the size is
+ * known.  A message that cannot be read just stays unmatched.
+ */
+static int
+identify_box(const struct mv_side *s, const struct box_pair *p,
+	     struct move_cand *fresh, struct fresh_ref *fref,
+	     const size_t *which, size_t n, struct mf_err *err)
+{
+	struct mf_fetch_item *items = xcalloc(n + 1, sizeof(*items));
+	struct ident_sink *sinks = xcalloc(n + 1, sizeof(*sinks));
+	struct mf_select_req sel = { .readonly = true };
+	struct mf_box_status status;
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < n; i++) {
+		const struct mf_msg *msg = fref[which[i]].msg;
+
+		ident_sink_init(&sinks[i], NULL);
+		items[i].uid = msg->uid;
+		items[i].key = msg->key;
+		items[i].sink = &sinks[i].sink;
+		items[i].header_only = msg->size != 0;
+	}
+	if (s->st->ops->select_box(s->st, box_name(s, p), &sel, &status,
+				   err) < 0 ||
+	    s->st->ops->fetch(s->st, items, n, err) < 0) {
+		mf_err_prefix(err, "%s %s: read headers", s->label,
+			      box_name(s, p));
+		ret = -1;
+	}
+	for (i = 0; i < n; i++) {
+		struct move_cand *c = &fresh[which[i]];
+		struct fresh_ref *f = &fref[which[i]];
+
+		if (ret == 0 && items[i].status == 0) {
+			ident_sink_identity(&sinks[i], f->ident);
+			c->ident = f->ident;
+			if (!items[i].header_only)
+				c->size = sinks[i].size;
+		}
+		ident_sink_deinit(&sinks[i]);
+	}
+	free(items);
+	free(sinks);
+	return ret;
+}
+
+/* Read identities where a content match is possible at all. */
+static int
+identify_fresh(struct mv_run *r, const struct mv_side *s,
+	       const struct move_cand *gone, size_t ngone,
+	       const struct move_pair *pairs, size_t npairs,
+	       struct move_cand *fresh, struct fresh_ref *fref, size_t nfresh,
+	       struct mf_err *err)
+{
+	bool *gone_done = xcalloc(ngone + 1, sizeof(bool));
+	bool *fresh_done = xcalloc(nfresh + 1, sizeof(bool));
+	size_t *which = xcalloc(nfresh + 1, sizeof(size_t));
+	size_t i, k, left = 0;
+	int ret = 0;
+
+	for (i = 0; i < npairs; i++) {
+		gone_done[pairs[i].gone] = true;
+		fresh_done[pairs[i].fresh] = true;
+	}
+	for (i = 0; i < ngone; i++)
+		left += !gone_done[i] && gone[i].ident != NULL;
+	for (k = 0; left > 0 && ret == 0 && k < r->plan->n; k++) {
+		size_t n = 0;
+		bool other_box_gone = false;
+
+		for (i = 0; i < ngone && !other_box_gone; i++)
+			other_box_gone = !gone_done[i] &&
+				gone[i].ident != NULL && gone[i].box != k;
+		if (!other_box_gone)
+			continue;
+		for (i = 0; i < nfresh; i++)
+			if (fresh[i].box == k && !fresh_done[i])
+				which[n++] = i;
+		if (n > 0)
+			ret = identify_box(s, r->plan->v + k, fresh, fref,
+					   which, n, err);
+	}
+	free(gone_done);
+	free(fresh_done);
+	free(which);
+	return ret;
+}
+
+/* ---- 4. carrying a move out ------------------------------------------- */
+
+/* One match, with what the mirror side did. */
+struct mv_job {
+	struct gone_ref *g;
+	struct fresh_ref *f;
+	struct mf_move_item item;
+	bool journaled;
+};
+
+static int
+journal(struct mv_run *r, struct mv_job *jobs, size_t n, struct mf_err *err)
+{
+	struct state_db *db = r->o->db;
+	size_t i;
+
+	if (state_begin(db, err) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		struct state_msg row = *jobs[i].g->row;
+
+		row.pending = STATE_PENDING_MOVE;
+		row.pending_arg = NULL;
+		if (state_msg_update(db, &row, err) < 0) {
+			state_rollback(db);
+			return -1;
+		}
+		jobs[i].journaled = true;
+	}
+	if (state_commit(db, err) < 0)
+		return -1;
+	mf_test_step("move journal");
+	return 0;
+}
+
+/* The row for the destination: the old one with the new ids. */
+static void
+dest_row(const struct mv_side *s, const struct mv_side *m,
+	 const struct mv_job *j, struct state_msg *row)
+{
+	*row = *j->g->row;
+	row->rowid = 0;
+	row->pending = STATE_PENDING_NONE;
+	row->pending_arg = NULL;
+	if (s->id == SIDE_FAR)
+		row->far_uid = j->f->msg->uid;
+	else if (s->uids)
+		row->near_uid = j->f->msg->uid;
+	else
+		row->near_key = (char *)j->f->msg->key;
+	if (m->id == SIDE_FAR)
+		row->far_uid = j->item.new_uid;
+	else if (m->uids)
+		row->near_uid = j->item.new_uid;
+	else
+		row->near_key = (char *)j->item.new_key;
+}
+
+static int
+record(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
+       size_t dst, struct mv_job *jobs, size_t n, struct mf_err *err)
+{
+	struct state_db *db = r->o->db;
+	const struct state_box *to = r->plan->v[dst].state;
+	size_t i;
+
+	if (state_begin(db, err) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		struct mv_job *j = &jobs[i];
+		struct state_msg row;
+		bool known = m->uids ? j->item.new_uid != 0 :
+			     j->item.new_key[0] != '\0';
+
+		if (j->item.status != 0 || j->item.gone) {
+			if (!j->journaled)
+				continue;
+			/* nothing moved: the folders' syncs decide */
+			if (state_msg_update(db, j->g->row, err) < 0)
+				goto fail;
+			continue;
+		}
+		if (state_msg_delete(db, j->g->row->rowid, err) < 0)
+			goto fail;
+		/* without the new id the destination's sync pairs it by
+		 * content, as after a crash */
+		if (known) {
+			dest_row(s, m, j, &row);
+			if (state_msg_insert(db, to->id, &row, err) < 0)
+				goto fail;
+		}
+		r->moved[dst]++;
+	}
+	if (state_commit(db, err) < 0)
+		return -1;
+	mf_test_step("move record");
+	return 0;
+fail:
+	state_rollback(db);
+	return -1;
+}
+
+static void
+dry_line(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
+	 size_t src, size_t dst, const struct mv_job *j)
+{
+	const struct state_msg *row = j->g->row;
+	char sid[160], mid[160], line[512];
+
+	if (r->o->plan_line == NULL)
+		return;
+	if (s->uids)
+		snprintf(sid, sizeof(sid), "UID %u", j->f->msg->uid);
+	else
+		snprintf(sid, sizeof(sid), "%s", j->f->msg->key);
+	if (m->uids)
+		snprintf(mid, sizeof(mid), "UID %u", row_uid(m, row));
+	else
+		snprintf(mid, sizeof(mid), "%s", row->near_key);
+	snprintf(line, sizeof(line), "%s -> %s: %s %s moved: move %s %s",
+		 r->plan->v[src].far_name, r->plan->v[dst].far_name,
+		 s->label, sid, m->label, mid);
+	r->o->plan_line(r->o->ctx, line);
+}
+
+/* Move the jobs from folder src to dst on m, then record them. */
+static int
+move_group(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
+	   size_t src, size_t dst, struct mv_job *jobs, size_t n,
+	   struct mf_err *err)
+{
+	const struct box_pair *from = &r->plan->v[src], *to = &r->plan->v[dst];
+	struct mf_select_req sel = { .readonly = false };
+	struct mf_box_status status;
+	struct mf_move_item *items;
+	struct mf_err merr = { 0 };
+	size_t i;
+	int ret;
+
+	if (r->o->dry_run) {
+		for (i = 0; i < n; i++)
+			dry_line(r, s, m, src, dst, &jobs[i]);
+		r->moved[dst] += n;
+		return 0;
+	}
+	if (m->uids && journal(r, jobs, n, err) < 0)
+		return -1;
+	r->touched[src] = r->touched[dst] = true;
+	items = xcalloc(n, sizeof(*items));
+	for (i = 0; i < n; i++) {
+		items[i].uid = row_uid(m, jobs[i].g->row);
+		items[i].key = m->uids ? NULL : jobs[i].g->row->near_key;
+	}
+	ret = m->st->ops->select_box(m->st, box_name(m, from), &sel, &status,
+				     &merr);
+	if (ret == 0)
+		ret = m->st->ops->move(m->st, items, n, box_name(m, to),
+				       &merr);
+	for (i = 0; i < n; i++) {
+		jobs[i].item = items[i];
+		if (ret < 0)
+			jobs[i].item.status = -1;
+		else if (items[i].status != 0)
+			mf_log(MF_LOG_WARN, MF_LOGC_SYNC, "%s: move to %s: %s",
+			       box_name(m, from), box_name(m, to),
+			       items[i].err.msg);
+	}
+	free(items);
+	if (ret < 0) {
+		mf_err_prefix(&merr, "%s %s: move to %s", m->label,
+			      box_name(m, from), box_name(m, to));
+		if (mf_err_is_store_level(merr.cls)) {
+			mf_err_copy(err, &merr);
+			return -1;
+		}
+		/* the folders' own syncs copy and delete instead */
+		mf_log(MF_LOG_WARN, MF_LOGC_SYNC, "%s", merr.msg);
+	}
+	return record(r, s, m, dst, jobs, n, err);
+}
+
+static int
+cmp_job(const void *a, const void *b)
+{
+	const struct mv_job *x = a, *y = b;
+
+	if (x->g->box != y->g->box)
+		return x->g->box < y->g->box ? -1 : 1;
+	return x->f->box < y->f->box ? -1 : x->f->box > y->f->box;
+}
+
+static int
+carry_out(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
+	  struct gone_ref *gref, struct fresh_ref *fref,
+	  const struct move_pair *pairs, size_t npairs, struct mf_err *err)
+{
+	struct mv_job *jobs = xcalloc(npairs + 1, sizeof(*jobs));
+	size_t i, k;
+	int ret = 0;
+
+	for (i = 0; i < npairs; i++) {
+		jobs[i].g = &gref[pairs[i].gone];
+		jobs[i].f = &fref[pairs[i].fresh];
+	}
+	mf_qsort(jobs, npairs, sizeof(*jobs), cmp_job);
+	for (i = 0; i < npairs && ret == 0; i = k) {
+		for (k = i; k < npairs && cmp_job(&jobs[i], &jobs[k]) == 0;
+		     k++)
+			;
+		mf_debug(MF_LOGC_SYNC, "%s -> %s: %zu moved on the %s side",
+			 r->plan->v[jobs[i].g->box].far_name,
+			 r->plan->v[jobs[i].f->box].far_name, k - i,
+			 s->label);
+		ret = move_group(r, s, m, jobs[i].g->box, jobs[i].f->box,
+				 jobs + i, k - i, err);
+	}
+	free(jobs);
+	return ret;
+}
+
+/* ---- one side --------------------------------------------------------- */
+
+static bool
+candidate(const struct mv_run *r, size_t i)
+{
+	const struct box_pair *p = &r->plan->v[i];
+
+	return p->action == BOX_SYNC && p->state != NULL &&
+	       p->state->id != 0 && p->far != NULL && p->near != NULL;
+}
+
+static int
+side_moves(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
+	   struct mf_err *err)
+{
+	struct move_cand *gone = NULL, *fresh = NULL;
+	struct gone_ref *gref = NULL;
+	struct fresh_ref *fref = NULL;
+	struct move_pair *pairs = NULL;
+	size_t ngone = 0, gcap = 0, nfresh = 0, fcap = 0, npairs = 0;
+	size_t i, losers = 0, gainers = 0, involved = 0;
+	int ret = -1;
+
+	if (m->st->ops->move == NULL || !policy_mirrors(r->o, s))
+		return 0;
+	if (m->uids && !(m->st->caps & (MF_CAP_MOVE | MF_CAP_UIDPLUS)))
+		return 0;	/* today's delete + copy it is */
+	for (i = 0; i < r->plan->n; i++) {
+		struct mv_box *b = &r->boxes[i];
+
+		b->may_lose = b->may_gain = false;
+		if (!candidate(r, i) || has_interrupted_copies(b->rows))
+			continue;
+		guess_changes(s, b->pair, b);
+		losers += b->may_lose;
+		gainers += b->may_gain;
+		involved += b->may_lose || b->may_gain;
+	}
+	/* a move needs a folder that lost and another one that gained */
+	if (losers == 0 || gainers == 0 || involved < 2)
+		return 0;
+	for (i = 0; i < r->plan->n; i++) {
+		struct mv_box *b = &r->boxes[i];
+
+		if (!b->may_lose && !b->may_gain)
+			continue;
+		if (look(s, b, err) < 0) {
+			if (mf_err_is_store_level(err->cls))
+				goto out;
+			/* that folder's own sync will report it */
+			mf_debug(MF_LOGC_SYNC, "moves: %s", err->msg);
+			mf_err_clear(err);
+			mf_scan_result_free(&b->list);
+			mf_scan_result_free(&b->fresh);
+			continue;
+		}
+		collect(s, m, i, b, &gone, &gref, &ngone, &gcap, &fresh, &fref,
+			&nfresh, &fcap);
+	}
+	if (ngone == 0 || nfresh == 0) {
+		ret = 0;
+		goto out;
+	}
+	move_match(gone, ngone, fresh, nfresh, &pairs, &npairs);
+	if (npairs < ngone && npairs < nfresh) {
+		if (identify_fresh(r, s, gone, ngone, pairs, npairs, fresh,
+				   fref, nfresh, err) < 0) {
+			if (mf_err_is_store_level(err->cls))
+				goto out;
+			mf_debug(MF_LOGC_SYNC, "moves: %s", err->msg);
+			mf_err_clear(err);
+		}
+		free(pairs);
+		move_match(gone, ngone, fresh, nfresh, &pairs, &npairs);
+	}
+	mf_debug(MF_LOGC_SYNC, "%s side: %zu gone, %zu new, %zu moved",
+		 s->label, ngone, nfresh, npairs);
+	ret = carry_out(r, s, m, gref, fref, pairs, npairs, err);
+out:
+	for (i = 0; i < r->plan->n; i++) {
+		mf_scan_result_free(&r->boxes[i].list);
+		mf_scan_result_free(&r->boxes[i].fresh);
+	}
+	free(gone);
+	free(gref);
+	free(fresh);
+	free(fref);
+	free(pairs);
+	return ret;
+}
+
+static int
+load_rows(struct mv_run *r, struct mf_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < r->plan->n; i++) {
+		struct mv_box *b = &r->boxes[i];
+
+		b->pair = &r->plan->v[i];
+		if (!candidate(r, i)) {
+			b->rows = state_msg_list_empty();
+			continue;
+		}
+		if (state_msgs_load(r->o->db, b->pair->state->id, &b->rows,
+				    err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+moves_run(const struct sync_opts *o, const struct box_plan *plan,
+	  size_t *moved, bool *touched, struct mf_err *err)
+{
+	struct mv_side far = { SIDE_FAR, "far", o->far,
+			       (o->far->caps & MF_CAP_UIDS) != 0 };
+	struct mv_side near = { SIDE_NEAR, "near", o->near,
+				(o->near->caps & MF_CAP_UIDS) != 0 };
+	struct mv_run r = { o, plan, NULL, moved, touched, NULL };
+	size_t i, n = 0;
+	int ret = -1;
+
+	for (i = 0; i < plan->n; i++)
+		n += candidate(&r, i);
+	if (n < 2)
+		return 0;
+	r.boxes = xcalloc(plan->n, sizeof(*r.boxes));
+	if (load_rows(&r, err) < 0)
+		goto out;
+	if (side_moves(&r, &near, &far, err) < 0)
+		goto out;
+	/* the rows changed if anything moved: read them again */
+	for (i = 0; i < plan->n; i++)
+		state_msg_list_free(&r.boxes[i].rows);
+	if (load_rows(&r, err) < 0 || side_moves(&r, &far, &near, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	for (i = 0; r.boxes != NULL && i < plan->n; i++)
+		state_msg_list_free(&r.boxes[i].rows);
+	free(r.boxes);
+	return ret;
+}

@@ -1,0 +1,218 @@
+/*
+ * The Maildir store's move (store/maildir/mdir-move.c): files renamed into
+ * another folder with their names, new/ kept new/, a taken name never
+ * overwritten, a missing key reported as gone.  Each test works in its own
+ * mkdtemp() directory.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "base/xalloc.h"
+#include "maildir/mdir-store.h"
+#include "store.h"
+
+struct fixture {
+	char dir[PATH_MAX];
+	char root[PATH_MAX + 8];
+	struct mf_store *st;
+};
+
+static int
+rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void
+must(int ret, const struct mf_err *err, const char *what)
+{
+	if (ret != 0)
+		fail_msg("%s: %s", what, err->msg);
+}
+
+static void
+fixture_open(struct fixture *fx, enum mdir_layout layout)
+{
+	struct mdir_store_cfg cfg = { 0 };
+	struct mf_err err = { 0 };
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(fx->dir, sizeof(fx->dir), "%s/mf-mv-XXXXXX",
+		 tmp != NULL ? tmp : "/tmp");
+	assert_non_null(mkdtemp(fx->dir));
+	snprintf(fx->root, sizeof(fx->root), "%s/root", fx->dir);
+	cfg.name = "local";
+	cfg.path = fx->root;
+	cfg.layout = layout;
+	cfg.create_root = true;
+	must(mdir_store_create(&cfg, &fx->st, &err), &err, "create");
+	must(fx->st->ops->create_box(fx->st, "INBOX", &err), &err, "INBOX");
+	must(fx->st->ops->create_box(fx->st, "Archive", &err), &err,
+	     "Archive");
+}
+
+static void
+fixture_close(struct fixture *fx)
+{
+	mf_store_destroy(&fx->st);
+	nftw(fx->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static char *
+box_path(const struct fixture *fx, enum mdir_layout layout, const char *box,
+	 const char *sub, const char *name)
+{
+	if (strcmp(box, "INBOX") == 0 && layout == MDIR_LAYOUT_MAILDIRPP)
+		return xasprintf("%s/%s/%s", fx->root, sub, name);
+	if (layout == MDIR_LAYOUT_MAILDIRPP)
+		return xasprintf("%s/.%s/%s/%s", fx->root, box, sub, name);
+	return xasprintf("%s/%s/%s/%s", fx->root, box, sub, name);
+}
+
+static void
+put(const struct fixture *fx, enum mdir_layout layout, const char *box,
+    const char *sub, const char *name, const char *data)
+{
+	char *path = box_path(fx, layout, box, sub, name);
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		fail_msg("fopen %s: %s", path, strerror(errno));
+	fputs(data, f);
+	fclose(f);
+	free(path);
+}
+
+static bool
+there(const struct fixture *fx, enum mdir_layout layout, const char *box,
+      const char *sub, const char *name)
+{
+	char *path = box_path(fx, layout, box, sub, name);
+	bool ok = access(path, F_OK) == 0;
+
+	free(path);
+	return ok;
+}
+
+static void
+test_move_layout(enum mdir_layout layout)
+{
+	struct fixture fx;
+	struct mf_err err = { 0 };
+	struct mf_move_item items[4] = { 0 };
+	struct mf_store *st;
+
+	fixture_open(&fx, layout);
+	st = fx.st;
+	put(&fx, layout, "INBOX", "cur", "1.a.host:2,S", "A\n");
+	put(&fx, layout, "INBOX", "new", "2.b.host", "B\n");
+	put(&fx, layout, "INBOX", "cur", "3.c.host:2,", "C here\n");
+	/* the destination already has a file of that name */
+	put(&fx, layout, "Archive", "cur", "3.c.host:2,", "C there\n");
+	must(st->ops->select_box(st, "INBOX", NULL, NULL, &err), &err,
+	     "select");
+	items[0].key = "1.a.host";
+	items[1].key = "2.b.host";
+	items[2].key = "3.c.host";
+	items[3].key = "9.none.host";
+	must(st->ops->move(st, items, 4, "Archive", &err), &err, "move");
+
+	assert_int_equal(items[0].status, 0);
+	assert_false(items[0].gone);
+	assert_string_equal(items[0].new_key, "1.a.host");
+	assert_true(there(&fx, layout, "Archive", "cur", "1.a.host:2,S"));
+	assert_false(there(&fx, layout, "INBOX", "cur", "1.a.host:2,S"));
+
+	assert_int_equal(items[1].status, 0);
+	assert_true(there(&fx, layout, "Archive", "new", "2.b.host"));
+	assert_false(there(&fx, layout, "INBOX", "new", "2.b.host"));
+
+	/* never over an existing file: both stay */
+	assert_int_equal(items[2].status, -1);
+	assert_int_equal(items[2].err.cls, MF_E_MSG);
+	assert_true(there(&fx, layout, "INBOX", "cur", "3.c.host:2,"));
+	assert_true(there(&fx, layout, "Archive", "cur", "3.c.host:2,"));
+
+	assert_int_equal(items[3].status, 0);
+	assert_true(items[3].gone);
+
+	/* into itself: refused; into a missing folder: the folder fails */
+	assert_int_equal(st->ops->move(st, items, 1, "INBOX", &err), -1);
+	mf_err_clear(&err);
+	items[0].key = "3.c.host";
+	assert_int_equal(st->ops->move(st, items, 1, "Nope", &err), -1);
+	assert_int_equal(err.cls, MF_E_BOX);
+	assert_true(there(&fx, layout, "INBOX", "cur", "3.c.host:2,"));
+	fixture_close(&fx);
+}
+
+static void
+test_move_fs(void **state)
+{
+	(void)state;
+	test_move_layout(MDIR_LAYOUT_FS);
+}
+
+static void
+test_move_maildirpp(void **state)
+{
+	(void)state;
+	test_move_layout(MDIR_LAYOUT_MAILDIRPP);
+}
+
+/* A moved file is found by a scan of the destination under its key. */
+static void
+test_move_then_scan(void **state)
+{
+	struct fixture fx;
+	struct mf_err err = { 0 };
+	struct mf_move_item item = { .key = "1.a.host" };
+	struct mf_scan_req req = { .want = MF_WANT_FLAGS };
+	struct mf_scan_result *res = NULL;
+	struct mf_store *st;
+
+	(void)state;
+	fixture_open(&fx, MDIR_LAYOUT_FS);
+	st = fx.st;
+	put(&fx, MDIR_LAYOUT_FS, "INBOX", "cur", "1.a.host:2,FS", "A\n");
+	must(st->ops->select_box(st, "INBOX", NULL, NULL, &err), &err,
+	     "select");
+	must(st->ops->move(st, &item, 1, "Archive", &err), &err, "move");
+	must(st->ops->scan(st, &req, &res, &err), &err, "scan INBOX");
+	assert_int_equal(res->n, 0);
+	mf_scan_result_free(&res);
+	must(st->ops->select_box(st, "Archive", NULL, NULL, &err), &err,
+	     "select Archive");
+	must(st->ops->scan(st, &req, &res, &err), &err, "scan Archive");
+	assert_int_equal(res->n, 1);
+	assert_string_equal(res->msgs[0].key, "1.a.host");
+	assert_int_equal(res->msgs[0].flags, MF_FLAG_FLAGGED | MF_FLAG_SEEN);
+	mf_scan_result_free(&res);
+	fixture_close(&fx);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_move_fs),
+		cmocka_unit_test(test_move_maildirpp),
+		cmocka_unit_test(test_move_then_scan),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
