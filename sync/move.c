@@ -26,6 +26,17 @@
  * (new messages and deletions from S to M, and expunge on M): it replaces
  * exactly a deletion plus a copy.
  *
+ * Limits.  Only folders synced before, present on both sides and in this
+ * run take part: a move into a folder created in this run, or out of the
+ * channel's folder patterns, is still a deletion plus a copy.  A folder
+ * pair with interrupted copies is left to its own sync.  The pass reads
+ * each changed folder once more than the pair run will (a readdir, or a
+ * UID list and a fetch of the new UIDs); headers are read only when a
+ * content match is possible.  Moves on both sides at once (the same
+ * message filed into the same folder locally and on the server) are found
+ * as moves whose source is gone, and paired by content by the folders'
+ * syncs.
+ *
  * Crash safety.  A rename or a UID MOVE is atomic; if the run dies after
  * it and before the state is written, the next run sees the old folder's
  * row with the message gone on both sides (forgotten) and in the new
