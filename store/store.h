@@ -153,6 +153,13 @@ struct mf_msg {
 	 */
 	uint32_t name_uid;
 	bool is_new;		/* maildir: still in new/ */
+	/*
+	 * Key stores: the file is a header-only placeholder that mailferry
+	 * made for a message of this canonical size (max_size); 0 if not.
+	 * Read from the file name, so a scan without the state database
+	 * still knows never to upload it.  size stays the file's own.
+	 */
+	uint64_t placeholder_of;
 };
 
 #define MF_WANT_FLAGS	0x01u
@@ -248,6 +255,9 @@ struct mf_delivery {
 	const char *keywords;	/* normalized; NULL = none */
 	int64_t date;		/* internal date to keep; 0 = now */
 	uint64_t size;		/* canonical size if known, else 0 */
+	/* non-zero: these bytes are a placeholder for a message of this
+	 * size; a key store marks the file so that its scan reports it */
+	uint64_t placeholder_of;
 	void *user;
 	/* out: set at deliver_begin (maildir: the key is chosen up front,
 	 * so the engine can journal it before a byte is written) */

@@ -386,8 +386,15 @@ move_into_place(struct mdir_store *st, struct mdir_dsink *ds)
 	int dest_fd = to_new ? ds->box->new_fd : ds->box->cur_fd;
 	int n;
 
-	n = snprintf(base, sizeof(base), "%s,S=%" PRIu64 ",W=%" PRIu64,
-		     ds->key, ds->lf_size, ds->crlf_size);
+	/* a placeholder says so in its name (mdir-name.h), where a scan
+	 * finds it even when the state database is lost */
+	if (d->placeholder_of != 0)
+		n = snprintf(base, sizeof(base), "%s,PH=%" PRIu64 ",S=%" PRIu64
+			     ",W=%" PRIu64, ds->key, d->placeholder_of,
+			     ds->lf_size, ds->crlf_size);
+	else
+		n = snprintf(base, sizeof(base), "%s,S=%" PRIu64 ",W=%"
+			     PRIu64, ds->key, ds->lf_size, ds->crlf_size);
 	if (n < 0 || (size_t)n >= sizeof(base)) {
 		mf_err_set(&e, MF_E_INTERNAL, "file name too long");
 		fail_delivery(ds, &e);

@@ -20,6 +20,7 @@ enum field_kind {
 	FIELD_S,
 	FIELD_W,
 	FIELD_U,
+	FIELD_PH,
 };
 
 /* Classify one comma field of the base (without its comma). */
@@ -28,6 +29,9 @@ field_kind(const char *f, size_t len, uint64_t *val_r)
 {
 	enum field_kind kind;
 
+	if (len >= 4 && f[0] == 'P' && f[1] == 'H' && f[2] == '=')
+		return mf_str_to_u64(f + 3, len - 3, val_r) && *val_r != 0 ?
+		       FIELD_PH : FIELD_OTHER;
 	if (len < 3 || f[1] != '=')
 		return FIELD_OTHER;
 	switch (f[0]) {
@@ -48,10 +52,11 @@ field_kind(const char *f, size_t len, uint64_t *val_r)
 	return kind;
 }
 
+/* Fields that describe the file's contents and so are not in the key. */
 static bool
 is_size_field(enum field_kind kind)
 {
-	return kind == FIELD_S || kind == FIELD_W;
+	return kind == FIELD_S || kind == FIELD_W || kind == FIELD_PH;
 }
 
 /* Find the info separator: the last ":2," or "!2," in the name. */
@@ -127,6 +132,8 @@ parse_base(struct mdir_name *n)
 		} else if (kind == FIELD_U && n->uid == 0 &&
 			   val <= UINT32_MAX) {
 			n->uid = (uint32_t)val;
+		} else if (kind == FIELD_PH && n->placeholder_of == 0) {
+			n->placeholder_of = val;
 		}
 		if (is_size_field(kind)) {
 			stripped = true;

@@ -19,11 +19,14 @@
  *   ,S=<n>   physical size (Courier, Dovecot, and our deliveries)
  *   ,W=<n>   canonical CRLF size (Dovecot, and our deliveries)
  *   ,U=<n>   the IMAP UID as mbsync and OfflineIMAP write it
+ *   ,PH=<n>  ours: the file is a header-only placeholder for a message of
+ *            <n> canonical bytes (max_size); see sync/exec.c
  *   ,FMD5=.. OfflineIMAP's folder hash (kept, not used)
  *
- * THE KEY RULE.  A message's key is its base with every ",S=<digits>" and
- * ",W=<digits>" field removed; all other bytes are kept in order.  S= and W=
- * describe the file's contents, not its identity, and our own deliveries
+ * THE KEY RULE.  A message's key is its base with every ",S=<digits>",
+ * ",W=<digits>" and ",PH=<digits>" field removed; all other bytes are kept
+ * in order.  These describe the file's contents, not its identity, and our
+ * own deliveries
  * only learn them when the last byte is written, after the key was handed
  * to the engine at deliver_begin().  So a delivery named
  * "<key>,S=<lf>,W=<crlf>:2,<flags>" scans back as exactly <key>, which crash
@@ -58,6 +61,7 @@ struct mdir_name {
 	uint64_t size_s;	/* ,S= */
 	uint64_t size_w;	/* ,W= */
 	uint32_t uid;		/* ,U=; 0 if none */
+	uint64_t placeholder_of;	/* ,PH=; 0 if none */
 	size_t key_len;
 	bool key_is_prefix;	/* the key is name[0..key_len) */
 };

@@ -369,6 +369,7 @@ ent_fill(struct mdir_index *idx, struct mdir_ent *e, const char *name,
 	e->has_w = pn.has_w;
 	e->size_w = pn.size_w;
 	e->uid = pn.uid;
+	e->placeholder_of = pn.placeholder_of;
 }
 
 static struct mdir_ent *
@@ -713,6 +714,7 @@ mdir_scan_result(const struct mdir_index *idx, int cur_fd, int new_fd,
 					   &ncache, res->arena);
 		m->is_new = e->in_new;
 		m->name_uid = e->uid;
+		m->placeholder_of = e->placeholder_of;
 		if (e->has_w)
 			m->size = e->size_w;
 		else if (req->want & MF_WANT_SIZE)

@@ -84,6 +84,7 @@ struct mdir_ent {
 	bool has_w;
 	uint64_t size_w;
 	uint32_t uid;		/* ,U= */
+	uint64_t placeholder_of;	/* ,PH= */
 };
 
 /*

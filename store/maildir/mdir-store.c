@@ -455,7 +455,7 @@ remove_one(struct mdir_store *st, struct mf_remove_item *item,
 			return -1;
 		if (e == NULL)
 			break;
-		if (trash != NULL) {
+		if (trash != NULL && !item->discard) {
 			if (trash_name(e, name, sizeof(name), &item->err) < 0) {
 				item->status = -1;
 				return 0;
@@ -485,7 +485,7 @@ remove_one(struct mdir_store *st, struct mf_remove_item *item,
 		st->box->dirty_new = true;
 	else
 		st->box->dirty_cur = true;
-	if (trash != NULL)
+	if (trash != NULL && !item->discard)
 		trash->dirty_cur = true;
 	mdir_index_drop(&st->idx, e);
 	mf_test_step("maildir remove");

@@ -112,6 +112,42 @@ test_parse(void **state)
 	}
 }
 
+/* ,PH=<size> marks our placeholders; not part of the key, like S= / W=. */
+static void
+test_placeholder_mark(void **state)
+{
+	static const struct {
+		const char *name;
+		const char *key;
+		uint64_t ph;
+	} rows[] = {
+		{ "1700000000.M1P2Q3R4.host,PH=5000000,S=300,W=310:2,S",
+		  "1700000000.M1P2Q3R4.host", 5000000 },
+		{ "x,S=300,PH=7:2,", "x", 7 },
+		{ "x,PH=0:2,", "x,PH=0", 0 },
+		{ "x,PH=:2,", "x,PH=", 0 },
+		{ "x,P=7:2,", "x,P=7", 0 },
+		{ "x,PHX=7:2,", "x,PHX=7", 0 },
+		{ "x:2,S", "x", 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < MF_N_ELEMENTS(rows); i++) {
+		struct mdir_name n;
+		char key[300];
+
+		mdir_name_parse(rows[i].name, strlen(rows[i].name), &n);
+		mdir_name_key(&n, key);
+		if (strcmp(key, rows[i].key) != 0 ||
+		    n.key_len != strlen(key) ||
+		    n.placeholder_of != rows[i].ph)
+			fail_msg("row %zu (%s): key '%s' ph %llu", i,
+				 rows[i].name, key,
+				 (unsigned long long)n.placeholder_of);
+	}
+}
+
 static void
 test_with_flags(void **state)
 {
@@ -290,6 +326,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_placeholder_mark),
 		cmocka_unit_test(test_with_flags),
 		cmocka_unit_test(test_with_flags_too_long),
 		cmocka_unit_test(test_escape_host),
