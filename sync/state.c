@@ -13,8 +13,9 @@
  *
  * Schema versions: migrations[v] takes the schema from version v to v + 1,
  * and a brand-new file is simply version 0, so creating and upgrading are
- * the same loop, run in one transaction.  Schema v2 is one more function
- * at the end of that array and STATE_SCHEMA_VERSION bumped in state.h.
+ * the same loop, run in one transaction.  A new schema is one more
+ * function at the end of that array and STATE_SCHEMA_VERSION bumped in
+ * state.h.  v2 added msgs.placeholder (max_size placeholders).
  *
  * Numbers: SQLite integers are signed 64-bit.  UIDs, UIDVALIDITY and the
  * like are uint32 and fit; a mod-sequence is at most 2^63-1 (RFC 7162
@@ -69,6 +70,7 @@ enum stmt {
 	ST_MSG_DELETE,
 	ST_MSG_COUNT,
 	ST_MSG_COUNT_PENDING,
+	ST_MSG_COUNT_PLACEHOLDERS,
 	ST_N
 };
 
@@ -78,9 +80,10 @@ enum stmt {
 /* bound as ?1..?13 by bind_box() */
 #define BOX_COLS "far_name, near_name, " BOX_SIDE_COLS("far") ", " \
 	BOX_SIDE_COLS("near") ", last_sync"
-/* bound as ?1..?12 by bind_msg(), read as columns 1..12 by msg_row() */
+/* bound as ?1..?13 by bind_msg(), read as columns 1..13 by msg_row() */
 #define MSG_COLS "far_uid, near_uid, near_key, flags, keywords, " \
-	"near_flags, near_keywords, size, date, msgid, pending, pending_arg"
+	"near_flags, near_keywords, size, date, msgid, pending, pending_arg, " \
+	"placeholder"
 
 static const char *const stmt_sql[ST_N] = {
 	/* IMMEDIATE: take the write lock now.  A deferred transaction that
@@ -108,14 +111,16 @@ static const char *const stmt_sql[ST_N] = {
 			"ORDER BY far_uid, near_key, near_uid",
 	[ST_MSG_INSERT] = "INSERT INTO msgs (" MSG_COLS ", box_id) VALUES "
 			  "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-			  "?13)",
+			  "?13, ?14)",
 	[ST_MSG_UPDATE] = "UPDATE msgs SET (" MSG_COLS ") = "
-			  "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
-			  "WHERE id = ?13",
+			  "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+			  "?13) WHERE id = ?14",
 	[ST_MSG_DELETE] = "DELETE FROM msgs WHERE id = ?1",
 	[ST_MSG_COUNT] = "SELECT count(*) FROM msgs WHERE box_id = ?1",
 	[ST_MSG_COUNT_PENDING] = "SELECT count(*) FROM msgs "
 				 "WHERE box_id = ?1 AND pending != 0",
+	[ST_MSG_COUNT_PLACEHOLDERS] = "SELECT count(*) FROM msgs "
+				      "WHERE box_id = ?1 AND placeholder != 0",
 };
 
 struct state_db {
@@ -200,14 +205,29 @@ static const char schema_v1[] =
 	"CREATE UNIQUE INDEX msgs_near_key ON msgs (box_id, near_key);\n"
 	"CREATE INDEX msgs_pending ON msgs (box_id) WHERE pending != 0;\n";
 
+/*
+ * Schema v2: a near copy may be a header-only placeholder for a message
+ * larger than max_size.  A column of its own, not a pending value, since
+ * a placeholder is a lasting state (flags sync on it for months) and not
+ * an interrupted action.  No index: status counts it per box, as rare as
+ * the rows are, and a full scan of one box's rows is what a sync reads
+ * anyway.
+ */
+static const char schema_v2[] =
+	"ALTER TABLE msgs ADD COLUMN placeholder INTEGER NOT NULL DEFAULT 0\n"
+	"	CHECK (placeholder IN (0, 1));\n";
+
 static int
 migrate_v1(struct state_db *db, struct mf_err *err);
+static int
+migrate_v2(struct state_db *db, struct mf_err *err);
 
 typedef int migrate_fn(struct state_db *db, struct mf_err *err);
 
 /* migrations[v] takes the schema from version v to v + 1 */
 static migrate_fn *const migrations[] = {
 	migrate_v1,
+	migrate_v2,
 };
 _Static_assert(MF_N_ELEMENTS(migrations) == STATE_SCHEMA_VERSION,
 	       "one migration per schema version");
@@ -517,6 +537,12 @@ static int
 migrate_v1(struct state_db *db, struct mf_err *err)
 {
 	return exec_sql(db, schema_v1, "create schema v1", err);
+}
+
+static int
+migrate_v2(struct state_db *db, struct mf_err *err)
+{
+	return exec_sql(db, schema_v2, "migrate to schema v2", err);
 }
 
 /*
@@ -1108,9 +1134,13 @@ msg_row(struct state_db *db, sqlite3_stmt *st, struct state_msg *m,
 		goto range;
 	m->date = sqlite3_column_int64(st, 9);
 	v = sqlite3_column_int64(st, 11);
-	if (v < STATE_PENDING_NONE || v > STATE_PENDING_MOVE)
+	if (v < STATE_PENDING_NONE || v > STATE_PENDING_FETCH)
 		goto range;
 	m->pending = (enum state_pending)v;
+	v = sqlite3_column_int64(st, 13);
+	if (v != 0 && v != 1)
+		goto range;
+	m->placeholder = v != 0;
 	if (!strs_put(st, 3, strs, len, cap, &offs[0]) ||
 	    !strs_put(st, 5, strs, len, cap, &offs[1]) ||
 	    !strs_put(st, 7, strs, len, cap, &offs[2]) ||
@@ -1216,7 +1246,7 @@ bind_text_or_null(sqlite3_stmt *st, int col, const char *s)
 	return sqlite3_bind_text(st, col, s, -1, SQLITE_TRANSIENT);
 }
 
-/* Bind the message columns as ?1..?12 (MSG_COLS). */
+/* Bind the message columns as ?1..?13 (MSG_COLS). */
 static int
 bind_msg(sqlite3_stmt *st, const struct state_msg *m)
 {
@@ -1233,7 +1263,8 @@ bind_msg(sqlite3_stmt *st, const struct state_msg *m)
 	    sqlite3_bind_int64(st, 9, m->date) != SQLITE_OK ||
 	    bind_text_or_null(st, 10, m->msgid) != SQLITE_OK ||
 	    sqlite3_bind_int(st, 11, (int)m->pending) != SQLITE_OK ||
-	    bind_text_or_null(st, 12, m->pending_arg) != SQLITE_OK)
+	    bind_text_or_null(st, 12, m->pending_arg) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 13, m->placeholder ? 1 : 0) != SQLITE_OK)
 		return -1;
 	return 0;
 }
@@ -1242,7 +1273,7 @@ static int
 check_msg(struct state_db *db, const struct state_msg *m, const char *what,
 	  struct mf_err *err)
 {
-	if (m->pending < STATE_PENDING_NONE || m->pending > STATE_PENDING_MOVE)
+	if (m->pending < STATE_PENDING_NONE || m->pending > STATE_PENDING_FETCH)
 		return mf_err_set(err, MF_E_INTERNAL, "%s: %s: bad pending "
 				  "value %d", db->path, what, (int)m->pending);
 	return check_u63(db, m->size, what, "size", err);
@@ -1259,7 +1290,7 @@ state_msg_insert(struct state_db *db, int64_t box_id, struct state_msg *m,
 	    stmt_get(db, ST_MSG_INSERT, &st, err) < 0)
 		return -1;
 	if (bind_msg(st, m) < 0 ||
-	    sqlite3_bind_int64(st, 13, box_id) != SQLITE_OK)
+	    sqlite3_bind_int64(st, 14, box_id) != SQLITE_OK)
 		return db_fail(db, err, "insert message");
 	if (stmt_done(db, st, "insert message", err) < 0)
 		return -1;
@@ -1278,7 +1309,7 @@ state_msg_update(struct state_db *db, const struct state_msg *m,
 	    stmt_get(db, ST_MSG_UPDATE, &st, err) < 0)
 		return -1;
 	if (bind_msg(st, m) < 0 ||
-	    sqlite3_bind_int64(st, 13, m->rowid) != SQLITE_OK)
+	    sqlite3_bind_int64(st, 14, m->rowid) != SQLITE_OK)
 		return db_fail(db, err, "update message %" PRId64, m->rowid);
 	if (stmt_done(db, st, "update message", err) < 0)
 		return -1;
@@ -1325,4 +1356,12 @@ state_msg_count_pending(struct state_db *db, int64_t box_id,
 			uint64_t *count_r, struct mf_err *err)
 {
 	return count_by_box(db, ST_MSG_COUNT_PENDING, box_id, count_r, err);
+}
+
+int
+state_msg_count_placeholders(struct state_db *db, int64_t box_id,
+			     uint64_t *count_r, struct mf_err *err)
+{
+	return count_by_box(db, ST_MSG_COUNT_PLACEHOLDERS, box_id, count_r,
+			    err);
 }

@@ -29,7 +29,7 @@
 
 #include "base/err.h"
 
-#define STATE_SCHEMA_VERSION 1
+#define STATE_SCHEMA_VERSION 2
 #define STATE_APPLICATION_ID 0x4d464552	/* "MFER" */
 
 struct state_db;
@@ -114,6 +114,12 @@ enum state_pending {
 	STATE_PENDING_PULL,	/* far -> near copy started; near_key chosen */
 	STATE_PENDING_PUSH,	/* near -> far APPEND started */
 	STATE_PENDING_MOVE,	/* moving between folders */
+	/*
+	 * "mailferry fetch" is replacing the placeholder at near_key with
+	 * the full message; pending_arg is the full copy's key, chosen
+	 * before a byte was written (sync/fetch.c settles it).
+	 */
+	STATE_PENDING_FETCH,
 };
 
 struct state_msg {
@@ -136,6 +142,11 @@ struct state_msg {
 	enum state_pending pending;
 	char *pending_arg;	/* action-specific (e.g. far UIDNEXT before
 				 * an APPEND); NULL if none */
+	/*
+	 * The near copy is a header-only placeholder (max_size) and size is
+	 * the far message's; it is never copied to the far side.  Schema v2.
+	 */
+	bool placeholder;
 };
 
 struct state_msg_list {
@@ -166,5 +177,10 @@ int state_msg_count(struct state_db *db, int64_t box_id, uint64_t *count_r,
  * a folder with interrupted copies is never skipped. */
 int state_msg_count_pending(struct state_db *db, int64_t box_id,
 			    uint64_t *count_r, struct mf_err *err);
+
+/* Number of placeholder rows of a box (status, and "fetch" skips a box
+ * without any). */
+int state_msg_count_placeholders(struct state_db *db, int64_t box_id,
+				 uint64_t *count_r, struct mf_err *err);
 
 #endif

@@ -399,6 +399,8 @@ msg_diff(const struct state_msg *a, const struct state_msg *b)
 		return "pending";
 	if (!STR_EQ(a->pending_arg, b->pending_arg))
 		return "pending_arg";
+	if (a->placeholder != b->placeholder)
+		return "placeholder";
 #undef STR_EQ
 	return NULL;
 }
@@ -460,6 +462,15 @@ test_msgs_roundtrip(void **state)
 		    .pending_arg = (char *)"far-uidnext 1000" },
 		  { .far_uid = 1000, .near_uid = 7, .keywords = (char *)"",
 		    .near_keywords = (char *)"", .flags = 4 } },
+		{ "placeholder, then its fetch journaled",
+		  { .far_uid = 9, .near_key = (char *)"k9",
+		    .keywords = (char *)"", .near_keywords = (char *)"",
+		    .size = 60000000, .placeholder = true },
+		  { .far_uid = 9, .near_key = (char *)"k9",
+		    .keywords = (char *)"", .near_keywords = (char *)"",
+		    .size = 60000000, .placeholder = true,
+		    .pending = STATE_PENDING_FETCH,
+		    .pending_arg = (char *)"k10" } },
 		{ "keywords NULL stored as empty",
 		  { .far_uid = 0, .near_key = (char *)"k5" },
 		  { .far_uid = 0, .near_key = (char *)"k5",
@@ -846,7 +857,7 @@ test_refused(void **state)
 	} rows[] = {
 		{ "newer schema", make_newer,
 		  ": state database schema version 99 is newer than this "
-		  "mailferry supports (1); upgrade mailferry", false },
+		  "mailferry supports (2); upgrade mailferry", false },
 		{ "foreign application_id", make_foreign,
 		  ": not a mailferry state database (application_id "
 		  "0x12345678)", false },
@@ -915,6 +926,68 @@ test_refused(void **state)
 }
 
 /* An empty file (zero bytes) read-write becomes a state database. */
+/*
+ * Schema v1 -> v2 (msgs.placeholder).  A v1 file is made from a current
+ * one by taking the column away again, which leaves exactly the v1 tables
+ * (SQLite rewrites the table definition on DROP COLUMN).
+ */
+static void
+test_migrate_v1(void **state)
+{
+	struct fixture *fx = *state;
+	struct state_db *db = open_ok(fx->path, false);
+	struct state_msg m = { .far_uid = 5, .near_key = (char *)"k5",
+			       .keywords = (char *)"", .size = 123,
+			       .near_keywords = (char *)"" };
+	struct state_msg_list *list = NULL;
+	struct mf_err err = { 0 };
+	uint64_t count = 9;
+	int64_t box;
+
+	begin_ok(db);
+	box = add_box(db, "INBOX", "inbox");
+	assert_int_equal(state_msg_insert(db, box, &m, &err), 0);
+	commit_ok(db);
+	state_close(&db);
+	raw_sql(fx->path, "ALTER TABLE msgs DROP COLUMN placeholder; "
+		"PRAGMA user_version = 1");
+	assert_int_equal(raw_int(fx->path, "SELECT count(*) FROM "
+				 "pragma_table_info('msgs') WHERE name = "
+				 "'placeholder'"), 0);
+
+	/* read-only never migrates: it refuses */
+	assert_int_equal(state_open(fx->path, true, &db, &err), -1);
+	assert_null(db);
+	assert_int_equal(raw_int(fx->path, "PRAGMA user_version"), 1);
+
+	/* read-write migrates, keeping the rows, none a placeholder */
+	db = open_ok(fx->path, false);
+	assert_int_equal(raw_int(fx->path, "PRAGMA user_version"), 2);
+	assert_int_equal(state_msgs_load(db, box, &list, &err), 0);
+	assert_int_equal(list->n, 1);
+	assert_int_equal(list->v[0].far_uid, 5);
+	assert_string_equal(list->v[0].near_key, "k5");
+	assert_false(list->v[0].placeholder);
+	m = list->v[0];
+	m.placeholder = true;
+	begin_ok(db);
+	assert_int_equal(state_msg_update(db, &m, &err), 0);
+	commit_ok(db);
+	state_msg_list_free(&list);
+	assert_int_equal(state_msg_count_placeholders(db, box, &count, &err),
+			 0);
+	assert_int_equal(count, 1);
+	state_close(&db);
+
+	/* and it stays v2 with the mark kept */
+	db = open_ok(fx->path, true);
+	assert_int_equal(state_msgs_load(db, box, &list, &err), 0);
+	assert_true(list->v[0].placeholder);
+	state_msg_list_free(&list);
+	state_close(&db);
+	assert_int_equal(raw_int(fx->path, "SELECT placeholder FROM msgs"), 1);
+}
+
 static void
 test_empty_file(void **state)
 {
@@ -1018,6 +1091,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_readonly, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v1, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_empty_file, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bulk, setup, teardown),
