@@ -33,6 +33,7 @@ struct channel_total {
 	size_t nboxes;
 	uint64_t messages;
 	uint64_t pending;
+	uint64_t placeholders;	/* messages max_size left as placeholders */
 	int64_t last_sync;	/* newest of the folder pairs */
 };
 
@@ -83,6 +84,7 @@ format_time(char *buf, size_t size, int64_t t)
 struct box_counts {
 	uint64_t messages;
 	uint64_t pending;
+	uint64_t placeholders;
 };
 
 static int
@@ -101,7 +103,10 @@ print_boxes(struct state_db *db, const struct state_box_list *boxes,
 
 		if (state_msg_count(db, b->id, &counts[i].messages, err) < 0 ||
 		    state_msg_count_pending(db, b->id, &counts[i].pending,
-					    err) < 0) {
+					    err) < 0 ||
+		    state_msg_count_placeholders(db, b->id,
+						 &counts[i].placeholders,
+						 err) < 0) {
 			free(counts);
 			return -1;
 		}
@@ -129,6 +134,7 @@ print_boxes(struct state_db *db, const struct state_box_list *boxes,
 		       format_time(when, sizeof(when), b->last_sync));
 		total->messages += counts[i].messages;
 		total->pending += counts[i].pending;
+		total->placeholders += counts[i].placeholders;
 		if (b->last_sync > total->last_sync)
 			total->last_sync = b->last_sync;
 	}
@@ -189,6 +195,11 @@ show_channel(const struct mf_config *cfg, const struct config_channel *ch,
 	if (total->pending != 0)
 		printf("  (a run was interrupted; the next sync of %s "
 		       "finishes it)\n", ch->name);
+	if (total->placeholders != 0)
+		printf("  %" PRIu64 " placeholder%s of large messages "
+		       "(\"mailferry fetch %s\" downloads them)\n",
+		       total->placeholders,
+		       total->placeholders == 1 ? "" : "s", ch->name);
 	ret = 0;
 out:
 	if (db != NULL)

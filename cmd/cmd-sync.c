@@ -6,13 +6,10 @@
  * folder that did something and a summary.  With no argument every channel
  * of the configuration is synced.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,12 +19,7 @@
 #include "state.h"
 #include "stores.h"
 #include "sync.h"
-
-struct target {
-	const struct config_channel *ch;
-	const char **only;	/* folder names, or none: all */
-	size_t nonly;
-};
+#include "targets.h"
 
 struct out_ctx {
 	const char *channel;
@@ -63,6 +55,9 @@ print_report(void *vctx, const struct sync_box_report *r)
 		       r->planned.del_near, r->planned.paired);
 		if (r->moved > 0)
 			printf(", move %zu here", r->moved);
+		if (r->planned.placeholders > 0)
+			printf(", %zu as placeholders",
+			       r->planned.placeholders);
 		printf("\n");
 		return;
 	}
@@ -72,7 +67,8 @@ print_report(void *vctx, const struct sync_box_report *r)
 	}
 	/* a folder that was looked at but needed nothing: only with -v */
 	if (r->pulled + r->pushed + r->flags_far + r->flags_near + r->del_far +
-	    r->del_near + r->paired + r->moved + r->failed == 0 &&
+	    r->del_near + r->paired + r->moved + r->placeholders +
+	    r->failed == 0 &&
 	    r->planned.guard_far + r->planned.guard_near == 0 &&
 	    ctx->verbosity < 1)
 		return;
@@ -84,6 +80,8 @@ print_report(void *vctx, const struct sync_box_report *r)
 		printf(", matched %zu", r->paired);
 	if (r->moved > 0)
 		printf(", moved %zu", r->moved);
+	if (r->placeholders > 0)
+		printf(", %zu placeholders", r->placeholders);
 	if (r->failed > 0)
 		printf(", %zu FAILED", r->failed);
 	printf("\n");
@@ -109,34 +107,6 @@ print_line(void *vctx, const char *line)
 	printf("%s: %s\n", ctx->channel, line);
 }
 
-/* Hold an exclusive lock on state_dir/CHANNEL.lock while syncing. */
-static int
-lock_channel(const struct mf_config *cfg, const struct config_channel *ch,
-	     int *fd_r, struct mf_err *err)
-{
-	char *path = xasprintf("%s/%s.lock", cfg->state_dir, ch->name);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-
-	if (fd < 0) {
-		mf_err_sys(err, MF_E_STATE, "%s", path);
-		free(path);
-		return -1;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EWOULDBLOCK)
-			mf_err_set(err, MF_E_STATE, "%s: another mailferry is "
-				   "syncing channel '%s'", path, ch->name);
-		else
-			mf_err_sys(err, MF_E_STATE, "lock %s", path);
-		close(fd);
-		free(path);
-		return -1;
-	}
-	free(path);
-	*fd_r = fd;
-	return 0;
-}
-
 static int
 sync_target(struct cmd_ctx *ctx, const struct target *t,
 	    struct sync_summary *sum, struct mf_err *err)
@@ -150,7 +120,7 @@ sync_target(struct cmd_ctx *ctx, const struct target *t,
 	int lock = -1, ret = -1;
 
 	if (stores_state_dir_create(ctx->cfg, err) < 0 ||
-	    lock_channel(ctx->cfg, ch, &lock, err) < 0)
+	    targets_lock(ctx->cfg, ch, &lock, err) < 0)
 		goto out;
 	path = stores_state_path(ctx->cfg, ch);
 	if (ctx->dry_run && access(path, F_OK) != 0) {
@@ -207,58 +177,6 @@ out:
 	return ret;
 }
 
-/* "CHANNEL" or "CHANNEL:FOLDER" arguments, grouped per channel. */
-static int
-parse_targets(const struct mf_config *cfg, int argc, char **argv,
-	      struct target **targets_r, size_t *n_r, struct mf_err *err)
-{
-	struct target *v = xcalloc(cfg->nchannels + 1, sizeof(*v));
-	size_t n = 0, i;
-	int a;
-
-	if (argc == 0) {
-		for (i = 0; i < cfg->nchannels; i++)
-			v[n++].ch = &cfg->channels[i];
-	}
-	for (a = 0; a < argc; a++) {
-		char *arg = argv[a], *colon = strchr(arg, ':');
-		size_t len = colon ? (size_t)(colon - arg) : strlen(arg);
-		const struct config_channel *ch = NULL;
-		struct target *t = NULL;
-
-		for (i = 0; i < cfg->nchannels; i++)
-			if (strlen(cfg->channels[i].name) == len &&
-			    strncmp(cfg->channels[i].name, arg, len) == 0)
-				ch = &cfg->channels[i];
-		if (ch == NULL) {
-			free(v);
-			return mf_err_set(err, MF_E_USAGE, "no channel '%.*s' "
-					  "in the configuration", (int)len,
-					  arg);
-		}
-		for (i = 0; i < n; i++)
-			if (v[i].ch == ch)
-				t = &v[i];
-		if (t == NULL) {
-			t = &v[n++];
-			t->ch = ch;
-			t->only = xcalloc((size_t)argc + 1, sizeof(char *));
-		}
-		if (t->only == NULL)	/* channel already named whole */
-			continue;
-		if (colon == NULL) {
-			free(t->only);
-			t->only = NULL;
-			t->nonly = 0;
-			continue;
-		}
-		t->only[t->nonly++] = colon + 1;
-	}
-	*targets_r = v;
-	*n_r = n;
-	return 0;
-}
-
 int
 cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 {
@@ -280,7 +198,7 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 		}
 		ctx->dry_run = true;
 	}
-	if (parse_targets(ctx->cfg, argc - optind, argv + optind, &targets,
+	if (targets_parse(ctx->cfg, argc - optind, argv + optind, &targets,
 			  &n, &err) < 0)
 		return cmd_fail(&err);
 	if (n == 0) {
@@ -304,11 +222,15 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 				code = MF_EXIT_PARTIAL;
 		}
 		if (ctx->verbosity >= 0 && !ctx->dry_run) {
-			char mv[48] = "";
+			char mv[96] = "";
 
 			if (sum.moved > 0)
 				snprintf(mv, sizeof(mv), ", moved %zu",
 					 sum.moved);
+			if (sum.placeholders > 0)
+				snprintf(mv + strlen(mv), sizeof(mv) -
+					 strlen(mv), ", %zu placeholders",
+					 sum.placeholders);
 			printf("%s: %zu folders (%zu unchanged): pulled %zu, "
 			       "pushed %zu, flags %zu/%zu, deleted %zu/%zu"
 			       "%s%s\n",

@@ -50,6 +50,7 @@ int cmd_exit_code(enum mf_err_class cls);
 int cmd_fail(const struct mf_err *err);
 
 int cmd_sync(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_list(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_status(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_check(struct cmd_ctx *ctx, int argc, char **argv);

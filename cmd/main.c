@@ -21,6 +21,8 @@ static int cmd_help(struct cmd_ctx *ctx, int argc, char **argv);
 static const struct cmd_desc commands[] = {
 	{ "sync", cmd_sync, CMD_NEEDS_CONFIG, "[CHANNEL[:FOLDER]...]",
 	  "synchronize channels (all when none given)" },
+	{ "fetch", cmd_fetch, CMD_NEEDS_CONFIG, "[CHANNEL[:FOLDER]...]",
+	  "download the messages max_size left as placeholders" },
 	{ "list", cmd_list, CMD_NEEDS_CONFIG, "CHANNEL|ACCOUNT",
 	  "list the far folders with counts and roles" },
 	{ "status", cmd_status, CMD_NEEDS_CONFIG, "[CHANNEL...]",

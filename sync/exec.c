@@ -12,8 +12,13 @@
  *      A crash before the confirmation leaves pending rows: the next run
  *      finds the file by its key (confirm) or copies again (no file), so no
  *      message is lost and none doubled.
- *   2. copies near -> far, in batches.  The messages are read from the near
- *      store into the far store's spool, their identity (Message-ID or
+ *      A message over max_size arrives as a placeholder (placeholder.h):
+ *      only its header is fetched, the row is marked, and its size is the
+ *      far message's.
+ *   2. copies near -> far, in batches; never a placeholder (the planner
+ *      does not plan that, copy_all() refuses it, and a check sink refuses
+ *      a body that is a placeholder note).  The messages are read from the
+ *      near store into the far store's spool, their identity (Message-ID or
  *      header hash) and size computed on the way; the rows are journaled
  *      (pending PUSH, with the far UIDNEXT before the APPENDs) and
  *      committed; the APPENDs are sent; rows are confirmed with the UID
@@ -40,6 +45,7 @@
 #include "base/xalloc.h"
 #include "engine.h"
 #include "ident.h"
+#include "placeholder.h"
 
 #define BATCH_DEFAULT 256
 #define BATCH_BYTES (64ull << 20)
@@ -49,6 +55,8 @@ struct copy_job {
 	const struct mf_msg *src;
 	struct mf_delivery d;
 	struct ident_sink id;
+	struct ph_sink ph;	/* placeholders: header, then our body */
+	struct ph_check_sink check;	/* uploads: never a placeholder */
 	struct mf_fetch_item item;
 	struct state_msg row;
 	bool begun, journaled;
@@ -120,6 +128,7 @@ copy_row(struct box_run *r, struct copy_job *j, struct side *dst)
 		row->msgid = NULL;
 	}
 	row->size = j->src->size;
+	row->placeholder = dst->id == SIDE_NEAR && e->placeholder;
 }
 
 /* Write a row: insert it, or update the one it came from. */
@@ -198,7 +207,9 @@ confirm(struct box_run *r, struct copy_job *jobs, size_t n, struct side *dst,
 			ident_sink_identity(&j->id, j->ident);
 			j->row.msgid = j->ident;
 		}
-		j->row.size = j->id.size;
+		/* a placeholder's row keeps the size of the far message */
+		if (!j->row.placeholder)
+			j->row.size = j->id.size;
 		if (dst->uids && j->d.uid == 0) {
 			/* no APPENDUID: stays pending, found by identity */
 			continue;
@@ -213,7 +224,9 @@ confirm(struct box_run *r, struct copy_job *jobs, size_t n, struct side *dst,
 		j->row.pending_arg = NULL;
 		if (state_msg_update(r->db, &j->row, err) < 0)
 			goto fail;
-		if (dst->id == SIDE_NEAR)
+		if (j->row.placeholder)
+			r->rep.placeholders++;
+		else if (dst->id == SIDE_NEAR)
 			r->rep.pulled++;
 		else
 			r->rep.pushed++;
@@ -245,6 +258,10 @@ copy_batch(struct box_run *r, struct side *src, struct side *dst,
 			j->d.keywords = to_near ? e->near_kw : e->far_kw;
 		j->d.date = j->src->date;
 		j->d.size = j->src->size;
+		if (to_near && e->placeholder) {
+			j->d.size = 0;	/* not known until the header is */
+			j->d.placeholder_of = j->src->size;
+		}
 		if (dst->st->ops->deliver_begin(dst->st, &j->d, err) < 0) {
 			if (err->cls != MF_E_MSG)
 				goto out;
@@ -252,7 +269,19 @@ copy_batch(struct box_run *r, struct side *src, struct side *dst,
 			continue;
 		}
 		j->begun = true;
-		ident_sink_init(&j->id, j->d.sink);
+		if (to_near && e->placeholder) {
+			/* the identity comes from the header alone, which is
+			 * what it is made of anyway */
+			ph_sink_init(&j->ph, j->d.sink, j->src->size,
+				     r->o->channel, r->far.box);
+			ident_sink_init(&j->id, &j->ph.sink);
+			j->item.header_only = true;
+		} else if (!to_near) {
+			ph_check_init(&j->check, j->d.sink);
+			ident_sink_init(&j->id, &j->check.sink);
+		} else {
+			ident_sink_init(&j->id, j->d.sink);
+		}
 		j->item.uid = j->src->uid;
 		j->item.key = j->src->key;
 		j->item.sink = &j->id.sink;
@@ -346,6 +375,21 @@ recheck_near_gone(struct box_run *r, bool *skip, struct mf_err *err)
 	return 0;
 }
 
+/*
+ * Is the near message of e a placeholder?  The planner never plans to
+ * upload one; this is the last line of defence should a future rule
+ * forget, since an upload would replace mail on the server by a stub.
+ */
+static bool
+placeholder_src(const struct box_run *r, const struct plan_entry *e)
+{
+	if (e->placeholder || e->near < 0)
+		return e->placeholder;
+	if (r->near.view[e->near].placeholder_of != 0)
+		return true;
+	return e->state >= 0 && r->rows->v[e->state].placeholder;
+}
+
 /* Copy every entry whose op on dst is COPY, in batches. */
 static int
 copy_all(struct box_run *r, struct side *dst, const bool *skip,
@@ -364,6 +408,15 @@ copy_all(struct box_run *r, struct side *dst, const bool *skip,
 
 		if (e != NULL)
 			op = dst->id == SIDE_NEAR ? &e->near_op : &e->far_op;
+		if (e != NULL && op->op == PLAN_OP_COPY && !skip[i] &&
+		    dst->id == SIDE_FAR && placeholder_src(r, e)) {
+			struct mf_err perr = { 0 };
+
+			mf_err_set(&perr, MF_E_MSG, "a placeholder is never "
+				   "uploaded (run `mailferry fetch` first)");
+			msg_fail(r, "copy", &src->view[e->near], &perr);
+			continue;
+		}
 		if (e != NULL && op->op == PLAN_OP_COPY && !skip[i]) {
 			long idx = src->id == SIDE_FAR ? e->far : e->near;
 
@@ -456,6 +509,9 @@ delete_side(struct box_run *r, struct side *s, bool *failed,
 		m = &s->view[s->id == SIDE_FAR ? e->far : e->near];
 		items[n].uid = m->uid;
 		items[n].key = m->key;
+		/* our own stub is not mail to keep in the trash */
+		items[n].discard = s->id == SIDE_NEAR &&
+				   (e->placeholder || m->placeholder_of != 0);
 		idx[n++] = i;
 	}
 	if (n > 0 && *ret == 0) {
@@ -573,6 +629,7 @@ record(struct box_run *r, const bool *failed, struct mf_err *err)
 			row.msgid = (char *)m->msgid;
 			row.size = m->size;
 			row.date = m->date;
+			row.placeholder = e->placeholder;
 			r->rep.paired++;
 		}
 		if (row_write(r, &row, err) < 0)

@@ -97,6 +97,33 @@ same_content(const char *id_a, uint64_t size_a, const char *id_b,
 	       strcmp(id_a, id_b) == 0;
 }
 
+/* Is a far message copied to the near side as a placeholder? */
+static bool
+as_placeholder(const struct plan_input *in, const struct mf_msg *f)
+{
+	return in->placeholders && in->policy->max_size != 0 &&
+	       f->size > in->policy->max_size;
+}
+
+/* A near message that only stands for its far copy: never uploaded. */
+static bool
+near_is_placeholder(const struct state_msg *row, const struct mf_msg *n)
+{
+	return (row != NULL && row->placeholder) || n->placeholder_of != 0;
+}
+
+/* Fill a far -> near copy entry; a placeholder is counted apart. */
+static void
+pull_entry(struct planner *p, struct plan_entry *e, const struct mf_msg *f)
+{
+	e->near_op.op = PLAN_OP_COPY;
+	e->placeholder = as_placeholder(p->in, f);
+	if (e->placeholder)
+		p->res->stats.placeholders++;
+	else
+		p->res->stats.pull++;
+}
+
 /* ---- flag merge ------------------------------------------------------- */
 
 void
@@ -248,6 +275,7 @@ plan_pair(struct planner *p, long si, long fi, long ni, enum plan_why why,
 	out->near_flags = near_new;
 	out->far_kw = kw_keep(p, fkw_new);
 	out->near_kw = kw_keep(p, nkw_new);
+	out->placeholder = near_is_placeholder(row, n);
 }
 
 /* ---- pass 1: rematch after UIDVALIDITY change ------------------------- */
@@ -328,8 +356,10 @@ far_gone(struct planner *p, long si, long ni)
 	const struct mf_msg *n = &in->near[ni];
 	struct plan_entry *e;
 
-	if (near_changed(in, row, n) && (pol->push & SYNC_NEW)) {
-		/* changes win over deletes: copy it back */
+	if (near_changed(in, row, n) && (pol->push & SYNC_NEW) &&
+	    !near_is_placeholder(row, n)) {
+		/* changes win over deletes: copy it back (not a placeholder:
+		 * it has no body to copy, and its far original is gone) */
 		e = entry_add(p, si, -1, ni, PLAN_WHY_RESURRECT);
 		e->far_op.op = PLAN_OP_COPY;
 		e->rec = PLAN_REC_SET;
@@ -376,13 +406,12 @@ near_gone(struct planner *p, long si, long fi)
 
 	if (far_changed(in, row, f) && (pol->pull & SYNC_NEW)) {
 		e = entry_add(p, si, fi, -1, PLAN_WHY_RESURRECT);
-		e->near_op.op = PLAN_OP_COPY;
+		pull_entry(p, e, f);
 		e->rec = PLAN_REC_SET;
 		e->has_far = e->has_near = true;
 		e->far_flags = e->near_flags = f->flags;
 		e->far_kw = e->near_kw = side_kw(in->far_keywords, f,
 						 row->keywords);
-		p->res->stats.pull++;
 		return;
 	}
 	if (!(pol->push & SYNC_DELETE)) {
@@ -458,14 +487,13 @@ plan_row(struct planner *p, size_t i)
 			struct plan_entry *e = entry_add(p, si, fi, -1,
 							 PLAN_WHY_RETRY);
 
-			e->near_op.op = PLAN_OP_COPY;
+			pull_entry(p, e, &in->far[fi]);
 			e->rec = PLAN_REC_SET;
 			e->has_far = e->has_near = true;
 			e->far_flags = e->near_flags = in->far[fi].flags;
 			e->far_kw = e->near_kw = side_kw(in->far_keywords,
 							 &in->far[fi],
 							 row->keywords);
-			p->res->stats.pull++;
 			return;
 		}
 		if (ni >= 0)	/* far gone meanwhile: the copy stays new */
@@ -478,6 +506,20 @@ plan_row(struct planner *p, size_t i)
 			return;
 		}
 		p->pushes[p->npushes++] = i;
+		return;
+	case STATE_PENDING_FETCH:
+		/* settled before planning (sync/fetch.c); left by a dry run
+		 * or a settling that could not unlink the placeholder.
+		 * Nothing is planned, the journal stays, and the full copy
+		 * is not taken for a new message: the next settling ends
+		 * it. */
+		if (!in->near_uids && row->pending_arg != NULL) {
+			long k = mf_msgs_find_key(in->near, in->nnear,
+						  row->pending_arg);
+
+			if (k >= 0)
+				p->near_used[k] = true;
+		}
 		return;
 	case STATE_PENDING_NONE:
 	case STATE_PENDING_MOVE:
@@ -570,6 +612,7 @@ ident_cmp(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
+/* A placeholder is paired by the size of the message it stands for. */
 static struct ident *
 collect(const struct mf_msg *msgs, size_t n, const bool *used, size_t *n_r)
 {
@@ -577,10 +620,13 @@ collect(const struct mf_msg *msgs, size_t n, const bool *used, size_t *n_r)
 	size_t i, o = 0;
 
 	for (i = 0; i < n; i++) {
-		if (used[i] || msgs[i].msgid == NULL || msgs[i].size == 0)
+		uint64_t size = msgs[i].placeholder_of != 0 ?
+			msgs[i].placeholder_of : msgs[i].size;
+
+		if (used[i] || msgs[i].msgid == NULL || size == 0)
 			continue;
 		v[o].id = msgs[i].msgid;
-		v[o].size = msgs[i].size;
+		v[o].size = size;
 		v[o].idx = i;
 		o++;
 	}
@@ -634,7 +680,8 @@ pair_by_name_uid(struct planner *p)
 		const struct mf_msg *f;
 		long fi;
 
-		if (p->near_used[i] || n->name_uid == 0)
+		if (p->near_used[i] || n->name_uid == 0 ||
+		    n->placeholder_of != 0)
 			continue;
 		fi = find_far(in, n->name_uid);
 		if (fi < 0 || p->far_used[fi])
@@ -683,17 +730,17 @@ copy_new_far(struct planner *p)
 			p->res->stats.skipped_age++;
 			continue;
 		}
-		if (pol->max_size != 0 && f->size > pol->max_size) {
+		if (pol->max_size != 0 && f->size > pol->max_size &&
+		    !as_placeholder(in, f)) {
 			p->res->stats.skipped_size++;
 			continue;
 		}
 		e = entry_add(p, -1, (long)i, -1, PLAN_WHY_NEW_FAR);
-		e->near_op.op = PLAN_OP_COPY;
+		pull_entry(p, e, f);
 		e->rec = PLAN_REC_SET;
 		e->has_far = e->has_near = true;
 		e->far_flags = e->near_flags = f->flags;
 		e->far_kw = e->near_kw = f->keywords ? f->keywords : "";
-		p->res->stats.pull++;
 	}
 }
 
@@ -711,7 +758,11 @@ copy_new_near(struct planner *p)
 
 		if (p->near_used[i])
 			continue;
-		if (in->policy->max_size != 0 && n->size > in->policy->max_size) {
+		/* a placeholder left without its far message (or its row) is
+		 * only a header: it stays where it is and is never uploaded */
+		if ((in->policy->max_size != 0 &&
+		     n->size > in->policy->max_size) ||
+		    n->placeholder_of != 0) {
 			p->res->stats.skipped_size++;
 			continue;
 		}

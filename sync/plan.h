@@ -33,6 +33,14 @@
  * mbsync/OfflineIMAP file name carries (confirmed by size), then by
  * Message-ID plus canonical size where that pair is unique on both sides,
  * then (for messages without Message-ID) by size plus internal date.
+ *
+ * Placeholders: with max_size set and a near side that can mark them (a
+ * key store), a far message larger than max_size is copied as a
+ * header-only placeholder (entry.placeholder; sync/exec.c makes it).  A
+ * placeholder is never copied to the far side: not as a new message (its
+ * file name says what it is), not to bring back a far copy deleted after
+ * a local flag change.  For pairing, a placeholder counts with the size of
+ * the message it stands for, so a lost state database pairs it again.
  */
 #ifndef MF_SYNC_PLAN_H
 #define MF_SYNC_PLAN_H
@@ -65,6 +73,9 @@ struct plan_input {
 	 * meaningless and rows must be matched again by content */
 	bool far_reset;
 	bool near_reset;
+	/* the near side can hold placeholders for messages over max_size
+	 * (else they are skipped) */
+	bool placeholders;
 	int64_t now;		/* Unix time, for max_age */
 };
 
@@ -115,6 +126,8 @@ struct plan_entry {
 	bool has_far, has_near;
 	unsigned far_flags, near_flags;
 	const char *far_kw, *near_kw;
+	/* the near copy is, or (near_op COPY) is made as, a placeholder */
+	bool placeholder;
 };
 
 struct plan_stats {
@@ -123,6 +136,7 @@ struct plan_stats {
 	size_t del_far, del_near;	/* deletions (incl. flagged only) */
 	size_t paired;
 	size_t skipped_size, skipped_age, skipped_count;
+	size_t placeholders;		/* far -> near copies as placeholders */
 	size_t guard_far, guard_near;	/* deletions held back by the guard */
 };
 

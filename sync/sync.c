@@ -27,6 +27,7 @@
 #include "base/xalloc.h"
 #include "boxes.h"
 #include "engine.h"
+#include "fetch.h"
 #include "flags.h"
 #include "move.h"
 
@@ -410,6 +411,36 @@ open_pair(struct box_run *r, const struct box_pair *pair, struct mf_err *err)
 	return state_commit(o->db, err);
 }
 
+/*
+ * A "mailferry fetch" killed half way leaves a row pending FETCH and maybe
+ * both the placeholder and the full copy: finish or undo it before the
+ * views are built, or the full copy would look new and be uploaded.  A dry
+ * run cannot write; the planner then reads the row as the placeholder.
+ */
+static int
+settle_fetch(struct box_run *r, struct mf_err *err)
+{
+	bool changed = false;
+	size_t i;
+
+	if (r->o->dry_run || r->near.uids)
+		return 0;
+	for (i = 0; i < r->rows->n; i++)
+		if (r->rows->v[i].pending == STATE_PENDING_FETCH)
+			break;
+	if (i == r->rows->n)
+		return 0;
+	if (side_select(&r->near, err) < 0)
+		return -1;
+	if (fetch_settle(r->db, r->near.st, r->rows, &changed, err) < 0)
+		return mf_err_prefix(err, "near %s: settle fetch",
+				     r->near.box);
+	if (!changed)
+		return 0;
+	state_msg_list_free(&r->rows);
+	return state_msgs_load(r->db, r->sbox->id, &r->rows, err);
+}
+
 /* Rows, views, identities, plan: everything up to the execution. */
 static int
 plan_pass(struct box_run *r, bool first, struct mf_err *err)
@@ -424,6 +455,8 @@ plan_pass(struct box_run *r, bool first, struct mf_err *err)
 		r->rows = state_msg_list_empty();
 	}
 	if (first && settle_after_crash(r, err) < 0)
+		return -1;
+	if (first && settle_fetch(r, err) < 0)
 		return -1;
 	if (snapshot_side(r, &r->far, err) < 0 ||
 	    snapshot_side(r, &r->near, err) < 0 || identify(r, err) < 0)
@@ -440,6 +473,8 @@ plan_pass(struct box_run *r, bool first, struct mf_err *err)
 	in.near_keywords = (o->near->caps & MF_CAP_KEYWORDS) != 0;
 	in.far_reset = r->far.reset;
 	in.near_reset = r->near.reset;
+	/* the maildir store marks placeholders in the file name */
+	in.placeholders = !r->near.uids;
 	in.now = o->now;
 	return plan_box(&in, &r->plan, err);
 }
@@ -468,6 +503,7 @@ copy_report(const struct box_run *r, struct sync_box_report *rep)
 	rep->del_far = r->rep.del_far;
 	rep->del_near = r->rep.del_near;
 	rep->paired = r->rep.paired;
+	rep->placeholders = r->rep.placeholders;
 	rep->failed = r->rep.failed;
 	if (r->rep.err.cls != MF_OK)
 		rep->err = r->rep.err;
@@ -485,8 +521,20 @@ run_passes(struct box_run *r, struct sync_box_report *rep, uint64_t *pending,
 	int pass;
 
 	for (pass = 0; pass < 2; pass++) {
-		if (pass > 0)
+		if (pass > 0) {
 			pass_reset(r);
+			/*
+			 * The status taken before our APPENDs (or only
+			 * listed) would hide them from the delta scan, its
+			 * UIDNEXT being below them: open both sides again
+			 * for a fresh one before the views are built.
+			 */
+			r->far.selected = r->far.status_known = false;
+			r->near.selected = r->near.status_known = false;
+			if (side_select(&r->far, err) < 0 ||
+			    side_select(&r->near, err) < 0)
+				return -1;
+		}
 		if (plan_pass(r, pass == 0, err) < 0)
 			return -1;
 		if (pass == 0)
@@ -711,6 +759,7 @@ add_summary(struct sync_summary *sum, const struct sync_box_report *rep)
 	sum->flags_near += rep->flags_near;
 	sum->del_far += rep->del_far;
 	sum->del_near += rep->del_near;
+	sum->placeholders += rep->placeholders;
 	sum->moved += rep->moved;
 	sum->failed += rep->failed;
 }

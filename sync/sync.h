@@ -27,6 +27,7 @@ struct sync_box_report {
 	size_t flags_far, flags_near;	/* flag updates done */
 	size_t del_far, del_near;	/* deletions done */
 	size_t paired;			/* matched, not copied */
+	size_t placeholders;		/* copied as placeholders (max_size) */
 	size_t moved;			/* moved here from another folder
 					 * (dry run: would be) */
 	size_t failed;			/* message-level failures */
@@ -58,6 +59,7 @@ struct sync_opts {
 struct sync_summary {
 	size_t boxes, boxes_unchanged, boxes_failed;
 	size_t pulled, pushed, flags_far, flags_near, del_far, del_near;
+	size_t placeholders;
 	size_t moved;
 	size_t failed;
 };

@@ -11,6 +11,7 @@
  *   unlink a        remove near key "a" for good
  *   forget          drop the state row
  *   =FS/FS          write the row: far flags / near flags ("-" = absent)
+ *   ... ph          the entry's near copy is (made as) a placeholder
  * Flags are maildir letters (D F P R S T); keywords follow a '|': "S|work".
  */
 #include <stdarg.h>
@@ -34,6 +35,7 @@ struct srow {
 	const char *arg;
 	const char *id;
 	uint64_t size;
+	bool ph;		/* the near copy is a placeholder */
 };
 
 struct fmsg {
@@ -50,6 +52,7 @@ struct nmsg {
 	const char *id;
 	uint64_t size;
 	uint32_t name_uid;
+	uint64_t ph;		/* placeholder_of, from the file name */
 };
 
 enum pol_kind {
@@ -71,6 +74,7 @@ struct pcase {
 	enum pol_kind pol;
 	bool far_reset;
 	bool no_near_kw;	/* near side cannot store keywords */
+	bool ph;		/* near side can hold placeholders */
 	const char *expect;
 };
 
@@ -183,6 +187,63 @@ static const struct pcase cases[] = {
 	  .f = { { 1, "", NULL, 999 }, { 2, "", NULL, 5000 } },
 	  .pol = POL_MAXSIZE,
 	  .expect = "pull 1 =/" },
+	{ "max_size with placeholders: large ones arrive as placeholders",
+	  .f = { { 1, "", NULL, 999 }, { 2, "S", NULL, 5000 } },
+	  .pol = POL_MAXSIZE, .ph = true,
+	  .expect = "pull 1 =/; pull 2 =S/S ph" },
+	{ "placeholder: a local flag change reaches the far side",
+	  .s = { { 1, "a", "", "", .size = 5000, .ph = true } },
+	  .f = { { 1, "", NULL, 5000 } }, .n = { { "a", "S", NULL, 300 } },
+	  .pol = POL_MAXSIZE, .ph = true,
+	  .expect = "far 1 +S =S/S ph" },
+	{ "placeholder: a far flag change reaches it",
+	  .s = { { 1, "a", "", "", .size = 5000, .ph = true } },
+	  .f = { { 1, "F", NULL, 5000 } }, .n = { { "a", "", NULL, 300 } },
+	  .pol = POL_MAXSIZE, .ph = true,
+	  .expect = "near a +F =F/F ph" },
+	{ "placeholder deleted locally: the far message goes",
+	  .s = { { 1, "a", "S", "S", .size = 5000, .ph = true } },
+	  .f = { { 1, "S", NULL, 5000 } },
+	  .pol = POL_MAXSIZE, .ph = true,
+	  .expect = "expunge 1 forget" },
+	{ "far gone, placeholder flagged locally: not pushed back",
+	  .s = { { 1, "a", "S", "S", .size = 5000, .ph = true } },
+	  .n = { { "a", "FS", NULL, 300 } },
+	  .pol = POL_MAXSIZE, .ph = true,
+	  .expect = "unlink a forget" },
+	{ "far gone, placeholder marked by name only: not pushed back",
+	  .s = { { 1, "a", "S", "S" } },
+	  .n = { { "a", "FS", NULL, 300, 0, 5000 } },
+	  .expect = "unlink a forget" },
+	{ "far changed, placeholder deleted: back as a placeholder",
+	  .s = { { 1, "a", "S", "S", .size = 5000, .ph = true } },
+	  .f = { { 1, "FS", NULL, 5000 } },
+	  .pol = POL_MAXSIZE, .ph = true,
+	  .expect = "pull 1 =FS/FS ph" },
+	{ "interrupted placeholder copy is redone as one",
+	  .s = { { 1, "a", "", "", STATE_PENDING_PULL, .ph = true } },
+	  .f = { { 1, "", NULL, 5000 } },
+	  .pol = POL_MAXSIZE, .ph = true,
+	  .expect = "pull 1 =/ ph" },
+	{ "lost state: placeholder pairs by identity and its full size",
+	  .f = { { 1, "S", "<x@t>", 5000 } },
+	  .n = { { "a", "S", "<x@t>", 300, 0, 5000 } },
+	  .pol = POL_MAXSIZE, .ph = true,
+	  .expect = "=S/S ph" },
+	{ "lost state: placeholder without its far message is not pushed",
+	  .n = { { "a", "", "<y@t>", 300, 0, 5000 } },
+	  .expect = "" },
+	{ "near side without placeholders: large ones are skipped",
+	  .f = { { 2, "", NULL, 5000 } },
+	  .pol = POL_MAXSIZE,
+	  .expect = "" },
+	{ "interrupted fetch: nothing planned, the full copy is not new",
+	  .s = { { 1, "a", "", "", STATE_PENDING_FETCH, "b", .size = 5000,
+		   .ph = true } },
+	  .f = { { 1, "", NULL, 5000 } },
+	  .n = { { "a", "", NULL, 300 }, { "b", "", NULL, 5000 } },
+	  .pol = POL_MAXSIZE, .ph = true,
+	  .expect = "" },
 	{ "max_age skips old far messages",
 	  .f = { { 1, "", NULL, 10, NOW - 20 * 86400 },
 		 { 2, "", NULL, 10, NOW - 86400 } },
@@ -417,6 +478,7 @@ run_case(const struct pcase *c)
 		rows[ns].pending_arg = (char *)r->arg;
 		rows[ns].msgid = (char *)r->id;
 		rows[ns].size = r->size;
+		rows[ns].placeholder = r->ph;
 	}
 	for (; nf < 16 && c->f[nf].uid; nf++) {
 		char *kw;
@@ -439,6 +501,7 @@ run_case(const struct pcase *c)
 		near[nn].msgid = c->n[nn].id;
 		near[nn].size = c->n[nn].size;
 		near[nn].name_uid = c->n[nn].name_uid;
+		near[nn].placeholder_of = c->n[nn].ph;
 	}
 	in.policy = &pol;
 	in.state = rows;
@@ -450,6 +513,7 @@ run_case(const struct pcase *c)
 	in.far_keywords = true;
 	in.near_keywords = !c->no_near_kw;
 	in.far_reset = c->far_reset;
+	in.placeholders = c->ph;
 	in.now = NOW;
 	assert_int_equal(plan_box(&in, &res, &err), 0);
 
@@ -493,6 +557,9 @@ run_case(const struct pcase *c)
 		} else if (out.len > 0 && out.data[out.len - 1] == ' ') {
 			out.data[--out.len] = '\0';
 		}
+		if (e->placeholder)
+			assert_int_equal(mf_buf_append_str(&out, " ph", &err),
+					 0);
 	}
 	if (strcmp(out.data ? out.data : "", c->expect) != 0)
 		fail_msg("case '%s':\n  got:  '%s'\n  want: '%s'", c->name,

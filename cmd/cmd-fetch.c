@@ -1,0 +1,138 @@
+/*
+ * mailferry fetch [CHANNEL[:FOLDER]...]
+ *
+ * Replace the placeholders that max_size left on the near side by the full
+ * messages (sync/fetch.h has the order that makes it crash-safe).  Takes
+ * the channel lock like sync, and works only from the state database: a
+ * folder never synced has no placeholders.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "config.h"
+#include "fetch.h"
+#include "state.h"
+#include "stores.h"
+#include "targets.h"
+
+struct out_ctx {
+	const char *channel;
+	int verbosity;
+};
+
+static void
+print_report(void *vctx, const struct fetch_box_report *r)
+{
+	const struct out_ctx *ctx = vctx;
+
+	if (r->box_failed) {
+		fprintf(stderr, "mailferry: %s: %s: %s\n", ctx->channel,
+			r->far_name, r->err.msg);
+		return;
+	}
+	if (r->failed > 0)
+		fprintf(stderr, "mailferry: %s: %s: %zu not fetched: %s\n",
+			ctx->channel, r->far_name, r->failed, r->err.msg);
+	if (ctx->verbosity < 0)
+		return;
+	printf("%s: %s: fetched %zu", ctx->channel, r->far_name, r->fetched);
+	if (r->left > 0)
+		printf(", %zu placeholders left", r->left);
+	printf("\n");
+}
+
+static int
+fetch_target(struct cmd_ctx *ctx, const struct target *t,
+	     struct fetch_summary *sum, struct mf_err *err)
+{
+	const struct config_channel *ch = t->ch;
+	struct out_ctx out = { ch->name, ctx->verbosity };
+	struct mf_store *far = NULL, *near = NULL;
+	struct state_db *db = NULL;
+	struct fetch_opts o = { 0 };
+	char *path = NULL;
+	int lock = -1, ret = -1;
+
+	path = stores_state_path(ctx->cfg, ch);
+	if (access(path, F_OK) != 0) {
+		/* never synced: nothing can be a placeholder yet */
+		free(path);
+		return 0;
+	}
+	if (targets_lock(ctx->cfg, ch, &lock, err) < 0 ||
+	    state_open(path, false, &db, err) < 0)
+		goto out;
+	if (stores_open_side(&ch->far, &far, err) < 0) {
+		mf_err_prefix(err, "far");
+		goto out;
+	}
+	if (stores_open_side(&ch->near, &near, err) < 0) {
+		mf_err_prefix(err, "near");
+		goto out;
+	}
+	o.channel = ch->name;
+	o.far = far;
+	o.near = near;
+	o.db = db;
+	o.only = t->only;
+	o.nonly = t->nonly;
+	o.report = print_report;
+	o.ctx = &out;
+	ret = fetch_run(&o, sum, err);
+out:
+	if (ret < 0)
+		mf_err_prefix(err, "%s", ch->name);
+	mf_store_destroy(&far);
+	mf_store_destroy(&near);
+	state_close(&db);
+	if (lock >= 0)
+		close(lock);
+	free(path);
+	return ret;
+}
+
+int
+cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ NULL, 0, NULL, 0 },
+	};
+	struct target *targets = NULL;
+	struct mf_err err = { 0 };
+	size_t n = 0, i;
+	int c, code = MF_EXIT_OK;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		fprintf(stderr, "usage: mailferry fetch "
+			"[CHANNEL[:FOLDER]...]\n");
+		return MF_EXIT_USAGE;
+	}
+	if (targets_parse(ctx->cfg, argc - optind, argv + optind, &targets,
+			  &n, &err) < 0)
+		return cmd_fail(&err);
+	for (i = 0; i < n; i++) {
+		struct fetch_summary sum = { 0 };
+
+		mf_err_clear(&err);
+		if (fetch_target(ctx, &targets[i], &sum, &err) < 0) {
+			int rc = cmd_fail(&err);
+
+			if (code == MF_EXIT_OK || code == MF_EXIT_PARTIAL)
+				code = rc;
+		} else if (sum.boxes_failed > 0 || sum.failed > 0) {
+			if (code == MF_EXIT_OK)
+				code = MF_EXIT_PARTIAL;
+		}
+		if (ctx->verbosity >= 0)
+			printf("%s: fetched %zu placeholders%s\n",
+			       targets[i].ch->name, sum.fetched,
+			       sum.failed ? ", with failures" : "");
+		free(targets[i].only);
+	}
+	free(targets);
+	return code;
+}

@@ -1,0 +1,434 @@
+/*
+ * Completing placeholders (see fetch.h for the order and why it is safe).
+ *
+ * This works on the stores and the state database directly, not through
+ * the planner: it changes no flags and deletes nothing the user sees, it
+ * only swaps one file for a better one under the same state row.
+ */
+#include "fetch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/testhook.h"
+#include "base/xalloc.h"
+
+#define FETCH_BATCH_DEFAULT 64
+
+/* ---- settling an interrupted fetch -------------------------------------- */
+
+static bool
+has_pending_fetch(const struct state_msg_list *rows)
+{
+	size_t i;
+
+	for (i = 0; i < rows->n; i++)
+		if (rows->v[i].pending == STATE_PENDING_FETCH)
+			return true;
+	return false;
+}
+
+/* Is there a message with this key in the scan? */
+static bool
+scan_has(const struct mf_scan_result *res, const char *key)
+{
+	return key != NULL && mf_msgs_find_key(res->msgs, res->n, key) >= 0;
+}
+
+int
+fetch_settle(struct state_db *db, struct mf_store *near,
+	     const struct state_msg_list *rows, bool *changed_r,
+	     struct mf_err *err)
+{
+	struct mf_scan_req req = { .want = 0 };
+	struct mf_scan_result *res = NULL;
+	struct mf_remove_item *items = NULL;
+	size_t i, n = 0;
+	int ret = -1;
+
+	*changed_r = false;
+	if (!has_pending_fetch(rows))
+		return 0;
+	if (near->ops->scan(near, &req, &res, err) < 0)
+		return -1;
+	items = xcalloc(rows->n, sizeof(*items));
+	/* the full copy landed: the placeholder goes (if still there) */
+	for (i = 0; i < rows->n; i++) {
+		const struct state_msg *row = &rows->v[i];
+
+		if (row->pending != STATE_PENDING_FETCH ||
+		    !scan_has(res, row->pending_arg) ||
+		    !scan_has(res, row->near_key))
+			continue;
+		items[n].key = row->near_key;
+		items[n].discard = true;
+		items[n].user = (void *)row;
+		n++;
+	}
+	if (n > 0 && near->ops->remove(near, items, n, true, err) < 0)
+		goto out;
+	if (state_begin(db, err) < 0)
+		goto out;
+	for (i = 0; i < rows->n; i++) {
+		struct state_msg row = rows->v[i];
+		size_t k;
+		bool removed = true;
+
+		if (row.pending != STATE_PENDING_FETCH)
+			continue;
+		for (k = 0; k < n; k++)
+			if (items[k].user == &rows->v[i])
+				removed = items[k].status == 0;
+		if (!removed)	/* both files still there: next time */
+			continue;
+		if (scan_has(res, row.pending_arg)) {
+			row.near_key = row.pending_arg;
+			row.placeholder = false;
+		}
+		row.pending = STATE_PENDING_NONE;
+		row.pending_arg = NULL;
+		if (state_msg_update(db, &row, err) < 0) {
+			state_rollback(db);
+			goto out;
+		}
+	}
+	if (state_commit(db, err) < 0)
+		goto out;
+	mf_test_step("fetch settle");
+	*changed_r = true;
+	ret = 0;
+out:
+	free(items);
+	mf_scan_result_free(&res);
+	return ret;
+}
+
+/* ---- fetching ----------------------------------------------------------- */
+
+struct fetch_job {
+	struct state_msg row;		/* a copy, strings borrowed */
+	const struct mf_msg *ph;	/* the placeholder as scanned */
+	struct mf_delivery d;
+	struct mf_fetch_item item;
+	bool begun, journaled;
+};
+
+static void
+job_fail(struct fetch_box_report *rep, const struct fetch_job *j,
+	 const struct mf_err *why)
+{
+	rep->failed++;
+	if (rep->err.cls == MF_OK) {
+		mf_err_copy(&rep->err, why);
+		mf_err_prefix(&rep->err, "UID %u", j->row.far_uid);
+	}
+}
+
+static int
+journal(const struct fetch_opts *o, struct fetch_job *jobs, size_t n,
+	struct mf_err *err)
+{
+	size_t i;
+
+	if (state_begin(o->db, err) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		struct state_msg row = jobs[i].row;
+
+		if (!jobs[i].begun)
+			continue;
+		row.pending = STATE_PENDING_FETCH;
+		row.pending_arg = jobs[i].d.key;
+		if (state_msg_update(o->db, &row, err) < 0) {
+			state_rollback(o->db);
+			return -1;
+		}
+		jobs[i].journaled = true;
+	}
+	if (state_commit(o->db, err) < 0)
+		return -1;
+	mf_test_step("fetch journal");
+	return 0;
+}
+
+/* Step 5, and the journal undone for what did not land. */
+static int
+record(const struct fetch_opts *o, struct fetch_job *jobs, size_t n,
+       const struct mf_remove_item *rm, struct fetch_box_report *rep,
+       struct mf_err *err)
+{
+	size_t i, k = 0;
+
+	if (state_begin(o->db, err) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		struct fetch_job *j = &jobs[i];
+		struct state_msg row = j->row;
+		bool landed = j->journaled && j->item.status == 0 &&
+			      !j->item.gone && j->d.status == 0;
+
+		if (!j->journaled)
+			continue;
+		if (landed) {
+			const struct mf_remove_item *r = &rm[k++];
+
+			if (r->status != 0) {
+				/* both are there; settling finishes it */
+				job_fail(rep, j, &r->err);
+				continue;
+			}
+			row.near_key = j->d.key;
+			row.placeholder = false;
+			rep->fetched++;
+		} else {
+			if (j->item.gone) {
+				struct mf_err gone = { 0 };
+
+				mf_err_set(&gone, MF_E_MSG, "no longer on the "
+					   "server");
+				job_fail(rep, j, &gone);
+			} else {
+				job_fail(rep, j, j->item.status != 0 ?
+					 &j->item.err : &j->d.err);
+			}
+			rep->left++;
+		}
+		row.pending = STATE_PENDING_NONE;
+		row.pending_arg = NULL;
+		if (state_msg_update(o->db, &row, err) < 0) {
+			state_rollback(o->db);
+			return -1;
+		}
+	}
+	if (state_commit(o->db, err) < 0)
+		return -1;
+	mf_test_step("fetch record");
+	return 0;
+}
+
+static int
+fetch_batch(const struct fetch_opts *o, struct fetch_job *jobs, size_t n,
+	    struct fetch_box_report *rep, struct mf_err *err)
+{
+	struct mf_fetch_item *items = xcalloc(n, sizeof(*items));
+	struct mf_remove_item *rm = xcalloc(n, sizeof(*rm));
+	struct mf_err ferr = { 0 }, berr = { 0 };
+	size_t i, nitems = 0, nrm = 0;
+	int fetch_rc = 0, ret = -1;
+
+	for (i = 0; i < n; i++) {
+		struct fetch_job *j = &jobs[i];
+
+		/* the full copy takes the placeholder's flags as they are
+		 * now; the row keeps what was last synced, so a change
+		 * made on the placeholder still reaches the server */
+		j->d.flags = j->ph->flags;
+		if (o->near->caps & MF_CAP_KEYWORDS)
+			j->d.keywords = j->ph->keywords;
+		j->d.date = j->row.date;
+		j->d.size = j->row.size;
+		if (o->near->ops->deliver_begin(o->near, &j->d, &berr) < 0) {
+			if (berr.cls != MF_E_MSG) {
+				mf_err_copy(err, &berr);
+				goto out;
+			}
+			job_fail(rep, j, &berr);
+			rep->left++;
+			continue;
+		}
+		j->begun = true;
+		j->item.uid = j->row.far_uid;
+		j->item.sink = j->d.sink;
+		items[nitems++] = j->item;
+	}
+	if (journal(o, jobs, n, err) < 0)
+		goto out;
+	if (nitems > 0)
+		fetch_rc = o->far->ops->fetch(o->far, items, nitems, &ferr);
+	for (i = 0, nitems = 0; i < n; i++)
+		if (jobs[i].begun)
+			jobs[i].item = items[nitems++];
+	/* flush even after a failed fetch: what arrived complete is kept */
+	if (o->near->ops->deliver_flush(o->near, err) < 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		struct fetch_job *j = &jobs[i];
+
+		if (j->journaled && j->item.status == 0 && !j->item.gone &&
+		    j->d.status == 0) {
+			rm[nrm].key = j->row.near_key;
+			rm[nrm].discard = true;
+			nrm++;
+		}
+	}
+	if (nrm > 0 && o->near->ops->remove(o->near, rm, nrm, true, err) < 0)
+		goto out;
+	if (record(o, jobs, n, rm, rep, err) < 0)
+		goto out;
+	if (fetch_rc < 0) {
+		if (ferr.cls == MF_OK)
+			mf_err_set(&ferr, MF_E_STORE, "fetch failed");
+		mf_err_copy(err, &ferr);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(items);
+	free(rm);
+	return ret;
+}
+
+/* Select both folders, settle, and replace every placeholder found. */
+static int
+fetch_box(const struct fetch_opts *o, const struct state_box *b,
+	  struct fetch_box_report *rep, struct mf_err *err)
+{
+	struct mf_select_req rw = { .readonly = false };
+	struct mf_select_req ro = { .readonly = true };
+	struct mf_scan_req req = { .want = MF_WANT_FLAGS };
+	struct mf_scan_result *res = NULL;
+	struct state_msg_list *rows = NULL;
+	struct fetch_job *jobs = NULL;
+	struct mf_box_status status;
+	size_t batch = o->batch ? o->batch : FETCH_BATCH_DEFAULT;
+	size_t i, n = 0;
+	bool changed;
+	int ret = -1;
+
+	if (o->near->ops->select_box(o->near, b->near_name, &rw, &status,
+				     err) < 0) {
+		mf_err_prefix(err, "near %s", b->near_name);
+		return -1;
+	}
+	if (state_msgs_load(o->db, b->id, &rows, err) < 0 ||
+	    fetch_settle(o->db, o->near, rows, &changed, err) < 0)
+		goto out;
+	if (changed) {
+		state_msg_list_free(&rows);
+		if (state_msgs_load(o->db, b->id, &rows, err) < 0)
+			goto out;
+	}
+	if (o->near->ops->scan(o->near, &req, &res, err) < 0) {
+		mf_err_prefix(err, "near %s", b->near_name);
+		goto out;
+	}
+	jobs = xcalloc(rows->n + 1, sizeof(*jobs));
+	for (i = 0; i < rows->n; i++) {
+		const struct state_msg *row = &rows->v[i];
+		long k;
+
+		if (!row->placeholder || row->pending != STATE_PENDING_NONE ||
+		    row->far_uid == 0 || row->near_key == NULL)
+			continue;
+		/* gone locally: the next sync deletes it on the server */
+		k = mf_msgs_find_key(res->msgs, res->n, row->near_key);
+		if (k < 0)
+			continue;
+		jobs[n].row = *row;
+		jobs[n].ph = &res->msgs[k];
+		n++;
+	}
+	if (n == 0) {
+		ret = 0;
+		goto out;
+	}
+	if (o->far->ops->select_box(o->far, b->far_name, &ro, &status,
+				    err) < 0) {
+		mf_err_prefix(err, "far %s", b->far_name);
+		goto out;
+	}
+	for (i = 0; i < n; i += batch) {
+		size_t m = n - i < batch ? n - i : batch;
+
+		if (fetch_batch(o, jobs + i, m, rep, err) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	free(jobs);
+	mf_scan_result_free(&res);
+	state_msg_list_free(&rows);
+	return ret;
+}
+
+static bool
+wanted(const struct fetch_opts *o, const struct state_box *b, bool *hit)
+{
+	size_t i;
+	bool any = false;
+
+	if (o->nonly == 0)
+		return true;
+	for (i = 0; i < o->nonly; i++) {
+		if (strcmp(o->only[i], b->far_name) == 0 ||
+		    strcmp(o->only[i], b->near_name) == 0) {
+			hit[i] = true;
+			any = true;
+		}
+	}
+	return any;
+}
+
+int
+fetch_run(const struct fetch_opts *o, struct fetch_summary *sum,
+	  struct mf_err *err)
+{
+	struct state_box_list *boxes = NULL;
+	bool *hit = xcalloc(o->nonly + 1, sizeof(bool));
+	size_t i;
+	int ret = -1;
+
+	memset(sum, 0, sizeof(*sum));
+	if (o->near->caps & MF_CAP_UIDS) {
+		/* placeholders are only ever made on a key store */
+		ret = 0;
+		goto out;
+	}
+	if (state_box_list(o->db, &boxes, err) < 0)
+		goto out;
+	for (i = 0; i < boxes->n; i++) {
+		const struct state_box *b = &boxes->v[i];
+		struct fetch_box_report rep = { 0 };
+		uint64_t ph = 0, pending = 0;
+
+		if (!wanted(o, b, hit))
+			continue;
+		if (state_msg_count_placeholders(o->db, b->id, &ph, err) < 0 ||
+		    state_msg_count_pending(o->db, b->id, &pending, err) < 0)
+			goto out;
+		if (ph == 0 && pending == 0)
+			continue;
+		rep.far_name = b->far_name;
+		rep.near_name = b->near_name;
+		sum->boxes++;
+		if (fetch_box(o, b, &rep, &rep.err) < 0) {
+			if (rep.err.cls != MF_E_BOX &&
+			    rep.err.cls != MF_E_MSG) {
+				mf_err_copy(err, &rep.err);
+				mf_err_prefix(err, "%s", b->far_name);
+				goto out;
+			}
+			rep.box_failed = true;
+			sum->boxes_failed++;
+		}
+		sum->fetched += rep.fetched;
+		sum->left += rep.left;
+		sum->failed += rep.failed;
+		if (o->report != NULL)
+			o->report(o->ctx, &rep);
+	}
+	for (i = 0; i < o->nonly; i++) {
+		if (!hit[i]) {
+			mf_err_set(err, MF_E_USAGE, "no folder '%s' in the "
+				   "state of channel '%s' (sync it first)",
+				   o->only[i], o->channel);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	state_box_list_free(&boxes);
+	free(hit);
+	return ret;
+}
