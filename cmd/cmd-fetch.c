@@ -4,11 +4,14 @@
  * Replace the placeholders that max_size left on the near side by the full
  * messages (sync/fetch.h has the order that makes it crash-safe).  Takes
  * the channel lock like sync, and works only from the state database: a
- * folder never synced has no placeholders.
+ * folder never synced has no placeholders.  With -n it only counts them,
+ * from the state alone.
  */
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -44,6 +47,53 @@ print_report(void *vctx, const struct fetch_box_report *r)
 	printf("\n");
 }
 
+static bool
+named(const struct target *t, const struct state_box *b)
+{
+	size_t i;
+
+	if (t->nonly == 0)
+		return true;
+	for (i = 0; i < t->nonly; i++)
+		if (strcmp(t->only[i], b->far_name) == 0 ||
+		    strcmp(t->only[i], b->near_name) == 0)
+			return true;
+	return false;
+}
+
+/* -n: what a fetch would download, per folder, without any network. */
+static int
+fetch_dry(const struct target *t, const char *path, struct mf_err *err)
+{
+	struct state_box_list *boxes = NULL;
+	struct state_db *db = NULL;
+	size_t i;
+	int ret = -1;
+
+	if (state_open(path, true, &db, err) < 0 ||
+	    state_begin(db, err) < 0 || state_box_list(db, &boxes, err) < 0)
+		goto out;
+	for (i = 0; i < boxes->n; i++) {
+		uint64_t n = 0;
+
+		if (!named(t, &boxes->v[i]))
+			continue;
+		if (state_msg_count_placeholders(db, boxes->v[i].id, &n,
+						 err) < 0)
+			goto out;
+		if (n > 0)
+			printf("%s: %s: would fetch %" PRIu64 "\n",
+			       t->ch->name, boxes->v[i].far_name, n);
+	}
+	ret = 0;
+out:
+	if (db != NULL)
+		state_rollback(db);
+	state_box_list_free(&boxes);
+	state_close(&db);
+	return ret;
+}
+
 static int
 fetch_target(struct cmd_ctx *ctx, const struct target *t,
 	     struct fetch_summary *sum, struct mf_err *err)
@@ -61,6 +111,10 @@ fetch_target(struct cmd_ctx *ctx, const struct target *t,
 		/* never synced: nothing can be a placeholder yet */
 		free(path);
 		return 0;
+	}
+	if (ctx->dry_run) {
+		ret = fetch_dry(t, path, err);
+		goto out;
 	}
 	if (targets_lock(ctx->cfg, ch, &lock, err) < 0 ||
 	    state_open(path, false, &db, err) < 0)
@@ -127,7 +181,7 @@ cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv)
 			if (code == MF_EXIT_OK)
 				code = MF_EXIT_PARTIAL;
 		}
-		if (ctx->verbosity >= 0)
+		if (ctx->verbosity >= 0 && !ctx->dry_run)
 			printf("%s: fetched %zu placeholders%s\n",
 			       targets[i].ch->name, sum.fetched,
 			       sum.failed ? ", with failures" : "");

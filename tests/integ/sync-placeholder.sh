@@ -114,6 +114,9 @@ restore() {
 	cp -a "$snap/local" "$LOCAL"
 	cp -a "$snap/state" "$T/state"
 }
+mf -n fetch c:INBOX >"$T/dry" 2>&1
+check "fetch -n says what it would fetch" grep -q "c: INBOX: would fetch 3" "$T/dry"
+check "fetch -n changed nothing" diff -r "$LOCAL" "$snap/local"
 MAILFERRY_TEST_STEP_LOG=$T/steps mf fetch >"$T/fetch" 2>&1
 rc=$?
 check "fetch exits 0" test $rc -eq 0
