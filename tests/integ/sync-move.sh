@@ -10,6 +10,7 @@
 #      a full run: both sides the same as without the kill, nothing twice
 #   d. a server without MOVE: UID COPY + UID EXPUNGE, still no APPEND;
 #      and the crash test of c again on that path
+#   e. without MOVE and UIDPLUS: a deletion and an upload, as before
 set -u
 . "$(dirname "$0")/lib.sh"
 MF_STORE_OPTS="fsync: false"
@@ -175,4 +176,24 @@ no_duplicates "$MF_MAILDIR" "d: no duplicates on the server"
 for i in 13 14; do mv_local INBOX Archive "m$i.g"; done
 snapshot D
 crash_every D
+
+# --- e. neither MOVE nor UIDPLUS: delete plus upload, as before moves;
+# the uploads get no UID, so they are found again by content (and must
+# not be uploaded twice, nor come back as new mail)
+restore D
+mf -q sync >/dev/null 2>&1
+sed -i 's/disable: \[move\]/disable: [move, uidplus]/' "$CFG"
+export MF_NO_UIDPLUS=1
+for i in 15 16; do mv_local INBOX Archive "m$i.g"; done
+mf -D sync >"$T/out-e" 2>"$T/trace-e"
+check "e: no MOVE or COPY" \
+	test "$(grep -Ec 'UID (MOVE|COPY)' "$T/trace-e")" -eq 0
+check "e: uploaded once each" \
+	test "$(grep -Ec '^C: [^ ]+ APPEND ' "$T/trace-e")" -eq 2
+same_sides "e: sides agree"
+no_duplicates "$MF_MAILDIR" "e: no duplicates on the server"
+mf sync >"$T/out-e2" 2>&1
+check "e: the next run copies nothing" \
+	grep -q 'pulled 0, pushed 0' "$T/out-e2"
+same_sides "e: sides still agree"
 finish
