@@ -119,14 +119,8 @@ fetch_target(struct cmd_ctx *ctx, const struct target *t,
 	if (targets_lock(ctx->cfg, ch, &lock, err) < 0 ||
 	    state_open(path, false, &db, err) < 0)
 		goto out;
-	if (stores_open_side(&ch->far, &far, err) < 0) {
-		mf_err_prefix(err, "far");
+	if (stores_open_channel(ch, &far, &near, err) < 0)
 		goto out;
-	}
-	if (stores_open_side(&ch->near, &near, err) < 0) {
-		mf_err_prefix(err, "near");
-		goto out;
-	}
 	o.channel = ch->name;
 	o.far = far;
 	o.near = near;

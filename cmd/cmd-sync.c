@@ -133,14 +133,8 @@ sync_target(struct cmd_ctx *ctx, const struct target *t,
 	} else if (state_open(path, ctx->dry_run, &db, err) < 0) {
 		goto out;
 	}
-	if (stores_open_side(&ch->far, &far, err) < 0) {
-		mf_err_prefix(err, "far");
+	if (stores_open_channel(ch, &far, &near, err) < 0)
 		goto out;
-	}
-	if (stores_open_side(&ch->near, &near, err) < 0) {
-		mf_err_prefix(err, "near");
-		goto out;
-	}
 	o.channel = ch->name;
 	o.far = far;
 	o.near = near;

@@ -45,3 +45,18 @@ stores_state_dir_create(const struct mf_config *cfg, struct mf_err *err)
 {
 	return mf_mkdir_p(cfg->state_dir, 0700, err);
 }
+
+int
+stores_open_channel(const struct config_channel *ch,
+		    struct mf_store **far_r, struct mf_store **near_r,
+		    struct mf_err *err)
+{
+	*far_r = *near_r = NULL;
+	if (stores_open_side(&ch->far, far_r, err) < 0)
+		return mf_err_prefix(err, "far");
+	if (stores_open_side(&ch->near, near_r, err) < 0) {
+		mf_store_destroy(far_r);
+		return mf_err_prefix(err, "near");
+	}
+	return 0;
+}

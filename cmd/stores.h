@@ -18,6 +18,15 @@
 int stores_open_side(const struct config_side *side, struct mf_store **st_r,
 		     struct mf_err *err);
 
+/*
+ * Both sides of a channel, far first (a failed login should not leave a
+ * maildir half set up).  On failure neither is left open and the message
+ * says which side failed.
+ */
+int stores_open_channel(const struct config_channel *ch,
+			struct mf_store **far_r, struct mf_store **near_r,
+			struct mf_err *err);
+
 /* state_dir/CHANNEL.db; the caller frees it. */
 char *stores_state_path(const struct mf_config *cfg,
 			const struct config_channel *ch);
