@@ -99,7 +99,6 @@ struct mv_run {
 	struct mv_box *boxes;		/* one per plan entry */
 	size_t *moved;
 	bool *touched;
-	bool *used_rows;		/* per gone candidate of the first side */
 };
 
 static const char *
@@ -738,6 +737,36 @@ load_rows(struct mv_run *r, struct mf_err *err)
 	return 0;
 }
 
+/*
+ * Whether side s can show a move at all, from the listed status alone: a
+ * folder that may have lost mail and another that may have gained some.
+ * Decided before a single state row is read, so that a quiet account (and
+ * a no-op sync at 50,000 messages) pays nothing for the move pass;
+ * side_moves() refines this with the rows.
+ */
+static bool
+side_may_move(const struct mv_run *r, const struct mv_side *s,
+	      const struct mv_side *m)
+{
+	size_t i, losers = 0, gainers = 0, involved = 0;
+
+	if (m->st->ops->move == NULL || !policy_mirrors(r->o, s))
+		return false;
+	if (m->uids && !(m->st->caps & (MF_CAP_MOVE | MF_CAP_UIDPLUS)))
+		return false;
+	for (i = 0; i < r->plan->n; i++) {
+		struct mv_box b = { 0 };
+
+		if (!candidate(r, i))
+			continue;
+		guess_changes(s, &r->plan->v[i], &b);
+		losers += b.may_lose;
+		gainers += b.may_gain;
+		involved += b.may_lose || b.may_gain;
+	}
+	return losers > 0 && gainers > 0 && involved >= 2;
+}
+
 int
 moves_run(const struct sync_opts *o, const struct box_plan *plan,
 	  size_t *moved, bool *touched, struct mf_err *err)
@@ -746,23 +775,31 @@ moves_run(const struct sync_opts *o, const struct box_plan *plan,
 			       (o->far->caps & MF_CAP_UIDS) != 0 };
 	struct mv_side near = { SIDE_NEAR, "near", o->near,
 				(o->near->caps & MF_CAP_UIDS) != 0 };
-	struct mv_run r = { o, plan, NULL, moved, touched, NULL };
+	struct mv_run r = { o, plan, NULL, moved, touched };
 	size_t i, n = 0;
 	int ret = -1;
+
+	bool near_may, far_may;
 
 	for (i = 0; i < plan->n; i++)
 		n += candidate(&r, i);
 	if (n < 2)
 		return 0;
+	/* both from the listing, as side_moves() does: a local move made
+	 * now changes the far status the far side's guess must not see */
+	near_may = side_may_move(&r, &near, &far);
+	far_may = side_may_move(&r, &far, &near);
+	if (!near_may && !far_may)
+		return 0;
 	r.boxes = xcalloc(plan->n, sizeof(*r.boxes));
-	if (load_rows(&r, err) < 0)
-		goto out;
-	if (side_moves(&r, &near, &far, err) < 0)
+	if (near_may && (load_rows(&r, err) < 0 ||
+			 side_moves(&r, &near, &far, err) < 0))
 		goto out;
 	/* the rows changed if anything moved: read them again */
 	for (i = 0; i < plan->n; i++)
 		state_msg_list_free(&r.boxes[i].rows);
-	if (load_rows(&r, err) < 0 || side_moves(&r, &far, &near, err) < 0)
+	if (far_may && (load_rows(&r, err) < 0 ||
+			side_moves(&r, &far, &near, err) < 0))
 		goto out;
 	ret = 0;
 out:
