@@ -147,11 +147,19 @@ struct mf_msg {
 	uint64_t modseq;	/* CONDSTORE stores, when asked */
 	const char *msgid;	/* Message-ID with <>, when asked; NULL if none */
 	/*
-	 * Maildir: a UID found in the file name as mbsync (",U=123") or
-	 * OfflineIMAP (",U=123,FMD5=...") wrote it; 0 if none.  A hint for
-	 * adoption, never trusted alone.
+	 * Maildir: the far side's UID of this message as another tool
+	 * recorded it, for adopting its Maildir; 0 if none.  OfflineIMAP
+	 * writes it into the file name (",U=123,FMD5=<md5 of the folder
+	 * name>"); mbsync writes its own Maildir UID there (",U=7") and maps
+	 * it to the far UID in the folder's .mbsyncstate, which the store
+	 * reads.  name_uid_checked says the hint was shown to belong to this
+	 * folder (the FMD5 matched, or .mbsyncstate mapped it); an unchecked
+	 * ",U=" (no FMD5, no state file) is taken as a far UID but weighs
+	 * less (sync/plan.h).  The UIDVALIDITY the hints belong to, where
+	 * known, is in mf_scan_result.hint_uidvalidity.
 	 */
 	uint32_t name_uid;
+	bool name_uid_checked;
 	bool is_new;		/* maildir: still in new/ */
 	/*
 	 * Key stores: the file is a header-only placeholder that mailferry
@@ -160,6 +168,15 @@ struct mf_msg {
 	 * still knows never to upload it.  size stays the file's own.
 	 */
 	uint64_t placeholder_of;
+	/*
+	 * Filled by the engine, not by stores: the header fingerprint
+	 * (sync/ident.h; NULL until the header was read) and the canonical
+	 * size of the header block (0: unknown).  Stores leave them zero.
+	 */
+	const char *fp;
+	uint64_t hdr_size;
+	/* engine: the content digest, for the few that need it (NULL) */
+	const char *cd;
 };
 
 #define MF_WANT_FLAGS	0x01u
@@ -186,6 +203,9 @@ struct mf_scan_result {
 	uint32_t *vanished;	/* with req.vanished: expunged UIDs, sorted */
 	size_t nvanished;
 	bool vanished_valid;	/* the store did report VANISHED */
+	/* the far UIDVALIDITY that the messages' name_uid hints belong to
+	 * (mbsync's FarUidValidity); 0: not known */
+	uint32_t hint_uidvalidity;
 	struct mf_arena *arena;
 };
 
