@@ -259,6 +259,30 @@ tool_line(const char *hdr, size_t len, size_t p)
 	return p + n < len && hdr[p + n] == ':' && is_tool_field(hdr + p, n);
 }
 
+uint64_t
+ident_tool_bytes(const char *hdr, size_t len)
+{
+	uint64_t n = 0;
+	size_t p = 0;
+	bool skipping = false;
+
+	while (p < len) {
+		const char *nl = memchr(hdr + p, '\n', len - p);
+		size_t end = nl != NULL ? (size_t)(nl - hdr) + 1 : len;
+		bool empty = end == p + 1 || (end == p + 2 && hdr[p] == '\r');
+		bool cont = hdr[p] == ' ' || hdr[p] == '\t';
+
+		if (empty)
+			break;
+		if (!cont)
+			skipping = tool_line(hdr, len, p);
+		if (skipping)
+			n += end - p;
+		p = end;
+	}
+	return n;
+}
+
 void
 ident_content_digest(const char *msg, size_t len, char *out)
 {

@@ -59,6 +59,13 @@ void ident_from_header(const char *hdr, size_t len, char *out);
 size_t ident_fingerprint(const char *hdr, size_t len, char *out);
 
 /*
+ * Bytes of the header block hdr[0..len) taken by the fields tools add
+ * (with their line ends): a message's size less this is what it was
+ * before a mail reader saved its copy (neomutt adds Content-Length).
+ */
+uint64_t ident_tool_bytes(const char *hdr, size_t len);
+
+/*
  * The content digest of a whole message: "C:" and 32 hex digits of a
  * SHA-256 over every byte that is not white space, leaving out an mbox
  * "From " line in front and the fields of the header that tools add (as

@@ -285,7 +285,7 @@ collect(const struct mv_side *s, const struct mv_side *m, size_t bi,
 			*gref = xreallocarray(*gref, *gcap, sizeof(**gref));
 		}
 		(*gone)[*ngone] = (struct move_cand){ bi, s->uids ? NULL :
-			row->near_key, row->msgid, row->size };
+			row->near_key, row->msgid, row->size, 0 };
 		(*gref)[(*ngone)++] = (struct gone_ref){ bi, row };
 	}
 	mf_qsort(uids, nu, sizeof(*uids), cmp_u32);
@@ -306,7 +306,7 @@ collect(const struct mv_side *s, const struct mv_side *m, size_t bi,
 			*fref = xreallocarray(*fref, *fcap, sizeof(**fref));
 		}
 		(*fresh)[*nfresh] = (struct move_cand){ bi, msg->key, NULL,
-							msg->size };
+							msg->size, 0 };
 		(*fref)[*nfresh].box = bi;
 		(*fref)[(*nfresh)++].msg = msg;
 	}
@@ -356,6 +356,9 @@ identify_box(const struct mv_side *s, const struct box_pair *p,
 			c->ident = f->ident;
 			if (!items[i].header_only)
 				c->size = sinks[i].size;
+			c->size_bare = c->size - ident_tool_bytes(
+				sinks[i].hdr.data != NULL ?
+				sinks[i].hdr.data : "", sinks[i].hdr.len);
 		}
 		ident_sink_deinit(&sinks[i]);
 	}

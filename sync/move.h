@@ -29,6 +29,9 @@ struct move_cand {
 	const char *key;	/* maildir key, or NULL (UID sides) */
 	const char *ident;	/* Message-ID or "H:" hash; NULL: unknown */
 	uint64_t size;		/* canonical size; 0: unknown */
+	/* fresh: the size without the header fields mail readers add to a
+	 * saved copy (sync/ident.h); 0: unknown */
+	uint64_t size_bare;
 };
 
 struct move_pair {
@@ -39,7 +42,10 @@ struct move_pair {
 /*
  * Pair gone with fresh messages in other folders.  First by key: a file
  * renamed into another folder keeps its unique name.  Then by identity and
- * size for what is left.  Either way a match must be unambiguous: a key
+ * size for what is left.  Then by identity alone where the fresh copy's
+ * size less the fields a mail reader adds to a saved copy (neomutt's
+ * Content-Length, mutt's Status) is the gone one's size: neomutt's "save
+ * to folder" writes such a copy and removes the original.  Either way a match must be unambiguous: a key
  * or (identity, size) that appears more than once among the gone, or more
  * than once among the fresh, matches nothing (a message copied into two
  * folders is not a move), and a gone and a fresh message in the same

@@ -161,6 +161,24 @@ test_content_digest(void **state)
 	assert_string_not_equal(a, b);
 }
 
+static void
+test_tool_bytes(void **state)
+{
+	static const char hdr[] =
+		"From: a@example.org\r\n"
+		"Content-Length: 5\r\n"
+		"X-TUID: abc\r\n\tdef\r\n"
+		"Subject: x\r\n"
+		"\r\n"
+		"Status: RO\r\n";	/* in the body: not a field */
+
+	(void)state;
+	assert_int_equal(ident_tool_bytes(hdr, strlen(hdr)),
+			 strlen("Content-Length: 5\r\n") +
+			 strlen("X-TUID: abc\r\n\tdef\r\n"));
+	assert_int_equal(ident_tool_bytes(base_msg, strlen(base_msg)), 0);
+}
+
 int
 main(void)
 {
@@ -169,6 +187,7 @@ main(void)
 		cmocka_unit_test(test_fingerprint_sees_changes),
 		cmocka_unit_test(test_fingerprint_header_length),
 		cmocka_unit_test(test_content_digest),
+		cmocka_unit_test(test_tool_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
