@@ -9,12 +9,17 @@
  *   3. pushes   - interrupted APPENDs (pending PUSH rows) are looked for
  *                 among the far side's new messages before being redone
  *   4. pairing  - new on both sides and the same message: pair, do not copy
+ *                 (by a file name's UID hint, identity and size, header
+ *                 fingerprint; what stays doubtful is held back)
  *   5. copies   - what is left new on one side is copied to the other
- *   6. guard    - cancel deletions of a side that would empty the folder
+ *   6. guard    - cancel a side's deletions when they exceed
+ *                 max_delete_percent of the folder
  *
  * "Identity" below is mf_msg.msgid / state_msg.msgid: the engine puts the
  * Message-ID there, or "H:" and a hash of the header block for messages
- * without one, so a plain string compare plus the size is the content test.
+ * without one, so a plain string compare plus the size is the test for an
+ * exact copy.  mf_msg.fp (the header fingerprint) and mf_msg.cd (the
+ * content digest) recognise copies that mail tools changed (ident.h).
  */
 #include "plan.h"
 

@@ -2,7 +2,7 @@
  * The sync planner: a pure function from (state rows, far view, near view,
  * policy) to a list of plan entries.  No I/O, no clock, no randomness: the
  * caller passes "now".  That is what lets tests/unit/test-plan.c check
- * hundreds of cases from tables.
+ * its cases from tables (about seventy rows today).
  *
  * Views are complete: every message present on that side is listed (the
  * engine fills the far view from a CONDSTORE delta plus the state rows, so
