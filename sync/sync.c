@@ -286,6 +286,14 @@ plan_lines(struct box_run *r)
 		if (e->far >= 0)
 			snprintf(uid, sizeof(uid), "%u",
 				 r->far.view[e->far].uid);
+		if (e->why == PLAN_WHY_AMBIGUOUS) {
+			snprintf(line, sizeof(line), "%s: far %s%s near %s: "
+				 "leave alone (same Message-ID, other content "
+				 "on the other side)", r->far.box, uid, fid,
+				 key[0] ? key : "-");
+			o->plan_line(o->ctx, line);
+			continue;
+		}
 		mf_flags_to_maildir(e->far_flags, ff);
 		mf_flags_to_maildir(e->near_flags, nf);
 		snprintf(line, sizeof(line), "%s: far %s%s near %s: %s%s%s%s%s"
