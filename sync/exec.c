@@ -11,7 +11,10 @@
  *      one flush makes them durable and visible; the rows are confirmed.
  *      A crash before the confirmation leaves pending rows: the next run
  *      finds the file by its key (confirm) or copies again (no file), so no
- *      message is lost and none doubled.
+ *      message is lost and none doubled.  A batch that fails before its
+ *      flush without dying (a folder error at deliver_begin, a journal
+ *      that does not commit) is aborted: nothing of it lands, nothing of
+ *      it stays journaled.
  *      A message over max_size arrives as a placeholder (placeholder.h):
  *      only its header is fetched, the row is marked, and its size is the
  *      far message's.
@@ -25,6 +28,9 @@
  *      from APPENDUID.  After a crash, or on a server without UIDPLUS, the
  *      planner finds an appended message among the far messages above the
  *      journaled UIDNEXT by identity and size instead of appending it again.
+ *      A batch that fails before its flush is aborted as in 1; one whose
+ *      flush fails keeps all its rows pending (an APPEND sent but never
+ *      answered may have landed) and is looked for the same way.
  *   3. flag changes on both sides.  No journal is needed: a change applied
  *      but not recorded shows up next time as the same change on both
  *      sides, which merges to itself.
@@ -254,9 +260,9 @@ fail:
  * confirm.  Every way out passes "out", where a batch that did not reach
  * its flush is aborted: the destination store holds pointers into jobs
  * from deliver_begin() on (store.h), and the caller reuses and frees jobs.
- * An abort can only follow a journal that was not committed (the commits
- * roll back on failure), so it leaves no pending row without its copy
- * being retried from scratch; a failed flush is not aborted (it has ended
+ * An abort only ever follows a journal that did not commit (commit()
+ * rolls back), so no row of an aborted batch is pending and its copies are
+ * planned again from scratch.  A failed flush is not aborted (it has ended
  * the lending itself) and leaves every row of the batch pending.
  */
 static int
