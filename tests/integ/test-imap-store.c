@@ -1126,6 +1126,51 @@ test_append_pipelined_sync_literals(void **state)
 	fake_finish(&f);
 }
 
+/*
+ * The connection dies after the second APPEND was sent, before its answer:
+ * the flush fails store-level, the first delivery has its UID, the second
+ * is -1 with a store-level class ("may have landed", store.h), so the
+ * engine keeps its row pending rather than undoing it.  Neither is lent
+ * any more: they are freed before destroy (ASan would see a kept one).
+ */
+static void
+test_append_lost_answer(void **state)
+{
+	static const char *const body[2] = { "first", "second" };
+	struct fake f;
+	struct imap_store_cfg cfg;
+	struct mf_store *st;
+	struct mf_box_status bs;
+	struct mf_err err = { 0 };
+	struct mf_delivery *d = xcalloc(2, sizeof(*d));
+	size_t i;
+
+	(void)state;
+	fake_start(&f, "append-lost.script");
+	st = fake_store(&f, &cfg);
+	select_box(st, "INBOX", &bs);
+	for (i = 0; i < 2; i++) {
+		if (st->ops->deliver_begin(st, &d[i], &err) < 0 ||
+		    mf_sink_write(d[i].sink, body[i], strlen(body[i]),
+				  &err) < 0 ||
+		    mf_sink_finish(d[i].sink, &err) < 0)
+			fail_msg("deliver: %s", err.msg);
+	}
+	assert_int_equal(st->ops->deliver_flush(st, &err), -1);
+	assert_true(mf_err_is_store_level(err.cls));
+	assert_int_equal(d[0].status, 0);
+	assert_int_equal(d[0].uid, 10);
+	assert_int_equal(d[1].status, -1);
+	assert_true(mf_err_is_store_level(d[1].err.cls));
+	for (i = 0; i < 2; i++) {
+		assert_null(d[i].sink);
+		assert_null(d[i].priv);
+	}
+	free(d);
+	mf_store_destroy(&st);
+	fake_finish(&f);
+}
+
 static void
 test_no_password_in_trace(void **state)
 {
@@ -1275,6 +1320,7 @@ main(void)
 		cmocka_unit_test(test_idle),
 		cmocka_unit_test(test_quirks_courier),
 		cmocka_unit_test(test_append_pipelined_sync_literals),
+		cmocka_unit_test(test_append_lost_answer),
 		cmocka_unit_test(test_no_password_in_trace),
 		cmocka_unit_test(test_move),
 	};
