@@ -10,7 +10,10 @@
  * (fetch, flags, remove, deliveries) are the caller's; the store fills their
  * result fields.  A struct mf_delivery is lent to the store from
  * deliver_begin() until deliver_flush() or deliver_abort_all() returns; the
- * caller must not move or free it in between.
+ * caller must not move or free it in between.  So every caller that has
+ * begun a delivery ends with exactly one of the two, on every path, before
+ * it frees the deliveries: flush when the batch is to be kept, abort when
+ * it fails before the flush (sync/exec.c copy_batch() has the pattern).
  *
  * Naming: mailbox names are UTF-8 with '/' as the hierarchy separator and
  * "INBOX" for the inbox, whatever the server's delimiter and encoding
@@ -267,7 +270,8 @@ struct mf_fetch_item {
  * A message on its way into a store.  The caller fills the "in" fields and
  * calls deliver_begin(), writes the message into d->sink (usually by handing
  * it to the other store's fetch()), then deliver_flush() makes every finished
- * delivery durable and fills the "out" fields.
+ * delivery durable and fills the "out" fields, or deliver_abort_all() drops
+ * every one of them (the batch failed before it could be flushed).
  */
 struct mf_delivery {
 	/* in */
@@ -373,9 +377,27 @@ struct mf_store_ops {
 
 	int (*deliver_begin)(struct mf_store *st, struct mf_delivery *d,
 			     struct mf_err *err);
-	/* Make every delivery begun since the last flush durable (or, when
-	 * its sink was not finished, discard it) and fill its results. */
+	/*
+	 * Make every delivery begun since the last flush durable (or, when
+	 * its sink was not finished, discard it) and fill its results.  A
+	 * -1 (the store or the folder failed part way) leaves the result of
+	 * some deliveries unknown: those with status 0 landed, those with
+	 * -1 and a class above MF_E_MSG may have (an APPEND whose answer
+	 * never came).  The engine keeps such copies journaled as pending,
+	 * and the next run looks for them before copying again.
+	 */
 	int (*deliver_flush)(struct mf_store *st, struct mf_err *err);
+	/*
+	 * Discard every delivery begun since the last flush, finished or
+	 * not: nothing of them becomes durable or visible.  Each one gets
+	 * status -1 (class MF_E_MSG, "aborted"), sink and priv NULL, and the
+	 * store keeps no pointer to any of them once this returns, so the
+	 * caller may free them.  Maildir: their tmp/ files are unlinked.
+	 * IMAP: the spools are dropped; no APPEND was sent, since a
+	 * delivery goes on the wire only inside deliver_flush().  Cannot
+	 * fail, and is a no-op when nothing is begun.
+	 */
+	void (*deliver_abort_all)(struct mf_store *st);
 
 	int (*set_flags)(struct mf_store *st, struct mf_flag_item *items,
 			 size_t n, struct mf_err *err);

@@ -601,6 +601,7 @@ static const struct mf_store_ops mdir_ops = {
 	.fetch = mdir_fetch,
 	.deliver_begin = mdir_deliver_begin,
 	.deliver_flush = mdir_deliver_flush,
+	.deliver_abort_all = mdir_deliver_abort_all,
 	.set_flags = mdir_set_flags,
 	.remove = mdir_remove,
 	.move = mdir_move,
