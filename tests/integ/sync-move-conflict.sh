@@ -9,6 +9,8 @@
 #      record, flags merged three-way, nothing uploaded or downloaded
 #   d. all of a to c at once, the sync stopped at every step (test hook)
 #      and then run again: the same result as the uninterrupted run
+#   e. a of d on a server without MOVE (UID COPY, then UID EXPUNGE), where
+#      a stop between the two leaves the message in both folders
 set -u
 . "$(dirname "$0")/lib.sh"
 MF_STORE_OPTS="fsync: false"
@@ -158,19 +160,19 @@ restore() {	# restore NAME
 	cp -a "$T/snap-$1/local" "$LOCAL"
 	cp -a "$T/snap-$1/state" "$T/state"
 }
-# crash_every NAME: stop the sync at each step, run a full sync, compare
+# crash_every NAME HOW EXPECT: the uninterrupted run must pass EXPECT (a
+# command); then stop the sync at each step, run a full sync, compare.
+# Some of the runs must find a move journaled and HOW ("done": moved but
+# not recorded)
 crash_every() {
-	local name=$1 steps N bad=0
+	local name=$1 how=$2 expect=$3 steps N bad=0 settled=0
 	restore "$name"
 	MAILFERRY_TEST_STEP_LOG=$T/steps-$name mf -q sync >/dev/null 2>&1
 	steps=$(wc -l <"$T/steps-$name")
 	sig "$LOCAL" >"$T/ref-$name"
 	check "$name: reference run converges" \
 		cmp -s "$T/ref-$name" <(sig "$MF_MAILDIR")
-	check "$name: the reference result is the expected one" \
-		eval 'where m11.g "Archive|Archive||" && where m12.g "Work|Work||" &&
-		      where m13.g "Work|Work|F|F" && where m14.g "Archive|Archive|F|F" &&
-		      where m15.g "Archive|Archive||" && where m16.g "Work|Work||"'
+	check "$name: the reference result is the expected one" eval "$expect"
 	check "$name: the run moves ($(tr '\n' ',' <"$T/steps-$name"))" \
 		grep -q move "$T/steps-$name"
 	for ((N = 1; N <= steps; N++)); do
@@ -181,12 +183,14 @@ crash_every() {
 			bad=$((bad + 1))
 			continue
 		fi
-		if ! mf -q sync >"$T/after" 2>&1; then
+		if ! mf --debug=sync sync >"$T/after" 2>"$T/after-trace"; then
 			echo "# $name: step $N: recovery sync failed"
 			sed 's/^/#   /' "$T/after" | head -5
 			bad=$((bad + 1))
 			continue
 		fi
+		grep -q "move journal of .*: $how\$" "$T/after-trace" &&
+			settled=$((settled + 1))
 		if ! sig "$LOCAL" | cmp -s - "$T/ref-$name" ||
 		   ! sig "$MF_MAILDIR" | cmp -s - "$T/ref-$name"; then
 			echo "# $name: step $N ($(sed -n "${N}p" "$T/steps-$name")): result differs"
@@ -197,6 +201,8 @@ crash_every() {
 	done
 	check "$name: killed at each of $steps steps, recovery gives the reference result" \
 		test $bad -eq 0
+	check "$name: some runs found a move journaled and $how ($settled)" \
+		test $settled -gt 0
 }
 
 mv_local INBOX Archive m11.g		# a, both directions
@@ -216,5 +222,23 @@ srv_move INBOX Work m16.g		# and of two server moves
 srv_move INBOX Work m18.g
 set_local_flags "$(local_file INBOX m16.g)" ""
 snapshot D
-crash_every D
+crash_every D done \
+	'where m11.g "Archive|Archive||" && where m12.g "Work|Work||" &&
+	 where m13.g "Work|Work|F|F" && where m14.g "Archive|Archive|F|F" &&
+	 where m15.g "Archive|Archive||" && where m16.g "Work|Work||" &&
+	 where m17.g "Archive|Archive|S|S" && where m18.g "Work|Work|S|S"'
+
+# --- e. without MOVE: a copy made and the original not yet expunged
+restore D
+mf -q sync >/dev/null 2>&1
+sed -i '/password_env/a\    disable: [move]' "$CFG"
+mv_local INBOX Archive m21.g
+mv_local INBOX Archive m22.g
+srv_unflag INBOX m21.g '\Seen'
+srv_move INBOX Work m23.g
+set_local_flags "$(local_file INBOX m23.g)" ""
+snapshot E
+crash_every E "half done" \
+	'where m21.g "Archive|Archive||" && where m22.g "Archive|Archive|S|S" &&
+	 where m23.g "Work|Work||"'
 finish
