@@ -158,17 +158,32 @@ read_box(struct rc_run *r, const struct rc_side *s, size_t i,
 	return 0;
 }
 
-static bool
-row_knows(const struct rc_side *s, const struct state_msg_list *rows,
-	  uint32_t uid)
+static int
+cmp_u32(const void *a, const void *b)
 {
-	size_t i;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
-	for (i = 0; rows != NULL && i < rows->n; i++)
-		if ((s->id == SIDE_FAR ? rows->v[i].far_uid :
-		     rows->v[i].near_uid) == uid)
-			return true;
-	return false;
+	return x < y ? -1 : x > y;
+}
+
+/* The UIDs on s that rows know, sorted (free()). */
+static uint32_t *
+known_uids(const struct rc_side *s, const struct state_msg_list *rows,
+	   size_t *n_r)
+{
+	uint32_t *v = xcalloc((rows != NULL ? rows->n : 0) + 1, sizeof(*v));
+	size_t i, n = 0;
+
+	for (i = 0; rows != NULL && i < rows->n; i++) {
+		uint32_t uid = s->id == SIDE_FAR ? rows->v[i].far_uid :
+			       rows->v[i].near_uid;
+
+		if (uid != 0)
+			v[n++] = uid;
+	}
+	mf_qsort(v, n, sizeof(*v), cmp_u32);
+	*n_r = n;
+	return v;
 }
 
 /* May message k of destination i on s be job j's moved message? */
@@ -196,14 +211,17 @@ identify(struct rc_run *r, const struct rc_side *s, size_t i,
 	struct ident_sink *sinks;
 	struct mf_select_req sel = { .readonly = true };
 	struct mf_box_status status;
-	size_t *which, k, q, n = 0;
+	size_t *which, k, q, n = 0, nknown;
+	uint32_t *known;
 	int ret = 0;
 
 	which = xcalloc(sc->res->n + 1, sizeof(*which));
+	known = known_uids(s, r->rows[i], &nknown);
 	for (k = 0; k < sc->res->n; k++) {
 		bool wanted = false;
 
-		if (row_knows(s, r->rows[i], sc->res->msgs[k].uid))
+		if (mf_bsearch(&sc->res->msgs[k].uid, known, nknown,
+			       sizeof(*known), cmp_u32) != NULL)
 			continue;
 		for (q = 0; q < r->njobs && !wanted; q++)
 			wanted = !r->jobs[q].skip && r->jobs[q].m == s &&
@@ -211,6 +229,7 @@ identify(struct rc_run *r, const struct rc_side *s, size_t i,
 		if (wanted)
 			which[n++] = k;
 	}
+	free(known);
 	if (n == 0) {
 		free(which);
 		return 0;
