@@ -9,6 +9,8 @@
 #      record, flags merged three-way, nothing uploaded or downloaded
 #   d. all of a to c at once, the sync stopped at every step (test hook)
 #      and then run again: the same result as the uninterrupted run
+#      (where the next run settles a journaled move, that run is stopped
+#      at each of its steps up to the settling too, then run again)
 #   e. a of d on a server without MOVE (UID COPY, then UID EXPUNGE), where
 #      a stop between the two leaves the message in both folders
 set -u
@@ -165,7 +167,7 @@ restore() {	# restore NAME
 # Some of the runs must find a move journaled and HOW ("done": moved but
 # not recorded)
 crash_every() {
-	local name=$1 how=$2 expect=$3 steps N bad=0 settled=0
+	local name=$1 how=$2 expect=$3 steps N M k bad=0 settled=0 twice=0
 	restore "$name"
 	MAILFERRY_TEST_STEP_LOG=$T/steps-$name mf -q sync >/dev/null 2>&1
 	steps=$(wc -l <"$T/steps-$name")
@@ -183,7 +185,9 @@ crash_every() {
 			bad=$((bad + 1))
 			continue
 		fi
-		if ! mf --debug=sync sync >"$T/after" 2>"$T/after-trace"; then
+		rm -f "$T/steps2"
+		if ! MAILFERRY_TEST_STEP_LOG=$T/steps2 mf --debug=sync sync \
+			>"$T/after" 2>"$T/after-trace"; then
 			echo "# $name: step $N: recovery sync failed"
 			sed 's/^/#   /' "$T/after" | head -5
 			bad=$((bad + 1))
@@ -198,9 +202,25 @@ crash_every() {
 			diff <(sig "$LOCAL") "$T/ref-$name" | head -6 | sed 's/^/#   local /'
 			bad=$((bad + 1))
 		fi
+		# the settling itself stopped at each of its steps
+		k=$(grep -n ' move recover$' "$T/steps2" | head -1 | cut -d: -f1)
+		for ((M = 1; M <= ${k:-0}; M++)); do
+			twice=$((twice + 1))
+			restore "$name"
+			MAILFERRY_TEST_STOP_AFTER=$N mf -q sync >/dev/null 2>&1
+			MAILFERRY_TEST_STOP_AFTER=$M mf -q sync >/dev/null 2>&1
+			if [ $? -ne 99 ] || ! mf -q sync >/dev/null 2>&1 ||
+			   ! sig "$LOCAL" | cmp -s - "$T/ref-$name" ||
+			   ! sig "$MF_MAILDIR" | cmp -s - "$T/ref-$name"; then
+				echo "# $name: step $N, then the settling stopped at $M: result differs"
+				bad=$((bad + 1))
+			fi
+		done
 	done
 	check "$name: killed at each of $steps steps, recovery gives the reference result" \
 		test $bad -eq 0
+	check "$name: the settling of a journal was stopped too ($twice times)" \
+		test $twice -gt 0
 	check "$name: some runs found a move journaled and $how ($settled)" \
 		test $settled -gt 0
 }
