@@ -22,10 +22,13 @@
  *   - into the same folder: the two copies are the same message; the row
  *     is carried into that folder with both new ids, nothing is moved or
  *     copied, flags are merged three-way;
- *   - into different folders: the server's move wins (the far side; the
- *     near side in an IMAP <-> IMAP channel follows too): the near copy is
- *     moved on into the far side's folder, and the row with it.  The
- *     message ends in one folder, flags merged three-way.
+ *   - into different folders: the far side's move wins (the server's,
+ *     when the near side is a maildir; the far account's in an IMAP <->
+ *     IMAP channel): the near copy is moved on into the far side's
+ *     folder, and the row with it.  The message ends in one folder, flags
+ *     merged three-way.  The server is where other clients look, and
+ *     following it costs one local rename, not a server-side move that
+ *     every other client would then see.
  * move_meet_decide() states the rule.
  *
  * Crash safety.  Before the mirror side M moves anything, the source row
@@ -47,7 +50,16 @@
  *   lost      (neither): the journal is dropped; the folders' syncs
  *             decide as for any message gone from both sides.
  * So a run stopped at any step of a move ends, after the next run, where
- * an uninterrupted run would have (tests/integ/sync-move-conflict.sh).
+ * an uninterrupted run would have (tests/integ/sync-move-conflict.sh,
+ * sync-move-imap.sh).  A double move whose mirror found nothing journals
+ * nothing lasting: "lost", and the next run's passes find it again.
+ *
+ * Limits.  A dry run settles no journal and lists a double move as the
+ * two plain moves it looks like.  A journaled row with no identity or no
+ * size, on an IMAP M, cannot be looked for: it keeps its journal and the
+ * older rule (move.c).  Where the near copy cannot follow the far one (its
+ * name is taken there) the message is left to the folders' syncs, which
+ * copy it both ways: it ends in both folders, as before.
  */
 #ifndef MF_SYNC_MOVE_H
 #define MF_SYNC_MOVE_H
