@@ -18,7 +18,8 @@ The rules modelled (mailferry(1) "SYNC RULES"):
     changed on the other side since the last sync: then it comes back;
   - deleted on both sides: gone;
   - a message moved to another folder on one side is moved on the other,
-    keeping flags changed on the other side (merged);
+    keeping flags changed on the other side (merged); moved on both sides,
+    it ends in the server's folder;
   - new messages and new folders go to the other side.
 A round touches each message with at most one structural change (a delete
 or a move) on one side, so the prediction never depends on a tie-break
@@ -221,8 +222,21 @@ def main():
                 continue
             structural.add(mid)
             folder = model[mid][0]
-            if rng.random() < 0.5:
-                others = [f for f in folders if f != folder]
+            others = [f for f in folders if f != folder]
+            if rng.random() < 0.15 and mid not in changed_far | changed_near:
+                # moved on both sides: the server's folder wins
+                # (mailferry(1), "Moves"); into one folder, one message
+                far_dest = rng.choice(others)
+                near_dest = rng.choice(others)
+                doveadm("move", far_dest, "mailbox", folder, "uid",
+                        server_uid(mid, folder))
+                path = local_file(mid, folder)
+                os.rename(path, os.path.join(
+                    LOCAL, near_dest, "cur", os.path.basename(path)))
+                new_model[mid] = (far_dest, new_model[mid][1])
+                log.append("both move %s %s -> far %s, near %s" % (
+                    mid, folder, far_dest, near_dest))
+            elif rng.random() < 0.5:
                 dest = rng.choice(others)
                 if side == "far":
                     doveadm("move", dest, "mailbox", folder, "uid",
