@@ -676,6 +676,37 @@ out:
 }
 
 /*
+ * Why a folder that exists on one side only was left alone: the side it
+ * lacks is not in policy->create (the value that would make it is named),
+ * or its name is taken there (boxes.h, "blocked").
+ */
+static const char *
+skip_reason(const struct sync_opts *o, const struct box_pair *pair)
+{
+	bool far_only = pair->action == BOX_SKIP_NEW_FAR;
+	unsigned need = far_only ? SYNC_SIDE_NEAR : SYNC_SIDE_FAR;
+	bool both = ((o->policy->create | need) & SYNC_SIDE_BOTH) ==
+		    SYNC_SIDE_BOTH;
+
+	if (pair->blocked)
+		return far_only ? "exists only on the far side; its name is "
+				  "taken on the near side, so it cannot be "
+				  "created there" :
+				  "exists only on the near side; its name is "
+				  "taken on the far side, so it cannot be "
+				  "created there";
+	if (far_only)
+		return both ? "exists only on the far side; create: both "
+			      "would make it" :
+			      "exists only on the far side; create: near "
+			      "would make it";
+	return both ? "exists only on the near side; create: both would "
+		      "make it" :
+		      "exists only on the near side; create: far would "
+		      "make it";
+}
+
+/*
  * moved: messages moved into the pair by the move pass; touched: the pass
  * changed its folders, so their listed status is stale and they are
  * opened and looked at like folders without one.
@@ -719,7 +750,8 @@ run_pair(const struct sync_opts *o, const struct box_pair *pair,
 	case BOX_SKIP_NEW_NEAR:
 		rep->far_name = pair->far_name;
 		rep->near_name = pair->near_name;
-		rep->what = "not created (policy)";
+		rep->skipped = true;
+		rep->what = skip_reason(o, pair);
 		return 0;
 	case BOX_VANISHED_FAR:
 	case BOX_VANISHED_NEAR:
@@ -751,6 +783,8 @@ add_summary(struct sync_summary *sum, const struct sync_box_report *rep)
 	sum->boxes++;
 	if (rep->what != NULL && strcmp(rep->what, "unchanged") == 0)
 		sum->boxes_unchanged++;
+	if (rep->skipped)
+		sum->boxes_skipped++;
 	if (rep->box_failed)
 		sum->boxes_failed++;
 	sum->pulled += rep->pulled;
