@@ -213,6 +213,7 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	for (i = 0; i < n; i++) {
 		struct sync_summary sum = { 0 };
+		bool ran = true;
 
 		mf_err_clear(&err);
 		if (sync_target(ctx, &targets[i], &sum, &err) < 0) {
@@ -221,11 +222,14 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 			/* the worst failure decides; other channels go on */
 			if (code == MF_EXIT_OK || code == MF_EXIT_PARTIAL)
 				code = rc;
+			ran = false;
 		} else if (sum.boxes_failed > 0 || sum.failed > 0) {
 			if (code == MF_EXIT_OK)
 				code = MF_EXIT_PARTIAL;
 		}
-		if (ctx->verbosity >= 0 && !ctx->dry_run) {
+		/* a channel that stopped gets its error only: a summary
+		 * after it ("0 folders: pulled 0") would read as success */
+		if (ran && ctx->verbosity >= 0 && !ctx->dry_run) {
 			char mv[96] = "", skipped[48] = "";
 
 			if (sum.boxes_skipped > 0)

@@ -72,6 +72,8 @@ cmd_exit_code(enum mf_err_class cls)
 		return MF_EXIT_NET;
 	case MF_E_STATE:
 		return MF_EXIT_STATE;
+	case MF_E_LOCKED:
+		return MF_EXIT_LOCKED;
 	case MF_E_INTERNAL:
 		return MF_EXIT_INTERNAL;
 	}
