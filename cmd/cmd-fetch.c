@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/cancel.h"
 #include "cmd.h"
 #include "config.h"
 #include "fetch.h"
@@ -183,7 +184,13 @@ cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv)
 			       targets[i].ch->name, sum.fetched,
 			       sum.failed ? ", with failures" : "");
 		free(targets[i].only);
+		if (mf_cancel_signal() != 0)
+			break;	/* the channels after it are not begun */
 	}
+	for (i++; i < n; i++)
+		free(targets[i].only);
 	free(targets);
+	if (mf_cancel_signal() != 0)
+		code = cmd_exit_stopped();
 	return code;
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/cancel.h"
 #include "base/xalloc.h"
 #include "cmd.h"
 #include "config.h"
@@ -253,7 +254,13 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 			       sum.failed ? ", with failures" : "");
 		}
 		free(targets[i].only);
+		if (mf_cancel_signal() != 0)
+			break;	/* the channels after it are not begun */
 	}
+	for (i++; i < n; i++)
+		free(targets[i].only);
 	free(targets);
+	if (mf_cancel_signal() != 0)
+		code = cmd_exit_stopped();
 	return code;
 }

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "base/arena.h"
+#include "base/cancel.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "boxes.h"
@@ -825,6 +826,15 @@ effective_policy(const struct sync_opts *o, struct sync_policy *pol)
 }
 
 int
+sync_stopped(struct mf_err *err)
+{
+	if (mf_cancel_signal() == 0)
+		return 0;
+	return mf_err_set(err, MF_E_CANCELED, "interrupted by %s",
+			  mf_cancel_name());
+}
+
+int
 sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 	 struct mf_err *err)
 {
@@ -856,6 +866,8 @@ sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 		goto out;
 	moved = xcalloc(plan->n + 1, sizeof(*moved));
 	touched = xcalloc(plan->n + 1, sizeof(*touched));
+	if (sync_stopped(err) < 0)
+		goto out;
 	if (moves_run(o, plan, moved, touched, err) < 0) {
 		mf_err_prefix(err, "moves");
 		goto out;
@@ -864,6 +876,9 @@ sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 		struct sync_box_report rep = { 0 };
 		struct mf_err berr = { 0 };
 
+		/* between folders: everything before is recorded */
+		if (sync_stopped(err) < 0)
+			goto out;
 		if (run_pair(o, &plan->v[i], moved[i], touched[i], &rep,
 			     &berr) < 0) {
 			rep.box_failed = true;

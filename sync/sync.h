@@ -75,8 +75,16 @@ struct sync_summary {
  * Sync every folder pair of the channel.  Returns 0 when the channel ran
  * (folder and message failures are counted in the summary and reported),
  * -1 when it had to stop (store-level or state error in err).
+ *
+ * A stop asked for by signal (base/cancel.h) is obeyed between folders and
+ * between copy batches, after what was done is committed to the state:
+ * -1 with MF_E_CANCELED.
  */
 int sync_run(const struct sync_opts *o, struct sync_summary *sum_r,
 	     struct mf_err *err);
+
+/* A safe point: -1 with MF_E_CANCELED "interrupted by SIGINT" when a stop
+ * was asked for (base/cancel.h), else 0.  For the engine's loops. */
+int sync_stopped(struct mf_err *err);
 
 #endif

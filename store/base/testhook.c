@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "str.h"
@@ -12,6 +13,7 @@
 static bool loaded;
 static unsigned long stop_after;	/* 0: never */
 static unsigned long steps;
+static unsigned long delay_ms;	/* 0: none */
 static int log_fd = -1;
 
 static void
@@ -19,11 +21,14 @@ load(void)
 {
 	const char *s = getenv("MAILFERRY_TEST_STOP_AFTER");
 	const char *log = getenv("MAILFERRY_TEST_STEP_LOG");
+	const char *d = getenv("MAILFERRY_TEST_STEP_DELAY_MS");
 	uint64_t v;
 
 	loaded = true;
 	if (s != NULL && mf_str_to_u64(s, strlen(s), &v))
 		stop_after = (unsigned long)v;
+	if (d != NULL && mf_str_to_u64(d, strlen(d), &v))
+		delay_ms = v > 1000 ? 1000 : (unsigned long)v;
 	if (log != NULL && log[0] != '\0')
 		log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 			      0600);
@@ -45,4 +50,11 @@ mf_test_step(const char *what)
 	}
 	if (stop_after != 0 && steps >= stop_after)
 		_exit(99);
+	if (delay_ms != 0) {
+		/* a signal may cut it short: a test aid only */
+		struct timespec ts = { (time_t)(delay_ms / 1000),
+				       (long)(delay_ms % 1000) * 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
 }

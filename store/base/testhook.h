@@ -8,6 +8,9 @@
  * runs a sync with N = 1, 2, ... and then a full sync, and requires the same
  * end result every time.  With MAILFERRY_TEST_STEP_LOG=FILE each step's name
  * is appended to FILE, so a test can see how many steps a run has.
+ * MAILFERRY_TEST_STEP_DELAY_MS=N sleeps N ms (at most 1000) at each step,
+ * so that a test sending a signal "in the middle" of a run against a fast
+ * local server finds a middle to hit (tests/integ/sync-signal.sh).
  */
 #ifndef MF_TESTHOOK_H
 #define MF_TESTHOOK_H
