@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/cancel.h"
 #include "cmd.h"
 #include "config.h"
 #include "fetch.h"
@@ -164,6 +165,7 @@ cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv)
 		return cmd_fail(&err);
 	for (i = 0; i < n; i++) {
 		struct fetch_summary sum = { 0 };
+		bool ran = true;
 
 		mf_err_clear(&err);
 		if (fetch_target(ctx, &targets[i], &sum, &err) < 0) {
@@ -171,16 +173,24 @@ cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv)
 
 			if (code == MF_EXIT_OK || code == MF_EXIT_PARTIAL)
 				code = rc;
+			ran = false;
 		} else if (sum.boxes_failed > 0 || sum.failed > 0) {
 			if (code == MF_EXIT_OK)
 				code = MF_EXIT_PARTIAL;
 		}
-		if (ctx->verbosity >= 0 && !ctx->dry_run)
+		/* as in sync: no success-looking total after an error */
+		if (ran && ctx->verbosity >= 0 && !ctx->dry_run)
 			printf("%s: fetched %zu placeholders%s\n",
 			       targets[i].ch->name, sum.fetched,
 			       sum.failed ? ", with failures" : "");
 		free(targets[i].only);
+		if (mf_cancel_signal() != 0)
+			break;	/* the channels after it are not begun */
 	}
+	for (i++; i < n; i++)
+		free(targets[i].only);
 	free(targets);
+	if (mf_cancel_signal() != 0)
+		code = cmd_exit_stopped();
 	return code;
 }

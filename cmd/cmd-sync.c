@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/cancel.h"
 #include "base/xalloc.h"
 #include "cmd.h"
 #include "config.h"
@@ -32,7 +33,12 @@ print_report(void *vctx, const struct sync_box_report *r)
 	const struct out_ctx *ctx = vctx;
 	char names[512];
 
-	if (strcmp(r->far_name, r->near_name) == 0)
+	/* a folder on one side only has one name (sync.h) */
+	if (r->far_name == NULL || r->near_name == NULL)
+		snprintf(names, sizeof(names), "%s", r->far_name != NULL ?
+			 r->far_name : r->near_name != NULL ? r->near_name :
+			 "?");
+	else if (strcmp(r->far_name, r->near_name) == 0)
 		snprintf(names, sizeof(names), "%s", r->far_name);
 	else
 		snprintf(names, sizeof(names), "%s <-> %s", r->far_name,
@@ -44,6 +50,11 @@ print_report(void *vctx, const struct sync_box_report *r)
 	}
 	if (ctx->verbosity < 0)
 		return;
+	if (r->skipped) {
+		printf("%s: %s: skipped: %s\n", ctx->channel, names,
+		       r->what != NULL ? r->what : "not created");
+		return;
+	}
 	if (r->what != NULL && strcmp(r->what, "unchanged") == 0 &&
 	    ctx->verbosity < 1)
 		return;
@@ -212,6 +223,7 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	for (i = 0; i < n; i++) {
 		struct sync_summary sum = { 0 };
+		bool ran = true;
 
 		mf_err_clear(&err);
 		if (sync_target(ctx, &targets[i], &sum, &err) < 0) {
@@ -220,13 +232,19 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 			/* the worst failure decides; other channels go on */
 			if (code == MF_EXIT_OK || code == MF_EXIT_PARTIAL)
 				code = rc;
+			ran = false;
 		} else if (sum.boxes_failed > 0 || sum.failed > 0) {
 			if (code == MF_EXIT_OK)
 				code = MF_EXIT_PARTIAL;
 		}
-		if (ctx->verbosity >= 0 && !ctx->dry_run) {
-			char mv[96] = "";
+		/* a channel that stopped gets its error only: a summary
+		 * after it ("0 folders: pulled 0") would read as success */
+		if (ran && ctx->verbosity >= 0 && !ctx->dry_run) {
+			char mv[96] = "", skipped[48] = "";
 
+			if (sum.boxes_skipped > 0)
+				snprintf(skipped, sizeof(skipped),
+					 ", %zu skipped", sum.boxes_skipped);
 			if (sum.moved > 0)
 				snprintf(mv, sizeof(mv), ", moved %zu",
 					 sum.moved);
@@ -234,17 +252,24 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 				snprintf(mv + strlen(mv), sizeof(mv) -
 					 strlen(mv), ", %zu placeholders",
 					 sum.placeholders);
-			printf("%s: %zu folders (%zu unchanged): pulled %zu, "
-			       "pushed %zu, flags %zu/%zu, deleted %zu/%zu"
-			       "%s%s\n",
+			printf("%s: %zu folders (%zu unchanged%s): pulled "
+			       "%zu, pushed %zu, flags %zu/%zu, deleted "
+			       "%zu/%zu%s%s\n",
 			       targets[i].ch->name, sum.boxes,
-			       sum.boxes_unchanged, sum.pulled, sum.pushed,
+			       sum.boxes_unchanged, skipped, sum.pulled,
+			       sum.pushed,
 			       sum.flags_far, sum.flags_near, sum.del_far,
 			       sum.del_near, mv,
 			       sum.failed ? ", with failures" : "");
 		}
 		free(targets[i].only);
+		if (mf_cancel_signal() != 0)
+			break;	/* the channels after it are not begun */
 	}
+	for (i++; i < n; i++)
+		free(targets[i].only);
 	free(targets);
+	if (mf_cancel_signal() != 0)
+		code = cmd_exit_stopped();
 	return code;
 }

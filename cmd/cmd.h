@@ -21,10 +21,20 @@ enum mf_exit {
 	MF_EXIT_LOCKED = 6,	/* another mailferry holds the channel */
 	MF_EXIT_UNAVAILABLE = 69, /* command not built yet */
 	MF_EXIT_INTERNAL = 70,	/* a bug */
+	/* stopped by signal N at a safe point: 128 + N (130 SIGINT, 143
+	 * SIGTERM), as a shell reports a process killed by N */
+	MF_EXIT_SIGNAL_BASE = 128,
 };
 
 /* What the dispatcher prepares before calling a command. */
 #define CMD_NEEDS_CONFIG 0x1u
+/*
+ * The command polls base/cancel.h: SIGINT and SIGTERM only ask it to stop
+ * at its next safe point (a second one kills at once), and it returns
+ * cmd_exit_stopped() when it did.  Without this bit the default actions
+ * stay: the command dies where it stands.
+ */
+#define CMD_STOPS_SAFELY 0x2u
 
 struct cmd_ctx {
 	const char *config_path;	/* -c, or NULL for the default */
@@ -48,6 +58,12 @@ struct cmd_desc {
 int cmd_exit_code(enum mf_err_class cls);
 /* Print "mailferry: <err>" to stderr and return its exit code. */
 int cmd_fail(const struct mf_err *err);
+/*
+ * After a stop by signal (base/cancel.h): say so on stderr and return
+ * MF_EXIT_SIGNAL_BASE + the signal.  Returns -1, printing nothing, when no
+ * stop was asked for.
+ */
+int cmd_exit_stopped(void);
 
 int cmd_sync(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv);

@@ -5,12 +5,15 @@
  * that prints below the command level), loads the configuration when the
  * command needs it and dispatches through the table below.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "base/cancel.h"
 #include "base/log.h"
 #include "cmd.h"
 #include "config.h"
@@ -19,9 +22,11 @@ static int cmd_version(struct cmd_ctx *ctx, int argc, char **argv);
 static int cmd_help(struct cmd_ctx *ctx, int argc, char **argv);
 
 static const struct cmd_desc commands[] = {
-	{ "sync", cmd_sync, CMD_NEEDS_CONFIG, "[CHANNEL[:FOLDER]...]",
+	{ "sync", cmd_sync, CMD_NEEDS_CONFIG | CMD_STOPS_SAFELY,
+	  "[CHANNEL[:FOLDER]...]",
 	  "synchronize channels (all when none given)" },
-	{ "fetch", cmd_fetch, CMD_NEEDS_CONFIG, "[CHANNEL[:FOLDER]...]",
+	{ "fetch", cmd_fetch, CMD_NEEDS_CONFIG | CMD_STOPS_SAFELY,
+	  "[CHANNEL[:FOLDER]...]",
 	  "download the messages max_size left as placeholders" },
 	{ "list", cmd_list, CMD_NEEDS_CONFIG, "CHANNEL|ACCOUNT",
 	  "list the far folders with counts and roles" },
@@ -72,6 +77,8 @@ cmd_exit_code(enum mf_err_class cls)
 		return MF_EXIT_NET;
 	case MF_E_STATE:
 		return MF_EXIT_STATE;
+	case MF_E_LOCKED:
+		return MF_EXIT_LOCKED;
 	case MF_E_INTERNAL:
 		return MF_EXIT_INTERNAL;
 	}
@@ -84,6 +91,63 @@ cmd_fail(const struct mf_err *err)
 	fprintf(stderr, "%s: %s\n", progname,
 		err->msg[0] != '\0' ? err->msg : "failed");
 	return cmd_exit_code(err->cls);
+}
+
+int
+cmd_exit_stopped(void)
+{
+	int sig = mf_cancel_signal();
+
+	if (sig == 0)
+		return -1;
+	fprintf(stderr, "%s: stopped by %s; the next run goes on from where "
+		"this one stopped\n", progname, mf_cancel_name());
+	return MF_EXIT_SIGNAL_BASE + sig;
+}
+
+/*
+ * First SIGINT or SIGTERM: ask the command to stop (cancel.h) and put the
+ * default actions back, so that a second one, from a user who will not
+ * wait, kills at once.  Whatever that leaves (files in a maildir's tmp/,
+ * journaled copies) is what a crash leaves, and the next run cleans it up.
+ * No SA_RESTART: a blocking wait returns EINTR and can look at the flag.
+ */
+static void
+on_stop_signal(int sig)
+{
+	struct sigaction dfl;
+	int saved = errno;
+
+	mf_cancel_set(sig);
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	sigaction(SIGINT, &dfl, NULL);
+	sigaction(SIGTERM, &dfl, NULL);
+	errno = saved;
+}
+
+static void
+catch_stop_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM };
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGINT);
+	sigaddset(&sa.sa_mask, SIGTERM);
+	for (i = 0; i < MF_N_ELEMENTS(sigs); i++) {
+		struct sigaction old;
+
+		/* an ignored signal (nohup, a parent's choice) stays so */
+		if (sigaction(sigs[i], NULL, &old) == 0 &&
+		    old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(sigs[i], &sa, NULL);
+	}
 }
 
 static void
@@ -284,6 +348,8 @@ main(int argc, char **argv)
 			       ctx.cfg->warnings[i]);
 	}
 
+	if (cmd->needs & CMD_STOPS_SAFELY)
+		catch_stop_signals();
 	/* the command's own argv starts at its name, as getopt expects */
 	ret = cmd->run(&ctx, argc - optind, argv + optind);
 	config_free(&ctx.cfg);

@@ -22,6 +22,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "base/cancel.h"
 #include "base/xalloc.h"
 
 /* Output beyond the kept part that is read and thrown away. */
@@ -41,7 +42,8 @@ read_output(int fd, char *buf, size_t size, size_t *len_r, bool *more_r)
 			n = read(fd, buf + len, size - 1 - len);
 		else
 			n = read(fd, scratch, sizeof(scratch));
-		if (n < 0 && errno == EINTR)
+		/* a stop asked for (cancel.h) ends the wait for the command */
+		if (n < 0 && errno == EINTR && mf_cancel_signal() == 0)
 			continue;
 		if (n <= 0)
 			break;
@@ -162,6 +164,8 @@ run_command(const struct config_account *acct, const char *key,
 	close(fd);
 	if (rd > 0)
 		kill(pid, SIGKILL);	/* it would never stop writing */
+	else if (rd < 0 && mf_cancel_signal() != 0)
+		kill(pid, SIGTERM);	/* we stop: so does it */
 	if (wait_child(pid, &status) < 0)
 		ret = mf_err_sys(err, MF_E_AUTH, "account '%s': %s: waitpid",
 				 acct->name, key);
@@ -273,7 +277,7 @@ read_line(char *buf, size_t size, size_t *len_r)
 
 	for (;;) {
 		n = read(STDIN_FILENO, &ch, 1);
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && errno == EINTR && mf_cancel_signal() == 0)
 			continue;
 		if (n < 0 || (n == 0 && len == 0))
 			return -1;

@@ -79,7 +79,7 @@ targets_lock(const struct mf_config *cfg, const struct config_channel *ch,
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno == EWOULDBLOCK)
-			mf_err_set(err, MF_E_STATE, "%s: another mailferry is "
+			mf_err_set(err, MF_E_LOCKED, "%s: another mailferry is "
 				   "syncing channel '%s'", path, ch->name);
 		else
 			mf_err_sys(err, MF_E_STATE, "lock %s", path);

@@ -28,7 +28,8 @@ int targets_parse(const struct mf_config *cfg, int argc, char **argv,
 		  struct target **targets_r, size_t *n_r, struct mf_err *err);
 
 /* Hold an exclusive lock on state_dir/CHANNEL.lock; close *fd_r to drop
- * it.  MF_E_STATE when another mailferry holds it. */
+ * it.  MF_E_LOCKED (exit 6) when another mailferry holds it, MF_E_STATE
+ * when the lock file cannot be opened or locked at all. */
 int targets_lock(const struct mf_config *cfg, const struct config_channel *ch,
 		 int *fd_r, struct mf_err *err);
 

@@ -40,7 +40,9 @@
  *      not recorded shows up as "gone on both sides": forgotten.
  * A message-level failure leaves its row as it was, so the next run tries
  * again; a store-level failure stops the folder after recording what was
- * done.
+ * done.  A stop asked for by signal (base/cancel.h) is obeyed before each
+ * copy batch and after the copies, where everything begun is confirmed or
+ * undone: MF_E_CANCELED, with flags and deletions left to the next run.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -468,6 +470,11 @@ copy_all(struct box_run *r, struct side *dst, const bool *skip,
 			n++;
 		}
 		if (n > 0 && (e == NULL || n == batch || bytes >= BATCH_BYTES)) {
+			/* between batches: the ones before are confirmed */
+			if (sync_stopped(err) < 0) {
+				ret = -1;
+				break;
+			}
 			ret = copy_batch(r, src, dst, jobs, n, err);
 			n = 0;
 			bytes = 0;
@@ -691,7 +698,8 @@ exec_plan(struct box_run *r, struct mf_err *err)
 	if (forget_first(r, failed, err) < 0 ||
 	    recheck_near_gone(r, failed, err) < 0 ||
 	    copy_all(r, &r->near, failed, err) < 0 ||
-	    copy_all(r, &r->far, failed, err) < 0) {
+	    copy_all(r, &r->far, failed, err) < 0 ||
+	    sync_stopped(err) < 0) {
 		free(failed);
 		return -1;
 	}

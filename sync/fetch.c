@@ -13,6 +13,7 @@
 
 #include "base/testhook.h"
 #include "base/xalloc.h"
+#include "sync.h"
 
 #define FETCH_BATCH_DEFAULT 64
 
@@ -368,7 +369,8 @@ fetch_box(const struct fetch_opts *o, const struct state_box *b,
 	for (i = 0; i < n; i += batch) {
 		size_t m = n - i < batch ? n - i : batch;
 
-		if (fetch_batch(o, jobs + i, m, rep, err) < 0)
+		if (sync_stopped(err) < 0 ||
+		    fetch_batch(o, jobs + i, m, rep, err) < 0)
 			goto out;
 	}
 	ret = 0;
@@ -421,6 +423,8 @@ fetch_run(const struct fetch_opts *o, struct fetch_summary *sum,
 
 		if (!wanted(o, b, hit))
 			continue;
+		if (sync_stopped(err) < 0)
+			goto out;
 		if (state_msg_count_placeholders(o->db, b->id, &ph, err) < 0 ||
 		    state_msg_count_pending(o->db, b->id, &pending, err) < 0)
 			goto out;

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "base/arena.h"
+#include "base/cancel.h"
 #include "base/log.h"
 #include "base/str.h"
 #include "base/xalloc.h"
@@ -799,6 +800,37 @@ out:
 }
 
 /*
+ * Why a folder that exists on one side only was left alone: the side it
+ * lacks is not in policy->create (the value that would make it is named),
+ * or its name is taken there (boxes.h, "blocked").
+ */
+static const char *
+skip_reason(const struct sync_opts *o, const struct box_pair *pair)
+{
+	bool far_only = pair->action == BOX_SKIP_NEW_FAR;
+	unsigned need = far_only ? SYNC_SIDE_NEAR : SYNC_SIDE_FAR;
+	bool both = ((o->policy->create | need) & SYNC_SIDE_BOTH) ==
+		    SYNC_SIDE_BOTH;
+
+	if (pair->blocked)
+		return far_only ? "exists only on the far side; its name is "
+				  "taken on the near side, so it cannot be "
+				  "created there" :
+				  "exists only on the near side; its name is "
+				  "taken on the far side, so it cannot be "
+				  "created there";
+	if (far_only)
+		return both ? "exists only on the far side; create: both "
+			      "would make it" :
+			      "exists only on the far side; create: near "
+			      "would make it";
+	return both ? "exists only on the near side; create: both would "
+		      "make it" :
+		      "exists only on the near side; create: far would "
+		      "make it";
+}
+
+/*
  * moved: messages moved into the pair by the move pass; touched: the pass
  * changed its folders, so their listed status is stale and they are
  * opened and looked at like folders without one.
@@ -842,7 +874,8 @@ run_pair(const struct sync_opts *o, const struct box_pair *pair,
 	case BOX_SKIP_NEW_NEAR:
 		rep->far_name = pair->far_name;
 		rep->near_name = pair->near_name;
-		rep->what = "not created (policy)";
+		rep->skipped = true;
+		rep->what = skip_reason(o, pair);
 		return 0;
 	case BOX_VANISHED_FAR:
 	case BOX_VANISHED_NEAR:
@@ -874,6 +907,8 @@ add_summary(struct sync_summary *sum, const struct sync_box_report *rep)
 	sum->boxes++;
 	if (rep->what != NULL && strcmp(rep->what, "unchanged") == 0)
 		sum->boxes_unchanged++;
+	if (rep->skipped)
+		sum->boxes_skipped++;
 	if (rep->box_failed)
 		sum->boxes_failed++;
 	sum->pulled += rep->pulled;
@@ -914,6 +949,15 @@ effective_policy(const struct sync_opts *o, struct sync_policy *pol)
 }
 
 int
+sync_stopped(struct mf_err *err)
+{
+	if (mf_cancel_signal() == 0)
+		return 0;
+	return mf_err_set(err, MF_E_CANCELED, "interrupted by %s",
+			  mf_cancel_name());
+}
+
+int
 sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 	 struct mf_err *err)
 {
@@ -945,6 +989,8 @@ sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 		goto out;
 	moved = xcalloc(plan->n + 1, sizeof(*moved));
 	touched = xcalloc(plan->n + 1, sizeof(*touched));
+	if (sync_stopped(err) < 0)
+		goto out;
 	if (moves_run(o, plan, moved, touched, err) < 0) {
 		mf_err_prefix(err, "moves");
 		goto out;
@@ -953,6 +999,9 @@ sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 		struct sync_box_report rep = { 0 };
 		struct mf_err berr = { 0 };
 
+		/* between folders: everything before is recorded */
+		if (sync_stopped(err) < 0)
+			goto out;
 		if (run_pair(o, &plan->v[i], moved[i], touched[i], &rep,
 			     &berr) < 0) {
 			rep.box_failed = true;

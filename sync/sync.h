@@ -20,8 +20,14 @@
 
 /* What happened to one folder pair. */
 struct sync_box_report {
+	/*
+	 * Both set, except for a folder on one side only that was not
+	 * created on the other (skipped): the missing side's name is NULL.
+	 */
 	const char *far_name, *near_name;
-	const char *what;	/* "synced", "unchanged", "created", ... */
+	/* "synced", "unchanged", "created", ...; when skipped, the reason */
+	const char *what;
+	bool skipped;		/* left alone, not an error (see what) */
 	struct plan_stats planned;
 	size_t pulled, pushed;		/* copies done */
 	size_t flags_far, flags_near;	/* flag updates done */
@@ -58,6 +64,7 @@ struct sync_opts {
 
 struct sync_summary {
 	size_t boxes, boxes_unchanged, boxes_failed;
+	size_t boxes_skipped;	/* one-sided folders not created */
 	size_t pulled, pushed, flags_far, flags_near, del_far, del_near;
 	size_t placeholders;
 	size_t moved;
@@ -68,8 +75,16 @@ struct sync_summary {
  * Sync every folder pair of the channel.  Returns 0 when the channel ran
  * (folder and message failures are counted in the summary and reported),
  * -1 when it had to stop (store-level or state error in err).
+ *
+ * A stop asked for by signal (base/cancel.h) is obeyed between folders and
+ * between copy batches, after what was done is committed to the state:
+ * -1 with MF_E_CANCELED.
  */
 int sync_run(const struct sync_opts *o, struct sync_summary *sum_r,
 	     struct mf_err *err);
+
+/* A safe point: -1 with MF_E_CANCELED "interrupted by SIGINT" when a stop
+ * was asked for (base/cancel.h), else 0.  For the engine's loops. */
+int sync_stopped(struct mf_err *err);
 
 #endif

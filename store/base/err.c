@@ -108,6 +108,7 @@ mf_err_class_name(enum mf_err_class cls)
 	case MF_E_CANCELED:	return "canceled";
 	case MF_E_CONFIG:	return "config";
 	case MF_E_STATE:	return "state";
+	case MF_E_LOCKED:	return "locked";
 	case MF_E_USAGE:	return "usage";
 	case MF_E_INTERNAL:	return "internal";
 	}

@@ -32,6 +32,7 @@ enum mf_err_class {
 	MF_E_CANCELED,	/* interrupted by signal or test hook */
 	MF_E_CONFIG,	/* bad configuration */
 	MF_E_STATE,	/* state database unusable */
+	MF_E_LOCKED,	/* another process holds the lock (of a channel) */
 	MF_E_USAGE,	/* bad command line */
 	MF_E_INTERNAL,	/* our own bug; stop everything */
 };

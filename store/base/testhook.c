@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "str.h"
@@ -12,6 +13,7 @@
 static bool loaded;
 static unsigned long stop_after;	/* 0: never */
 static unsigned long steps;
+static unsigned long delay_ms;	/* 0: none */
 static int log_fd = -1;
 static char fail_name[64];	/* "": no failure to inject */
 static unsigned long fail_at = 1, fail_seen;
@@ -41,6 +43,7 @@ load(void)
 	const char *s = getenv("MAILFERRY_TEST_STOP_AFTER");
 	const char *log = getenv("MAILFERRY_TEST_STEP_LOG");
 	const char *fail = getenv("MAILFERRY_TEST_FAIL");
+	const char *d = getenv("MAILFERRY_TEST_STEP_DELAY_MS");
 	uint64_t v;
 
 	loaded = true;
@@ -48,6 +51,8 @@ load(void)
 		stop_after = (unsigned long)v;
 	if (fail != NULL)
 		load_fail(fail);
+	if (d != NULL && mf_str_to_u64(d, strlen(d), &v))
+		delay_ms = v > 1000 ? 1000 : (unsigned long)v;
 	if (log != NULL && log[0] != '\0')
 		log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 			      0600);
@@ -69,6 +74,13 @@ mf_test_step(const char *what)
 	}
 	if (stop_after != 0 && steps >= stop_after)
 		_exit(99);
+	if (delay_ms != 0) {
+		/* a signal may cut it short: a test aid only */
+		struct timespec ts = { (time_t)(delay_ms / 1000),
+				       (long)(delay_ms % 1000) * 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
 }
 
 bool

@@ -19,6 +19,10 @@
  * deliver_begin() failing with MF_E_BOX), and in sync/fetch.c the commits
  * "fetch journal" and "fetch record" and "fetch deliver begin" (likewise).
  * tests/integ/sync-abort.sh uses them.
+ *
+ * MAILFERRY_TEST_STEP_DELAY_MS=N sleeps N ms (at most 1000) at each step,
+ * so that a test sending a signal "in the middle" of a run against a fast
+ * local server finds a middle to hit (tests/integ/sync-signal.sh).
  */
 #ifndef MF_TESTHOOK_H
 #define MF_TESTHOOK_H

@@ -6,6 +6,14 @@
  * non-blocking; every wait is a poll() with the connection's timeout, so a
  * silent server cannot hang us, and errors name host:port.
  *
+ * A stop asked for by signal (base/cancel.h) bounds every wait: connecting
+ * and the TLS handshake give up at once (nothing is in flight yet), reads
+ * and writes go on for at most MF_CANCEL_GRACE_MS after the transport first
+ * sees the stop, so a batch in flight normally completes, and then fail
+ * with MF_E_CANCELED.  poll() returns EINTR when the signal arrives during
+ * it; one arriving just before it is seen when the poll returns, at the
+ * latest after the connection's timeout.
+ *
  * TLS verification runs inside OpenSSL (chain against the system store or
  * ca_file, host name through SSL_set1_host) but with SSL_VERIFY_NONE, and
  * the result is checked right after the handshake, before a single byte of
@@ -40,6 +48,7 @@
 #include <zlib.h>
 
 #include "base/buf.h"
+#include "base/cancel.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 
@@ -54,6 +63,7 @@ struct imap_conn {
 	pid_t child;
 	char label[300];
 	int timeout_ms;
+	int64_t stop_at;	/* waits end here after a stop; 0: none */
 
 	SSL_CTX *ctx;
 	SSL *ssl;
@@ -172,6 +182,30 @@ remaining_ms(int64_t deadline)
 	return left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
+/* The deadline of a wait, brought forward once a stop was asked for. */
+static int64_t
+stop_deadline(struct imap_conn *c, int64_t deadline)
+{
+	if (mf_cancel_signal() == 0)
+		return deadline;
+	if (c->stop_at == 0)
+		c->stop_at = now_ms() + MF_CANCEL_GRACE_MS;
+	return c->stop_at < deadline ? c->stop_at : deadline;
+}
+
+/* Has the grace after a stop run out?  Then fail with MF_E_CANCELED. */
+static int
+stop_check(struct imap_conn *c, struct mf_err *err)
+{
+	if (mf_cancel_signal() == 0)
+		return 0;
+	stop_deadline(c, 0);
+	if (now_ms() < c->stop_at)
+		return 0;
+	return mf_err_set(err, MF_E_CANCELED, "%s: interrupted by %s",
+			  c->label, mf_cancel_name());
+}
+
 /* ---- connect -------------------------------------------------------- */
 
 static int
@@ -208,7 +242,7 @@ connect_one(struct imap_conn *c, const struct addrinfo *ai, int *errno_r)
 		pfd.events = POLLOUT;
 		do {
 			r = poll(&pfd, 1, c->timeout_ms);
-		} while (r < 0 && errno == EINTR);
+		} while (r < 0 && errno == EINTR && mf_cancel_signal() == 0);
 		if (r == 0) {
 			*errno_r = ETIMEDOUT;
 			close(fd);
@@ -546,6 +580,8 @@ imap_conn_read(struct imap_conn *c, int timeout_ms, struct mf_err *err)
 	if (c->rfd < 0)
 		return mf_err_set(err, MF_E_NET, "not connected");
 	for (;;) {
+		if (stop_check(c, err) < 0)
+			return -1;
 		r = read_some(c, &events, err);
 		if (r < 0)
 			return -1;
@@ -555,11 +591,13 @@ imap_conn_read(struct imap_conn *c, int timeout_ms, struct mf_err *err)
 			continue;
 		pfd.fd = events == POLLOUT ? c->wfd : c->rfd;
 		pfd.events = events;
-		p = poll(&pfd, 1, remaining_ms(deadline));
+		p = poll(&pfd, 1, remaining_ms(stop_deadline(c, deadline)));
 		if (p < 0 && errno == EINTR)
 			continue;
 		if (p < 0)
 			return mf_err_sys(err, MF_E_NET, "%s: poll", c->label);
+		if (p == 0 && stop_check(c, err) < 0)
+			return -1;
 		if (p == 0) {
 			if (timeout_ms >= 0)
 				return 0;
@@ -646,6 +684,8 @@ imap_conn_flush(struct imap_conn *c, struct mf_err *err)
 		return -1;
 	b = c->compress ? &c->rawout : &c->out;
 	while (off < b->len) {
+		if (stop_check(c, err) < 0)
+			return -1;
 		r = write_nosigpipe(c, b->data + off, b->len - off, &events,
 				    err);
 		if (r < 0)
@@ -665,11 +705,13 @@ imap_conn_flush(struct imap_conn *c, struct mf_err *err)
 		pfd[1].fd = c->rfd;
 		pfd[1].events = POLLIN;
 		pfd[1].revents = 0;
-		p = poll(pfd, 2, remaining_ms(deadline));
+		p = poll(pfd, 2, remaining_ms(stop_deadline(c, deadline)));
 		if (p < 0 && errno == EINTR)
 			continue;
 		if (p < 0)
 			return mf_err_sys(err, MF_E_NET, "%s: poll", c->label);
+		if (p == 0 && stop_check(c, err) < 0)
+			return -1;
 		if (p == 0)
 			return mf_err_set(err, MF_E_NET, "%s: timed out after "
 					  "%d s sending to the server",
@@ -765,6 +807,10 @@ tls_handshake(struct imap_conn *c, struct mf_err *err)
 		p = poll(&pfd, 1, remaining_ms(deadline));
 		if (p < 0 && errno != EINTR)
 			return mf_err_sys(err, MF_E_NET, "%s: poll", c->label);
+		if (mf_cancel_signal() != 0)
+			return mf_err_set(err, MF_E_CANCELED, "%s: TLS "
+					  "handshake interrupted by %s",
+					  c->label, mf_cancel_name());
 		if (p == 0)
 			return mf_err_set(err, MF_E_NET, "%s: TLS handshake "
 					  "timed out", c->label);

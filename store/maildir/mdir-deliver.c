@@ -3,7 +3,9 @@
  *
  * deliver_begin() picks the unique name (the key) at once, so the engine
  * can journal it before a byte is written, and reserves it with an
- * O_CREAT|O_EXCL create of tmp/<key>.  The file is closed again right away
+ * O_CREAT|O_EXCL create of tmp/mailferry.<key> (MDIR_TMP_PREFIX: what lets
+ * a later run tell a dead delivery of ours from another program's file).
+ * The file is closed again right away
  * and reopened by the sink's first write, then closed by finish(): however
  * many deliveries are begun before a flush (500 is normal), only the one
  * being written holds a descriptor.  The sink turns canonical CRLF into the
@@ -13,8 +15,8 @@
  * deliver_flush() then, for the whole batch:
  *   1. makes the contents durable: one syncfs() per file system on Linux
  *      (see below), an fsync() per file at finish() elsewhere;
- *   2. renames tmp/<key> to new/<key>,S=<lf>,W=<crlf> (no flags and no
- *      keywords, like a delivery agent; Dovecot does the same) or to
+ *   2. renames tmp/mailferry.<key> to new/<key>,S=<lf>,W=<crlf> (no flags
+ *      and no keywords, like a delivery agent; Dovecot does the same) or to
  *      cur/<key>,S=<lf>,W=<crlf>:2,<letters>;
  *   3. fsyncs each touched cur/ and new/ once.
  * Only after 3 is a rename durable; only after 1 may it happen at all, or a
@@ -34,8 +36,8 @@
  * no finish() is unlinked and reported "incomplete".  deliver_abort_all()
  * unlinks the tmp/ file of every delivery begun, finished or not.  Unfinished or failed
  * deliveries never reach new/ or cur/; a crash at any point leaves at most
- * a file in tmp/, which no scan reports and select_box removes after 36
- * hours.
+ * a file in tmp/, which no scan reports and which the next read-write
+ * select_box removes once its process is gone (mdir_tmp_clean()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -62,7 +64,10 @@ struct mdir_dsink {
 	struct mdir_store *st;
 	struct mdir_box *box;	/* a reference */
 	struct mf_delivery *d;
-	char key[sizeof(((struct mf_delivery *)0)->key)];	/* tmp/ name */
+	char key[sizeof(((struct mf_delivery *)0)->key)];
+	/* in tmp/: MDIR_TMP_PREFIX + key, so a crash's leftovers are known
+	 * as ours (mdir-name.h) */
+	char tmp[MDIR_TMP_NAME_SIZE(sizeof(((struct mf_delivery *)0)->key))];
 	int fd;			/* open from the first write to finish */
 	bool finished, failed;
 	struct mf_err fail;	/* why, when failed */
@@ -104,10 +109,10 @@ sink_fail(struct mdir_dsink *ds, struct mf_err *err)
 static int
 sink_open(struct mdir_dsink *ds, struct mf_err *err)
 {
-	ds->fd = openat(ds->box->tmp_fd, ds->key, O_WRONLY | O_CLOEXEC);
+	ds->fd = openat(ds->box->tmp_fd, ds->tmp, O_WRONLY | O_CLOEXEC);
 	if (ds->fd < 0)
 		return mf_err_sys(err, mdir_errno_class(errno), "open tmp/%s",
-				  ds->key);
+				  ds->tmp);
 	return 0;
 }
 
@@ -123,7 +128,7 @@ dsink_write(struct mf_sink *sink, const void *data, size_t len,
 		return mf_err_copy(err, &ds->fail);
 	if (ds->finished)
 		return mf_err_set(err, MF_E_INTERNAL,
-				  "write after finish to tmp/%s", ds->key);
+				  "write after finish to tmp/%s", ds->tmp);
 	if (ds->fd < 0 && sink_open(ds, err) < 0)
 		return sink_fail(ds, err);
 	while (len > 0) {
@@ -134,7 +139,7 @@ dsink_write(struct mf_sink *sink, const void *data, size_t len,
 		ds->crlf_size += n + mf_crlf_extra(&ds->count, out, n);
 		if (mf_write_all(ds->fd, out, n) < 0) {
 			mf_err_sys(err, mdir_errno_class(errno),
-				   "write tmp/%s", ds->key);
+				   "write tmp/%s", ds->tmp);
 			return sink_fail(ds, err);
 		}
 		in += piece;
@@ -154,7 +159,7 @@ dsink_finish(struct mf_sink *sink, struct mf_err *err)
 		return mf_err_copy(err, &ds->fail);
 	if (ds->finished)
 		return mf_err_set(err, MF_E_INTERNAL,
-				  "finish twice on tmp/%s", ds->key);
+				  "finish twice on tmp/%s", ds->tmp);
 	if (ds->fd < 0 && sink_open(ds, err) < 0)
 		return sink_fail(ds, err);
 	n = mf_to_lf_end(&ds->to_lf, tail);
@@ -163,7 +168,7 @@ dsink_finish(struct mf_sink *sink, struct mf_err *err)
 		ds->crlf_size += n + mf_crlf_extra(&ds->count, tail, n);
 		if (mf_write_all(ds->fd, tail, n) < 0) {
 			mf_err_sys(err, mdir_errno_class(errno),
-				   "write tmp/%s", ds->key);
+				   "write tmp/%s", ds->tmp);
 			return sink_fail(ds, err);
 		}
 	}
@@ -176,7 +181,7 @@ dsink_finish(struct mf_sink *sink, struct mf_err *err)
 
 		if (futimens(ds->fd, ts) < 0) {
 			mf_err_sys(err, MF_E_BOX, "set date of tmp/%s",
-				   ds->key);
+				   ds->tmp);
 			return sink_fail(ds, err);
 		}
 	}
@@ -184,21 +189,21 @@ dsink_finish(struct mf_sink *sink, struct mf_err *err)
 	/* no syncfs here: make each file durable on its own */
 	if (!ds->st->no_fsync && fsync(ds->fd) < 0) {
 		mf_err_sys(err, mdir_errno_class(errno), "fsync tmp/%s",
-			   ds->key);
+			   ds->tmp);
 		return sink_fail(ds, err);
 	}
 #endif
 	if (close(ds->fd) < 0) {
 		ds->fd = -1;
 		mf_err_sys(err, mdir_errno_class(errno), "close tmp/%s",
-			   ds->key);
+			   ds->tmp);
 		return sink_fail(ds, err);
 	}
 	ds->fd = -1;
 	ds->finished = true;
 	if (ds->d->size != 0 && ds->d->size != ds->crlf_size)
 		mf_debug(MF_LOGC_MAILDIR, "tmp/%s: %" PRIu64 " bytes, "
-			 "announced %" PRIu64, ds->key, ds->crlf_size,
+			 "announced %" PRIu64, ds->tmp, ds->crlf_size,
 			 ds->d->size);
 	return 0;
 }
@@ -219,10 +224,10 @@ random32(long usec, unsigned long counter)
 	return (uint32_t)((unsigned long)usec * 2654435761u ^ counter);
 }
 
-/* Pick a unique name and create tmp/<key> exclusively. */
+/* Pick a unique name and create tmp/<prefix><key> exclusively. */
 static int
 reserve_key(struct mdir_store *st, struct mdir_box *box, char *key,
-	    size_t size, struct mf_err *err)
+	    size_t size, char *tmp, size_t tmp_size, struct mf_err *err)
 {
 	int tries, fd;
 
@@ -236,7 +241,9 @@ reserve_key(struct mdir_store *st, struct mdir_box *box, char *key,
 				       random32((long)tv.tv_usec, q), st->host,
 				       err) < 0)
 			return -1;
-		fd = openat(box->tmp_fd, key,
+		if (mdir_name_tmp(tmp, tmp_size, key, err) < 0)
+			return -1;
+		fd = openat(box->tmp_fd, tmp,
 			    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd >= 0) {
 			close(fd);
@@ -244,7 +251,7 @@ reserve_key(struct mdir_store *st, struct mdir_box *box, char *key,
 		}
 		if (errno != EEXIST)
 			return mf_err_sys(err, mdir_errno_class(errno),
-					  "%s: create tmp/%s", box->name, key);
+					  "%s: create tmp/%s", box->name, tmp);
 	}
 	return mf_err_set(err, MF_E_BOX, "%s: no unique name in tmp/ after "
 			  "%d tries", box->name, KEY_TRIES);
@@ -256,6 +263,7 @@ mdir_deliver_begin(struct mf_store *mst, struct mf_delivery *d,
 {
 	struct mdir_store *st = (struct mdir_store *)mst;
 	struct mdir_dsink *ds;
+	char tmp[sizeof(ds->tmp)];
 
 	if (st->box == NULL)
 		return mf_err_set(err, MF_E_INTERNAL,
@@ -263,7 +271,8 @@ mdir_deliver_begin(struct mf_store *mst, struct mf_delivery *d,
 	if (st->readonly)
 		return mf_err_set(err, MF_E_BOX, "%s: deliver: selected "
 				  "read-only", st->box->name);
-	if (reserve_key(st, st->box, d->key, sizeof(d->key), err) < 0)
+	if (reserve_key(st, st->box, d->key, sizeof(d->key), tmp,
+			sizeof(tmp), err) < 0)
 		return -1;
 	if (st->dbuf == NULL)
 		st->dbuf = xmalloc(MDIR_IO_CHUNK + 1);
@@ -273,6 +282,7 @@ mdir_deliver_begin(struct mf_store *mst, struct mf_delivery *d,
 	ds->box = mdir_box_ref(st->box);
 	ds->d = d;
 	memcpy(ds->key, d->key, sizeof(ds->key));
+	memcpy(ds->tmp, tmp, sizeof(ds->tmp));
 	ds->fd = -1;
 	ds->kw_letters = mdir_kwmap_letters(&st->box->kw, d->keywords, NULL);
 	if (st->npending == st->pending_cap) {
@@ -303,7 +313,7 @@ fail_delivery(struct mdir_dsink *ds, const struct mf_err *why)
 {
 	ds->d->status = -1;
 	mf_err_copy(&ds->d->err, why);
-	unlinkat(ds->box->tmp_fd, ds->key, 0);
+	unlinkat(ds->box->tmp_fd, ds->tmp, 0);
 }
 
 /*
@@ -322,7 +332,7 @@ mdir_deliver_discard_all(struct mdir_store *st)
 			close(ds->fd);
 			ds->fd = -1;
 		}
-		unlinkat(ds->box->tmp_fd, ds->key, 0);
+		unlinkat(ds->box->tmp_fd, ds->tmp, 0);
 		dsink_free(ds);
 	}
 	st->npending = 0;
@@ -434,9 +444,9 @@ move_into_place(struct mdir_store *st, struct mdir_dsink *ds)
 			return;
 		}
 	}
-	if (renameat(ds->box->tmp_fd, ds->key, dest_fd, full) < 0) {
+	if (renameat(ds->box->tmp_fd, ds->tmp, dest_fd, full) < 0) {
 		mf_err_sys(&e, mdir_errno_class(errno), "%s: rename tmp/%s",
-			   ds->box->name, ds->key);
+			   ds->box->name, ds->tmp);
 		fail_delivery(ds, &e);
 		return;
 	}

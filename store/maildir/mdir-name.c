@@ -329,3 +329,66 @@ mdir_name_make_key(char *buf, size_t size, int64_t sec, long usec, pid_t pid,
 				  "unique name does not fit %zu bytes", size);
 	return 0;
 }
+
+int
+mdir_name_tmp(char *buf, size_t size, const char *key, struct mf_err *err)
+{
+	int n = snprintf(buf, size, "%s%s", MDIR_TMP_PREFIX, key);
+
+	if (n < 0 || (size_t)n >= size)
+		return mf_err_set(err, MF_E_INTERNAL,
+				  "tmp name does not fit %zu bytes", size);
+	return 0;
+}
+
+/* Skip a run of at least one digit (hex: also a-f); NULL if none. */
+static const char *
+skip_digits(const char *p, bool hex, uint64_t *value_r)
+{
+	const char *start = p;
+	uint64_t v = 0;
+
+	for (;; p++) {
+		unsigned d;
+
+		if (*p >= '0' && *p <= '9')
+			d = (unsigned)(*p - '0');
+		else if (hex && *p >= 'a' && *p <= 'f')
+			d = (unsigned)(*p - 'a' + 10);
+		else
+			break;
+		if (p - start >= 16)
+			return NULL;	/* longer than any we write */
+		v = v * (hex ? 16 : 10) + d;
+	}
+	if (p == start)
+		return NULL;
+	if (value_r != NULL)
+		*value_r = v;
+	return p;
+}
+
+bool
+mdir_name_tmp_parse(const char *name, pid_t *pid_r, const char **host_r)
+{
+	size_t plen = sizeof(MDIR_TMP_PREFIX) - 1;
+	const char *p = name;
+	uint64_t pid = 0;
+
+	/* "<sec>.M<usec>P<pid>Q<counter>R<rand hex>.<host>" */
+	if (strncmp(p, MDIR_TMP_PREFIX, plen) != 0)
+		return false;
+	p += plen;
+	if ((p = skip_digits(p, false, NULL)) == NULL || *p++ != '.' ||
+	    *p++ != 'M' || (p = skip_digits(p, false, NULL)) == NULL ||
+	    *p++ != 'P' || (p = skip_digits(p, false, &pid)) == NULL ||
+	    *p++ != 'Q' || (p = skip_digits(p, false, NULL)) == NULL ||
+	    *p++ != 'R' || (p = skip_digits(p, true, NULL)) == NULL ||
+	    *p++ != '.' || *p == '\0')
+		return false;
+	if (pid == 0 || pid > INT32_MAX || (uint64_t)(pid_t)pid != pid)
+		return false;
+	*pid_r = (pid_t)pid;
+	*host_r = p;
+	return true;
+}

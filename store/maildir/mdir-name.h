@@ -106,4 +106,30 @@ int mdir_name_make_key(char *buf, size_t size, int64_t sec, long usec,
 		       pid_t pid, unsigned long counter, uint32_t rnd,
 		       const char *host, struct mf_err *err);
 
+/*
+ * OUR FILES IN tmp/.  A delivery of ours lives in tmp/ as
+ * MDIR_TMP_PREFIX "<key>" until it is renamed to new/ or cur/ under its
+ * key.  The prefix says that mailferry made it, and the key says which
+ * process on which host, so that after a crash or a kill -9 the next run
+ * can remove exactly the files of dead deliveries of ours, and never a file
+ * of mbsync, OfflineIMAP, a delivery agent or a mail reader (whose names
+ * do not start with the prefix).
+ */
+#define MDIR_TMP_PREFIX "mailferry."
+/* Bytes of a tmp/ name for a key of key_size bytes (with its NUL). */
+#define MDIR_TMP_NAME_SIZE(key_size) (sizeof(MDIR_TMP_PREFIX) - 1 + \
+				      (key_size))
+
+/* MDIR_TMP_PREFIX + key into buf; -1 (MF_E_INTERNAL) if it does not fit. */
+int mdir_name_tmp(char *buf, size_t size, const char *key,
+		  struct mf_err *err);
+
+/*
+ * Is name a tmp/ name of ours, MDIR_TMP_PREFIX followed by a key exactly
+ * as mdir_name_make_key() makes it?  Then *pid_r is the delivering
+ * process (> 0) and *host_r points at the escaped host in name.
+ */
+bool mdir_name_tmp_parse(const char *name, pid_t *pid_r,
+			 const char **host_r);
+
 #endif

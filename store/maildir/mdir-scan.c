@@ -27,6 +27,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -250,8 +251,8 @@ mdir_dir_token(int dir_fd, uint64_t *token_r, struct mf_err *err)
 /* ---- tmp/ ----------------------------------------------------------- */
 
 int
-mdir_tmp_clean(int dir_fd, time_t now, unsigned *removed_r,
-	       struct mf_err *err)
+mdir_tmp_clean(int dir_fd, const char *host, time_t now,
+	       unsigned *removed_r, struct mf_err *err)
 {
 	struct dirent *de;
 	unsigned removed = 0;
@@ -269,13 +270,20 @@ mdir_tmp_clean(int dir_fd, time_t now, unsigned *removed_r,
 	}
 	while ((de = readdir(d)) != NULL) {
 		struct stat st;
+		const char *fhost;
+		pid_t pid;
+		bool dead;
 
-		if (de->d_name[0] == '.')
-			continue;
+		if (!mdir_name_tmp_parse(de->d_name, &pid, &fhost))
+			continue;	/* not ours: never touched */
 		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    S_ISDIR(st.st_mode))
+		    !S_ISREG(st.st_mode))
 			continue;
-		if (now - st.st_mtime < MDIR_TMP_STALE_SECS)
+		dead = now - st.st_mtime >= MDIR_TMP_STALE_SECS ||
+		       (host != NULL && strcmp(fhost, host) == 0 &&
+			pid != getpid() && kill(pid, 0) < 0 &&
+			errno == ESRCH);
+		if (!dead)
 			continue;	/* maybe a delivery in progress */
 		if (unlinkat(fd, de->d_name, 0) == 0) {
 			char shown[128];

@@ -114,9 +114,10 @@ mdir_select_box(struct mf_store *mst, const char *name,
 	mdir_index_clear(&st->idx);
 	st->box = box;
 	st->readonly = req != NULL && req->readonly;
-	/* maildir(5): a reader removes tmp/ files older than 36 hours */
+	/* what crashed or killed deliveries of ours left in tmp/ */
 	if (!st->readonly &&
-	    mdir_tmp_clean(box->dir_fd, time(NULL), &stale, &cerr) < 0)
+	    mdir_tmp_clean(box->dir_fd, st->host, time(NULL), &stale,
+			   &cerr) < 0)
 		mf_log(MF_LOG_WARN, MF_LOGC_MAILDIR, "%s: %s", name, cerr.msg);
 	if (status_r != NULL) {
 		memset(status_r, 0, sizeof(*status_r));

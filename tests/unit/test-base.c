@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include "base/arena.h"
 #include "base/buf.h"
+#include "base/cancel.h"
 #include "base/crlf.h"
 #include "base/err.h"
 #include "base/str.h"
@@ -240,6 +242,29 @@ test_arena(void **state)
 	assert_null(a);
 }
 
+/* The stop flag: the first signal is kept, and the names are right. */
+static void
+test_cancel(void **state)
+{
+	(void)state;
+	mf_cancel_reset();
+	assert_int_equal(mf_cancel_signal(), 0);
+	mf_cancel_set(SIGINT);
+	mf_cancel_set(SIGTERM);
+	assert_int_equal(mf_cancel_signal(), SIGINT);
+	assert_string_equal(mf_cancel_name(), "SIGINT");
+	mf_cancel_reset();
+	mf_cancel_set(SIGTERM);
+	assert_string_equal(mf_cancel_name(), "SIGTERM");
+	mf_cancel_reset();
+	mf_cancel_set(SIGHUP);
+	assert_string_equal(mf_cancel_name(), "signal 1");
+	mf_cancel_reset();
+	mf_cancel_set(0);	/* no signal number: still a stop */
+	assert_int_equal(mf_cancel_signal(), SIGTERM);
+	mf_cancel_reset();
+}
+
 int
 main(void)
 {
@@ -251,6 +276,7 @@ main(void)
 		cmocka_unit_test(test_crlf),
 		cmocka_unit_test(test_crlf_random),
 		cmocka_unit_test(test_arena),
+		cmocka_unit_test(test_cancel),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

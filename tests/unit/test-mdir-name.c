@@ -270,6 +270,69 @@ test_make_key(void **state)
 	assert_int_equal(err.cls, MF_E_INTERNAL);
 }
 
+/* Our tmp/ names, and the names of others that must never look ours. */
+static void
+test_tmp_names(void **state)
+{
+	static const struct {
+		const char *name;
+		bool ours;
+		long pid;
+		const char *host;
+	} rows[] = {
+		{ "mailferry.1732780000.M123456P4242Q7R003f2a9c.hostname",
+		  true, 4242, "hostname" },
+		{ "mailferry.1.M000005P1Q1Rffffffff.h.example.org", true, 1,
+		  "h.example.org" },
+		{ "mailferry.1.M5P99Q1Rab.we\\057ird", true, 99,
+		  "we\\057ird" },
+		/* the key without our prefix: an older mailferry, or not us */
+		{ "1732780000.M123456P4242Q7R003f2a9c.hostname", false, 0, "" },
+		/* Dovecot, mbsync, OfflineIMAP, Courier, mutt */
+		{ "1732780000.M519839P22347.host", false, 0, "" },
+		{ "1732780000.22347_1.host", false, 0, "" },
+		{ "1732780000_0.22347.host,U=1,FMD5=abc", false, 0, "" },
+		{ "1732780000.M519839P22347V0000000000000801I00172AB1.host",
+		  false, 0, "" },
+		{ "mutt-host-1000-22347-123", false, 0, "" },
+		/* near misses of ours */
+		{ "mailferry.", false, 0, "" },
+		{ "mailferry.1.M5P0Q1Rab.h", false, 0, "" },	/* pid 0 */
+		{ "mailferry.1.M5P99Q1Rab.", false, 0, "" },	/* host? */
+		{ "mailferry.1.M5P99Q1RAB.h", false, 0, "" },	/* HEX */
+		{ "mailferry.1.M5P-9Q1Rab.h", false, 0, "" },
+		{ "mailferry.1.M5P99999999999999999Q1Rab.h", false, 0, "" },
+		{ "Mailferry.1.M5P99Q1Rab.h", false, 0, "" },
+	};
+	struct mf_err err = { 0 };
+	char buf[MDIR_TMP_NAME_SIZE(128)], small[16];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < MF_N_ELEMENTS(rows); i++) {
+		const char *host = NULL;
+		pid_t pid = 0;
+		bool ours = mdir_name_tmp_parse(rows[i].name, &pid, &host);
+
+		if (ours != rows[i].ours)
+			fail_msg("row %zu (%s): ours %d", i, rows[i].name,
+				 ours);
+		if (!ours)
+			continue;
+		assert_int_equal(pid, rows[i].pid);
+		assert_string_equal(host, rows[i].host);
+	}
+	/* what mdir_name_make_key() makes parses back */
+	assert_int_equal(mdir_name_tmp(buf, sizeof(buf),
+				       "1732780000.M123456P4242Q7R003f2a9c."
+				       "hostname", &err), 0);
+	assert_string_equal(buf, "mailferry.1732780000.M123456P4242Q7R003f2a9c"
+			    ".hostname");
+	assert_int_equal(mdir_name_tmp(small, sizeof(small), "1.M5P99Q1Rab.h",
+				       &err), -1);
+	assert_int_equal(err.cls, MF_E_INTERNAL);
+}
+
 /*
  * The identity crash recovery depends on: the key handed out at
  * deliver_begin is the key a scan finds for the delivered file, whatever
@@ -331,6 +394,7 @@ main(void)
 		cmocka_unit_test(test_with_flags_too_long),
 		cmocka_unit_test(test_escape_host),
 		cmocka_unit_test(test_make_key),
+		cmocka_unit_test(test_tmp_names),
 		cmocka_unit_test(test_delivery_key_identity),
 	};
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -24,6 +25,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/xalloc.h"
+#include "maildir/mdir-name.h"
 #include "maildir/mdir-scan.h"
 #include "maildir/mdir-store.h"
 #include "store.h"
@@ -1493,36 +1495,65 @@ test_crash_leftovers_in_tmp(void **state)
 	struct mf_scan_result *res;
 	struct mf_err err = { 0 };
 	time_t now = time(NULL);
+	char dead[128], live[128], host[64], hn[256] = "";
+	pid_t gone;
 
 	(void)state;
+	/* a pid that surely is no process: a child we have reaped */
+	gone = fork();
+	assert_true(gone >= 0);
+	if (gone == 0)
+		_exit(0);
+	assert_int_equal(waitpid(gone, NULL, 0), gone);
+	if (gethostname(hn, sizeof(hn) - 1) < 0)
+		hn[0] = '\0';
+	mdir_name_escape_host(hn, host, sizeof(host));
+	snprintf(dead, sizeof(dead), "INBOX/tmp/mailferry.1732780002.M1P%ldQ1"
+		 "R0.%s", (long)gone, host);
+	snprintf(live, sizeof(live), "INBOX/tmp/mailferry.1732780003.M1P%ldQ1"
+		 "R0.%s", (long)getppid(), host);
 	fixture_open(&fx, MDIR_LAYOUT_FS, NULL);
 	create_select(fx.st, "INBOX");
 	put_file(&fx, "INBOX/cur/1.kept.host:2,S", "x\n");
-	/* what a crash between tmp/ and cur/ leaves behind */
+	/* what a crash between tmp/ and cur/ leaves behind: ours... */
+	put_file(&fx, "INBOX/tmp/mailferry.1732780000.M1P1Q1R0.other", msg1);
+	put_file(&fx, "INBOX/tmp/mailferry.1732780001.M1P1Q2R0.other", msg1);
+	set_mtime(&fx, "INBOX/tmp/mailferry.1732780000.M1P1Q1R0.other",
+		  now - 37 * 3600, 0);
+	set_mtime(&fx, "INBOX/tmp/mailferry.1732780001.M1P1Q2R0.other",
+		  now - 35 * 3600, 0);
+	put_file(&fx, dead, "");
+	put_file(&fx, live, "");
+	/* ...and other programs' files, old or not: never ours to remove */
 	put_file(&fx, "INBOX/tmp/1732780000.M1P1Q1R0.host", msg1);
-	put_file(&fx, "INBOX/tmp/1732780001.M1P1Q2R0.host", msg1);
 	set_mtime(&fx, "INBOX/tmp/1732780000.M1P1Q1R0.host",
 		  now - 37 * 3600, 0);
-	set_mtime(&fx, "INBOX/tmp/1732780001.M1P1Q2R0.host",
-		  now - 35 * 3600, 0);
+	put_file(&fx, "INBOX/tmp/1732780004.4242_1.host", msg1);
 	res = scan(fx.st, MF_WANT_SIZE);
 	assert_int_equal(res->n, 1);
 	mf_scan_result_free(&res);
-	/* select cleans only what is older than 36 hours */
+	/* select cleans ours older than 36 hours, and ours of dead pids on
+	 * this host */
 	must(fx.st->ops->select_box(fx.st, "INBOX", NULL, NULL, &err), &err,
 	     "select");
-	assert_false(exists(&fx, "INBOX/tmp/1732780000.M1P1Q1R0.host"));
-	assert_true(exists(&fx, "INBOX/tmp/1732780001.M1P1Q2R0.host"));
+	assert_false(exists(&fx,
+			    "INBOX/tmp/mailferry.1732780000.M1P1Q1R0.other"));
+	assert_true(exists(&fx,
+			   "INBOX/tmp/mailferry.1732780001.M1P1Q2R0.other"));
+	assert_false(exists(&fx, dead));
+	assert_true(exists(&fx, live));
+	assert_true(exists(&fx, "INBOX/tmp/1732780000.M1P1Q1R0.host"));
+	assert_true(exists(&fx, "INBOX/tmp/1732780004.4242_1.host"));
 	/* read-only select touches nothing */
-	set_mtime(&fx, "INBOX/tmp/1732780001.M1P1Q2R0.host",
+	set_mtime(&fx, "INBOX/tmp/mailferry.1732780001.M1P1Q2R0.other",
 		  now - 40 * 3600, 0);
 	{
 		struct mf_select_req ro = { .readonly = true };
 
 		must(fx.st->ops->select_box(fx.st, "INBOX", &ro, NULL, &err),
 		     &err, "examine");
-		assert_true(exists(&fx,
-				   "INBOX/tmp/1732780001.M1P1Q2R0.host"));
+		assert_true(exists(&fx, "INBOX/tmp/mailferry.1732780001.M1P1Q2"
+				   "R0.other"));
 	}
 	res = scan(fx.st, 0);
 	assert_int_equal(res->n, 1);
