@@ -160,6 +160,8 @@ full_scan(struct side *s, struct mf_err *err)
 	if (scan(s, &req, &res, err) < 0)
 		return -1;
 	view_take_scan(s, res);
+	if (res->kw_visible != NULL)
+		s->kw_visible = mf_arena_strdup(s->arena, res->kw_visible);
 	mf_scan_result_free(&res);
 	view_sort(s);
 	return 0;

@@ -1,0 +1,120 @@
+/*
+ * Recorded near keywords that were never on the near side (near-kw.h).
+ *
+ * The corrections change only what the planner reads: the rows' keyword
+ * pointers (the state database is written from plan entries, never from
+ * these rows) and the near view's keyword strings.  New strings live in
+ * the near side's arena, which lives as long as the rows of the pass.
+ */
+#include "near-kw.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/arena.h"
+#include "flags.h"
+
+#define MARK_FMT "near-keywords:%" PRId64
+
+int
+near_kw_unmarked(struct box_run *r, bool *unmarked_r, struct mf_err *err)
+{
+	const struct mf_store *st = r->near.st;
+	char key[64], *value = NULL;
+
+	*unmarked_r = false;
+	if (!(st->caps & MF_CAP_KEYWORDS) || (st->caps & MF_CAP_UIDS) ||
+	    r->sbox->id == 0)
+		return 0;
+	snprintf(key, sizeof(key), MARK_FMT, r->sbox->id);
+	if (state_meta_get(r->db, key, &value, err) < 0)
+		return -1;
+	*unmarked_r = value == NULL;
+	free(value);
+	return 0;
+}
+
+int
+near_kw_mark(struct state_db *db, int64_t box_id, struct mf_err *err)
+{
+	char key[64];
+
+	snprintf(key, sizeof(key), MARK_FMT, box_id);
+	return state_meta_set(db, key, "stored", err);
+}
+
+static const char *
+keep(struct side *s, char *str)
+{
+	const char *copy = mf_arena_strdup(s->arena, str);
+
+	free(str);
+	return copy;
+}
+
+/* a & b, allocated */
+static char *
+kw_and(const char *a, const char *b)
+{
+	char *only_a = mf_kw_minus(a, b), *both = mf_kw_minus(a, only_a);
+
+	free(only_a);
+	return both;
+}
+
+/* (1): the recorded keywords the folder cannot show are still there. */
+static void
+keep_unseen(struct side *n, const struct state_msg *row, struct mf_msg *m)
+{
+	char *unseen = mf_kw_minus(row->near_keywords, n->kw_visible);
+
+	if (unseen[0] != '\0')
+		m->keywords = keep(n, mf_kw_union(m->keywords, unseen));
+	free(unseen);
+}
+
+/* (2): what was recorded, cut down to what the file carries. */
+static void
+unmarked_row(struct box_run *r, struct state_msg *row, const struct mf_msg *m)
+{
+	long fi = -1;
+
+	if (!r->far.reset && row->far_uid != 0)
+		fi = side_find_uid(&r->far, row->far_uid);
+	if (fi < 0) {
+		row->near_keywords = (char *)m->keywords;
+		return;
+	}
+	row->keywords = (char *)keep(&r->near, kw_and(row->keywords,
+						      m->keywords));
+	row->near_keywords = (char *)keep(&r->near,
+					  kw_and(row->near_keywords,
+						 m->keywords));
+}
+
+void
+near_kw_adjust(struct box_run *r)
+{
+	struct side *n = &r->near;
+	size_t i;
+
+	if (!(n->st->caps & MF_CAP_KEYWORDS) || n->reset ||
+	    (!r->near_kw_unmarked && n->kw_visible == NULL))
+		return;
+	for (i = 0; i < r->rows->n; i++) {
+		struct state_msg *row = &r->rows->v[i];
+		long k;
+
+		if (!row_on_side(n, row) || row->pending != STATE_PENDING_NONE)
+			continue;
+		k = n->uids ? side_find_uid(n, row->near_uid) :
+		    side_find_key(n, row->near_key);
+		if (k < 0)
+			continue;
+		if (r->near_kw_unmarked)
+			unmarked_row(r, row, &n->view[k]);
+		else
+			keep_unseen(n, row, &n->view[k]);
+	}
+}
