@@ -265,7 +265,7 @@ mdir_deliver_begin(struct mf_store *mst, struct mf_delivery *d,
 				  "read-only", st->box->name);
 	/* a keyword that cannot get its letter now fails this message
 	 * only (MF_E_MSG): the next sync delivers it again */
-	if (mdir_box_kw_ensure(st, st->box, d->keywords, err) < 0)
+	if (mdir_box_kw_ensure(st, st->box, d->keywords, 0, err) < 0)
 		return -1;
 	if (reserve_key(st, st->box, d->key, sizeof(d->key), err) < 0)
 		return -1;

@@ -382,14 +382,14 @@ note_overflow(struct mdir_store *st, const struct mdir_box *box,
 
 int
 mdir_box_kw_ensure(struct mdir_store *st, struct mdir_box *box,
-		   const char *keywords, struct mf_err *err)
+		   const char *keywords, uint32_t avoid, struct mf_err *err)
 {
 	char *overflow = NULL;
 
 	if (keywords == NULL || keywords[0] == '\0')
 		return 0;
 	if (mdir_kwmap_ensure(&box->kw, box->dir_fd, box->name, keywords,
-			      unnamed_letters(st, box), st->no_fsync,
+			      avoid | unnamed_letters(st, box), st->no_fsync,
 			      &overflow, err) < 0) {
 		err->cls = MF_E_MSG;	/* only these messages wait */
 		return -1;
@@ -469,7 +469,7 @@ mdir_set_flags(struct mf_store *mst, struct mf_flag_item *items, size_t n,
 		free(kw_all);
 		kw_all = next;
 	}
-	kw_failed = mdir_box_kw_ensure(st, st->box, kw_all, &kw_err) < 0;
+	kw_failed = mdir_box_kw_ensure(st, st->box, kw_all, 0, &kw_err) < 0;
 	free(kw_all);
 	for (i = 0; i < n; i++) {
 		struct mf_flag_item *item = &items[i];
@@ -505,25 +505,40 @@ mdir_set_flags(struct mf_store *mst, struct mf_flag_item *items, size_t n,
 	return mdir_box_sync_dirs(st, st->box, err);
 }
 
-/* ---- remove --------------------------------------------------------- */
-
-/* The name a removed file gets in the trash: the same, with info. */
-static int
-trash_name(const struct mdir_ent *e, char *buf, size_t size,
-	   struct mf_err *ierr)
+int
+mdir_name_for_box(struct mdir_store *st, const struct mdir_ent *e,
+		  struct mdir_box *dst, bool with_info, char *buf, size_t size,
+		  struct mf_err *err)
 {
+	const struct mdir_kwmap *src = &st->box->kw;
 	struct mdir_name pn;
+	uint32_t letters = e->kw_letters, unnamed;
+	char *names;
+	int ret = 0;
 
 	mdir_name_parse(e->name, strlen(e->name), &pn);
-	if (pn.sep != '\0') {
+	if (letters != 0) {
+		names = mdir_kwmap_names(src, letters);
+		unnamed = letters & ~mdir_kwmap_mask(src);
+		/* the unnamed letters it keeps must not get a name there */
+		if (mdir_box_kw_ensure(st, dst, names, unnamed, err) < 0)
+			ret = -1;
+		letters = mdir_kwmap_letters(&dst->kw, names, NULL) |
+			  (unnamed & ~mdir_kwmap_taken(&dst->kw));
+		free(names);
+		if (ret < 0)
+			return mf_err_prefix(err, "%s", dst->name);
+	}
+	if (letters == e->kw_letters && (pn.sep != '\0' || !with_info)) {
 		if (strlen(e->name) >= size)
-			return mf_err_set(ierr, MF_E_MSG, "name too long");
+			return mf_err_set(err, MF_E_MSG, "name too long");
 		memcpy(buf, e->name, strlen(e->name) + 1);
 		return 0;
 	}
-	return mdir_name_with_flags(&pn, pn.flags, pn.kw_letters, buf, size,
-				    ierr);
+	return mdir_name_with_flags(&pn, pn.flags, letters, buf, size, err);
 }
+
+/* ---- remove --------------------------------------------------------- */
 
 static int
 remove_one(struct mdir_store *st, struct mf_remove_item *item,
@@ -540,7 +555,9 @@ remove_one(struct mdir_store *st, struct mf_remove_item *item,
 		if (e == NULL)
 			break;
 		if (trash != NULL && !item->discard) {
-			if (trash_name(e, name, sizeof(name), &item->err) < 0) {
+			/* with info, and the letters the trash's names give */
+			if (mdir_name_for_box(st, e, trash, true, name,
+					      sizeof(name), &item->err) < 0) {
 				item->status = -1;
 				return 0;
 			}

@@ -1526,6 +1526,16 @@ test_remove_to_trash(void **state)
 	item = remove_key(fx.st, "11.k.host");
 	assert_int_equal(item.status, 0);
 	assert_int_equal(count_dir(&fx, ".Trash/cur"), 1);
+	/* keyword letters are the trash's for the same names */
+	put_file(&fx, "dovecot-keywords", "0 Work\n");
+	put_file(&fx, ".Trash/dovecot-keywords", "0 Junk\n");
+	put_file(&fx, "cur/13.m.host:2,Sa", "z\n");
+	must(fx.st->ops->select_box(fx.st, "INBOX", NULL, NULL, &err), &err,
+	     "select");
+	item = remove_key(fx.st, "13.m.host");
+	assert_int_equal(item.status, 0);
+	assert_true(exists(&fx, ".Trash/cur/13.m.host:2,Sb"));
+	assert_rel(&fx, ".Trash/dovecot-keywords", "0 Junk\n1 Work\n");
 	fixture_close(&fx);
 }
 
