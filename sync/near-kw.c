@@ -11,8 +11,11 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 #include "base/arena.h"
+#include "base/xalloc.h"
 #include "flags.h"
 
 #define MARK_FMT "near-keywords:%" PRId64
@@ -93,11 +96,91 @@ unmarked_row(struct box_run *r, struct state_msg *row, const struct mf_msg *m)
 						 m->keywords));
 }
 
+/* The far spelling of word[0..len) if the far view has it in another
+ * case, else NULL. */
+static const char *
+far_spelling(char **far_words, size_t nfar, const char *word, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < nfar; i++)
+		if (strlen(far_words[i]) == len &&
+		    strncasecmp(far_words[i], word, len) == 0 &&
+		    strncmp(far_words[i], word, len) != 0)
+			return far_words[i];
+	return NULL;
+}
+
+/*
+ * (3): IMAP keywords are case-insensitive and a server keeps one spelling,
+ * but a dovecot-keywords written by another program may spell the same
+ * keyword otherwise.  Compared as strings the two would read as one
+ * keyword removed and another added, on both sides, and the removal
+ * (case-insensitive on both stores) would take the keyword away.  So the
+ * near view spells a keyword the way the far view does.
+ */
+static void
+respell(struct box_run *r)
+{
+	struct side *n = &r->near;
+	char *all = xstrdup(""), *next, **words = NULL;
+	const char *last = NULL;
+	size_t nwords = 0, cap = 0, i;
+
+	for (i = 0; i < r->far.n; i++) {
+		const char *kw = r->far.view[i].keywords;
+
+		if (kw == NULL || kw[0] == '\0' || kw == last)
+			continue;
+		last = kw;
+		next = mf_kw_union(all, kw);
+		free(all);
+		all = next;
+	}
+	for (const char *p = all; *p != '\0';) {
+		size_t len = strcspn(p, " ");
+
+		if (nwords == cap) {
+			cap = cap ? cap * 2 : 16;
+			words = xreallocarray(words, cap, sizeof(*words));
+		}
+		words[nwords++] = xstrndup(p, len);
+		p += len + (p[len] == ' ');
+	}
+	for (i = 0; i < n->n && nwords > 0; i++) {
+		struct mf_msg *m = &n->view[i];
+		char *out = xstrdup("");
+		bool changed = false;
+
+		for (const char *p = m->keywords; p != NULL && *p != '\0';) {
+			size_t len = strcspn(p, " ");
+			const char *far = far_spelling(words, nwords, p, len);
+
+			next = xasprintf("%s %.*s", out, far ? (int)strlen(far) :
+					 (int)len, far ? far : p);
+			free(out);
+			out = next;
+			changed |= far != NULL;
+			p += len + (p[len] == ' ');
+		}
+		if (changed)
+			m->keywords = keep(n, mf_kw_normalize(out));
+		free(out);
+	}
+	for (i = 0; i < nwords; i++)
+		free(words[i]);
+	free(words);
+	free(all);
+}
+
 void
 near_kw_adjust(struct box_run *r)
 {
 	struct side *n = &r->near;
 	size_t i;
+
+	if ((n->st->caps & MF_CAP_KEYWORDS) && n->kw_visible != NULL)
+		respell(r);
 
 	if (!(n->st->caps & MF_CAP_KEYWORDS) || n->reset ||
 	    (!r->near_kw_unmarked && n->kw_visible == NULL))

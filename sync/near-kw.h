@@ -31,6 +31,12 @@
  *    unmarked folder is always scanned (its near dir_token is ignored), and
  *    gets its mark with the first clean run; a folder new to the state is
  *    marked when it is added.
+ *
+ * 3. Spelling.  IMAP keywords are case-insensitive; a dovecot-keywords
+ *    that another program wrote may spell one differently from the
+ *    server ("$label1" for "$Label1").  The near view of a scanned Maildir
+ *    spells every keyword as the far view does, or the two spellings
+ *    would read as a removal and an addition on each side.
  */
 #ifndef MF_SYNC_NEAR_KW_H
 #define MF_SYNC_NEAR_KW_H
@@ -52,7 +58,8 @@ int near_kw_unmarked(struct box_run *r, bool *unmarked_r, struct mf_err *err);
  * transaction. */
 int near_kw_mark(struct state_db *db, int64_t box_id, struct mf_err *err);
 
-/* Apply (1), or (2) for an unmarked pair, to r->rows and the near view. */
+/* Apply (3), then (1), or (2) for an unmarked pair, to r->rows and the
+ * near view. */
 void near_kw_adjust(struct box_run *r);
 
 #endif

@@ -330,8 +330,10 @@ flagged_name(struct mdir_store *st, const struct mdir_ent *e,
 
 	/* keywords still without a letter were reported by
 	 * mdir_box_kw_ensure: the engine keeps them in its state */
-	letters |= mdir_kwmap_letters(kw, item->kw_add, NULL);
+	/* removals first: names match without case, so one spelling
+	 * removed and another added keeps the letter */
 	letters &= ~mdir_kwmap_letters(kw, item->kw_del, NULL);
+	letters |= mdir_kwmap_letters(kw, item->kw_add, NULL);
 	mdir_name_parse(e->name, strlen(e->name), &pn);
 	return mdir_name_with_flags(&pn, flags, letters, buf, size, ierr);
 }

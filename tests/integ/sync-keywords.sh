@@ -140,6 +140,31 @@ check "and renames nothing" test "$before" = "$after"
 check "server keywords unchanged by it" \
 	test "$(server_kw m2.kw)" = '$Label1 Important Later'
 
+# a Maildir whose dovecot-keywords spells a keyword otherwise than the
+# server (IMAP keywords are case-insensitive): the same message on both
+# sides pairs, and neither spelling is taken for a removal
+gen_msgs "$T/w" 5 5 kw
+mf_harness seed Work --flags S "$T/w/m5" >/dev/null 2>&1
+dadm flags add '$Label1' mailbox Work header message-id m5.kw@test
+mkdir -p "$LOCAL"/Work/{cur,new,tmp}
+cp "$T/w/m5" "$LOCAL/Work/cur/1700000005.w5.test:2,Sa"
+printf '0 $label1\n' >"$LOCAL/Work/dovecot-keywords"
+work_kw() {
+	dadm fetch flags mailbox Work header message-id m5.kw@test |
+		sed -n 's/^flags: //p'
+}
+sync_ok "sync of a folder spelt otherwise exits 0"
+# a change on the server makes both sides look at the message again
+dadm flags add '\Flagged' mailbox Work header message-id m5.kw@test
+sleep 2.1
+sync_ok "and again"
+check "the server keeps its keyword ($(work_kw))" \
+	test "$(work_kw)" = '\Flagged \Seen $Label1'
+check "the Maildir keeps its letter" \
+	test -e "$LOCAL/Work/cur/1700000005.w5.test:2,FSa"
+check "one message in the folder on each side" \
+	test "$(count "$LOCAL/Work")" -eq 1 -a "$(count "$MF_MAILDIR/Work")" -eq 1
+
 # beyond 26: the folder has 5 names; 23 more on one message, 2 too many
 many=$(seq -f 'k%02g' 1 23 | tr '\n' ' ' | sed 's/ $//')
 dadm flags add "$many" mailbox INBOX header message-id m4.kw@test
