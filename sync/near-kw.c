@@ -66,11 +66,39 @@ kw_and(const char *a, const char *b)
 	return both;
 }
 
+/* Is word[0..len) in the set, ignoring case (as both stores match)? */
+static bool
+kw_has_nocase(const char *set, const char *word, size_t len)
+{
+	const char *p = set != NULL ? set : "";
+
+	while (*p != '\0') {
+		size_t l = strcspn(p, " ");
+
+		if (l == len && strncasecmp(p, word, len) == 0)
+			return true;
+		p += l + (p[l] == ' ');
+	}
+	return false;
+}
+
 /* (1): the recorded keywords the folder cannot show are still there. */
 static void
 keep_unseen(struct side *n, const struct state_msg *row, struct mf_msg *m)
 {
-	char *unseen = mf_kw_minus(row->near_keywords, n->kw_visible);
+	char *unseen = xstrdup(""), *next;
+	const char *p = row->near_keywords;
+
+	while (p != NULL && *p != '\0') {
+		size_t len = strcspn(p, " ");
+
+		if (!kw_has_nocase(n->kw_visible, p, len)) {
+			next = xasprintf("%s %.*s", unseen, (int)len, p);
+			free(unseen);
+			unseen = next;
+		}
+		p += len + (p[len] == ' ');
+	}
 
 	if (unseen[0] != '\0')
 		m->keywords = keep(n, mf_kw_union(m->keywords, unseen));

@@ -328,10 +328,10 @@ flagged_name(struct mdir_store *st, const struct mdir_ent *e,
 	unsigned flags = (e->flags | item->add) & ~item->del & MF_FLAG_ALL;
 	uint32_t letters = e->kw_letters;
 
-	/* keywords still without a letter were reported by
-	 * mdir_box_kw_ensure: the engine keeps them in its state */
-	/* removals first: names match without case, so one spelling
-	 * removed and another added keeps the letter */
+	/* Removals first: names match without case, so one spelling
+	 * removed and another added keeps the letter.  Keywords still
+	 * without a letter were reported by mdir_box_kw_ensure; the engine
+	 * keeps them in its state. */
 	letters &= ~mdir_kwmap_letters(kw, item->kw_del, NULL);
 	letters |= mdir_kwmap_letters(kw, item->kw_add, NULL);
 	mdir_name_parse(e->name, strlen(e->name), &pn);
