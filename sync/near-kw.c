@@ -86,10 +86,13 @@ kw_has_nocase(const char *set, const char *word, size_t len)
 static void
 keep_unseen(struct side *n, const struct state_msg *row, struct mf_msg *m)
 {
-	char *unseen = xstrdup(""), *next;
+	char *unseen, *next;
 	const char *p = row->near_keywords;
 
-	while (p != NULL && *p != '\0') {
+	if (p == NULL || p[0] == '\0')
+		return;
+	unseen = xstrdup("");
+	while (*p != '\0') {
 		size_t len = strcspn(p, " ");
 
 		if (!kw_has_nocase(n->kw_visible, p, len)) {
@@ -177,8 +180,12 @@ respell(struct box_run *r)
 	}
 	for (i = 0; i < n->n && nwords > 0; i++) {
 		struct mf_msg *m = &n->view[i];
-		char *out = xstrdup("");
+		char *out;
 		bool changed = false;
+
+		if (m->keywords == NULL || m->keywords[0] == '\0')
+			continue;
+		out = xstrdup("");
 
 		for (const char *p = m->keywords; p != NULL && *p != '\0';) {
 			size_t len = strcspn(p, " ");
@@ -209,7 +216,6 @@ near_kw_adjust(struct box_run *r)
 
 	if ((n->st->caps & MF_CAP_KEYWORDS) && n->kw_visible != NULL)
 		respell(r);
-
 	if (!(n->st->caps & MF_CAP_KEYWORDS) || n->reset ||
 	    (!r->near_kw_unmarked && n->kw_visible == NULL))
 		return;
