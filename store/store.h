@@ -188,7 +188,8 @@ struct mf_scan_result {
 	bool vanished_valid;	/* the store did report VANISHED */
 	/*
 	 * MF_CAP_KEYWORDS stores that can see only some keywords in this
-	 * mailbox (Maildir: those its dovecot-keywords names, at most 26):
+	 * mailbox (Maildir: those its dovecot-keywords names, at most 26;
+	 * IMAP: those PERMANENTFLAGS lists, when it has no "\*"):
 	 * the normalized set of keywords this scan could have reported.  A
 	 * keyword outside it was never stored here, so one that the engine
 	 * recorded for a message and does not find is not a removal.  NULL:

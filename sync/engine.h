@@ -32,8 +32,8 @@ struct side {
 	size_t cap;
 	struct mf_arena *arena;
 	bool reset;			/* UIDVALIDITY changed */
-	/* the scan's kw_visible (store.h), in arena; NULL: all seen or
-	 * the view came from the state rows */
+	/* a scan's kw_visible (store.h), in arena; NULL: all seen, or
+	 * the view came from the state rows only */
 	const char *kw_visible;
 	bool selected;			/* opened on the store */
 	bool status_known;

@@ -84,10 +84,10 @@ kw_has_nocase(const char *set, const char *word, size_t len)
 
 /* (1): the recorded keywords the folder cannot show are still there. */
 static void
-keep_unseen(struct side *n, const struct state_msg *row, struct mf_msg *m)
+keep_unseen(struct side *n, const char *recorded, struct mf_msg *m)
 {
 	char *unseen, *next;
-	const char *p = row->near_keywords;
+	const char *p = recorded;
 
 	if (p == NULL || p[0] == '\0')
 		return;
@@ -208,12 +208,36 @@ respell(struct box_run *r)
 	free(all);
 }
 
+/* (4): the far side's keywords the server does not keep are still
+ * there. */
+static void
+far_unseen(struct box_run *r)
+{
+	struct side *f = &r->far;
+	size_t i;
+
+	if (!(f->st->caps & MF_CAP_KEYWORDS) || f->kw_visible == NULL ||
+	    f->reset)
+		return;
+	for (i = 0; i < r->rows->n; i++) {
+		const struct state_msg *row = &r->rows->v[i];
+		long k;
+
+		if (row->far_uid == 0 || row->pending != STATE_PENDING_NONE)
+			continue;
+		k = side_find_uid(f, row->far_uid);
+		if (k >= 0)
+			keep_unseen(f, row->keywords, &f->view[k]);
+	}
+}
+
 void
 near_kw_adjust(struct box_run *r)
 {
 	struct side *n = &r->near;
 	size_t i;
 
+	far_unseen(r);
 	if ((n->st->caps & MF_CAP_KEYWORDS) && n->kw_visible != NULL)
 		respell(r);
 	if (!(n->st->caps & MF_CAP_KEYWORDS) || n->reset ||
@@ -232,6 +256,6 @@ near_kw_adjust(struct box_run *r)
 		if (r->near_kw_unmarked)
 			unmarked_row(r, row, &n->view[k]);
 		else
-			keep_unseen(n, row, &n->view[k]);
+			keep_unseen(n, row->near_keywords, &n->view[k]);
 	}
 }

@@ -1,7 +1,8 @@
 /*
- * The near side's keywords as the planner must see them, when the near
- * store keeps keywords only in part (a Maildir: 26 dovecot-keywords
- * letters per folder) or has only started to keep them.
+ * The keywords of each side as the planner must see them, when a store
+ * keeps keywords only in part (a Maildir: 26 dovecot-keywords letters per
+ * folder; an IMAP server: what PERMANENTFLAGS allows) or has only started
+ * to keep them.
  *
  * The planner's keyword rule compares each side with what the state
  * recorded for it: a recorded keyword the side no longer has was removed
@@ -37,6 +38,11 @@
  *    server ("$label1" for "$Label1").  The near view of a scanned Maildir
  *    spells every keyword as the far view does, or the two spellings
  *    would read as a removal and an addition on each side.
+ *
+ * 4. The far side likewise: an IMAP server whose PERMANENTFLAGS lacks
+ *    "\*" keeps only the keywords it lists (others for the session
+ *    only); its scans say so in kw_visible, and a keyword we gave it
+ *    that did not stick is kept from the row, not read as removed there.
  */
 #ifndef MF_SYNC_NEAR_KW_H
 #define MF_SYNC_NEAR_KW_H
@@ -58,8 +64,8 @@ int near_kw_unmarked(struct box_run *r, bool *unmarked_r, struct mf_err *err);
  * transaction. */
 int near_kw_mark(struct state_db *db, int64_t box_id, struct mf_err *err);
 
-/* Apply (3), then (1), or (2) for an unmarked pair, to r->rows and the
- * near view. */
+/* Apply (4) to the far view; (3), then (1), or (2) for an unmarked pair,
+ * to r->rows and the near view. */
 void near_kw_adjust(struct box_run *r);
 
 #endif

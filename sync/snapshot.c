@@ -144,6 +144,9 @@ scan(struct side *s, const struct mf_scan_req *req,
 		return -1;
 	if (s->st->ops->scan(s->st, req, res_r, err) < 0)
 		return mf_err_prefix(err, "%s %s: scan", s->label, s->box);
+	/* the same for every scan of the folder: keep one (sync/near-kw.h) */
+	if ((*res_r)->kw_visible != NULL && s->kw_visible == NULL)
+		s->kw_visible = mf_arena_strdup(s->arena, (*res_r)->kw_visible);
 	return 0;
 }
 
@@ -160,8 +163,6 @@ full_scan(struct side *s, struct mf_err *err)
 	if (scan(s, &req, &res, err) < 0)
 		return -1;
 	view_take_scan(s, res);
-	if (res->kw_visible != NULL)
-		s->kw_visible = mf_arena_strdup(s->arena, res->kw_visible);
 	mf_scan_result_free(&res);
 	view_sort(s);
 	return 0;
