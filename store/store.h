@@ -75,7 +75,7 @@ struct mf_store;
 #define MF_CAP_UIDPLUS		0x0008u	/* APPENDUID, UID EXPUNGE */
 #define MF_CAP_MOVE		0x0010u
 #define MF_CAP_LIST_STATUS	0x0020u	/* list_boxes status in one trip */
-#define MF_CAP_KEYWORDS		0x0040u	/* stores arbitrary keywords */
+#define MF_CAP_KEYWORDS		0x0040u	/* keywords; see kw_visible */
 #define MF_CAP_DIR_TOKEN	0x0080u	/* status.dir_token is meaningful */
 
 /* ---- mailboxes ------------------------------------------------------ */
@@ -209,6 +209,16 @@ struct mf_scan_result {
 	/* the far UIDVALIDITY that the messages' name_uid hints belong to
 	 * (mbsync's FarUidValidity); 0: not known */
 	uint32_t hint_uidvalidity;
+	/*
+	 * MF_CAP_KEYWORDS stores that can see only some keywords in this
+	 * mailbox (Maildir: those its dovecot-keywords names, at most 26;
+	 * IMAP: those PERMANENTFLAGS lists, when it has no "\*"):
+	 * the normalized set of keywords this scan could have reported.  A
+	 * keyword outside it was never stored here, so one that the engine
+	 * recorded for a message and does not find is not a removal.  NULL:
+	 * every keyword is seen.
+	 */
+	const char *kw_visible;
 	struct mf_arena *arena;
 };
 

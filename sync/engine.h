@@ -32,6 +32,9 @@ struct side {
 	size_t cap;
 	struct mf_arena *arena;
 	bool reset;			/* UIDVALIDITY changed */
+	/* a scan's kw_visible (store.h), in arena; NULL: all seen, or
+	 * the view came from the state rows only */
+	const char *kw_visible;
 	bool selected;			/* opened on the store */
 	bool status_known;
 	/* highest UID known to exist or to have been handed out; an
@@ -50,6 +53,9 @@ struct box_run {
 	struct side far, near;
 	struct plan_result *plan;
 	struct sync_box_report rep;
+	/* near keywords recorded before the near store kept them
+	 * (near-kw.h) */
+	bool near_kw_unmarked;
 };
 
 /* Row helpers: the message id of a state row on a side. */

@@ -144,6 +144,9 @@ scan(struct side *s, const struct mf_scan_req *req,
 		return -1;
 	if (s->st->ops->scan(s->st, req, res_r, err) < 0)
 		return mf_err_prefix(err, "%s %s: scan", s->label, s->box);
+	/* the same for every scan of the folder: keep one (sync/near-kw.h) */
+	if ((*res_r)->kw_visible != NULL && s->kw_visible == NULL)
+		s->kw_visible = mf_arena_strdup(s->arena, (*res_r)->kw_visible);
 	return 0;
 }
 

@@ -32,6 +32,7 @@
 #include "fetch.h"
 #include "flags.h"
 #include "move.h"
+#include "near-kw.h"
 
 static void
 side_init(struct side *s, enum side_id id, struct mf_store *st,
@@ -430,7 +431,10 @@ record_box(struct box_run *r, bool clean, struct mf_err *err)
 	}
 	if (state_begin(r->db, err) < 0)
 		return -1;
-	if (state_box_update(r->db, b, err) < 0) {
+	/* every row now holds what the near side stores (near-kw.h) */
+	if (state_box_update(r->db, b, err) < 0 ||
+	    (clean && r->near_kw_unmarked &&
+	     near_kw_mark(r->db, b->id, err) < 0)) {
 		state_rollback(r->db);
 		return -1;
 	}
@@ -469,7 +473,10 @@ open_pair(struct box_run *r, const struct box_pair *pair, struct mf_err *err)
 		return 0;
 	if (state_begin(o->db, err) < 0)
 		return -1;
-	if (state_box_add(o->db, r->sbox, err) < 0) {
+	/* no rows yet: all it will record is what the near side stores */
+	if (state_box_add(o->db, r->sbox, err) < 0 ||
+	    ((o->near->caps & MF_CAP_KEYWORDS) &&
+	     near_kw_mark(o->db, r->sbox->id, err) < 0)) {
 		state_rollback(o->db);
 		return -1;
 	}
@@ -553,6 +560,7 @@ plan_pass(struct box_run *r, bool first, struct mf_err *err)
 	drop_stale_hints(r);
 	if (identify(r, err) < 0)
 		return -1;
+	near_kw_adjust(r);
 	in.policy = o->policy;
 	in.state = r->rows->v;
 	in.nstate = r->rows->n;
@@ -582,6 +590,7 @@ pass_reset(struct box_run *r)
 	mf_arena_destroy(&r->far.arena);
 	mf_arena_destroy(&r->near.arena);
 	r->far.view = r->near.view = NULL;
+	r->far.kw_visible = r->near.kw_visible = NULL;
 	r->far.n = r->far.cap = r->near.n = r->near.cap = 0;
 }
 
@@ -702,6 +711,15 @@ sync_pair(const struct sync_opts *o, const struct box_pair *pair,
 	rep->far_name = pair->far_name;
 	rep->near_name = pair->near_name;
 
+	ret = near_kw_unmarked(&r, &r.near_kw_unmarked, err);
+	if (ret < 0)
+		goto out;
+	if (r.near_kw_unmarked) {
+		mf_log(MF_LOG_NOTICE, MF_LOGC_SYNC, "%s: near keywords were "
+		       "recorded before the near side kept them: looking at "
+		       "every message once", pair->far_name);
+		fresh.near.dir_token = 0;	/* scan it, do not skip it */
+	}
 	ret = open_pair(&r, pair, err);
 	if (ret > 0) {
 		rep->what = "unchanged";

@@ -337,6 +337,9 @@ imap_scan(struct mf_store *mst, const struct mf_scan_req *req,
 		return -1;
 	res = xcalloc(1, sizeof(*res));
 	res->arena = mf_arena_create(64 * 1024);
+	if (st->sel_kw_permanent != NULL)
+		res->kw_visible = mf_arena_strdup(res->arena,
+						  st->sel_kw_permanent);
 	sc.res = res;
 	if (req->since != 0) {
 		size_t pos = 0;

@@ -56,6 +56,9 @@ struct imap_store {
 	bool sel_nomodseq;
 	uint32_t exists;
 	struct mf_box_status sel_status;
+	/* PERMANENTFLAGS without \*: the keywords it lists (normalized),
+	 * the only ones the server keeps; NULL: any keyword is kept */
+	char *sel_kw_permanent;
 
 	/* deliveries begun since the last flush, in begin order */
 	struct imap_delivery *deliv;

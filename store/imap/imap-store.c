@@ -548,7 +548,40 @@ struct select_ctx {
 	uint32_t exists;
 	bool nomodseq, readonly;
 	uint32_t max_uid;
+	/* PERMANENTFLAGS: seen at all, "\*" in it, its keywords */
+	bool perm_seen, perm_any;
+	char *perm_kw;
 };
+
+/* RFC 3501 7.1: PERMANENTFLAGS lists the flags a client can change for
+ * good; "\*" means new keywords too.  Without it, a keyword not listed
+ * is kept for the session only, so it is as good as not stored. */
+static void
+permanent_flags(struct select_ctx *sc, const struct imap_arg *list)
+{
+	const struct imap_arg *v;
+	size_t n, i;
+	char *next;
+
+	if (!imap_arg_get_list(list, &v, &n))
+		return;
+	sc->perm_seen = true;
+	free(sc->perm_kw);
+	sc->perm_kw = xstrdup("");
+	for (i = 0; i < n; i++) {
+		const char *a;
+
+		if (!imap_arg_get_atom(&v[i], &a))
+			continue;
+		if (strcmp(a, "\\*") == 0)
+			sc->perm_any = true;
+		else if (mf_keyword_valid(a, strlen(a))) {
+			next = mf_kw_union(sc->perm_kw, a);
+			free(sc->perm_kw);
+			sc->perm_kw = next;
+		}
+	}
+}
 
 static bool
 select_untagged(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
@@ -575,8 +608,11 @@ select_untagged(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
 			sc->nomodseq = true;
 			return true;
 		}
-		if (imap_arg_is_atom(&code[0], "PERMANENTFLAGS"))
+		if (imap_arg_is_atom(&code[0], "PERMANENTFLAGS")) {
+			if (resp->ncode > 1)
+				permanent_flags(sc, &code[1]);
 			return true;
+		}
 		return false;
 	}
 	if (resp->count >= 2 && imap_arg_get_u32(&resp->args[0], &n) &&
@@ -632,6 +668,8 @@ imap_select_box(struct mf_store *mst, const char *box,
 	free(st->sel_name);
 	free(st->sel_server);
 	st->sel_name = st->sel_server = NULL;
+	free(st->sel_kw_permanent);
+	st->sel_kw_permanent = NULL;
 	/* an APPEND goes into the selected mailbox: begun ones die here */
 	imap_deliver_abort_all(&st->base);
 	sc.st = st;
@@ -652,9 +690,16 @@ imap_select_box(struct mf_store *mst, const char *box,
 		r = mf_err_set(err, MF_E_BOX, "SELECT %s: %s", box, cmd->text);
 	imap_cmd_free(&cmd);
 	if (r < 0) {
+		free(sc.perm_kw);
 		free(server);
 		return -1;
 	}
+	if (sc.perm_seen && !sc.perm_any) {
+		st->sel_kw_permanent = sc.perm_kw;
+		sc.perm_kw = NULL;
+	}
+	free(sc.perm_kw);
+	sc.perm_kw = NULL;
 	if (sc.status.uidnext == 0 && sc.exists > 0) {
 		/* Courier sends no UIDNEXT: the last UID + 1 is a floor */
 		cmd = imap_cmd_new(st->client);
@@ -882,6 +927,7 @@ imap_destroy(struct mf_store *mst)
 	free(st->prefix);
 	free(st->sel_name);
 	free(st->sel_server);
+	free(st->sel_kw_permanent);
 	free(st->base.name);
 	free(st);
 }

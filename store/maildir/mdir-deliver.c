@@ -17,7 +17,8 @@
  *      (see below), an fsync() per file at finish() elsewhere;
  *   2. renames tmp/mailferry.<key> to new/<key>,S=<lf>,W=<crlf> (no flags
  *      and no keywords, like a delivery agent; Dovecot does the same) or to
- *      cur/<key>,S=<lf>,W=<crlf>:2,<letters>;
+ *      cur/<key>,S=<lf>,W=<crlf>:2,<letters>, keyword letters included
+ *      (deliver_begin gave each keyword its dovecot-keywords letter);
  *   3. fsyncs each touched cur/ and new/ once.
  * Only after 3 is a rename durable; only after 1 may it happen at all, or a
  * power loss could leave a durable name pointing at lost data.
@@ -271,6 +272,10 @@ mdir_deliver_begin(struct mf_store *mst, struct mf_delivery *d,
 	if (st->readonly)
 		return mf_err_set(err, MF_E_BOX, "%s: deliver: selected "
 				  "read-only", st->box->name);
+	/* a keyword that cannot get its letter now fails this message
+	 * only (MF_E_MSG): the next sync delivers it again */
+	if (mdir_box_kw_ensure(st, st->box, d->keywords, 0, err) < 0)
+		return -1;
 	if (reserve_key(st, st->box, d->key, sizeof(d->key), tmp,
 			sizeof(tmp), err) < 0)
 		return -1;

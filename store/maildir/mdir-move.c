@@ -4,7 +4,9 @@
  * downloaded again.
  *
  * The file keeps its name (and so its key and flags) and its subdirectory
- * (new/ stays new/).  A name already taken in the destination fails the
+ * (new/ stays new/), except for its keyword letters: a letter means what
+ * the folder's dovecot-keywords says, so they become the destination's
+ * letters for the same keywords (mdir_name_for_box).  A name already taken in the destination fails the
  * item: we never overwrite a file, not even one with the same key, as it
  * may be another message.  Both folders' directories are fsynced before
  * returning, so a move the engine records has reached the disk.
@@ -16,6 +18,7 @@
  * source copy is a row whose far message is gone (deleted locally), the
  * destination copy is paired with the far message by content.
  */
+#include "mdir-name.h"
 #include "mdir-private.h"
 
 #include <errno.h>
@@ -27,21 +30,21 @@
 #include "base/testhook.h"
 
 static int
-move_noreplace(int from_fd, const char *name, int to_fd)
+move_noreplace(int from_fd, const char *name, int to_fd, const char *to)
 {
 #ifdef RENAME_NOREPLACE
-	if (renameat2(from_fd, name, to_fd, name, RENAME_NOREPLACE) == 0)
+	if (renameat2(from_fd, name, to_fd, to, RENAME_NOREPLACE) == 0)
 		return 0;
 	if (errno != EINVAL && errno != ENOSYS)
 		return -1;
 #endif
-	if (linkat(from_fd, name, to_fd, name, 0) < 0)
+	if (linkat(from_fd, name, to_fd, to, 0) < 0)
 		return -1;
 	if (unlinkat(from_fd, name, 0) < 0) {
 		int e = errno;
 
 		/* leave one copy, not two */
-		(void)unlinkat(to_fd, name, 0);
+		(void)unlinkat(to_fd, to, 0);
 		errno = e;
 		return -1;
 	}
@@ -52,6 +55,7 @@ static int
 move_one(struct mdir_store *st, struct mf_move_item *item,
 	 struct mdir_box *dst, bool *rescanned, struct mf_err *err)
 {
+	char to[MDIR_NAME_MAX + 1];
 	struct mdir_ent *e;
 	int tries, r = -1, to_fd;
 	bool in_new = false;
@@ -62,10 +66,15 @@ move_one(struct mdir_store *st, struct mf_move_item *item,
 			return -1;
 		if (e == NULL)
 			break;
+		if (mdir_name_for_box(st, e, dst, false, to, sizeof(to),
+				      &item->err) < 0) {
+			item->status = -1;
+			return 0;
+		}
 		in_new = e->in_new;
 		to_fd = in_new ? dst->new_fd : dst->cur_fd;
 		r = move_noreplace(in_new ? st->box->new_fd :
-				   st->box->cur_fd, e->name, to_fd);
+				   st->box->cur_fd, e->name, to_fd, to);
 		/* ENOENT: renamed under us (a flag change): look again */
 		if (r == 0 || errno != ENOENT)
 			break;

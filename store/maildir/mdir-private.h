@@ -51,6 +51,9 @@ struct mdir_store {
 	struct mdir_dsink **pending;
 	size_t npending, pending_cap;
 	char host[64];		/* escaped host name for unique names */
+	/* keywords reported as left without a letter, per folder, so that
+	 * each is reported once (mdir_box_kw_ensure) */
+	char *kw_noted_box, *kw_noted;
 	char *dbuf;		/* delivery: LF output, MDIR_IO_CHUNK + 1 */
 	char *fbuf_in;		/* fetch: file bytes, MDIR_IO_CHUNK */
 	char *fbuf_out;		/* fetch: CRLF, 2 * MDIR_IO_CHUNK */
@@ -80,6 +83,33 @@ int mdir_delete_box(struct mf_store *st, const char *box, struct mf_err *err);
  * is set; *e_r NULL when there is no such message. */
 int mdir_find_key(struct mdir_store *st, const char *key, bool force,
 		  bool *rescanned, struct mdir_ent **e_r, struct mf_err *err);
+
+/*
+ * mdir-store.c: give every keyword of the normalized set a letter in box
+ * (writing its dovecot-keywords, mdir-kwmap.h).  Letters in avoid, and
+ * those the selected folder's file names use without a name, are not
+ * handed out.  Keywords
+ * left without a letter (all 26 taken) are logged once per folder as a
+ * notice and otherwise ignored: the engine keeps them in its state.
+ * Errors: MF_E_MSG (the caller fails only the messages that needed a new
+ * letter; the next sync retries them).
+ */
+int mdir_box_kw_ensure(struct mdir_store *st, struct mdir_box *box,
+		       const char *keywords, uint32_t avoid,
+		       struct mf_err *err);
+
+/*
+ * mdir-store.c: the name the file of e (in the selected folder) takes in
+ * folder dst.  Keyword letters mean what the folder's dovecot-keywords
+ * says, so they are translated: each named keyword gets dst's letter for
+ * the same name (a new one if dst has none, as mdir_box_kw_ensure); a
+ * letter without a name is kept unless dst names it.  Everything else in
+ * the name stays; a name without info gets ":2," only when it has
+ * letters to carry (with_info: always, for the trash).  Errors: MF_E_MSG.
+ */
+int mdir_name_for_box(struct mdir_store *st, const struct mdir_ent *e,
+		      struct mdir_box *dst, bool with_info, char *buf,
+		      size_t size, struct mf_err *err);
 
 /* mdir-move.c */
 int mdir_move(struct mf_store *st, struct mf_move_item *items, size_t n,

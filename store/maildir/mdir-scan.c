@@ -43,154 +43,8 @@
 #include "header.h"
 #include "mdir-name.h"
 
-#define KW_FILE "dovecot-keywords"
-#define KW_FILE_MAX (64 * 1024)
 #define READ_CHUNK (64 * 1024)
 #define SCAN_TRIES 3
-
-/* ---- dovecot-keywords ---------------------------------------------- */
-
-void
-mdir_kwmap_clear(struct mdir_kwmap *kw)
-{
-	size_t i;
-
-	for (i = 0; i < 26; i++) {
-		free(kw->names[i]);
-		kw->names[i] = NULL;
-	}
-	kw->present = false;
-}
-
-void
-mdir_kwmap_parse(struct mdir_kwmap *kw, const char *data, size_t len)
-{
-	const char *p = data, *end = data + len;
-
-	mdir_kwmap_clear(kw);
-	kw->present = true;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *line_end = nl != NULL ? nl : end;
-		const char *sp = memchr(p, ' ', (size_t)(line_end - p));
-		uint32_t n;
-		size_t wlen;
-
-		if (line_end > p && line_end[-1] == '\r')
-			line_end--;
-		if (sp != NULL && mf_str_to_u32(p, (size_t)(sp - p), &n) &&
-		    n < 26 && kw->names[n] == NULL) {
-			wlen = (size_t)(line_end - sp - 1);
-			if (mf_keyword_valid(sp + 1, wlen))
-				kw->names[n] = xstrndup(sp + 1, wlen);
-		}
-		p = nl != NULL ? nl + 1 : end;
-	}
-}
-
-int
-mdir_kwmap_load(struct mdir_kwmap *kw, int dir_fd, struct mf_err *err)
-{
-	char *data;
-	size_t len = 0;
-	int fd;
-
-	mdir_kwmap_clear(kw);
-	fd = openat(dir_fd, KW_FILE, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return mf_err_sys(err, MF_E_BOX, "open %s", KW_FILE);
-	}
-	data = xmalloc(KW_FILE_MAX);
-	while (len < KW_FILE_MAX) {
-		ssize_t n = read(fd, data + len, KW_FILE_MAX - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			mf_err_sys(err, MF_E_BOX, "read %s", KW_FILE);
-			free(data);
-			close(fd);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	mdir_kwmap_parse(kw, data, len);
-	free(data);
-	return 0;
-}
-
-uint32_t
-mdir_kwmap_mask(const struct mdir_kwmap *kw)
-{
-	uint32_t mask = 0;
-	size_t i;
-
-	for (i = 0; i < 26; i++)
-		if (kw->names[i] != NULL)
-			mask |= 1u << i;
-	return mask;
-}
-
-uint32_t
-mdir_kwmap_letters(const struct mdir_kwmap *kw, const char *keywords,
-		   size_t *unmapped_r)
-{
-	const char *p = keywords != NULL ? keywords : "";
-	uint32_t letters = 0;
-	size_t unmapped = 0;
-
-	while (*p != '\0') {
-		const char *start;
-		size_t len, i;
-		bool found = false;
-
-		while (*p == ' ')
-			p++;
-		if (*p == '\0')
-			break;
-		start = p;
-		while (*p != '\0' && *p != ' ')
-			p++;
-		len = (size_t)(p - start);
-		/* every letter for it: a file may name a keyword twice */
-		for (i = 0; i < 26; i++) {
-			if (kw->names[i] != NULL &&
-			    strlen(kw->names[i]) == len &&
-			    strncasecmp(kw->names[i], start, len) == 0) {
-				letters |= 1u << i;
-				found = true;
-			}
-		}
-		if (!found)
-			unmapped++;
-	}
-	if (unmapped_r != NULL)
-		*unmapped_r = unmapped;
-	return letters;
-}
-
-char *
-mdir_kwmap_names(const struct mdir_kwmap *kw, uint32_t letters)
-{
-	char *joined = xstrdup(""), *next, *norm;
-	size_t i;
-
-	for (i = 0; i < 26; i++) {
-		if (!(letters & (1u << i)) || kw->names[i] == NULL)
-			continue;
-		next = xasprintf("%s %s", joined, kw->names[i]);
-		free(joined);
-		joined = next;
-	}
-	norm = mf_kw_normalize(joined);
-	free(joined);
-	return norm;
-}
 
 /* ---- change token ---------------------------------------------------- */
 
@@ -705,7 +559,7 @@ mdir_scan_result(const struct mdir_index *idx, int cur_fd, int new_fd,
 	size_t ncache = 0, i;
 	uint32_t mapped = mdir_kwmap_mask(kw);
 	struct mf_buf hdr;
-	char *buf = NULL;
+	char *buf = NULL, *names;
 
 	(void)err;
 	mf_buf_init(&hdr, MDIR_HEADER_MAX);
@@ -748,6 +602,9 @@ mdir_scan_result(const struct mdir_index *idx, int cur_fd, int new_fd,
 	}
 	free(buf);
 	mf_buf_deinit(&hdr);
+	names = mdir_kwmap_all(kw);
+	res->kw_visible = mf_arena_strdup(res->arena, names);
+	free(names);
 	*res_r = res;
 	return 0;
 }

@@ -1,8 +1,9 @@
 /*
  * Reading a maildir folder: the message index (key -> current file name),
- * scan results, Dovecot's keyword letters, the change token, and the tmp/
- * cleaner.  Functions take directory file descriptors so that the store can
- * keep a folder open and never build paths for single messages.
+ * scan results, the change token, and the tmp/ cleaner (Dovecot's keyword
+ * letters are in mdir-kwmap.h).  Functions take directory file descriptors
+ * so that the store can keep a folder open and never build paths for single
+ * messages.
  */
 #ifndef MF_MDIR_SCAN_H
 #define MF_MDIR_SCAN_H
@@ -14,38 +15,10 @@
 #include <time.h>
 
 #include "base/err.h"
+#include "mdir-kwmap.h"
 #include "store.h"
 
 struct mf_arena;
-
-/* ---- dovecot-keywords ---------------------------------------------- */
-
-/*
- * Dovecot's keyword letters: the folder file "dovecot-keywords" holds lines
- * "<n> <keyword>", n = 0 for letter 'a' up to 25 for 'z'.  Letters that the
- * file does not name (or names with something that is not a valid keyword)
- * are unknown: we never report them and always keep them in file names.
- */
-struct mdir_kwmap {
-	bool present;		/* the folder has dovecot-keywords */
-	char *names[26];	/* letter 'a' + i -> keyword; NULL unmapped */
-};
-
-/* Parse the file's contents into kw (cleared first); bad lines skipped. */
-void mdir_kwmap_parse(struct mdir_kwmap *kw, const char *data, size_t len);
-/* Load dir_fd/dovecot-keywords (first 64 KiB); no file: empty map. */
-int mdir_kwmap_load(struct mdir_kwmap *kw, int dir_fd, struct mf_err *err);
-void mdir_kwmap_clear(struct mdir_kwmap *kw);
-/* Bit mask of the letters the map names. */
-uint32_t mdir_kwmap_mask(const struct mdir_kwmap *kw);
-/*
- * Letters for a normalized keyword set (case-insensitive match); keywords
- * without a letter are left out and counted in *unmapped_r (may be NULL).
- */
-uint32_t mdir_kwmap_letters(const struct mdir_kwmap *kw, const char *keywords,
-			    size_t *unmapped_r);
-/* Normalized keyword set for letters (unmapped letters ignored); free it. */
-char *mdir_kwmap_names(const struct mdir_kwmap *kw, uint32_t letters);
 
 /* ---- change token ---------------------------------------------------- */
 

@@ -36,8 +36,10 @@
 #include "base/crlf.h"
 #include "base/fsutil.h"
 #include "base/log.h"
+#include "base/str.h"
 #include "base/testhook.h"
 #include "base/xalloc.h"
+#include "flags.h"
 #include "mdir-name.h"
 #include "mdir-path.h"
 #include "mdir-adopt.h"
@@ -332,7 +334,7 @@ mdir_fetch(struct mf_store *mst, struct mf_fetch_item *items, size_t n,
 
 /* ---- set_flags ------------------------------------------------------ */
 
-/* The new name for e under item's changes; false if unchanged. */
+/* The new name for e under item's changes. */
 static int
 flagged_name(struct mdir_store *st, const struct mdir_ent *e,
 	     const struct mf_flag_item *item, char *buf, size_t size,
@@ -342,16 +344,79 @@ flagged_name(struct mdir_store *st, const struct mdir_ent *e,
 	struct mdir_name pn;
 	unsigned flags = (e->flags | item->add) & ~item->del & MF_FLAG_ALL;
 	uint32_t letters = e->kw_letters;
-	size_t unmapped = 0;
 
-	letters |= mdir_kwmap_letters(kw, item->kw_add, &unmapped);
+	/* Removals first: names match without case, so one spelling
+	 * removed and another added keeps the letter.  Keywords still
+	 * without a letter were reported by mdir_box_kw_ensure; the engine
+	 * keeps them in its state. */
 	letters &= ~mdir_kwmap_letters(kw, item->kw_del, NULL);
-	if (unmapped > 0)
-		mf_debug(MF_LOGC_MAILDIR, "%s: %zu keyword(s) without a "
-			 "dovecot-keywords letter not stored", st->box->name,
-			 unmapped);
+	letters |= mdir_kwmap_letters(kw, item->kw_add, NULL);
 	mdir_name_parse(e->name, strlen(e->name), &pn);
 	return mdir_name_with_flags(&pn, flags, letters, buf, size, ierr);
+}
+
+/* Letters the selected folder's file names use but the map does not name:
+ * someone else's, never to be handed out. */
+static uint32_t
+unnamed_letters(const struct mdir_store *st, const struct mdir_box *box)
+{
+	uint32_t used = 0;
+	size_t i;
+
+	if (box != st->box || !st->idx.valid)
+		return 0;
+	for (i = 0; i < st->idx.n; i++)
+		if (st->idx.v[i].name != NULL)
+			used |= st->idx.v[i].kw_letters;
+	return used & ~mdir_kwmap_taken(&box->kw);
+}
+
+/* Log the keywords of overflow not yet reported for box; once each. */
+static void
+note_overflow(struct mdir_store *st, const struct mdir_box *box,
+	      const char *overflow)
+{
+	char *fresh, *all, shown[512], bx[128];
+
+	if (st->kw_noted_box == NULL ||
+	    strcmp(st->kw_noted_box, box->name) != 0) {
+		free(st->kw_noted_box);
+		free(st->kw_noted);
+		st->kw_noted_box = xstrdup(box->name);
+		st->kw_noted = xstrdup("");
+	}
+	fresh = mf_kw_minus(overflow, st->kw_noted);
+	if (fresh[0] != '\0') {
+		mf_str_sanitize(bx, sizeof(bx), box->name, strlen(box->name));
+		mf_str_sanitize(shown, sizeof(shown), fresh, strlen(fresh));
+		mf_log(MF_LOG_NOTICE, MF_LOGC_MAILDIR, "%s: all 26 "
+		       "dovecot-keywords letters are taken; kept in the state "
+		       "database only, not in file names: %s", bx, shown);
+		all = mf_kw_union(st->kw_noted, fresh);
+		free(st->kw_noted);
+		st->kw_noted = all;
+	}
+	free(fresh);
+}
+
+int
+mdir_box_kw_ensure(struct mdir_store *st, struct mdir_box *box,
+		   const char *keywords, uint32_t avoid, struct mf_err *err)
+{
+	char *overflow = NULL;
+
+	if (keywords == NULL || keywords[0] == '\0')
+		return 0;
+	if (mdir_kwmap_ensure(&box->kw, box->dir_fd, box->name, keywords,
+			      avoid | unnamed_letters(st, box), st->no_fsync,
+			      &overflow, err) < 0) {
+		err->cls = MF_E_MSG;	/* only these messages wait */
+		return -1;
+	}
+	if (overflow[0] != '\0')
+		note_overflow(st, box, overflow);
+	free(overflow);
+	return 0;
 }
 
 static int
@@ -406,7 +471,9 @@ mdir_set_flags(struct mf_store *mst, struct mf_flag_item *items, size_t n,
 	       struct mf_err *err)
 {
 	struct mdir_store *st = mdir(mst);
-	bool rescanned = false;
+	struct mf_err kw_err = { 0 };
+	bool rescanned = false, kw_failed;
+	char *kw_all = NULL;
 	size_t i;
 
 	if (need_box(st, "set flags", err) < 0)
@@ -414,14 +481,33 @@ mdir_set_flags(struct mf_store *mst, struct mf_flag_item *items, size_t n,
 	if (st->readonly)
 		return mf_err_set(err, MF_E_BOX, "%s: set flags: selected "
 				  "read-only", st->box->name);
+	/* letters for every new keyword at once: one file write at most */
+	for (i = 0; i < n; i++) {
+		char *next = mf_kw_union(kw_all, items[i].kw_add);
+
+		free(kw_all);
+		kw_all = next;
+	}
+	kw_failed = mdir_box_kw_ensure(st, st->box, kw_all, 0, &kw_err) < 0;
+	free(kw_all);
 	for (i = 0; i < n; i++) {
 		struct mf_flag_item *item = &items[i];
+		size_t unmapped = 0;
 
 		item->status = 0;
 		item->gone = false;
 		item->conflict = false;
 		item->new_key[0] = '\0';
 		mf_err_clear(&item->err);
+		if (kw_failed) {
+			mdir_kwmap_letters(&st->box->kw, item->kw_add,
+					   &unmapped);
+			if (unmapped > 0) {
+				item->status = -1;
+				mf_err_copy(&item->err, &kw_err);
+				continue;
+			}
+		}
 		if (item->key == NULL) {
 			item->status = -1;
 			mf_err_set(&item->err, MF_E_INTERNAL,
@@ -438,25 +524,40 @@ mdir_set_flags(struct mf_store *mst, struct mf_flag_item *items, size_t n,
 	return mdir_box_sync_dirs(st, st->box, err);
 }
 
-/* ---- remove --------------------------------------------------------- */
-
-/* The name a removed file gets in the trash: the same, with info. */
-static int
-trash_name(const struct mdir_ent *e, char *buf, size_t size,
-	   struct mf_err *ierr)
+int
+mdir_name_for_box(struct mdir_store *st, const struct mdir_ent *e,
+		  struct mdir_box *dst, bool with_info, char *buf, size_t size,
+		  struct mf_err *err)
 {
+	const struct mdir_kwmap *src = &st->box->kw;
 	struct mdir_name pn;
+	uint32_t letters = e->kw_letters, unnamed;
+	char *names;
+	int ret = 0;
 
 	mdir_name_parse(e->name, strlen(e->name), &pn);
-	if (pn.sep != '\0') {
+	if (letters != 0) {
+		names = mdir_kwmap_names(src, letters);
+		unnamed = letters & ~mdir_kwmap_mask(src);
+		/* the unnamed letters it keeps must not get a name there */
+		if (mdir_box_kw_ensure(st, dst, names, unnamed, err) < 0)
+			ret = -1;
+		letters = mdir_kwmap_letters(&dst->kw, names, NULL) |
+			  (unnamed & ~mdir_kwmap_taken(&dst->kw));
+		free(names);
+		if (ret < 0)
+			return mf_err_prefix(err, "%s", dst->name);
+	}
+	if (letters == e->kw_letters && (pn.sep != '\0' || !with_info)) {
 		if (strlen(e->name) >= size)
-			return mf_err_set(ierr, MF_E_MSG, "name too long");
+			return mf_err_set(err, MF_E_MSG, "name too long");
 		memcpy(buf, e->name, strlen(e->name) + 1);
 		return 0;
 	}
-	return mdir_name_with_flags(&pn, pn.flags, pn.kw_letters, buf, size,
-				    ierr);
+	return mdir_name_with_flags(&pn, pn.flags, letters, buf, size, err);
 }
+
+/* ---- remove --------------------------------------------------------- */
 
 static int
 remove_one(struct mdir_store *st, struct mf_remove_item *item,
@@ -473,7 +574,9 @@ remove_one(struct mdir_store *st, struct mf_remove_item *item,
 		if (e == NULL)
 			break;
 		if (trash != NULL && !item->discard) {
-			if (trash_name(e, name, sizeof(name), &item->err) < 0) {
+			/* with info, and the letters the trash's names give */
+			if (mdir_name_for_box(st, e, trash, true, name,
+					      sizeof(name), &item->err) < 0) {
 				item->status = -1;
 				return 0;
 			}
@@ -588,6 +691,8 @@ mdir_destroy(struct mf_store *mst)
 	free(st->fbuf_out);
 	free(st->root);
 	free(st->trash);
+	free(st->kw_noted_box);
+	free(st->kw_noted);
 	free(st->base.name);
 	free(st);
 }
@@ -650,7 +755,7 @@ mdir_store_create(const struct mdir_store_cfg *cfg, struct mf_store **st_r,
 	}
 	st = xcalloc(1, sizeof(*st));
 	st->base.ops = &mdir_ops;
-	st->base.caps = MF_CAP_DIR_TOKEN;
+	st->base.caps = MF_CAP_DIR_TOKEN | MF_CAP_KEYWORDS;
 	st->base.name = xstrdup(cfg->name != NULL ? cfg->name : "maildir");
 	st->root = strip_root(cfg->path);
 	st->layout = cfg->layout;

@@ -18,13 +18,15 @@
  *   MF_WANT_SIZE), date is the file mtime (MF_WANT_DATE), name_uid from
  *   ",U=".  Duplicate keys: one is reported, the others logged (see
  *   mdir-scan.h).
- * - Keywords: mapped to Dovecot's dovecot-keywords letters when the folder
- *   has that file; keywords without a letter are not stored (we do not
- *   write dovecot-keywords, which Dovecot guards with its uidlist lock) and
- *   letters without a keyword are kept untouched.  Because that is per
- *   folder and partial, the store does not advertise MF_CAP_KEYWORDS.
- * - Caps: MF_CAP_DIR_TOKEN only.  dir_token is 0 while cur/ or new/ changed
- *   less than 2 seconds ago.
+ * - Keywords: Dovecot's letters a..z after ":2,", named per folder by
+ *   dovecot-keywords (mdir-kwmap.h).  set_flags and deliver_begin give a
+ *   new keyword a free letter, writing that file under Dovecot's lock;
+ *   letters without a name are kept untouched and never handed out.  With
+ *   all 26 letters taken, further keywords are not stored: a notice names
+ *   them once per folder, and scan's kw_visible (the names the folder's
+ *   file holds) tells the engine that they were never there.
+ * - Caps: MF_CAP_DIR_TOKEN and MF_CAP_KEYWORDS.  dir_token is 0 while cur/
+ *   or new/ changed less than 2 seconds ago.
  * - Gone messages (not there even after a rescan): fetch reports status
  *   -1 with gone=true (the sink got nothing and was not finished);
  *   set_flags and remove report status 0 with gone=true.

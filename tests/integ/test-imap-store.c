@@ -1068,6 +1068,38 @@ test_quirks_courier(void **state)
 	fake_finish(&f);
 }
 
+/* PERMANENTFLAGS without \* limits the keywords a scan can show. */
+static void
+test_permanent_keywords(void **state)
+{
+	struct fake f;
+	struct imap_store_cfg cfg;
+	struct mf_store *st;
+	struct mf_box_status bs;
+	struct mf_scan_req req = { .want = MF_WANT_FLAGS };
+	struct mf_scan_result *res = NULL;
+	struct mf_err err = { 0 };
+
+	(void)state;
+	fake_start(&f, "permanentflags.script");
+	st = fake_store(&f, &cfg);
+	select_box(st, "INBOX", &bs);
+	if (st->ops->scan(st, &req, &res, &err) < 0)
+		fail_msg("scan: %s", err.msg);
+	assert_int_equal(res->n, 1);
+	assert_string_equal(res->msgs[0].keywords, "Work");
+	assert_non_null(res->kw_visible);
+	assert_string_equal(res->kw_visible, "$Junk Work");
+	mf_scan_result_free(&res);
+	select_box(st, "Sent", &bs);
+	if (st->ops->scan(st, &req, &res, &err) < 0)
+		fail_msg("scan: %s", err.msg);
+	assert_null(res->kw_visible);	/* \* : every keyword is kept */
+	mf_scan_result_free(&res);
+	mf_store_destroy(&st);
+	fake_finish(&f);
+}
+
 static void
 test_append_pipelined_sync_literals(void **state)
 {
@@ -1321,6 +1353,7 @@ main(void)
 		cmocka_unit_test(test_quirks_courier),
 		cmocka_unit_test(test_append_pipelined_sync_literals),
 		cmocka_unit_test(test_append_lost_answer),
+		cmocka_unit_test(test_permanent_keywords),
 		cmocka_unit_test(test_no_password_in_trace),
 		cmocka_unit_test(test_move),
 	};

@@ -205,6 +205,72 @@ test_move_then_scan(void **state)
 	fixture_close(&fx);
 }
 
+static char *
+slurp(const char *path)
+{
+	char buf[1024];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return xstrdup(buf);
+}
+
+/* Letters mean what each folder's dovecot-keywords says: a move keeps the
+ * keywords, not the letters. */
+static void
+test_move_keywords(void **state)
+{
+	struct fixture fx;
+	struct mf_err err = { 0 };
+	struct mf_move_item items[2] = { { .key = "1.a.host" },
+					 { .key = "2.b.host" } };
+	struct mf_scan_req req = { .want = MF_WANT_FLAGS };
+	struct mf_scan_result *res = NULL;
+	struct mf_store *st;
+	char *path, *map;
+
+	(void)state;
+	fixture_open(&fx, MDIR_LAYOUT_FS);
+	st = fx.st;
+	put(&fx, MDIR_LAYOUT_FS, "INBOX", ".", "dovecot-keywords",
+	    "0 $Label1\n1 Work\n");
+	put(&fx, MDIR_LAYOUT_FS, "Archive", ".", "dovecot-keywords",
+	    "0 Other\n1 $label1\n");
+	/* 'c' has no name in INBOX: kept, Archive does not name it either */
+	put(&fx, MDIR_LAYOUT_FS, "INBOX", "cur", "1.a.host:2,Sabc", "A\n");
+	put(&fx, MDIR_LAYOUT_FS, "INBOX", "cur", "2.b.host:2,F", "B\n");
+	must(st->ops->select_box(st, "INBOX", NULL, NULL, &err), &err,
+	     "select");
+	must(st->ops->move(st, items, 2, "Archive", &err), &err, "move");
+	assert_int_equal(items[0].status, 0);
+	assert_int_equal(items[1].status, 0);
+	/* $Label1 is b there (names match without case); Work gets d, as
+	 * the file keeps c */
+	assert_true(there(&fx, MDIR_LAYOUT_FS, "Archive", "cur",
+			  "1.a.host:2,Sbcd"));
+	assert_true(there(&fx, MDIR_LAYOUT_FS, "Archive", "cur",
+			  "2.b.host:2,F"));
+	path = box_path(&fx, MDIR_LAYOUT_FS, "Archive", ".",
+			"dovecot-keywords");
+	map = slurp(path);
+	assert_string_equal(map, "0 Other\n1 $label1\n3 Work\n");
+	free(map);
+	free(path);
+	must(st->ops->select_box(st, "Archive", NULL, NULL, &err), &err,
+	     "select Archive");
+	must(st->ops->scan(st, &req, &res, &err), &err, "scan Archive");
+	assert_int_equal(res->n, 2);
+	assert_string_equal(res->msgs[0].keywords, "$label1 Work");
+	assert_string_equal(res->msgs[1].keywords, "");
+	mf_scan_result_free(&res);
+	fixture_close(&fx);
+}
+
 int
 main(void)
 {
@@ -212,6 +278,7 @@ main(void)
 		cmocka_unit_test(test_move_fs),
 		cmocka_unit_test(test_move_maildirpp),
 		cmocka_unit_test(test_move_then_scan),
+		cmocka_unit_test(test_move_keywords),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

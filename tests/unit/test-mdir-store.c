@@ -28,6 +28,7 @@
 #include "maildir/mdir-name.h"
 #include "maildir/mdir-scan.h"
 #include "maildir/mdir-store.h"
+#include "flags.h"
 #include "store.h"
 
 /* ---- helpers -------------------------------------------------------- */
@@ -1307,6 +1308,33 @@ test_odd_keys(void **state)
 	fixture_close(&fx);
 }
 
+static char *
+read_rel(const struct fixture *fx, const char *rel)
+{
+	char *path = path_of(fx, rel), buf[4096];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	free(path);
+	if (f == NULL)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return xstrdup(buf);
+}
+
+static void
+assert_rel(const struct fixture *fx, const char *rel, const char *want)
+{
+	char *got = read_rel(fx, rel);
+
+	if (got == NULL || strcmp(got, want) != 0)
+		fail_msg("%s: '%s', want '%s'", rel, got ? got : "(none)",
+			 want);
+	free(got);
+}
+
 static void
 test_dovecot_keywords(void **state)
 {
@@ -1317,38 +1345,108 @@ test_dovecot_keywords(void **state)
 
 	(void)state;
 	fixture_open(&fx, MDIR_LAYOUT_MAILDIRPP, NULL);
-	assert_false(fx.st->caps & MF_CAP_KEYWORDS);
+	assert_true(fx.st->caps & MF_CAP_KEYWORDS);
 	assert_true(fx.st->caps & MF_CAP_DIR_TOKEN);
 	create_select(fx.st, "INBOX");
 	put_file(&fx, "dovecot-keywords",
 		 "0 $Junk\n1 $NonJunk\n3 work\n5 bad(kw\nnonsense\n");
-	/* c (2) and f (5) are not mapped: kept, never reported */
+	/* c (2) and f (5) have no usable name: kept, never reported */
 	put_file(&fx, "cur/5.e.host:2,Sbcdf", "x\n");
 	res = scan(fx.st, 0);
 	assert_int_equal(res->n, 1);
 	assert_string_equal(res->msgs[0].keywords, "$NonJunk work");
+	assert_string_equal(res->kw_visible, "$Junk $NonJunk work");
 	mf_scan_result_free(&res);
-	item = set_flags(fx.st, "5.e.host", 0, 0, "$Junk unknownkw", "work");
+	/* a new keyword takes the first letter nobody uses: not c (on a
+	 * file), not f (another program's entry) */
+	item = set_flags(fx.st, "5.e.host", 0, 0, "$Junk newkw", "work");
 	assert_int_equal(item.status, 0);
-	assert_true(exists(&fx, "cur/5.e.host:2,Sabcf"));
+	assert_true(exists(&fx, "cur/5.e.host:2,Sabcef"));
+	assert_rel(&fx, "dovecot-keywords", "0 $Junk\n1 $NonJunk\n3 work\n"
+		   "4 newkw\n5 bad(kw\nnonsense\n");
 	res = scan(fx.st, 0);
-	assert_string_equal(res->msgs[0].keywords, "$Junk $NonJunk");
+	assert_string_equal(res->msgs[0].keywords, "$Junk $NonJunk newkw");
+	assert_string_equal(res->kw_visible, "$Junk $NonJunk newkw work");
 	mf_scan_result_free(&res);
 	/* case-insensitive names */
 	item = set_flags(fx.st, "5.e.host", 0, 0, NULL, "$nonjunk");
-	assert_true(exists(&fx, "cur/5.e.host:2,Sacf"));
+	assert_true(exists(&fx, "cur/5.e.host:2,Sacef"));
 	/* a delivery with only a keyword goes to cur/ with its letter */
-	rm(&fx, "cur/5.e.host:2,Sacf");
+	rm(&fx, "cur/5.e.host:2,Sacef");
 	key = deliver(fx.st, msg1, strlen(msg1), 0, "work", 0);
 	name = only_file(&fx, "cur");
 	assert_non_null(strstr(name, ":2,d"));
 	assert_int_equal(strncmp(name, key, strlen(key)), 0);
 	free(name);
 	free(key);
-	/* without the file: letters are kept but mean nothing */
+	/* and one with a keyword the folder has never seen names it */
 	rm(&fx, "dovecot-keywords");
-	res = scan(fx.st, 0);
+	res = scan(fx.st, 0);	/* letters without the file mean nothing */
 	assert_string_equal(res->msgs[0].keywords, "");
+	assert_string_equal(res->kw_visible, "");
+	mf_scan_result_free(&res);
+	key = deliver(fx.st, msg1, strlen(msg1), MF_FLAG_SEEN, "$Label1", 0);
+	res = scan(fx.st, 0);
+	assert_int_equal(res->n, 2);
+	assert_string_equal(find_msg(res, key)->keywords, "$Label1");
+	mf_scan_result_free(&res);
+	/* d is on the other file without a name: the new one is a */
+	assert_rel(&fx, "dovecot-keywords", "0 $Label1\n");
+	free(key);
+	fixture_close(&fx);
+}
+
+static unsigned notices;
+static char last_notice[512];
+
+static void
+count_notices(enum mf_log_level level, unsigned cat, const char *msg,
+	      void *ctx)
+{
+	(void)cat;
+	(void)ctx;
+	if (level == MF_LOG_NOTICE) {
+		notices++;
+		snprintf(last_notice, sizeof(last_notice), "%s", msg);
+	}
+}
+
+static void
+test_keywords_beyond_26(void **state)
+{
+	struct fixture fx;
+	struct mf_scan_result *res;
+	struct mf_flag_item item;
+	char file[1024] = "";
+	size_t i;
+
+	(void)state;
+	fixture_open(&fx, MDIR_LAYOUT_FS, NULL);
+	create_select(fx.st, "Work");
+	for (i = 0; i < 25; i++)
+		snprintf(file + strlen(file), sizeof(file) - strlen(file),
+			 "%zu kw%02zu\n", i, i);
+	put_file(&fx, "Work/dovecot-keywords", file);
+	put_file(&fx, "Work/cur/1.a.host:2,S", "x\n");
+	notices = 0;
+	mf_log_set_handler(count_notices, NULL);
+	/* one letter left: the first keyword gets it, two are left out */
+	item = set_flags(fx.st, "1.a.host", 0, 0, "extra1 extra2 extra3",
+			 NULL);
+	assert_int_equal(item.status, 0);
+	assert_true(exists(&fx, "Work/cur/1.a.host:2,Sz"));
+	assert_int_equal(notices, 1);
+	assert_non_null(strstr(last_notice, "Work"));
+	assert_non_null(strstr(last_notice, "extra2 extra3"));
+	/* asked again: reported once, not per message or per call */
+	item = set_flags(fx.st, "1.a.host", 0, 0, "extra2", NULL);
+	assert_int_equal(item.status, 0);
+	assert_int_equal(notices, 1);
+	mf_log_set_handler(NULL, NULL);
+	res = scan(fx.st, 0);
+	assert_string_equal(res->msgs[0].keywords, "extra1");
+	assert_false(mf_kw_contains(res->kw_visible, "extra2"));
+	assert_true(mf_kw_contains(res->kw_visible, "kw24"));
 	mf_scan_result_free(&res);
 	fixture_close(&fx);
 }
@@ -1483,6 +1581,16 @@ test_remove_to_trash(void **state)
 	item = remove_key(fx.st, "11.k.host");
 	assert_int_equal(item.status, 0);
 	assert_int_equal(count_dir(&fx, ".Trash/cur"), 1);
+	/* keyword letters are the trash's for the same names */
+	put_file(&fx, "dovecot-keywords", "0 Work\n");
+	put_file(&fx, ".Trash/dovecot-keywords", "0 Junk\n");
+	put_file(&fx, "cur/13.m.host:2,Sa", "z\n");
+	must(fx.st->ops->select_box(fx.st, "INBOX", NULL, NULL, &err), &err,
+	     "select");
+	item = remove_key(fx.st, "13.m.host");
+	assert_int_equal(item.status, 0);
+	assert_true(exists(&fx, ".Trash/cur/13.m.host:2,Sb"));
+	assert_rel(&fx, ".Trash/dovecot-keywords", "0 Junk\n1 Work\n");
 	fixture_close(&fx);
 }
 
@@ -1808,6 +1916,7 @@ main(void)
 		cmocka_unit_test(test_unknown_info_kept),
 		cmocka_unit_test(test_odd_keys),
 		cmocka_unit_test(test_dovecot_keywords),
+		cmocka_unit_test(test_keywords_beyond_26),
 		cmocka_unit_test(test_race_set_flags),
 		cmocka_unit_test(test_race_fetch),
 		cmocka_unit_test(test_remove),
