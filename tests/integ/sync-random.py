@@ -20,7 +20,12 @@ The rules modelled (mailferry(1) "SYNC RULES"):
   - a message moved to another folder on one side is moved on the other,
     keeping flags changed on the other side (merged); moved on both sides,
     it ends in the server's folder;
-  - new messages and new folders go to the other side.
+  - new messages and new folders go to the other side;
+  - keywords as flags, kept in the Maildir as Dovecot keeps them (letters
+    named by dovecot-keywords); a mail reader here changes only keywords
+    that the folder's file already names, and does not mv a file that
+    carries keyword letters (they would mean what the destination
+    folder's dovecot-keywords says: see the man page).
 A round touches each message with at most one structural change (a delete
 or a move) on one side, so the prediction never depends on a tie-break
 that the manual leaves open.
@@ -52,6 +57,7 @@ NMSG = int(os.environ.get("MF_RANDOM_MESSAGES", "40"))
 LETTER = {"D": "\\Draft", "F": "\\Flagged", "R": "\\Answered",
           "S": "\\Seen"}
 FLAGS = "FRS"   # the ones changed at random (D and T have side meanings)
+KEYWORDS = ["$Label1", "Important", "work"]
 
 rng = random.Random(SEED)
 results = []
@@ -89,6 +95,29 @@ def message(mid, folder):
             "Body of %s, first written to %s.\n" % (mid, mid, mid, folder))
 
 
+def kwmap(folder_dir):
+    """{letter: keyword} from a folder's dovecot-keywords (Dovecot's and
+    ours are the same format)."""
+    out = {}
+    try:
+        with open(os.path.join(folder_dir, "dovecot-keywords")) as fh:
+            for line in fh:
+                parts = line.split()
+                if len(parts) == 2 and parts[0].isdigit() and \
+                        int(parts[0]) < 26:
+                    out[chr(ord("a") + int(parts[0]))] = parts[1]
+    except FileNotFoundError:
+        pass
+    return out
+
+
+def flag_str(flags):
+    """System letters, then '|' and the keywords, both sorted."""
+    letters = sorted(f for f in flags if len(f) == 1)
+    kws = sorted(f for f in flags if len(f) > 1)
+    return "".join(letters) + ("|" + ",".join(kws) if kws else "")
+
+
 def read_side(root):
     """{msgid: [(folder, flags)]} of a maildir tree in fs layout."""
     out = {}
@@ -97,14 +126,16 @@ def read_side(root):
         if base not in ("cur", "new"):
             continue
         folder = os.path.relpath(os.path.dirname(dirpath), root)
+        kw = kwmap(os.path.dirname(dirpath))
         for f in files:
             with open(os.path.join(dirpath, f), "rb") as fh:
                 head = fh.read(8192).split(b"\n\n", 1)[0]
             m = MSGID.search(head.replace(b"\r\n", b"\n"))
             mid = m.group(1).decode() if m else "?" + f
             info = f.rsplit(":2,", 1)[1] if ":2," in f else ""
-            flags = "".join(sorted(c for c in info if c in "DFPRST"))
-            out.setdefault(mid, []).append((folder, flags))
+            flags = {c for c in info if c in "DFPRST"}
+            flags |= {kw.get(c, "?" + c) for c in info if "a" <= c <= "z"}
+            out.setdefault(mid, []).append((folder, flag_str(flags)))
     return out
 
 
@@ -127,11 +158,17 @@ def server_uid(mid, folder):
     return uids[0]
 
 
-def set_local_flags(path, flags):
+def set_local_flags(path, letters):
+    """Rename to carry exactly these letters (flags and keyword letters)."""
     d = os.path.dirname(os.path.dirname(path))
     base = os.path.basename(path).split(":2,")[0]
     os.rename(path, os.path.join(d, "cur", base + ":2," +
-                                 "".join(sorted(flags))))
+                                 "".join(sorted(letters))))
+
+
+def local_letters(path):
+    name = os.path.basename(path)
+    return set(name.rsplit(":2,", 1)[1]) if ":2," in name else set()
 
 
 def sync_full(what):
@@ -144,8 +181,7 @@ def sync_full(what):
 
 def compare(model, what):
     """Both sides hold exactly the model; print the first differences."""
-    want = {mid: [(f, "".join(sorted(fl)))] for mid, (f, fl) in
-            model.items()}
+    want = {mid: [(f, flag_str(fl))] for mid, (f, fl) in model.items()}
     ok = True
     for name, root in (("server", SERVER), ("local", LOCAL)):
         got = read_side(root)
@@ -190,18 +226,27 @@ def main():
             for mid in rng.sample(mids, min(len(mids), rng.randint(1, 5))):
                 folder, flags = model[mid]
                 flag = rng.choice(FLAGS)
+                letter = flag
+                if rng.random() < 0.3:
+                    # a keyword; locally only one the folder's
+                    # dovecot-keywords already names (a reader's rename)
+                    flag = rng.choice(KEYWORDS)
+                    names = {v: k for k, v in
+                             kwmap(os.path.join(LOCAL, folder)).items()}
+                    if side == "near" and flag not in names:
+                        continue
+                    letter = names.get(flag)
                 add = flag not in flags
                 if side == "far":
                     uid = server_uid(mid, folder)
                     doveadm("flags", "add" if add else "remove",
-                            LETTER[flag], "mailbox", folder, "uid", uid)
+                            LETTER.get(flag, flag), "mailbox", folder,
+                            "uid", uid)
                     changed_far.add(mid)
                 else:
                     path = local_file(mid, folder)
-                    cur = set(os.path.basename(path).split(":2,")[1]
-                              if ":2," in path else "")
-                    cur = {c for c in cur if c in "DFPRST"}
-                    cur = cur | {flag} if add else cur - {flag}
+                    cur = local_letters(path)
+                    cur = cur | {letter} if add else cur - {letter}
                     set_local_flags(path, cur)
                     changed_near.add(mid)
                 # both sides start equal: the change merges as it is
@@ -223,7 +268,10 @@ def main():
             structural.add(mid)
             folder = model[mid][0]
             others = [f for f in folders if f != folder]
-            if rng.random() < 0.15 and mid not in changed_far | changed_near:
+            kw_here = any(len(f) > 1 for f in
+                          model[mid][1] | new_model[mid][1])
+            if rng.random() < 0.15 and not kw_here and \
+                    mid not in changed_far | changed_near:
                 # moved on both sides: the server's folder wins
                 # (mailferry(1), "Moves"); into one folder, one message
                 far_dest = rng.choice(others)
@@ -236,7 +284,7 @@ def main():
                 new_model[mid] = (far_dest, new_model[mid][1])
                 log.append("both move %s %s -> far %s, near %s" % (
                     mid, folder, far_dest, near_dest))
-            elif rng.random() < 0.5:
+            elif rng.random() < 0.5 and (side == "far" or not kw_here):
                 dest = rng.choice(others)
                 if side == "far":
                     doveadm("move", dest, "mailbox", folder, "uid",
@@ -265,13 +313,14 @@ def main():
                 del new_model[mid]
 
         # new messages, sometimes in a new folder
+        created = []
         for _ in range(rng.randint(0, 3)):
             serial += 1
             mid = "n%d.%d@test" % (rnd, serial)
             folder = rng.choice(folders)
             if rng.random() < 0.15:
                 folder = "New%d" % serial
-                folders.append(folder)
+                created.append(folder)   # exists on one side until synced
                 side = rng.choice(("far", "near"))
                 if side == "far":
                     doveadm("mailbox", "create", folder)
@@ -291,6 +340,7 @@ def main():
             new_model[mid] = (folder, {"S"} if side == "near" else set())
             log.append("%s new %s in %s" % (side, mid, folder))
 
+        folders.extend(created)
         # maildir directory tokens need the clock to move on
         time.sleep(1.1)
         kill_at = rng.randint(1, 40) if rng.random() < 0.5 else 0
