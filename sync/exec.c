@@ -321,10 +321,11 @@ out:
 }
 
 /*
- * A maildir scan that races with a reader renaming files can miss one (a
- * rename during readdir), and a missed file looks deleted.  Before acting
- * on "deleted on the near side" (expunging the far copy, or copying it
- * back), look once more; what is there after all is left for the next run.
+ * A scan that races with a reader renaming files can miss one (maildir: a
+ * rename during readdir; MF_CAP_SCAN_MAY_MISS), and a missed file looks
+ * deleted.  Before acting on "deleted on the near side" (expunging the far
+ * copy, or copying it back), look once more; what is there after all is
+ * left for the next run.
  */
 static int
 recheck_near_gone(struct box_run *r, bool *skip, struct mf_err *err)
@@ -333,7 +334,8 @@ recheck_near_gone(struct box_run *r, bool *skip, struct mf_err *err)
 	struct mf_scan_result *res = NULL;
 	size_t i, n = 0;
 
-	if (r->near.uids)
+	/* the second look goes by key: a store that can miss one has keys */
+	if (!(r->near.st->caps & MF_CAP_SCAN_MAY_MISS) || r->near.uids)
 		return 0;
 	for (i = 0; i < r->plan->n; i++)
 		if (r->plan->v[i].far < 0 || r->plan->v[i].near >= 0 ||
