@@ -11,7 +11,9 @@
  *      one flush makes them durable and visible; the rows are confirmed.
  *      A crash before the confirmation leaves pending rows: the next run
  *      finds the file by its key (confirm) or copies again (no file), so no
- *      message is lost and none doubled.
+ *      message is lost and none doubled.  An IMAP near side has no key to
+ *      choose up front: the copy is journaled like an upload in 2 (identity,
+ *      size, near UIDNEXT) and found the same way after a crash.
  *      A message over max_size arrives as a placeholder (placeholder.h):
  *      only its header is fetched, the row is marked, and its size is the
  *      far message's.
@@ -620,9 +622,14 @@ record(struct box_run *r, const bool *failed, struct mf_err *err)
 		row.near_keywords = (char *)e->near_kw;
 		row.pending = STATE_PENDING_NONE;
 		row.pending_arg = NULL;
+		/* an APPEND found by identity (crash, or no APPENDUID) */
 		if (e->why == PLAN_WHY_CONFIRM && e->state >= 0 &&
 		    r->rows->v[e->state].pending == STATE_PENDING_PUSH)
-			r->rep.pushed++;	/* found by identity */
+			r->rep.pushed++;
+		if (e->why == PLAN_WHY_CONFIRM && e->state >= 0 &&
+		    r->rows->v[e->state].pending == STATE_PENDING_PULL &&
+		    r->near.uids)
+			r->rep.pulled++;
 		if (e->state < 0) {
 			/* a pair made now: identity from either view */
 			const struct mf_msg *m = e->far >= 0 ?
