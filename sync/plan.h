@@ -43,12 +43,13 @@
  * to copies a server without UIDPLUS gave no UID for.
  *
  * Placeholders: with max_size set and a near side that can mark them
- * (MF_CAP_PLACEHOLDERS, the maildir store), a far message larger than max_size is copied as a
- * header-only placeholder (entry.placeholder; sync/exec.c makes it).  A
- * placeholder is never copied to the far side: not as a new message (its
- * file name says what it is), not to bring back a far copy deleted after
- * a local flag change.  For pairing, a placeholder counts with the size of
- * the message it stands for, so a lost state database pairs it again.
+ * (MF_CAP_PLACEHOLDERS, the maildir store), a far message larger than
+ * max_size is copied as a header-only placeholder (entry.placeholder;
+ * sync/exec.c makes it).  A placeholder is never copied to the far side:
+ * not as a new message (its file name says what it is), not to bring back
+ * a far copy deleted after a local flag change.  For pairing, a
+ * placeholder counts with the size of the message it stands for, so a lost
+ * state database pairs it again.
  */
 #ifndef MF_SYNC_PLAN_H
 #define MF_SYNC_PLAN_H
