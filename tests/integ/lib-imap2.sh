@@ -1,7 +1,8 @@
 # IMAP to IMAP for the sync tests (sourced after lib.sh): two private
 # Dovecots, "far" and "near", and a channel between their accounts.
 #
-# After "mf2_setup":
+# After "mf2_setup [start options]" (for both servers; MF2_NEAR_CAPS, when
+# set, is the near server's --caps):
 #   $FAR_MAIL, $NEAR_MAIL   the two servers' maildirs (sig works on both)
 #   far_harness / near_harness CMD ARGS   mf_harness against one of them
 #   mf2_config [channel lines]            (re)write $CFG: channel "c",
@@ -23,7 +24,9 @@ mf2_setup() {
 	FAR_DIR=$MF_HARNESS_DIR FAR_MAIL=$MF_MAILDIR FAR_PORT=$MF_IMAPS_PORT
 	FAR_USER=$MF_USER FAR_CA=$MF_CA_FILE
 	export MF_FAR_PW=$MF_PASS
-	mf_harness_start "$T/near" "$@" >/dev/null 2>&1 || {
+	local -a caps=()
+	[ -z "${MF2_NEAR_CAPS:-}" ] || caps=(--caps "$MF2_NEAR_CAPS")
+	mf_harness_start "$T/near" "$@" "${caps[@]}" >/dev/null 2>&1 || {
 		echo "Bail out! second harness failed to start"
 		exit 1
 	}
