@@ -58,6 +58,8 @@ print_report(void *vctx, const struct sync_box_report *r)
 		if (r->planned.placeholders > 0)
 			printf(", %zu as placeholders",
 			       r->planned.placeholders);
+		if (r->planned.ambiguous > 0)
+			printf(", leave %zu ambiguous", r->planned.ambiguous);
 		printf("\n");
 		return;
 	}
@@ -69,8 +71,8 @@ print_report(void *vctx, const struct sync_box_report *r)
 	if (r->pulled + r->pushed + r->flags_far + r->flags_near + r->del_far +
 	    r->del_near + r->paired + r->moved + r->placeholders +
 	    r->failed == 0 &&
-	    r->planned.guard_far + r->planned.guard_near == 0 &&
-	    ctx->verbosity < 1)
+	    r->planned.guard_far + r->planned.guard_near +
+	    r->planned.ambiguous == 0 && ctx->verbosity < 1)
 		return;
 	printf("%s: %s: pulled %zu, pushed %zu, flags %zu far / %zu near, "
 	       "deleted %zu far / %zu near", ctx->channel, names, r->pulled,
@@ -91,6 +93,13 @@ print_report(void *vctx, const struct sync_box_report *r)
 			"raise max_delete_percent to carry them out\n",
 			ctx->channel, names,
 			r->planned.guard_far + r->planned.guard_near);
+	if (r->planned.ambiguous > 0)
+		fprintf(stderr, "mailferry: %s: %s: %zu new messages left "
+			"alone: the same Message-ID is on both sides with "
+			"different content, so copying could make a second "
+			"copy (listed with -v); delete or move the copy you do "
+			"not want, or give them different Message-IDs\n",
+			ctx->channel, names, r->planned.ambiguous);
 	if (r->planned.skipped_size + r->planned.skipped_age +
 	    r->planned.skipped_count > 0 && ctx->verbosity > 0)
 		printf("%s: %s: skipped %zu by max_size, %zu by max_age, %zu "

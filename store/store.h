@@ -10,7 +10,10 @@
  * (fetch, flags, remove, deliveries) are the caller's; the store fills their
  * result fields.  A struct mf_delivery is lent to the store from
  * deliver_begin() until deliver_flush() or deliver_abort_all() returns; the
- * caller must not move or free it in between.
+ * caller must not move or free it in between.  So every caller that has
+ * begun a delivery ends with exactly one of the two, on every path, before
+ * it frees the deliveries: flush when the batch is to be kept, abort when
+ * it fails before the flush (sync/exec.c copy_batch() has the pattern).
  *
  * Naming: mailbox names are UTF-8 with '/' as the hierarchy separator and
  * "INBOX" for the inbox, whatever the server's delimiter and encoding
@@ -169,11 +172,19 @@ struct mf_msg {
 	uint64_t modseq;	/* CONDSTORE stores, when asked */
 	const char *msgid;	/* Message-ID with <>, when asked; NULL if none */
 	/*
-	 * Maildir: a UID found in the file name as mbsync (",U=123") or
-	 * OfflineIMAP (",U=123,FMD5=...") wrote it; 0 if none.  A hint for
-	 * adoption, never trusted alone.
+	 * Maildir: the far side's UID of this message as another tool
+	 * recorded it, for adopting its Maildir; 0 if none.  OfflineIMAP
+	 * writes it into the file name (",U=123,FMD5=<md5 of the folder
+	 * name>"); mbsync writes its own Maildir UID there (",U=7") and maps
+	 * it to the far UID in the folder's .mbsyncstate, which the store
+	 * reads.  name_uid_checked says the hint was shown to belong to this
+	 * folder (the FMD5 matched, or .mbsyncstate mapped it); an unchecked
+	 * ",U=" (no FMD5, no state file) is taken as a far UID but weighs
+	 * less (sync/plan.h).  The UIDVALIDITY the hints belong to, where
+	 * known, is in mf_scan_result.hint_uidvalidity.
 	 */
 	uint32_t name_uid;
+	bool name_uid_checked;
 	bool is_new;		/* maildir: still in new/ */
 	/*
 	 * Key stores: the file is a header-only placeholder that mailferry
@@ -182,6 +193,15 @@ struct mf_msg {
 	 * still knows never to upload it.  size stays the file's own.
 	 */
 	uint64_t placeholder_of;
+	/*
+	 * Filled by the engine, not by stores: the header fingerprint
+	 * (sync/ident.h; NULL until the header was read) and the canonical
+	 * size of the header block (0: unknown).  Stores leave them zero.
+	 */
+	const char *fp;
+	uint64_t hdr_size;
+	/* engine: the content digest, for the few that need it (NULL) */
+	const char *cd;
 };
 
 #define MF_WANT_FLAGS	0x01u
@@ -208,6 +228,9 @@ struct mf_scan_result {
 	uint32_t *vanished;	/* with req.vanished: expunged UIDs, sorted */
 	size_t nvanished;
 	bool vanished_valid;	/* the store did report VANISHED */
+	/* the far UIDVALIDITY that the messages' name_uid hints belong to
+	 * (mbsync's FarUidValidity); 0: not known */
+	uint32_t hint_uidvalidity;
 	struct mf_arena *arena;
 };
 
@@ -269,7 +292,8 @@ struct mf_fetch_item {
  * A message on its way into a store.  The caller fills the "in" fields and
  * calls deliver_begin(), writes the message into d->sink (usually by handing
  * it to the other store's fetch()), then deliver_flush() makes every finished
- * delivery durable and fills the "out" fields.
+ * delivery durable and fills the "out" fields, or deliver_abort_all() drops
+ * every one of them (the batch failed before it could be flushed).
  */
 struct mf_delivery {
 	/* in */
@@ -375,9 +399,27 @@ struct mf_store_ops {
 
 	int (*deliver_begin)(struct mf_store *st, struct mf_delivery *d,
 			     struct mf_err *err);
-	/* Make every delivery begun since the last flush durable (or, when
-	 * its sink was not finished, discard it) and fill its results. */
+	/*
+	 * Make every delivery begun since the last flush durable (or, when
+	 * its sink was not finished, discard it) and fill its results.  A
+	 * -1 (the store or the folder failed part way) leaves the result of
+	 * some deliveries unknown: those with status 0 landed, those with
+	 * -1 and a class above MF_E_MSG may have (an APPEND whose answer
+	 * never came).  The engine keeps such copies journaled as pending,
+	 * and the next run looks for them before copying again.
+	 */
 	int (*deliver_flush)(struct mf_store *st, struct mf_err *err);
+	/*
+	 * Discard every delivery begun since the last flush, finished or
+	 * not: nothing of them becomes durable or visible.  Each one gets
+	 * status -1 (class MF_E_MSG, "aborted"), sink and priv NULL, and the
+	 * store keeps no pointer to any of them once this returns, so the
+	 * caller may free them.  Maildir: their tmp/ files are unlinked.
+	 * IMAP: the spools are dropped; no APPEND was sent, since a
+	 * delivery goes on the wire only inside deliver_flush().  Cannot
+	 * fail, and is a no-op when nothing is begun.
+	 */
+	void (*deliver_abort_all)(struct mf_store *st);
 
 	int (*set_flags)(struct mf_store *st, struct mf_flag_item *items,
 			 size_t n, struct mf_err *err);

@@ -37,6 +37,9 @@ struct side {
 	/* highest UID known to exist or to have been handed out; an
 	 * APPEND journal records it so a lost APPENDUID can be found */
 	uint32_t uidnext;
+	/* the far UIDVALIDITY this side's name_uid hints belong to, from
+	 * its last full scan; 0: not known (mf_scan_result) */
+	uint32_t hint_uidvalidity;
 };
 
 struct box_run {
@@ -64,6 +67,12 @@ int snapshot_side(struct box_run *r, struct side *s, struct mf_err *err);
  */
 int identify_side(struct box_run *r, struct side *s, const bool *want,
 		  struct mf_err *err);
+
+/*
+ * The content digest (sync/ident.h) of the wanted messages of a side,
+ * each read whole (snapshot.c).  Only for the few that need it.
+ */
+int digest_side(struct side *s, const bool *want, struct mf_err *err);
 
 /* Apply r->plan (exec.c). */
 int exec_plan(struct box_run *r, struct mf_err *err);

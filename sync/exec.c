@@ -13,7 +13,10 @@
  *      finds the file by its key (confirm) or copies again (no file), so no
  *      message is lost and none doubled.  An IMAP near side has no key to
  *      choose up front: the copy is journaled like an upload in 2 (identity,
- *      size, near UIDNEXT) and found the same way after a crash.
+ *      size, near UIDNEXT) and found the same way after a crash.  A batch
+ *      that fails before its flush without dying (a folder error at
+ *      deliver_begin, a journal that does not commit) is aborted: nothing
+ *      of it lands, nothing of it stays journaled.
  *      A message over max_size arrives as a placeholder (placeholder.h):
  *      only its header is fetched, the row is marked, and its size is the
  *      far message's.
@@ -27,6 +30,9 @@
  *      from APPENDUID.  After a crash, or on a server without UIDPLUS, the
  *      planner finds an appended message among the far messages above the
  *      journaled UIDNEXT by identity and size instead of appending it again.
+ *      A batch that fails before its flush is aborted as in 1; one whose
+ *      flush fails keeps all its rows pending (an APPEND sent but never
+ *      answered may have landed) and is looked for the same way.
  *   3. flag changes on both sides.  No journal is needed: a change applied
  *      but not recorded shows up next time as the same change on both
  *      sides, which merges to itself.
@@ -72,11 +78,23 @@ other(struct box_run *r, struct side *s)
 	return s == &r->far ? &r->near : &r->far;
 }
 
+/*
+ * Commit the open transaction.  A failed COMMIT may leave it open (SQLite
+ * does on SQLITE_BUSY): it is rolled back, so that the rows it held are
+ * certainly not recorded and the caller's undo reasoning holds.
+ */
 static int
 commit(struct box_run *r, const char *step, struct mf_err *err)
 {
-	if (state_commit(r->db, err) < 0)
+	if (mf_test_fail(step)) {
+		state_rollback(r->db);
+		return mf_err_set(err, MF_E_STATE, "state: %s: commit: failure "
+				  "injected by MAILFERRY_TEST_FAIL", step);
+	}
+	if (state_commit(r->db, err) < 0) {
+		state_rollback(r->db);
 		return -1;
+	}
 	mf_test_step(step);
 	return 0;
 }
@@ -239,6 +257,16 @@ fail:
 	return -1;
 }
 
+/*
+ * One batch: begin every delivery, journal, fetch into the sinks, flush,
+ * confirm.  Every way out passes "out", where a batch that did not reach
+ * its flush is aborted: the destination store holds pointers into jobs
+ * from deliver_begin() on (store.h), and the caller reuses and frees jobs.
+ * An abort only ever follows a journal that did not commit (commit()
+ * rolls back), so no row of an aborted batch is pending and its copies are
+ * planned again from scratch.  A failed flush is not aborted (it has ended
+ * the lending itself) and leaves every row of the batch pending.
+ */
 static int
 copy_batch(struct box_run *r, struct side *src, struct side *dst,
 	   struct copy_job *jobs, size_t n, struct mf_err *err)
@@ -247,6 +275,7 @@ copy_batch(struct box_run *r, struct side *src, struct side *dst,
 	struct mf_fetch_item *items = xcalloc(n, sizeof(*items));
 	size_t i, nitems = 0;
 	int fetch_rc = 0, ret = -1;
+	bool flushed = false;
 
 	if (side_select(src, err) < 0 || side_select(dst, err) < 0)
 		goto out;
@@ -263,6 +292,12 @@ copy_batch(struct box_run *r, struct side *src, struct side *dst,
 		if (to_near && e->placeholder) {
 			j->d.size = 0;	/* not known until the header is */
 			j->d.placeholder_of = j->src->size;
+		}
+		if (mf_test_fail("deliver begin")) {
+			mf_err_set(err, MF_E_BOX, "%s %s: deliver: failure "
+				   "injected by MAILFERRY_TEST_FAIL",
+				   dst->label, dst->box);
+			goto out;
 		}
 		if (dst->st->ops->deliver_begin(dst->st, &j->d, err) < 0) {
 			if (err->cls != MF_E_MSG)
@@ -302,7 +337,11 @@ copy_batch(struct box_run *r, struct side *src, struct side *dst,
 	if (dst->uids && journal(r, jobs, n, dst, err) < 0)
 		goto out;
 	/* flush even after a failed fetch: what arrived complete is kept */
+	flushed = true;
 	if (dst->st->ops->deliver_flush(dst->st, err) < 0) {
+		/* no confirm: some results are unknown (an APPEND without
+		 * its answer), so all rows stay pending and the next run
+		 * looks for each copy before making it again */
 		mf_err_prefix(err, "%s %s: deliver", dst->label, dst->box);
 		goto out;
 	}
@@ -315,6 +354,8 @@ copy_batch(struct box_run *r, struct side *src, struct side *dst,
 	}
 	ret = 0;
 out:
+	if (!flushed)
+		dst->st->ops->deliver_abort_all(dst->st);
 	for (i = 0; i < n; i++)
 		if (jobs[i].begun)
 			ident_sink_deinit(&jobs[i].id);

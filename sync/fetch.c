@@ -114,6 +114,23 @@ struct fetch_job {
 	bool begun, journaled;
 };
 
+/* Commit; a failed COMMIT is rolled back (as in sync/exec.c). */
+static int
+commit(struct state_db *db, const char *step, struct mf_err *err)
+{
+	if (mf_test_fail(step)) {
+		state_rollback(db);
+		return mf_err_set(err, MF_E_STATE, "state: %s: commit: failure "
+				  "injected by MAILFERRY_TEST_FAIL", step);
+	}
+	if (state_commit(db, err) < 0) {
+		state_rollback(db);
+		return -1;
+	}
+	mf_test_step(step);
+	return 0;
+}
+
 static void
 job_fail(struct fetch_box_report *rep, const struct fetch_job *j,
 	 const struct mf_err *why)
@@ -146,10 +163,7 @@ journal(const struct fetch_opts *o, struct fetch_job *jobs, size_t n,
 		}
 		jobs[i].journaled = true;
 	}
-	if (state_commit(o->db, err) < 0)
-		return -1;
-	mf_test_step("fetch journal");
-	return 0;
+	return commit(o->db, "fetch journal", err);
 }
 
 /* Step 5, and the journal undone for what did not land. */
@@ -201,12 +215,16 @@ record(const struct fetch_opts *o, struct fetch_job *jobs, size_t n,
 			return -1;
 		}
 	}
-	if (state_commit(o->db, err) < 0)
-		return -1;
-	mf_test_step("fetch record");
-	return 0;
+	return commit(o->db, "fetch record", err);
 }
 
+/*
+ * Every way out passes "out", where a batch that did not reach its flush
+ * is aborted: the near store holds pointers into jobs from deliver_begin()
+ * on (store.h), and fetch_box() frees jobs.  The journal is not committed
+ * then (commit() rolls back), so no row is left pending for a copy that
+ * was never made.
+ */
 static int
 fetch_batch(const struct fetch_opts *o, struct fetch_job *jobs, size_t n,
 	    struct fetch_box_report *rep, struct mf_err *err)
@@ -216,6 +234,7 @@ fetch_batch(const struct fetch_opts *o, struct fetch_job *jobs, size_t n,
 	struct mf_err ferr = { 0 }, berr = { 0 };
 	size_t i, nitems = 0, nrm = 0;
 	int fetch_rc = 0, ret = -1;
+	bool flushed = false;
 
 	for (i = 0; i < n; i++) {
 		struct fetch_job *j = &jobs[i];
@@ -228,6 +247,11 @@ fetch_batch(const struct fetch_opts *o, struct fetch_job *jobs, size_t n,
 			j->d.keywords = j->ph->keywords;
 		j->d.date = j->row.date;
 		j->d.size = j->row.size;
+		if (mf_test_fail("fetch deliver begin")) {
+			mf_err_set(err, MF_E_BOX, "deliver: failure injected "
+				   "by MAILFERRY_TEST_FAIL");
+			goto out;
+		}
 		if (o->near->ops->deliver_begin(o->near, &j->d, &berr) < 0) {
 			if (berr.cls != MF_E_MSG) {
 				mf_err_copy(err, &berr);
@@ -250,6 +274,7 @@ fetch_batch(const struct fetch_opts *o, struct fetch_job *jobs, size_t n,
 		if (jobs[i].begun)
 			jobs[i].item = items[nitems++];
 	/* flush even after a failed fetch: what arrived complete is kept */
+	flushed = true;
 	if (o->near->ops->deliver_flush(o->near, err) < 0)
 		goto out;
 	for (i = 0; i < n; i++) {
@@ -274,6 +299,8 @@ fetch_batch(const struct fetch_opts *o, struct fetch_job *jobs, size_t n,
 	}
 	ret = 0;
 out:
+	if (!flushed)
+		o->near->ops->deliver_abort_all(o->near);
 	free(items);
 	free(rm);
 	return ret;

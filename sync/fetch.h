@@ -14,6 +14,9 @@
  * the placeholder stays.  Killed after 3, K1 is there: settling unlinks K0
  * if still present and finishes 5.  Either way one file per message, and
  * the full copy is never taken for a new message (its row names it).
+ * A batch that fails before 3 without dying (a folder error at 1, a
+ * journal that does not commit at 2) is aborted: its tmp/ files go, no
+ * row is left pending, the placeholders stay for the next fetch.
  *
  * The sync engine settles the same way before planning a folder, so a
  * sync after a killed fetch neither uploads K1 nor keeps both.

@@ -68,13 +68,33 @@ run_len(const struct ref *r, size_t n, size_t i,
 	return j - i;
 }
 
+static int
+cmp_ident_only(const void *a, const void *b)
+{
+	const struct ref *x = a, *y = b;
+
+	return strcmp(x->c->ident, y->c->ident);
+}
+
+enum pass { BY_KEY, BY_IDENT_SIZE, BY_IDENT_BARE };
+
+/* BY_IDENT_BARE: the one gone and the one fresh copy of an identity agree
+ * once the fields a mail reader added are left out of the fresh size */
+static bool
+bare_agrees(const struct move_cand *g, const struct move_cand *f)
+{
+	return f->size_bare != 0 && g->size == f->size_bare;
+}
+
 static void
 match_pass(const struct move_cand *gone, size_t ngone,
-	   const struct move_cand *fresh, size_t nfresh, bool by_key,
+	   const struct move_cand *fresh, size_t nfresh, enum pass pass,
 	   bool *gone_used, bool *fresh_used, struct move_pair *out,
 	   size_t *nout)
 {
-	int (*cmp)(const void *, const void *) = by_key ? cmp_key : cmp_ident;
+	bool by_key = pass == BY_KEY;
+	int (*cmp)(const void *, const void *) = by_key ? cmp_key :
+		pass == BY_IDENT_SIZE ? cmp_ident : cmp_ident_only;
 	size_t ng, nf, i = 0, j = 0;
 	struct ref *g = collect(gone, ngone, gone_used, by_key, cmp, &ng);
 	struct ref *f = collect(fresh, nfresh, fresh_used, by_key, cmp, &nf);
@@ -93,7 +113,8 @@ match_pass(const struct move_cand *gone, size_t ngone,
 		}
 		lg = run_len(g, ng, i, cmp);
 		lf = run_len(f, nf, j, cmp);
-		if (lg == 1 && lf == 1 && g[i].c->box != f[j].c->box) {
+		if (lg == 1 && lf == 1 && g[i].c->box != f[j].c->box &&
+		    (pass != BY_IDENT_BARE || bare_agrees(g[i].c, f[j].c))) {
 			out[*nout].gone = g[i].idx;
 			out[*nout].fresh = f[j].idx;
 			out[*nout].by_key = by_key;
@@ -126,10 +147,12 @@ move_match(const struct move_cand *gone, size_t ngone,
 	bool *gone_used = xcalloc(ngone + 1, sizeof(bool));
 	bool *fresh_used = xcalloc(nfresh + 1, sizeof(bool));
 
-	match_pass(gone, ngone, fresh, nfresh, true, gone_used, fresh_used,
+	match_pass(gone, ngone, fresh, nfresh, BY_KEY, gone_used, fresh_used,
 		   out, &n);
-	match_pass(gone, ngone, fresh, nfresh, false, gone_used, fresh_used,
-		   out, &n);
+	match_pass(gone, ngone, fresh, nfresh, BY_IDENT_SIZE, gone_used,
+		   fresh_used, out, &n);
+	match_pass(gone, ngone, fresh, nfresh, BY_IDENT_BARE, gone_used,
+		   fresh_used, out, &n);
 	if (n > 1)
 		mf_qsort(out, n, sizeof(*out), cmp_pair);
 	free(gone_used);

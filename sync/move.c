@@ -32,23 +32,25 @@
  * pair with interrupted copies is left to its own sync.  The pass reads
  * each changed folder once more than the pair run will (a readdir, or a
  * UID list and a fetch of the new UIDs); headers are read only when a
- * content match is possible.  Moves on both sides at once (the same
- * message filed into the same folder locally and on the server) are found
- * as moves whose source is gone, and paired by content by the folders'
- * syncs.
+ * content match is possible.
  *
- * Crash safety.  A rename or a UID MOVE is atomic; if the run dies after
- * it and before the state is written, the next run sees the old folder's
- * row with the message gone on both sides (forgotten) and in the new
- * folder a message new on both sides, which the planner pairs by
- * Message-ID and size (plan.c pass 4) instead of copying it.  Only the
- * COPY fallback has an intermediate state (copied, not yet expunged): a
- * second COPY would make a duplicate.  So an IMAP mirror journals its rows
- * as STATE_PENDING_MOVE first, and a pending MOVE row is tried again only
- * where a retry is harmless (the server has MOVE; a UID already moved is
- * simply not there).  Otherwise the row is left to its folder's sync: the
- * copy left in the old folder is deleted there ("gone on S"), the new one
- * paired by content.
+ * Moved on both sides (move.h has the rule).  The near pass runs first;
+ * its mirror MOVE finds the far UID gone from the old folder, so it keeps
+ * a note (mv_note): the row, and where the near copy is now.  The far
+ * pass then matches the same row to the far copy in its new folder; a
+ * job with a note takes its near copy from the note's folder, not the
+ * row's: the same folder makes a group with nothing to move (only
+ * recorded), another folder a near move from there into the far one.
+ *
+ * Crash safety.  Every mirror move is journaled first (journal(): the row
+ * becomes STATE_PENDING_MOVE with a struct move_journal as pending_arg)
+ * and recorded after, in one transaction that moves the row into the
+ * destination with its flags unchanged.  A run that finds journaled rows
+ * settles them before anything else (move-recover.c), so a stop between
+ * the two ends where an uninterrupted run would have.  Rows journaled
+ * without an argument (an older version) keep the old rule: a MOVE is
+ * retried only where that is harmless (the server has MOVE; a UID already
+ * moved is simply not there), else the row is left to its folder's sync.
  */
 #include "move.h"
 
@@ -93,12 +95,26 @@ struct fresh_ref {
 	char ident[IDENT_MAX];
 };
 
+/*
+ * The near pass found row's message moved locally into box (as key or
+ * uid) but the far mirror found nothing to move: the server may have
+ * moved it too.  The far pass settles it (move.h, "Moved on both sides").
+ */
+struct mv_note {
+	int64_t rowid;
+	size_t box;
+	uint32_t uid;
+	char key[MOVE_KEY_MAX];
+};
+
 struct mv_run {
 	const struct sync_opts *o;
 	const struct box_plan *plan;
 	struct mv_box *boxes;		/* one per plan entry */
 	size_t *moved;
 	bool *touched;
+	struct mv_note *notes;
+	size_t nnotes, notes_cap;
 };
 
 static const char *
@@ -285,7 +301,7 @@ collect(const struct mv_side *s, const struct mv_side *m, size_t bi,
 			*gref = xreallocarray(*gref, *gcap, sizeof(**gref));
 		}
 		(*gone)[*ngone] = (struct move_cand){ bi, s->uids ? NULL :
-			row->near_key, row->msgid, row->size };
+			row->near_key, row->msgid, row->size, 0 };
 		(*gref)[(*ngone)++] = (struct gone_ref){ bi, row };
 	}
 	mf_qsort(uids, nu, sizeof(*uids), cmp_u32);
@@ -306,7 +322,7 @@ collect(const struct mv_side *s, const struct mv_side *m, size_t bi,
 			*fref = xreallocarray(*fref, *fcap, sizeof(**fref));
 		}
 		(*fresh)[*nfresh] = (struct move_cand){ bi, msg->key, NULL,
-							msg->size };
+							msg->size, 0 };
 		(*fref)[*nfresh].box = bi;
 		(*fref)[(*nfresh)++].msg = msg;
 	}
@@ -356,6 +372,9 @@ identify_box(const struct mv_side *s, const struct box_pair *p,
 			c->ident = f->ident;
 			if (!items[i].header_only)
 				c->size = sinks[i].size;
+			c->size_bare = c->size - ident_tool_bytes(
+				sinks[i].hdr.data != NULL ?
+				sinks[i].hdr.data : "", sinks[i].hdr.len);
 		}
 		ident_sink_deinit(&sinks[i]);
 	}
@@ -412,14 +431,48 @@ identify_fresh(struct mv_run *r, const struct mv_side *s,
 struct mv_job {
 	struct gone_ref *g;
 	struct fresh_ref *f;
+	/* where the mirror's copy is: the row's folder and id, or where a
+	 * move of its own took it (a note) */
+	size_t m_src;
+	uint32_t m_uid;
+	const char *m_key;
 	struct mf_move_item item;
 	bool journaled;
 };
 
+/* The journal of job j: what a run that stops now needs to finish it. */
+static void
+journal_arg(const struct mv_run *r, const struct mv_side *s,
+	    const struct mv_side *m, const struct mv_job *j, char *buf,
+	    size_t len)
+{
+	const struct box_pair *to = &r->plan->v[j->f->box];
+	const struct mf_box_info *info = m->id == SIDE_FAR ? to->far :
+					 to->near;
+	struct move_journal jr = { 0 };
+
+	jr.to = to->state->id;
+	jr.from = j->m_src == j->g->box ? 0 :
+		  r->plan->v[j->m_src].state->id;
+	jr.s_far = s->id == SIDE_FAR;
+	if (m->uids && info != NULL && info->status.has_status)
+		jr.hint = info->status.uidnext;
+	jr.s_uid = j->f->msg->uid;
+	snprintf(jr.s_key, sizeof(jr.s_key), "%s",
+		 j->f->msg->key != NULL ? j->f->msg->key : "");
+	jr.m_uid = j->m_uid;
+	snprintf(jr.m_key, sizeof(jr.m_key), "%s",
+		 j->m_key != NULL ? j->m_key : "");
+	if (move_journal_format(&jr, buf, len) < 0)
+		buf[0] = '\0';	/* a key too long: recovered by content */
+}
+
 static int
-journal(struct mv_run *r, struct mv_job *jobs, size_t n, struct mf_err *err)
+journal(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
+	struct mv_job *jobs, size_t n, struct mf_err *err)
 {
 	struct state_db *db = r->o->db;
+	char arg[MOVE_JOURNAL_MAX];
 	size_t i;
 
 	if (state_begin(db, err) < 0)
@@ -427,8 +480,9 @@ journal(struct mv_run *r, struct mv_job *jobs, size_t n, struct mf_err *err)
 	for (i = 0; i < n; i++) {
 		struct state_msg row = *jobs[i].g->row;
 
+		journal_arg(r, s, m, &jobs[i], arg, sizeof(arg));
 		row.pending = STATE_PENDING_MOVE;
-		row.pending_arg = NULL;
+		row.pending_arg = arg[0] != '\0' ? arg : NULL;
 		if (state_msg_update(db, &row, err) < 0) {
 			state_rollback(db);
 			return -1;
@@ -446,22 +500,47 @@ static void
 dest_row(const struct mv_side *s, const struct mv_side *m,
 	 const struct mv_job *j, struct state_msg *row)
 {
-	*row = *j->g->row;
-	row->rowid = 0;
-	row->pending = STATE_PENDING_NONE;
-	row->pending_arg = NULL;
+	const struct mf_msg *f = j->f->msg;
+
 	if (s->id == SIDE_FAR)
-		row->far_uid = j->f->msg->uid;
-	else if (s->uids)
-		row->near_uid = j->f->msg->uid;
+		move_dest_row(j->g->row, f->uid, m->uids ? j->item.new_uid : 0,
+			      m->uids ? NULL : j->item.new_key, row);
 	else
-		row->near_key = (char *)j->f->msg->key;
-	if (m->id == SIDE_FAR)
-		row->far_uid = j->item.new_uid;
-	else if (m->uids)
-		row->near_uid = j->item.new_uid;
-	else
-		row->near_key = (char *)j->item.new_key;
+		move_dest_row(j->g->row, j->item.new_uid, s->uids ? f->uid : 0,
+			      s->uids ? NULL : f->key, row);
+}
+
+/* The near pass's mirror found nothing to move: remember where the near
+ * copy went, in case the far pass finds the server moved it too. */
+static void
+note(struct mv_run *r, const struct mv_side *s, const struct mv_job *j)
+{
+	struct mv_note *nt;
+
+	if (s->id != SIDE_NEAR || r->o->dry_run)
+		return;
+	if (r->nnotes == r->notes_cap) {
+		r->notes_cap = r->notes_cap ? r->notes_cap * 2 : 16;
+		r->notes = xreallocarray(r->notes, r->notes_cap,
+					 sizeof(*r->notes));
+	}
+	nt = &r->notes[r->nnotes++];
+	nt->rowid = j->g->row->rowid;
+	nt->box = j->f->box;
+	nt->uid = j->f->msg->uid;
+	snprintf(nt->key, sizeof(nt->key), "%s",
+		 j->f->msg->key != NULL ? j->f->msg->key : "");
+}
+
+static const struct mv_note *
+find_note(const struct mv_run *r, int64_t rowid)
+{
+	size_t i;
+
+	for (i = 0; i < r->nnotes; i++)
+		if (r->notes[i].rowid == rowid)
+			return &r->notes[i];
+	return NULL;
 }
 
 static int
@@ -481,6 +560,8 @@ record(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
 			     j->item.new_key[0] != '\0';
 
 		if (j->item.status != 0 || j->item.gone) {
+			if (j->item.gone)
+				note(r, s, j);
 			if (!j->journaled)
 				continue;
 			/* nothing moved: the folders' syncs decide */
@@ -538,6 +619,7 @@ move_group(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
 	   struct mf_err *err)
 {
 	const struct box_pair *from = &r->plan->v[src], *to = &r->plan->v[dst];
+	size_t m_src = jobs[0].m_src;
 	struct mf_select_req sel = { .readonly = false };
 	struct mf_box_status status;
 	struct mf_move_item *items;
@@ -551,13 +633,25 @@ move_group(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
 		r->moved[dst] += n;
 		return 0;
 	}
-	if (m->uids && journal(r, jobs, n, err) < 0)
+	r->touched[src] = r->touched[dst] = r->touched[m_src] = true;
+	if (m_src == dst) {
+		/* moved there on both sides: the two copies pair up */
+		for (i = 0; i < n; i++) {
+			memset(&jobs[i].item, 0, sizeof(jobs[i].item));
+			jobs[i].item.new_uid = jobs[i].m_uid;
+			snprintf(jobs[i].item.new_key,
+				 sizeof(jobs[i].item.new_key), "%s",
+				 jobs[i].m_key != NULL ? jobs[i].m_key : "");
+		}
+		return record(r, s, m, dst, jobs, n, err);
+	}
+	if (journal(r, s, m, jobs, n, err) < 0)
 		return -1;
-	r->touched[src] = r->touched[dst] = true;
+	from = &r->plan->v[m_src];
 	items = xcalloc(n, sizeof(*items));
 	for (i = 0; i < n; i++) {
-		items[i].uid = row_uid(m, jobs[i].g->row);
-		items[i].key = m->uids ? NULL : jobs[i].g->row->near_key;
+		items[i].uid = jobs[i].m_uid;
+		items[i].key = jobs[i].m_key;
 	}
 	ret = m->st->ops->select_box(m->st, box_name(m, from), &sel, &status,
 				     &merr);
@@ -587,6 +681,8 @@ move_group(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
 	return record(r, s, m, dst, jobs, n, err);
 }
 
+/* Jobs group by the row's folder, the mirror's source and the
+ * destination: one move command each. */
 static int
 cmp_job(const void *a, const void *b)
 {
@@ -594,6 +690,8 @@ cmp_job(const void *a, const void *b)
 
 	if (x->g->box != y->g->box)
 		return x->g->box < y->g->box ? -1 : 1;
+	if (x->m_src != y->m_src)
+		return x->m_src < y->m_src ? -1 : 1;
 	return x->f->box < y->f->box ? -1 : x->f->box > y->f->box;
 }
 
@@ -607,8 +705,29 @@ carry_out(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
 	int ret = 0;
 
 	for (i = 0; i < npairs; i++) {
-		jobs[i].g = &gref[pairs[i].gone];
-		jobs[i].f = &fref[pairs[i].fresh];
+		struct mv_job *j = &jobs[i];
+		const struct mv_note *nt;
+
+		j->g = &gref[pairs[i].gone];
+		j->f = &fref[pairs[i].fresh];
+		j->m_src = j->g->box;
+		j->m_uid = row_uid(m, j->g->row);
+		j->m_key = m->uids ? NULL : j->g->row->near_key;
+		nt = s->id == SIDE_FAR ? find_note(r, j->g->row->rowid) : NULL;
+		if (nt != NULL) {
+			/* moved on both sides: the server's folder wins */
+			mf_debug(MF_LOGC_SYNC, "%s: moved on both sides, "
+				 "near to %s, far to %s: %s",
+				 r->plan->v[j->g->box].far_name,
+				 r->plan->v[nt->box].far_name,
+				 r->plan->v[j->f->box].far_name,
+				 move_meet_decide(nt->box, j->f->box) ==
+				 MOVE_MEET_SAME ? "paired there" :
+				 "the near copy follows");
+			j->m_src = nt->box;
+			j->m_uid = nt->uid;
+			j->m_key = m->uids ? NULL : nt->key;
+		}
 	}
 	mf_qsort(jobs, npairs, sizeof(*jobs), cmp_job);
 	for (i = 0; i < npairs && ret == 0; i = k) {
@@ -767,6 +886,49 @@ side_may_move(const struct mv_run *r, const struct mv_side *s,
 	return losers > 0 && gainers > 0 && involved >= 2;
 }
 
+/* Did a stopped run leave rows journaled (or copies interrupted: they
+ * are cheap to tell apart once the rows are read)? */
+static int
+any_journal(const struct mv_run *r, bool *any_r, struct mf_err *err)
+{
+	size_t i;
+
+	*any_r = false;
+	for (i = 0; i < r->plan->n && !*any_r; i++) {
+		uint64_t n = 0;
+
+		if (!candidate(r, i))
+			continue;
+		if (state_msg_count_pending(r->o->db, r->plan->v[i].state->id,
+					    &n, err) < 0)
+			return -1;
+		*any_r = n > 0;
+	}
+	return 0;
+}
+
+/* Settle the journals of a stopped run (move-recover.c). */
+static int
+recover(struct mv_run *r, struct mf_err *err)
+{
+	struct state_msg_list **rows;
+	bool changed = false;
+	size_t i;
+	int ret;
+
+	if (load_rows(r, err) < 0)
+		return -1;
+	rows = xcalloc(r->plan->n + 1, sizeof(*rows));
+	for (i = 0; i < r->plan->n; i++)
+		rows[i] = r->boxes[i].rows;
+	ret = move_recover(r->o, r->plan, rows, r->moved, r->touched,
+			   &changed, err);
+	free(rows);
+	for (i = 0; i < r->plan->n; i++)
+		state_msg_list_free(&r->boxes[i].rows);
+	return ret;
+}
+
 int
 moves_run(const struct sync_opts *o, const struct box_plan *plan,
 	  size_t *moved, bool *touched, struct mf_err *err)
@@ -775,23 +937,26 @@ moves_run(const struct sync_opts *o, const struct box_plan *plan,
 			       (o->far->caps & MF_CAP_UIDS) != 0 };
 	struct mv_side near = { SIDE_NEAR, "near", o->near,
 				(o->near->caps & MF_CAP_UIDS) != 0 };
-	struct mv_run r = { o, plan, NULL, moved, touched };
+	struct mv_run r = { o, plan, NULL, moved, touched, NULL, 0, 0 };
 	size_t i, n = 0;
 	int ret = -1;
-
-	bool near_may, far_may;
+	bool near_may, far_may, journaled = false;
 
 	for (i = 0; i < plan->n; i++)
 		n += candidate(&r, i);
 	if (n < 2)
 		return 0;
+	if (!o->dry_run && any_journal(&r, &journaled, err) < 0)
+		return -1;
 	/* both from the listing, as side_moves() does: a local move made
 	 * now changes the far status the far side's guess must not see */
 	near_may = side_may_move(&r, &near, &far);
 	far_may = side_may_move(&r, &far, &near);
-	if (!near_may && !far_may)
+	if (!near_may && !far_may && !journaled)
 		return 0;
 	r.boxes = xcalloc(plan->n, sizeof(*r.boxes));
+	if (journaled && recover(&r, err) < 0)
+		goto out;
 	if (near_may && (load_rows(&r, err) < 0 ||
 			 side_moves(&r, &near, &far, err) < 0))
 		goto out;
@@ -806,5 +971,6 @@ out:
 	for (i = 0; r.boxes != NULL && i < plan->n; i++)
 		state_msg_list_free(&r.boxes[i].rows);
 	free(r.boxes);
+	free(r.notes);
 	return ret;
 }

@@ -10,6 +10,56 @@
  * pairs them up.  moves_run() is the engine half (move.c): it finds the
  * candidates, asks move_match(), and carries the moves out before the
  * folders are synced one by one.
+ *
+ * Flags.  A moved message keeps its state row: the destination's row is
+ * the source's with the new ids, so the destination folder's sync merges
+ * the flags three-way (plan.h) against what both sides had at the last
+ * sync, exactly as if the message had not moved.  A flag removed on one
+ * side in the round the other side moved the message stays removed.
+ *
+ * Moved on both sides in the same round (move.c finds this when the
+ * mirror move finds nothing to move):
+ *   - into the same folder: the two copies are the same message; the row
+ *     is carried into that folder with both new ids, nothing is moved or
+ *     copied, flags are merged three-way;
+ *   - into different folders: the far side's move wins (the server's,
+ *     when the near side is a maildir; the far account's in an IMAP <->
+ *     IMAP channel): the near copy is moved on into the far side's
+ *     folder, and the row with it.  The message ends in one folder, flags
+ *     merged three-way.  The server is where other clients look, and
+ *     following it costs one local rename, not a server-side move that
+ *     every other client would then see.
+ * move_meet_decide() states the rule.
+ *
+ * Crash safety.  Before the mirror side M moves anything, the source row
+ * is journaled (STATE_PENDING_MOVE, pending_arg a struct move_journal:
+ * destination folder, M's source folder and id, the id of the message on
+ * the side S that moved it, and for an IMAP M the destination's UIDNEXT
+ * before the move).  The row's flags stay as they were: they are the
+ * three-way base.  A run that finds such a row (move-recover.c) looks on
+ * M for the old message in the source and for the new one in the
+ * destination (a maildir rename keeps the name; on IMAP a message from
+ * that UIDNEXT on, no row knows, with the row's identity and size) and
+ * decides with move_fix_decide():
+ *   done      (new there, old gone): recorded as the finished move would
+ *             have been, with the old row's flags as base;
+ *   half done (both there: COPY without EXPUNGE, or link without unlink):
+ *             the old copy is removed, then recorded as done;
+ *   undone    (only the old one there): the journal is dropped and this
+ *             run's move pass does the move again;
+ *   lost      (neither): the journal is dropped; the folders' syncs
+ *             decide as for any message gone from both sides.
+ * So a run stopped at any step of a move ends, after the next run, where
+ * an uninterrupted run would have (tests/integ/sync-move-conflict.sh,
+ * sync-move-imap.sh).  A double move whose mirror found nothing journals
+ * nothing lasting: "lost", and the next run's passes find it again.
+ *
+ * Limits.  A dry run settles no journal and lists a double move as the
+ * two plain moves it looks like.  A journaled row with no identity or no
+ * size, on an IMAP M, cannot be looked for: it keeps its journal and the
+ * older rule (move.c).  Where the near copy cannot follow the far one (its
+ * name is taken there) the message is left to the folders' syncs, which
+ * copy it both ways: it ends in both folders, as before.
  */
 #ifndef MF_SYNC_MOVE_H
 #define MF_SYNC_MOVE_H
@@ -21,6 +71,8 @@
 #include "base/err.h"
 
 struct box_plan;
+struct state_msg;
+struct state_msg_list;
 struct sync_opts;
 
 /* One side of a candidate: a message that left (gone) or arrived. */
@@ -29,6 +81,9 @@ struct move_cand {
 	const char *key;	/* maildir key, or NULL (UID sides) */
 	const char *ident;	/* Message-ID or "H:" hash; NULL: unknown */
 	uint64_t size;		/* canonical size; 0: unknown */
+	/* fresh: the size without the header fields mail readers add to a
+	 * saved copy (sync/ident.h); 0: unknown */
+	uint64_t size_bare;
 };
 
 struct move_pair {
@@ -39,7 +94,10 @@ struct move_pair {
 /*
  * Pair gone with fresh messages in other folders.  First by key: a file
  * renamed into another folder keeps its unique name.  Then by identity and
- * size for what is left.  Either way a match must be unambiguous: a key
+ * size for what is left.  Then by identity alone where the fresh copy's
+ * size less the fields a mail reader adds to a saved copy (neomutt's
+ * Content-Length, mutt's Status) is the gone one's size: neomutt's "save
+ * to folder" writes such a copy and removes the original.  Either way a match must be unambiguous: a key
  * or (identity, size) that appears more than once among the gone, or more
  * than once among the fresh, matches nothing (a message copied into two
  * folders is not a move), and a gone and a fresh message in the same
@@ -59,5 +117,72 @@ void move_match(const struct move_cand *gone, size_t ngone,
  */
 int moves_run(const struct sync_opts *o, const struct box_plan *plan,
 	      size_t *moved, bool *touched, struct mf_err *err);
+
+/* ---- the journal (move-journal.c, pure) ------------------------------ */
+
+#define MOVE_KEY_MAX 128	/* as mf_move_item.new_key */
+#define MOVE_JOURNAL_MAX (160 + 2 * MOVE_KEY_MAX)
+
+/*
+ * What a row journaled for a move says.  S is the side the move was seen
+ * on, M the side that mirrors it.  Ids are UIDs on a UID side and keys on
+ * a key side (the other one 0 or "").
+ */
+struct move_journal {
+	int64_t to;		/* the destination's state box id */
+	int64_t from;		/* M's source folder's box id; 0: the row's */
+	bool s_far;		/* S is the far side */
+	uint32_t hint;		/* IMAP M: the destination's UIDNEXT before */
+	uint32_t s_uid;		/* S's message in the destination */
+	char s_key[MOVE_KEY_MAX];
+	uint32_t m_uid;		/* M's message in its source folder */
+	char m_key[MOVE_KEY_MAX];
+};
+
+/* Into buf (MOVE_JOURNAL_MAX is enough); -1 if it does not fit. */
+int move_journal_format(const struct move_journal *j, char *buf, size_t len);
+/* false for anything move_journal_format() did not write (an older
+ * version's journal: NULL), *j is then zeroed. */
+bool move_journal_parse(const char *arg, struct move_journal *j);
+
+enum move_fix {
+	MOVE_FIX_DONE,		/* record the move */
+	MOVE_FIX_FINISH,	/* remove the old copy, then record */
+	MOVE_FIX_UNDONE,	/* drop the journal; the move is redone */
+	MOVE_FIX_LOST,		/* drop the journal; the folders decide */
+};
+
+/* old_there: M's message is still in the source; new_found: M's moved
+ * message was found in the destination. */
+enum move_fix move_fix_decide(bool old_there, bool new_found);
+
+enum move_meet {
+	MOVE_MEET_SAME,		/* pair the two in that folder */
+	MOVE_MEET_FOLLOW_FAR,	/* move the near copy where the far one is */
+};
+
+/* Moved on both sides: into folder pairs near_dest and far_dest. */
+enum move_meet move_meet_decide(size_t near_dest, size_t far_dest);
+
+/*
+ * The destination's row of a move: old with the new ids, no journal, and
+ * old's flags and keywords of both sides kept as the three-way base.
+ * near_key is borrowed.
+ */
+void move_dest_row(const struct state_msg *old, uint32_t far_uid,
+		   uint32_t near_uid, const char *near_key,
+		   struct state_msg *row);
+
+/*
+ * Settle the rows journaled by a run that stopped in the middle of a move
+ * (move-recover.c; the rules at the top of this file).  rows[i] are pair
+ * i's state rows (read by the caller, not changed); moved and touched as
+ * for moves_run().  *changed_r says whether any row was written (the
+ * caller reads them again).  -1 on a store-level or state error; a
+ * folder that cannot be read leaves its journals for the next run.
+ */
+int move_recover(const struct sync_opts *o, const struct box_plan *plan,
+		 struct state_msg_list *const *rows, size_t *moved,
+		 bool *touched, bool *changed_r, struct mf_err *err);
 
 #endif

@@ -16,12 +16,17 @@
  *                 UIDNEXT before the APPENDs, so a copy that landed is a
  *                 message at or above that UIDNEXT with that identity
  *   4. pairing  - new on both sides and the same message: pair, do not copy
+ *                 (by a file name's UID hint, identity and size, header
+ *                 fingerprint; what stays doubtful is held back)
  *   5. copies   - what is left new on one side is copied to the other
- *   6. guard    - cancel deletions of a side that would empty the folder
+ *   6. guard    - cancel a side's deletions when they exceed
+ *                 max_delete_percent of the folder
  *
  * "Identity" below is mf_msg.msgid / state_msg.msgid: the engine puts the
  * Message-ID there, or "H:" and a hash of the header block for messages
- * without one, so a plain string compare plus the size is the content test.
+ * without one, so a plain string compare plus the size is the test for an
+ * exact copy.  mf_msg.fp (the header fingerprint) and mf_msg.cd (the
+ * content digest) recognise copies that mail tools changed (ident.h).
  */
 #include "plan.h"
 
@@ -653,6 +658,13 @@ plan_pending_push(struct planner *p, size_t i)
 
 /* ---- pass 4: pairing new messages ------------------------------------- */
 
+/* A Message-ID, not the "H:" header hash that stands in for a missing one. */
+static bool
+is_msgid(const char *id)
+{
+	return id != NULL && strncmp(id, "H:", 2) != 0;
+}
+
 struct ident {
 	const char *id;
 	uint64_t size;
@@ -673,20 +685,30 @@ ident_cmp(const void *a, const void *b)
 }
 
 /* A placeholder is paired by the size of the message it stands for. */
+static uint64_t
+pair_size(const struct mf_msg *m)
+{
+	return m->placeholder_of != 0 ? m->placeholder_of : m->size;
+}
+
+/*
+ * The unused messages with an identity (by_fp: a fingerprint), sorted by
+ * it and then by size, so that equal sizes line up inside a group.
+ */
 static struct ident *
-collect(const struct mf_msg *msgs, size_t n, const bool *used, size_t *n_r)
+collect(const struct mf_msg *msgs, size_t n, const bool *used, bool by_fp,
+	size_t *n_r)
 {
 	struct ident *v = xcalloc(n ? n : 1, sizeof(*v));
 	size_t i, o = 0;
 
 	for (i = 0; i < n; i++) {
-		uint64_t size = msgs[i].placeholder_of != 0 ?
-			msgs[i].placeholder_of : msgs[i].size;
+		const char *id = by_fp ? msgs[i].fp : msgs[i].msgid;
 
-		if (used[i] || msgs[i].msgid == NULL || size == 0)
+		if (used[i] || id == NULL || pair_size(&msgs[i]) == 0)
 			continue;
-		v[o].id = msgs[i].msgid;
-		v[o].size = size;
+		v[o].id = id;
+		v[o].size = pair_size(&msgs[i]);
 		v[o].idx = i;
 		o++;
 	}
@@ -696,35 +718,75 @@ collect(const struct mf_msg *msgs, size_t n, const bool *used, size_t *n_r)
 }
 
 static void
-pair_by_identity(struct planner *p)
+pair_two(struct planner *p, size_t fi, size_t ni)
+{
+	p->far_used[fi] = true;
+	p->near_used[ni] = true;
+	plan_pair(p, -1, (long)fi, (long)ni, PLAN_WHY_PAIRED, true);
+}
+
+/*
+ * Pair equal identities.  by_fp false: identity and size must both agree
+ * (the exact copy).  by_fp true: the fingerprint alone (the same header
+ * up to what mail tools add and re-space; the size may differ).  Equal
+ * groups pair in order, so k copies on one side and m on the other pair
+ * min(k, m) times.
+ */
+static void
+pair_pass(struct planner *p, bool by_fp)
 {
 	const struct plan_input *in = p->in;
 	size_t nf, nn, i = 0, j = 0;
-	struct ident *fv = collect(in->far, in->nfar, p->far_used, &nf);
-	struct ident *nv = collect(in->near, in->nnear, p->near_used, &nn);
+	struct ident *fv = collect(in->far, in->nfar, p->far_used, by_fp, &nf);
+	struct ident *nv = collect(in->near, in->nnear, p->near_used, by_fp,
+				   &nn);
 
-	/* merge walk; equal (identity, size) groups pair up in order, so k
-	 * copies on one side and m on the other pair min(k, m) times */
 	while (i < nf && j < nn) {
 		int c = strcmp(fv[i].id, nv[j].id);
 
-		if (c == 0 && fv[i].size != nv[j].size)
+		if (c == 0 && !by_fp && fv[i].size != nv[j].size)
 			c = fv[i].size < nv[j].size ? -1 : 1;
 		if (c < 0) {
 			i++;
 		} else if (c > 0) {
 			j++;
 		} else {
-			p->far_used[fv[i].idx] = true;
-			p->near_used[nv[j].idx] = true;
-			plan_pair(p, -1, (long)fv[i].idx, (long)nv[j].idx,
-				  PLAN_WHY_PAIRED, true);
+			pair_two(p, fv[i].idx, nv[j].idx);
 			i++;
 			j++;
 		}
 	}
 	free(fv);
 	free(nv);
+}
+
+/*
+ * Does the content confirm a file name's UID hint?  A different
+ * Message-ID refutes it.  A checked hint (it belongs to this folder) is
+ * confirmed by an equal Message-ID, fingerprint or content digest,
+ * whatever the sizes (mbsync adds X-TUID, OfflineIMAP re-spaces headers
+ * and blank lines).  An unchecked one (a ",U=" with no FMD5 and no
+ * .mbsyncstate: it may be mbsync's own numbering) needs the size to agree,
+ * or both the Message-ID and the fingerprint.
+ */
+static bool
+hint_confirmed(const struct mf_msg *f, const struct mf_msg *n)
+{
+	bool both_ids = is_msgid(f->msgid) && is_msgid(n->msgid);
+	bool same_id = both_ids && strcmp(f->msgid, n->msgid) == 0;
+	bool same_fp = f->fp != NULL && n->fp != NULL &&
+		       strcmp(f->fp, n->fp) == 0;
+	bool same_size = f->size != 0 && f->size == n->size;
+	bool same_cd = f->cd != NULL && n->cd != NULL &&
+		       strcmp(f->cd, n->cd) == 0;
+
+	if (both_ids && !same_id)
+		return false;
+	if (n->name_uid_checked)
+		return same_id || same_fp || same_cd ||
+		       (same_size && !is_msgid(f->msgid) &&
+			!is_msgid(n->msgid));
+	return same_size || (same_id && same_fp);
 }
 
 static void
@@ -737,28 +799,72 @@ pair_by_name_uid(struct planner *p)
 		return;
 	for (i = 0; i < in->nnear; i++) {
 		const struct mf_msg *n = &in->near[i];
-		const struct mf_msg *f;
 		long fi;
 
 		if (p->near_used[i] || n->name_uid == 0 ||
 		    n->placeholder_of != 0)
 			continue;
 		fi = find_far(in, n->name_uid);
-		if (fi < 0 || p->far_used[fi])
+		if (fi < 0 || p->far_used[fi] ||
+		    !hint_confirmed(&in->far[fi], n))
 			continue;
-		f = &in->far[fi];
-		/* a UID from another tool's file name is only a hint: the
-		 * content must agree too */
-		if (!(f->size != 0 && f->size == n->size) &&
-		    !same_content(f->msgid, f->size, n->msgid, n->size))
-			continue;
-		if (f->msgid != NULL && n->msgid != NULL &&
-		    strcmp(f->msgid, n->msgid) != 0)
-			continue;
-		p->far_used[fi] = true;
-		p->near_used[i] = true;
-		plan_pair(p, -1, fi, (long)i, PLAN_WHY_PAIRED, true);
+		pair_two(p, (size_t)fi, i);
 	}
+}
+
+/*
+ * What is left with a Message-ID found on both sides is probably one
+ * message that a tool changed beyond what the fingerprint forgives, but
+ * that cannot be shown: copying it would make a second copy on each side
+ * if it is, and deleting is never done on a guess.  It stays where it is,
+ * neither copied nor recorded, and is reported (PLAN_WHY_AMBIGUOUS) until
+ * the user settles it.
+ */
+static void
+hold_ambiguous(struct planner *p)
+{
+	const struct plan_input *in = p->in;
+	size_t nf, nn, i = 0, j = 0;
+	struct ident *fv = collect(in->far, in->nfar, p->far_used, false, &nf);
+	struct ident *nv = collect(in->near, in->nnear, p->near_used, false,
+				   &nn);
+
+	while (i < nf && j < nn) {
+		int c = strcmp(fv[i].id, nv[j].id);
+		size_t i1 = i, j1 = j;
+
+		if (c < 0) {
+			i++;
+			continue;
+		}
+		if (c > 0) {
+			j++;
+			continue;
+		}
+		while (i1 < nf && strcmp(fv[i1].id, fv[i].id) == 0)
+			i1++;
+		while (j1 < nn && strcmp(nv[j1].id, nv[j].id) == 0)
+			j1++;
+		if (is_msgid(fv[i].id)) {
+			size_t k;
+
+			for (k = i; k < i1; k++) {
+				p->far_used[fv[k].idx] = true;
+				entry_add(p, -1, (long)fv[k].idx, -1,
+					  PLAN_WHY_AMBIGUOUS);
+			}
+			for (k = j; k < j1; k++) {
+				p->near_used[nv[k].idx] = true;
+				entry_add(p, -1, -1, (long)nv[k].idx,
+					  PLAN_WHY_AMBIGUOUS);
+			}
+			p->res->stats.ambiguous += (i1 - i) + (j1 - j);
+		}
+		i = i1;
+		j = j1;
+	}
+	free(fv);
+	free(nv);
 }
 
 /* ---- pass 5: copies ----------------------------------------------------- */
@@ -907,7 +1013,9 @@ plan_box(const struct plan_input *in, struct plan_result **res_r,
 	for (i = 0; i < p.npushes; i++)
 		plan_pending_push(&p, p.pushes[i]);
 	pair_by_name_uid(&p);
-	pair_by_identity(&p);
+	pair_pass(&p, false);
+	pair_pass(&p, true);
+	hold_ambiguous(&p);
 	copy_new_far(&p);
 	copy_new_near(&p);
 	apply_guard(&p);

@@ -2,7 +2,7 @@
  * The sync planner: a pure function from (state rows, far view, near view,
  * policy) to a list of plan entries.  No I/O, no clock, no randomness: the
  * caller passes "now".  That is what lets tests/unit/test-plan.c check
- * hundreds of cases from tables.
+ * its cases from tables (about seventy rows today).
  *
  * Views are complete: every message present on that side is listed (the
  * engine fills the far view from a CONDSTORE delta plus the state rows, so
@@ -29,10 +29,25 @@
  * folder and more than 10 messages.
  *
  * New messages on both sides are paired before anything is copied (first
- * sync of two filled sides, or a run after a crash): by the UID an
- * mbsync/OfflineIMAP file name carries (confirmed by size), then by
- * Message-ID plus canonical size where that pair is unique on both sides,
- * then (for messages without Message-ID) by size plus internal date.
+ * sync of two filled sides, adopting another tool's Maildir, or a run
+ * after a crash), in this order:
+ *   1. by the far UID another tool recorded for a Maildir file
+ *      (mf_msg.name_uid), confirmed by the content: a different
+ *      Message-ID refutes it; a hint shown to belong to this folder is
+ *      confirmed by an equal Message-ID or header fingerprint whatever
+ *      the sizes, an unchecked one needs the size to agree as well;
+ *   2. by identity (Message-ID, or the "H:" header hash) and canonical
+ *      size: the exact copy;
+ *   3. by header fingerprint alone (sync/ident.h): the same header up to
+ *      the fields mail tools add (X-TUID, Content-Length, Status, ...)
+ *      and the white space they re-fold; the size is not a veto, since
+ *      those tools change it;
+ *   4. what is still new on both sides with one Message-ID is ambiguous:
+ *      neither copied nor deleted nor recorded, but reported
+ *      (PLAN_WHY_AMBIGUOUS, stats.ambiguous), every run until the user
+ *      settles it.
+ * Within a group of equal values, copies pair in order (k on one side and
+ * m on the other pair min(k, m) times; the rest are copied).
  *
  * Interrupted copies (rows journaled pending PULL or PUSH): a copy into a
  * key store is found by the key journaled before a byte was written; a
@@ -118,6 +133,7 @@ enum plan_why {
 	PLAN_WHY_RESURRECT,	/* deleted on one side, changed on the other */
 	PLAN_WHY_RETRY,		/* an interrupted copy is redone */
 	PLAN_WHY_CONFIRM,	/* an interrupted copy turned out complete */
+	PLAN_WHY_AMBIGUOUS,	/* maybe the same message: left alone */
 };
 
 struct plan_entry {
@@ -147,6 +163,7 @@ struct plan_stats {
 	size_t skipped_size, skipped_age, skipped_count;
 	size_t placeholders;		/* far -> near copies as placeholders */
 	size_t guard_far, guard_near;	/* deletions held back by the guard */
+	size_t ambiguous;	/* new messages left alone (PLAN_WHY_AMBIGUOUS) */
 };
 
 struct plan_result {

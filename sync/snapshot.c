@@ -159,6 +159,7 @@ full_scan(struct side *s, struct mf_err *err)
 		req.want |= MF_WANT_SIZE | MF_WANT_DATE;
 	if (scan(s, &req, &res, err) < 0)
 		return -1;
+	s->hint_uidvalidity = res->hint_uidvalidity;
 	view_take_scan(s, res);
 	mf_scan_result_free(&res);
 	view_sort(s);
@@ -341,7 +342,7 @@ identify_side(struct box_run *r, struct side *s, const bool *want,
 	for (i = 0; i < s->n; i++) {
 		const struct mf_msg *m = &s->view[i];
 
-		if (!want[i] || (m->msgid != NULL && m->size != 0))
+		if (!want[i] || m->fp != NULL)
 			continue;
 		ident_sink_init(&sinks[n], NULL);
 		items[n].uid = m->uid;
@@ -366,12 +367,106 @@ identify_side(struct box_run *r, struct side *s, const bool *want,
 		char id[IDENT_MAX];
 
 		if (ret == 0 && items[i].status == 0) {
-			ident_sink_identity(&sinks[i], id);
+			const struct ident_sink *k = &sinks[i];
+			char fp[IDENT_FP_MAX];
+
+			ident_sink_identity(k, id);
 			m->msgid = mf_arena_strdup(s->arena, id);
 			if (!items[i].header_only)
-				m->size = sinks[i].size;
+				m->size = k->size;
+			m->hdr_size = ident_fingerprint(
+				k->hdr.data != NULL ? k->hdr.data : "",
+				k->hdr.len, fp);
+			if (fp[0] != '\0')
+				m->fp = mf_arena_strdup(s->arena, fp);
 		}
 		ident_sink_deinit(&sinks[i]);
+	}
+	free(items);
+	free(sinks);
+	free(idx);
+	return ret;
+}
+
+/* A sink that keeps a whole message in memory, up to IDENT_CONTENT_MAX. */
+struct whole_sink {
+	struct mf_sink sink;	/* first: cast back */
+	struct mf_buf buf;
+	bool too_big;
+};
+
+static int
+whole_write(struct mf_sink *sink, const void *data, size_t len,
+	    struct mf_err *err)
+{
+	struct whole_sink *w = (struct whole_sink *)sink;
+
+	(void)err;
+	if (w->too_big || w->buf.len + len > IDENT_CONTENT_MAX) {
+		w->too_big = true;
+		return 0;	/* read on, keep nothing: no digest */
+	}
+	return mf_buf_append(&w->buf, data, len, err);
+}
+
+static int
+whole_finish(struct mf_sink *sink, struct mf_err *err)
+{
+	(void)sink;
+	(void)err;
+	return 0;
+}
+
+static const struct mf_sink_ops whole_ops = {
+	.write = whole_write,
+	.finish = whole_finish,
+};
+
+int
+digest_side(struct side *s, const bool *want, struct mf_err *err)
+{
+	struct mf_fetch_item *items;
+	struct whole_sink *sinks;
+	size_t *idx, n = 0, i;
+	int ret = 0;
+
+	items = xcalloc(s->n + 1, sizeof(*items));
+	sinks = xcalloc(s->n + 1, sizeof(*sinks));
+	idx = xcalloc(s->n + 1, sizeof(*idx));
+	for (i = 0; i < s->n; i++) {
+		const struct mf_msg *m = &s->view[i];
+
+		if (!want[i] || m->cd != NULL || m->size > IDENT_CONTENT_MAX)
+			continue;
+		sinks[n].sink.ops = &whole_ops;
+		mf_buf_init(&sinks[n].buf, IDENT_CONTENT_MAX + 1);
+		items[n].uid = m->uid;
+		items[n].key = m->key;
+		items[n].sink = &sinks[n].sink;
+		idx[n++] = i;
+	}
+	if (n > 0 && side_select(s, err) < 0) {
+		ret = -1;
+	} else if (n > 0) {
+		mf_debug(MF_LOGC_SYNC, "%s %s: reading %zu messages whole to "
+			 "confirm another tool's UIDs", s->label, s->box, n);
+		if (s->st->ops->fetch(s->st, items, n, err) < 0) {
+			mf_err_prefix(err, "%s %s: fetch", s->label, s->box);
+			ret = -1;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		struct mf_msg *m = &s->view[idx[i]];
+		char cd[IDENT_FP_MAX];
+
+		if (ret == 0 && items[i].status == 0 && !sinks[i].too_big) {
+			ident_content_digest(sinks[i].buf.data != NULL ?
+					     sinks[i].buf.data : "",
+					     sinks[i].buf.len, cd);
+			if (cd[0] != '\0')
+				m->cd = mf_arena_strdup(s->arena, cd);
+		}
+		mf_buf_deinit(&sinks[i].buf);
 	}
 	free(items);
 	free(sinks);

@@ -24,6 +24,7 @@
 
 #include "base/arena.h"
 #include "base/log.h"
+#include "base/str.h"
 #include "base/xalloc.h"
 #include "boxes.h"
 #include "engine.h"
@@ -159,6 +160,59 @@ settle_after_crash(struct box_run *r, struct mf_err *err)
 	return 0;
 }
 
+static bool
+has_msgid(const struct mf_msg *m)
+{
+	return m->msgid != NULL && strncmp(m->msgid, "H:", 2) != 0;
+}
+
+/*
+ * A checked UID hint of another tool (an OfflineIMAP FMD5 that matches)
+ * where the two copies do not both have a Message-ID and their headers
+ * differ beyond what the fingerprint forgives (OfflineIMAP turns some
+ * malformed messages' header into body, Message-ID and all): only the
+ * whole content can tell, so both
+ * copies are read and digested (sync/ident.h).  Few messages get here.
+ */
+static int
+confirm_hints(struct box_run *r, struct mf_err *err)
+{
+	bool *in_far, *in_near;
+	size_t i, n = 0;
+	int ret = 0;
+
+	if (r->near.uids || r->far.reset)
+		return 0;
+	in_far = xcalloc(r->far.n + 1, sizeof(bool));
+	in_near = xcalloc(r->near.n + 1, sizeof(bool));
+	for (i = 0; i < r->near.n; i++) {
+		const struct mf_msg *nm = &r->near.view[i], *fm;
+		long k;
+
+		if (!nm->name_uid_checked || nm->name_uid == 0)
+			continue;
+		k = side_find_uid(&r->far, nm->name_uid);
+		if (k < 0)
+			continue;
+		fm = &r->far.view[k];
+		if ((has_msgid(fm) && has_msgid(nm)) ||
+		    (fm->size != 0 && fm->size == nm->size) ||
+		    (fm->fp != NULL && nm->fp != NULL &&
+		     strcmp(fm->fp, nm->fp) == 0))
+			continue;
+		in_far[k] = true;
+		in_near[i] = true;
+		n++;
+	}
+	if (n > 0)
+		ret = digest_side(&r->far, in_far, err);
+	if (n > 0 && ret == 0)
+		ret = digest_side(&r->near, in_near, err);
+	free(in_far);
+	free(in_near);
+	return ret;
+}
+
 /*
  * Which messages need their identity: new ones on both sides when both
  * have some (they may be the same message), far ones when an interrupted
@@ -209,6 +263,8 @@ identify(struct box_run *r, struct mf_err *err)
 	}
 	free(in_far);
 	free(in_near);
+	if (ret == 0 && new_far > 0 && new_near > 0)
+		ret = confirm_hints(r, err);
 	return ret;
 }
 
@@ -231,6 +287,14 @@ plan_lines(struct box_run *r)
 		if (e->far >= 0)
 			snprintf(uid, sizeof(uid), "%u",
 				 r->far.view[e->far].uid);
+		if (e->why == PLAN_WHY_AMBIGUOUS) {
+			snprintf(line, sizeof(line), "%s: far %s%s near %s: "
+				 "leave alone (same Message-ID, other content "
+				 "on the other side)", r->far.box, uid, fid,
+				 key[0] ? key : "-");
+			o->plan_line(o->ctx, line);
+			continue;
+		}
 		mf_flags_to_maildir(e->far_flags, ff);
 		mf_flags_to_maildir(e->near_flags, nf);
 		snprintf(line, sizeof(line), "%s: far %s%s near %s: %s%s%s%s%s"
@@ -442,6 +506,30 @@ settle_fetch(struct box_run *r, struct mf_err *err)
 	return state_msgs_load(r->db, r->sbox->id, &r->rows, err);
 }
 
+/*
+ * Another tool's UID hints (mbsync's .mbsyncstate) recorded for a far
+ * UIDVALIDITY that is no longer the server's: every one of them may name
+ * another message now, so none is used.
+ */
+static void
+drop_stale_hints(struct box_run *r)
+{
+	struct side *s = &r->near;
+	size_t i;
+
+	if (s->hint_uidvalidity == 0 || r->far.status.uidvalidity == 0 ||
+	    s->hint_uidvalidity == r->far.status.uidvalidity)
+		return;
+	mf_log(MF_LOG_NOTICE, MF_LOGC_SYNC, "%s %s: the UIDs another tool "
+	       "recorded belong to UIDVALIDITY %u, the server has %u: "
+	       "matching by content only", s->label, s->box,
+	       s->hint_uidvalidity, r->far.status.uidvalidity);
+	for (i = 0; i < s->n; i++) {
+		s->view[i].name_uid = 0;
+		s->view[i].name_uid_checked = false;
+	}
+}
+
 /* Rows, views, identities, plan: everything up to the execution. */
 static int
 plan_pass(struct box_run *r, bool first, struct mf_err *err)
@@ -460,7 +548,10 @@ plan_pass(struct box_run *r, bool first, struct mf_err *err)
 	if (first && settle_fetch(r, err) < 0)
 		return -1;
 	if (snapshot_side(r, &r->far, err) < 0 ||
-	    snapshot_side(r, &r->near, err) < 0 || identify(r, err) < 0)
+	    snapshot_side(r, &r->near, err) < 0)
+		return -1;
+	drop_stale_hints(r);
+	if (identify(r, err) < 0)
 		return -1;
 	in.policy = o->policy;
 	in.state = r->rows->v;
@@ -509,6 +600,36 @@ copy_report(const struct box_run *r, struct sync_box_report *rep)
 		rep->err = r->rep.err;
 }
 
+/* Name each message the planner left alone as ambiguous (plan.h). */
+static void
+note_ambiguous(const struct box_run *r)
+{
+	size_t i;
+
+	if (r->plan->stats.ambiguous == 0)
+		return;
+	for (i = 0; i < r->plan->n; i++) {
+		const struct plan_entry *e = &r->plan->v[i];
+		const struct side *s = e->far >= 0 ? &r->far : &r->near;
+		const struct mf_msg *m = &s->view[e->far >= 0 ? e->far :
+						  e->near];
+		char id[160], where[160];
+
+		if (e->why != PLAN_WHY_AMBIGUOUS)
+			continue;
+		mf_str_sanitize(id, sizeof(id), m->msgid ? m->msgid : "",
+				m->msgid ? strlen(m->msgid) : 0);
+		if (s->uids)
+			snprintf(where, sizeof(where), "UID %u", m->uid);
+		else
+			mf_str_sanitize(where, sizeof(where), m->key,
+					strlen(m->key));
+		mf_log(MF_LOG_INFO, MF_LOGC_SYNC, "%s %s: %s: Message-ID %s "
+		       "is new on both sides with different content: left "
+		       "alone", s->label, s->box, where, id);
+	}
+}
+
 /*
  * Plan and execute; a second pass runs when copies are still journaled
  * after the first (a server that gave no APPENDUID): it finds them among
@@ -537,8 +658,10 @@ run_passes(struct box_run *r, struct sync_box_report *rep, uint64_t *pending,
 		}
 		if (plan_pass(r, pass == 0, err) < 0)
 			return -1;
-		if (pass == 0)
+		if (pass == 0) {
 			rep->planned = r->plan->stats;
+			note_ambiguous(r);
+		}
 		if (r->o->dry_run) {
 			plan_lines(r);
 			return 0;

@@ -13,17 +13,41 @@ static bool loaded;
 static unsigned long stop_after;	/* 0: never */
 static unsigned long steps;
 static int log_fd = -1;
+static char fail_name[64];	/* "": no failure to inject */
+static unsigned long fail_at = 1, fail_seen;
+
+/* MAILFERRY_TEST_FAIL=NAME[:N]; anything malformed injects nothing. */
+static void
+load_fail(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	size_t len = colon != NULL ? (size_t)(colon - s) : strlen(s);
+	uint64_t v;
+
+	if (len == 0 || len >= sizeof(fail_name))
+		return;
+	if (colon != NULL) {
+		if (!mf_str_to_u64(colon + 1, strlen(colon + 1), &v) || v == 0)
+			return;
+		fail_at = (unsigned long)v;
+	}
+	memcpy(fail_name, s, len);
+	fail_name[len] = '\0';
+}
 
 static void
 load(void)
 {
 	const char *s = getenv("MAILFERRY_TEST_STOP_AFTER");
 	const char *log = getenv("MAILFERRY_TEST_STEP_LOG");
+	const char *fail = getenv("MAILFERRY_TEST_FAIL");
 	uint64_t v;
 
 	loaded = true;
 	if (s != NULL && mf_str_to_u64(s, strlen(s), &v))
 		stop_after = (unsigned long)v;
+	if (fail != NULL)
+		load_fail(fail);
 	if (log != NULL && log[0] != '\0')
 		log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 			      0600);
@@ -45,4 +69,14 @@ mf_test_step(const char *what)
 	}
 	if (stop_after != 0 && steps >= stop_after)
 		_exit(99);
+}
+
+bool
+mf_test_fail(const char *what)
+{
+	if (!loaded)
+		load();
+	if (fail_name[0] == '\0' || strcmp(what, fail_name) != 0)
+		return false;
+	return ++fail_seen == fail_at;
 }

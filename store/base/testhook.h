@@ -8,10 +8,24 @@
  * runs a sync with N = 1, 2, ... and then a full sync, and requires the same
  * end result every time.  With MAILFERRY_TEST_STEP_LOG=FILE each step's name
  * is appended to FILE, so a test can see how many steps a run has.
+ *
+ * MAILFERRY_TEST_FAIL=NAME or NAME:N makes the N-th (default: first) call
+ * of mf_test_fail(NAME) return true; every other call returns false.  The
+ * caller then fails as if the operation named had failed, to test the
+ * error paths a crash test cannot reach: a process that goes on after a
+ * failure.  Failure points: the state commits of sync/exec.c, named like
+ * their steps ("journal", "confirm", "forget", "record"; the commit is
+ * rolled back and fails with MF_E_STATE), "deliver begin" (sync/exec.c: a
+ * deliver_begin() failing with MF_E_BOX), and in sync/fetch.c the commits
+ * "fetch journal" and "fetch record" and "fetch deliver begin" (likewise).
+ * tests/integ/sync-abort.sh uses them.
  */
 #ifndef MF_TESTHOOK_H
 #define MF_TESTHOOK_H
 
+#include <stdbool.h>
+
 void mf_test_step(const char *what);
+bool mf_test_fail(const char *what);
 
 #endif

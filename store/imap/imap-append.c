@@ -9,6 +9,12 @@
  * used: one NO would fail the whole batch.  APPENDUID (RFC 4315) gives the
  * new UID; without UIDPLUS it stays 0 and the engine finds the message by
  * its Message-ID later.
+ *
+ * deliver_abort_all() only drops spools: nothing reaches the wire before
+ * deliver_flush(), and a flush always ends with every APPEND answered or
+ * its connection given up (then the delivery's result is unknown, see
+ * store.h).  select_box() aborts what is begun, since an APPEND names the
+ * selected mailbox.
  */
 #include "imap-private.h"
 
@@ -206,7 +212,9 @@ imap_deliver_begin(struct mf_store *mst, struct mf_delivery *d,
 		st->deliv = xreallocarray(st->deliv, st->deliv_cap,
 					  sizeof(*st->deliv));
 	}
-	st->deliv[st->ndeliv++] = d;
+	st->deliv[st->ndeliv].d = d;
+	st->deliv[st->ndeliv].sp = sp;
+	st->ndeliv++;
 	return 0;
 }
 
@@ -215,14 +223,32 @@ imap_deliver_discard_all(struct imap_store *st)
 {
 	size_t i;
 
-	for (i = 0; i < st->ndeliv; i++) {
-		struct imap_spool *sp = st->deliv[i]->priv;
-
-		imap_spool_destroy(&sp);
-		st->deliv[i]->priv = NULL;
-		st->deliv[i]->sink = NULL;
-	}
+	for (i = 0; i < st->ndeliv; i++)
+		imap_spool_destroy(&st->deliv[i].sp);
 	st->ndeliv = 0;
+}
+
+/*
+ * Nothing to take back from the server: begin only spools, and every
+ * APPEND is sent and answered (or its connection lost) inside one
+ * deliver_flush() call.  The caller's structs are still lent to us here,
+ * so each is told.
+ */
+void
+imap_deliver_abort_all(struct mf_store *mst)
+{
+	struct imap_store *st = imap_store_of(mst);
+	size_t i;
+
+	for (i = 0; i < st->ndeliv; i++) {
+		struct mf_delivery *d = st->deliv[i].d;
+
+		d->status = -1;
+		mf_err_set(&d->err, MF_E_MSG, "delivery aborted");
+		d->sink = NULL;
+		d->priv = NULL;
+	}
+	imap_deliver_discard_all(st);
 }
 
 static void
@@ -255,12 +281,15 @@ imap_deliver_flush(struct mf_store *mst, struct mf_err *err)
 
 	if (n == 0)
 		return 0;
-	if (imap_need_selected(st, "deliver", err) < 0)
+	if (imap_need_selected(st, "deliver", err) < 0) {
+		/* nothing sent: every delivery failed, none lent any more */
+		imap_deliver_abort_all(mst);
 		return -1;
+	}
 	cmds = xcalloc(n, sizeof(*cmds));
 	for (i = 0; i < n; i++) {
-		struct mf_delivery *d = st->deliv[i];
-		struct imap_spool *sp = d->priv;
+		struct mf_delivery *d = st->deliv[i].d;
+		struct imap_spool *sp = st->deliv[i].sp;
 		char flags[4096], date[IMAP_DATE_SIZE];
 		const char *mem;
 		int fd;
@@ -301,13 +330,19 @@ imap_deliver_flush(struct mf_store *mst, struct mf_err *err)
 	 * not relied on: the engine finds such messages by identity */
 	if (!(st->caps & IMAP_CAP_UIDPLUS))
 		for (i = 0; i < n; i++)
-			st->deliv[i]->uid = 0;
+			st->deliv[i].d->uid = 0;
 	for (i = 0; i < n; i++) {
+		struct mf_delivery *d = st->deliv[i].d;
+
+		/* sent, never answered: it may have landed (err's class is
+		 * store-level, which store.h says means "unknown") */
 		if (cmds[i] != NULL && cmds[i]->status == IMAP_CMD_PENDING) {
-			st->deliv[i]->status = -1;
-			mf_err_copy(&st->deliv[i]->err, err);
+			d->status = -1;
+			mf_err_copy(&d->err, err);
 		}
 		imap_cmd_free(&cmds[i]);
+		d->sink = NULL;
+		d->priv = NULL;
 	}
 	free(cmds);
 	imap_deliver_discard_all(st);

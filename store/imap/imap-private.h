@@ -25,6 +25,16 @@
 
 struct imap_spool;
 
+/*
+ * One begun delivery: the caller's struct (lent until flush or abort) and
+ * our spool, kept here too so that destroy can free the spool without
+ * reading caller memory that may be gone.
+ */
+struct imap_delivery {
+	struct mf_delivery *d;
+	struct imap_spool *sp;
+};
+
 struct imap_store {
 	struct mf_store base;		/* first: the engine casts */
 	struct imap_store_cfg cfg;	/* strings borrowed from cmd/ */
@@ -47,8 +57,8 @@ struct imap_store {
 	uint32_t exists;
 	struct mf_box_status sel_status;
 
-	/* deliveries begun since the last flush */
-	struct mf_delivery **deliv;
+	/* deliveries begun since the last flush, in begin order */
+	struct imap_delivery *deliv;
 	size_t ndeliv, deliv_cap;
 };
 
@@ -96,6 +106,9 @@ int imap_fetch(struct mf_store *st, struct mf_fetch_item *items, size_t n,
 int imap_deliver_begin(struct mf_store *st, struct mf_delivery *d,
 		       struct mf_err *err);
 int imap_deliver_flush(struct mf_store *st, struct mf_err *err);
+void imap_deliver_abort_all(struct mf_store *st);
+/* At destroy: free every pending spool without touching the caller's
+ * struct mf_delivery (it may be gone by then). */
 void imap_deliver_discard_all(struct imap_store *st);
 int imap_set_flags(struct mf_store *st, struct mf_flag_item *items, size_t n,
 		   struct mf_err *err);

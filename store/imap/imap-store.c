@@ -632,7 +632,8 @@ imap_select_box(struct mf_store *mst, const char *box,
 	free(st->sel_name);
 	free(st->sel_server);
 	st->sel_name = st->sel_server = NULL;
-	imap_deliver_discard_all(st);
+	/* an APPEND goes into the selected mailbox: begun ones die here */
+	imap_deliver_abort_all(&st->base);
 	sc.st = st;
 	cmd = imap_cmd_new(st->client);
 	/* RFC 3501 5.5: the untagged data of two SELECTs would mix */
@@ -895,6 +896,7 @@ static const struct mf_store_ops imap_ops = {
 	.fetch = imap_fetch,
 	.deliver_begin = imap_deliver_begin,
 	.deliver_flush = imap_deliver_flush,
+	.deliver_abort_all = imap_deliver_abort_all,
 	.set_flags = imap_set_flags,
 	.remove = imap_remove,
 	.move = imap_move,

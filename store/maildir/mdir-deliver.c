@@ -31,7 +31,8 @@
  * not cover them.
  *
  * With cfg->no_fsync steps 1 and 3 are skipped.  A delivery whose sink saw
- * no finish() is unlinked and reported "incomplete".  Unfinished or failed
+ * no finish() is unlinked and reported "incomplete".  deliver_abort_all()
+ * unlinks the tmp/ file of every delivery begun, finished or not.  Unfinished or failed
  * deliveries never reach new/ or cur/; a crash at any point leaves at most
  * a file in tmp/, which no scan reports and select_box removes after 36
  * hours.
@@ -325,6 +326,29 @@ mdir_deliver_discard_all(struct mdir_store *st)
 		dsink_free(ds);
 	}
 	st->npending = 0;
+}
+
+/*
+ * Before a flush, while the caller's structs are still lent to us: tell
+ * each it failed, then discard as at destroy.  A tmp/ file that cannot be
+ * unlinked (the folder went away) is harmless: no scan reports tmp/, and
+ * select_box removes old ones.
+ */
+void
+mdir_deliver_abort_all(struct mf_store *mst)
+{
+	struct mdir_store *st = (struct mdir_store *)mst;
+	size_t i;
+
+	for (i = 0; i < st->npending; i++) {
+		struct mf_delivery *d = st->pending[i]->d;
+
+		d->status = -1;
+		mf_err_set(&d->err, MF_E_MSG, "delivery aborted");
+		d->sink = NULL;
+		d->priv = NULL;
+	}
+	mdir_deliver_discard_all(st);
 }
 
 /*

@@ -98,6 +98,36 @@ parse_letters(struct mdir_name *n)
 	}
 }
 
+static int
+hex_val(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* "FMD5=" and exactly 32 hex digits, decoded into out[16]. */
+static bool
+parse_fmd5(const char *f, size_t len, unsigned char *out)
+{
+	size_t i;
+
+	if (len != 5 + 32 || memcmp(f, "FMD5=", 5) != 0)
+		return false;
+	for (i = 0; i < 16; i++) {
+		int hi = hex_val(f[5 + 2 * i]), lo = hex_val(f[6 + 2 * i]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return true;
+}
+
 /* Walk the comma fields of the base: sizes, UID, and the key length. */
 static void
 parse_base(struct mdir_name *n)
@@ -134,6 +164,9 @@ parse_base(struct mdir_name *n)
 			n->uid = (uint32_t)val;
 		} else if (kind == FIELD_PH && n->placeholder_of == 0) {
 			n->placeholder_of = val;
+		} else if (!n->has_fmd5) {
+			n->has_fmd5 = parse_fmd5(base + start, end - start,
+						 n->fmd5);
 		}
 		if (is_size_field(kind)) {
 			stripped = true;

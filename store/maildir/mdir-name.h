@@ -21,7 +21,8 @@
  *   ,U=<n>   the IMAP UID as mbsync and OfflineIMAP write it
  *   ,PH=<n>  ours: the file is a header-only placeholder for a message of
  *            <n> canonical bytes (max_size); see sync/exec.c
- *   ,FMD5=.. OfflineIMAP's folder hash (kept, not used)
+ *   ,FMD5=.. OfflineIMAP's folder hash: MD5 of the folder name in hex,
+ *            telling which folder the ,U= belongs to (mdir-adopt.h)
  *
  * THE KEY RULE.  A message's key is its base with every ",S=<digits>",
  * ",W=<digits>" and ",PH=<digits>" field removed; all other bytes are kept
@@ -62,6 +63,8 @@ struct mdir_name {
 	uint64_t size_w;	/* ,W= */
 	uint32_t uid;		/* ,U=; 0 if none */
 	uint64_t placeholder_of;	/* ,PH=; 0 if none */
+	bool has_fmd5;
+	unsigned char fmd5[16];	/* ,FMD5=<32 hex digits>, decoded */
 	size_t key_len;
 	bool key_is_prefix;	/* the key is name[0..key_len) */
 };

@@ -90,7 +90,9 @@ int mdir_move(struct mf_store *st, struct mf_move_item *items, size_t n,
 int mdir_deliver_begin(struct mf_store *st, struct mf_delivery *d,
 		       struct mf_err *err);
 int mdir_deliver_flush(struct mf_store *st, struct mf_err *err);
-/* Unlink every pending delivery's tmp file and forget it (destroy). */
+void mdir_deliver_abort_all(struct mf_store *st);
+/* Unlink every pending delivery's tmp file and forget it, without touching
+ * the caller's struct mf_delivery (destroy: it may be gone by then). */
 void mdir_deliver_discard_all(struct mdir_store *st);
 
 /* Class for a failed write or create: a full or broken disk ends the store,

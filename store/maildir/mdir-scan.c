@@ -370,6 +370,8 @@ ent_fill(struct mdir_index *idx, struct mdir_ent *e, const char *name,
 	e->size_w = pn.size_w;
 	e->uid = pn.uid;
 	e->placeholder_of = pn.placeholder_of;
+	e->has_fmd5 = pn.has_fmd5;
+	memcpy(e->fmd5, pn.fmd5, sizeof(e->fmd5));
 }
 
 static struct mdir_ent *

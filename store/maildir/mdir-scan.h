@@ -85,6 +85,8 @@ struct mdir_ent {
 	uint64_t size_w;
 	uint32_t uid;		/* ,U= */
 	uint64_t placeholder_of;	/* ,PH= */
+	bool has_fmd5;
+	unsigned char fmd5[16];	/* ,FMD5= (mdir-adopt.h) */
 };
 
 /*

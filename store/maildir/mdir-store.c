@@ -40,6 +40,7 @@
 #include "base/xalloc.h"
 #include "mdir-name.h"
 #include "mdir-path.h"
+#include "mdir-adopt.h"
 #include "mdir-private.h"
 
 static struct mdir_store *
@@ -131,6 +132,7 @@ mdir_scan(struct mf_store *mst, const struct mf_scan_req *req,
 {
 	struct mdir_store *st = mdir(mst);
 	struct mf_err kerr = { 0 };
+	size_t i;
 
 	if (need_box(st, "scan", err) < 0)
 		return -1;
@@ -140,8 +142,22 @@ mdir_scan(struct mf_store *mst, const struct mf_scan_req *req,
 		       kerr.msg);
 	if (rescan(st, err) < 0)
 		return -1;
-	return mdir_scan_result(&st->idx, st->box->cur_fd, st->box->new_fd,
-				&st->box->kw, req, res_r, err);
+	if (mdir_scan_result(&st->idx, st->box->cur_fd, st->box->new_fd,
+			     &st->box->kw, req, res_r, err) < 0)
+		return -1;
+	/* another tool's UIDs in the names: only worth a look when some
+	 * file carries one (an adopted mbsync or OfflineIMAP Maildir) */
+	for (i = 0; i < (*res_r)->n; i++)
+		if ((*res_r)->msgs[i].name_uid != 0)
+			break;
+	if (i < (*res_r)->n) {
+		struct mdir_hints h;
+
+		mdir_hints_load(&h, st->box->dir_fd, st->box->name);
+		mdir_hints_apply(&h, &st->idx, *res_r);
+		mdir_hints_free(&h);
+	}
+	return 0;
 }
 
 /* ---- fetch ---------------------------------------------------------- */
@@ -585,6 +601,7 @@ static const struct mf_store_ops mdir_ops = {
 	.fetch = mdir_fetch,
 	.deliver_begin = mdir_deliver_begin,
 	.deliver_flush = mdir_deliver_flush,
+	.deliver_abort_all = mdir_deliver_abort_all,
 	.set_flags = mdir_set_flags,
 	.remove = mdir_remove,
 	.move = mdir_move,

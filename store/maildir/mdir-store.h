@@ -30,7 +30,8 @@
  *   set_flags and remove report status 0 with gone=true.
  * - Deliveries: files go to new/ when they have no flags and no keyword
  *   letters, else to cur/ with info; d->date becomes the mtime.  A
- *   delivery still pending when the store is destroyed is unlinked.
+ *   delivery aborted (deliver_abort_all), or still pending when the store
+ *   is destroyed, is unlinked from tmp/.
  */
 #ifndef MF_MDIR_STORE_H
 #define MF_MDIR_STORE_H

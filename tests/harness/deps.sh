@@ -17,6 +17,7 @@ mf_deps_default=(
 	libsqlite3-dev libssl-dev libyaml-dev zlib1g-dev libcmocka-dev
 	dovecot-core dovecot-imapd openssl ca-certificates
 	clang python3
+	isync offlineimap3 neomutt notmuch tmux
 )
 
 # Prints the packages among "$@" that are not installed, one a line.

@@ -635,6 +635,80 @@ test_append_remove_boxes(void **state)
 	mf_store_destroy(&st);
 }
 
+/*
+ * deliver_abort_all: the spools go, no APPEND reaches the wire (the trace
+ * and UIDNEXT say so), each delivery is told and the store keeps no pointer
+ * to it (they are freed before the next call; ASan would see one kept).  A
+ * select_box with deliveries begun aborts them the same way.  Deliveries
+ * after that work as usual.
+ */
+static void
+test_abort_all(void **state)
+{
+	struct imap_store_cfg cfg;
+	struct mf_store *st;
+	struct mf_err err = { 0 };
+	struct mf_box_status bs;
+	struct mf_scan_result *res;
+	struct mf_delivery *d = xcalloc(3, sizeof(*d));
+	struct mf_delivery after[2];
+	size_t i, appends;
+
+	(void)state;
+	if (!have_dovecot) {
+		free(d);
+		skip();
+	}
+	st = open_store(&full, &cfg);
+	if (st->ops->create_box(st, "Aborted", &err) < 0)
+		fail_msg("create: %s", err.msg);
+	select_box(st, "Aborted", &bs);
+	assert_int_equal(bs.uidnext, 1);
+	appends = count_client_lines(" APPEND ");
+	for (i = 0; i < 3; i++)
+		if (st->ops->deliver_begin(st, &d[i], &err) < 0)
+			fail_msg("deliver_begin: %s", err.msg);
+	/* one finished, one half-written, one untouched */
+	if (mf_sink_write(d[0].sink, full.seed_canon[0].data,
+			  full.seed_canon[0].len, &err) < 0 ||
+	    mf_sink_finish(d[0].sink, &err) < 0 ||
+	    mf_sink_write(d[1].sink, full.seed_canon[1].data, 10, &err) < 0)
+		fail_msg("spool: %s", err.msg);
+	st->ops->deliver_abort_all(st);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(d[i].status, -1);
+		assert_int_equal(d[i].err.cls, MF_E_MSG);
+		assert_non_null(strstr(d[i].err.msg, "aborted"));
+		assert_null(d[i].sink);
+		assert_null(d[i].priv);
+	}
+	/* a select between begin and flush aborts too */
+	memset(d, 0, 3 * sizeof(*d));
+	if (st->ops->deliver_begin(st, &d[0], &err) < 0)
+		fail_msg("deliver_begin: %s", err.msg);
+	select_box(st, "Aborted", &bs);
+	assert_int_equal(d[0].status, -1);
+	assert_null(d[0].sink);
+	free(d);
+	if (st->ops->deliver_flush(st, &err) < 0)
+		fail_msg("flush after abort: %s", err.msg);
+	assert_int_equal(count_client_lines(" APPEND "), appends);
+	select_box(st, "Aborted", &bs);
+	assert_int_equal(bs.uidnext, 1);
+	res = scan(st, MF_WANT_FLAGS, 0, false);
+	assert_int_equal(res->n, 0);
+	mf_scan_result_free(&res);
+	append_two(st, &full, after);
+	assert_int_equal(count_client_lines(" APPEND "), appends + 2);
+	res = scan(st, MF_WANT_FLAGS, 0, false);
+	assert_int_equal(res->n, 2);
+	mf_scan_result_free(&res);
+	select_box(st, "INBOX", &bs);
+	if (st->ops->delete_box(st, "Aborted", &err) < 0)
+		fail_msg("delete: %s", err.msg);
+	mf_store_destroy(&st);
+}
+
 static void
 test_reduced_caps(void **state)
 {
@@ -1057,6 +1131,51 @@ test_append_pipelined_sync_literals(void **state)
 	fake_finish(&f);
 }
 
+/*
+ * The connection dies after the second APPEND was sent, before its answer:
+ * the flush fails store-level, the first delivery has its UID, the second
+ * is -1 with a store-level class ("may have landed", store.h), so the
+ * engine keeps its row pending rather than undoing it.  Neither is lent
+ * any more: they are freed before destroy (ASan would see a kept one).
+ */
+static void
+test_append_lost_answer(void **state)
+{
+	static const char *const body[2] = { "first", "second" };
+	struct fake f;
+	struct imap_store_cfg cfg;
+	struct mf_store *st;
+	struct mf_box_status bs;
+	struct mf_err err = { 0 };
+	struct mf_delivery *d = xcalloc(2, sizeof(*d));
+	size_t i;
+
+	(void)state;
+	fake_start(&f, "append-lost.script");
+	st = fake_store(&f, &cfg);
+	select_box(st, "INBOX", &bs);
+	for (i = 0; i < 2; i++) {
+		if (st->ops->deliver_begin(st, &d[i], &err) < 0 ||
+		    mf_sink_write(d[i].sink, body[i], strlen(body[i]),
+				  &err) < 0 ||
+		    mf_sink_finish(d[i].sink, &err) < 0)
+			fail_msg("deliver: %s", err.msg);
+	}
+	assert_int_equal(st->ops->deliver_flush(st, &err), -1);
+	assert_true(mf_err_is_store_level(err.cls));
+	assert_int_equal(d[0].status, 0);
+	assert_int_equal(d[0].uid, 10);
+	assert_int_equal(d[1].status, -1);
+	assert_true(mf_err_is_store_level(d[1].err.cls));
+	for (i = 0; i < 2; i++) {
+		assert_null(d[i].sink);
+		assert_null(d[i].priv);
+	}
+	free(d);
+	mf_store_destroy(&st);
+	fake_finish(&f);
+}
+
 static void
 test_no_password_in_trace(void **state)
 {
@@ -1200,11 +1319,13 @@ main(void)
 		cmocka_unit_test(test_list_select_scan_fetch),
 		cmocka_unit_test(test_flags_condstore),
 		cmocka_unit_test(test_append_remove_boxes),
+		cmocka_unit_test(test_abort_all),
 		cmocka_unit_test(test_reduced_caps),
 		cmocka_unit_test(test_bulk_compress),
 		cmocka_unit_test(test_idle),
 		cmocka_unit_test(test_quirks_courier),
 		cmocka_unit_test(test_append_pipelined_sync_literals),
+		cmocka_unit_test(test_append_lost_answer),
 		cmocka_unit_test(test_no_password_in_trace),
 		cmocka_unit_test(test_move),
 	};

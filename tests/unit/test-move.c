@@ -2,8 +2,9 @@
  * Move matching (sync/move-match.c): tables of gone and fresh candidates
  * -> the expected pairs.
  *
- * A candidate is written "BOX:KEY:IDENT:SIZE", "-" for a missing key or
- * identity.  Expected pairs are "G-F" with k (by key) or c (by content),
+ * A candidate is written "BOX:KEY:IDENT:SIZE[:BARE]", "-" for a missing
+ * key or identity; BARE is a fresh copy's size without the fields a mail
+ * reader adds (move_cand.size_bare).  Expected pairs are "G-F" with k (by key) or c (by content),
  * separated by spaces, in gone order: "0-1k 2-0c"; "" for none.
  */
 #include <stdarg.h>
@@ -43,6 +44,12 @@ static const struct move_case cases[] = {
 	  { "0:a:<x>:10" }, { "1:b:<x>:10" }, "0-0c" },
 	{ "content needs the same size",
 	  { "0:a:<x>:10" }, { "1:b:<x>:11" }, "" },
+	{ "neomutt's save: the size less Content-Length agrees",
+	  { "0:a:<x>:10" }, { "1:b:<x>:30:10" }, "0-0c" },
+	{ "the size less the added fields still differs",
+	  { "0:a:<x>:10" }, { "1:b:<x>:30:12" }, "" },
+	{ "bare size, but the identity twice among the new",
+	  { "0:a:<x>:10" }, { "1:b:<x>:30:10", "2:c:<x>:30:10" }, "" },
 	{ "content needs an identity",
 	  { "0:a:-:10" }, { "1:b:-:10" }, "" },
 	{ "content needs a size",
@@ -74,7 +81,7 @@ static const struct move_case cases[] = {
 static void
 parse_cand(const char *s, struct move_cand *c, char *buf, size_t size)
 {
-	char *box, *key, *ident, *sz, *save = NULL;
+	char *box, *key, *ident, *sz, *bare, *save = NULL;
 
 	snprintf(buf, size, "%s", s);
 	box = strtok_r(buf, ":", &save);
@@ -82,6 +89,8 @@ parse_cand(const char *s, struct move_cand *c, char *buf, size_t size)
 	ident = strtok_r(NULL, ":", &save);
 	sz = strtok_r(NULL, ":", &save);
 	assert_non_null(sz);
+	bare = strtok_r(NULL, ":", &save);
+	c->size_bare = bare != NULL ? strtoull(bare, NULL, 10) : 0;
 	c->box = (size_t)strtoul(box, NULL, 10);
 	c->key = strcmp(key, "-") == 0 ? NULL : key;
 	c->ident = strcmp(ident, "-") == 0 ? NULL : ident;

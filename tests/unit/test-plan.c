@@ -47,6 +47,8 @@ struct fmsg {
 	const char *id;
 	uint64_t size;
 	int64_t date;
+	const char *fp;		/* header fingerprint */
+	const char *cd;		/* content digest */
 };
 
 struct nmsg {
@@ -56,6 +58,9 @@ struct nmsg {
 	uint64_t size;
 	uint32_t name_uid;
 	uint64_t ph;		/* placeholder_of, from the file name */
+	bool checked;		/* name_uid_checked */
+	const char *fp;
+	const char *cd;
 	uint32_t uid;		/* near_uids cases, instead of key */
 };
 
@@ -166,9 +171,52 @@ static const struct pcase cases[] = {
 	{ "new on both, same message: paired, flags united",
 	  .f = { { 5, "S", "<x@h>", 100 } }, .n = { { "a", "F", "<x@h>", 100 } },
 	  .expect = "far 5 +F near a +S =FS/FS" },
-	{ "same id, other size: not paired",
+	{ "same id, other size, other header: left alone, not copied",
 	  .f = { { 5, "", "<x@h>", 100 } }, .n = { { "a", "", "<x@h>", 101 } },
+	  .expect = "ambiguous 5; ambiguous a" },
+	{ "same id, other size, same fingerprint (X-TUID added): paired",
+	  .f = { { 5, "S", "<x@h>", 100, 0, "N:1" } },
+	  .n = { { "a", "", "<x@h>", 118, .fp = "N:1" } },
+	  .expect = "near a +S =S/S" },
+	{ "no Message-ID, same fingerprint, other size: paired",
+	  .f = { { 5, "", "H:aa", 100, 0, "N:1" } },
+	  .n = { { "a", "", "H:bb", 118, .fp = "N:1" } },
+	  .expect = "=/" },
+	{ "no Message-ID, other fingerprint: copied both ways",
+	  .f = { { 5, "", "H:aa", 100, 0, "N:1" } },
+	  .n = { { "a", "", "H:bb", 118, .fp = "N:2" } },
 	  .expect = "pull 5 =/; push a =/" },
+	{ "repeated Message-ID: exact copies pair, the rest is ambiguous",
+	  .f = { { 1, "", "<d@h>", 10 }, { 2, "", "<d@h>", 20 } },
+	  .n = { { "a", "", "<d@h>", 10 }, { "b", "", "<d@h>", 21 } },
+	  .expect = "=/; ambiguous 2; ambiguous b" },
+	{ "repeated Message-ID, one side longer: the extra is copied",
+	  .f = { { 1, "", "<d@h>", 10, 0, "N:1" }, { 2, "", "<d@h>", 20, 0,
+						     "N:2" } },
+	  .n = { { "a", "", "<d@h>", 11, .fp = "N:1" } },
+	  .expect = "=/; pull 2 =/" },
+	{ "checked hint, same Message-ID, other size: paired",
+	  .f = { { 9, "S", "<m@h>", 300 } },
+	  .n = { { "m1", "S", "<m@h>", 318, 9, .checked = true } },
+	  .expect = "=S/S" },
+	{ "checked hint, other Message-ID: refuted",
+	  .f = { { 9, "", "<m@h>", 300 } },
+	  .n = { { "m1", "", "<o@h>", 300, 9, .checked = true } },
+	  .expect = "pull 9 =/; push m1 =/" },
+	{ "checked hint without Message-ID, same content digest: paired",
+	  .f = { { 9, "", "<m@h>", 300, 0, "N:1", "C:1" } },
+	  .n = { { "m1", "", "H:x", 302, 9, .checked = true, .fp = "N:2",
+		   .cd = "C:1" } },
+	  .expect = "=/" },
+	{ "checked hint without Message-ID, other digest: copied",
+	  .f = { { 9, "", "H:y", 300, 0, "N:1", "C:1" } },
+	  .n = { { "m1", "", "H:x", 302, 9, .checked = true, .fp = "N:2",
+		   .cd = "C:2" } },
+	  .expect = "pull 9 =/; push m1 =/" },
+	{ "unchecked hint, same Message-ID, other size: not on the hint",
+	  .f = { { 9, "", "<m@h>", 300 } },
+	  .n = { { "m1", "", "<m@h>", 318, 9 } },
+	  .expect = "ambiguous 9; ambiguous m1" },
 	{ "duplicates pair in order, extra copied",
 	  .f = { { 1, "", "<d@h>", 10 }, { 2, "", "<d@h>", 10 },
 		 { 3, "", "<d@h>", 10 } },
@@ -559,6 +607,8 @@ run_case(const struct pcase *c)
 		far[nf].msgid = c->f[nf].id;
 		far[nf].size = c->f[nf].size;
 		far[nf].date = c->f[nf].date;
+		far[nf].fp = c->f[nf].fp;
+		far[nf].cd = c->f[nf].cd;
 	}
 	for (; nn < 16 && (c->n[nn].key || c->n[nn].uid); nn++) {
 		char *kw;
@@ -572,6 +622,9 @@ run_case(const struct pcase *c)
 		near[nn].size = c->n[nn].size;
 		near[nn].name_uid = c->n[nn].name_uid;
 		near[nn].placeholder_of = c->n[nn].ph;
+		near[nn].name_uid_checked = c->n[nn].checked;
+		near[nn].fp = c->n[nn].fp;
+		near[nn].cd = c->n[nn].cd;
 	}
 	in.policy = &pol;
 	in.state = rows;
@@ -605,6 +658,12 @@ run_case(const struct pcase *c)
 		if (i > 0)
 			assert_int_equal(mf_buf_append_str(&out, "; ", &err),
 					 0);
+		if (e->why == PLAN_WHY_AMBIGUOUS) {
+			assert_int_equal(mf_buf_printf(&out, &err,
+				"ambiguous %s", e->far >= 0 ? farid : nearid),
+				0);
+			continue;
+		}
 		fmt_op(&out, "far", farid, &e->far_op, true);
 		if (e->far_op.op == PLAN_OP_COPY)
 			assert_int_equal(mf_buf_printf(&out, &err, "%s ",
