@@ -77,6 +77,28 @@ struct mf_store;
 #define MF_CAP_LIST_STATUS	0x0020u	/* list_boxes status in one trip */
 #define MF_CAP_KEYWORDS		0x0040u	/* keywords; see kw_visible */
 #define MF_CAP_DIR_TOKEN	0x0080u	/* status.dir_token is meaningful */
+/*
+ * The engine asks for these instead of guessing from MF_CAP_UIDS which
+ * kind of store it has:
+ *
+ * MF_CAP_PLACEHOLDERS: a delivery with placeholder_of set is marked so
+ * that every later scan reports placeholder_of, without the state database
+ * (maildir: in the file name).  Only such a near side gets placeholders
+ * for messages over max_size; elsewhere they are skipped.
+ *
+ * MF_CAP_CHEAP_SIZE: a scan reports size and date in the same round trip
+ * as the flags (IMAP RFC822.SIZE, INTERNALDATE); without it MF_WANT_SIZE
+ * and MF_WANT_DATE may cost a stat or a read per message, and are asked
+ * for only when pairing needs them.
+ *
+ * MF_CAP_SCAN_MAY_MISS: a scan can miss a message another process renames
+ * while it runs (maildir readdir racing a reader moving new/ to cur/), so
+ * a message that looks deleted is looked for once more before its other
+ * copy is removed or it is copied back.
+ */
+#define MF_CAP_PLACEHOLDERS	0x0100u
+#define MF_CAP_CHEAP_SIZE	0x0200u
+#define MF_CAP_SCAN_MAY_MISS	0x0400u
 
 /* ---- mailboxes ------------------------------------------------------ */
 

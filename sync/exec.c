@@ -11,10 +11,12 @@
  *      one flush makes them durable and visible; the rows are confirmed.
  *      A crash before the confirmation leaves pending rows: the next run
  *      finds the file by its key (confirm) or copies again (no file), so no
- *      message is lost and none doubled.  A batch that fails before its
- *      flush without dying (a folder error at deliver_begin, a journal
- *      that does not commit) is aborted: nothing of it lands, nothing of
- *      it stays journaled.
+ *      message is lost and none doubled.  An IMAP near side has no key to
+ *      choose up front: the copy is journaled like an upload in 2 (identity,
+ *      size, near UIDNEXT) and found the same way after a crash.  A batch
+ *      that fails before its flush without dying (a folder error at
+ *      deliver_begin, a journal that does not commit) is aborted: nothing
+ *      of it lands, nothing of it stays journaled.
  *      A message over max_size arrives as a placeholder (placeholder.h):
  *      only its header is fetched, the row is marked, and its size is the
  *      far message's.
@@ -364,10 +366,11 @@ out:
 }
 
 /*
- * A maildir scan that races with a reader renaming files can miss one (a
- * rename during readdir), and a missed file looks deleted.  Before acting
- * on "deleted on the near side" (expunging the far copy, or copying it
- * back), look once more; what is there after all is left for the next run.
+ * A scan that races with a reader renaming files can miss one (maildir: a
+ * rename during readdir; MF_CAP_SCAN_MAY_MISS), and a missed file looks
+ * deleted.  Before acting on "deleted on the near side" (expunging the far
+ * copy, or copying it back), look once more; what is there after all is
+ * left for the next run.
  */
 static int
 recheck_near_gone(struct box_run *r, bool *skip, struct mf_err *err)
@@ -376,7 +379,8 @@ recheck_near_gone(struct box_run *r, bool *skip, struct mf_err *err)
 	struct mf_scan_result *res = NULL;
 	size_t i, n = 0;
 
-	if (r->near.uids)
+	/* the second look goes by key: a store that can miss one has keys */
+	if (!(r->near.st->caps & MF_CAP_SCAN_MAY_MISS) || r->near.uids)
 		return 0;
 	for (i = 0; i < r->plan->n; i++)
 		if (r->plan->v[i].far < 0 || r->plan->v[i].near >= 0 ||
@@ -666,9 +670,14 @@ record(struct box_run *r, const bool *failed, struct mf_err *err)
 		row.near_keywords = (char *)e->near_kw;
 		row.pending = STATE_PENDING_NONE;
 		row.pending_arg = NULL;
+		/* an APPEND found by identity (crash, or no APPENDUID) */
 		if (e->why == PLAN_WHY_CONFIRM && e->state >= 0 &&
 		    r->rows->v[e->state].pending == STATE_PENDING_PUSH)
-			r->rep.pushed++;	/* found by identity */
+			r->rep.pushed++;
+		if (e->why == PLAN_WHY_CONFIRM && e->state >= 0 &&
+		    r->rows->v[e->state].pending == STATE_PENDING_PULL &&
+		    r->near.uids)
+			r->rep.pulled++;
 		if (e->state < 0) {
 			/* a pair made now: identity from either view */
 			const struct mf_msg *m = e->far >= 0 ?

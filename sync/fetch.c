@@ -409,8 +409,8 @@ fetch_run(const struct fetch_opts *o, struct fetch_summary *sum,
 	int ret = -1;
 
 	memset(sum, 0, sizeof(*sum));
-	if (o->near->caps & MF_CAP_UIDS) {
-		/* placeholders are only ever made on a key store */
+	if (!(o->near->caps & MF_CAP_PLACEHOLDERS)) {
+		/* placeholders are only ever made where they can be marked */
 		ret = 0;
 		goto out;
 	}

@@ -5,9 +5,16 @@
  *   1. rematch  - after a UIDVALIDITY change, find each row's message again
  *                 by content identity (Message-ID or header hash, plus size)
  *   2. rows     - every state row against the two views: flag merges,
- *                 deletions, interrupted copies (pending PULL rows)
- *   3. pushes   - interrupted APPENDs (pending PUSH rows) are looked for
- *                 among the far side's new messages before being redone
+ *                 deletions, interrupted copies into a key store (pending
+ *                 PULL rows whose near key is journaled)
+ *   3. appends  - interrupted APPENDs are looked for among the new messages
+ *                 of the side they went to before being redone: pending
+ *                 PUSH rows on the far side, pending PULL rows on a near
+ *                 side with UIDs (IMAP to IMAP).  Their UID was never
+ *                 journaled (it comes back in APPENDUID), but the journal
+ *                 holds the copy's identity and size and that side's
+ *                 UIDNEXT before the APPENDs, so a copy that landed is a
+ *                 message at or above that UIDNEXT with that identity
  *   4. pairing  - new on both sides and the same message: pair, do not copy
  *                 (by a file name's UID hint, identity and size, header
  *                 fingerprint; what stays doubtful is held back)
@@ -36,9 +43,15 @@ struct planner {
 	struct plan_result *res;
 	size_t cap;
 	bool *far_used, *near_used;
-	/* rows of interrupted APPENDs, matched in pass 3 */
+	/* rows of interrupted APPENDs, matched in pass 3; a pull keeps the
+	 * index of its far message, found in pass 2 */
 	size_t *pushes;
 	size_t npushes;
+	struct pending_pull {
+		size_t row;
+		long far;
+	} *pulls;
+	size_t npulls;
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -305,6 +318,22 @@ rematch_one(const struct mf_msg *msgs, size_t n, bool *used,
 
 /* ---- pass 2: state rows ----------------------------------------------- */
 
+/* A pending pull whose copy is not there: copy it again, into its row. */
+static void
+retry_pull(struct planner *p, long si, long fi)
+{
+	const struct plan_input *in = p->in;
+	const struct mf_msg *f = &in->far[fi];
+	struct plan_entry *e = entry_add(p, si, fi, -1, PLAN_WHY_RETRY);
+
+	pull_entry(p, e, f);
+	e->rec = PLAN_REC_SET;
+	e->has_far = e->has_near = true;
+	e->far_flags = e->near_flags = f->flags;
+	e->far_kw = e->near_kw = side_kw(in->far_keywords, f,
+					 in->state[si].keywords);
+}
+
 /*
  * Has a side changed since the last sync in a way that must survive a
  * deletion on the other side?  Setting \Deleted does not count: that side
@@ -488,17 +517,14 @@ plan_row(struct planner *p, size_t i)
 			plan_pair(p, si, fi, ni, PLAN_WHY_CONFIRM, true);
 			return;
 		}
+		if (fi >= 0 && in->near_uids) {
+			/* an APPEND: found by identity in pass 3 */
+			p->pulls[p->npulls].row = i;
+			p->pulls[p->npulls++].far = fi;
+			return;
+		}
 		if (fi >= 0) {	/* copy it again, into the same row */
-			struct plan_entry *e = entry_add(p, si, fi, -1,
-							 PLAN_WHY_RETRY);
-
-			pull_entry(p, e, &in->far[fi]);
-			e->rec = PLAN_REC_SET;
-			e->has_far = e->has_near = true;
-			e->far_flags = e->near_flags = in->far[fi].flags;
-			e->far_kw = e->near_kw = side_kw(in->far_keywords,
-							 &in->far[fi],
-							 row->keywords);
+			retry_pull(p, si, fi);
 			return;
 		}
 		if (ni >= 0)	/* far gone meanwhile: the copy stays new */
@@ -560,30 +586,64 @@ plan_row(struct planner *p, size_t i)
 
 /* ---- pass 3: interrupted APPENDs -------------------------------------- */
 
+/*
+ * The message an interrupted APPEND of row left on a side (msgs, sorted by
+ * uid): the first unused one at or above the journaled UIDNEXT with the
+ * row's identity and size; -1 if none.  After a UIDVALIDITY change the
+ * journaled UIDNEXT means nothing and the whole side is searched.  Equal
+ * copies pair up in UID order, one row each.
+ */
+static long
+find_appended(const struct mf_msg *msgs, size_t n, const bool *used,
+	      const struct state_msg *row, bool reset)
+{
+	uint32_t from = 0;
+	size_t k;
+
+	if (reset || row->pending_arg == NULL ||
+	    !mf_str_to_u32(row->pending_arg, strlen(row->pending_arg), &from))
+		from = 0;
+	for (k = 0; k < n; k++) {
+		if (used[k] || msgs[k].uid < from)
+			continue;
+		if (same_content(row->msgid, row->size, msgs[k].msgid,
+				 msgs[k].size))
+			return (long)k;
+	}
+	return -1;
+}
+
+/* A pull into a UID near side (IMAP to IMAP): landed, or copy again. */
+static void
+plan_pending_pull(struct planner *p, const struct pending_pull *pp)
+{
+	const struct plan_input *in = p->in;
+	long ni = find_appended(in->near, in->nnear, p->near_used,
+				&in->state[pp->row], in->near_reset);
+
+	if (ni >= 0) {
+		p->near_used[ni] = true;
+		plan_pair(p, (long)pp->row, pp->far, ni, PLAN_WHY_CONFIRM,
+			  true);
+		return;
+	}
+	retry_pull(p, (long)pp->row, pp->far);
+}
+
 static void
 plan_pending_push(struct planner *p, size_t i)
 {
 	const struct plan_input *in = p->in;
 	const struct state_msg *row = &in->state[i];
 	long ni = find_near(in, row);
-	uint32_t from = 0;
-	size_t k;
+	long k = find_appended(in->far, in->nfar, p->far_used, row,
+			       in->far_reset);
 	struct plan_entry *e;
 
-	if (row->pending_arg != NULL &&
-	    !mf_str_to_u32(row->pending_arg, strlen(row->pending_arg), &from))
-		from = 0;
-	for (k = 0; k < in->nfar; k++) {
-		const struct mf_msg *f = &in->far[k];
-
-		if (p->far_used[k] || f->uid < from)
-			continue;
-		if (same_content(row->msgid, row->size, f->msgid, f->size)) {
-			p->far_used[k] = true;
-			plan_pair(p, (long)i, (long)k, ni, PLAN_WHY_CONFIRM,
-				  true);
-			return;
-		}
+	if (k >= 0) {
+		p->far_used[k] = true;
+		plan_pair(p, (long)i, k, ni, PLAN_WHY_CONFIRM, true);
+		return;
 	}
 	/* not there: APPEND again */
 	e = entry_add(p, (long)i, -1, ni, PLAN_WHY_RETRY);
@@ -944,9 +1004,12 @@ plan_box(const struct plan_input *in, struct plan_result **res_r,
 	p.far_used = xcalloc(in->nfar + 1, sizeof(bool));
 	p.near_used = xcalloc(in->nnear + 1, sizeof(bool));
 	p.pushes = xcalloc(in->nstate + 1, sizeof(size_t));
+	p.pulls = xcalloc(in->nstate + 1, sizeof(*p.pulls));
 
 	for (i = 0; i < in->nstate; i++)
 		plan_row(&p, i);
+	for (i = 0; i < p.npulls; i++)
+		plan_pending_pull(&p, &p.pulls[i]);
 	for (i = 0; i < p.npushes; i++)
 		plan_pending_push(&p, p.pushes[i]);
 	pair_by_name_uid(&p);
@@ -960,6 +1023,7 @@ plan_box(const struct plan_input *in, struct plan_result **res_r,
 	free(p.far_used);
 	free(p.near_used);
 	free(p.pushes);
+	free(p.pulls);
 	*res_r = p.res;
 	return 0;
 }

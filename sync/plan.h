@@ -49,13 +49,22 @@
  * Within a group of equal values, copies pair in order (k on one side and
  * m on the other pair min(k, m) times; the rest are copied).
  *
- * Placeholders: with max_size set and a near side that can mark them (a
- * key store), a far message larger than max_size is copied as a
- * header-only placeholder (entry.placeholder; sync/exec.c makes it).  A
- * placeholder is never copied to the far side: not as a new message (its
- * file name says what it is), not to bring back a far copy deleted after
- * a local flag change.  For pairing, a placeholder counts with the size of
- * the message it stands for, so a lost state database pairs it again.
+ * Interrupted copies (rows journaled pending PULL or PUSH): a copy into a
+ * key store is found by the key journaled before a byte was written; a
+ * copy into a UID store (an APPEND: the far side, or an IMAP near side) by
+ * the identity and size journaled with it, among the messages of that
+ * side at or above the UIDNEXT journaled before the APPENDs.  Found, the
+ * row is confirmed; not found, the copy is made again.  The same applies
+ * to copies a server without UIDPLUS gave no UID for.
+ *
+ * Placeholders: with max_size set and a near side that can mark them
+ * (MF_CAP_PLACEHOLDERS, the maildir store), a far message larger than
+ * max_size is copied as a header-only placeholder (entry.placeholder;
+ * sync/exec.c makes it).  A placeholder is never copied to the far side:
+ * not as a new message (its file name says what it is), not to bring back
+ * a far copy deleted after a local flag change.  For pairing, a
+ * placeholder counts with the size of the message it stands for, so a lost
+ * state database pairs it again.
  */
 #ifndef MF_SYNC_PLAN_H
 #define MF_SYNC_PLAN_H

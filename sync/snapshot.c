@@ -158,7 +158,7 @@ full_scan(struct side *s, struct mf_err *err)
 
 	/* size and date are free on IMAP; on a maildir they cost a stat or
 	 * a read per file, and only pairing needs them (identify_side) */
-	if (s->uids)
+	if (s->st->caps & MF_CAP_CHEAP_SIZE)
 		req.want |= MF_WANT_SIZE | MF_WANT_DATE;
 	if (scan(s, &req, &res, err) < 0)
 		return -1;
@@ -306,17 +306,16 @@ snapshot_side(struct box_run *r, struct side *s, struct mf_err *err)
 		       "(%u -> %u): matching messages again by content",
 		       s->label, s->box, rec->uidvalidity, st->uidvalidity);
 
-	if (!s->uids) {
-		if (known && rec->dir_token != 0 &&
-		    st->dir_token == rec->dir_token) {
-			for (i = 0; i < r->rows->n; i++)
-				if (row_on_side(s, &r->rows->v[i]))
-					view_add_row(s, &r->rows->v[i], NULL);
-			view_sort(s);
-			return 0;
-		}
-		return full_scan(s, err);
+	if ((s->st->caps & MF_CAP_DIR_TOKEN) && known &&
+	    rec->dir_token != 0 && st->dir_token == rec->dir_token) {
+		for (i = 0; i < r->rows->n; i++)
+			if (row_on_side(s, &r->rows->v[i]))
+				view_add_row(s, &r->rows->v[i], NULL);
+		view_sort(s);
+		return 0;
 	}
+	if (!s->uids)
+		return full_scan(s, err);
 	if (known && !s->reset && rec->uidnext != 0 &&
 	    rec->uidvalidity == st->uidvalidity &&
 	    st->highestmodseq != 0 && rec->highestmodseq != 0 &&

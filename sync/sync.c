@@ -59,7 +59,8 @@ same_status(const struct side *s, const struct mf_box_status *now)
 {
 	const struct state_side *rec = s->rec;
 
-	if (!s->uids)	/* a maildir lists only its token: all it needs */
+	/* a directory token is all a store with one needs (maildir) */
+	if (s->st->caps & MF_CAP_DIR_TOKEN)
 		return now->dir_token != 0 && now->dir_token == rec->dir_token;
 	if (!now->has_status)
 		return false;
@@ -495,7 +496,7 @@ settle_fetch(struct box_run *r, struct mf_err *err)
 	bool changed = false;
 	size_t i;
 
-	if (r->o->dry_run || r->near.uids)
+	if (r->o->dry_run || !(r->near.st->caps & MF_CAP_PLACEHOLDERS))
 		return 0;
 	for (i = 0; i < r->rows->n; i++)
 		if (r->rows->v[i].pending == STATE_PENDING_FETCH)
@@ -573,8 +574,7 @@ plan_pass(struct box_run *r, bool first, struct mf_err *err)
 	in.near_keywords = (o->near->caps & MF_CAP_KEYWORDS) != 0;
 	in.far_reset = r->far.reset;
 	in.near_reset = r->near.reset;
-	/* the maildir store marks placeholders in the file name */
-	in.placeholders = !r->near.uids;
+	in.placeholders = (o->near->caps & MF_CAP_PLACEHOLDERS) != 0;
 	in.now = o->now;
 	return plan_box(&in, &r->plan, err);
 }

@@ -966,7 +966,7 @@ imap_store_create(const struct imap_store_cfg *cfg, struct mf_store **st_r,
 	}
 	if (connect_and_login(st, err) < 0)
 		goto fail;
-	st->base.caps = MF_CAP_UIDS | MF_CAP_KEYWORDS;
+	st->base.caps = MF_CAP_UIDS | MF_CAP_KEYWORDS | MF_CAP_CHEAP_SIZE;
 	if (st->condstore)
 		st->base.caps |= MF_CAP_CONDSTORE;
 	if (st->qresync)

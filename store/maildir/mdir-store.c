@@ -756,6 +756,9 @@ mdir_store_create(const struct mdir_store_cfg *cfg, struct mf_store **st_r,
 	st = xcalloc(1, sizeof(*st));
 	st->base.ops = &mdir_ops;
 	st->base.caps = MF_CAP_DIR_TOKEN | MF_CAP_KEYWORDS;
+	/* placeholders are marked in the file name (mdir-name.c); readdir
+	 * races with a reader renaming new/ to cur/ */
+	st->base.caps |= MF_CAP_PLACEHOLDERS | MF_CAP_SCAN_MAY_MISS;
 	st->base.name = xstrdup(cfg->name != NULL ? cfg->name : "maildir");
 	st->root = strip_root(cfg->path);
 	st->layout = cfg->layout;

@@ -342,6 +342,11 @@ test_list_select_scan_fetch(void **state)
 	assert_true(st->caps & MF_CAP_QRESYNC);
 	assert_true(st->caps & MF_CAP_UIDPLUS);
 	assert_true(st->caps & MF_CAP_LIST_STATUS);
+	/* what the engine asks instead of "has no UIDs" */
+	assert_true(st->caps & MF_CAP_CHEAP_SIZE);
+	assert_false(st->caps & MF_CAP_PLACEHOLDERS);
+	assert_false(st->caps & MF_CAP_DIR_TOKEN);
+	assert_false(st->caps & MF_CAP_SCAN_MAY_MISS);
 	if (st->ops->list_boxes(st, true, &list, &err) < 0)
 		fail_msg("list: %s", err.msg);
 	inbox = find_box(list, "INBOX");

@@ -12,6 +12,8 @@
  *   forget          drop the state row
  *   =FS/FS          write the row: far flags / near flags ("-" = absent)
  *   ... ph          the entry's near copy is (made as) a placeholder
+ * With near_uids the near side is an IMAP store: its messages and the
+ * rows' near copies are named by UID (.uid, .near_uid), printed as such.
  * Flags are maildir letters (D F P R S T); keywords follow a '|': "S|work".
  */
 #include <stdarg.h>
@@ -36,6 +38,7 @@ struct srow {
 	const char *id;
 	uint64_t size;
 	bool ph;		/* the near copy is a placeholder */
+	uint32_t near_uid;	/* near_uids cases */
 };
 
 struct fmsg {
@@ -58,6 +61,7 @@ struct nmsg {
 	bool checked;		/* name_uid_checked */
 	const char *fp;
 	const char *cd;
+	uint32_t uid;		/* near_uids cases, instead of key */
 };
 
 enum pol_kind {
@@ -78,6 +82,8 @@ struct pcase {
 	struct nmsg n[16];
 	enum pol_kind pol;
 	bool far_reset;
+	bool near_reset;
+	bool near_uids;		/* near side by UID (IMAP to IMAP) */
 	bool no_near_kw;	/* near side cannot store keywords */
 	bool ph;		/* near side can hold placeholders */
 	const char *expect;
@@ -386,6 +392,67 @@ static const struct pcase cases[] = {
 	  .n = { { "k", "S" } },
 	  .expect = "push k =S/S" },
 
+	/* ---- interrupted pulls into an IMAP near side (APPEND) ---- */
+	{ "IMAP near: pending pull landed above the journaled UIDNEXT",
+	  .s = { { 3, NULL, "S", "S", STATE_PENDING_PULL, "10", "<p@h>", 77 } },
+	  .f = { { 3, "S", "<p@h>", 77 } },
+	  .n = { { NULL, "S", "<p@h>", 77, .uid = 12 } },
+	  .near_uids = true,
+	  .expect = "=S/S" },
+	{ "IMAP near: landed at exactly the journaled UIDNEXT",
+	  .s = { { 3, NULL, "S", "S", STATE_PENDING_PULL, "10", "<p@h>", 77 } },
+	  .f = { { 3, "S", "<p@h>", 77 } },
+	  .n = { { NULL, "S", "<p@h>", 77, .uid = 10 } },
+	  .near_uids = true,
+	  .expect = "=S/S" },
+	{ "IMAP near: the same message below the journaled UIDNEXT is not it",
+	  .s = { { 3, NULL, "S", "S", STATE_PENDING_PULL, "10", "<p@h>", 77 } },
+	  .f = { { 3, "S", "<p@h>", 77 } },
+	  .n = { { NULL, "S", "<p@h>", 77, .uid = 4 } },
+	  .near_uids = true,
+	  .expect = "pull 3 =S/S; push 4 =S/S" },
+	{ "IMAP near: same Message-ID, other size is not it",
+	  .s = { { 3, NULL, "", "", STATE_PENDING_PULL, "10", "<p@h>", 77 } },
+	  .f = { { 3, "", "<p@h>", 77 } },
+	  .n = { { NULL, "", "<p@h>", 78, .uid = 11 } },
+	  .near_uids = true,
+	  .expect = "pull 3 =/; push 11 =/" },
+	{ "IMAP near: pending pull lost: APPEND again",
+	  .s = { { 3, NULL, "S", "S", STATE_PENDING_PULL, "10", "<p@h>", 77 } },
+	  .f = { { 3, "S", "<p@h>", 77 } },
+	  .near_uids = true,
+	  .expect = "pull 3 =S/S" },
+	{ "IMAP near: two equal copies journaled, one landed",
+	  .s = { { 3, NULL, "", "", STATE_PENDING_PULL, "10", "<p@h>", 77 },
+		 { 4, NULL, "", "", STATE_PENDING_PULL, "10", "<p@h>", 77 } },
+	  .f = { { 3, "", "<p@h>", 77 }, { 4, "", "<p@h>", 77 } },
+	  .n = { { NULL, "", "<p@h>", 77, .uid = 10 } },
+	  .near_uids = true,
+	  .expect = "=/; pull 4 =/" },
+	{ "IMAP near: a synced row's message is not taken for the copy",
+	  .s = { { 2, NULL, "", "", .near_uid = 11, .id = "<p@h>", .size = 77 },
+		 { 3, NULL, "", "", STATE_PENDING_PULL, "10", "<p@h>", 77 } },
+	  .f = { { 2, "", "<p@h>", 77 }, { 3, "", "<p@h>", 77 } },
+	  .n = { { NULL, "", "<p@h>", 77, .uid = 11 } },
+	  .near_uids = true,
+	  .expect = "pull 3 =/" },
+	{ "IMAP near: flags changed on the far side meanwhile are carried",
+	  .s = { { 3, NULL, "", "", STATE_PENDING_PULL, "10", "<p@h>", 77 } },
+	  .f = { { 3, "F", "<p@h>", 77 } },
+	  .n = { { NULL, "", "<p@h>", 77, .uid = 10 } },
+	  .near_uids = true,
+	  .expect = "near 10 +F =F/F" },
+	{ "IMAP near: far message gone meanwhile: the row goes",
+	  .s = { { 3, NULL, "", "", STATE_PENDING_PULL, "10", "<p@h>", 77 } },
+	  .near_uids = true,
+	  .expect = "forget" },
+	{ "IMAP near: after a near UIDVALIDITY change the whole side counts",
+	  .s = { { 3, NULL, "", "", STATE_PENDING_PULL, "10", "<p@h>", 77 } },
+	  .f = { { 3, "", "<p@h>", 77 } },
+	  .n = { { NULL, "", "<p@h>", 77, .uid = 2 } },
+	  .near_uids = true, .near_reset = true,
+	  .expect = "=/" },
+
 	/* ---- UIDVALIDITY change ---- */
 	{ "uidvalidity reset: rows found again by identity",
 	  .s = { { 1, "a", "S", "S", 0, NULL, "<a@h>", 10 },
@@ -512,11 +579,13 @@ run_case(const struct pcase *c)
 	memset(rows, 0, sizeof(rows));
 	memset(far, 0, sizeof(far));
 	memset(near, 0, sizeof(near));
-	for (; ns < 16 && (c->s[ns].far || c->s[ns].near); ns++) {
+	for (; ns < 16 && (c->s[ns].far || c->s[ns].near ||
+			   c->s[ns].near_uid); ns++) {
 		const struct srow *r = &c->s[ns];
 
 		rows[ns].far_uid = r->far;
 		rows[ns].near_key = (char *)r->near;
+		rows[ns].near_uid = r->near_uid;
 		rows[ns].flags = parse_flags(r->ff, &rows[ns].keywords);
 		rows[ns].near_flags = parse_flags(r->nf,
 						  &rows[ns].near_keywords);
@@ -541,10 +610,11 @@ run_case(const struct pcase *c)
 		far[nf].fp = c->f[nf].fp;
 		far[nf].cd = c->f[nf].cd;
 	}
-	for (; nn < 16 && c->n[nn].key; nn++) {
+	for (; nn < 16 && (c->n[nn].key || c->n[nn].uid); nn++) {
 		char *kw;
 
 		near[nn].key = c->n[nn].key;
+		near[nn].uid = c->n[nn].uid;
 		near[nn].flags = parse_flags(c->n[nn].flags, &kw);
 		near[nn].keywords = kw;
 		frees[nfrees++] = kw;
@@ -566,6 +636,8 @@ run_case(const struct pcase *c)
 	in.far_keywords = true;
 	in.near_keywords = !c->no_near_kw;
 	in.far_reset = c->far_reset;
+	in.near_reset = c->near_reset;
+	in.near_uids = c->near_uids;
 	in.placeholders = c->ph;
 	in.now = NOW;
 	assert_int_equal(plan_box(&in, &res, &err), 0);
@@ -577,7 +649,10 @@ run_case(const struct pcase *c)
 
 		if (e->far >= 0)
 			snprintf(farid, sizeof(farid), "%u", far[e->far].uid);
-		if (e->near >= 0)
+		if (e->near >= 0 && c->near_uids)
+			snprintf(nearid, sizeof(nearid), "%u",
+				 near[e->near].uid);
+		else if (e->near >= 0)
 			snprintf(nearid, sizeof(nearid), "%s",
 				 near[e->near].key);
 		if (i > 0)
