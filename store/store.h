@@ -377,6 +377,27 @@ struct mf_move_item {
 	char new_key[128];	/* maildir: key in the destination */
 };
 
+/*
+ * A message that another program (a user's mv, a mail reader) moved into
+ * the selected mailbox from folder "from" of the same store, keeping its
+ * file name: where keyword letters mean what each folder says (Maildir),
+ * it still carries from's letters.  relabel() gives it the letters that
+ * name, here, the keywords its letters named in from, as move() does for
+ * its own moves.  Only while the message's keywords as this folder reads
+ * them are still expect: a relabel done before a crash is never done
+ * again (done twice, letters new here would be read with from's map).
+ */
+struct mf_relabel_item {
+	/* in */
+	const char *key;
+	const char *expect;	/* normalized; NULL = none */
+	/* out */
+	int status;
+	struct mf_err err;
+	bool gone;		/* no such message here */
+	bool skipped;		/* not as expected: left as it is */
+};
+
 struct mf_select_req {
 	bool readonly;		/* EXAMINE */
 };
@@ -447,6 +468,11 @@ struct mf_store_ops {
 	 */
 	int (*move)(struct mf_store *st, struct mf_move_item *items, size_t n,
 		    const char *dest, struct mf_err *err);
+
+	/* See struct mf_relabel_item.  NULL where keywords do not depend
+	 * on the folder (IMAP). */
+	int (*relabel)(struct mf_store *st, struct mf_relabel_item *items,
+		       size_t n, const char *from, struct mf_err *err);
 
 	void (*destroy)(struct mf_store *st);
 };

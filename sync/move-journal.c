@@ -15,8 +15,10 @@
 
 /*
  * "mv1 to=T from=F s=far|near hint=H s_uid=U m_uid=U s_key=N:KEY
- * m_key=N:KEY".  Keys come last and carry their length: a maildir name
- * may hold any byte but '/' and NUL, spaces included.
+ * m_key=N:KEY", then " s_kw=N:KEYWORDS" for a relabel.  Keys come last
+ * and carry their length: a maildir name may hold any byte but '/' and
+ * NUL, spaces included.  A journal without s_kw (an older version's, or
+ * no relabel) reads as relabel = false.
  */
 int
 move_journal_format(const struct move_journal *j, char *buf, size_t len)
@@ -28,12 +30,15 @@ move_journal_format(const struct move_journal *j, char *buf, size_t len)
 			 j->s_uid, j->m_uid, strlen(j->s_key), j->s_key,
 			 strlen(j->m_key), j->m_key);
 
+	if (n >= 0 && (size_t)n < len && j->relabel)
+		n += snprintf(buf + n, len - (size_t)n, " s_kw=%zu:%s",
+			      strlen(j->s_kw), j->s_kw);
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-/* "NAME=LEN:VALUE" at *p into out (MOVE_KEY_MAX); moves *p past it. */
+/* "NAME=LEN:VALUE" at *p into out (max bytes); moves *p past it. */
 static bool
-parse_key(const char **p, const char *name, char *out)
+parse_str(const char **p, const char *name, char *out, size_t max)
 {
 	size_t nl = strlen(name), len = 0;
 	const char *s = *p;
@@ -45,7 +50,7 @@ parse_key(const char **p, const char *name, char *out)
 		return false;
 	while (*s >= '0' && *s <= '9') {
 		len = len * 10 + (size_t)(*s++ - '0');
-		if (len >= MOVE_KEY_MAX)
+		if (len >= max)
 			return false;
 	}
 	if (*s++ != ':' || strnlen(s, len) < len)
@@ -54,6 +59,12 @@ parse_key(const char **p, const char *name, char *out)
 	out[len] = '\0';
 	*p = s + len;
 	return true;
+}
+
+static bool
+parse_key(const char **p, const char *name, char *out)
+{
+	return parse_str(p, name, out, MOVE_KEY_MAX);
 }
 
 bool
@@ -76,7 +87,18 @@ move_journal_parse(const char *arg, struct move_journal *j)
 		return false;
 	p = arg + used;
 	if (!parse_key(&p, "s_key", j->s_key) || *p++ != ' ' ||
-	    !parse_key(&p, "m_key", j->m_key) || *p != '\0') {
+	    !parse_key(&p, "m_key", j->m_key)) {
+		memset(j, 0, sizeof(*j));
+		return false;
+	}
+	if (*p == ' ') {
+		p++;
+		j->relabel = parse_str(&p, "s_kw", j->s_kw,
+				       sizeof(j->s_kw));
+		if (!j->relabel)
+			p--;	/* refused below */
+	}
+	if (*p != '\0') {
 		memset(j, 0, sizeof(*j));
 		return false;
 	}

@@ -364,6 +364,42 @@ finish(struct rc_run *r, struct rc_job *j, struct mf_err *err)
 	return 0;
 }
 
+/*
+ * A hand move on a maildir S whose mirror was done: the file may still
+ * carry the letters of the row's folder (move.c relabel_group()).  The
+ * journaled s_kw makes this safe to repeat: a file already relabeled
+ * reads differently and is left alone.
+ */
+static int
+relabel(struct rc_run *r, struct rc_job *j, struct mf_err *err)
+{
+	const struct rc_side *s = j->j.s_far ? &r->far : &r->near;
+	struct mf_select_req sel = { .readonly = false };
+	struct mf_box_status status;
+	struct mf_relabel_item item = { .key = j->j.s_key,
+					.expect = j->j.s_kw };
+	const char *to = box_name(s, &r->plan->v[j->to]);
+
+	if (!j->j.relabel || s->uids || s->st->ops->relabel == NULL ||
+	    j->j.s_key[0] == '\0')
+		return 0;
+	if (s->st->ops->select_box(s->st, to, &sel, &status, err) < 0 ||
+	    s->st->ops->relabel(s->st, &item, 1,
+				box_name(s, &r->plan->v[j->box]), err) < 0) {
+		mf_err_prefix(err, "%s %s: keywords of a message moved by "
+			      "hand", s->label, to);
+		if (mf_err_is_store_level(err->cls))
+			return -1;
+		mf_log(MF_LOG_WARN, MF_LOGC_SYNC, "%s", err->msg);
+		mf_err_clear(err);
+		return 0;
+	}
+	if (item.status != 0)
+		mf_log(MF_LOG_WARN, MF_LOGC_SYNC, "%s: keywords of %s moved "
+		       "by hand: %s", to, item.key, item.err.msg);
+	return 0;
+}
+
 static int
 write_rows(struct rc_run *r, size_t *moved, bool *touched, bool *changed_r,
 	   struct mf_err *err)
@@ -474,6 +510,10 @@ move_recover(const struct sync_opts *o, const struct box_plan *plan,
 			 j->fix == MOVE_FIX_UNDONE ? "undone" : "lost");
 		if (!j->skip && j->fix == MOVE_FIX_FINISH &&
 		    finish(&r, j, err) < 0)
+			goto out;
+		if (!j->skip && (j->fix == MOVE_FIX_DONE ||
+				 j->fix == MOVE_FIX_FINISH) &&
+		    relabel(&r, j, err) < 0)
 			goto out;
 	}
 	ret = write_rows(&r, moved, touched, changed_r, err);

@@ -21,6 +21,8 @@
  *      or COPY + UID EXPUNGE, maildir rename), and in one transaction the
  *      row leaves the old folder's state and enters the new one's, with
  *      the S id of the fresh message and the M id the move returned.
+ *      A maildir file S moved by hand is relabeled in between (move.h,
+ *      "Keywords of a file moved by hand").
  *
  * A move is mirrored only where the policy would have carried both halves
  * (new messages and deletions from S to M, and expunge on M): it replaces
@@ -438,6 +440,7 @@ struct mv_job {
 	const char *m_key;
 	struct mf_move_item item;
 	bool journaled;
+	bool relabel;		/* moved by hand on a maildir S: relabel() */
 };
 
 /* The journal of job j: what a run that stops now needs to finish it. */
@@ -463,6 +466,9 @@ journal_arg(const struct mv_run *r, const struct mv_side *s,
 	jr.m_uid = j->m_uid;
 	snprintf(jr.m_key, sizeof(jr.m_key), "%s",
 		 j->m_key != NULL ? j->m_key : "");
+	jr.relabel = j->relabel;
+	if (j->relabel)
+		snprintf(jr.s_kw, sizeof(jr.s_kw), "%s", j->f->msg->keywords);
 	if (move_journal_format(&jr, buf, len) < 0)
 		buf[0] = '\0';	/* a key too long: recovered by content */
 }
@@ -612,6 +618,59 @@ dry_line(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
 	r->o->plan_line(r->o->ctx, line);
 }
 
+/*
+ * The files the user moved by hand into dst on s still carry the letters
+ * of src's dovecot-keywords: give them dst's letters for the same
+ * keywords, after m moved its copy (so a run stopped before m's move
+ * redoes the whole move, relabel included, and one stopped after it finds
+ * the journal done and relabels there: move-recover.c).  A relabel that
+ * fails leaves the letters as they are, the behaviour before relabel.
+ */
+static int
+relabel_group(struct mv_run *r, const struct mv_side *s, size_t src,
+	      size_t dst, struct mv_job *jobs, size_t n, struct mf_err *err)
+{
+	struct mf_select_req sel = { .readonly = false };
+	struct mf_box_status status;
+	struct mf_relabel_item *items = xcalloc(n + 1, sizeof(*items));
+	struct mf_err rerr = { 0 };
+	const char *to = box_name(s, &r->plan->v[dst]);
+	size_t i, k = 0;
+	int ret;
+
+	for (i = 0; i < n; i++)
+		if (jobs[i].relabel && jobs[i].item.status == 0 &&
+		    !jobs[i].item.gone) {
+			items[k].key = jobs[i].f->msg->key;
+			items[k++].expect = jobs[i].f->msg->keywords;
+		}
+	if (k == 0) {
+		free(items);
+		return 0;
+	}
+	ret = s->st->ops->select_box(s->st, to, &sel, &status, &rerr);
+	if (ret == 0)
+		ret = s->st->ops->relabel(s->st, items, k,
+					  box_name(s, &r->plan->v[src]),
+					  &rerr);
+	for (i = 0; ret == 0 && i < k; i++)
+		if (items[i].status != 0)
+			mf_log(MF_LOG_WARN, MF_LOGC_SYNC, "%s: keywords of %s "
+			       "moved by hand: %s", to, items[i].key,
+			       items[i].err.msg);
+	free(items);
+	if (ret < 0) {
+		mf_err_prefix(&rerr, "%s %s: keywords of messages moved by "
+			      "hand", s->label, to);
+		if (mf_err_is_store_level(rerr.cls)) {
+			mf_err_copy(err, &rerr);
+			return -1;
+		}
+		mf_log(MF_LOG_WARN, MF_LOGC_SYNC, "%s", rerr.msg);
+	}
+	return 0;
+}
+
 /* Move the jobs from folder src to dst on m, then record them. */
 static int
 move_group(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
@@ -678,6 +737,8 @@ move_group(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
 		/* the folders' own syncs copy and delete instead */
 		mf_log(MF_LOG_WARN, MF_LOGC_SYNC, "%s", merr.msg);
 	}
+	if (relabel_group(r, s, src, dst, jobs, n, err) < 0)
+		return -1;
 	return record(r, s, m, dst, jobs, n, err);
 }
 
@@ -713,6 +774,10 @@ carry_out(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
 		j->m_src = j->g->box;
 		j->m_uid = row_uid(m, j->g->row);
 		j->m_key = m->uids ? NULL : j->g->row->near_key;
+		/* a file renamed by hand keeps its letters (move.h) */
+		j->relabel = s->id == SIDE_NEAR && !s->uids &&
+			     s->st->ops->relabel != NULL && pairs[i].by_key &&
+			     strlen(j->f->msg->keywords) < MOVE_KW_MAX;
 		nt = s->id == SIDE_FAR ? find_note(r, j->g->row->rowid) : NULL;
 		if (nt != NULL) {
 			/* moved on both sides: the server's folder wins */

@@ -17,6 +17,17 @@
  * sync, exactly as if the message had not moved.  A flag removed on one
  * side in the round the other side moved the message stays removed.
  *
+ * Keywords of a file moved by hand.  A maildir file renamed into another
+ * folder (mv, a mail reader) keeps its letters, which mean what the
+ * source's dovecot-keywords says, not the destination's.  A near move
+ * matched by key is therefore relabeled (store.h, relabel()) after the
+ * far side moved its copy: the file gets the destination's letters for
+ * the keywords its letters named in the source, its unique name kept.
+ * The row's keywords stay the three-way base as above, and the
+ * destination's sync then sees the keywords the file had.  Not for a
+ * message moved on both sides (its near copy is paired or moved on as it
+ * is), nor for a content match (a mail reader's new copy).
+ *
  * Moved on both sides in the same round (move.c finds this when the
  * mirror move finds nothing to move):
  *   - into the same folder: the two copies are the same message; the row
@@ -53,6 +64,12 @@
  * an uninterrupted run would have (tests/integ/sync-move-conflict.sh,
  * sync-move-imap.sh).  A double move whose mirror found nothing journals
  * nothing lasting: "lost", and the next run's passes find it again.
+ * A relabel comes after M's move and before the record: a run stopped
+ * before M's move redoes it all; one stopped after finds the journal
+ * done (or half done) and relabels then.  Done twice, a relabel would
+ * read letters new to the destination with the source's map, so the
+ * journal keeps the keywords the destination read in the file before
+ * (s_kw), and relabel() changes the file only while it still reads so.
  *
  * Limits.  A dry run settles no journal and lists a double move as the
  * two plain moves it looks like.  A journaled row with no identity or no
@@ -121,7 +138,8 @@ int moves_run(const struct sync_opts *o, const struct box_plan *plan,
 /* ---- the journal (move-journal.c, pure) ------------------------------ */
 
 #define MOVE_KEY_MAX 128	/* as mf_move_item.new_key */
-#define MOVE_JOURNAL_MAX (160 + 2 * MOVE_KEY_MAX)
+#define MOVE_KW_MAX 512		/* relabel's expect; longer: no relabel */
+#define MOVE_JOURNAL_MAX (176 + 2 * MOVE_KEY_MAX + MOVE_KW_MAX)
 
 /*
  * What a row journaled for a move says.  S is the side the move was seen
@@ -137,6 +155,11 @@ struct move_journal {
 	char s_key[MOVE_KEY_MAX];
 	uint32_t m_uid;		/* M's message in its source folder */
 	char m_key[MOVE_KEY_MAX];
+	/* S moved a maildir file by hand (by key): its letters are to be
+	 * relabeled (store.h) in the destination, from the row's folder,
+	 * while its keywords read there are still s_kw */
+	bool relabel;
+	char s_kw[MOVE_KW_MAX];
 };
 
 /* Into buf (MOVE_JOURNAL_MAX is enough); -1 if it does not fit. */

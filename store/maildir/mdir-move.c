@@ -17,6 +17,14 @@
  * two leaves the message in both folders, which the engine heals: the
  * source copy is a row whose far message is gone (deleted locally), the
  * destination copy is paired with the far message by content.
+ *
+ * relabel: the same letter translation for a file someone else renamed
+ * into the selected folder (mv keeps the name, and so the source's
+ * letters).  The file is renamed in place, within its subdirectory: one
+ * atomic rename that names the same message either way.  A letter the
+ * source does not name is kept as it is (we cannot know what it means).
+ * The guard against a second translation is the caller's expect
+ * (store.h): once translated, the letters read differently here.
  */
 #include "mdir-name.h"
 #include "mdir-private.h"
@@ -24,10 +32,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "base/testhook.h"
+#include "flags.h"
 
 static int
 move_noreplace(int from_fd, const char *name, int to_fd, const char *to)
@@ -158,5 +168,127 @@ mdir_move(struct mf_store *mst, struct mf_move_item *items, size_t n,
 	if (ret == 0)
 		ret = mdir_box_sync_dirs(st, st->box, err);
 	mdir_box_unref(&dst);
+	return ret;
+}
+
+/* The letters of e (read with from's map) as the selected folder's. */
+static int
+relabel_name(struct mdir_store *st, const struct mdir_ent *e,
+	     struct mdir_box *from, char *buf, size_t size, struct mf_err *err)
+{
+	struct mdir_box *here = st->box;
+	uint32_t kept = e->kw_letters & ~mdir_kwmap_mask(&from->kw);
+	uint32_t letters;
+	struct mdir_name pn;
+	char *names = mdir_kwmap_names(&from->kw, e->kw_letters);
+
+	/* the kept letters must not get a name here */
+	if (mdir_box_kw_ensure(st, here, names, kept, err) < 0) {
+		free(names);
+		return mf_err_prefix(err, "%s", here->name);
+	}
+	letters = mdir_kwmap_letters(&here->kw, names, NULL) | kept;
+	free(names);
+	mdir_name_parse(e->name, strlen(e->name), &pn);
+	if (letters == e->kw_letters) {
+		if (strlen(e->name) >= size)
+			return mf_err_set(err, MF_E_MSG, "name too long");
+		memcpy(buf, e->name, strlen(e->name) + 1);
+		return 0;
+	}
+	return mdir_name_with_flags(&pn, pn.flags, letters, buf, size, err);
+}
+
+static int
+relabel_one(struct mdir_store *st, struct mf_relabel_item *item,
+	    struct mdir_box *from, bool *rescanned, struct mf_err *err)
+{
+	char to[MDIR_NAME_MAX + 1];
+	struct mdir_ent *e;
+	int tries, r = 0, fd;
+	bool same = true;
+
+	for (tries = 0; tries < 2; tries++) {
+		char *now;
+
+		if (mdir_find_key(st, item->key, tries > 0, rescanned, &e,
+				  err) < 0)
+			return -1;
+		if (e == NULL) {
+			item->gone = true;
+			return 0;
+		}
+		now = mdir_kwmap_names(&st->box->kw, e->kw_letters);
+		same = mf_kw_equal(now, item->expect);
+		free(now);
+		if (!same) {
+			item->skipped = true;
+			return 0;
+		}
+		if (relabel_name(st, e, from, to, sizeof(to),
+				 &item->err) < 0) {
+			item->status = -1;
+			return 0;
+		}
+		if (strcmp(to, e->name) == 0)
+			return 0;
+		fd = e->in_new ? st->box->new_fd : st->box->cur_fd;
+		r = renameat(fd, e->name, fd, to);
+		/* ENOENT: renamed under us (a flag change): look again */
+		if (r == 0 || errno != ENOENT)
+			break;
+	}
+	if (r < 0) {
+		item->status = -1;
+		mf_err_sys(&item->err, MF_E_MSG, "rename %s", e->name);
+		return 0;
+	}
+	if (e->in_new)
+		st->box->dirty_new = true;
+	else
+		st->box->dirty_cur = true;
+	mdir_index_rename(&st->idx, e, to, e->in_new);
+	mf_test_step("maildir relabel");
+	return 0;
+}
+
+int
+mdir_relabel(struct mf_store *mst, struct mf_relabel_item *items, size_t n,
+	     const char *from, struct mf_err *err)
+{
+	struct mdir_store *st = (struct mdir_store *)mst;
+	struct mdir_box *src = NULL;
+	bool rescanned = false;
+	int ret = 0;
+	size_t i;
+
+	if (st->box == NULL)
+		return mf_err_set(err, MF_E_INTERNAL, "relabel: no mailbox "
+				  "selected");
+	if (st->readonly)
+		return mf_err_set(err, MF_E_BOX, "%s: relabel: selected "
+				  "read-only", st->box->name);
+	if (n == 0)
+		return 0;
+	/* from's map as it is now: letters are only ever added to it */
+	if (mdir_box_open(st, from, &src, err) < 0)
+		return mf_err_prefix(err, "relabel");
+	for (i = 0; i < n && ret == 0; i++) {
+		struct mf_relabel_item *item = &items[i];
+
+		item->status = 0;
+		item->gone = item->skipped = false;
+		mf_err_clear(&item->err);
+		if (item->key == NULL) {
+			item->status = -1;
+			mf_err_set(&item->err, MF_E_INTERNAL,
+				   "relabel: item without key");
+			continue;
+		}
+		ret = relabel_one(st, item, src, &rescanned, err);
+	}
+	if (ret == 0)
+		ret = mdir_box_sync_dirs(st, st->box, err);
+	mdir_box_unref(&src);
 	return ret;
 }

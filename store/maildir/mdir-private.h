@@ -114,6 +114,10 @@ int mdir_name_for_box(struct mdir_store *st, const struct mdir_ent *e,
 /* mdir-move.c */
 int mdir_move(struct mf_store *st, struct mf_move_item *items, size_t n,
 	      const char *dest, struct mf_err *err);
+/* store.h relabel(): the letters of files moved in by hand, read with
+ * from's dovecot-keywords (mdir-move.c has the rules) */
+int mdir_relabel(struct mf_store *st, struct mf_relabel_item *items,
+		 size_t n, const char *from, struct mf_err *err);
 
 /* mdir-deliver.c */
 

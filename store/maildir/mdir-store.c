@@ -711,6 +711,7 @@ static const struct mf_store_ops mdir_ops = {
 	.set_flags = mdir_set_flags,
 	.remove = mdir_remove,
 	.move = mdir_move,
+	.relabel = mdir_relabel,
 	.destroy = mdir_destroy,
 };
 

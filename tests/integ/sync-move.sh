@@ -11,6 +11,11 @@
 #   d. a server without MOVE: UID COPY + UID EXPUNGE, still no APPEND;
 #      and the crash test of c again on that path
 #   e. without MOVE and UIDPLUS: a deletion and an upload, as before
+#   f. keywords of files moved locally with mv: the letters name keywords
+#      through the source folder's dovecot-keywords; the server keeps the
+#      keywords, the file gets the destination's letters for them (name
+#      otherwise kept), letters the source did not name stay; and the
+#      same killed at every step
 set -u
 . "$(dirname "$0")/lib.sh"
 MF_STORE_OPTS="fsync: false"
@@ -196,4 +201,105 @@ mf sync >"$T/out-e2" 2>&1
 check "e: the next run copies nothing" \
 	grep -q 'pulled 0, pushed 0' "$T/out-e2"
 same_sides "e: sides still agree"
+
+# --- f. keywords moved by hand
+sed -i '/disable:/d' "$CFG"
+unset MF_NO_UIDPLUS
+# e's originals stay \Deleted on the server: gone from both sides' view
+mf_harness doveadm expunge mailbox INBOX deleted >/dev/null 2>&1
+gen_msgs "$T/kw" 31 33 kw
+mf_harness seed INBOX --flags S "$T"/kw/m{31..33} >/dev/null 2>&1
+for b in Kw Kw2; do mf_harness doveadm mailbox create "$b" >/dev/null 2>&1; done
+for i in 31 32; do
+	mf_harness doveadm flags add '$Label1 Important' mailbox INBOX \
+		header message-id "m$i.kw@test" >/dev/null 2>&1
+done
+mf -q sync >/dev/null 2>&1
+mf -q sync >/dev/null 2>&1
+# srv_kw BOX ID: the server's keywords of that message, sorted
+srv_kw() {
+	mf_harness doveadm fetch flags mailbox "$1" header message-id \
+		"$2@test" 2>/dev/null | sed -n 's/^flags: //p' | tr ' ' '\n' |
+		grep -v '^\\' | grep . | LC_ALL=C sort | tr '\n' ' ' |
+		sed 's/ $//'
+}
+# loc_kw BOX ID: the local file's keywords through BOX's dovecot-keywords
+loc_kw() {
+	local f letters
+	f=$(local_file "$1" "$2")
+	letters=$(basename "$f" | sed -n 's/.*:2,\([A-Za-z]*\).*/\1/p' |
+		tr -d 'A-Z')
+	[ -e "$LOCAL/$1/dovecot-keywords" ] || return 0
+	awk -v l="$letters" '{
+		i = $1 + 0; name = substr($0, index($0, " ") + 1)
+		if (index(l, substr("abcdefghijklmnopqrstuvwxyz", i + 1, 1)))
+			print name
+	}' "$LOCAL/$1/dovecot-keywords" | LC_ALL=C sort | tr '\n' ' ' |
+		sed 's/ $//'
+}
+key_of() { basename "$1" | sed 's/[:!]2,.*//'; }
+check "f: INBOX has the two keywords locally" \
+	test "$(loc_kw INBOX m31.kw)" = '$Label1 Important'
+# Kw names another keyword with a letter INBOX uses; Kw2 names none
+printf '0 Other\n' >"$LOCAL/Kw/dovecot-keywords"
+f31=$(local_file INBOX m31.kw)
+f32=$(local_file INBOX m32.kw)
+f33=$(local_file INBOX m33.kw)
+mv "$f31" "$LOCAL/Kw/cur/"
+mv "$f32" "$LOCAL/Kw2/cur/"
+# m33: a letter INBOX does not name, then moved
+mv "$f33" "$LOCAL/Kw2/cur/$(basename "$f33")q"
+name33=$(basename "$f33")q
+sleep 1.1
+snapshot F
+mf -D sync >"$T/out-f" 2>"$T/trace-f"
+check "f: moved with UID MOVE" \
+	test "$(grep -Ec '^C: [^ ]+ UID MOVE ' "$T/trace-f")" -ge 1
+check "f: the server keeps m31's keywords in Kw ($(srv_kw Kw m31.kw))" \
+	test "$(srv_kw Kw m31.kw)" = '$Label1 Important'
+check "f: the server keeps m32's keywords in Kw2 ($(srv_kw Kw2 m32.kw))" \
+	test "$(srv_kw Kw2 m32.kw)" = '$Label1 Important'
+check "f: m31's letters name them in Kw ($(loc_kw Kw m31.kw))" \
+	test "$(loc_kw Kw m31.kw)" = '$Label1 Important'
+check "f: m32's letters name them in Kw2 ($(loc_kw Kw2 m32.kw))" \
+	test "$(loc_kw Kw2 m32.kw)" = '$Label1 Important'
+check "f: the unique names are kept" \
+	test "$(key_of "$(local_file Kw m31.kw)")" = "$(key_of "$f31")" -a \
+	"$(key_of "$(local_file Kw2 m32.kw)")" = "$(key_of "$f32")"
+check "f: Kw's own entry keeps its letter" \
+	grep -qx '0 Other' "$LOCAL/Kw/dovecot-keywords"
+check "f: a letter the source did not name stays as it is" \
+	test -e "$LOCAL/Kw2/cur/$name33"
+check "f: and m33 has no keyword on the server" \
+	test "$(srv_kw Kw2 m33.kw)" = ''
+same_sides "f: sides agree"
+before=$(cd "$LOCAL" && find . -path '*/cur/*' | sort)
+mf -D sync >"$T/out-f2" 2>"$T/trace-f2"
+check "f: the next run has nothing to do" \
+	test "$(trace_commands "$T/trace-f2" | grep -Ec 'APPEND|MOVE|STORE')" -eq 0
+check "f: and renames nothing" \
+	test "$before" = "$(cd "$LOCAL" && find . -path '*/cur/*' | sort)"
+
+# killed at every step: the recovery run must give the same keywords
+restore F
+rm -f "$T/steps-F"
+MAILFERRY_TEST_STEP_LOG=$T/steps-F mf -q sync >/dev/null 2>&1
+steps=$(wc -l <"$T/steps-F")
+bad=0
+for ((N = 1; N <= steps; N++)); do
+	restore F
+	MAILFERRY_TEST_STOP_AFTER=$N mf -q sync >/dev/null 2>&1
+	rc=$?
+	mf -q sync >/dev/null 2>&1 || { echo "# f: step $N: recovery failed"; bad=$((bad + 1)); }
+	mf -q sync >/dev/null 2>&1
+	got="$rc|$(srv_kw Kw m31.kw)|$(srv_kw Kw2 m32.kw)|$(loc_kw Kw m31.kw)|$(loc_kw Kw2 m32.kw)|$(srv_kw Kw2 m33.kw)"
+	want='99|$Label1 Important|$Label1 Important|$Label1 Important|$Label1 Important|'
+	if [ "$got" != "$want" ] || [ ! -e "$LOCAL/Kw2/cur/$name33" ]; then
+		echo "# f: step $N ($(sed -n "${N}p" "$T/steps-F")): $got"
+		bad=$((bad + 1))
+	fi
+done
+check "f: killed at each of $steps steps ($(tr '\n' ',' <"$T/steps-F")), the keywords survive" \
+	test $bad -eq 0
+same_sides "f: sides agree after the crash runs"
 finish

@@ -1,7 +1,8 @@
 /*
  * The Maildir store's move (store/maildir/mdir-move.c): files renamed into
  * another folder with their names, new/ kept new/, a taken name never
- * overwritten, a missing key reported as gone.  Each test works in its own
+ * overwritten, a missing key reported as gone; and relabel() of a file
+ * moved by hand.  Each test works in its own
  * mkdtemp() directory.
  */
 #include <stdarg.h>
@@ -271,6 +272,58 @@ test_move_keywords(void **state)
 	fixture_close(&fx);
 }
 
+/* A file moved by hand keeps the source's letters: relabel() gives it
+ * the destination's for the same keywords, once. */
+static void
+test_relabel(void **state)
+{
+	struct fixture fx;
+	struct mf_err err = { 0 };
+	struct mf_relabel_item items[3] = {
+		{ .key = "1.a.host", .expect = "Other" },
+		{ .key = "2.b.host", .expect = "Other" },
+		{ .key = "9.z.host", .expect = "" },
+	};
+	struct mf_store *st;
+	char *path, *map;
+
+	(void)state;
+	fixture_open(&fx, MDIR_LAYOUT_FS);
+	st = fx.st;
+	put(&fx, MDIR_LAYOUT_FS, "INBOX", ".", "dovecot-keywords",
+	    "0 $Label1\n1 Work\n");
+	put(&fx, MDIR_LAYOUT_FS, "Archive", ".", "dovecot-keywords",
+	    "0 Other\n");
+	/* 'c' has no name in INBOX: it stays; 2.b reads as none here, not
+	 * as expected: left alone */
+	put(&fx, MDIR_LAYOUT_FS, "Archive", "cur", "1.a.host:2,Sabc", "A\n");
+	put(&fx, MDIR_LAYOUT_FS, "Archive", "cur", "2.b.host:2,Sb", "B\n");
+	must(st->ops->select_box(st, "Archive", NULL, NULL, &err), &err,
+	     "select");
+	must(st->ops->relabel(st, items, 3, "INBOX", &err), &err, "relabel");
+	assert_int_equal(items[0].status, 0);
+	assert_false(items[0].skipped);
+	assert_true(items[1].skipped);
+	assert_true(items[2].gone);
+	/* b and c are used here without a name: $Label1 d, Work e */
+	assert_true(there(&fx, MDIR_LAYOUT_FS, "Archive", "cur",
+			  "1.a.host:2,Scde"));
+	assert_true(there(&fx, MDIR_LAYOUT_FS, "Archive", "cur",
+			  "2.b.host:2,Sb"));
+	path = box_path(&fx, MDIR_LAYOUT_FS, "Archive", ".",
+			"dovecot-keywords");
+	map = slurp(path);
+	assert_string_equal(map, "0 Other\n3 $Label1\n4 Work\n");
+	free(map);
+	free(path);
+	/* again, as after a crash: it reads differently now, so no change */
+	must(st->ops->relabel(st, items, 1, "INBOX", &err), &err, "again");
+	assert_true(items[0].skipped);
+	assert_true(there(&fx, MDIR_LAYOUT_FS, "Archive", "cur",
+			  "1.a.host:2,Scde"));
+	fixture_close(&fx);
+}
+
 int
 main(void)
 {
@@ -279,6 +332,7 @@ main(void)
 		cmocka_unit_test(test_move_maildirpp),
 		cmocka_unit_test(test_move_then_scan),
 		cmocka_unit_test(test_move_keywords),
+		cmocka_unit_test(test_relabel),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,7 @@
 /*
  * The move journal and its rules (sync/move-journal.c): the journal text
- * round-trips and refuses what it did not write; a stopped move is settled
+ * round-trips (with and without a relabel) and refuses what it did not
+ * write; a stopped move is settled
  * by what is found where; a double move goes the server's way; the
  * destination's row keeps the three-way base.
  */
@@ -31,6 +32,8 @@ roundtrip(const struct move_journal *in)
 	assert_int_equal(out.m_uid, in->m_uid);
 	assert_string_equal(out.s_key, in->s_key);
 	assert_string_equal(out.m_key, in->m_key);
+	assert_int_equal(out.relabel, in->relabel);
+	assert_string_equal(out.s_kw, in->relabel ? in->s_kw : "");
 }
 
 static void
@@ -43,7 +46,13 @@ test_journal_roundtrip(void **state)
 				       .m_key = "17 00 odd:name=1:2" };
 	struct move_journal longest = { .to = INT64_MAX, .from = INT64_MAX,
 					.hint = UINT32_MAX, .s_uid = UINT32_MAX,
-					.m_uid = UINT32_MAX };
+					.m_uid = UINT32_MAX, .relabel = true };
+	/* a hand move to relabel; "" is a set too (no keyword there) */
+	struct move_journal by_hand = { .to = 7, .hint = 4, .m_uid = 19,
+					.s_key = "1700.x.host", .relabel = true,
+					.s_kw = "$Label1 Other" };
+	struct move_journal by_hand_none = { .to = 7, .m_uid = 19,
+					     .s_key = "1.y", .relabel = true };
 
 	(void)state;
 	roundtrip(&local);
@@ -51,7 +60,10 @@ test_journal_roundtrip(void **state)
 	roundtrip(&server);
 	memset(longest.s_key, 'a', MOVE_KEY_MAX - 1);
 	memset(longest.m_key, 'b', MOVE_KEY_MAX - 1);
+	memset(longest.s_kw, 'k', MOVE_KW_MAX - 1);
 	roundtrip(&longest);
+	roundtrip(&by_hand);
+	roundtrip(&by_hand_none);
 }
 
 static void
@@ -76,6 +88,13 @@ test_journal_refused(void **state)
 		"mv1 to=1 from=0 s=far hint=0 s_uid=1 m_uid=0 s_key=0:",
 		"mv1 to=1 from=0 s=far hint=0 s_uid=1 m_uid=0 s_key=999:x "
 		"m_key=0:",
+		/* relabel keywords shorter than their length, or trailing */
+		"mv1 to=1 from=0 s=near hint=0 s_uid=0 m_uid=1 s_key=1:a "
+		"m_key=0: s_kw=5:ab",
+		"mv1 to=1 from=0 s=near hint=0 s_uid=0 m_uid=1 s_key=1:a "
+		"m_key=0: s_kw=1:ab",
+		"mv1 to=1 from=0 s=near hint=0 s_uid=0 m_uid=1 s_key=1:a "
+		"m_key=0: ",
 	};
 	struct move_journal j;
 	size_t i;
