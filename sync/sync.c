@@ -173,8 +173,8 @@ has_msgid(const struct mf_msg *m)
  * where the two copies do not both have a Message-ID and their headers
  * differ beyond what the fingerprint forgives (OfflineIMAP turns some
  * malformed messages' header into body, Message-ID and all): only the
- * whole content can tell, so both
- * copies are read and digested (sync/ident.h).  Few messages get here.
+ * whole content can tell, so both copies are read and digested
+ * (sync/ident.h).  Few messages get here.
  */
 static int
 confirm_hints(struct box_run *r, struct mf_err *err)
