@@ -13,7 +13,7 @@
 #include "base/log.h"
 #include "base/str.h"
 #include "base/xalloc.h"
-#include "mdir-scan.h"
+#include "mdir-index.h"
 
 /* A state file larger than this is not mbsync's (16 MB: ~700k entries). */
 #define STATE_MAX (16u * 1024 * 1024)

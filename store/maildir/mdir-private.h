@@ -10,7 +10,11 @@
 #include <sys/types.h>
 
 #include "base/err.h"
+#include "mdir-index.h"
+#include "mdir-result.h"
 #include "mdir-scan.h"
+#include "mdir-tmp.h"
+#include "mdir-token.h"
 #include "mdir-store.h"
 #include "store.h"
 

@@ -1,94 +1,17 @@
 /*
- * Reading a maildir folder: the message index (key -> current file name),
- * scan results, the change token, and the tmp/ cleaner (Dovecot's keyword
- * letters are in mdir-kwmap.h).  Functions take directory file descriptors
- * so that the store can keep a folder open and never build paths for single
- * messages.
+ * Reading a maildir folder: the listings of new/ and cur/ into the message
+ * index (mdir-index.h).  The other parts of reading a folder have their
+ * own headers: the change token (mdir-token.h), scan results
+ * (mdir-result.h), the tmp/ cleaner (mdir-tmp.h), keyword letters
+ * (mdir-kwmap.h).  Functions take directory file descriptors so that the
+ * store can keep a folder open and never build paths for single messages.
  */
 #ifndef MF_MDIR_SCAN_H
 #define MF_MDIR_SCAN_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <sys/stat.h>
-#include <time.h>
-
 #include "base/err.h"
-#include "mdir-kwmap.h"
-#include "store.h"
 
-struct mf_arena;
-
-/* ---- change token ---------------------------------------------------- */
-
-/*
- * The dir_token of store.h: a hash of the inode and st_mtim (seconds and
- * nanoseconds) of cur/ and new/.  Renames, deliveries and unlinks all touch
- * one of the two directories' mtime.  But a file system stamps mtimes with a
- * clock tick, so a change in the same tick as the last one leaves the mtime
- * as it was: when either mtime is less than 2 seconds from now (or in the
- * future), the token is 0, "cannot tell, scan".
- */
-uint64_t mdir_token_compute(const struct stat *cur, const struct stat *new_,
-			    const struct timespec *now);
-/* Token of the folder at dir_fd (stats cur/ and new/). */
-int mdir_dir_token(int dir_fd, uint64_t *token_r, struct mf_err *err);
-
-/* ---- tmp/ ----------------------------------------------------------- */
-
-/* Files of ours in tmp/ at least this old are dead deliveries, whoever
- * made them (maildir(5) gives 36 hours). */
-#define MDIR_TMP_STALE_SECS (36 * 3600)
-
-/*
- * Unlink the files in dir_fd/tmp/ that are dead deliveries of ours: named
- * as mdir-name.h's "OUR FILES IN tmp/" says, and either made on this host
- * (host: escaped, as in our keys) by a process that no longer exists, or
- * at least MDIR_TMP_STALE_SECS older than now.  A delivery of a live
- * process stays, and so does every file not named by us, however old:
- * mbsync, OfflineIMAP, a delivery agent or a mail reader may be writing
- * it, and only its owner knows.  The pid test is kill(pid, 0): a pid that
- * was reused keeps the file until the age bound.
- */
-int mdir_tmp_clean(int dir_fd, const char *host, time_t now,
-		   unsigned *removed_r, struct mf_err *err);
-
-/* ---- the index ------------------------------------------------------ */
-
-struct mdir_ent {
-	const char *name;	/* current file name; NULL: removed */
-	const char *key;	/* key bytes (maybe the start of name) */
-	uint32_t key_len;
-	bool in_new;
-	unsigned flags;
-	uint32_t kw_letters;
-	bool has_w;
-	uint64_t size_w;
-	uint32_t uid;		/* ,U= */
-	uint64_t placeholder_of;	/* ,PH= */
-	bool has_fmd5;
-	unsigned char fmd5[16];	/* ,FMD5= (mdir-adopt.h) */
-};
-
-/*
- * key -> file for one folder.  A scan rebuilds it (one arena for every
- * string, one qsort); renames, deliveries and removals by this store
- * update it in place; a lookup that misses or hits a file that another
- * reader renamed leads the caller to rescan.
- */
-struct mdir_index {
-	struct mf_arena *arena;
-	struct mdir_ent *v;	/* sorted by key after a scan */
-	size_t n, cap;
-	uint32_t *slots;	/* open addressing, entry index + 1 */
-	size_t nslots;
-	bool valid;		/* holds a scan of the selected folder */
-};
-
-void mdir_index_init(struct mdir_index *idx);
-void mdir_index_deinit(struct mdir_index *idx);
-void mdir_index_clear(struct mdir_index *idx);
+struct mdir_index;
 
 /*
  * Read new/ and cur/ of the folder at dir_fd into idx, replacing it.  Only
@@ -102,32 +25,5 @@ void mdir_index_clear(struct mdir_index *idx);
  */
 int mdir_index_scan(struct mdir_index *idx, int dir_fd, const char *box,
 		    struct mf_err *err);
-
-/* The live entry for key, or NULL.  Borrowed until idx changes. */
-struct mdir_ent *mdir_index_find(struct mdir_index *idx, const char *key);
-/* Add (or update) the entry of a file now called name. */
-void mdir_index_put(struct mdir_index *idx, const char *name, bool in_new);
-/* The file of e is now called name (in new/ or cur/). */
-void mdir_index_rename(struct mdir_index *idx, struct mdir_ent *e,
-		       const char *name, bool in_new);
-/* The file of e is gone. */
-void mdir_index_drop(struct mdir_index *idx, struct mdir_ent *e);
-
-/* ---- scan results --------------------------------------------------- */
-
-/*
- * Turn a fresh index (sorted, straight from mdir_index_scan) into a scan
- * result.  Files are opened only for what req->want asks and the names do
- * not tell: MF_WANT_SIZE without ",W=" reads the file and counts bare LFs,
- * MF_WANT_DATE (and req->since) stat it, MF_WANT_MSGID reads at most the
- * first MDIR_HEADER_MAX bytes and takes the Message-ID as store/header.h
- * reads it (the same reader as the IMAP side, so the two compare equal).
- * A file that vanished meanwhile keeps 0/NULL in those fields.
- */
-#define MDIR_HEADER_MAX (256 * 1024)
-
-int mdir_scan_result(const struct mdir_index *idx, int cur_fd, int new_fd,
-		     const struct mdir_kwmap *kw, const struct mf_scan_req *req,
-		     struct mf_scan_result **res_r, struct mf_err *err);
 
 #endif

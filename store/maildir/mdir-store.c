@@ -2,7 +2,7 @@
  * The Maildir store: struct mf_store over a directory tree.
  *
  * Message operations work on the selected folder through directory file
- * descriptors and the index of mdir-scan.c (key -> current file name).
+ * descriptors and the index of mdir-index.c (key -> current file name).
  * Maildir has no locks that other readers honour, so every operation that
  * touches a message by name is written for the file having been renamed or
  * removed by someone else since we looked:

@@ -26,7 +26,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "maildir/mdir-name.h"
-#include "maildir/mdir-scan.h"
+#include "maildir/mdir-token.h"
 #include "maildir/mdir-store.h"
 #include "flags.h"
 #include "store.h"
