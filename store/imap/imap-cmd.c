@@ -23,13 +23,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/log.h"
 #include "base/str.h"
 #include "base/xalloc.h"
 #include "imap-conn.h"
+#include "imap-format.h"
 
 /* LITERAL- (RFC 7888 section 4): non-synchronizing up to 4096 bytes */
 #define LITERALMINUS_MAX 4096
@@ -74,31 +74,6 @@ struct imap_client {
 	struct mf_err broken_err;
 };
 
-
-/* Best effort appends for trace text: a full buffer just cuts the line. */
-static void
-put(struct mf_buf *b, const void *data, size_t len)
-{
-	if (mf_buf_append(b, data, len, NULL) < 0)
-		return;
-}
-
-static void put_fmt(struct mf_buf *b, const char *fmt, ...) MF_PRINTF(2, 3);
-
-static void
-put_fmt(struct mf_buf *b, const char *fmt, ...)
-{
-	char tmp[256];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n :
-		    sizeof(tmp) - 1);
-}
 
 /* ---- capabilities --------------------------------------------------- */
 
@@ -564,12 +539,12 @@ send_parts(struct imap_client *c, struct imap_cmd *cmd, struct mf_err *err)
 
 				mf_buf_init(&t, 4096);
 				if (first)
-					put_fmt(&t, "%s ",
+					imap_trace_putf(&t, "%s ",
 							    cmd->tag);
-				put(&t, p->text.data,
+				imap_trace_put(&t, p->text.data,
 						    p->text.len < 2000 ?
 						    p->text.len : 2000);
-				put(&t, hdr, (size_t)n - 2);
+				imap_trace_put(&t, hdr, (size_t)n - 2);
 				trace_client(cmd, t.data, t.len, first);
 				mf_buf_deinit(&t);
 			}
@@ -587,8 +562,8 @@ send_parts(struct imap_client *c, struct imap_cmd *cmd, struct mf_err *err)
 
 			mf_buf_init(&t, 4096);
 			if (first)
-				put_fmt(&t, "%s ", cmd->tag);
-			put(&t, p->text.data,
+				imap_trace_putf(&t, "%s ", cmd->tag);
+			imap_trace_put(&t, p->text.data,
 					    p->text.len < 2000 ? p->text.len :
 					    2000);
 			trace_client(cmd, t.data, t.len, first);
@@ -1003,325 +978,4 @@ imap_client_poll(struct imap_client *c, int timeout_ms, struct mf_err *err)
 	if (dispatch(c, resp, err) < 0)
 		return -1;
 	return 1;
-}
-
-/* ---- formatting helpers --------------------------------------------- */
-
-bool
-imap_needs_literal(const char *s, size_t len)
-{
-	size_t i;
-
-	/* RFC 3501 section 4.3: QUOTED-CHAR is 7-bit without CR and LF */
-	for (i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch == 0 || ch == '\r' || ch == '\n' || ch >= 0x80)
-			return true;
-	}
-	return false;
-}
-
-int
-imap_append_quoted(struct mf_buf *b, const char *s, size_t len,
-		   struct mf_err *err)
-{
-	size_t i;
-
-	if (mf_buf_append(b, "\"", 1, err) < 0)
-		return -1;
-	for (i = 0; i < len; i++) {
-		if ((s[i] == '"' || s[i] == '\\') &&
-		    mf_buf_append(b, "\\", 1, err) < 0)
-			return -1;
-		if (mf_buf_append(b, &s[i], 1, err) < 0)
-			return -1;
-	}
-	return mf_buf_append(b, "\"", 1, err);
-}
-
-size_t
-imap_uidset_append(struct mf_buf *b, const uint32_t *uids, size_t n,
-		   size_t *pos, size_t max_len)
-{
-	size_t i = *pos, count = 0;
-	bool first = true;
-
-	while (i < n) {
-		uint32_t lo, hi;
-		size_t j;
-		char tmp[32];
-		int len;
-
-		if (uids[i] == 0) {
-			i++;
-			continue;
-		}
-		lo = hi = uids[i];
-		j = i + 1;
-		while (j < n && (uids[j] == hi || uids[j] == hi + 1)) {
-			if (uids[j] == hi + 1)
-				count++;
-			hi = uids[j++];
-		}
-		if (lo == hi)
-			len = snprintf(tmp, sizeof(tmp), "%s%u",
-				       first ? "" : ",", lo);
-		else
-			len = snprintf(tmp, sizeof(tmp), "%s%u:%u",
-				       first ? "" : ",", lo, hi);
-		if (b->len + (size_t)len > max_len && !first) {
-			/* undo the counting of this range */
-			count -= hi - lo;
-			break;
-		}
-		if (mf_buf_append(b, tmp, (size_t)len, NULL) < 0) {
-			count -= hi - lo;
-			break;
-		}
-		count++;
-		first = false;
-		i = j;
-	}
-	*pos = i;
-	return count;
-}
-
-bool
-imap_seqset_next(const char **pp, const char *end, uint32_t *lo_r,
-		 uint32_t *hi_r, bool *bad_r)
-{
-	const char *p = *pp, *s;
-	uint32_t a, b;
-
-	*bad_r = false;
-	if (p >= end)
-		return false;
-	if (*p == ',')
-		p++;
-	for (s = p; p < end && *p >= '0' && *p <= '9'; p++)
-		;
-	if (!mf_str_to_u32(s, (size_t)(p - s), &a) || a == 0)
-		goto bad;
-	b = a;
-	if (p < end && *p == ':') {
-		for (s = ++p; p < end && *p >= '0' && *p <= '9'; p++)
-			;
-		if (!mf_str_to_u32(s, (size_t)(p - s), &b) || b == 0)
-			goto bad;
-	}
-	if (p < end && *p != ',')
-		goto bad;
-	*lo_r = a < b ? a : b;
-	*hi_r = a < b ? b : a;
-	*pp = p;
-	return true;
-bad:
-	*bad_r = true;
-	*pp = end;
-	return false;
-}
-
-static const char *const months[] = {
-	"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-};
-
-void
-imap_date_format(int64_t t, char buf[IMAP_DATE_SIZE])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	/* RFC 3501 date-time, date-day-fixed as two digits */
-	snprintf(buf, IMAP_DATE_SIZE, "%02d-%s-%04d %02d:%02d:%02d +0000",
-		 tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
-		 tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
-void
-imap_search_date_format(int64_t t, char buf[IMAP_DATE_SIZE])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	snprintf(buf, IMAP_DATE_SIZE, "%d-%s-%04d", tm.tm_mday,
-		 months[tm.tm_mon], tm.tm_year + 1900);
-}
-
-static bool
-digits(const char *s, size_t n, int *v_r)
-{
-	int v = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	*v_r = v;
-	return true;
-}
-
-bool
-imap_date_parse(const char *s, size_t len, int64_t *t_r)
-{
-	/* "dd-Mon-yyyy hh:mm:ss +zzzz", day may be " d" or "d" */
-	char tmp[40];
-	struct tm tm = { 0 };
-	int day, mon = -1, year, hh, mm, ss, zh, zm, i;
-	const char *p;
-	time_t t;
-
-	if (len >= sizeof(tmp))
-		return false;
-	memcpy(tmp, s, len);
-	tmp[len] = '\0';
-	p = tmp;
-	while (*p == ' ')
-		p++;
-	if (p[0] >= '0' && p[0] <= '9' && p[1] == '-') {
-		day = p[0] - '0';
-		p += 2;
-	} else if (digits(p, 2, &day) && p[2] == '-') {
-		p += 3;
-	} else {
-		return false;
-	}
-	for (i = 0; i < 12; i++)
-		if (strncasecmp(p, months[i], 3) == 0)
-			mon = i;
-	if (mon < 0 || p[3] != '-')
-		return false;
-	p += 4;
-	if (strlen(p) != 19 || !digits(p, 4, &year) || p[4] != ' ' ||
-	    !digits(p + 5, 2, &hh) || p[7] != ':' ||
-	    !digits(p + 8, 2, &mm) || p[10] != ':' ||
-	    !digits(p + 11, 2, &ss) || p[13] != ' ' ||
-	    (p[14] != '+' && p[14] != '-') || !digits(p + 15, 2, &zh) ||
-	    !digits(p + 17, 2, &zm))
-		return false;
-	if (day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60)
-		return false;
-	tm.tm_mday = day;
-	tm.tm_mon = mon;
-	tm.tm_year = year - 1900;
-	tm.tm_hour = hh;
-	tm.tm_min = mm;
-	tm.tm_sec = ss;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return false;
-	/* local time = UTC + zone, so UTC = local - zone */
-	*t_r = (int64_t)t - (p[14] == '-' ? -1 : 1) * (zh * 3600 + zm * 60);
-	return true;
-}
-
-void
-imap_trace_redact(const char *line, size_t len, char *out, size_t size)
-{
-	size_t i = 0, words = 0, keep;
-	char clean[300];
-
-	/* keep "tag COMMAND", and the mechanism of AUTHENTICATE */
-	while (i < len && words < 2) {
-		while (i < len && line[i] != ' ')
-			i++;
-		words++;
-		if (words < 2 && i < len)
-			i++;
-	}
-	keep = i;
-	if (words == 2 && keep >= 12 &&
-	    strncasecmp(line + keep - 12, "AUTHENTICATE", 12) == 0 &&
-	    keep < len) {
-		i = keep + 1;
-		while (i < len && line[i] != ' ')
-			i++;
-		keep = i;
-	}
-	if (keep > sizeof(clean) - 1)
-		keep = sizeof(clean) - 1;
-	mf_str_sanitize(clean, sizeof(clean), line, keep);
-	snprintf(out, size, "%s <redacted>", clean);
-}
-
-static void
-fmt_args(struct mf_buf *b, const struct imap_arg *args, size_t n,
-	 unsigned depth)
-{
-	size_t i;
-
-	for (i = 0; i < n && b->len < b->max; i++) {
-		const struct imap_arg *a = &args[i];
-
-		if (i > 0)
-			put(b, " ", 1);
-		switch (a->type) {
-		case IMAP_ARG_NIL:
-			put(b, "NIL", 3);
-			break;
-		case IMAP_ARG_ATOM:
-			put(b, a->str, a->len);
-			break;
-		case IMAP_ARG_STRING:
-			put(b, "\"", 1);
-			put(b, a->str, a->len);
-			put(b, "\"", 1);
-			break;
-		case IMAP_ARG_LITERAL:
-		case IMAP_ARG_LITERAL_SINK:
-			put_fmt(b, "{%llu bytes}",
-					    (unsigned long long)
-					    a->literal_size);
-			break;
-		case IMAP_ARG_LIST:
-			put(b, "(", 1);
-			if (depth < 40)
-				fmt_args(b, a->list, a->count, depth + 1);
-			put(b, ")", 1);
-			break;
-		}
-	}
-}
-
-void
-imap_resp_format(const struct imap_resp *resp, char *out, size_t size)
-{
-	struct mf_buf b;
-
-	/* cap the work: a trace line is cut anyway */
-	mf_buf_init(&b, size * 4);
-	switch (resp->kind) {
-	case IMAP_RESP_UNTAGGED:
-		put(&b, "* ", 2);
-		break;
-	case IMAP_RESP_TAGGED:
-		put_fmt(&b, "%s ", resp->tag);
-		break;
-	case IMAP_RESP_CONTINUE:
-		put(&b, "+ ", 2);
-		break;
-	}
-	if (resp->status != NULL) {
-		put(&b, resp->status, strlen(resp->status));
-		if (resp->ncode > 0) {
-			put(&b, " [", 2);
-			fmt_args(&b, resp->code, resp->ncode, 0);
-			put(&b, "]", 1);
-		}
-		if (resp->text_len > 0) {
-			put(&b, " ", 1);
-			put(&b, resp->text, resp->text_len);
-		}
-	} else if (resp->kind == IMAP_RESP_CONTINUE) {
-		put(&b, resp->text, resp->text_len);
-	} else {
-		fmt_args(&b, resp->args, resp->count, 0);
-	}
-	mf_str_sanitize(out, size, b.data ? b.data : "", b.len);
-	mf_buf_deinit(&b);
 }

@@ -199,40 +199,4 @@ bool imap_client_is_broken(const struct imap_client *client);
 /* Mark broken with err (e.g. a handler found a protocol violation). */
 int imap_client_fail(struct imap_client *client, const struct mf_err *err);
 
-/* ---- formatting helpers (pure, unit tested) ------------------------- */
-
-/* Does s need a literal rather than a quoted string? */
-bool imap_needs_literal(const char *s, size_t len);
-/* Append "s" with \ and " escaped; the caller checked needs_literal. */
-int imap_append_quoted(struct mf_buf *b, const char *s, size_t len,
-		       struct mf_err *err) MF_WARN_UNUSED;
-
-/*
- * Append a compressed UID set ("1:3,5,7:9") for sorted uids[*pos..n)
- * (duplicates and zeros skipped) to b, stopping before b->len would exceed
- * max_len.  Advances *pos past the UIDs written.  Returns how many distinct
- * UIDs were written (0 only when none are left).
- */
-size_t imap_uidset_append(struct mf_buf *b, const uint32_t *uids, size_t n,
-			  size_t *pos, size_t max_len);
-/* Next range of a sequence set at *p ("1:3,5"); false at the end or on
- * a syntax error (then *bad_r is true).  Ranges come back lo <= hi. */
-bool imap_seqset_next(const char **p, const char *end, uint32_t *lo_r,
-		      uint32_t *hi_r, bool *bad_r);
-
-#define IMAP_DATE_SIZE 32
-/* date-time without the quotes: "05-Jul-2020 14:03:00 +0000" (UTC). */
-void imap_date_format(int64_t t, char buf[IMAP_DATE_SIZE]);
-/* date for SEARCH: "5-Jul-2020" (UTC). */
-void imap_search_date_format(int64_t t, char buf[IMAP_DATE_SIZE]);
-/* Parse an INTERNALDATE "17-Jul-1996 02:44:25 -0700" into Unix time. */
-bool imap_date_parse(const char *s, size_t len, int64_t *t_r);
-
-/* "A2 LOGIN user pass" -> "A2 LOGIN <redacted>" (AUTHENTICATE keeps the
- * mechanism).  out always NUL-terminated. */
-void imap_trace_redact(const char *line, size_t len, char *out, size_t size);
-/* Render a parsed response for the trace: literals as "{N bytes}",
- * sanitized, truncated to size. */
-void imap_resp_format(const struct imap_resp *resp, char *out, size_t size);
-
 #endif

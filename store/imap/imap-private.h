@@ -15,6 +15,9 @@
 
 #include "base/err.h"
 #include "imap-cmd.h"
+#include "imap-date.h"
+#include "imap-format.h"
+#include "imap-seqset.h"
 #include "imap-store.h"
 #include "store.h"
 

@@ -18,6 +18,9 @@
 #include "imap/imap-auth.h"
 #include "imap/imap-cmd.h"
 #include "imap/imap-conn.h"
+#include "imap/imap-date.h"
+#include "imap/imap-format.h"
+#include "imap/imap-seqset.h"
 #include "imap/imap-parser.h"
 
 static void
