@@ -364,14 +364,12 @@ delim_cb(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
 	return true;
 }
 
-static int
-setup_session(struct imap_store *st, struct mf_err *err)
+/* The server's capabilities minus those the configuration turns off. */
+static uint64_t
+session_caps(struct imap_store *st)
 {
 	const struct imap_store_cfg *cfg = &st->cfg;
-	struct imap_cmd *cmd, *id_cmd = NULL, *en_cmd = NULL, *ns_cmd = NULL;
 	uint64_t caps = imap_client_caps(st->client);
-	int ret;
-	char list[64] = "";
 
 	if (cfg->no_condstore)
 		caps &= ~IMAP_CAP_CONDSTORE;
@@ -383,49 +381,82 @@ setup_session(struct imap_store *st, struct mf_err *err)
 		caps &= ~IMAP_CAP_MOVE;
 	if (cfg->no_list_status)
 		caps &= ~IMAP_CAP_LIST_STATUS;
-	st->caps = caps;
+	return caps;
+}
 
-	if (cfg->compress && (caps & IMAP_CAP_COMPRESS)) {
-		if (run_simple(st, "COMPRESS DEFLATE", IMAP_CMD_BARRIER,
-			       MF_E_NET, err) < 0)
-			return -1;
-		if (imap_conn_start_compress(imap_client_conn(st->client),
-					     err) < 0)
-			return imap_client_fail(st->client, err);
+static int
+start_compress(struct imap_store *st, struct mf_err *err)
+{
+	if (run_simple(st, "COMPRESS DEFLATE", IMAP_CMD_BARRIER, MF_E_NET,
+		       err) < 0)
+		return -1;
+	if (imap_conn_start_compress(imap_client_conn(st->client), err) < 0)
+		return imap_client_fail(st->client, err);
+	return 0;
+}
+
+/* ENABLE for the extensions we use, submitted; NULL when there is none
+ * to ask for (or no ENABLE). */
+static struct imap_cmd *
+submit_enable(struct imap_store *st, uint64_t caps)
+{
+	static const struct {
+		uint64_t cap;
+		const char *word;
+	} wanted[] = {
+		{ IMAP_CAP_CONDSTORE, " CONDSTORE" },
+		{ IMAP_CAP_QRESYNC, " QRESYNC" },
+		{ IMAP_CAP_UTF8_ACCEPT, " UTF8=ACCEPT" },
+	};
+	struct imap_cmd *cmd = NULL;
+	struct mf_buf list;
+	size_t i;
+
+	mf_buf_init(&list, 64);
+	for (i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
+		if (!(caps & IMAP_CAP_ENABLE) || !(caps & wanted[i].cap))
+			continue;
+		if (mf_buf_append_str(&list, wanted[i].word, NULL) < 0)
+			break;	/* cannot happen: the words fit in 64 bytes */
 	}
-	/*
-	 * ID, ENABLE and NAMESPACE go out together: none needs another's
-	 * answer, and each untagged handler claims only its own response, so
-	 * the session setup costs one round trip (RFC 3501 5.5 allows it:
-	 * none of them depends on a state another one changes).
-	 */
-	if (caps & IMAP_CAP_ID) {
+	if (list.len > 0) {
+		cmd = imap_cmd_new(st->client);
+		cmd->untagged = enabled_cb;
+		cmd->ctx = st;
+		imap_cmd_printf(cmd, "ENABLE%.*s", (int)list.len, list.data);
+		imap_client_submit(st->client, cmd);
+	} else if (caps & IMAP_CAP_CONDSTORE) {
+		/* no ENABLE: SELECT (CONDSTORE) turns it on (RFC 7162 3.1) */
+		st->condstore = true;
+	}
+	mf_buf_deinit(&list);
+	return cmd;
+}
+
+/*
+ * ID, ENABLE and NAMESPACE go out together: none needs another's
+ * answer, and each untagged handler claims only its own response, so
+ * the session setup costs one round trip (RFC 3501 5.5 allows it:
+ * none of them depends on a state another one changes).  Clears
+ * IMAP_CAP_NAMESPACE in *caps when NAMESPACE was refused.
+ */
+static int
+run_id_enable_namespace(struct imap_store *st, uint64_t *caps,
+			struct mf_err *err)
+{
+	struct imap_cmd *id_cmd = NULL, *en_cmd = NULL, *ns_cmd = NULL;
+	int ret;
+
+	if (*caps & IMAP_CAP_ID) {
 		/* RFC 2971; the answer is only interesting in the trace */
 		id_cmd = imap_cmd_new(st->client);
 		imap_cmd_printf(id_cmd, "ID (\"name\" \"mailferry\" "
 				"\"version\" \"%s\")", MF_VERSION);
 		imap_client_submit(st->client, id_cmd);
 	}
-	if (caps & IMAP_CAP_ENABLE) {
-		if (caps & IMAP_CAP_CONDSTORE)
-			strcat(list, " CONDSTORE");	/* fits: 64 bytes */
-		if (caps & IMAP_CAP_QRESYNC)
-			strcat(list, " QRESYNC");
-		if (caps & IMAP_CAP_UTF8_ACCEPT)
-			strcat(list, " UTF8=ACCEPT");
-	}
-	if (list[0] != '\0') {
-		en_cmd = imap_cmd_new(st->client);
-		en_cmd->untagged = enabled_cb;
-		en_cmd->ctx = st;
-		imap_cmd_printf(en_cmd, "ENABLE%s", list);
-		imap_client_submit(st->client, en_cmd);
-	} else if (caps & IMAP_CAP_CONDSTORE) {
-		/* no ENABLE: SELECT (CONDSTORE) turns it on (RFC 7162 3.1) */
-		st->condstore = true;
-	}
+	en_cmd = submit_enable(st, *caps);
 	st->delim = '/';
-	if (caps & IMAP_CAP_NAMESPACE) {
+	if (*caps & IMAP_CAP_NAMESPACE) {
 		ns_cmd = imap_cmd_new(st->client);
 		ns_cmd->ctx = st;
 		ns_cmd->untagged = namespace_cb;
@@ -446,25 +477,41 @@ setup_session(struct imap_store *st, struct mf_err *err)
 	    imap_client_wait(st->client, ns_cmd, err) < 0)
 		ret = -1;
 	if (ret == 0 && ns_cmd != NULL && ns_cmd->status != IMAP_CMD_OK)
-		caps &= ~IMAP_CAP_NAMESPACE;	/* ask LIST */
+		*caps &= ~IMAP_CAP_NAMESPACE;	/* ask LIST */
 	imap_cmd_free(&id_cmd);
 	imap_cmd_free(&en_cmd);
 	imap_cmd_free(&ns_cmd);
-	if (ret < 0)
+	return ret;
+}
+
+/* RFC 3501 6.3.8: LIST "" "" tells the delimiter */
+static int
+ask_delimiter(struct imap_store *st, struct mf_err *err)
+{
+	struct imap_cmd *cmd = imap_cmd_new(st->client);
+	int ret;
+
+	cmd->ctx = st;
+	cmd->untagged = delim_cb;
+	imap_cmd_printf(cmd, "LIST \"\" \"\"");
+	ret = imap_client_run(st->client, cmd, MF_E_NET, "LIST", err);
+	imap_cmd_free(&cmd);
+	return ret < 0 ? -1 : 0;
+}
+
+static int
+setup_session(struct imap_store *st, struct mf_err *err)
+{
+	uint64_t caps = session_caps(st);
+
+	st->caps = caps;
+	if (st->cfg.compress && (caps & IMAP_CAP_COMPRESS) &&
+	    start_compress(st, err) < 0)
 		return -1;
-	if (!(caps & IMAP_CAP_NAMESPACE)) {
-		/* RFC 3501 6.3.8: LIST "" "" tells the delimiter */
-		cmd = imap_cmd_new(st->client);
-		cmd->ctx = st;
-		cmd->untagged = delim_cb;
-		imap_cmd_printf(cmd, "LIST \"\" \"\"");
-		if (imap_client_run(st->client, cmd, MF_E_NET, "LIST",
-				    err) < 0) {
-			imap_cmd_free(&cmd);
-			return -1;
-		}
-		imap_cmd_free(&cmd);
-	}
+	if (run_id_enable_namespace(st, &caps, err) < 0)
+		return -1;
+	if (!(caps & IMAP_CAP_NAMESPACE) && ask_delimiter(st, err) < 0)
+		return -1;
 	/* only a prefix that is a level of the hierarchy can be stripped */
 	if (st->prefix != NULL && (st->prefix[0] == '\0' || st->delim == 0 ||
 				   st->prefix[strlen(st->prefix) - 1] !=
