@@ -319,6 +319,111 @@ run_search(struct imap_store *st, struct scan_ctx *sc, struct mf_err *err)
 	return r;
 }
 
+/* UID FETCH commands for the UIDs run_search() found, submitted; each
+ * covers at most 4 * IMAP_UIDS_PER_CMD UIDs and IMAP_SET_MAX_BYTES of
+ * set.  The caller frees the *n_r commands and the array. */
+static struct imap_cmd **
+submit_found_fetches(struct imap_store *st, struct scan_ctx *sc,
+		     size_t *n_r)
+{
+	struct imap_cmd **cmds;
+	size_t ncmds = 0, pos = 0;
+
+	cmds = xcalloc(sc->nsearch / IMAP_UIDS_PER_CMD + 1, sizeof(*cmds));
+	while (pos < sc->nsearch) {
+		struct mf_buf set;
+		size_t end = pos + 4 * IMAP_UIDS_PER_CMD;
+
+		mf_buf_init(&set, IMAP_SET_MAX_BYTES + 64);
+		if (end > sc->nsearch)
+			end = sc->nsearch;
+		if (imap_uidset_append(&set, sc->search, end, &pos,
+				       IMAP_SET_MAX_BYTES) == 0) {
+			mf_buf_deinit(&set);
+			break;
+		}
+		cmds = xreallocarray(cmds, ncmds + 1, sizeof(*cmds));
+		cmds[ncmds] = imap_cmd_new(st->client);
+		cmds[ncmds]->untagged = scan_untagged;
+		cmds[ncmds]->ctx = sc;
+		imap_cmd_printf(cmds[ncmds], "UID FETCH %s", set.data);
+		fetch_items(st, sc->req, cmds[ncmds]);
+		imap_client_submit(st->client, cmds[ncmds++]);
+		mf_buf_deinit(&set);
+	}
+	*n_r = ncmds;
+	return cmds;
+}
+
+/* One UID FETCH lo:hi ("lo:*" when hi is UINT32_MAX), submitted; an
+ * array of one command, *n_r = 1. */
+static struct imap_cmd **
+submit_range_fetch(struct imap_store *st, struct scan_ctx *sc, uint32_t lo,
+		   uint32_t hi, size_t *n_r)
+{
+	struct imap_cmd **cmds = xcalloc(1, sizeof(*cmds));
+
+	cmds[0] = imap_cmd_new(st->client);
+	cmds[0]->untagged = scan_untagged;
+	cmds[0]->ctx = sc;
+	if (hi == UINT32_MAX)
+		imap_cmd_printf(cmds[0], "UID FETCH %u:*", lo);
+	else
+		imap_cmd_printf(cmds[0], "UID FETCH %u:%u", lo, hi);
+	fetch_items(st, sc->req, cmds[0]);
+	imap_client_submit(st->client, cmds[0]);
+	*n_r = 1;
+	return cmds;
+}
+
+/* The messages fetched into sc->res, in UID order, one per UID. */
+static void
+take_asked(struct scan_ctx *sc, uint32_t lo, uint32_t hi)
+{
+	const struct mf_scan_req *req = sc->req;
+	struct mf_scan_result *res = sc->res;
+	size_t i, o;
+
+	/* "n:*" also returns the last message when its UID < n (RFC 3501
+	 * 6.4.8): keep only what was asked */
+	for (i = 0, o = 0; i < sc->n; i++) {
+		struct scan_msg *m = &sc->v[i];
+
+		if (m->m.uid < lo || m->m.uid > hi)
+			continue;
+		if (req->since != 0 && (!(m->have & HAVE_DATE) ||
+					m->m.date < req->since))
+			continue;
+		sc->v[o++] = *m;
+	}
+	if (o > 1)
+		mf_qsort(sc->v, o, sizeof(*sc->v), cmp_scan);
+	o = merge_dups(sc->v, o);
+	res->msgs = xcalloc(o ? o : 1, sizeof(*res->msgs));
+	for (i = 0; i < o; i++)
+		res->msgs[i] = sc->v[i].m;
+	res->n = o;
+}
+
+/* The VANISHED UIDs, sorted and unique, handed over to sc->res. */
+static void
+take_vanished(struct scan_ctx *sc)
+{
+	struct mf_scan_result *res = sc->res;
+	size_t i, o;
+
+	if (sc->nvanished > 1)
+		mf_qsort(sc->vanished, sc->nvanished, sizeof(uint32_t),
+		      cmp_u32);
+	for (i = 0, o = 0; i < sc->nvanished; i++)
+		if (o == 0 || sc->vanished[o - 1] != sc->vanished[i])
+			sc->vanished[o++] = sc->vanished[i];
+	res->vanished = sc->vanished;
+	res->nvanished = o;
+	res->vanished_valid = true;
+	sc->vanished = NULL;
+}
+
 int
 imap_scan(struct mf_store *mst, const struct mf_scan_req *req,
 	  struct mf_scan_result **res_r, struct mf_err *err)
@@ -327,7 +432,7 @@ imap_scan(struct mf_store *mst, const struct mf_scan_req *req,
 	struct scan_ctx sc = { .st = st, .req = req };
 	struct mf_scan_result *res;
 	struct imap_cmd **cmds = NULL;
-	size_t ncmds = 0, i, o;
+	size_t ncmds = 0, i;
 	uint32_t lo = req->uid_lo ? req->uid_lo : 1;
 	uint32_t hi = req->uid_hi ? req->uid_hi : UINT32_MAX;
 	int ret = -1;
@@ -342,44 +447,11 @@ imap_scan(struct mf_store *mst, const struct mf_scan_req *req,
 						  st->sel_kw_permanent);
 	sc.res = res;
 	if (req->since != 0) {
-		size_t pos = 0;
-
 		if (run_search(st, &sc, err) < 0)
 			goto out;
-		cmds = xcalloc(sc.nsearch / IMAP_UIDS_PER_CMD + 1,
-			       sizeof(*cmds));
-		while (pos < sc.nsearch) {
-			struct mf_buf set;
-			size_t end = pos + 4 * IMAP_UIDS_PER_CMD;
-
-			mf_buf_init(&set, IMAP_SET_MAX_BYTES + 64);
-			if (end > sc.nsearch)
-				end = sc.nsearch;
-			if (imap_uidset_append(&set, sc.search, end, &pos,
-					       IMAP_SET_MAX_BYTES) == 0) {
-				mf_buf_deinit(&set);
-				break;
-			}
-			cmds = xreallocarray(cmds, ncmds + 1, sizeof(*cmds));
-			cmds[ncmds] = imap_cmd_new(st->client);
-			cmds[ncmds]->untagged = scan_untagged;
-			cmds[ncmds]->ctx = &sc;
-			imap_cmd_printf(cmds[ncmds], "UID FETCH %s", set.data);
-			fetch_items(st, req, cmds[ncmds]);
-			imap_client_submit(st->client, cmds[ncmds++]);
-			mf_buf_deinit(&set);
-		}
+		cmds = submit_found_fetches(st, &sc, &ncmds);
 	} else {
-		cmds = xcalloc(1, sizeof(*cmds));
-		cmds[0] = imap_cmd_new(st->client);
-		cmds[0]->untagged = scan_untagged;
-		cmds[0]->ctx = &sc;
-		if (hi == UINT32_MAX)
-			imap_cmd_printf(cmds[0], "UID FETCH %u:*", lo);
-		else
-			imap_cmd_printf(cmds[0], "UID FETCH %u:%u", lo, hi);
-		fetch_items(st, req, cmds[0]);
-		imap_client_submit(st->client, cmds[ncmds++]);
+		cmds = submit_range_fetch(st, &sc, lo, hi, &ncmds);
 	}
 	if (imap_client_wait_all(st->client, err) < 0) {
 		imap_store_fail(st, err);
@@ -391,38 +463,10 @@ imap_scan(struct mf_store *mst, const struct mf_scan_req *req,
 				   st->sel_name, cmds[i]->text);
 			goto out;
 		}
-	/* "n:*" also returns the last message when its UID < n (RFC 3501
-	 * 6.4.8): keep only what was asked */
-	for (i = 0, o = 0; i < sc.n; i++) {
-		struct scan_msg *m = &sc.v[i];
-
-		if (m->m.uid < lo || m->m.uid > hi)
-			continue;
-		if (req->since != 0 && (!(m->have & HAVE_DATE) ||
-					m->m.date < req->since))
-			continue;
-		sc.v[o++] = *m;
-	}
-	if (o > 1)
-		mf_qsort(sc.v, o, sizeof(*sc.v), cmp_scan);
-	o = merge_dups(sc.v, o);
-	res->msgs = xcalloc(o ? o : 1, sizeof(*res->msgs));
-	for (i = 0; i < o; i++)
-		res->msgs[i] = sc.v[i].m;
-	res->n = o;
+	take_asked(&sc, lo, hi);
 	if (req->vanished && req->changedsince != 0 && st->qresync &&
-	    !st->sel_nomodseq && !sc.vanished_overflow) {
-		if (sc.nvanished > 1)
-			mf_qsort(sc.vanished, sc.nvanished, sizeof(uint32_t),
-			      cmp_u32);
-		for (i = 0, o = 0; i < sc.nvanished; i++)
-			if (o == 0 || sc.vanished[o - 1] != sc.vanished[i])
-				sc.vanished[o++] = sc.vanished[i];
-		res->vanished = sc.vanished;
-		res->nvanished = o;
-		res->vanished_valid = true;
-		sc.vanished = NULL;
-	}
+	    !st->sel_nomodseq && !sc.vanished_overflow)
+		take_vanished(&sc);
 	*res_r = res;
 	res = NULL;
 	ret = 0;
@@ -749,6 +793,80 @@ same_spec(const struct fitem *x, const struct fitem *y)
 	       x->item->length == y->item->length;
 }
 
+/* fi asks for item: the section its fields name, nothing fetched yet. */
+static void
+init_fitem(struct fitem *fi, struct mf_fetch_item *item)
+{
+	fi->item = item;
+	item->status = -1;
+	item->bytes = 0;
+	item->gone = false;
+	mf_err_clear(&item->err);
+	fi->sec = item->header_only ? SEC_HEADER :
+		  item->offset != 0 || item->length != 0 ?
+		  SEC_PARTIAL : SEC_FULL;
+	fi->offset = fi->sec == SEC_PARTIAL ? item->offset : 0;
+	fi->wrap.sink.ops = &wrap_ops;
+	fi->wrap.fi = fi;
+}
+
+/*
+ * Submit UID FETCH commands for the nu UIDs that share spec_of's section,
+ * at most IMAP_UIDS_PER_CMD UIDs and IMAP_SET_MAX_BYTES of set each.
+ * The commands are appended to cmds (*ncmds grows); returns the array.
+ */
+static struct imap_cmd **
+submit_spec_fetches(struct imap_store *st, struct fetch_ctx *fc,
+		    const struct fitem *spec_of, const uint32_t *uids,
+		    size_t nu, struct imap_cmd **cmds, size_t *ncmds)
+{
+	char spec[64];
+	size_t k, pos = 0;
+
+	section_spec(spec_of, spec, sizeof(spec));
+	for (k = 0; pos < nu; k++) {
+		struct mf_buf set;
+		size_t end = pos + IMAP_UIDS_PER_CMD;
+		struct imap_cmd *cmd;
+
+		mf_buf_init(&set, IMAP_SET_MAX_BYTES + 64);
+		if (imap_uidset_append(&set, uids, end < nu ? end : nu,
+				       &pos, IMAP_SET_MAX_BYTES) == 0) {
+			mf_buf_deinit(&set);
+			break;
+		}
+		cmd = imap_cmd_new(st->client);
+		cmd->untagged = fetch_untagged;
+		cmd->ctx = fc;
+		imap_cmd_printf(cmd, "UID FETCH %s (UID %s)", set.data,
+				spec);
+		mf_buf_deinit(&set);
+		cmds = xreallocarray(cmds, *ncmds + 1, sizeof(*cmds));
+		cmds[(*ncmds)++] = cmd;
+		imap_client_submit(st->client, cmd);
+	}
+	return cmds;
+}
+
+/* Items the server never answered for are gone. */
+static void
+mark_gone(struct fetch_ctx *fc)
+{
+	size_t i;
+
+	for (i = 0; i < fc->n; i++) {
+		struct fitem *fi = &fc->fi[i];
+
+		if (fi->done)
+			continue;
+		/* never came back: expunged meanwhile, or never existed */
+		fi->item->gone = true;
+		fi->item->status = -1;
+		mf_err_set(&fi->item->err, MF_E_MSG, "UID %u: no longer "
+			   "exists", fi->item->uid);
+	}
+}
+
 int
 imap_fetch(struct mf_store *mst, struct mf_fetch_item *items, size_t n,
 	   struct mf_err *err)
@@ -771,53 +889,20 @@ imap_fetch(struct mf_store *mst, struct mf_fetch_item *items, size_t n,
 	order = xcalloc(n, sizeof(*order));
 	uids = xcalloc(n, sizeof(*uids));
 	for (i = 0; i < n; i++) {
-		struct fitem *fi = &fc.fi[i];
-
-		fi->item = &items[i];
-		items[i].status = -1;
-		items[i].bytes = 0;
-		items[i].gone = false;
-		mf_err_clear(&items[i].err);
-		fi->sec = items[i].header_only ? SEC_HEADER :
-			  items[i].offset != 0 || items[i].length != 0 ?
-			  SEC_PARTIAL : SEC_FULL;
-		fi->offset = fi->sec == SEC_PARTIAL ? items[i].offset : 0;
-		fi->wrap.sink.ops = &wrap_ops;
-		fi->wrap.fi = fi;
-		fc.index[fc.n++] = fi;
-		order[i] = fi;
+		init_fitem(&fc.fi[i], &items[i]);
+		fc.index[fc.n++] = &fc.fi[i];
+		order[i] = &fc.fi[i];
 	}
 	mf_qsort(fc.index, fc.n, sizeof(*fc.index), cmp_fitem);
 	mf_qsort(order, n, sizeof(*order), cmp_group);
 	imap_client_set_literal_handler(st->client, literal_cb, &fc);
 	for (i = 0; i < n; i = j) {
-		char spec[64];
-		size_t k, nu = 0, pos = 0;
+		size_t nu = 0;
 
 		for (j = i; j < n && same_spec(order[i], order[j]); j++)
 			uids[nu++] = order[j]->item->uid;
-		section_spec(order[i], spec, sizeof(spec));
-		for (k = 0; pos < nu; k++) {
-			struct mf_buf set;
-			size_t end = pos + IMAP_UIDS_PER_CMD;
-			struct imap_cmd *cmd;
-
-			mf_buf_init(&set, IMAP_SET_MAX_BYTES + 64);
-			if (imap_uidset_append(&set, uids, end < nu ? end : nu,
-					       &pos, IMAP_SET_MAX_BYTES) == 0) {
-				mf_buf_deinit(&set);
-				break;
-			}
-			cmd = imap_cmd_new(st->client);
-			cmd->untagged = fetch_untagged;
-			cmd->ctx = &fc;
-			imap_cmd_printf(cmd, "UID FETCH %s (UID %s)", set.data,
-					spec);
-			mf_buf_deinit(&set);
-			cmds = xreallocarray(cmds, ncmds + 1, sizeof(*cmds));
-			cmds[ncmds++] = cmd;
-			imap_client_submit(st->client, cmd);
-		}
+		cmds = submit_spec_fetches(st, &fc, order[i], uids, nu, cmds,
+					   &ncmds);
 	}
 	if (imap_client_wait_all(st->client, err) < 0) {
 		imap_store_fail(st, err);
@@ -830,17 +915,7 @@ imap_fetch(struct mf_store *mst, struct mf_fetch_item *items, size_t n,
 					 st->sel_name, cmds[i]->text);
 			break;
 		}
-	for (i = 0; i < n; i++) {
-		struct fitem *fi = &fc.fi[i];
-
-		if (fi->done)
-			continue;
-		/* never came back: expunged meanwhile, or never existed */
-		fi->item->gone = true;
-		fi->item->status = -1;
-		mf_err_set(&fi->item->err, MF_E_MSG, "UID %u: no longer "
-			   "exists", fi->item->uid);
-	}
+	mark_gone(&fc);
 out:
 	imap_client_set_literal_handler(st->client, NULL, NULL);
 	imap_spool_destroy(&fc.pending_spool);
