@@ -154,24 +154,16 @@ status_items(struct imap_store *st, struct imap_cmd *cmd)
 			st->condstore ? " HIGHESTMODSEQ" : "");
 }
 
-int
-imap_list_boxes(struct mf_store *mst, bool status, struct mf_box_list **list_r,
-		struct mf_err *err)
+/* LIST "" "*", with RETURN (SPECIAL-USE STATUS (...)) where the server
+ * can; the caller runs and frees it. */
+static struct imap_cmd *
+new_list_cmd(struct imap_store *st, struct list_ctx *lc, bool special,
+	     bool list_status)
 {
-	struct imap_store *st = imap_store_of(mst);
-	struct list_ctx lc = { .st = st };
-	struct imap_cmd *cmd, **scmds = NULL;
-	struct mf_box_list *list;
-	bool list_status = status && (st->caps & IMAP_CAP_LIST_STATUS);
-	bool special = (st->caps & IMAP_CAP_SPECIAL_USE) &&
-		       (st->caps & IMAP_CAP_LIST_EXTENDED);
-	size_t i, k, nscmds = 0;
-	int ret = -1;
+	struct imap_cmd *cmd = imap_cmd_new(st->client);
 
-	*list_r = NULL;
-	cmd = imap_cmd_new(st->client);
 	cmd->untagged = list_untagged;
-	cmd->ctx = &lc;
+	cmd->ctx = lc;
 	imap_cmd_printf(cmd, "LIST \"\" \"*\"");
 	if (special || list_status) {
 		imap_cmd_printf(cmd, " RETURN (%s%s", special ?
@@ -183,35 +175,55 @@ imap_list_boxes(struct mf_store *mst, bool status, struct mf_box_list **list_r,
 		}
 		imap_cmd_printf(cmd, ")");
 	}
-	if (imap_client_run(st->client, cmd, MF_E_STORE, "LIST", err) < 0)
-		goto out;
-	if (status && !list_status) {
-		/* one STATUS per mailbox, all in flight at once */
-		scmds = xcalloc(lc.n ? lc.n : 1, sizeof(*scmds));
-		for (i = 0; i < lc.n; i++) {
-			if (lc.v[i].attrs & MF_BOX_NOSELECT)
-				continue;
-			scmds[nscmds] = imap_cmd_new(st->client);
-			scmds[nscmds]->untagged = list_untagged;
-			scmds[nscmds]->ctx = &lc;
-			imap_cmd_printf(scmds[nscmds], "STATUS ");
-			imap_cmd_add_astring(scmds[nscmds], lc.v[i].raw,
-					     lc.v[i].raw_len);
-			imap_cmd_printf(scmds[nscmds], " ");
-			status_items(st, scmds[nscmds]);
-			imap_client_submit(st->client, scmds[nscmds++]);
-		}
-		if (imap_client_wait_all(st->client, err) < 0)
-			goto out;
-		for (i = 0; i < nscmds; i++)
-			if (scmds[i]->status != IMAP_CMD_OK)
-				mf_log(MF_LOG_WARN, MF_LOGC_IMAP, "%s: STATUS: "
-				       "%s", mst->name, scmds[i]->text);
+	return cmd;
+}
+
+/* One STATUS per selectable mailbox, all in flight at once; a refused
+ * one is logged (store_name) and leaves that status empty. */
+static int
+status_each(struct imap_store *st, struct list_ctx *lc,
+	    const char *store_name, struct mf_err *err)
+{
+	struct imap_cmd **scmds;
+	size_t i, nscmds = 0;
+	int ret = 0;
+
+	scmds = xcalloc(lc->n ? lc->n : 1, sizeof(*scmds));
+	for (i = 0; i < lc->n; i++) {
+		if (lc->v[i].attrs & MF_BOX_NOSELECT)
+			continue;
+		scmds[nscmds] = imap_cmd_new(st->client);
+		scmds[nscmds]->untagged = list_untagged;
+		scmds[nscmds]->ctx = lc;
+		imap_cmd_printf(scmds[nscmds], "STATUS ");
+		imap_cmd_add_astring(scmds[nscmds], lc->v[i].raw,
+				     lc->v[i].raw_len);
+		imap_cmd_printf(scmds[nscmds], " ");
+		status_items(st, scmds[nscmds]);
+		imap_client_submit(st->client, scmds[nscmds++]);
 	}
-	list = xcalloc(1, sizeof(*list));
-	list->v = xcalloc(lc.n ? lc.n : 1, sizeof(*list->v));
-	for (i = 0; i < lc.n; i++) {
-		struct entry *e = &lc.v[i];
+	if (imap_client_wait_all(st->client, err) < 0)
+		ret = -1;
+	for (i = 0; ret == 0 && i < nscmds; i++)
+		if (scmds[i]->status != IMAP_CMD_OK)
+			mf_log(MF_LOG_WARN, MF_LOGC_IMAP, "%s: STATUS: "
+			       "%s", store_name, scmds[i]->text);
+	for (i = 0; i < nscmds; i++)
+		imap_cmd_free(&scmds[i]);
+	free(scmds);
+	return ret;
+}
+
+/* The listed mailboxes under canonical names, sorted (INBOX first). */
+static struct mf_box_list *
+make_box_list(struct imap_store *st, const struct list_ctx *lc, bool status)
+{
+	struct mf_box_list *list = xcalloc(1, sizeof(*list));
+	size_t i;
+
+	list->v = xcalloc(lc->n ? lc->n : 1, sizeof(*list->v));
+	for (i = 0; i < lc->n; i++) {
+		const struct entry *e = &lc->v[i];
 		struct mf_box_info *info = &list->v[list->n];
 		char *name;
 
@@ -229,13 +241,21 @@ imap_list_boxes(struct mf_store *mst, bool status, struct mf_box_list **list_r,
 		list->n++;
 	}
 	mf_qsort(list->v, list->n, sizeof(*list->v), cmp_info);
-	/* two server names for one canonical name ("INBOX.INBOX" under an
-	 * "INBOX." prefix): keep the first, never merge two mailboxes */
+	return list;
+}
+
+/* two server names for one canonical name ("INBOX.INBOX" under an
+ * "INBOX." prefix): keep the first, never merge two mailboxes */
+static void
+drop_same_names(struct mf_box_list *list, const char *store_name)
+{
+	size_t i, k;
+
 	for (i = 1, k = 1; i < list->n; i++) {
 		if (strcmp(list->v[i].name, list->v[k - 1].name) == 0) {
 			mf_log(MF_LOG_WARN, MF_LOGC_IMAP, "%s: two server "
 			       "mailboxes map to '%s'; skipping one",
-			       mst->name, list->v[i].name);
+			       store_name, list->v[i].name);
 			free(list->v[i].name);
 			continue;
 		}
@@ -243,13 +263,35 @@ imap_list_boxes(struct mf_store *mst, bool status, struct mf_box_list **list_r,
 	}
 	if (list->n > 0)
 		list->n = k;
+}
+
+int
+imap_list_boxes(struct mf_store *mst, bool status, struct mf_box_list **list_r,
+		struct mf_err *err)
+{
+	struct imap_store *st = imap_store_of(mst);
+	struct list_ctx lc = { .st = st };
+	struct imap_cmd *cmd;
+	struct mf_box_list *list;
+	bool list_status = status && (st->caps & IMAP_CAP_LIST_STATUS);
+	bool special = (st->caps & IMAP_CAP_SPECIAL_USE) &&
+		       (st->caps & IMAP_CAP_LIST_EXTENDED);
+	size_t i;
+	int ret = -1;
+
+	*list_r = NULL;
+	cmd = new_list_cmd(st, &lc, special, list_status);
+	if (imap_client_run(st->client, cmd, MF_E_STORE, "LIST", err) < 0)
+		goto out;
+	if (status && !list_status && status_each(st, &lc, mst->name,
+						  err) < 0)
+		goto out;
+	list = make_box_list(st, &lc, status);
+	drop_same_names(list, mst->name);
 	*list_r = list;
 	ret = 0;
 out:
 	imap_cmd_free(&cmd);
-	for (i = 0; i < nscmds; i++)
-		imap_cmd_free(&scmds[i]);
-	free(scmds);
 	for (i = 0; i < lc.n; i++)
 		free(lc.v[i].raw);
 	free(lc.v);
