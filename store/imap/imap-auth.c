@@ -232,6 +232,42 @@ saslname(struct mf_buf *b, const char *user)
 	}
 }
 
+/*
+ * SCRAM's client-first message (RFC 5802): a fresh nonce, then
+ * "n,,n=user,r=nonce" into a->initial; raw is the caller's scratch
+ * buffer (wiped by the caller).
+ */
+static int
+scram_initial(struct auth_ctx *a, const struct imap_store_cfg *cfg,
+	      const char *user, struct mf_buf *raw, struct mf_err *err)
+{
+	unsigned char rnd[18];
+	struct mf_buf nb;
+
+	if (get_secret(cfg, IMAP_SECRET_PASSWORD, &a->password, err) < 0)
+		return -1;
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		mf_err_set(err, MF_E_INTERNAL, "no random bytes");
+		return -1;
+	}
+	mf_buf_init(&nb, sizeof(a->nonce) - 1);
+	b64_encode(&nb, rnd, sizeof(rnd));
+	snprintf(a->nonce, sizeof(a->nonce), "%s", nb.data);
+	mf_buf_deinit(&nb);
+	if (mf_buf_append(raw, "n=", 2, err) < 0)
+		return -1;
+	saslname(raw, user);
+	if (mf_buf_printf(raw, err, ",r=%s", a->nonce) < 0)
+		return -1;
+	a->client_first_bare = xstrdup(raw->data);
+	mf_buf_reset(raw);
+	if (mf_buf_printf(raw, err, "n,,%s", a->client_first_bare) < 0)
+		return -1;
+	b64_encode(&a->initial, (unsigned char *)raw->data, raw->len);
+	a->step = 0;
+	return 0;
+}
+
 static int
 build_initial(struct auth_ctx *a, const struct imap_store_cfg *cfg,
 	      const char *host, unsigned port, struct mf_err *err)
@@ -277,35 +313,9 @@ build_initial(struct auth_ctx *a, const struct imap_store_cfg *cfg,
 		b64_encode(&a->initial, (unsigned char *)raw.data, raw.len);
 		ok = true;
 		break;
-	case MECH_SCRAM: {
-		unsigned char rnd[18];
-		struct mf_buf nb;
-
-		if (get_secret(cfg, IMAP_SECRET_PASSWORD, &a->password,
-			       err) < 0)
-			break;
-		if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-			mf_err_set(err, MF_E_INTERNAL, "no random bytes");
-			break;
-		}
-		mf_buf_init(&nb, sizeof(a->nonce) - 1);
-		b64_encode(&nb, rnd, sizeof(rnd));
-		snprintf(a->nonce, sizeof(a->nonce), "%s", nb.data);
-		mf_buf_deinit(&nb);
-		if (mf_buf_append(&raw, "n=", 2, err) < 0)
-			break;
-		saslname(&raw, user);
-		if (mf_buf_printf(&raw, err, ",r=%s", a->nonce) < 0)
-			break;
-		a->client_first_bare = xstrdup(raw.data);
-		mf_buf_reset(&raw);
-		if (mf_buf_printf(&raw, err, "n,,%s", a->client_first_bare) < 0)
-			break;
-		b64_encode(&a->initial, (unsigned char *)raw.data, raw.len);
-		a->step = 0;
-		ok = true;
+	case MECH_SCRAM:
+		ok = scram_initial(a, cfg, user, &raw, err) == 0;
 		break;
-	}
 	case MECH_LOGIN:
 		ok = true;
 		break;
