@@ -254,8 +254,13 @@ take_config_option(struct cmd_ctx *ctx, int *argc, char **argv, int from)
 	*argc = o;
 }
 
-int
-main(int argc, char **argv)
+/*
+ * The global options, up to the command name (optind is left at it).
+ * Returns -1 to go on, or the exit code when main() is to return at once
+ * (--help, --version, a bad option).
+ */
+static int
+parse_global_options(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -268,29 +273,25 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cmd_ctx ctx = { 0 };
-	const struct cmd_desc *cmd = NULL;
-	struct mf_err err = { 0 };
-	size_t i;
-	int c, ret;
+	int c;
 
 	/* "+": stop at the command name; its options are its own */
 	while ((c = getopt_long(argc, argv, "+c:vqDnhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			ctx.config_path = optarg;
+			ctx->config_path = optarg;
 			break;
 		case 'v':
-			ctx.verbosity++;
+			ctx->verbosity++;
 			break;
 		case 'q':
-			ctx.verbosity = -1;
+			ctx->verbosity = -1;
 			break;
 		case 'D':
-			ctx.debug |= MF_LOGC_IMAP;
+			ctx->debug |= MF_LOGC_IMAP;
 			break;
 		case 'd':
-			if (parse_debug(optarg, &ctx.debug) < 0) {
+			if (parse_debug(optarg, &ctx->debug) < 0) {
 				fprintf(stderr, "%s: --debug: unknown category "
 					"in '%s' (imap, maildir, sync, state, "
 					"all)\n", progname, optarg);
@@ -298,25 +299,84 @@ main(int argc, char **argv)
 			}
 			break;
 		case 'n':
-			ctx.dry_run = true;
+			ctx->dry_run = true;
 			break;
 		case 'h':
 			usage(stdout);
 			return MF_EXIT_OK;
 		case 'V':
-			return cmd_version(&ctx, 0, NULL);
+			return cmd_version(ctx, 0, NULL);
 		default:
 			usage(stderr);
 			return MF_EXIT_USAGE;
 		}
 	}
+	return -1;
+}
+
+static const struct cmd_desc *
+find_command(const char *name)
+{
+	const struct cmd_desc *cmd = NULL;
+	size_t i;
+
+	for (i = 0; i < MF_N_ELEMENTS(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			cmd = &commands[i];
+	return cmd;
+}
+
+static void
+setup_logging(const struct cmd_ctx *ctx)
+{
+	mf_log_set_handler(log_to_stderr, NULL);
+	mf_log_set_level(ctx->verbosity < 0 ? MF_LOG_WARN :
+			 ctx->verbosity == 0 ? MF_LOG_NOTICE :
+			 ctx->verbosity == 1 ? MF_LOG_INFO : MF_LOG_DEBUG);
+	if (ctx->debug != 0) {
+		mf_log_set_level(MF_LOG_DEBUG);
+		mf_log_set_debug(ctx->debug);
+	}
+}
+
+/* Load -c FILE (or the default path) into ctx->cfg, logging its
+ * warnings. */
+static int
+load_config(struct cmd_ctx *ctx, struct mf_err *err)
+{
+	char *def = NULL;
+	const char *path = ctx->config_path;
+	size_t i;
+	int ret;
+
+	if (path == NULL)
+		path = def = config_default_path();
+	ret = config_load(path, &ctx->cfg, err);
+	free(def);
+	if (ret < 0)
+		return -1;
+	for (i = 0; i < ctx->cfg->nwarnings; i++)
+		mf_log(MF_LOG_WARN, MF_LOGC_GENERAL, "%s",
+		       ctx->cfg->warnings[i]);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cmd_ctx ctx = { 0 };
+	const struct cmd_desc *cmd;
+	struct mf_err err = { 0 };
+	int ret;
+
+	ret = parse_global_options(&ctx, argc, argv);
+	if (ret >= 0)
+		return ret;
 	if (optind >= argc) {
 		usage(stderr);
 		return MF_EXIT_USAGE;
 	}
-	for (i = 0; i < MF_N_ELEMENTS(commands); i++)
-		if (strcmp(commands[i].name, argv[optind]) == 0)
-			cmd = &commands[i];
+	cmd = find_command(argv[optind]);
 	if (cmd == NULL) {
 		fprintf(stderr, "%s: unknown command '%s' (try '%s help')\n",
 			progname, argv[optind], progname);
@@ -324,29 +384,10 @@ main(int argc, char **argv)
 	}
 
 	take_config_option(&ctx, &argc, argv, optind + 1);
-	mf_log_set_handler(log_to_stderr, NULL);
-	mf_log_set_level(ctx.verbosity < 0 ? MF_LOG_WARN :
-			 ctx.verbosity == 0 ? MF_LOG_NOTICE :
-			 ctx.verbosity == 1 ? MF_LOG_INFO : MF_LOG_DEBUG);
-	if (ctx.debug != 0) {
-		mf_log_set_level(MF_LOG_DEBUG);
-		mf_log_set_debug(ctx.debug);
-	}
+	setup_logging(&ctx);
 
-	if (cmd->needs & CMD_NEEDS_CONFIG) {
-		char *def = NULL;
-		const char *path = ctx.config_path;
-
-		if (path == NULL)
-			path = def = config_default_path();
-		ret = config_load(path, &ctx.cfg, &err);
-		free(def);
-		if (ret < 0)
-			return cmd_fail(&err);
-		for (i = 0; i < ctx.cfg->nwarnings; i++)
-			mf_log(MF_LOG_WARN, MF_LOGC_GENERAL, "%s",
-			       ctx.cfg->warnings[i]);
-	}
+	if ((cmd->needs & CMD_NEEDS_CONFIG) && load_config(&ctx, &err) < 0)
+		return cmd_fail(&err);
 
 	if (cmd->needs & CMD_STOPS_SAFELY)
 		catch_stop_signals();
