@@ -105,9 +105,8 @@ mf_write_file_atomic(const char *path, const void *data, size_t len,
 		slash[1] = '\0';
 	else if (slash != NULL)
 		*slash = '\0';
-	else
-		strcpy(dir, ".");	/* dir holds at least path's length */
-	ret = mf_fsync_dir(dir, err);
+	/* a bare file name: its directory is the current one */
+	ret = mf_fsync_dir(slash != NULL ? dir : ".", err);
 out:
 	free(tmp);
 	free(dir);
