@@ -27,22 +27,75 @@ struct out_ctx {
 	int verbosity;
 };
 
+/* "name", or "far <-> near" when the two sides name the folder apart */
+static void
+box_names(const struct sync_box_report *r, char *names, size_t size)
+{
+	/* a folder on one side only has one name (sync.h) */
+	if (r->far_name == NULL || r->near_name == NULL)
+		snprintf(names, size, "%s", r->far_name != NULL ?
+			 r->far_name : r->near_name != NULL ? r->near_name :
+			 "?");
+	else if (strcmp(r->far_name, r->near_name) == 0)
+		snprintf(names, size, "%s", r->far_name);
+	else
+		snprintf(names, size, "%s <-> %s", r->far_name,
+			 r->near_name);
+}
+
+/* The plan of a dry run (-n). */
+static void
+print_planned(const struct out_ctx *ctx, const char *names,
+	      const struct sync_box_report *r)
+{
+	printf("%s: %s: would pull %zu, push %zu, flags %zu/%zu, "
+	       "delete %zu/%zu, pair %zu", ctx->channel, names,
+	       r->planned.pull, r->planned.push, r->planned.flags_far,
+	       r->planned.flags_near, r->planned.del_far,
+	       r->planned.del_near, r->planned.paired);
+	if (r->moved > 0)
+		printf(", move %zu here", r->moved);
+	if (r->planned.placeholders > 0)
+		printf(", %zu as placeholders",
+		       r->planned.placeholders);
+	if (r->planned.ambiguous > 0)
+		printf(", leave %zu ambiguous", r->planned.ambiguous);
+	printf("\n");
+}
+
+/* After a folder's summary: what the plan held back, and why. */
+static void
+print_held_back(const struct out_ctx *ctx, const char *names,
+		const struct sync_box_report *r)
+{
+	if (r->planned.guard_far + r->planned.guard_near > 0)
+		fprintf(stderr, "mailferry: %s: %s: %zu deletions held back "
+			"(more than max_delete_percent of the folder); "
+			"raise max_delete_percent to carry them out\n",
+			ctx->channel, names,
+			r->planned.guard_far + r->planned.guard_near);
+	if (r->planned.ambiguous > 0)
+		fprintf(stderr, "mailferry: %s: %s: %zu new messages left "
+			"alone: the same Message-ID is on both sides with "
+			"different content, so copying could make a second "
+			"copy (listed with -v); delete or move the copy you do "
+			"not want, or give them different Message-IDs\n",
+			ctx->channel, names, r->planned.ambiguous);
+	if (r->planned.skipped_size + r->planned.skipped_age +
+	    r->planned.skipped_count > 0 && ctx->verbosity > 0)
+		printf("%s: %s: skipped %zu by max_size, %zu by max_age, %zu "
+		       "by max_messages\n", ctx->channel, names,
+		       r->planned.skipped_size, r->planned.skipped_age,
+		       r->planned.skipped_count);
+}
+
 static void
 print_report(void *vctx, const struct sync_box_report *r)
 {
 	const struct out_ctx *ctx = vctx;
 	char names[512];
 
-	/* a folder on one side only has one name (sync.h) */
-	if (r->far_name == NULL || r->near_name == NULL)
-		snprintf(names, sizeof(names), "%s", r->far_name != NULL ?
-			 r->far_name : r->near_name != NULL ? r->near_name :
-			 "?");
-	else if (strcmp(r->far_name, r->near_name) == 0)
-		snprintf(names, sizeof(names), "%s", r->far_name);
-	else
-		snprintf(names, sizeof(names), "%s <-> %s", r->far_name,
-			 r->near_name);
+	box_names(r, names, sizeof(names));
 	if (r->box_failed) {
 		fprintf(stderr, "mailferry: %s: %s: %s\n", ctx->channel, names,
 			r->err.msg);
@@ -59,19 +112,7 @@ print_report(void *vctx, const struct sync_box_report *r)
 	    ctx->verbosity < 1)
 		return;
 	if (r->what != NULL && strcmp(r->what, "planned") == 0) {
-		printf("%s: %s: would pull %zu, push %zu, flags %zu/%zu, "
-		       "delete %zu/%zu, pair %zu", ctx->channel, names,
-		       r->planned.pull, r->planned.push, r->planned.flags_far,
-		       r->planned.flags_near, r->planned.del_far,
-		       r->planned.del_near, r->planned.paired);
-		if (r->moved > 0)
-			printf(", move %zu here", r->moved);
-		if (r->planned.placeholders > 0)
-			printf(", %zu as placeholders",
-			       r->planned.placeholders);
-		if (r->planned.ambiguous > 0)
-			printf(", leave %zu ambiguous", r->planned.ambiguous);
-		printf("\n");
+		print_planned(ctx, names, r);
 		return;
 	}
 	if (r->what != NULL && strcmp(r->what, "synced") != 0) {
@@ -98,25 +139,7 @@ print_report(void *vctx, const struct sync_box_report *r)
 	if (r->failed > 0)
 		printf(", %zu FAILED", r->failed);
 	printf("\n");
-	if (r->planned.guard_far + r->planned.guard_near > 0)
-		fprintf(stderr, "mailferry: %s: %s: %zu deletions held back "
-			"(more than max_delete_percent of the folder); "
-			"raise max_delete_percent to carry them out\n",
-			ctx->channel, names,
-			r->planned.guard_far + r->planned.guard_near);
-	if (r->planned.ambiguous > 0)
-		fprintf(stderr, "mailferry: %s: %s: %zu new messages left "
-			"alone: the same Message-ID is on both sides with "
-			"different content, so copying could make a second "
-			"copy (listed with -v); delete or move the copy you do "
-			"not want, or give them different Message-IDs\n",
-			ctx->channel, names, r->planned.ambiguous);
-	if (r->planned.skipped_size + r->planned.skipped_age +
-	    r->planned.skipped_count > 0 && ctx->verbosity > 0)
-		printf("%s: %s: skipped %zu by max_size, %zu by max_age, %zu "
-		       "by max_messages\n", ctx->channel, names,
-		       r->planned.skipped_size, r->planned.skipped_age,
-		       r->planned.skipped_count);
+	print_held_back(ctx, names, r);
 }
 
 static void
