@@ -25,6 +25,9 @@
 #              Comments and string literals are not searched.
 #   length     a function whose body is over 80 lines, unless the comment
 #              block right above the definition says "Long because ...".
+#              A body is what lies between a "{" and the next "}" that
+#              each stand in column 0, as a function's braces do in this
+#              style; the lines counted are those between the two.
 #   includes   the direction of #include "..." (STYLE: dependencies
 #              point down only, cmd -> sync -> store -> store/base):
 #                store/base/     only store/base/ headers
@@ -51,7 +54,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root" || exit 2
 
 case ${1:-} in
--h | --help) sed -n '2,47p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+-h | --help) sed -n '2,50p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 -*) echo "check-source: unknown option $1" >&2; exit 2 ;;
 esac
 
@@ -102,18 +105,24 @@ else
 	*) echo "note: .clang-format is tuned for clang-format 14;" \
 		"this is: $version" ;;
 	esac
-	# Only the diagnostic lines: clang-format also echoes the source
-	# line and a caret under each.
 	out=$("$cf" --dry-run --Werror --style=file "${files[@]}" 2>&1)
 	rc=$?
-	n=$(grep -c ': error: code should be clang-formatted' <<<"$out")
-	grep ': error: ' <<<"$out" |
-		sed 's/: error: code should be clang-formatted.*/: not formatted as .clang-format says/'
-	if ((rc != 0)); then
+	# Only the diagnostic lines: clang-format also echoes the source
+	# line and a caret under each.
+	tag=': error: code should be clang-formatted'
+	n=$(grep -c "$tag" <<<"$out")
+	if ((rc != 0 && n == 0)); then
+		# not a formatting problem: a bad .clang-format, an odd file
+		printf '%s\n' "$out"
+		echo "format: $cf failed (exit $rc)"
 		status=1
+	elif ((rc != 0)); then
+		grep "$tag" <<<"$out" |
+			sed "s/$tag.*/: not formatted as .clang-format says/"
 		echo "format: $n places in" \
-			"$(grep ': error: ' <<<"$out" | cut -d: -f1 | sort -u |
+			"$(grep "$tag" <<<"$out" | cut -d: -f1 | sort -u |
 				wc -l) files (clang-format -i FILE fixes them)"
+		status=1
 	fi
 fi
 
