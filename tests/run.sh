@@ -2,9 +2,12 @@
 # Runs every test mailferry has, the way CI does:
 #
 #   1. installs missing Debian packages (tests/harness/deps.sh),
-#   2. builds in build/ci and runs the unit and integration suites,
-#   3. the same in build/ci-asan with AddressSanitizer and UBSan,
-#   4. tests/fuzz/run.sh for a bounded time, counted as one test.
+#   2. tests/check-source.sh (formatting, banned calls, long functions,
+#      include direction), counted as one test, and its formatting part
+#      as a skipped one when clang-format is missing,
+#   3. builds in build/ci and runs the unit and integration suites,
+#   4. the same in build/ci-asan with AddressSanitizer and UBSan,
+#   5. tests/fuzz/run.sh for a bounded time, counted as one test.
 #
 # Build directories are kept between runs, so only what changed is rebuilt.
 # The last line is always "N passed, N failed"; the exit status is 0 only
@@ -32,7 +35,7 @@ for arg in "$@"; do
 	--no-fuzz) fuzz=0 ;;
 	--fresh) fresh=1 ;;
 	--quick) asan=0 fuzz=0 ;;
-	-h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown option $arg" >&2; exit 2 ;;
 	esac
 done
@@ -75,6 +78,18 @@ fi
 echo "== $(uname -sm); $(${CC:-cc} --version 2>/dev/null | head -n 1)"
 echo "== meson $(meson --version), $(openssl version)," \
 	"dovecot $(PATH=$PATH:/usr/sbin dovecot --version 2>/dev/null)"
+
+# Before any build, so that its report is not lost among the test output.
+echo "== source check (tests/check-source.sh)"
+if out=$(bash tests/check-source.sh 2>&1); then
+	passed=$((passed + 1))
+else
+	step_failed "source check (its FILE:LINE list is above)"
+fi
+printf '%s\n' "$out"
+if grep -q '^skipped: clang-format not installed' <<<"$out"; then
+	skipped=$((skipped + 1))
+fi
 
 werror=false
 [[ ${CI:-} == true ]] && werror=true

@@ -16,7 +16,7 @@ mf_deps_default=(
 	gcc libc6-dev meson ninja-build pkg-config
 	libsqlite3-dev libssl-dev libyaml-dev zlib1g-dev libcmocka-dev
 	dovecot-core dovecot-imapd openssl ca-certificates
-	clang python3
+	clang clang-format python3
 	isync offlineimap3 neomutt notmuch tmux
 )
 
