@@ -76,19 +76,34 @@ ident_sink_deinit(struct ident_sink *s)
 	mf_buf_deinit(&s->hdr);
 }
 
+/*
+ * out = prefix and the first 16 bytes of md in hex: 2 + 32 characters and
+ * a NUL, which IDENT_MAX and IDENT_FP_MAX both hold.
+ */
+static void
+put_digest(char *out, const char *prefix, const unsigned char *md,
+	   unsigned int mdlen)
+{
+	unsigned int i;
+
+	out[0] = prefix[0];
+	out[1] = prefix[1];
+	out[2] = '\0';
+	for (i = 0; i < mdlen && i < 16; i++)
+		snprintf(out + 2 + 2 * i, 3, "%02x", md[i]);
+}
+
 void
 ident_from_header(const char *hdr, size_t len, char *out)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
+	unsigned int mdlen = 0;
 
 	if (mf_header_msgid(hdr, len, out))
 		return;
 	if (EVP_Digest(hdr, len, md, &mdlen, EVP_sha256(), NULL) != 1)
 		mdlen = 0;
-	strcpy(out, "H:");	/* IDENT_MAX > 2 + 32 */
-	for (i = 0; i < mdlen && i < 16; i++)
-		snprintf(out + 2 + 2 * i, 3, "%02x", md[i]);
+	put_digest(out, "H:", md, mdlen);
 }
 
 /*
@@ -198,7 +213,7 @@ size_t
 ident_fingerprint(const char *hdr, size_t len, char *out)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
+	unsigned int mdlen = 0;
 	struct fp_out o = { .ctx = EVP_MD_CTX_new() };
 	size_t p = 0, start = 0, hdr_len = len;
 	bool in_field = false;
@@ -244,9 +259,7 @@ ident_fingerprint(const char *hdr, size_t len, char *out)
 	EVP_MD_CTX_free(o.ctx);
 	if (mdlen == 0)
 		return hdr_len;
-	strcpy(out, "N:");	/* IDENT_FP_MAX > 2 + 32 */
-	for (i = 0; i < mdlen && i < 16; i++)
-		snprintf(out + 2 + 2 * i, 3, "%02x", md[i]);
+	put_digest(out, "N:", md, mdlen);
 	return hdr_len;
 }
 
@@ -287,7 +300,7 @@ void
 ident_content_digest(const char *msg, size_t len, char *out)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
+	unsigned int mdlen = 0;
 	struct fp_out o = { .ctx = EVP_MD_CTX_new() };
 	size_t p = 0;
 	bool in_header = true, skipping = false;
@@ -328,9 +341,7 @@ ident_content_digest(const char *msg, size_t len, char *out)
 	EVP_MD_CTX_free(o.ctx);
 	if (mdlen == 0)
 		return;
-	strcpy(out, "C:");
-	for (i = 0; i < mdlen && i < 16; i++)
-		snprintf(out + 2 + 2 * i, 3, "%02x", md[i]);
+	put_digest(out, "C:", md, mdlen);
 }
 
 void
