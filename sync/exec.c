@@ -127,8 +127,8 @@ copy_row(struct box_run *r, struct copy_job *j, struct side *dst)
 		*row = r->rows->v[e->state];
 	else
 		memset(row, 0, sizeof(*row));
-	row->flags = e->far_flags;
-	row->keywords = (char *)e->far_kw;
+	row->far_flags = e->far_flags;
+	row->far_keywords = (char *)e->far_kw;
 	row->near_flags = e->near_flags;
 	row->near_keywords = (char *)e->near_kw;
 	row->date = j->src->date;
@@ -664,8 +664,8 @@ record(struct box_run *r, const bool *failed, struct mf_err *err)
 			r->near.view[e->near].uid : 0;
 		row.near_key = e->has_near && e->near >= 0 && !r->near.uids ?
 			(char *)r->near.view[e->near].key : NULL;
-		row.flags = e->far_flags;
-		row.keywords = (char *)e->far_kw;
+		row.far_flags = e->far_flags;
+		row.far_keywords = (char *)e->far_kw;
 		row.near_flags = e->near_flags;
 		row.near_keywords = (char *)e->near_kw;
 		row.pending = STATE_PENDING_NONE;

@@ -241,9 +241,9 @@ plan_pair(struct planner *p, long si, long fi, long ni, enum plan_why why,
 	bool changed;
 
 	if (row != NULL) {
-		last_far = row->flags;
+		last_far = row->far_flags;
 		last_near = row->near_flags;
-		last_fkw = row->keywords;
+		last_fkw = row->far_keywords;
 		last_nkw = row->near_keywords;
 	} else {
 		last_far = last_near = f->flags & n->flags;
@@ -268,8 +268,8 @@ plan_pair(struct planner *p, long si, long fi, long ni, enum plan_why why,
 	changed |= set_flag_op(p, &e.near_op, n->flags, nkw, near_new,
 			       nkw_new, in->near_keywords);
 	if (row != NULL && !changed && !force_record &&
-	    row->flags == far_new && row->near_flags == near_new &&
-	    mf_kw_equal(row->keywords, fkw_new) &&
+	    row->far_flags == far_new && row->near_flags == near_new &&
+	    mf_kw_equal(row->far_keywords, fkw_new) &&
 	    mf_kw_equal(row->near_keywords, nkw_new) &&
 	    row->pending == STATE_PENDING_NONE) {
 		free(fkw_new);
@@ -331,7 +331,7 @@ retry_pull(struct planner *p, long si, long fi)
 	e->has_far = e->has_near = true;
 	e->far_flags = e->near_flags = f->flags;
 	e->far_kw = e->near_kw = side_kw(in->far_keywords, f,
-					 in->state[si].keywords);
+					 in->state[si].far_keywords);
 }
 
 /*
@@ -344,9 +344,9 @@ static bool
 far_changed(const struct plan_input *in, const struct state_msg *row,
 	    const struct mf_msg *f)
 {
-	if ((f->flags | MF_FLAG_DELETED) != (row->flags | MF_FLAG_DELETED))
+	if ((f->flags | MF_FLAG_DELETED) != (row->far_flags | MF_FLAG_DELETED))
 		return true;
-	return in->far_keywords && !mf_kw_equal(f->keywords, row->keywords);
+	return in->far_keywords && !mf_kw_equal(f->keywords, row->far_keywords);
 }
 
 static bool
@@ -372,10 +372,10 @@ record_one_sided(struct planner *p, long si, long fi, long ni,
 	e->rec = PLAN_REC_SET;
 	e->has_far = fi >= 0;
 	e->has_near = ni >= 0;
-	e->far_flags = fi >= 0 ? in->far[fi].flags : row->flags;
+	e->far_flags = fi >= 0 ? in->far[fi].flags : row->far_flags;
 	e->near_flags = ni >= 0 ? in->near[ni].flags : row->near_flags;
 	e->far_kw = fi >= 0 ? side_kw(in->far_keywords, &in->far[fi],
-				      row->keywords) : row->keywords;
+				      row->far_keywords) : row->far_keywords;
 	e->near_kw = ni >= 0 ? side_kw(in->near_keywords, &in->near[ni],
 				       row->near_keywords) : row->near_keywords;
 }
@@ -422,9 +422,9 @@ far_gone(struct planner *p, long si, long ni)
 		e->near_op.op = PLAN_OP_NONE;
 	e->rec = PLAN_REC_SET;
 	e->has_near = true;
-	e->far_flags = row->flags;
+	e->far_flags = row->far_flags;
 	e->near_flags = n->flags | MF_FLAG_DELETED;
-	e->far_kw = row->keywords;
+	e->far_kw = row->far_keywords;
 	e->near_kw = side_kw(in->near_keywords, n, row->near_keywords);
 }
 
@@ -445,7 +445,7 @@ near_gone(struct planner *p, long si, long fi)
 		e->has_far = e->has_near = true;
 		e->far_flags = e->near_flags = f->flags;
 		e->far_kw = e->near_kw = side_kw(in->far_keywords, f,
-						 row->keywords);
+						 row->far_keywords);
 		return;
 	}
 	if (!(pol->push & SYNC_DELETE)) {
@@ -467,7 +467,7 @@ near_gone(struct planner *p, long si, long fi)
 	e->has_far = true;
 	e->far_flags = f->flags | MF_FLAG_DELETED;
 	e->near_flags = row->near_flags;
-	e->far_kw = side_kw(in->far_keywords, f, row->keywords);
+	e->far_kw = side_kw(in->far_keywords, f, row->far_keywords);
 	e->near_kw = row->near_keywords;
 }
 

@@ -69,8 +69,8 @@ view_add_row(struct side *s, const struct state_msg *row,
 		m->uid = row_uid(s, row);
 	else
 		m->key = row->near_key;	/* rows outlive the view */
-	m->flags = far ? row->flags : row->near_flags;
-	m->keywords = far ? row->keywords : row->near_keywords;
+	m->flags = far ? row->far_flags : row->near_flags;
+	m->keywords = far ? row->far_keywords : row->near_keywords;
 	if (changed != NULL) {
 		m->flags = changed->flags;
 		m->keywords = mf_arena_strdup(s->arena, changed->keywords ?

@@ -1126,7 +1126,7 @@ msg_row(struct state_db *db, sqlite3_stmt *st, struct state_msg *m,
 	/* flags are a uint32 column; unsigned holds that (asserted above) */
 	if (!column_u32(st, 4, &flags))
 		goto range;
-	m->flags = flags;
+	m->far_flags = flags;
 	if (!column_u32(st, 6, &flags))
 		goto range;
 	m->near_flags = flags;
@@ -1223,7 +1223,7 @@ state_msgs_load(struct state_db *db, int64_t box_id,
 		const size_t *o = &offs[i * MSG_NSTRS];
 
 		v[i].near_key = o[0] != NO_STR ? strs + o[0] : NULL;
-		v[i].keywords = strs + o[1];
+		v[i].far_keywords = strs + o[1];
 		v[i].near_keywords = strs + o[2];
 		v[i].msgid = o[3] != NO_STR ? strs + o[3] : NULL;
 		v[i].pending_arg = o[4] != NO_STR ? strs + o[4] : NULL;
@@ -1253,8 +1253,8 @@ bind_msg(sqlite3_stmt *st, const struct state_msg *m)
 	if (sqlite3_bind_int64(st, 1, m->far_uid) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 2, m->near_uid) != SQLITE_OK ||
 	    bind_text_or_null(st, 3, m->near_key) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 4, m->flags) != SQLITE_OK ||
-	    bind_text_or_null(st, 5, m->keywords != NULL ? m->keywords :
+	    sqlite3_bind_int64(st, 4, m->far_flags) != SQLITE_OK ||
+	    bind_text_or_null(st, 5, m->far_keywords != NULL ? m->far_keywords :
 			      "") != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 6, m->near_flags) != SQLITE_OK ||
 	    bind_text_or_null(st, 7, m->near_keywords != NULL ?

@@ -127,12 +127,15 @@ struct state_msg {
 	uint32_t far_uid;	/* 0: not (yet) on the far side */
 	uint32_t near_uid;	/* near is IMAP; else 0 */
 	char *near_key;		/* near is maildir; else NULL */
-	unsigned flags;		/* MF_FLAG_* of the far side, as last synced */
-	char *keywords;		/* far keywords, normalized; never NULL */
+	unsigned far_flags;	/* MF_FLAG_* of the far side, as last synced
+				 * (column "flags") */
+	char *far_keywords;	/* far keywords, normalized; never NULL
+				 * (column "keywords") */
 	/*
-	 * The near side as last synced.  Equal to flags/keywords after a
-	 * two-way sync; they differ when the policy carries flags one way
-	 * only, and each side's changes are measured against its own.
+	 * The near side as last synced.  Equal to far_flags/far_keywords
+	 * after a two-way sync; they differ when the policy carries flags
+	 * one way only, and each side's changes are measured against its
+	 * own.
 	 */
 	unsigned near_flags;
 	char *near_keywords;	/* never NULL */
@@ -161,8 +164,8 @@ struct state_msg_list *state_msg_list_empty(void);
 void state_msg_list_free(struct state_msg_list **list);
 
 /* Insert (sets m->rowid), update all columns of m->rowid, delete.  Update
- * and delete of a row that does not exist fail.  keywords and near_keywords
- * NULL are stored as "". */
+ * and delete of a row that does not exist fail.  far_keywords and
+ * near_keywords NULL are stored as "". */
 int state_msg_insert(struct state_db *db, int64_t box_id,
 		     struct state_msg *m, struct mf_err *err);
 int state_msg_update(struct state_db *db, const struct state_msg *m,

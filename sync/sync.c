@@ -370,9 +370,9 @@ absorb_own_changes(struct box_run *r, struct side *s, struct mf_err *err)
 
 		if (uid != 0) {
 			uids[present].uid = uid;
-			uids[present].kw = far ? rows->v[i].keywords :
+			uids[present].kw = far ? rows->v[i].far_keywords :
 					   rows->v[i].near_keywords;
-			uids[present++].flags = far ? rows->v[i].flags :
+			uids[present++].flags = far ? rows->v[i].far_flags :
 						rows->v[i].near_flags;
 		}
 	}

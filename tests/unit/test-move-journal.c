@@ -138,7 +138,7 @@ test_dest_row_keeps_base(void **state)
 {
 	struct state_msg old = {
 		.rowid = 12, .far_uid = 5, .near_key = "old",
-		.flags = 0x3, .keywords = "$a", .near_flags = 0x1,
+		.far_flags = 0x3, .far_keywords = "$a", .near_flags = 0x1,
 		.near_keywords = "", .size = 99, .date = 1700000000,
 		.msgid = "<x@y>", .pending = STATE_PENDING_MOVE,
 		.pending_arg = "mv1 ...",
@@ -154,9 +154,9 @@ test_dest_row_keeps_base(void **state)
 	assert_int_equal(row.near_uid, 0);
 	assert_string_equal(row.near_key, "new");
 	/* what both sides had at the last sync, not what they have now */
-	assert_int_equal(row.flags, 0x3);
+	assert_int_equal(row.far_flags, 0x3);
 	assert_int_equal(row.near_flags, 0x1);
-	assert_string_equal(row.keywords, "$a");
+	assert_string_equal(row.far_keywords, "$a");
 	assert_string_equal(row.near_keywords, "");
 	assert_int_equal(row.size, 99);
 	assert_string_equal(row.msgid, "<x@y>");

@@ -586,10 +586,10 @@ run_case(const struct pcase *c)
 		rows[ns].far_uid = r->far;
 		rows[ns].near_key = (char *)r->near;
 		rows[ns].near_uid = r->near_uid;
-		rows[ns].flags = parse_flags(r->ff, &rows[ns].keywords);
+		rows[ns].far_flags = parse_flags(r->ff, &rows[ns].far_keywords);
 		rows[ns].near_flags = parse_flags(r->nf,
 						  &rows[ns].near_keywords);
-		frees[nfrees++] = rows[ns].keywords;
+		frees[nfrees++] = rows[ns].far_keywords;
 		frees[nfrees++] = rows[ns].near_keywords;
 		rows[ns].pending = r->pending;
 		rows[ns].pending_arg = (char *)r->arg;
@@ -771,8 +771,9 @@ test_idempotent(void **state)
 	(void)state;
 	for (flags = 0; flags <= MF_FLAG_ALL; flags++) {
 		struct state_msg row = { .far_uid = 1, .near_key = "a",
-					 .flags = flags, .near_flags = flags,
-					 .keywords = "k", .near_keywords = "k" };
+					 .far_flags = flags, .near_flags = flags,
+					 .far_keywords = "k",
+					 .near_keywords = "k" };
 		struct mf_msg f = { .uid = 1, .flags = flags, .keywords = "k" };
 		struct mf_msg n = { .key = "a", .flags = flags,
 				    .keywords = "k" };

@@ -275,7 +275,7 @@ test_boxes(void **state)
 	struct state_box a = box_init("INBOX", "inbox");
 	struct state_box b = box_init("Lists/dev", "lists.dev");
 	struct state_box_list *list = NULL;
-	struct state_msg m = { .far_uid = 1, .keywords = (char *)"" };
+	struct state_msg m = { .far_uid = 1, .far_keywords = (char *)"" };
 	struct state_msg_list *msgs = NULL;
 	struct mf_err err = { 0 };
 	uint64_t count = 99;
@@ -381,9 +381,9 @@ msg_diff(const struct state_msg *a, const struct state_msg *b)
 		return "near_uid";
 	if (!STR_EQ(a->near_key, b->near_key))
 		return "near_key";
-	if (a->flags != b->flags)
+	if (a->far_flags != b->far_flags)
 		return "flags";
-	if (!STR_EQ(a->keywords, b->keywords))
+	if (!STR_EQ(a->far_keywords, b->far_keywords))
 		return "keywords";
 	if (a->near_flags != b->near_flags)
 		return "near_flags";
@@ -427,7 +427,8 @@ test_msgs_roundtrip(void **state)
 		{ "extremes",
 		  { .far_uid = 4294967295u, .near_uid = 4294967294u,
 		    .near_key = (char *)"1700000000.M1P2Q3.host",
-		    .flags = 0x1f, .keywords = (char *)"$Forwarded Work",
+		    .far_flags = 0x1f,
+		    .far_keywords = (char *)"$Forwarded Work",
 		    .near_flags = 4294967295u,
 		    .near_keywords = (char *)"$Forwarded",
 		    .size = INT64_MAX, .date = INT64_MAX,
@@ -435,46 +436,48 @@ test_msgs_roundtrip(void **state)
 		    .pending = STATE_PENDING_PULL,
 		    .pending_arg = (char *)"uidnext=42" },
 		  { .far_uid = 4294967295u, .near_uid = 0,
-		    .near_key = NULL, .flags = 0, .keywords = (char *)"",
+		    .near_key = NULL, .far_flags = 0,
+		    .far_keywords = (char *)"",
 		    .near_flags = 0, .near_keywords = (char *)"Work",
 		    .size = 0, .date = INT64_MIN, .msgid = NULL,
 		    .pending = STATE_PENDING_NONE, .pending_arg = NULL } },
 		{ "nulls and empties",
-		  { .far_uid = 1, .keywords = (char *)"",
+		  { .far_uid = 1, .far_keywords = (char *)"",
 		    .near_keywords = (char *)"" },
 		  { .far_uid = 1, .near_key = (char *)"k1",
-		    .keywords = (char *)"$Junk", .near_flags = 2,
+		    .far_keywords = (char *)"$Junk", .near_flags = 2,
 		    .near_keywords = (char *)"", .msgid = (char *)"",
 		    .pending = STATE_PENDING_MOVE,
 		    .pending_arg = (char *)"" } },
 		{ "quotes and utf-8",
 		  { .far_uid = 2, .near_key = (char *)"k'2\"; DROP TABLE msgs;",
-		    .keywords = (char *)"\xc3\xbcnic\xc3\xb6" "de",
+		    .far_keywords = (char *)"\xc3\xbcnic\xc3\xb6" "de",
 		    .near_keywords = (char *)"\xc3\xbc",
 		    .msgid = (char *)"<x'y@z>", .date = -1, .size = 12345 },
 		  { .far_uid = 3, .near_key = (char *)"k'2\"; DROP TABLE msgs;",
-		    .keywords = (char *)"a b c", .near_keywords = (char *)"c",
+		    .far_keywords = (char *)"a b c",
+		    .near_keywords = (char *)"c",
 		    .size = 12346 } },
 		{ "near only, push pending",
-		  { .far_uid = 0, .near_uid = 7, .keywords = (char *)"",
+		  { .far_uid = 0, .near_uid = 7, .far_keywords = (char *)"",
 		    .near_flags = 8, .near_keywords = (char *)"",
 		    .pending = STATE_PENDING_PUSH,
 		    .pending_arg = (char *)"far-uidnext 1000" },
-		  { .far_uid = 1000, .near_uid = 7, .keywords = (char *)"",
-		    .near_keywords = (char *)"", .flags = 4 } },
+		  { .far_uid = 1000, .near_uid = 7, .far_keywords = (char *)"",
+		    .near_keywords = (char *)"", .far_flags = 4 } },
 		{ "placeholder, then its fetch journaled",
 		  { .far_uid = 9, .near_key = (char *)"k9",
-		    .keywords = (char *)"", .near_keywords = (char *)"",
+		    .far_keywords = (char *)"", .near_keywords = (char *)"",
 		    .size = 60000000, .placeholder = true },
 		  { .far_uid = 9, .near_key = (char *)"k9",
-		    .keywords = (char *)"", .near_keywords = (char *)"",
+		    .far_keywords = (char *)"", .near_keywords = (char *)"",
 		    .size = 60000000, .placeholder = true,
 		    .pending = STATE_PENDING_FETCH,
 		    .pending_arg = (char *)"k10" } },
 		{ "keywords NULL stored as empty",
 		  { .far_uid = 0, .near_key = (char *)"k5" },
 		  { .far_uid = 0, .near_key = (char *)"k5",
-		    .keywords = (char *)"", .near_keywords = (char *)"" } },
+		    .far_keywords = (char *)"", .near_keywords = (char *)"" } },
 	};
 	struct fixture *fx = *state;
 	struct state_db *db = open_ok(fx->path, false);
@@ -495,7 +498,8 @@ test_msgs_roundtrip(void **state)
 	}
 	/* a row in another box, with the same far UID: not loaded */
 	{
-		struct state_msg o = { .far_uid = 1, .keywords = (char *)"" };
+		struct state_msg o = { .far_uid = 1,
+				       .far_keywords = (char *)"" };
 
 		assert_int_equal(state_msg_insert(db, other, &o, &err), 0);
 	}
@@ -508,8 +512,8 @@ test_msgs_roundtrip(void **state)
 		struct state_msg want = rows[i].m;
 		const char *diff;
 
-		if (want.keywords == NULL)
-			want.keywords = (char *)"";
+		if (want.far_keywords == NULL)
+			want.far_keywords = (char *)"";
 		if (want.near_keywords == NULL)
 			want.near_keywords = (char *)"";
 		if (got == NULL)
@@ -648,7 +652,7 @@ test_rollback(void **state)
 	struct fixture *fx = *state;
 	struct state_db *db = open_ok(fx->path, false);
 	struct state_box_list *list = NULL;
-	struct state_msg m = { .far_uid = 1, .keywords = (char *)"" };
+	struct state_msg m = { .far_uid = 1, .far_keywords = (char *)"" };
 	struct mf_err err = { 0 };
 	char *v = NULL;
 	int64_t box;
@@ -698,7 +702,7 @@ test_readonly(void **state)
 {
 	struct fixture *fx = *state;
 	struct state_db *db = open_ok(fx->path, false);
-	struct state_msg m = { .far_uid = 1, .keywords = (char *)"",
+	struct state_msg m = { .far_uid = 1, .far_keywords = (char *)"",
 			       .pending = STATE_PENDING_PULL };
 	struct mf_err err = { 0 };
 	uint64_t n = 0;
@@ -804,7 +808,8 @@ make_full(const char *path)
 	begin_ok(db);
 	box = add_box(db, "INBOX", "inbox");
 	for (i = 1; i <= 3000; i++) {
-		struct state_msg m = { .far_uid = i, .keywords = (char *)"" };
+		struct state_msg m = { .far_uid = i,
+				       .far_keywords = (char *)"" };
 
 		snprintf(key, sizeof(key), "key-%06" PRIu32, i);
 		m.near_key = key;
@@ -937,7 +942,7 @@ test_migrate_v1(void **state)
 	struct fixture *fx = *state;
 	struct state_db *db = open_ok(fx->path, false);
 	struct state_msg m = { .far_uid = 5, .near_key = (char *)"k5",
-			       .keywords = (char *)"", .size = 123,
+			       .far_keywords = (char *)"", .size = 123,
 			       .near_keywords = (char *)"" };
 	struct state_msg_list *list = NULL;
 	struct mf_err err = { 0 };
@@ -1024,8 +1029,8 @@ test_bulk(void **state)
 	for (i = N; i >= 1; i--) {
 		struct state_msg m = {
 			.far_uid = i,
-			.flags = i % 32,
-			.keywords = (char *)(i % 7 == 0 ? "$Label1" : ""),
+			.far_flags = i % 32,
+			.far_keywords = (char *)(i % 7 == 0 ? "$Label1" : ""),
 			.near_flags = i % 16,
 			.near_keywords = (char *)(i % 5 == 0 ? "$L5" : ""),
 			.size = 1000u + i,
@@ -1053,13 +1058,14 @@ test_bulk(void **state)
 	assert_int_equal(list->v[12344].far_uid, 12345);
 	assert_string_equal(list->v[12344].near_key, "key-12345");
 	assert_string_equal(list->v[12344].msgid, "<12345@bulk>");
-	assert_int_equal(list->v[12344].flags, 12345 % 32);
+	assert_int_equal(list->v[12344].far_flags, 12345 % 32);
 	assert_int_equal(list->v[12344].size, 1000 + 12345);
 	assert_int_equal(list->v[12344].date, 1600012345);
-	assert_string_equal(list->v[12344].keywords, "");
+	assert_string_equal(list->v[12344].far_keywords, "");
 	assert_int_equal(list->v[12344].near_flags, 12345 % 16);
 	assert_string_equal(list->v[12344].near_keywords, "$L5");
-	assert_string_equal(list->v[6].keywords, "$Label1");	/* uid 7 */
+	/* uid 7 */
+	assert_string_equal(list->v[6].far_keywords, "$Label1");
 	assert_null(list->v[6].pending_arg);
 	state_msg_list_free(&list);
 
