@@ -71,7 +71,6 @@ struct copy_job {
 	struct state_msg row;
 	bool begun, journaled;
 	char ident[IDENT_MAX];
-	char arg[16];
 };
 
 static struct side *
@@ -182,8 +181,7 @@ journal(struct box_run *r, struct copy_job *jobs, size_t n, struct side *dst,
 			ident_sink_identity(&j->id, j->ident);
 			j->row.msgid = j->ident;
 			j->row.size = j->id.size;
-			snprintf(j->arg, sizeof(j->arg), "%u", dst->uidnext);
-			j->row.pending_arg = j->arg;
+			j->row.pending_uidnext = dst->uidnext;
 		}
 		j->row.pending = dst->id == SIDE_NEAR ? STATE_PENDING_PULL :
 			STATE_PENDING_PUSH;
@@ -242,8 +240,7 @@ confirm(struct box_run *r, struct copy_job *jobs, size_t n, struct side *dst,
 			j->row.near_uid = j->d.uid;
 		if (dst->uids && j->d.uid >= dst->uidnext)
 			dst->uidnext = j->d.uid + 1;
-		j->row.pending = STATE_PENDING_NONE;
-		j->row.pending_arg = NULL;
+		state_msg_clear_pending(&j->row);
 		if (state_msg_update(r->db, &j->row, err) < 0)
 			goto fail;
 		if (j->row.placeholder)
@@ -668,8 +665,7 @@ record(struct box_run *r, const bool *failed, struct mf_err *err)
 		row.far_keywords = (char *)e->far_kw;
 		row.near_flags = e->near_flags;
 		row.near_keywords = (char *)e->near_kw;
-		row.pending = STATE_PENDING_NONE;
-		row.pending_arg = NULL;
+		state_msg_clear_pending(&row);
 		/* an APPEND found by identity (crash, or no APPENDUID) */
 		if (e->why == PLAN_WHY_CONFIRM && e->state >= 0 &&
 		    r->rows->v[e->state].pending == STATE_PENDING_PUSH)

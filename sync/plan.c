@@ -544,9 +544,9 @@ plan_row(struct planner *p, size_t i)
 		 * Nothing is planned, the journal stays, and the full copy
 		 * is not taken for a new message: the next settling ends
 		 * it. */
-		if (!in->near_uids && row->pending_arg != NULL) {
+		if (!in->near_uids && row->pending_key != NULL) {
 			long k = mf_msgs_find_key(in->near, in->nnear,
-						  row->pending_arg);
+						  row->pending_key);
 
 			if (k >= 0)
 				p->near_used[k] = true;
@@ -597,12 +597,9 @@ static long
 find_appended(const struct mf_msg *msgs, size_t n, const bool *used,
 	      const struct state_msg *row, bool reset)
 {
-	uint32_t from = 0;
+	uint32_t from = reset ? 0 : row->pending_uidnext;
 	size_t k;
 
-	if (reset || row->pending_arg == NULL ||
-	    !mf_str_to_u32(row->pending_arg, strlen(row->pending_arg), &from))
-		from = 0;
 	for (k = 0; k < n; k++) {
 		if (used[k] || msgs[k].uid < from)
 			continue;

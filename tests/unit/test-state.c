@@ -23,6 +23,7 @@
 #include <sqlite3.h>
 
 #include "base/err.h"
+#include "move-journal.h"
 #include "state.h"
 
 struct fixture {
@@ -368,6 +369,19 @@ test_boxes(void **state)
 	state_close(&db);
 }
 
+/* Both NULL, or journals with the same text. */
+static bool
+journal_eq(const struct move_journal *a, const struct move_journal *b)
+{
+	char ta[MOVE_JOURNAL_MAX], tb[MOVE_JOURNAL_MAX];
+
+	if (a == NULL || b == NULL)
+		return a == b;
+	assert_int_equal(move_journal_format(a, ta, sizeof(ta)), 0);
+	assert_int_equal(move_journal_format(b, tb, sizeof(tb)), 0);
+	return strcmp(ta, tb) == 0;
+}
+
 /* Describe the first difference between two messages, or NULL. */
 static const char *
 msg_diff(const struct state_msg *a, const struct state_msg *b)
@@ -397,8 +411,12 @@ msg_diff(const struct state_msg *a, const struct state_msg *b)
 		return "msgid";
 	if (a->pending != b->pending)
 		return "pending";
-	if (!STR_EQ(a->pending_arg, b->pending_arg))
-		return "pending_arg";
+	if (a->pending_uidnext != b->pending_uidnext)
+		return "pending_uidnext";
+	if (!STR_EQ(a->pending_key, b->pending_key))
+		return "pending_key";
+	if (!journal_eq(a->pending_move, b->pending_move))
+		return "pending_move";
 	if (a->placeholder != b->placeholder)
 		return "placeholder";
 #undef STR_EQ
@@ -419,6 +437,18 @@ find_row(const struct state_msg_list *list, int64_t rowid)
 static void
 test_msgs_roundtrip(void **state)
 {
+	/* a: keys with spaces and a colon, relabel; b: the longest m_key
+	 * (filled in below) */
+	static const struct move_journal move_a = {
+		.to = INT64_MAX, .from = 0, .s_far = true,
+		.hint = 4294967295u, .s_uid = 17, .m_uid = 0,
+		.m_key = "1700000000.M1P2Q3.host name:2,S",
+		.relabel = true, .s_kw = "$Label1 Work",
+	};
+	static struct move_journal move_b = {
+		.to = 2, .from = 3, .s_far = false, .s_uid = 0,
+		.s_key = "k 11", .m_uid = 4294967295u,
+	};
 	static const struct {
 		const char *name;
 		struct state_msg m;
@@ -434,21 +464,20 @@ test_msgs_roundtrip(void **state)
 		    .size = INT64_MAX, .date = INT64_MAX,
 		    .msgid = (char *)"<a@b.example>",
 		    .pending = STATE_PENDING_PULL,
-		    .pending_arg = (char *)"uidnext=42" },
+		    .pending_uidnext = 4294967295u },
 		  { .far_uid = 4294967295u, .near_uid = 0,
 		    .near_key = NULL, .far_flags = 0,
 		    .far_keywords = (char *)"",
 		    .near_flags = 0, .near_keywords = (char *)"Work",
 		    .size = 0, .date = INT64_MIN, .msgid = NULL,
-		    .pending = STATE_PENDING_NONE, .pending_arg = NULL } },
+		    .pending = STATE_PENDING_NONE } },
 		{ "nulls and empties",
 		  { .far_uid = 1, .far_keywords = (char *)"",
 		    .near_keywords = (char *)"" },
 		  { .far_uid = 1, .near_key = (char *)"k1",
 		    .far_keywords = (char *)"$Junk", .near_flags = 2,
 		    .near_keywords = (char *)"", .msgid = (char *)"",
-		    .pending = STATE_PENDING_MOVE,
-		    .pending_arg = (char *)"" } },
+		    .pending = STATE_PENDING_MOVE, .pending_move = NULL } },
 		{ "quotes and utf-8",
 		  { .far_uid = 2, .near_key = (char *)"k'2\"; DROP TABLE msgs;",
 		    .far_keywords = (char *)"\xc3\xbcnic\xc3\xb6" "de",
@@ -462,7 +491,7 @@ test_msgs_roundtrip(void **state)
 		  { .far_uid = 0, .near_uid = 7, .far_keywords = (char *)"",
 		    .near_flags = 8, .near_keywords = (char *)"",
 		    .pending = STATE_PENDING_PUSH,
-		    .pending_arg = (char *)"far-uidnext 1000" },
+		    .pending_uidnext = 1000 },
 		  { .far_uid = 1000, .near_uid = 7, .far_keywords = (char *)"",
 		    .near_keywords = (char *)"", .far_flags = 4 } },
 		{ "placeholder, then its fetch journaled",
@@ -473,7 +502,21 @@ test_msgs_roundtrip(void **state)
 		    .far_keywords = (char *)"", .near_keywords = (char *)"",
 		    .size = 60000000, .placeholder = true,
 		    .pending = STATE_PENDING_FETCH,
-		    .pending_arg = (char *)"k10" } },
+		    .pending_key = (char *)"k10" } },
+		{ "move journaled, then another",
+		  { .far_uid = 11, .near_key = (char *)"k11",
+		    .far_keywords = (char *)"", .near_keywords = (char *)"",
+		    .pending = STATE_PENDING_MOVE, .pending_move = &move_a },
+		  { .far_uid = 11, .near_key = (char *)"k11",
+		    .far_keywords = (char *)"", .near_keywords = (char *)"",
+		    .pending = STATE_PENDING_MOVE, .pending_move = &move_b } },
+		{ "pull into a maildir: no UIDNEXT",
+		  { .far_uid = 12, .near_key = (char *)"k12",
+		    .far_keywords = (char *)"", .near_keywords = (char *)"",
+		    .pending = STATE_PENDING_PULL },
+		  { .far_uid = 12, .near_key = (char *)"k12",
+		    .far_keywords = (char *)"", .near_keywords = (char *)"",
+		    .pending = STATE_PENDING_PUSH, .pending_uidnext = 1 } },
 		{ "keywords NULL stored as empty",
 		  { .far_uid = 0, .near_key = (char *)"k5" },
 		  { .far_uid = 0, .near_key = (char *)"k5",
@@ -487,6 +530,7 @@ test_msgs_roundtrip(void **state)
 	int64_t box = 0, other = 0;
 	size_t i;
 
+	memset(move_b.m_key, 'x', MOVE_KEY_MAX - 1);
 	begin_ok(db);
 	box = add_box(db, "INBOX", "inbox");
 	other = add_box(db, "Other", "other");
@@ -565,6 +609,107 @@ test_msgs_roundtrip(void **state)
 	assert_null(find_row(list, ins[0].rowid));
 	state_msg_list_free(&list);
 	state_close(&db);
+}
+
+/* Load one box with a single row whose pending columns are set by SQL. */
+static int
+load_pending(struct fixture *fx, int pending, const char *arg_sql,
+	     struct state_msg_list **list_r, struct mf_err *err)
+{
+	struct state_db *db = open_ok(fx->path, false);
+	struct state_msg m = { .far_uid = 1, .far_keywords = (char *)"" };
+	char sql[256];
+	int64_t box;
+	int ret;
+
+	begin_ok(db);
+	box = add_box(db, "INBOX", "inbox");
+	assert_int_equal(state_msg_insert(db, box, &m, err), 0);
+	commit_ok(db);
+	state_close(&db);
+	snprintf(sql, sizeof(sql), "UPDATE msgs SET pending = %d, "
+		 "pending_arg = %s", pending, arg_sql);
+	raw_sql(fx->path, sql);
+	db = open_ok(fx->path, false);
+	ret = state_msgs_load(db, box, list_r, err);
+	state_close(&db);
+	return ret;
+}
+
+/*
+ * The pending_arg column read back as each kind's field: what the text
+ * says, what older runs could leave, and a move journal that cannot be
+ * read (a clear error, not a crash or a half-read journal).
+ */
+static void
+test_pending_decode(void **state)
+{
+	static const struct {
+		const char *name;
+		int pending;
+		const char *arg_sql;
+		uint32_t uidnext;
+		const char *key;
+		bool journal;
+	} ok[] = {
+		{ "push", STATE_PENDING_PUSH, "'4294967295'", 4294967295u },
+		{ "pull, no UIDNEXT", STATE_PENDING_PULL, "NULL", 0 },
+		/* a row copied again keeps an earlier kind's text */
+		{ "pull, a journal left", STATE_PENDING_PULL,
+		  "'mv1 to=1 from=0'", 0 },
+		{ "push, too large", STATE_PENDING_PUSH, "'4294967296'", 0 },
+		{ "fetch", STATE_PENDING_FETCH, "'a key'", 0, "a key" },
+		{ "move, no journal", STATE_PENDING_MOVE, "NULL", 0 },
+		{ "move", STATE_PENDING_MOVE, "'mv1 to=2 from=0 s=far hint=5 "
+		  "s_uid=6 m_uid=0 s_key=0: m_key=3:a b'", 0, NULL, true },
+		{ "none, text ignored", STATE_PENDING_NONE, "'17'", 0 },
+	};
+	static const char *const bad[] = {
+		"''", "'17'", "'mv1 to=2 from=0 s=far hint=5 s_uid=6'",
+		"'mv1 to=2 from=0 s=far hint=5 s_uid=6 m_uid=0 s_key=0: "
+		"m_key=9:a b'",
+		"'mv1 to=2 from=0 s=both hint=5 s_uid=6 m_uid=0 s_key=0: "
+		"m_key=0:'",
+	};
+	struct fixture *fx = *state;
+	struct state_msg_list *list = NULL;
+	struct mf_err err = { 0 };
+	size_t i;
+
+	for (i = 0; i < MF_N_ELEMENTS(ok); i++) {
+		const struct state_msg *m;
+
+		unlink(fx->path);
+		if (load_pending(fx, ok[i].pending, ok[i].arg_sql, &list,
+				 &err) < 0)
+			fail_msg("%s: %s", ok[i].name, err.msg);
+		assert_int_equal(list->n, 1);
+		m = &list->v[0];
+		assert_int_equal(m->pending, ok[i].pending);
+		assert_int_equal(m->pending_uidnext, ok[i].uidnext);
+		if (ok[i].key != NULL)
+			assert_string_equal(m->pending_key, ok[i].key);
+		else
+			assert_null(m->pending_key);
+		assert_int_equal(m->pending_move != NULL, ok[i].journal);
+		if (ok[i].journal) {
+			assert_int_equal(m->pending_move->to, 2);
+			assert_int_equal(m->pending_move->hint, 5);
+			assert_string_equal(m->pending_move->m_key, "a b");
+		}
+		state_msg_list_free(&list);
+	}
+	for (i = 0; i < MF_N_ELEMENTS(bad); i++) {
+		unlink(fx->path);
+		assert_int_equal(load_pending(fx, STATE_PENDING_MOVE, bad[i],
+					      &list, &err), -1);
+		assert_null(list);
+		assert_int_equal(err.cls, MF_E_STATE);
+		if (strstr(err.msg, fx->path) == NULL ||
+		    strstr(err.msg, "message row 1: pending_arg is not a move "
+			   "journal") == NULL)
+			fail_msg("bad[%zu]: %s", i, err.msg);
+	}
 }
 
 /* What the schema refuses: duplicate UIDs and keys within one box. */
@@ -1066,7 +1211,7 @@ test_bulk(void **state)
 	assert_string_equal(list->v[12344].near_keywords, "$L5");
 	/* uid 7 */
 	assert_string_equal(list->v[6].far_keywords, "$Label1");
-	assert_null(list->v[6].pending_arg);
+	assert_null(list->v[6].pending_key);
 	state_msg_list_free(&list);
 
 	assert_int_equal(state_msg_count(db, box, &count, &err), 0);
@@ -1086,6 +1231,8 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_boxes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msgs_roundtrip, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_pending_decode, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_msgs_unique, setup,
 						teardown),
