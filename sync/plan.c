@@ -479,13 +479,17 @@ forget(struct planner *p, long si, enum plan_why why)
 	e->rec = PLAN_REC_FORGET;
 }
 
+/*
+ * Where the row's message is on each side now (-1: not there): by its
+ * recorded UID or key, or, after a UIDVALIDITY change of that side, by
+ * identity and size (*rematched).
+ */
 static void
-plan_row(struct planner *p, size_t i)
+find_row_msgs(struct planner *p, const struct state_msg *row, bool had_far,
+	      bool had_near, long *fi_r, long *ni_r, bool *rematched_r)
 {
 	const struct plan_input *in = p->in;
-	const struct state_msg *row = &in->state[i];
-	long si = (long)i, fi = -1, ni;
-	bool had_far = row->far_uid != 0, had_near = row_has_near(in, row);
+	long fi = -1, ni;
 	bool rematched = false;
 
 	if (had_far && in->far_reset) {
@@ -509,35 +513,51 @@ plan_row(struct planner *p, size_t i)
 		p->far_used[fi] = true;
 	if (ni >= 0)
 		p->near_used[ni] = true;
+	*fi_r = fi;
+	*ni_r = ni;
+	*rematched_r = rematched;
+}
+
+/*
+ * A row an interrupted run left pending (PULL, PUSH, FETCH): settle it, or
+ * queue it for pass 3.  false for a row with nothing pending (or a MOVE,
+ * settled before planning by move-recover.c): it is planned as recorded.
+ */
+static bool
+plan_pending_row(struct planner *p, size_t i, long fi, long ni)
+{
+	const struct plan_input *in = p->in;
+	const struct state_msg *row = &in->state[i];
+	long si = (long)i;
 
 	switch (row->pending) {
 	case STATE_PENDING_PULL:
 		/* the copy to the near side was started: did it land? */
 		if (fi >= 0 && ni >= 0) {
 			plan_pair(p, si, fi, ni, PLAN_WHY_CONFIRM, true);
-			return;
+			return true;
 		}
 		if (fi >= 0 && in->near_uids) {
 			/* an APPEND: found by identity in pass 3 */
 			p->pulls[p->npulls].row = i;
 			p->pulls[p->npulls++].far = fi;
-			return;
+			return true;
 		}
 		if (fi >= 0) {	/* copy it again, into the same row */
 			retry_pull(p, si, fi);
-			return;
+			return true;
 		}
 		if (ni >= 0)	/* far gone meanwhile: the copy stays new */
 			p->near_used[ni] = false;
 		forget(p, si, PLAN_WHY_RETRY);
-		return;
+		return true;
 	case STATE_PENDING_PUSH:
 		if (ni < 0) {
 			forget(p, si, PLAN_WHY_RETRY);
-			return;
+			return true;
 		}
 		p->pushes[p->npushes++] = i;
-		return;
+		return true;
 	case STATE_PENDING_FETCH:
 		/* settled before planning (sync/fetch.c); left by a dry run
 		 * or a settling that could not unlink the placeholder.
@@ -551,11 +571,25 @@ plan_row(struct planner *p, size_t i)
 			if (k >= 0)
 				p->near_used[k] = true;
 		}
-		return;
+		return true;
 	case STATE_PENDING_NONE:
 	case STATE_PENDING_MOVE:
 		break;
 	}
+	return false;
+}
+
+/*
+ * A settled row: what each side did to its message since the last sync.
+ * had_far / had_near: the row records a message on that side.
+ */
+static void
+plan_recorded_row(struct planner *p, size_t i, long fi, long ni,
+		  bool had_far, bool had_near, bool rematched)
+{
+	const struct plan_input *in = p->in;
+	const struct state_msg *row = &in->state[i];
+	long si = (long)i;
 
 	if ((in->far_reset && had_far && fi < 0) ||
 	    (in->near_reset && had_near && ni < 0)) {
@@ -582,6 +616,23 @@ plan_row(struct planner *p, size_t i)
 		record_one_sided(p, si, fi, -1, PLAN_WHY_FLAGS);
 	else if (!had_far && ni >= 0 && near_changed(in, row, &in->near[ni]))
 		record_one_sided(p, si, -1, ni, PLAN_WHY_FLAGS);
+}
+
+/* One state row: find its messages, then settle what is pending or plan
+ * what changed. */
+static void
+plan_row(struct planner *p, size_t i)
+{
+	const struct plan_input *in = p->in;
+	const struct state_msg *row = &in->state[i];
+	bool had_far = row->far_uid != 0, had_near = row_has_near(in, row);
+	bool rematched;
+	long fi, ni;
+
+	find_row_msgs(p, row, had_far, had_near, &fi, &ni, &rematched);
+	if (plan_pending_row(p, i, fi, ni))
+		return;
+	plan_recorded_row(p, i, fi, ni, had_far, had_near, rematched);
 }
 
 /* ---- pass 3: interrupted APPENDs -------------------------------------- */
