@@ -257,6 +257,71 @@ fail:
 }
 
 /*
+ * The fetch item of a begun copy: the source's bytes go through the
+ * identity sink to the delivery, by way of the placeholder writer for a
+ * placeholder and of the placeholder check for an upload.
+ */
+static void
+copy_sinks(struct box_run *r, struct side *dst, struct copy_job *j)
+{
+	bool to_near = dst->id == SIDE_NEAR;
+
+	if (to_near && j->e->placeholder) {
+		/* the identity comes from the header alone, which is
+		 * what it is made of anyway */
+		ph_sink_init(&j->ph, j->d.sink, j->src->size,
+			     r->o->channel, r->far.box);
+		ident_sink_init(&j->id, &j->ph.sink);
+		j->item.header_only = true;
+	} else if (!to_near) {
+		ph_check_init(&j->check, j->d.sink);
+		ident_sink_init(&j->id, &j->check.sink);
+	} else {
+		ident_sink_init(&j->id, j->d.sink);
+	}
+	j->item.uid = j->src->uid;
+	j->item.key = j->src->key;
+	j->item.sink = &j->id.sink;
+}
+
+/*
+ * Open the delivery of one copy on dst, with the flags the plan gives the
+ * copy there.  1: begun, its fetch item ready (copy_sinks()); 0: a
+ * message-level failure, counted, the copy left out; -1: a store-level
+ * failure that stops the batch.
+ */
+static int
+copy_begin(struct box_run *r, struct side *dst, struct copy_job *j,
+	   struct mf_err *err)
+{
+	const struct plan_entry *e = j->e;
+	bool to_near = dst->id == SIDE_NEAR;
+
+	j->d.flags = to_near ? e->near_flags : e->far_flags;
+	if (dst->st->caps & MF_CAP_KEYWORDS)
+		j->d.keywords = to_near ? e->near_kw : e->far_kw;
+	j->d.date = j->src->date;
+	j->d.size = j->src->size;
+	if (to_near && e->placeholder) {
+		j->d.size = 0;	/* not known until the header is */
+		j->d.placeholder_of = j->src->size;
+	}
+	if (mf_test_fail("deliver begin"))
+		return mf_err_set(err, MF_E_BOX, "%s %s: deliver: failure "
+				  "injected by MAILFERRY_TEST_FAIL",
+				  dst->label, dst->box);
+	if (dst->st->ops->deliver_begin(dst->st, &j->d, err) < 0) {
+		if (err->cls != MF_E_MSG)
+			return -1;
+		msg_fail(r, "deliver", j->src, err);
+		return 0;
+	}
+	j->begun = true;
+	copy_sinks(r, dst, j);
+	return 1;
+}
+
+/*
  * One batch: begin every delivery, journal, fetch into the sinks, flush,
  * confirm.  Every way out passes "out", where a batch that did not reach
  * its flush is aborted: the destination store holds pointers into jobs
@@ -279,49 +344,12 @@ copy_batch(struct box_run *r, struct side *src, struct side *dst,
 	if (side_select(src, err) < 0 || side_select(dst, err) < 0)
 		goto out;
 	for (i = 0; i < n; i++) {
-		struct copy_job *j = &jobs[i];
-		struct plan_entry *e = j->e;
-		bool to_near = dst->id == SIDE_NEAR;
+		int begun = copy_begin(r, dst, &jobs[i], err);
 
-		j->d.flags = to_near ? e->near_flags : e->far_flags;
-		if (dst->st->caps & MF_CAP_KEYWORDS)
-			j->d.keywords = to_near ? e->near_kw : e->far_kw;
-		j->d.date = j->src->date;
-		j->d.size = j->src->size;
-		if (to_near && e->placeholder) {
-			j->d.size = 0;	/* not known until the header is */
-			j->d.placeholder_of = j->src->size;
-		}
-		if (mf_test_fail("deliver begin")) {
-			mf_err_set(err, MF_E_BOX, "%s %s: deliver: failure "
-				   "injected by MAILFERRY_TEST_FAIL",
-				   dst->label, dst->box);
+		if (begun < 0)
 			goto out;
-		}
-		if (dst->st->ops->deliver_begin(dst->st, &j->d, err) < 0) {
-			if (err->cls != MF_E_MSG)
-				goto out;
-			msg_fail(r, "deliver", j->src, err);
-			continue;
-		}
-		j->begun = true;
-		if (to_near && e->placeholder) {
-			/* the identity comes from the header alone, which is
-			 * what it is made of anyway */
-			ph_sink_init(&j->ph, j->d.sink, j->src->size,
-				     r->o->channel, r->far.box);
-			ident_sink_init(&j->id, &j->ph.sink);
-			j->item.header_only = true;
-		} else if (!to_near) {
-			ph_check_init(&j->check, j->d.sink);
-			ident_sink_init(&j->id, &j->check.sink);
-		} else {
-			ident_sink_init(&j->id, j->d.sink);
-		}
-		j->item.uid = j->src->uid;
-		j->item.key = j->src->key;
-		j->item.sink = &j->id.sink;
-		items[nitems++] = j->item;
+		if (begun > 0)
+			items[nitems++] = jobs[i].item;
 	}
 	/* key stores name the file now: journal before a byte is written */
 	if (!dst->uids && journal(r, jobs, n, dst, err) < 0)
