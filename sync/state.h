@@ -148,7 +148,7 @@ struct state_msg {
 	enum state_pending pending;
 	/*
 	 * What the pending action needs to be finished; only the field of
-	 * the row's kind is written, the others are 0/NULL after a load.
+	 * the row's kind is stored, the others are 0/NULL after a load.
 	 * The database keeps it in one column (pending_arg), as text that
 	 * state.c alone encodes and decodes.
 	 */
@@ -157,8 +157,8 @@ struct state_msg {
 	 * the whole folder is looked at */
 	uint32_t pending_uidnext;
 	char *pending_key;	/* FETCH: the full copy's key */
-	/* MOVE: the journal; NULL when the move could not be journaled (it
-	 * is then found by content) */
+	/* MOVE: the journal; NULL: none stored (move.c always stores one;
+	 * recovery leaves a row without one to the folders' syncs) */
 	const struct move_journal *pending_move;
 	/*
 	 * The near copy is a header-only placeholder (max_size) and size is
