@@ -89,6 +89,37 @@ print_held_back(const struct out_ctx *ctx, const char *names,
 		       r->planned.skipped_count);
 }
 
+/* The words for a folder's outcome in the per-folder line (sync.h). */
+static const char *
+outcome_name(enum sync_box_outcome outcome)
+{
+	switch (outcome) {
+	case SYNC_BOX_NONE:
+		return "not reached";
+	case SYNC_BOX_SYNCED:
+		return "synced";
+	case SYNC_BOX_UNCHANGED:
+		return "unchanged";
+	case SYNC_BOX_PLANNED:
+		return "planned";
+	case SYNC_BOX_WOULD_CREATE_FAR:
+		return "would create far";
+	case SYNC_BOX_WOULD_CREATE_NEAR:
+		return "would create near";
+	case SYNC_BOX_VANISHED_FAR_KEPT:
+		return "vanished on far, kept";
+	case SYNC_BOX_VANISHED_NEAR_KEPT:
+		return "vanished on near, kept";
+	case SYNC_BOX_REMOVED:
+		return "removed";
+	case SYNC_BOX_GONE_BOTH:
+		return "gone on both sides";
+	case SYNC_BOX_SKIPPED_ONE_SIDED:
+		return "skipped";
+	}
+	return "?";
+}
+
 static void
 print_report(void *vctx, const struct sync_box_report *r)
 {
@@ -103,20 +134,22 @@ print_report(void *vctx, const struct sync_box_report *r)
 	}
 	if (ctx->verbosity < 0)
 		return;
-	if (r->skipped) {
-		printf("%s: %s: skipped: %s\n", ctx->channel, names,
-		       r->what != NULL ? r->what : "not created");
+	if (r->outcome == SYNC_BOX_SKIPPED_ONE_SIDED) {
+		printf("%s: %s: %s: %s\n", ctx->channel, names,
+		       outcome_name(r->outcome), r->skip_reason != NULL ?
+		       r->skip_reason : "not created");
 		return;
 	}
-	if (r->what != NULL && strcmp(r->what, "unchanged") == 0 &&
-	    ctx->verbosity < 1)
+	if (r->outcome == SYNC_BOX_UNCHANGED && ctx->verbosity < 1)
 		return;
-	if (r->what != NULL && strcmp(r->what, "planned") == 0) {
+	if (r->outcome == SYNC_BOX_PLANNED) {
 		print_planned(ctx, names, r);
 		return;
 	}
-	if (r->what != NULL && strcmp(r->what, "synced") != 0) {
-		printf("%s: %s: %s\n", ctx->channel, names, r->what);
+	/* the rest print their counts; these, their outcome alone */
+	if (r->outcome != SYNC_BOX_SYNCED && r->outcome != SYNC_BOX_NONE) {
+		printf("%s: %s: %s\n", ctx->channel, names,
+		       outcome_name(r->outcome));
 		return;
 	}
 	/* a folder that was looked at but needed nothing: only with -v */

@@ -71,7 +71,6 @@ struct copy_job {
 	struct state_msg row;
 	bool begun, journaled;
 	char ident[IDENT_MAX];
-	char arg[16];
 };
 
 static struct side *
@@ -127,8 +126,8 @@ copy_row(struct box_run *r, struct copy_job *j, struct side *dst)
 		*row = r->rows->v[e->state];
 	else
 		memset(row, 0, sizeof(*row));
-	row->flags = e->far_flags;
-	row->keywords = (char *)e->far_kw;
+	row->far_flags = e->far_flags;
+	row->far_keywords = (char *)e->far_kw;
 	row->near_flags = e->near_flags;
 	row->near_keywords = (char *)e->near_kw;
 	row->date = j->src->date;
@@ -182,8 +181,7 @@ journal(struct box_run *r, struct copy_job *jobs, size_t n, struct side *dst,
 			ident_sink_identity(&j->id, j->ident);
 			j->row.msgid = j->ident;
 			j->row.size = j->id.size;
-			snprintf(j->arg, sizeof(j->arg), "%u", dst->uidnext);
-			j->row.pending_arg = j->arg;
+			j->row.pending_uidnext = dst->uidnext;
 		}
 		j->row.pending = dst->id == SIDE_NEAR ? STATE_PENDING_PULL :
 			STATE_PENDING_PUSH;
@@ -242,8 +240,7 @@ confirm(struct box_run *r, struct copy_job *jobs, size_t n, struct side *dst,
 			j->row.near_uid = j->d.uid;
 		if (dst->uids && j->d.uid >= dst->uidnext)
 			dst->uidnext = j->d.uid + 1;
-		j->row.pending = STATE_PENDING_NONE;
-		j->row.pending_arg = NULL;
+		state_msg_clear_pending(&j->row);
 		if (state_msg_update(r->db, &j->row, err) < 0)
 			goto fail;
 		if (j->row.placeholder)
@@ -257,6 +254,71 @@ confirm(struct box_run *r, struct copy_job *jobs, size_t n, struct side *dst,
 fail:
 	state_rollback(r->db);
 	return -1;
+}
+
+/*
+ * The fetch item of a begun copy: the source's bytes go through the
+ * identity sink to the delivery, by way of the placeholder writer for a
+ * placeholder and of the placeholder check for an upload.
+ */
+static void
+copy_sinks(struct box_run *r, struct side *dst, struct copy_job *j)
+{
+	bool to_near = dst->id == SIDE_NEAR;
+
+	if (to_near && j->e->placeholder) {
+		/* the identity comes from the header alone, which is
+		 * what it is made of anyway */
+		ph_sink_init(&j->ph, j->d.sink, j->src->size,
+			     r->o->channel, r->far.box);
+		ident_sink_init(&j->id, &j->ph.sink);
+		j->item.header_only = true;
+	} else if (!to_near) {
+		ph_check_init(&j->check, j->d.sink);
+		ident_sink_init(&j->id, &j->check.sink);
+	} else {
+		ident_sink_init(&j->id, j->d.sink);
+	}
+	j->item.uid = j->src->uid;
+	j->item.key = j->src->key;
+	j->item.sink = &j->id.sink;
+}
+
+/*
+ * Open the delivery of one copy on dst, with the flags the plan gives the
+ * copy there.  1: begun, its fetch item ready (copy_sinks()); 0: a
+ * message-level failure, counted, the copy left out; -1: a store-level
+ * failure that stops the batch.
+ */
+static int
+copy_begin(struct box_run *r, struct side *dst, struct copy_job *j,
+	   struct mf_err *err)
+{
+	const struct plan_entry *e = j->e;
+	bool to_near = dst->id == SIDE_NEAR;
+
+	j->d.flags = to_near ? e->near_flags : e->far_flags;
+	if (dst->st->caps & MF_CAP_KEYWORDS)
+		j->d.keywords = to_near ? e->near_kw : e->far_kw;
+	j->d.date = j->src->date;
+	j->d.size = j->src->size;
+	if (to_near && e->placeholder) {
+		j->d.size = 0;	/* not known until the header is */
+		j->d.placeholder_of = j->src->size;
+	}
+	if (mf_test_fail("deliver begin"))
+		return mf_err_set(err, MF_E_BOX, "%s %s: deliver: failure "
+				  "injected by MAILFERRY_TEST_FAIL",
+				  dst->label, dst->box);
+	if (dst->st->ops->deliver_begin(dst->st, &j->d, err) < 0) {
+		if (err->cls != MF_E_MSG)
+			return -1;
+		msg_fail(r, "deliver", j->src, err);
+		return 0;
+	}
+	j->begun = true;
+	copy_sinks(r, dst, j);
+	return 1;
 }
 
 /*
@@ -282,49 +344,12 @@ copy_batch(struct box_run *r, struct side *src, struct side *dst,
 	if (side_select(src, err) < 0 || side_select(dst, err) < 0)
 		goto out;
 	for (i = 0; i < n; i++) {
-		struct copy_job *j = &jobs[i];
-		struct plan_entry *e = j->e;
-		bool to_near = dst->id == SIDE_NEAR;
+		int begun = copy_begin(r, dst, &jobs[i], err);
 
-		j->d.flags = to_near ? e->near_flags : e->far_flags;
-		if (dst->st->caps & MF_CAP_KEYWORDS)
-			j->d.keywords = to_near ? e->near_kw : e->far_kw;
-		j->d.date = j->src->date;
-		j->d.size = j->src->size;
-		if (to_near && e->placeholder) {
-			j->d.size = 0;	/* not known until the header is */
-			j->d.placeholder_of = j->src->size;
-		}
-		if (mf_test_fail("deliver begin")) {
-			mf_err_set(err, MF_E_BOX, "%s %s: deliver: failure "
-				   "injected by MAILFERRY_TEST_FAIL",
-				   dst->label, dst->box);
+		if (begun < 0)
 			goto out;
-		}
-		if (dst->st->ops->deliver_begin(dst->st, &j->d, err) < 0) {
-			if (err->cls != MF_E_MSG)
-				goto out;
-			msg_fail(r, "deliver", j->src, err);
-			continue;
-		}
-		j->begun = true;
-		if (to_near && e->placeholder) {
-			/* the identity comes from the header alone, which is
-			 * what it is made of anyway */
-			ph_sink_init(&j->ph, j->d.sink, j->src->size,
-				     r->o->channel, r->far.box);
-			ident_sink_init(&j->id, &j->ph.sink);
-			j->item.header_only = true;
-		} else if (!to_near) {
-			ph_check_init(&j->check, j->d.sink);
-			ident_sink_init(&j->id, &j->check.sink);
-		} else {
-			ident_sink_init(&j->id, j->d.sink);
-		}
-		j->item.uid = j->src->uid;
-		j->item.key = j->src->key;
-		j->item.sink = &j->id.sink;
-		items[nitems++] = j->item;
+		if (begun > 0)
+			items[nitems++] = jobs[i].item;
 	}
 	/* key stores name the file now: journal before a byte is written */
 	if (!dst->uids && journal(r, jobs, n, dst, err) < 0)
@@ -664,12 +689,11 @@ record(struct box_run *r, const bool *failed, struct mf_err *err)
 			r->near.view[e->near].uid : 0;
 		row.near_key = e->has_near && e->near >= 0 && !r->near.uids ?
 			(char *)r->near.view[e->near].key : NULL;
-		row.flags = e->far_flags;
-		row.keywords = (char *)e->far_kw;
+		row.far_flags = e->far_flags;
+		row.far_keywords = (char *)e->far_kw;
 		row.near_flags = e->near_flags;
 		row.near_keywords = (char *)e->near_kw;
-		row.pending = STATE_PENDING_NONE;
-		row.pending_arg = NULL;
+		state_msg_clear_pending(&row);
 		/* an APPEND found by identity (crash, or no APPENDUID) */
 		if (e->why == PLAN_WHY_CONFIRM && e->state >= 0 &&
 		    r->rows->v[e->state].pending == STATE_PENDING_PUSH)

@@ -59,7 +59,7 @@ fetch_settle(struct state_db *db, struct mf_store *near,
 		const struct state_msg *row = &rows->v[i];
 
 		if (row->pending != STATE_PENDING_FETCH ||
-		    !scan_has(res, row->pending_arg) ||
+		    !scan_has(res, row->pending_key) ||
 		    !scan_has(res, row->near_key))
 			continue;
 		items[n].key = row->near_key;
@@ -83,12 +83,11 @@ fetch_settle(struct state_db *db, struct mf_store *near,
 				removed = items[k].status == 0;
 		if (!removed)	/* both files still there: next time */
 			continue;
-		if (scan_has(res, row.pending_arg)) {
-			row.near_key = row.pending_arg;
+		if (scan_has(res, row.pending_key)) {
+			row.near_key = row.pending_key;
 			row.placeholder = false;
 		}
-		row.pending = STATE_PENDING_NONE;
-		row.pending_arg = NULL;
+		state_msg_clear_pending(&row);
 		if (state_msg_update(db, &row, err) < 0) {
 			state_rollback(db);
 			goto out;
@@ -157,7 +156,7 @@ journal(const struct fetch_opts *o, struct fetch_job *jobs, size_t n,
 		if (!jobs[i].begun)
 			continue;
 		row.pending = STATE_PENDING_FETCH;
-		row.pending_arg = jobs[i].d.key;
+		row.pending_key = jobs[i].d.key;
 		if (state_msg_update(o->db, &row, err) < 0) {
 			state_rollback(o->db);
 			return -1;
@@ -209,8 +208,7 @@ record(const struct fetch_opts *o, struct fetch_job *jobs, size_t n,
 			}
 			rep->left++;
 		}
-		row.pending = STATE_PENDING_NONE;
-		row.pending_arg = NULL;
+		state_msg_clear_pending(&row);
 		if (state_msg_update(o->db, &row, err) < 0) {
 			state_rollback(o->db);
 			return -1;

@@ -1,9 +1,11 @@
 /*
- * The move journal and the rules that read it (see move.h): the text kept
- * in a state row's pending_arg while a move is in flight, what a run that
- * finds one does, and which folder wins when both sides moved a message.
+ * The move journal and the rules that read it (see move.h): its text form
+ * (move-journal.h) kept in a state row's pending_arg column while a move is
+ * in flight, what a run that finds one does, and which folder wins when
+ * both sides moved a message.
  * Pure: no I/O (tests/unit/test-move-journal.c).
  */
+#include "move-journal.h"
 #include "move.h"
 
 #include <inttypes.h>
@@ -131,8 +133,7 @@ move_dest_row(const struct state_msg *old, uint32_t far_uid,
 {
 	*row = *old;
 	row->rowid = 0;
-	row->pending = STATE_PENDING_NONE;
-	row->pending_arg = NULL;
+	state_msg_clear_pending(row);
 	row->far_uid = far_uid;
 	row->near_uid = near_uid;
 	row->near_key = (char *)near_key;

@@ -111,8 +111,9 @@ collect(struct rc_run *r)
 			long from, to;
 
 			if (row->pending != STATE_PENDING_MOVE ||
-			    !move_journal_parse(row->pending_arg, &job.j))
+			    row->pending_move == NULL)
 				continue;
+			job.j = *row->pending_move;
 			to = pair_of(r->plan, job.j.to);
 			from = job.j.from == 0 ? (long)i :
 			       pair_of(r->plan, job.j.from);
@@ -419,8 +420,7 @@ write_rows(struct rc_run *r, size_t *moved, bool *touched, bool *changed_r,
 		touched[j->box] = touched[j->from] = touched[j->to] = true;
 		if (j->fix == MOVE_FIX_UNDONE || j->fix == MOVE_FIX_LOST) {
 			row = *j->row;
-			row.pending = STATE_PENDING_NONE;
-			row.pending_arg = NULL;
+			state_msg_clear_pending(&row);
 			if (state_msg_update(db, &row, err) < 0)
 				goto fail;
 			continue;

@@ -45,7 +45,7 @@
  * recorded), another folder a near move from there into the far one.
  *
  * Crash safety.  Every mirror move is journaled first (journal(): the row
- * becomes STATE_PENDING_MOVE with a struct move_journal as pending_arg)
+ * becomes STATE_PENDING_MOVE with a struct move_journal as pending_move)
  * and recorded after, in one transaction that moves the row into the
  * destination with its flags unchanged.  A run that finds journaled rows
  * settles them before anything else (move-recover.c), so a stop between
@@ -446,8 +446,8 @@ struct mv_job {
 /* The journal of job j: what a run that stops now needs to finish it. */
 static void
 journal_arg(const struct mv_run *r, const struct mv_side *s,
-	    const struct mv_side *m, const struct mv_job *j, char *buf,
-	    size_t len)
+	    const struct mv_side *m, const struct mv_job *j,
+	    struct move_journal *jrp)
 {
 	const struct box_pair *to = &r->plan->v[j->f->box];
 	const struct mf_box_info *info = m->id == SIDE_FAR ? to->far :
@@ -469,8 +469,7 @@ journal_arg(const struct mv_run *r, const struct mv_side *s,
 	jr.relabel = j->relabel;
 	if (j->relabel)
 		snprintf(jr.s_kw, sizeof(jr.s_kw), "%s", j->f->msg->keywords);
-	if (move_journal_format(&jr, buf, len) < 0)
-		buf[0] = '\0';	/* a key too long: recovered by content */
+	*jrp = jr;
 }
 
 static int
@@ -478,7 +477,7 @@ journal(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
 	struct mv_job *jobs, size_t n, struct mf_err *err)
 {
 	struct state_db *db = r->o->db;
-	char arg[MOVE_JOURNAL_MAX];
+	struct move_journal jr;
 	size_t i;
 
 	if (state_begin(db, err) < 0)
@@ -486,9 +485,10 @@ journal(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
 	for (i = 0; i < n; i++) {
 		struct state_msg row = *jobs[i].g->row;
 
-		journal_arg(r, s, m, &jobs[i], arg, sizeof(arg));
+		journal_arg(r, s, m, &jobs[i], &jr);
+		state_msg_clear_pending(&row);
 		row.pending = STATE_PENDING_MOVE;
-		row.pending_arg = arg[0] != '\0' ? arg : NULL;
+		row.pending_move = &jr;
 		if (state_msg_update(db, &row, err) < 0) {
 			state_rollback(db);
 			return -1;

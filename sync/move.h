@@ -43,7 +43,7 @@
  * move_meet_decide() states the rule.
  *
  * Crash safety.  Before the mirror side M moves anything, the source row
- * is journaled (STATE_PENDING_MOVE, pending_arg a struct move_journal:
+ * is journaled (STATE_PENDING_MOVE, pending_move a struct move_journal:
  * destination folder, M's source folder and id, the id of the message on
  * the side S that moved it, and for an IMAP M the destination's UIDNEXT
  * before the move).  The row's flags stay as they were: they are the
@@ -86,6 +86,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "move-journal.h"
 
 struct box_plan;
 struct state_msg;
@@ -137,36 +138,7 @@ int moves_run(const struct sync_opts *o, const struct box_plan *plan,
 
 /* ---- the journal (move-journal.c, pure) ------------------------------ */
 
-#define MOVE_KEY_MAX 128	/* as mf_move_item.new_key */
-#define MOVE_KW_MAX 512		/* relabel's expect; longer: no relabel */
-#define MOVE_JOURNAL_MAX (176 + 2 * MOVE_KEY_MAX + MOVE_KW_MAX)
-
-/*
- * What a row journaled for a move says.  S is the side the move was seen
- * on, M the side that mirrors it.  Ids are UIDs on a UID side and keys on
- * a key side (the other one 0 or "").
- */
-struct move_journal {
-	int64_t to;		/* the destination's state box id */
-	int64_t from;		/* M's source folder's box id; 0: the row's */
-	bool s_far;		/* S is the far side */
-	uint32_t hint;		/* IMAP M: the destination's UIDNEXT before */
-	uint32_t s_uid;		/* S's message in the destination */
-	char s_key[MOVE_KEY_MAX];
-	uint32_t m_uid;		/* M's message in its source folder */
-	char m_key[MOVE_KEY_MAX];
-	/* S moved a maildir file by hand (by key): its letters are to be
-	 * relabeled (store.h) in the destination, from the row's folder,
-	 * while its keywords read there are still s_kw */
-	bool relabel;
-	char s_kw[MOVE_KW_MAX];
-};
-
-/* Into buf (MOVE_JOURNAL_MAX is enough); -1 if it does not fit. */
-int move_journal_format(const struct move_journal *j, char *buf, size_t len);
-/* false for anything move_journal_format() did not write (an older
- * version's journal: NULL), *j is then zeroed. */
-bool move_journal_parse(const char *arg, struct move_journal *j);
+/* struct move_journal, its text form: move-journal.h */
 
 enum move_fix {
 	MOVE_FIX_DONE,		/* record the move */

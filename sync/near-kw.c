@@ -120,7 +120,7 @@ unmarked_row(struct box_run *r, struct state_msg *row, const struct mf_msg *m)
 		row->near_keywords = (char *)m->keywords;
 		return;
 	}
-	row->keywords = (char *)keep(&r->near, kw_and(row->keywords,
+	row->far_keywords = (char *)keep(&r->near, kw_and(row->far_keywords,
 						      m->keywords));
 	row->near_keywords = (char *)keep(&r->near,
 					  kw_and(row->near_keywords,
@@ -227,7 +227,7 @@ far_unseen(struct box_run *r)
 			continue;
 		k = side_find_uid(f, row->far_uid);
 		if (k >= 0)
-			keep_unseen(f, row->keywords, &f->view[k]);
+			keep_unseen(f, row->far_keywords, &f->view[k]);
 	}
 }
 

@@ -241,9 +241,9 @@ plan_pair(struct planner *p, long si, long fi, long ni, enum plan_why why,
 	bool changed;
 
 	if (row != NULL) {
-		last_far = row->flags;
+		last_far = row->far_flags;
 		last_near = row->near_flags;
-		last_fkw = row->keywords;
+		last_fkw = row->far_keywords;
 		last_nkw = row->near_keywords;
 	} else {
 		last_far = last_near = f->flags & n->flags;
@@ -268,8 +268,8 @@ plan_pair(struct planner *p, long si, long fi, long ni, enum plan_why why,
 	changed |= set_flag_op(p, &e.near_op, n->flags, nkw, near_new,
 			       nkw_new, in->near_keywords);
 	if (row != NULL && !changed && !force_record &&
-	    row->flags == far_new && row->near_flags == near_new &&
-	    mf_kw_equal(row->keywords, fkw_new) &&
+	    row->far_flags == far_new && row->near_flags == near_new &&
+	    mf_kw_equal(row->far_keywords, fkw_new) &&
 	    mf_kw_equal(row->near_keywords, nkw_new) &&
 	    row->pending == STATE_PENDING_NONE) {
 		free(fkw_new);
@@ -331,7 +331,7 @@ retry_pull(struct planner *p, long si, long fi)
 	e->has_far = e->has_near = true;
 	e->far_flags = e->near_flags = f->flags;
 	e->far_kw = e->near_kw = side_kw(in->far_keywords, f,
-					 in->state[si].keywords);
+					 in->state[si].far_keywords);
 }
 
 /*
@@ -344,9 +344,9 @@ static bool
 far_changed(const struct plan_input *in, const struct state_msg *row,
 	    const struct mf_msg *f)
 {
-	if ((f->flags | MF_FLAG_DELETED) != (row->flags | MF_FLAG_DELETED))
+	if ((f->flags | MF_FLAG_DELETED) != (row->far_flags | MF_FLAG_DELETED))
 		return true;
-	return in->far_keywords && !mf_kw_equal(f->keywords, row->keywords);
+	return in->far_keywords && !mf_kw_equal(f->keywords, row->far_keywords);
 }
 
 static bool
@@ -372,10 +372,10 @@ record_one_sided(struct planner *p, long si, long fi, long ni,
 	e->rec = PLAN_REC_SET;
 	e->has_far = fi >= 0;
 	e->has_near = ni >= 0;
-	e->far_flags = fi >= 0 ? in->far[fi].flags : row->flags;
+	e->far_flags = fi >= 0 ? in->far[fi].flags : row->far_flags;
 	e->near_flags = ni >= 0 ? in->near[ni].flags : row->near_flags;
 	e->far_kw = fi >= 0 ? side_kw(in->far_keywords, &in->far[fi],
-				      row->keywords) : row->keywords;
+				      row->far_keywords) : row->far_keywords;
 	e->near_kw = ni >= 0 ? side_kw(in->near_keywords, &in->near[ni],
 				       row->near_keywords) : row->near_keywords;
 }
@@ -422,9 +422,9 @@ far_gone(struct planner *p, long si, long ni)
 		e->near_op.op = PLAN_OP_NONE;
 	e->rec = PLAN_REC_SET;
 	e->has_near = true;
-	e->far_flags = row->flags;
+	e->far_flags = row->far_flags;
 	e->near_flags = n->flags | MF_FLAG_DELETED;
-	e->far_kw = row->keywords;
+	e->far_kw = row->far_keywords;
 	e->near_kw = side_kw(in->near_keywords, n, row->near_keywords);
 }
 
@@ -445,7 +445,7 @@ near_gone(struct planner *p, long si, long fi)
 		e->has_far = e->has_near = true;
 		e->far_flags = e->near_flags = f->flags;
 		e->far_kw = e->near_kw = side_kw(in->far_keywords, f,
-						 row->keywords);
+						 row->far_keywords);
 		return;
 	}
 	if (!(pol->push & SYNC_DELETE)) {
@@ -467,7 +467,7 @@ near_gone(struct planner *p, long si, long fi)
 	e->has_far = true;
 	e->far_flags = f->flags | MF_FLAG_DELETED;
 	e->near_flags = row->near_flags;
-	e->far_kw = side_kw(in->far_keywords, f, row->keywords);
+	e->far_kw = side_kw(in->far_keywords, f, row->far_keywords);
 	e->near_kw = row->near_keywords;
 }
 
@@ -479,13 +479,17 @@ forget(struct planner *p, long si, enum plan_why why)
 	e->rec = PLAN_REC_FORGET;
 }
 
+/*
+ * Where the row's message is on each side now (-1: not there): by its
+ * recorded UID or key, or, after a UIDVALIDITY change of that side, by
+ * identity and size (*rematched).
+ */
 static void
-plan_row(struct planner *p, size_t i)
+find_row_msgs(struct planner *p, const struct state_msg *row, bool had_far,
+	      bool had_near, long *fi_r, long *ni_r, bool *rematched_r)
 {
 	const struct plan_input *in = p->in;
-	const struct state_msg *row = &in->state[i];
-	long si = (long)i, fi = -1, ni;
-	bool had_far = row->far_uid != 0, had_near = row_has_near(in, row);
+	long fi = -1, ni;
 	bool rematched = false;
 
 	if (had_far && in->far_reset) {
@@ -509,53 +513,83 @@ plan_row(struct planner *p, size_t i)
 		p->far_used[fi] = true;
 	if (ni >= 0)
 		p->near_used[ni] = true;
+	*fi_r = fi;
+	*ni_r = ni;
+	*rematched_r = rematched;
+}
+
+/*
+ * A row an interrupted run left pending (PULL, PUSH, FETCH): settle it, or
+ * queue it for pass 3.  false for a row with nothing pending (or a MOVE,
+ * settled before planning by move-recover.c): it is planned as recorded.
+ */
+static bool
+plan_pending_row(struct planner *p, size_t i, long fi, long ni)
+{
+	const struct plan_input *in = p->in;
+	const struct state_msg *row = &in->state[i];
+	long si = (long)i;
 
 	switch (row->pending) {
 	case STATE_PENDING_PULL:
 		/* the copy to the near side was started: did it land? */
 		if (fi >= 0 && ni >= 0) {
 			plan_pair(p, si, fi, ni, PLAN_WHY_CONFIRM, true);
-			return;
+			return true;
 		}
 		if (fi >= 0 && in->near_uids) {
 			/* an APPEND: found by identity in pass 3 */
 			p->pulls[p->npulls].row = i;
 			p->pulls[p->npulls++].far = fi;
-			return;
+			return true;
 		}
 		if (fi >= 0) {	/* copy it again, into the same row */
 			retry_pull(p, si, fi);
-			return;
+			return true;
 		}
 		if (ni >= 0)	/* far gone meanwhile: the copy stays new */
 			p->near_used[ni] = false;
 		forget(p, si, PLAN_WHY_RETRY);
-		return;
+		return true;
 	case STATE_PENDING_PUSH:
 		if (ni < 0) {
 			forget(p, si, PLAN_WHY_RETRY);
-			return;
+			return true;
 		}
 		p->pushes[p->npushes++] = i;
-		return;
+		return true;
 	case STATE_PENDING_FETCH:
 		/* settled before planning (sync/fetch.c); left by a dry run
 		 * or a settling that could not unlink the placeholder.
 		 * Nothing is planned, the journal stays, and the full copy
 		 * is not taken for a new message: the next settling ends
 		 * it. */
-		if (!in->near_uids && row->pending_arg != NULL) {
+		if (!in->near_uids && row->pending_key != NULL) {
 			long k = mf_msgs_find_key(in->near, in->nnear,
-						  row->pending_arg);
+						  row->pending_key);
 
 			if (k >= 0)
 				p->near_used[k] = true;
 		}
-		return;
+		return true;
 	case STATE_PENDING_NONE:
 	case STATE_PENDING_MOVE:
 		break;
 	}
+	return false;
+}
+
+/*
+ * A settled row: what each side did to its message since the last sync.
+ * had_far / had_near: the row records a message on that side.
+ */
+static void
+plan_recorded_row(struct planner *p, size_t i, long fi, long ni,
+		  bool had_far, bool had_near, bool rematched)
+{
+	const struct plan_input *in = p->in;
+	const struct state_msg *row = &in->state[i];
+	long si = (long)i;
 
 	if ((in->far_reset && had_far && fi < 0) ||
 	    (in->near_reset && had_near && ni < 0)) {
@@ -584,6 +618,23 @@ plan_row(struct planner *p, size_t i)
 		record_one_sided(p, si, -1, ni, PLAN_WHY_FLAGS);
 }
 
+/* One state row: find its messages, then settle what is pending or plan
+ * what changed. */
+static void
+plan_row(struct planner *p, size_t i)
+{
+	const struct plan_input *in = p->in;
+	const struct state_msg *row = &in->state[i];
+	bool had_far = row->far_uid != 0, had_near = row_has_near(in, row);
+	bool rematched;
+	long fi, ni;
+
+	find_row_msgs(p, row, had_far, had_near, &fi, &ni, &rematched);
+	if (plan_pending_row(p, i, fi, ni))
+		return;
+	plan_recorded_row(p, i, fi, ni, had_far, had_near, rematched);
+}
+
 /* ---- pass 3: interrupted APPENDs -------------------------------------- */
 
 /*
@@ -597,12 +648,9 @@ static long
 find_appended(const struct mf_msg *msgs, size_t n, const bool *used,
 	      const struct state_msg *row, bool reset)
 {
-	uint32_t from = 0;
+	uint32_t from = reset ? 0 : row->pending_uidnext;
 	size_t k;
 
-	if (reset || row->pending_arg == NULL ||
-	    !mf_str_to_u32(row->pending_arg, strlen(row->pending_arg), &from))
-		from = 0;
 	for (k = 0; k < n; k++) {
 		if (used[k] || msgs[k].uid < from)
 			continue;

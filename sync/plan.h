@@ -82,8 +82,8 @@ struct mf_arena;
 
 struct plan_input {
 	const struct sync_policy *policy;
-	/* state rows of this folder pair; flags = far side as last synced,
-	 * near_flags = near side as last synced */
+	/* state rows of this folder pair; far_flags = far side as last
+	 * synced, near_flags = near side as last synced */
 	const struct state_msg *state;
 	size_t nstate;
 	const struct mf_msg *far;	/* sorted by uid */

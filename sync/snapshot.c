@@ -69,8 +69,8 @@ view_add_row(struct side *s, const struct state_msg *row,
 		m->uid = row_uid(s, row);
 	else
 		m->key = row->near_key;	/* rows outlive the view */
-	m->flags = far ? row->flags : row->near_flags;
-	m->keywords = far ? row->keywords : row->near_keywords;
+	m->flags = far ? row->far_flags : row->near_flags;
+	m->keywords = far ? row->far_keywords : row->near_keywords;
 	if (changed != NULL) {
 		m->flags = changed->flags;
 		m->keywords = mf_arena_strdup(s->arena, changed->keywords ?
@@ -203,6 +203,73 @@ find_in_scan(const struct mf_scan_result *res, uint32_t uid)
 	return i >= 0 ? &res->msgs[i] : NULL;
 }
 
+/* A row's message on s was reported expunged (VANISHED) by the scan. */
+static bool
+row_vanished(const struct side *s, const struct state_msg *row,
+	     const struct mf_scan_result *changed)
+{
+	return changed != NULL && changed->vanished_valid &&
+	       uid_in(changed->vanished, changed->nvanished, row_uid(s, row));
+}
+
+/*
+ * How many messages s should hold if nothing else was expunged: the rows'
+ * not reported vanished, and the fresh ones no row knows (our own APPENDs
+ * of the last run are above the old UIDNEXT but known).
+ */
+static size_t
+expected_count(const struct side *s, const struct state_msg_list *rows,
+	       const struct mf_scan_result *changed,
+	       const struct mf_scan_result *fresh)
+{
+	size_t i, present = 0, fresh_unknown = 0;
+	uint32_t *ids = xcalloc(rows->n + 1, sizeof(*ids));
+
+	for (i = 0; i < rows->n; i++) {
+		const struct state_msg *row = &rows->v[i];
+
+		if (!row_on_side(s, row) || row_vanished(s, row, changed))
+			continue;
+		ids[present++] = row_uid(s, row);
+	}
+	mf_qsort(ids, present, sizeof(*ids), cmp_u32);
+	for (i = 0; fresh != NULL && i < fresh->n; i++)
+		if (!uid_in(ids, present, fresh->msgs[i].uid))
+			fresh_unknown++;
+	free(ids);
+	return present + fresh_unknown;
+}
+
+/*
+ * The view of s from the delta scans: each row's message as recorded,
+ * with its flags from changed where it changed, unless it vanished, is
+ * missing from the full UID list (all, when one was read) or is in fresh;
+ * then every message of fresh as scanned.
+ */
+static void
+delta_view(struct side *s, const struct state_msg_list *rows,
+	   const struct mf_scan_result *changed,
+	   struct mf_scan_result *fresh, const struct mf_scan_result *all)
+{
+	size_t i;
+
+	for (i = 0; i < rows->n; i++) {
+		const struct state_msg *row = &rows->v[i];
+		uint32_t uid = row_uid(s, row);
+
+		if (!row_on_side(s, row) || row_vanished(s, row, changed))
+			continue;
+		if (all != NULL && find_in_scan(all, uid) == NULL)
+			continue;
+		if (fresh != NULL && find_in_scan(fresh, uid) != NULL)
+			continue;	/* taken from fresh below */
+		view_add_row(s, row, find_in_scan(changed, uid));
+	}
+	if (fresh != NULL)
+		view_take_scan(s, fresh);
+	view_sort(s);
+}
+
 /* The CONDSTORE path (see the top of the file). */
 static int
 delta_scan(struct box_run *r, struct side *s, struct mf_err *err)
@@ -210,8 +277,7 @@ delta_scan(struct box_run *r, struct side *s, struct mf_err *err)
 	const struct state_side *rec = s->rec;
 	struct mf_scan_result *changed = NULL, *fresh = NULL, *all = NULL;
 	const struct state_msg_list *rows = r->rows;
-	size_t i, present = 0, fresh_unknown = 0;
-	uint32_t *ids;
+	size_t expected;
 	int ret = -1;
 
 	if (s->status.highestmodseq != rec->highestmodseq &&
@@ -235,53 +301,17 @@ delta_scan(struct box_run *r, struct side *s, struct mf_err *err)
 		if (scan(s, &req, &fresh, err) < 0)
 			goto out;
 	}
-	/* count what should be there if nothing else was expunged; our own
-	 * APPENDs of the last run are above the old UIDNEXT but known */
-	ids = xcalloc(rows->n + 1, sizeof(*ids));
-	for (i = 0; i < rows->n; i++) {
-		const struct state_msg *row = &rows->v[i];
-
-		if (!row_on_side(s, row))
-			continue;
-		if (changed != NULL && changed->vanished_valid &&
-		    uid_in(changed->vanished, changed->nvanished,
-			   row_uid(s, row)))
-			continue;
-		ids[present++] = row_uid(s, row);
-	}
-	mf_qsort(ids, present, sizeof(*ids), cmp_u32);
-	for (i = 0; fresh != NULL && i < fresh->n; i++)
-		if (!uid_in(ids, present, fresh->msgs[i].uid))
-			fresh_unknown++;
-	free(ids);
-	if (s->status.messages != present + fresh_unknown) {
+	expected = expected_count(s, rows, changed, fresh);
+	if (s->status.messages != expected) {
 		struct mf_scan_req req = { .want = 0 };
 
 		mf_debug(MF_LOGC_SYNC, "%s %s: %u messages, expected %zu: "
 			 "reading the UID list", s->label, s->box,
-			 s->status.messages, present + fresh_unknown);
+			 s->status.messages, expected);
 		if (scan(s, &req, &all, err) < 0)
 			goto out;
 	}
-
-	for (i = 0; i < rows->n; i++) {
-		const struct state_msg *row = &rows->v[i];
-		uint32_t uid = row_uid(s, row);
-
-		if (!row_on_side(s, row))
-			continue;
-		if (changed != NULL && changed->vanished_valid &&
-		    uid_in(changed->vanished, changed->nvanished, uid))
-			continue;
-		if (all != NULL && find_in_scan(all, uid) == NULL)
-			continue;
-		if (fresh != NULL && find_in_scan(fresh, uid) != NULL)
-			continue;	/* taken from fresh below */
-		view_add_row(s, row, find_in_scan(changed, uid));
-	}
-	if (fresh != NULL)
-		view_take_scan(s, fresh);
-	view_sort(s);
+	delta_view(s, rows, changed, fresh, all);
 	ret = 0;
 out:
 	mf_scan_result_free(&changed);

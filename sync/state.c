@@ -41,7 +41,9 @@
 
 #include "base/fsutil.h"
 #include "base/log.h"
+#include "base/str.h"
 #include "base/xalloc.h"
+#include "move-journal.h"
 
 /*
  * Another process may hold a lock for a moment: "status" reading while a
@@ -1073,10 +1075,14 @@ state_box_delete(struct state_db *db, int64_t id, struct mf_err *err)
 struct msg_list_block {
 	struct state_msg_list list;
 	char *strs;
+	struct move_journals {
+		struct move_journal **v;	/* each its own allocation */
+		size_t n, cap;
+	} moves;
 };
 
 /* string columns of a row: near_key, keywords, near_keywords, msgid,
- * pending_arg */
+ * pending_arg (FETCH's key; the other kinds are decoded in place) */
 #define MSG_NSTRS 5
 #define NO_STR SIZE_MAX
 
@@ -1110,10 +1116,78 @@ strs_put(sqlite3_stmt *st, int col, char **strs, size_t *len, size_t *cap,
 	return true;
 }
 
+static void
+move_journals_free(struct move_journals *moves)
+{
+	size_t i;
+
+	for (i = 0; i < moves->n; i++)
+		free(moves->v[i]);
+	free(moves->v);
+	memset(moves, 0, sizeof(*moves));
+}
+
+/*
+ * The pending_arg column (col) of a loaded row into the field of its kind
+ * (state.h); a FETCH key goes to the string block at *key_off (NO_STR for
+ * none).  The one place that reads the column; pending_arg_encode() writes
+ * it.
+ */
+static int
+pending_arg_decode(struct state_db *db, sqlite3_stmt *st, int col,
+		   struct state_msg *m, struct move_journals *moves,
+		   char **strs, size_t *len, size_t *cap, size_t *key_off,
+		   struct mf_err *err)
+{
+	const char *text;
+	struct move_journal *j;
+
+	*key_off = NO_STR;
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return 0;
+	switch (m->pending) {
+	case STATE_PENDING_NONE:
+		return 0;	/* nothing reads it */
+	case STATE_PENDING_FETCH:
+		if (!strs_put(st, col, strs, len, cap, key_off))
+			return db_fail(db, err, "message row %" PRId64,
+				       m->rowid);
+		return 0;
+	case STATE_PENDING_PULL:
+	case STATE_PENDING_PUSH:
+	case STATE_PENDING_MOVE:
+		break;
+	}
+	text = (const char *)sqlite3_column_text(st, col);
+	if (text == NULL)	/* out of memory inside SQLite */
+		return db_fail(db, err, "message row %" PRId64, m->rowid);
+	if (m->pending != STATE_PENDING_MOVE) {
+		/* not a number: text an earlier kind left (state.h) */
+		if (!mf_str_to_u32(text, strlen(text), &m->pending_uidnext))
+			m->pending_uidnext = 0;
+		return 0;
+	}
+	j = xmalloc(sizeof(*j));
+	if (!move_journal_parse(text, j)) {
+		free(j);
+		return mf_err_set(err, MF_E_STATE, "%s: message row %" PRId64
+				  ": pending_arg is not a move journal this "
+				  "version can read", db->path, m->rowid);
+	}
+	if (moves->n == moves->cap) {
+		moves->cap = moves->cap != 0 ? moves->cap * 2 : 8;
+		moves->v = xreallocarray(moves->v, moves->cap,
+					 sizeof(*moves->v));
+	}
+	moves->v[moves->n++] = j;
+	m->pending_move = j;
+	return 0;
+}
+
 static int
 msg_row(struct state_db *db, sqlite3_stmt *st, struct state_msg *m,
 	size_t *offs, char **strs, size_t *len, size_t *cap,
-	struct mf_err *err)
+	struct move_journals *moves, struct mf_err *err)
 {
 	sqlite3_int64 v;
 	uint32_t flags;
@@ -1126,7 +1200,7 @@ msg_row(struct state_db *db, sqlite3_stmt *st, struct state_msg *m,
 	/* flags are a uint32 column; unsigned holds that (asserted above) */
 	if (!column_u32(st, 4, &flags))
 		goto range;
-	m->flags = flags;
+	m->far_flags = flags;
 	if (!column_u32(st, 6, &flags))
 		goto range;
 	m->near_flags = flags;
@@ -1144,9 +1218,11 @@ msg_row(struct state_db *db, sqlite3_stmt *st, struct state_msg *m,
 	if (!strs_put(st, 3, strs, len, cap, &offs[0]) ||
 	    !strs_put(st, 5, strs, len, cap, &offs[1]) ||
 	    !strs_put(st, 7, strs, len, cap, &offs[2]) ||
-	    !strs_put(st, 10, strs, len, cap, &offs[3]) ||
-	    !strs_put(st, 12, strs, len, cap, &offs[4]))
+	    !strs_put(st, 10, strs, len, cap, &offs[3]))
 		return db_fail(db, err, "message row %" PRId64, m->rowid);
+	if (pending_arg_decode(db, st, 12, m, moves, strs, len, cap, &offs[4],
+			       err) < 0)
+		return -1;
 	/* NOT NULL in the schema, and the contract says never NULL */
 	if (offs[1] == NO_STR || offs[2] == NO_STR)
 		goto range;
@@ -1173,6 +1249,7 @@ state_msg_list_free(struct state_msg_list **listp)
 		return;
 	free(block->list.v);
 	free(block->strs);
+	move_journals_free(&block->moves);
 	free(block);
 	*listp = NULL;
 }
@@ -1186,6 +1263,7 @@ state_msgs_load(struct state_db *db, int64_t box_id,
 	size_t n = 0, cap = 0, slen = 0, scap = 0, i;
 	size_t *offs = NULL;	/* MSG_NSTRS per row, into strs */
 	char *strs = NULL;
+	struct move_journals moves = { 0 };
 	sqlite3_stmt *st = NULL;
 	int rc;
 
@@ -1202,7 +1280,7 @@ state_msgs_load(struct state_db *db, int64_t box_id,
 					     MSG_NSTRS * sizeof(*offs));
 		}
 		if (msg_row(db, st, &v[n], &offs[n * MSG_NSTRS], &strs, &slen,
-			    &scap, err) < 0)
+			    &scap, &moves, err) < 0)
 			break;
 		n++;
 	}
@@ -1214,6 +1292,7 @@ state_msgs_load(struct state_db *db, int64_t box_id,
 		free(v);
 		free(offs);
 		free(strs);
+		move_journals_free(&moves);
 		return -1;
 	}
 	sqlite3_reset(st);
@@ -1223,16 +1302,17 @@ state_msgs_load(struct state_db *db, int64_t box_id,
 		const size_t *o = &offs[i * MSG_NSTRS];
 
 		v[i].near_key = o[0] != NO_STR ? strs + o[0] : NULL;
-		v[i].keywords = strs + o[1];
+		v[i].far_keywords = strs + o[1];
 		v[i].near_keywords = strs + o[2];
 		v[i].msgid = o[3] != NO_STR ? strs + o[3] : NULL;
-		v[i].pending_arg = o[4] != NO_STR ? strs + o[4] : NULL;
+		v[i].pending_key = o[4] != NO_STR ? strs + o[4] : NULL;
 	}
 	free(offs);
 	block = xcalloc(1, sizeof(*block));
 	block->list.v = v;
 	block->list.n = n;
 	block->strs = strs;
+	block->moves = moves;
 	*list_r = &block->list;
 	return 0;
 }
@@ -1246,15 +1326,63 @@ bind_text_or_null(sqlite3_stmt *st, int col, const char *s)
 	return sqlite3_bind_text(st, col, s, -1, SQLITE_TRANSIENT);
 }
 
-/* Bind the message columns as ?1..?13 (MSG_COLS). */
+void
+state_msg_clear_pending(struct state_msg *m)
+{
+	m->pending = STATE_PENDING_NONE;
+	m->pending_uidnext = 0;
+	m->pending_key = NULL;
+	m->pending_move = NULL;
+}
+
+/*
+ * The text of m's pending_arg column (state.h): in buf (len at least
+ * MOVE_JOURNAL_MAX) or m's own key; NULL for none.  The one place that
+ * writes the column; pending_arg_decode() reads it.
+ */
 static int
-bind_msg(sqlite3_stmt *st, const struct state_msg *m)
+pending_arg_encode(struct state_db *db, const struct state_msg *m,
+		   char *buf, size_t len, const char **text_r,
+		   struct mf_err *err)
+{
+	*text_r = NULL;
+	switch (m->pending) {
+	case STATE_PENDING_NONE:
+		return 0;
+	case STATE_PENDING_PULL:
+	case STATE_PENDING_PUSH:
+		if (m->pending_uidnext != 0) {
+			snprintf(buf, len, "%" PRIu32, m->pending_uidnext);
+			*text_r = buf;
+		}
+		return 0;
+	case STATE_PENDING_MOVE:
+		if (m->pending_move == NULL)
+			return 0;
+		/* cannot fail: MOVE_JOURNAL_MAX holds the longest one */
+		if (move_journal_format(m->pending_move, buf, len) < 0)
+			return mf_err_set(err, MF_E_INTERNAL, "%s: move "
+					  "journal too long", db->path);
+		*text_r = buf;
+		return 0;
+	case STATE_PENDING_FETCH:
+		*text_r = m->pending_key;
+		return 0;
+	}
+	return mf_err_set(err, MF_E_INTERNAL, "%s: bad pending value %d",
+			  db->path, (int)m->pending);
+}
+
+/* Bind the message columns as ?1..?13 (MSG_COLS); pending_arg is the
+ * column's text (pending_arg_encode()). */
+static int
+bind_msg(sqlite3_stmt *st, const struct state_msg *m, const char *pending_arg)
 {
 	if (sqlite3_bind_int64(st, 1, m->far_uid) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 2, m->near_uid) != SQLITE_OK ||
 	    bind_text_or_null(st, 3, m->near_key) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 4, m->flags) != SQLITE_OK ||
-	    bind_text_or_null(st, 5, m->keywords != NULL ? m->keywords :
+	    sqlite3_bind_int64(st, 4, m->far_flags) != SQLITE_OK ||
+	    bind_text_or_null(st, 5, m->far_keywords != NULL ? m->far_keywords :
 			      "") != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 6, m->near_flags) != SQLITE_OK ||
 	    bind_text_or_null(st, 7, m->near_keywords != NULL ?
@@ -1263,7 +1391,7 @@ bind_msg(sqlite3_stmt *st, const struct state_msg *m)
 	    sqlite3_bind_int64(st, 9, m->date) != SQLITE_OK ||
 	    bind_text_or_null(st, 10, m->msgid) != SQLITE_OK ||
 	    sqlite3_bind_int(st, 11, (int)m->pending) != SQLITE_OK ||
-	    bind_text_or_null(st, 12, m->pending_arg) != SQLITE_OK ||
+	    bind_text_or_null(st, 12, pending_arg) != SQLITE_OK ||
 	    sqlite3_bind_int(st, 13, m->placeholder ? 1 : 0) != SQLITE_OK)
 		return -1;
 	return 0;
@@ -1284,12 +1412,15 @@ state_msg_insert(struct state_db *db, int64_t box_id, struct state_msg *m,
 		 struct mf_err *err)
 {
 	sqlite3_stmt *st = NULL;
+	char buf[MOVE_JOURNAL_MAX];
+	const char *arg;
 
 	if (need_txn(db, "insert message", err) < 0 ||
 	    check_msg(db, m, "insert message", err) < 0 ||
+	    pending_arg_encode(db, m, buf, sizeof(buf), &arg, err) < 0 ||
 	    stmt_get(db, ST_MSG_INSERT, &st, err) < 0)
 		return -1;
-	if (bind_msg(st, m) < 0 ||
+	if (bind_msg(st, m, arg) < 0 ||
 	    sqlite3_bind_int64(st, 14, box_id) != SQLITE_OK)
 		return db_fail(db, err, "insert message");
 	if (stmt_done(db, st, "insert message", err) < 0)
@@ -1303,12 +1434,15 @@ state_msg_update(struct state_db *db, const struct state_msg *m,
 		 struct mf_err *err)
 {
 	sqlite3_stmt *st = NULL;
+	char buf[MOVE_JOURNAL_MAX];
+	const char *arg;
 
 	if (need_txn(db, "update message", err) < 0 ||
 	    check_msg(db, m, "update message", err) < 0 ||
+	    pending_arg_encode(db, m, buf, sizeof(buf), &arg, err) < 0 ||
 	    stmt_get(db, ST_MSG_UPDATE, &st, err) < 0)
 		return -1;
-	if (bind_msg(st, m) < 0 ||
+	if (bind_msg(st, m, arg) < 0 ||
 	    sqlite3_bind_int64(st, 14, m->rowid) != SQLITE_OK)
 		return db_fail(db, err, "update message %" PRId64, m->rowid);
 	if (stmt_done(db, st, "update message", err) < 0)

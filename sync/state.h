@@ -17,8 +17,8 @@
  * FULL makes the order hold across power loss at the cost of one WAL fsync
  * per batch.
  *
- * Ownership: strings in returned structs are owned by the list they came in
- * and freed with it.  Strings passed in are copied by SQLite.
+ * Ownership: strings (and move journals) in returned structs are owned by
+ * the list they came in and freed with it.  What is passed in is copied.
  */
 #ifndef MF_STATE_H
 #define MF_STATE_H
@@ -33,6 +33,7 @@
 #define STATE_APPLICATION_ID 0x4d464552	/* "MFER" */
 
 struct state_db;
+struct move_journal;	/* move-journal.h */
 
 /*
  * Open (read-write: create if missing) the state file at path.  Errors have
@@ -111,12 +112,14 @@ int state_box_delete(struct state_db *db, int64_t id, struct mf_err *err);
  */
 enum state_pending {
 	STATE_PENDING_NONE = 0,
-	STATE_PENDING_PULL,	/* far -> near copy started; near_key chosen */
-	STATE_PENDING_PUSH,	/* near -> far APPEND started */
-	STATE_PENDING_MOVE,	/* moving between folders */
+	STATE_PENDING_PULL,	/* far -> near copy started; near_key chosen;
+				 * pending_uidnext for a UID near side */
+	STATE_PENDING_PUSH,	/* near -> far APPEND started;
+				 * pending_uidnext */
+	STATE_PENDING_MOVE,	/* moving between folders; pending_move */
 	/*
 	 * "mailferry fetch" is replacing the placeholder at near_key with
-	 * the full message; pending_arg is the full copy's key, chosen
+	 * the full message; pending_key is the full copy's key, chosen
 	 * before a byte was written (sync/fetch.c settles it).
 	 */
 	STATE_PENDING_FETCH,
@@ -127,12 +130,15 @@ struct state_msg {
 	uint32_t far_uid;	/* 0: not (yet) on the far side */
 	uint32_t near_uid;	/* near is IMAP; else 0 */
 	char *near_key;		/* near is maildir; else NULL */
-	unsigned flags;		/* MF_FLAG_* of the far side, as last synced */
-	char *keywords;		/* far keywords, normalized; never NULL */
+	unsigned far_flags;	/* MF_FLAG_* of the far side, as last synced
+				 * (column "flags") */
+	char *far_keywords;	/* far keywords, normalized; never NULL
+				 * (column "keywords") */
 	/*
-	 * The near side as last synced.  Equal to flags/keywords after a
-	 * two-way sync; they differ when the policy carries flags one way
-	 * only, and each side's changes are measured against its own.
+	 * The near side as last synced.  Equal to far_flags/far_keywords
+	 * after a two-way sync; they differ when the policy carries flags
+	 * one way only, and each side's changes are measured against its
+	 * own.
 	 */
 	unsigned near_flags;
 	char *near_keywords;	/* never NULL */
@@ -140,8 +146,20 @@ struct state_msg {
 	int64_t date;		/* internal date */
 	char *msgid;		/* Message-ID or NULL */
 	enum state_pending pending;
-	char *pending_arg;	/* action-specific (e.g. far UIDNEXT before
-				 * an APPEND); NULL if none */
+	/*
+	 * What the pending action needs to be finished; only the field of
+	 * the row's kind is stored, the others are 0/NULL after a load.
+	 * The database keeps it in one column (pending_arg), as text that
+	 * state.c alone encodes and decodes.
+	 */
+	/* PULL, PUSH: the destination's UIDNEXT before the APPEND, what a
+	 * lost APPENDUID is looked for from; 0: not known or no UIDs there,
+	 * the whole folder is looked at */
+	uint32_t pending_uidnext;
+	char *pending_key;	/* FETCH: the full copy's key */
+	/* MOVE: the journal; NULL: none stored (move.c always stores one;
+	 * recovery leaves a row without one to the folders' syncs) */
+	const struct move_journal *pending_move;
 	/*
 	 * The near copy is a header-only placeholder (max_size) and size is
 	 * the far message's; it is never copied to the far side.  Schema v2.
@@ -154,15 +172,26 @@ struct state_msg_list {
 	size_t n;
 };
 
+/*
+ * A stored pending_arg that does not decode as its kind says (a move
+ * journal move_journal_parse() refuses) fails the load with MF_E_STATE
+ * naming the file and the row.  For PULL and PUSH anything but a UIDNEXT
+ * reads as 0: a row copied again keeps the text of an earlier kind, and 0
+ * is what the planner has always taken it for.
+ */
 int state_msgs_load(struct state_db *db, int64_t box_id,
 		    struct state_msg_list **list_r, struct mf_err *err);
 /* An empty list for a folder with no rows yet; free it the same way. */
 struct state_msg_list *state_msg_list_empty(void);
 void state_msg_list_free(struct state_msg_list **list);
 
+/* Set m->pending to STATE_PENDING_NONE and clear the fields that go with
+ * the other kinds. */
+void state_msg_clear_pending(struct state_msg *m);
+
 /* Insert (sets m->rowid), update all columns of m->rowid, delete.  Update
- * and delete of a row that does not exist fail.  keywords and near_keywords
- * NULL are stored as "". */
+ * and delete of a row that does not exist fail.  far_keywords and
+ * near_keywords NULL are stored as "". */
 int state_msg_insert(struct state_db *db, int64_t box_id,
 		     struct state_msg *m, struct mf_err *err);
 int state_msg_update(struct state_db *db, const struct state_msg *m,

@@ -370,9 +370,9 @@ absorb_own_changes(struct box_run *r, struct side *s, struct mf_err *err)
 
 		if (uid != 0) {
 			uids[present].uid = uid;
-			uids[present].kw = far ? rows->v[i].keywords :
+			uids[present].kw = far ? rows->v[i].far_keywords :
 					   rows->v[i].near_keywords;
-			uids[present++].flags = far ? rows->v[i].flags :
+			uids[present++].flags = far ? rows->v[i].far_flags :
 						rows->v[i].near_flags;
 		}
 	}
@@ -722,7 +722,7 @@ sync_pair(const struct sync_opts *o, const struct box_pair *pair,
 	}
 	ret = open_pair(&r, pair, err);
 	if (ret > 0) {
-		rep->what = "unchanged";
+		rep->outcome = SYNC_BOX_UNCHANGED;
 		ret = 0;
 		goto out;
 	}
@@ -731,7 +731,7 @@ sync_pair(const struct sync_opts *o, const struct box_pair *pair,
 	ret = run_passes(&r, rep, &pending, err);
 	copy_report(&r, rep);
 	if (ret < 0 || o->dry_run) {
-		rep->what = "planned";
+		rep->outcome = SYNC_BOX_PLANNED;
 		goto out;
 	}
 	clean = r.rep.failed == 0 && pending == 0 &&
@@ -741,7 +741,7 @@ sync_pair(const struct sync_opts *o, const struct box_pair *pair,
 	if (clean && (ret = absorb_own_changes(&r, &r.near, err)) < 0)
 		goto out;
 	ret = record_box(&r, clean, err);
-	rep->what = "synced";
+	rep->outcome = SYNC_BOX_SYNCED;
 out:
 	if (ret < 0)
 		mf_err_prefix(err, "%s", pair->far_name);
@@ -768,8 +768,8 @@ remove_vanished(const struct sync_opts *o, const struct box_pair *pair,
 	size_t i, unsynced = 0;
 	int ret = -1;
 
-	rep->what = far_gone ? "vanished on far, kept" :
-		    "vanished on near, kept";
+	rep->outcome = far_gone ? SYNC_BOX_VANISHED_FAR_KEPT :
+		       SYNC_BOX_VANISHED_NEAR_KEPT;
 	if (!(o->policy->remove & side) || o->dry_run)
 		return 0;
 	if (st->ops->select_box(st, name, &req, &status, err) < 0 ||
@@ -810,7 +810,7 @@ remove_vanished(const struct sync_opts *o, const struct box_pair *pair,
 		goto out;
 	}
 	ret = state_commit(o->db, err);
-	rep->what = "removed";
+	rep->outcome = SYNC_BOX_REMOVED;
 out:
 	mf_scan_result_free(&res);
 	state_msg_list_free(&rows);
@@ -875,8 +875,8 @@ run_pair(const struct sync_opts *o, const struct box_pair *pair,
 		if (o->dry_run) {
 			rep->far_name = pair->far_name;
 			rep->near_name = pair->near_name;
-			rep->what = near ? "would create near" :
-				    "would create far";
+			rep->outcome = near ? SYNC_BOX_WOULD_CREATE_NEAR :
+				       SYNC_BOX_WOULD_CREATE_FAR;
 			return 0;
 		}
 		if (st->ops->create_box(st, name, err) < 0)
@@ -892,8 +892,8 @@ run_pair(const struct sync_opts *o, const struct box_pair *pair,
 	case BOX_SKIP_NEW_NEAR:
 		rep->far_name = pair->far_name;
 		rep->near_name = pair->near_name;
-		rep->skipped = true;
-		rep->what = skip_reason(o, pair);
+		rep->outcome = SYNC_BOX_SKIPPED_ONE_SIDED;
+		rep->skip_reason = skip_reason(o, pair);
 		return 0;
 	case BOX_VANISHED_FAR:
 	case BOX_VANISHED_NEAR:
@@ -905,7 +905,7 @@ run_pair(const struct sync_opts *o, const struct box_pair *pair,
 	case BOX_VANISHED_BOTH:
 		rep->far_name = pair->far_name;
 		rep->near_name = pair->near_name;
-		rep->what = "gone on both sides";
+		rep->outcome = SYNC_BOX_GONE_BOTH;
 		if (o->dry_run)
 			return 0;
 		if (state_begin(o->db, err) < 0)
@@ -923,9 +923,9 @@ static void
 add_summary(struct sync_summary *sum, const struct sync_box_report *rep)
 {
 	sum->boxes++;
-	if (rep->what != NULL && strcmp(rep->what, "unchanged") == 0)
+	if (rep->outcome == SYNC_BOX_UNCHANGED)
 		sum->boxes_unchanged++;
-	if (rep->skipped)
+	if (rep->outcome == SYNC_BOX_SKIPPED_ONE_SIDED)
 		sum->boxes_skipped++;
 	if (rep->box_failed)
 		sum->boxes_failed++;

@@ -18,6 +18,28 @@
 #include "state.h"
 #include "store.h"
 
+/*
+ * What became of one folder pair; cmd/ chooses the words.  SYNC_BOX_NONE
+ * is a folder that failed before its outcome was known (box_failed).
+ */
+enum sync_box_outcome {
+	SYNC_BOX_NONE = 0,
+	SYNC_BOX_SYNCED,		/* looked at; the counts say what moved */
+	SYNC_BOX_UNCHANGED,		/* neither side changed since the last
+					 * sync: not even opened */
+	SYNC_BOX_PLANNED,		/* dry run (or failed while planning):
+					 * the counts in planned */
+	SYNC_BOX_WOULD_CREATE_FAR,	/* dry run: the far folder is missing */
+	SYNC_BOX_WOULD_CREATE_NEAR,	/* dry run: the near folder is missing */
+	SYNC_BOX_VANISHED_FAR_KEPT,	/* gone on far; the near one kept */
+	SYNC_BOX_VANISHED_NEAR_KEPT,	/* gone on near; the far one kept */
+	SYNC_BOX_REMOVED,		/* gone on one side, so removed on the
+					 * other (policy remove) */
+	SYNC_BOX_GONE_BOTH,		/* gone on both sides: its state too */
+	SYNC_BOX_SKIPPED_ONE_SIDED,	/* on one side only and not created
+					 * there, not an error: skip_reason */
+};
+
 /* What happened to one folder pair. */
 struct sync_box_report {
 	/*
@@ -25,9 +47,10 @@ struct sync_box_report {
 	 * created on the other (skipped): the missing side's name is NULL.
 	 */
 	const char *far_name, *near_name;
-	/* "synced", "unchanged", "created", ...; when skipped, the reason */
-	const char *what;
-	bool skipped;		/* left alone, not an error (see what) */
+	enum sync_box_outcome outcome;
+	/* SYNC_BOX_SKIPPED_ONE_SIDED: why, a sentence for the user (which
+	 * setting would create it, or that its name is taken); else NULL */
+	const char *skip_reason;
 	struct plan_stats planned;
 	size_t pulled, pushed;		/* copies done */
 	size_t flags_far, flags_near;	/* flag updates done */

@@ -136,12 +136,13 @@ test_meet_rules(void **state)
 static void
 test_dest_row_keeps_base(void **state)
 {
+	static const struct move_journal journal = { .to = 3, .s_far = true };
 	struct state_msg old = {
 		.rowid = 12, .far_uid = 5, .near_key = "old",
-		.flags = 0x3, .keywords = "$a", .near_flags = 0x1,
+		.far_flags = 0x3, .far_keywords = "$a", .near_flags = 0x1,
 		.near_keywords = "", .size = 99, .date = 1700000000,
 		.msgid = "<x@y>", .pending = STATE_PENDING_MOVE,
-		.pending_arg = "mv1 ...",
+		.pending_move = &journal,
 	};
 	struct state_msg row;
 
@@ -149,14 +150,14 @@ test_dest_row_keeps_base(void **state)
 	move_dest_row(&old, 77, 0, "new", &row);
 	assert_int_equal(row.rowid, 0);
 	assert_int_equal(row.pending, STATE_PENDING_NONE);
-	assert_null(row.pending_arg);
+	assert_null(row.pending_move);
 	assert_int_equal(row.far_uid, 77);
 	assert_int_equal(row.near_uid, 0);
 	assert_string_equal(row.near_key, "new");
 	/* what both sides had at the last sync, not what they have now */
-	assert_int_equal(row.flags, 0x3);
+	assert_int_equal(row.far_flags, 0x3);
 	assert_int_equal(row.near_flags, 0x1);
-	assert_string_equal(row.keywords, "$a");
+	assert_string_equal(row.far_keywords, "$a");
 	assert_string_equal(row.near_keywords, "");
 	assert_int_equal(row.size, 99);
 	assert_string_equal(row.msgid, "<x@y>");

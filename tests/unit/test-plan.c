@@ -34,10 +34,11 @@ struct srow {
 	const char *near;
 	const char *ff, *nf;	/* recorded far / near flags (|keywords) */
 	enum state_pending pending;
-	const char *arg;
+	uint32_t uidnext;	/* PULL, PUSH: the journaled UIDNEXT */
 	const char *id;
 	uint64_t size;
 	bool ph;		/* the near copy is a placeholder */
+	const char *key;	/* FETCH: the full copy's key */
 	uint32_t near_uid;	/* near_uids cases */
 };
 
@@ -292,7 +293,7 @@ static const struct pcase cases[] = {
 	  .pol = POL_MAXSIZE,
 	  .expect = "" },
 	{ "interrupted fetch: nothing planned, the full copy is not new",
-	  .s = { { 1, "a", "", "", STATE_PENDING_FETCH, "b", .size = 5000,
+	  .s = { { 1, "a", "", "", STATE_PENDING_FETCH, .key = "b", .size = 5000,
 		   .ph = true } },
 	  .f = { { 1, "", NULL, 5000 } },
 	  .n = { { "a", "", NULL, 300 }, { "b", "", NULL, 5000 } },
@@ -378,76 +379,76 @@ static const struct pcase cases[] = {
 	  .f = { { 3, "S" } },
 	  .expect = "pull 3 =S/S" },
 	{ "pending push landed: found by identity",
-	  .s = { { 0, "k", "", "", STATE_PENDING_PUSH, "10", "<p@h>", 77 } },
+	  .s = { { 0, "k", "", "", STATE_PENDING_PUSH, 10, "<p@h>", 77 } },
 	  .f = { { 4, "" }, { 12, "", "<p@h>", 77 } },
 	  .n = { { "k", "" } },
 	  .expect = "=/; pull 4 =/" },
 	{ "pending push landed below the recorded UIDNEXT is not it",
-	  .s = { { 0, "k", "", "", STATE_PENDING_PUSH, "10", "<p@h>", 77 } },
+	  .s = { { 0, "k", "", "", STATE_PENDING_PUSH, 10, "<p@h>", 77 } },
 	  .f = { { 4, "", "<p@h>", 77 } },
 	  .n = { { "k", "" } },
 	  .expect = "push k =/; pull 4 =/" },
 	{ "pending push lost: APPEND again",
-	  .s = { { 0, "k", "S", "S", STATE_PENDING_PUSH, "10", "<p@h>", 77 } },
+	  .s = { { 0, "k", "S", "S", STATE_PENDING_PUSH, 10, "<p@h>", 77 } },
 	  .n = { { "k", "S" } },
 	  .expect = "push k =S/S" },
 
 	/* ---- interrupted pulls into an IMAP near side (APPEND) ---- */
 	{ "IMAP near: pending pull landed above the journaled UIDNEXT",
-	  .s = { { 3, NULL, "S", "S", STATE_PENDING_PULL, "10", "<p@h>", 77 } },
+	  .s = { { 3, NULL, "S", "S", STATE_PENDING_PULL, 10, "<p@h>", 77 } },
 	  .f = { { 3, "S", "<p@h>", 77 } },
 	  .n = { { NULL, "S", "<p@h>", 77, .uid = 12 } },
 	  .near_uids = true,
 	  .expect = "=S/S" },
 	{ "IMAP near: landed at exactly the journaled UIDNEXT",
-	  .s = { { 3, NULL, "S", "S", STATE_PENDING_PULL, "10", "<p@h>", 77 } },
+	  .s = { { 3, NULL, "S", "S", STATE_PENDING_PULL, 10, "<p@h>", 77 } },
 	  .f = { { 3, "S", "<p@h>", 77 } },
 	  .n = { { NULL, "S", "<p@h>", 77, .uid = 10 } },
 	  .near_uids = true,
 	  .expect = "=S/S" },
 	{ "IMAP near: the same message below the journaled UIDNEXT is not it",
-	  .s = { { 3, NULL, "S", "S", STATE_PENDING_PULL, "10", "<p@h>", 77 } },
+	  .s = { { 3, NULL, "S", "S", STATE_PENDING_PULL, 10, "<p@h>", 77 } },
 	  .f = { { 3, "S", "<p@h>", 77 } },
 	  .n = { { NULL, "S", "<p@h>", 77, .uid = 4 } },
 	  .near_uids = true,
 	  .expect = "pull 3 =S/S; push 4 =S/S" },
 	{ "IMAP near: same Message-ID, other size is not it",
-	  .s = { { 3, NULL, "", "", STATE_PENDING_PULL, "10", "<p@h>", 77 } },
+	  .s = { { 3, NULL, "", "", STATE_PENDING_PULL, 10, "<p@h>", 77 } },
 	  .f = { { 3, "", "<p@h>", 77 } },
 	  .n = { { NULL, "", "<p@h>", 78, .uid = 11 } },
 	  .near_uids = true,
 	  .expect = "pull 3 =/; push 11 =/" },
 	{ "IMAP near: pending pull lost: APPEND again",
-	  .s = { { 3, NULL, "S", "S", STATE_PENDING_PULL, "10", "<p@h>", 77 } },
+	  .s = { { 3, NULL, "S", "S", STATE_PENDING_PULL, 10, "<p@h>", 77 } },
 	  .f = { { 3, "S", "<p@h>", 77 } },
 	  .near_uids = true,
 	  .expect = "pull 3 =S/S" },
 	{ "IMAP near: two equal copies journaled, one landed",
-	  .s = { { 3, NULL, "", "", STATE_PENDING_PULL, "10", "<p@h>", 77 },
-		 { 4, NULL, "", "", STATE_PENDING_PULL, "10", "<p@h>", 77 } },
+	  .s = { { 3, NULL, "", "", STATE_PENDING_PULL, 10, "<p@h>", 77 },
+		 { 4, NULL, "", "", STATE_PENDING_PULL, 10, "<p@h>", 77 } },
 	  .f = { { 3, "", "<p@h>", 77 }, { 4, "", "<p@h>", 77 } },
 	  .n = { { NULL, "", "<p@h>", 77, .uid = 10 } },
 	  .near_uids = true,
 	  .expect = "=/; pull 4 =/" },
 	{ "IMAP near: a synced row's message is not taken for the copy",
 	  .s = { { 2, NULL, "", "", .near_uid = 11, .id = "<p@h>", .size = 77 },
-		 { 3, NULL, "", "", STATE_PENDING_PULL, "10", "<p@h>", 77 } },
+		 { 3, NULL, "", "", STATE_PENDING_PULL, 10, "<p@h>", 77 } },
 	  .f = { { 2, "", "<p@h>", 77 }, { 3, "", "<p@h>", 77 } },
 	  .n = { { NULL, "", "<p@h>", 77, .uid = 11 } },
 	  .near_uids = true,
 	  .expect = "pull 3 =/" },
 	{ "IMAP near: flags changed on the far side meanwhile are carried",
-	  .s = { { 3, NULL, "", "", STATE_PENDING_PULL, "10", "<p@h>", 77 } },
+	  .s = { { 3, NULL, "", "", STATE_PENDING_PULL, 10, "<p@h>", 77 } },
 	  .f = { { 3, "F", "<p@h>", 77 } },
 	  .n = { { NULL, "", "<p@h>", 77, .uid = 10 } },
 	  .near_uids = true,
 	  .expect = "near 10 +F =F/F" },
 	{ "IMAP near: far message gone meanwhile: the row goes",
-	  .s = { { 3, NULL, "", "", STATE_PENDING_PULL, "10", "<p@h>", 77 } },
+	  .s = { { 3, NULL, "", "", STATE_PENDING_PULL, 10, "<p@h>", 77 } },
 	  .near_uids = true,
 	  .expect = "forget" },
 	{ "IMAP near: after a near UIDVALIDITY change the whole side counts",
-	  .s = { { 3, NULL, "", "", STATE_PENDING_PULL, "10", "<p@h>", 77 } },
+	  .s = { { 3, NULL, "", "", STATE_PENDING_PULL, 10, "<p@h>", 77 } },
 	  .f = { { 3, "", "<p@h>", 77 } },
 	  .n = { { NULL, "", "<p@h>", 77, .uid = 2 } },
 	  .near_uids = true, .near_reset = true,
@@ -455,15 +456,15 @@ static const struct pcase cases[] = {
 
 	/* ---- UIDVALIDITY change ---- */
 	{ "uidvalidity reset: rows found again by identity",
-	  .s = { { 1, "a", "S", "S", 0, NULL, "<a@h>", 10 },
-		 { 2, "b", "", "", 0, NULL, "<b@h>", 20 } },
+	  .s = { { 1, "a", "S", "S", 0, 0, "<a@h>", 10 },
+		 { 2, "b", "", "", 0, 0, "<b@h>", 20 } },
 	  .f = { { 101, "S", "<a@h>", 10 }, { 102, "F", "<b@h>", 20 },
 		 { 103, "", "<c@h>", 30 } },
 	  .n = { { "a", "S" }, { "b", "" } },
 	  .far_reset = true,
 	  .expect = "=S/S; near b +F =F/F; pull 103 =/" },
 	{ "uidvalidity reset: unmatched row is never deleted",
-	  .s = { { 1, "a", "S", "S", 0, NULL, "<a@h>", 10 } },
+	  .s = { { 1, "a", "S", "S", 0, 0, "<a@h>", 10 } },
 	  .f = { { 101, "", "<z@h>", 99 } },
 	  .n = { { "a", "S", "<a@h>", 10 } },
 	  .far_reset = true,
@@ -586,13 +587,14 @@ run_case(const struct pcase *c)
 		rows[ns].far_uid = r->far;
 		rows[ns].near_key = (char *)r->near;
 		rows[ns].near_uid = r->near_uid;
-		rows[ns].flags = parse_flags(r->ff, &rows[ns].keywords);
+		rows[ns].far_flags = parse_flags(r->ff, &rows[ns].far_keywords);
 		rows[ns].near_flags = parse_flags(r->nf,
 						  &rows[ns].near_keywords);
-		frees[nfrees++] = rows[ns].keywords;
+		frees[nfrees++] = rows[ns].far_keywords;
 		frees[nfrees++] = rows[ns].near_keywords;
 		rows[ns].pending = r->pending;
-		rows[ns].pending_arg = (char *)r->arg;
+		rows[ns].pending_uidnext = r->uidnext;
+		rows[ns].pending_key = (char *)r->key;
 		rows[ns].msgid = (char *)r->id;
 		rows[ns].size = r->size;
 		rows[ns].placeholder = r->ph;
@@ -771,8 +773,9 @@ test_idempotent(void **state)
 	(void)state;
 	for (flags = 0; flags <= MF_FLAG_ALL; flags++) {
 		struct state_msg row = { .far_uid = 1, .near_key = "a",
-					 .flags = flags, .near_flags = flags,
-					 .keywords = "k", .near_keywords = "k" };
+					 .far_flags = flags, .near_flags = flags,
+					 .far_keywords = "k",
+					 .near_keywords = "k" };
 		struct mf_msg f = { .uid = 1, .flags = flags, .keywords = "k" };
 		struct mf_msg n = { .key = "a", .flags = flags,
 				    .keywords = "k" };

@@ -23,6 +23,7 @@
 #include <sqlite3.h>
 
 #include "base/err.h"
+#include "move-journal.h"
 #include "state.h"
 
 struct fixture {
@@ -275,7 +276,7 @@ test_boxes(void **state)
 	struct state_box a = box_init("INBOX", "inbox");
 	struct state_box b = box_init("Lists/dev", "lists.dev");
 	struct state_box_list *list = NULL;
-	struct state_msg m = { .far_uid = 1, .keywords = (char *)"" };
+	struct state_msg m = { .far_uid = 1, .far_keywords = (char *)"" };
 	struct state_msg_list *msgs = NULL;
 	struct mf_err err = { 0 };
 	uint64_t count = 99;
@@ -368,6 +369,19 @@ test_boxes(void **state)
 	state_close(&db);
 }
 
+/* Both NULL, or journals with the same text. */
+static bool
+journal_eq(const struct move_journal *a, const struct move_journal *b)
+{
+	char ta[MOVE_JOURNAL_MAX], tb[MOVE_JOURNAL_MAX];
+
+	if (a == NULL || b == NULL)
+		return a == b;
+	assert_int_equal(move_journal_format(a, ta, sizeof(ta)), 0);
+	assert_int_equal(move_journal_format(b, tb, sizeof(tb)), 0);
+	return strcmp(ta, tb) == 0;
+}
+
 /* Describe the first difference between two messages, or NULL. */
 static const char *
 msg_diff(const struct state_msg *a, const struct state_msg *b)
@@ -381,9 +395,9 @@ msg_diff(const struct state_msg *a, const struct state_msg *b)
 		return "near_uid";
 	if (!STR_EQ(a->near_key, b->near_key))
 		return "near_key";
-	if (a->flags != b->flags)
+	if (a->far_flags != b->far_flags)
 		return "flags";
-	if (!STR_EQ(a->keywords, b->keywords))
+	if (!STR_EQ(a->far_keywords, b->far_keywords))
 		return "keywords";
 	if (a->near_flags != b->near_flags)
 		return "near_flags";
@@ -397,8 +411,12 @@ msg_diff(const struct state_msg *a, const struct state_msg *b)
 		return "msgid";
 	if (a->pending != b->pending)
 		return "pending";
-	if (!STR_EQ(a->pending_arg, b->pending_arg))
-		return "pending_arg";
+	if (a->pending_uidnext != b->pending_uidnext)
+		return "pending_uidnext";
+	if (!STR_EQ(a->pending_key, b->pending_key))
+		return "pending_key";
+	if (!journal_eq(a->pending_move, b->pending_move))
+		return "pending_move";
 	if (a->placeholder != b->placeholder)
 		return "placeholder";
 #undef STR_EQ
@@ -419,6 +437,18 @@ find_row(const struct state_msg_list *list, int64_t rowid)
 static void
 test_msgs_roundtrip(void **state)
 {
+	/* a: keys with spaces and a colon, relabel; b: the longest m_key
+	 * (filled in below) */
+	static const struct move_journal move_a = {
+		.to = INT64_MAX, .from = 0, .s_far = true,
+		.hint = 4294967295u, .s_uid = 17, .m_uid = 0,
+		.m_key = "1700000000.M1P2Q3.host name:2,S",
+		.relabel = true, .s_kw = "$Label1 Work",
+	};
+	static struct move_journal move_b = {
+		.to = 2, .from = 3, .s_far = false, .s_uid = 0,
+		.s_key = "k 11", .m_uid = 4294967295u,
+	};
 	static const struct {
 		const char *name;
 		struct state_msg m;
@@ -427,54 +457,70 @@ test_msgs_roundtrip(void **state)
 		{ "extremes",
 		  { .far_uid = 4294967295u, .near_uid = 4294967294u,
 		    .near_key = (char *)"1700000000.M1P2Q3.host",
-		    .flags = 0x1f, .keywords = (char *)"$Forwarded Work",
+		    .far_flags = 0x1f,
+		    .far_keywords = (char *)"$Forwarded Work",
 		    .near_flags = 4294967295u,
 		    .near_keywords = (char *)"$Forwarded",
 		    .size = INT64_MAX, .date = INT64_MAX,
 		    .msgid = (char *)"<a@b.example>",
 		    .pending = STATE_PENDING_PULL,
-		    .pending_arg = (char *)"uidnext=42" },
+		    .pending_uidnext = 4294967295u },
 		  { .far_uid = 4294967295u, .near_uid = 0,
-		    .near_key = NULL, .flags = 0, .keywords = (char *)"",
+		    .near_key = NULL, .far_flags = 0,
+		    .far_keywords = (char *)"",
 		    .near_flags = 0, .near_keywords = (char *)"Work",
 		    .size = 0, .date = INT64_MIN, .msgid = NULL,
-		    .pending = STATE_PENDING_NONE, .pending_arg = NULL } },
+		    .pending = STATE_PENDING_NONE } },
 		{ "nulls and empties",
-		  { .far_uid = 1, .keywords = (char *)"",
+		  { .far_uid = 1, .far_keywords = (char *)"",
 		    .near_keywords = (char *)"" },
 		  { .far_uid = 1, .near_key = (char *)"k1",
-		    .keywords = (char *)"$Junk", .near_flags = 2,
+		    .far_keywords = (char *)"$Junk", .near_flags = 2,
 		    .near_keywords = (char *)"", .msgid = (char *)"",
-		    .pending = STATE_PENDING_MOVE,
-		    .pending_arg = (char *)"" } },
+		    .pending = STATE_PENDING_MOVE, .pending_move = NULL } },
 		{ "quotes and utf-8",
 		  { .far_uid = 2, .near_key = (char *)"k'2\"; DROP TABLE msgs;",
-		    .keywords = (char *)"\xc3\xbcnic\xc3\xb6" "de",
+		    .far_keywords = (char *)"\xc3\xbcnic\xc3\xb6" "de",
 		    .near_keywords = (char *)"\xc3\xbc",
 		    .msgid = (char *)"<x'y@z>", .date = -1, .size = 12345 },
 		  { .far_uid = 3, .near_key = (char *)"k'2\"; DROP TABLE msgs;",
-		    .keywords = (char *)"a b c", .near_keywords = (char *)"c",
+		    .far_keywords = (char *)"a b c",
+		    .near_keywords = (char *)"c",
 		    .size = 12346 } },
 		{ "near only, push pending",
-		  { .far_uid = 0, .near_uid = 7, .keywords = (char *)"",
+		  { .far_uid = 0, .near_uid = 7, .far_keywords = (char *)"",
 		    .near_flags = 8, .near_keywords = (char *)"",
 		    .pending = STATE_PENDING_PUSH,
-		    .pending_arg = (char *)"far-uidnext 1000" },
-		  { .far_uid = 1000, .near_uid = 7, .keywords = (char *)"",
-		    .near_keywords = (char *)"", .flags = 4 } },
+		    .pending_uidnext = 1000 },
+		  { .far_uid = 1000, .near_uid = 7, .far_keywords = (char *)"",
+		    .near_keywords = (char *)"", .far_flags = 4 } },
 		{ "placeholder, then its fetch journaled",
 		  { .far_uid = 9, .near_key = (char *)"k9",
-		    .keywords = (char *)"", .near_keywords = (char *)"",
+		    .far_keywords = (char *)"", .near_keywords = (char *)"",
 		    .size = 60000000, .placeholder = true },
 		  { .far_uid = 9, .near_key = (char *)"k9",
-		    .keywords = (char *)"", .near_keywords = (char *)"",
+		    .far_keywords = (char *)"", .near_keywords = (char *)"",
 		    .size = 60000000, .placeholder = true,
 		    .pending = STATE_PENDING_FETCH,
-		    .pending_arg = (char *)"k10" } },
+		    .pending_key = (char *)"k10" } },
+		{ "move journaled, then another",
+		  { .far_uid = 11, .near_key = (char *)"k11",
+		    .far_keywords = (char *)"", .near_keywords = (char *)"",
+		    .pending = STATE_PENDING_MOVE, .pending_move = &move_a },
+		  { .far_uid = 11, .near_key = (char *)"k11",
+		    .far_keywords = (char *)"", .near_keywords = (char *)"",
+		    .pending = STATE_PENDING_MOVE, .pending_move = &move_b } },
+		{ "pull into a maildir: no UIDNEXT",
+		  { .far_uid = 12, .near_key = (char *)"k12",
+		    .far_keywords = (char *)"", .near_keywords = (char *)"",
+		    .pending = STATE_PENDING_PULL },
+		  { .far_uid = 12, .near_key = (char *)"k12",
+		    .far_keywords = (char *)"", .near_keywords = (char *)"",
+		    .pending = STATE_PENDING_PUSH, .pending_uidnext = 1 } },
 		{ "keywords NULL stored as empty",
 		  { .far_uid = 0, .near_key = (char *)"k5" },
 		  { .far_uid = 0, .near_key = (char *)"k5",
-		    .keywords = (char *)"", .near_keywords = (char *)"" } },
+		    .far_keywords = (char *)"", .near_keywords = (char *)"" } },
 	};
 	struct fixture *fx = *state;
 	struct state_db *db = open_ok(fx->path, false);
@@ -484,6 +530,7 @@ test_msgs_roundtrip(void **state)
 	int64_t box = 0, other = 0;
 	size_t i;
 
+	memset(move_b.m_key, 'x', MOVE_KEY_MAX - 1);
 	begin_ok(db);
 	box = add_box(db, "INBOX", "inbox");
 	other = add_box(db, "Other", "other");
@@ -495,7 +542,8 @@ test_msgs_roundtrip(void **state)
 	}
 	/* a row in another box, with the same far UID: not loaded */
 	{
-		struct state_msg o = { .far_uid = 1, .keywords = (char *)"" };
+		struct state_msg o = { .far_uid = 1,
+				       .far_keywords = (char *)"" };
 
 		assert_int_equal(state_msg_insert(db, other, &o, &err), 0);
 	}
@@ -508,8 +556,8 @@ test_msgs_roundtrip(void **state)
 		struct state_msg want = rows[i].m;
 		const char *diff;
 
-		if (want.keywords == NULL)
-			want.keywords = (char *)"";
+		if (want.far_keywords == NULL)
+			want.far_keywords = (char *)"";
 		if (want.near_keywords == NULL)
 			want.near_keywords = (char *)"";
 		if (got == NULL)
@@ -561,6 +609,107 @@ test_msgs_roundtrip(void **state)
 	assert_null(find_row(list, ins[0].rowid));
 	state_msg_list_free(&list);
 	state_close(&db);
+}
+
+/* Load one box with a single row whose pending columns are set by SQL. */
+static int
+load_pending(struct fixture *fx, int pending, const char *arg_sql,
+	     struct state_msg_list **list_r, struct mf_err *err)
+{
+	struct state_db *db = open_ok(fx->path, false);
+	struct state_msg m = { .far_uid = 1, .far_keywords = (char *)"" };
+	char sql[256];
+	int64_t box;
+	int ret;
+
+	begin_ok(db);
+	box = add_box(db, "INBOX", "inbox");
+	assert_int_equal(state_msg_insert(db, box, &m, err), 0);
+	commit_ok(db);
+	state_close(&db);
+	snprintf(sql, sizeof(sql), "UPDATE msgs SET pending = %d, "
+		 "pending_arg = %s", pending, arg_sql);
+	raw_sql(fx->path, sql);
+	db = open_ok(fx->path, false);
+	ret = state_msgs_load(db, box, list_r, err);
+	state_close(&db);
+	return ret;
+}
+
+/*
+ * The pending_arg column read back as each kind's field: what the text
+ * says, what older runs could leave, and a move journal that cannot be
+ * read (a clear error, not a crash or a half-read journal).
+ */
+static void
+test_pending_decode(void **state)
+{
+	static const struct {
+		const char *name;
+		int pending;
+		const char *arg_sql;
+		uint32_t uidnext;
+		const char *key;
+		bool journal;
+	} ok[] = {
+		{ "push", STATE_PENDING_PUSH, "'4294967295'", 4294967295u },
+		{ "pull, no UIDNEXT", STATE_PENDING_PULL, "NULL", 0 },
+		/* a row copied again keeps an earlier kind's text */
+		{ "pull, a journal left", STATE_PENDING_PULL,
+		  "'mv1 to=1 from=0'", 0 },
+		{ "push, too large", STATE_PENDING_PUSH, "'4294967296'", 0 },
+		{ "fetch", STATE_PENDING_FETCH, "'a key'", 0, "a key" },
+		{ "move, no journal", STATE_PENDING_MOVE, "NULL", 0 },
+		{ "move", STATE_PENDING_MOVE, "'mv1 to=2 from=0 s=far hint=5 "
+		  "s_uid=6 m_uid=0 s_key=0: m_key=3:a b'", 0, NULL, true },
+		{ "none, text ignored", STATE_PENDING_NONE, "'17'", 0 },
+	};
+	static const char *const bad[] = {
+		"''", "'17'", "'mv1 to=2 from=0 s=far hint=5 s_uid=6'",
+		"'mv1 to=2 from=0 s=far hint=5 s_uid=6 m_uid=0 s_key=0: "
+		"m_key=9:a b'",
+		"'mv1 to=2 from=0 s=both hint=5 s_uid=6 m_uid=0 s_key=0: "
+		"m_key=0:'",
+	};
+	struct fixture *fx = *state;
+	struct state_msg_list *list = NULL;
+	struct mf_err err = { 0 };
+	size_t i;
+
+	for (i = 0; i < MF_N_ELEMENTS(ok); i++) {
+		const struct state_msg *m;
+
+		unlink(fx->path);
+		if (load_pending(fx, ok[i].pending, ok[i].arg_sql, &list,
+				 &err) < 0)
+			fail_msg("%s: %s", ok[i].name, err.msg);
+		assert_int_equal(list->n, 1);
+		m = &list->v[0];
+		assert_int_equal(m->pending, ok[i].pending);
+		assert_int_equal(m->pending_uidnext, ok[i].uidnext);
+		if (ok[i].key != NULL)
+			assert_string_equal(m->pending_key, ok[i].key);
+		else
+			assert_null(m->pending_key);
+		assert_int_equal(m->pending_move != NULL, ok[i].journal);
+		if (ok[i].journal) {
+			assert_int_equal(m->pending_move->to, 2);
+			assert_int_equal(m->pending_move->hint, 5);
+			assert_string_equal(m->pending_move->m_key, "a b");
+		}
+		state_msg_list_free(&list);
+	}
+	for (i = 0; i < MF_N_ELEMENTS(bad); i++) {
+		unlink(fx->path);
+		assert_int_equal(load_pending(fx, STATE_PENDING_MOVE, bad[i],
+					      &list, &err), -1);
+		assert_null(list);
+		assert_int_equal(err.cls, MF_E_STATE);
+		if (strstr(err.msg, fx->path) == NULL ||
+		    strstr(err.msg, "message row 1: pending_arg is not a move "
+			   "journal") == NULL)
+			fail_msg("bad[%zu]: %s", i, err.msg);
+	}
 }
 
 /* What the schema refuses: duplicate UIDs and keys within one box. */
@@ -648,7 +797,7 @@ test_rollback(void **state)
 	struct fixture *fx = *state;
 	struct state_db *db = open_ok(fx->path, false);
 	struct state_box_list *list = NULL;
-	struct state_msg m = { .far_uid = 1, .keywords = (char *)"" };
+	struct state_msg m = { .far_uid = 1, .far_keywords = (char *)"" };
 	struct mf_err err = { 0 };
 	char *v = NULL;
 	int64_t box;
@@ -698,7 +847,7 @@ test_readonly(void **state)
 {
 	struct fixture *fx = *state;
 	struct state_db *db = open_ok(fx->path, false);
-	struct state_msg m = { .far_uid = 1, .keywords = (char *)"",
+	struct state_msg m = { .far_uid = 1, .far_keywords = (char *)"",
 			       .pending = STATE_PENDING_PULL };
 	struct mf_err err = { 0 };
 	uint64_t n = 0;
@@ -804,7 +953,8 @@ make_full(const char *path)
 	begin_ok(db);
 	box = add_box(db, "INBOX", "inbox");
 	for (i = 1; i <= 3000; i++) {
-		struct state_msg m = { .far_uid = i, .keywords = (char *)"" };
+		struct state_msg m = { .far_uid = i,
+				       .far_keywords = (char *)"" };
 
 		snprintf(key, sizeof(key), "key-%06" PRIu32, i);
 		m.near_key = key;
@@ -937,7 +1087,7 @@ test_migrate_v1(void **state)
 	struct fixture *fx = *state;
 	struct state_db *db = open_ok(fx->path, false);
 	struct state_msg m = { .far_uid = 5, .near_key = (char *)"k5",
-			       .keywords = (char *)"", .size = 123,
+			       .far_keywords = (char *)"", .size = 123,
 			       .near_keywords = (char *)"" };
 	struct state_msg_list *list = NULL;
 	struct mf_err err = { 0 };
@@ -1024,8 +1174,8 @@ test_bulk(void **state)
 	for (i = N; i >= 1; i--) {
 		struct state_msg m = {
 			.far_uid = i,
-			.flags = i % 32,
-			.keywords = (char *)(i % 7 == 0 ? "$Label1" : ""),
+			.far_flags = i % 32,
+			.far_keywords = (char *)(i % 7 == 0 ? "$Label1" : ""),
 			.near_flags = i % 16,
 			.near_keywords = (char *)(i % 5 == 0 ? "$L5" : ""),
 			.size = 1000u + i,
@@ -1053,14 +1203,15 @@ test_bulk(void **state)
 	assert_int_equal(list->v[12344].far_uid, 12345);
 	assert_string_equal(list->v[12344].near_key, "key-12345");
 	assert_string_equal(list->v[12344].msgid, "<12345@bulk>");
-	assert_int_equal(list->v[12344].flags, 12345 % 32);
+	assert_int_equal(list->v[12344].far_flags, 12345 % 32);
 	assert_int_equal(list->v[12344].size, 1000 + 12345);
 	assert_int_equal(list->v[12344].date, 1600012345);
-	assert_string_equal(list->v[12344].keywords, "");
+	assert_string_equal(list->v[12344].far_keywords, "");
 	assert_int_equal(list->v[12344].near_flags, 12345 % 16);
 	assert_string_equal(list->v[12344].near_keywords, "$L5");
-	assert_string_equal(list->v[6].keywords, "$Label1");	/* uid 7 */
-	assert_null(list->v[6].pending_arg);
+	/* uid 7 */
+	assert_string_equal(list->v[6].far_keywords, "$Label1");
+	assert_null(list->v[6].pending_key);
 	state_msg_list_free(&list);
 
 	assert_int_equal(state_msg_count(db, box, &count, &err), 0);
@@ -1080,6 +1231,8 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_boxes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msgs_roundtrip, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_pending_decode, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_msgs_unique, setup,
 						teardown),
