@@ -284,8 +284,13 @@ crash_loop(struct ctx *c, const char *init, const char *dir)
 		}
 		if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
 			return complain(c, phase, "the child died", &o);
-		if (WEXITSTATUS(status) == 0)
-			return true;	/* finished before step n */
+		if (WEXITSTATUS(status) == 0) {
+			/* finished before step n */
+			if (verbose)
+				fprintf(stderr, "  %s: %lu steps\n",
+					c->sc->name, n - 1);
+			return true;
+		}
 		if (WEXITSTATUS(status) != 99 && !c->sc->expect_failed) {
 			memset(&o, 0, sizeof(o));
 			return complain(c, phase, "the stopped run failed", &o);

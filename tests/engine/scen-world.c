@@ -261,11 +261,9 @@ render_row(struct scen_lines *l, const struct scen_row *r)
 			      pending_str(r->pending));
 	if (r->ph)
 		o += (size_t)snprintf(opts + o, sizeof(opts) - o, " ph");
-	flags_str(r->flags, f);
-	flags_str(r->nflags, nf);
-	add_line(l, "state: %s %s %s %s%s%s%s", r->box, r->far, r->near, f,
-		 r->flags != r->nflags ? "/" : "",
-		 r->flags != r->nflags ? nf : "", opts);
+	add_line(l, "state: %s %s %s %s%s%s%s", r->box, r->far, r->near,
+		 flags_str(r->flags, f), r->flags != r->nflags ? "/" : "",
+		 r->flags != r->nflags ? flags_str(r->nflags, nf) : "", opts);
 }
 
 void
