@@ -347,7 +347,16 @@ run_scen(struct ctx *c, const char *tmp)
 	}
 	run_sync(sc, dir, false, &o);
 	if (!changed_nothing(&o)) {
-		complain(c, "second run", "changed something", &o);
+		char what[256];
+
+		snprintf(what, sizeof(what), "changed something (%lu store "
+			 "changes; pulled %zu pushed %zu flags %zu/%zu deleted "
+			 "%zu/%zu)", o.changes, o.sum.pulled, o.sum.pushed,
+			 o.sum.flags_far, o.sum.flags_near, o.sum.del_far,
+			 o.sum.del_near);
+		complain(c, "second run", what, &o);
+		if (!c->quiet && final != NULL)
+			check_world(c, "after the second run", dir, final);
 		goto out;
 	}
 	if (final != NULL && !check_world(c, "second run", dir, final))
