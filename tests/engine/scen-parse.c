@@ -558,8 +558,6 @@ scen_parse_file(const char *path, struct scen **v_r, size_t *n_r)
 		perror(path);
 		return -1;
 	}
-	/* the file name outlives the parse: the runner keeps it */
-	p.file = xstrdup(path);
 	while (fgets(buf, sizeof(buf), f) != NULL) {
 		char *s = trim(buf), *colon, *hash;
 

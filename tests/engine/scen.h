@@ -105,8 +105,9 @@ struct scen {
 	struct scen_table before, expect, then;
 };
 
-/* Parse a file; *v_r (array of *n_r) is the caller's, freed with free().
- * Errors print file:line and return -1. */
+/* Parse a file; *v_r (array of *n_r) is the caller's, freed with free();
+ * each scenario's file points to path, which must outlive them.  Errors
+ * print file:line and return -1. */
 int scen_parse_file(const char *path, struct scen **v_r, size_t *n_r);
 
 /* Caps from a line like "imap -qresync" (0 and a message on error). */
