@@ -12,7 +12,8 @@
  * Scenarios with injected failures run (a) with them, then a run without
  * them (compared with the "then:" tables if any), then (b); not (c).
  *
- * Usage: run-scenarios [-v] [-k SUBSTRING] [DIR-OR-FILE...]
+ * Usage: run-scenarios [-v] [-d] [-k SUBSTRING] [DIR-OR-FILE...]
+ * (-d: the engine's debug log too)
  * (default: $MF_SOURCE_ROOT/tests/engine/scenarios).
  */
 #define _XOPEN_SOURCE 700
@@ -35,7 +36,7 @@
 
 #define MAX_STEPS 400
 
-static bool verbose;
+static bool verbose, debug;
 
 struct run_out {
 	int rc;
@@ -429,16 +430,21 @@ main(int argc, char **argv)
 	size_t passed = 0, failed = 0, xfailed = 0, xpassed = 0;
 	int opt, i;
 
-	while ((opt = getopt(argc, argv, "vk:")) != -1) {
+	while ((opt = getopt(argc, argv, "vdk:")) != -1) {
 		if (opt == 'v')
 			verbose = true;
+		else if (opt == 'd')
+			debug = verbose = true;
 		else if (opt == 'k')
 			filter = optarg;
 		else
 			return 2;
 	}
 	mf_log_set_handler(quiet_log, NULL);
-	mf_log_set_level(verbose ? MF_LOG_INFO : MF_LOG_ERROR);
+	mf_log_set_level(debug ? MF_LOG_DEBUG : verbose ? MF_LOG_INFO :
+			 MF_LOG_ERROR);
+	if (debug)
+		mf_log_set_debug(MF_LOGC_SYNC);
 	/* a tmpfs where there is one: the state database fsyncs every
 	 * commit, and the tests kill processes, not machines */
 	snprintf(tmpl, sizeof(tmpl), "%s/mf-scen-XXXXXX",

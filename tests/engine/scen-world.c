@@ -386,7 +386,8 @@ find_msg_line(const struct scen_table *t, bool far, const char *box,
 	size_t i;
 
 	for (i = 0; i < t->nmsgs; i++)
-		if (t->msgs[i].far == far && strcmp(t->msgs[i].box, box) == 0 &&
+		if (t->msgs[i].far == far &&
+		    (box == NULL || strcmp(t->msgs[i].box, box) == 0) &&
 		    strcmp(t->msgs[i].id, id) == 0)
 			return &t->msgs[i];
 	return NULL;
@@ -493,6 +494,9 @@ row_facts(const struct scen *sc, const struct scen_row *r, uint64_t *size,
 
 	if (m == NULL)
 		m = find_msg_line(&sc->before, false, r->box, r->near);
+	/* moved since: the near copy keeps its key in another folder */
+	if (m == NULL)
+		m = find_msg_line(&sc->before, false, NULL, r->near);
 	*size = r->size;
 	*date = SCEN_NOW - SCEN_DAY;
 	msgid[0] = '\0';
