@@ -919,7 +919,9 @@ mem_remove(struct mf_store *st, struct mf_remove_item *items, size_t n,
 			it->gone = true;
 			continue;
 		}
-		if (uids(m) && !expunge) {
+		/* without UIDPLUS an IMAP store never sends a plain
+		 * EXPUNGE (store/imap/imap-flags.c): \Deleted only */
+		if (uids(m) && (!expunge || !(m->caps & MF_CAP_UIDPLUS))) {
 			if (x->v[k].flags & MF_FLAG_DELETED)
 				continue;
 			x->v[k].flags |= MF_FLAG_DELETED;
