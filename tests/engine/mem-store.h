@@ -10,8 +10,9 @@
  * UIDs returned by deliveries and moves only with MF_CAP_UIDPLUS, and
  * remove() only setting \Deleted without expunge or without UIDPLUS.
  * Without it it is Maildir-like: messages by key (chosen at
- * deliver_begin, kept by flag changes and moves), remove always unlinks, and with MF_CAP_DIR_TOKEN
- * each folder has a token that every change moves.  MF_CAP_KEYWORDS off:
+ * deliver_begin, kept by flag changes and moves), remove always
+ * unlinks, and with MF_CAP_DIR_TOKEN each folder has a token that every
+ * change moves.  MF_CAP_KEYWORDS off:
  * keywords are neither kept nor reported.  MF_CAP_PLACEHOLDERS: a delivery
  * with placeholder_of keeps it, and scans report it.  relabel is NULL
  * (keywords here do not depend on the folder).
