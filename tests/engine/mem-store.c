@@ -1000,6 +1000,11 @@ mem_move(struct mf_store *st, struct mf_move_item *items, size_t n,
 		/* to may have moved the boxes array: look x up again */
 		x = &m->boxes[sel];
 		k = find_msg(m, x, it->uid, it->key);
+		/* without MOVE: UID COPY, then \Deleted and UID EXPUNGE,
+		 * so a run stopped in between leaves both copies */
+		if (uids(m) && !(m->caps & MF_CAP_MOVE) &&
+		    changed(m, "mem copy", err) < 0)
+			return -1;
 		box_expunge(x, (size_t)k);
 		if (changed(m, "mem move", err) < 0)
 			return -1;
