@@ -61,11 +61,11 @@ struct mem_msg {
 };
 
 enum mem_fail_kind {
-	MEM_FAIL_BOX = 1,	/* the call does nothing, -1 with MF_E_BOX */
-	MEM_FAIL_STORE,		/* likewise with MF_E_NET: the store is gone */
-	MEM_FAIL_ITEMS,		/* every item fails with MF_E_MSG, call ok */
-	MEM_FAIL_LOST,		/* the call does its work, then -1 MF_E_NET
-				 * (an answer that never came) */
+	MEM_FAIL_BOX = 1,	/* does nothing, -1 with MF_E_BOX */
+	MEM_FAIL_STORE,		/* likewise with MF_E_NET: store gone */
+	MEM_FAIL_ITEMS,		/* each item fails (MF_E_MSG), call ok */
+	MEM_FAIL_LOST,		/* does its work, then -1 MF_E_NET (an
+				 * answer that never came) */
 };
 
 int mem_store_open(const struct mem_store_cfg *cfg, struct mf_store **st_r,

@@ -704,8 +704,11 @@ line_match(const char *exp, const char *act)
 
 		if (es == NULL || as == NULL)
 			return false;
-		if (!(es - e == 1 && *e == '*' && !(as - a == 1 && *a == '-')) &&
-		    (es - e != as - a || strncmp(e, a, (size_t)(es - e)) != 0))
+		bool any = es - e == 1 && *e == '*' &&
+			   !(as - a == 1 && *a == '-');
+
+		if (!any && (es - e != as - a ||
+			     strncmp(e, a, (size_t)(es - e)) != 0))
 			return false;
 		e = es + 1;
 		a = as + 1;

@@ -44,7 +44,7 @@ struct scen_msg {
 	bool ph;		/* a placeholder of ours */
 	bool is_new;
 	char body[SCEN_NAME];	/* body variant; "" = plain */
-	uint64_t size;		/* pad to exactly this many bytes; 0 = no */
+	uint64_t size;		/* padded to exactly this size; 0 = no */
 	int64_t date;		/* 0: a day before SCEN_NOW */
 };
 
