@@ -92,3 +92,12 @@ mf_test_fail(const char *what)
 		return false;
 	return ++fail_seen == fail_at;
 }
+
+void
+mf_test_set_stop_after(unsigned long n)
+{
+	if (!loaded)
+		load();
+	stop_after = n;
+	steps = 0;
+}

@@ -32,4 +32,11 @@
 void mf_test_step(const char *what);
 bool mf_test_fail(const char *what);
 
+/*
+ * In-process form of MAILFERRY_TEST_STOP_AFTER, for a test that forks
+ * (tests/engine): read the environment now if not yet done, then stop at
+ * the n-th step from here (0: never), counting from zero again.
+ */
+void mf_test_set_stop_after(unsigned long n);
+
 #endif
