@@ -310,15 +310,20 @@ row_write(struct state_msg *m, const struct scen_row *r, bool near_uids,
 		m->near_uid = (uint32_t)strtoul(r->near, NULL, 10);
 	else if (strcmp(r->near, "-") != 0)
 		m->near_key = (char *)r->near;
-	m->flags = r->flags;
-	m->keywords = (char *)r->kw;
+	m->far_flags = r->flags;
+	m->far_keywords = (char *)r->kw;
 	m->near_flags = r->nflags;
 	m->near_keywords = (char *)r->nkw;
 	m->size = size;
 	m->date = date;
 	m->msgid = (char *)msgid;
 	m->pending = r->pending;
-	m->pending_arg = r->arg[0] ? (char *)r->arg : NULL;
+	/* arg=: the far UIDNEXT of a pull or push, the full copy's key of a
+	 * fetch (state.h); a move's journal cannot be written here */
+	if (r->arg[0] != '\0' && r->pending == STATE_PENDING_FETCH)
+		m->pending_key = (char *)r->arg;
+	else if (r->arg[0] != '\0')
+		m->pending_uidnext = (uint32_t)strtoul(r->arg, NULL, 10);
 	m->placeholder = r->ph;
 }
 
@@ -336,9 +341,10 @@ row_render(struct scen_row *r, const struct state_msg *m, bool near_uids)
 		snprintf(r->near, sizeof(r->near), "%s", m->near_key);
 	else
 		snprintf(r->near, sizeof(r->near), "-");
-	r->flags = m->flags;
+	r->flags = m->far_flags;
 	r->nflags = m->near_flags;
-	snprintf(r->kw, sizeof(r->kw), "%s", m->keywords ? m->keywords : "");
+	snprintf(r->kw, sizeof(r->kw), "%s",
+		 m->far_keywords ? m->far_keywords : "");
 	snprintf(r->nkw, sizeof(r->nkw), "%s",
 		 m->near_keywords ? m->near_keywords : "");
 	r->pending = m->pending;
