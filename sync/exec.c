@@ -609,6 +609,12 @@ delete_side(struct box_run *r, struct side *s, bool *failed,
 			continue;
 		}
 		failed[idx[i]] = true;
+		/* counted, so the folder is not recorded as clean and the
+		 * deletion is tried again next run */
+		if (*ret == 0)
+			msg_fail(r, "delete", &s->view[s->id == SIDE_FAR ?
+				 plan->v[idx[i]].far : plan->v[idx[i]].near],
+				 &items[i].err);
 	}
 	free(items);
 	free(idx);
