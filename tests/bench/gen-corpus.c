@@ -392,7 +392,11 @@ pick_folder(struct rng *r)
 	return &folders[0];
 }
 
-/* Builds message i in buf; big > 0 forces one attachment of big bytes */
+/*
+ * Builds message i in buf; big > 0 forces one attachment of big bytes.
+ * Long because it writes one message from top to bottom, header fields then
+ * parts, in the order they appear in the output.
+ */
 static void
 make_message(uint64_t seed, unsigned i, size_t big,
     const struct folder **f_r, const char **flags_r)

@@ -421,6 +421,10 @@ list_files(const char *path, char ***v_r)
 	return n;
 }
 
+/*
+ * Long because it is the runner's whole loop: options, then for each
+ * scenario the single run, the second run and the run stopped at each step.
+ */
 int
 main(int argc, char **argv)
 {

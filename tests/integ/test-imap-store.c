@@ -320,6 +320,10 @@ select_box(struct mf_store *st, const char *box, struct mf_box_status *s)
 
 /* ---- tests ---------------------------------------------------------- */
 
+/*
+ * Long because it is one session walked through in order: each step works
+ * on what the step before left on the server.
+ */
 static void
 test_list_select_scan_fetch(void **state)
 {
@@ -539,6 +543,10 @@ append_two(struct mf_store *st, struct server *s, struct mf_delivery d[2])
 			fail_msg("delivery %zu: %s", i, d[i].err.msg);
 }
 
+/*
+ * Long because it is one session walked through in order: each step works
+ * on what the step before left on the server.
+ */
 static void
 test_append_remove_boxes(void **state)
 {
@@ -780,6 +788,10 @@ test_reduced_caps(void **state)
 	mf_store_destroy(&st);
 }
 
+/*
+ * Long because it is one session walked through in order: each step works
+ * on what the step before left on the server.
+ */
 static void
 test_bulk_compress(void **state)
 {

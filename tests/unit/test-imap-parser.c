@@ -1240,6 +1240,10 @@ test_limit_depth_and_args(void **state)
 
 /* ---- accessors ---------------------------------------------------------- */
 
+/*
+ * Long because it is a list of independent assertions, one group per
+ * accessor.
+ */
 static void
 test_accessors(void **state)
 {

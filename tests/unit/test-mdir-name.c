@@ -20,6 +20,9 @@
 #define T MF_FLAG_DELETED
 #define KW(c) (1u << ((c) - 'a'))
 
+/*
+ * Long because it is a table: a file name and what it parses to, per line.
+ */
 static void
 test_parse(void **state)
 {

@@ -676,6 +676,9 @@ write_pieces(struct mf_sink *sink, const char *data, size_t len, size_t step)
  * batches with odd write sizes, read back through fetch byte for byte, the
  * W= size equal to the canonical size, the key found again by a scan from
  * a fresh store, and nothing but bare LF on disk.
+ *
+ * Long because one pass over the corpus checks every property of each
+ * message delivered.
  */
 static void
 test_deliver_corpus(void **state)

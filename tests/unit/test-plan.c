@@ -550,6 +550,10 @@ fmt_op(struct mf_buf *b, const char *side, const char *id,
 	}
 }
 
+/*
+ * Long because it checks every column of a case's plan against the table,
+ * side by side, so a failing case names the column that differs.
+ */
 static void
 run_case(const struct pcase *c)
 {

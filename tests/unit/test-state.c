@@ -268,6 +268,10 @@ assert_side_equal(const struct state_side *a, const struct state_side *b)
 	assert_int_equal(a->dir_token, b->dir_token);
 }
 
+/*
+ * Long because it walks one database through insert, load, update and
+ * delete, each step on what the one before left.
+ */
 static void
 test_boxes(void **state)
 {
@@ -434,6 +438,10 @@ find_row(const struct state_msg_list *list, int64_t rowid)
 	return NULL;
 }
 
+/*
+ * Long because it walks one database through every kind of row and its
+ * round trip, each step on what the one before left.
+ */
 static void
 test_msgs_roundtrip(void **state)
 {
