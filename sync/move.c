@@ -600,22 +600,22 @@ dry_line(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
 	 size_t src, size_t dst, const struct mv_job *j)
 {
 	const struct state_msg *row = j->g->row;
-	char sid[160], mid[160], line[512];
+	struct sync_action a = { .kind = SYNC_ACTION_MOVE };
 
-	if (r->o->plan_line == NULL)
+	if (r->o->planned == NULL)
 		return;
+	a.box = r->plan->v[src].far_name;
+	a.to = r->plan->v[dst].far_name;
+	a.side = s->id == SIDE_FAR ? SYNC_SIDE_FAR : SYNC_SIDE_NEAR;
 	if (s->uids)
-		snprintf(sid, sizeof(sid), "UID %u", j->f->msg->uid);
+		a.seen_id.uid = j->f->msg->uid;
 	else
-		snprintf(sid, sizeof(sid), "%s", j->f->msg->key);
+		a.seen_id.key = j->f->msg->key;
 	if (m->uids)
-		snprintf(mid, sizeof(mid), "UID %u", row_uid(m, row));
+		a.mirror_id.uid = row_uid(m, row);
 	else
-		snprintf(mid, sizeof(mid), "%s", row->near_key);
-	snprintf(line, sizeof(line), "%s -> %s: %s %s moved: move %s %s",
-		 r->plan->v[src].far_name, r->plan->v[dst].far_name,
-		 s->label, sid, m->label, mid);
-	r->o->plan_line(r->o->ctx, line);
+		a.mirror_id.key = row->near_key;
+	r->o->planned(r->o->ctx, &a);
 }
 
 /*

@@ -129,7 +129,7 @@ void move_match(const struct move_cand *gone, size_t ngone,
  * Find and carry out the moves of a channel before its folders are synced
  * (sync.c).  moved[i] counts the moves into pair i; touched[i] says that
  * pair i's folders changed since they were listed.  With o->dry_run the
- * moves are only reported through o->plan_line.  Returns -1 on a
+ * moves are only reported through o->planned.  Returns -1 on a
  * store-level or state error; folder-level trouble only skips moves.
  */
 int moves_run(const struct sync_opts *o, const struct box_plan *plan,

@@ -25,7 +25,6 @@
 #include "base/xalloc.h"
 #include "boxes.h"
 #include "engine.h"
-#include "flags.h"
 #include "move.h"
 #include "near-kw.h"
 
@@ -137,47 +136,36 @@ identify(struct box_run *r, struct mf_err *err)
 	return ret;
 }
 
+/* Dry run: hand each plan entry to the caller (cmd/ prints it). */
 static void
-plan_lines(struct box_run *r)
+plan_actions(struct box_run *r)
 {
 	const struct sync_opts *o = r->o;
 	size_t i;
 
-	if (o->plan_line == NULL)
+	if (o->planned == NULL)
 		return;
 	for (i = 0; i < r->plan->n; i++) {
 		const struct plan_entry *e = &r->plan->v[i];
-		char line[512], ff[8], nf[8];
-		const char *fid = e->far >= 0 ? "" : "-";
-		char uid[16] = "";
-		const char *key = e->near >= 0 && !r->near.uids ?
-			r->near.view[e->near].key : "";
+		struct sync_action a = { .kind = SYNC_ACTION_MSG };
 
-		if (e->far >= 0)
-			snprintf(uid, sizeof(uid), "%u",
-				 r->far.view[e->far].uid);
+		a.box = r->far.box;
+		a.has_far = e->far >= 0;
+		if (a.has_far)
+			a.far_uid = r->far.view[e->far].uid;
+		if (e->near >= 0 && !r->near.uids)
+			a.near_key = r->near.view[e->near].key;
 		if (e->why == PLAN_WHY_AMBIGUOUS) {
-			snprintf(line, sizeof(line), "%s: far %s%s near %s: "
-				 "leave alone (same Message-ID, other content "
-				 "on the other side)", r->far.box, uid, fid,
-				 key[0] ? key : "-");
-			o->plan_line(o->ctx, line);
+			a.kind = SYNC_ACTION_AMBIGUOUS;
+			o->planned(o->ctx, &a);
 			continue;
 		}
-		mf_flags_to_maildir(e->far_flags, ff);
-		mf_flags_to_maildir(e->near_flags, nf);
-		snprintf(line, sizeof(line), "%s: far %s%s near %s: %s%s%s%s%s"
-			 " -> flags %s/%s", r->far.box, uid, fid,
-			 key[0] ? key : "-",
-			 e->near_op.op == PLAN_OP_COPY ? "pull " : "",
-			 e->far_op.op == PLAN_OP_COPY ? "push " : "",
-			 e->far_op.op == PLAN_OP_DELETE ? "expunge-far " :
-			 e->far_op.op == PLAN_OP_FLAGS ? "flags-far " : "",
-			 e->near_op.op == PLAN_OP_DELETE ? "delete-near " :
-			 e->near_op.op == PLAN_OP_FLAGS ? "flags-near " : "",
-			 e->rec == PLAN_REC_FORGET ? "forget" : "",
-			 ff, nf);
-		o->plan_line(o->ctx, line);
+		a.far_op = e->far_op.op;
+		a.near_op = e->near_op.op;
+		a.forget = e->rec == PLAN_REC_FORGET;
+		a.far_flags = e->far_flags;
+		a.near_flags = e->near_flags;
+		o->planned(o->ctx, &a);
 	}
 }
 
@@ -382,7 +370,7 @@ run_passes(struct box_run *r, struct sync_box_report *rep, uint64_t *pending,
 			note_ambiguous(r);
 		}
 		if (r->o->dry_run) {
-			plan_lines(r);
+			plan_actions(r);
 			return 0;
 		}
 		if (exec_plan(r, err) < 0)
