@@ -67,14 +67,6 @@
 #include "engine.h"
 #include "ident.h"
 
-/* One side of the channel, as seen by the move pass. */
-struct mv_side {
-	enum side_id id;
-	const char *label;
-	struct mf_store *st;
-	bool uids;
-};
-
 /* A folder pair taking part. */
 struct mv_box {
 	const struct box_pair *pair;
@@ -119,20 +111,14 @@ struct mv_run {
 	size_t nnotes, notes_cap;
 };
 
-static const char *
-box_name(const struct mv_side *s, const struct box_pair *p)
-{
-	return s->id == SIDE_FAR ? p->far_name : p->near_name;
-}
-
 static uint32_t
-row_uid(const struct mv_side *s, const struct state_msg *row)
+row_uid(const struct side *s, const struct state_msg *row)
 {
 	return s->id == SIDE_FAR ? row->far_uid : row->near_uid;
 }
 
 static bool
-row_has(const struct mv_side *s, const struct state_msg *row)
+row_has(const struct side *s, const struct state_msg *row)
 {
 	if (s->id == SIDE_FAR)
 		return row->far_uid != 0;
@@ -141,7 +127,7 @@ row_has(const struct mv_side *s, const struct state_msg *row)
 
 /* Does the policy turn a move on s into a delete plus a copy on m? */
 static bool
-policy_mirrors(const struct sync_opts *o, const struct mv_side *s)
+policy_mirrors(const struct sync_opts *o, const struct side *s)
 {
 	const struct sync_policy *pol = o->policy;
 	unsigned dir = s->id == SIDE_NEAR ? pol->push : pol->pull;
@@ -154,7 +140,7 @@ policy_mirrors(const struct sync_opts *o, const struct mv_side *s)
 /* ---- 1. which folders may have changed on s -------------------------- */
 
 static void
-guess_changes(const struct mv_side *s, const struct box_pair *p,
+guess_changes(const struct side *s, const struct box_pair *p,
 	      struct mv_box *b)
 {
 	const struct mf_box_info *info = s->id == SIDE_FAR ? p->far : p->near;
@@ -197,22 +183,21 @@ has_interrupted_copies(const struct state_msg_list *rows)
 /* ---- 2. gone and fresh ------------------------------------------------ */
 
 static int
-scan_box(const struct mv_side *s, const struct box_pair *p,
+scan_box(const struct side *s, const struct box_pair *p,
 	 const struct mf_scan_req *req, struct mf_scan_result **res_r,
 	 struct mf_err *err)
 {
-	struct mf_select_req sel = { .readonly = true };
 	struct mf_box_status status;
-	const char *name = box_name(s, p);
+	const char *name = side_box_of(s, p);
 
-	if (s->st->ops->select_box(s->st, name, &sel, &status, err) < 0 ||
+	if (side_open(s, name, true, &status, err) < 0 ||
 	    s->st->ops->scan(s->st, req, res_r, err) < 0)
 		return mf_err_prefix(err, "%s %s", s->label, name);
 	return 0;
 }
 
 static int
-look(const struct mv_side *s, struct mv_box *b, struct mf_err *err)
+look(const struct side *s, struct mv_box *b, struct mf_err *err)
 {
 	const struct box_pair *p = b->pair;
 	const struct state_side *rec = s->id == SIDE_FAR ? &p->state->far :
@@ -256,7 +241,7 @@ cmp_str(const void *a, const void *b)
 }
 
 static bool
-row_may_move(const struct mv_side *s, const struct mv_side *m,
+row_may_move(const struct side *s, const struct side *m,
 	     const struct state_msg *row)
 {
 	if (!row_has(s, row) || !row_has(m, row))
@@ -270,7 +255,7 @@ row_may_move(const struct mv_side *s, const struct mv_side *m,
 
 /* The rows of b whose message left s, and the messages no row knows. */
 static void
-collect(const struct mv_side *s, const struct mv_side *m, size_t bi,
+collect(const struct side *s, const struct side *m, size_t bi,
 	struct mv_box *b, struct move_cand **gone, struct gone_ref **gref,
 	size_t *ngone, size_t *gcap, struct move_cand **fresh,
 	struct fresh_ref **fref, size_t *nfresh, size_t *fcap)
@@ -338,13 +323,12 @@ collect(const struct mv_side *s, const struct mv_side *m, size_t bi,
  * known.  A message that cannot be read just stays unmatched.
  */
 static int
-identify_box(const struct mv_side *s, const struct box_pair *p,
+identify_box(const struct side *s, const struct box_pair *p,
 	     struct move_cand *fresh, struct fresh_ref *fref,
 	     const size_t *which, size_t n, struct mf_err *err)
 {
 	struct mf_fetch_item *items = xcalloc(n + 1, sizeof(*items));
 	struct ident_sink *sinks = xcalloc(n + 1, sizeof(*sinks));
-	struct mf_select_req sel = { .readonly = true };
 	struct mf_box_status status;
 	size_t i;
 	int ret = 0;
@@ -358,11 +342,10 @@ identify_box(const struct mv_side *s, const struct box_pair *p,
 		items[i].sink = &sinks[i].sink;
 		items[i].header_only = msg->size != 0;
 	}
-	if (s->st->ops->select_box(s->st, box_name(s, p), &sel, &status,
-				   err) < 0 ||
+	if (side_open(s, side_box_of(s, p), true, &status, err) < 0 ||
 	    s->st->ops->fetch(s->st, items, n, err) < 0) {
 		mf_err_prefix(err, "%s %s: read headers", s->label,
-			      box_name(s, p));
+			      side_box_of(s, p));
 		ret = -1;
 	}
 	for (i = 0; i < n; i++) {
@@ -387,7 +370,7 @@ identify_box(const struct mv_side *s, const struct box_pair *p,
 
 /* Read identities where a content match is possible at all. */
 static int
-identify_fresh(struct mv_run *r, const struct mv_side *s,
+identify_fresh(struct mv_run *r, const struct side *s,
 	       const struct move_cand *gone, size_t ngone,
 	       const struct move_pair *pairs, size_t npairs,
 	       struct move_cand *fresh, struct fresh_ref *fref, size_t nfresh,
@@ -445,8 +428,8 @@ struct mv_job {
 
 /* The journal of job j: what a run that stops now needs to finish it. */
 static void
-journal_arg(const struct mv_run *r, const struct mv_side *s,
-	    const struct mv_side *m, const struct mv_job *j, char *buf,
+journal_arg(const struct mv_run *r, const struct side *s,
+	    const struct side *m, const struct mv_job *j, char *buf,
 	    size_t len)
 {
 	const struct box_pair *to = &r->plan->v[j->f->box];
@@ -474,7 +457,7 @@ journal_arg(const struct mv_run *r, const struct mv_side *s,
 }
 
 static int
-journal(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
+journal(struct mv_run *r, const struct side *s, const struct side *m,
 	struct mv_job *jobs, size_t n, struct mf_err *err)
 {
 	struct state_db *db = r->o->db;
@@ -503,7 +486,7 @@ journal(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
 
 /* The row for the destination: the old one with the new ids. */
 static void
-dest_row(const struct mv_side *s, const struct mv_side *m,
+dest_row(const struct side *s, const struct side *m,
 	 const struct mv_job *j, struct state_msg *row)
 {
 	const struct mf_msg *f = j->f->msg;
@@ -519,7 +502,7 @@ dest_row(const struct mv_side *s, const struct mv_side *m,
 /* The near pass's mirror found nothing to move: remember where the near
  * copy went, in case the far pass finds the server moved it too. */
 static void
-note(struct mv_run *r, const struct mv_side *s, const struct mv_job *j)
+note(struct mv_run *r, const struct side *s, const struct mv_job *j)
 {
 	struct mv_note *nt;
 
@@ -550,7 +533,7 @@ find_note(const struct mv_run *r, int64_t rowid)
 }
 
 static int
-record(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
+record(struct mv_run *r, const struct side *s, const struct side *m,
        size_t dst, struct mv_job *jobs, size_t n, struct mf_err *err)
 {
 	struct state_db *db = r->o->db;
@@ -596,7 +579,7 @@ fail:
 }
 
 static void
-dry_line(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
+dry_line(struct mv_run *r, const struct side *s, const struct side *m,
 	 size_t src, size_t dst, const struct mv_job *j)
 {
 	const struct state_msg *row = j->g->row;
@@ -627,14 +610,13 @@ dry_line(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
  * fails leaves the letters as they are, the behaviour before relabel.
  */
 static int
-relabel_group(struct mv_run *r, const struct mv_side *s, size_t src,
+relabel_group(struct mv_run *r, const struct side *s, size_t src,
 	      size_t dst, struct mv_job *jobs, size_t n, struct mf_err *err)
 {
-	struct mf_select_req sel = { .readonly = false };
 	struct mf_box_status status;
 	struct mf_relabel_item *items = xcalloc(n + 1, sizeof(*items));
 	struct mf_err rerr = { 0 };
-	const char *to = box_name(s, &r->plan->v[dst]);
+	const char *to = side_box_of(s, &r->plan->v[dst]);
 	size_t i, k = 0;
 	int ret;
 
@@ -648,10 +630,10 @@ relabel_group(struct mv_run *r, const struct mv_side *s, size_t src,
 		free(items);
 		return 0;
 	}
-	ret = s->st->ops->select_box(s->st, to, &sel, &status, &rerr);
+	ret = side_open(s, to, false, &status, &rerr);
 	if (ret == 0)
 		ret = s->st->ops->relabel(s->st, items, k,
-					  box_name(s, &r->plan->v[src]),
+					  side_box_of(s, &r->plan->v[src]),
 					  &rerr);
 	for (i = 0; ret == 0 && i < k; i++)
 		if (items[i].status != 0)
@@ -673,13 +655,12 @@ relabel_group(struct mv_run *r, const struct mv_side *s, size_t src,
 
 /* Move the jobs from folder src to dst on m, then record them. */
 static int
-move_group(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
+move_group(struct mv_run *r, const struct side *s, const struct side *m,
 	   size_t src, size_t dst, struct mv_job *jobs, size_t n,
 	   struct mf_err *err)
 {
 	const struct box_pair *from = &r->plan->v[src], *to = &r->plan->v[dst];
 	size_t m_src = jobs[0].m_src;
-	struct mf_select_req sel = { .readonly = false };
 	struct mf_box_status status;
 	struct mf_move_item *items;
 	struct mf_err merr = { 0 };
@@ -712,10 +693,9 @@ move_group(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
 		items[i].uid = jobs[i].m_uid;
 		items[i].key = jobs[i].m_key;
 	}
-	ret = m->st->ops->select_box(m->st, box_name(m, from), &sel, &status,
-				     &merr);
+	ret = side_open(m, side_box_of(m, from), false, &status, &merr);
 	if (ret == 0)
-		ret = m->st->ops->move(m->st, items, n, box_name(m, to),
+		ret = m->st->ops->move(m->st, items, n, side_box_of(m, to),
 				       &merr);
 	for (i = 0; i < n; i++) {
 		jobs[i].item = items[i];
@@ -723,13 +703,13 @@ move_group(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
 			jobs[i].item.status = -1;
 		else if (items[i].status != 0)
 			mf_log(MF_LOG_WARN, MF_LOGC_SYNC, "%s: move to %s: %s",
-			       box_name(m, from), box_name(m, to),
+			       side_box_of(m, from), side_box_of(m, to),
 			       items[i].err.msg);
 	}
 	free(items);
 	if (ret < 0) {
 		mf_err_prefix(&merr, "%s %s: move to %s", m->label,
-			      box_name(m, from), box_name(m, to));
+			      side_box_of(m, from), side_box_of(m, to));
 		if (mf_err_is_store_level(merr.cls)) {
 			mf_err_copy(err, &merr);
 			return -1;
@@ -757,7 +737,7 @@ cmp_job(const void *a, const void *b)
 }
 
 static int
-carry_out(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
+carry_out(struct mv_run *r, const struct side *s, const struct side *m,
 	  struct gone_ref *gref, struct fresh_ref *fref,
 	  const struct move_pair *pairs, size_t npairs, struct mf_err *err)
 {
@@ -822,7 +802,7 @@ candidate(const struct mv_run *r, size_t i)
 }
 
 static int
-side_moves(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
+side_moves(struct mv_run *r, const struct side *s, const struct side *m,
 	   struct mf_err *err)
 {
 	struct move_cand *gone = NULL, *fresh = NULL;
@@ -929,8 +909,8 @@ load_rows(struct mv_run *r, struct mf_err *err)
  * side_moves() refines this with the rows.
  */
 static bool
-side_may_move(const struct mv_run *r, const struct mv_side *s,
-	      const struct mv_side *m)
+side_may_move(const struct mv_run *r, const struct side *s,
+	      const struct side *m)
 {
 	size_t i, losers = 0, gainers = 0, involved = 0;
 
@@ -998,15 +978,14 @@ int
 moves_run(const struct sync_opts *o, const struct box_plan *plan,
 	  size_t *moved, bool *touched, struct mf_err *err)
 {
-	struct mv_side far = { SIDE_FAR, "far", o->far,
-			       (o->far->caps & MF_CAP_UIDS) != 0 };
-	struct mv_side near = { SIDE_NEAR, "near", o->near,
-				(o->near->caps & MF_CAP_UIDS) != 0 };
+	struct side far, near;
 	struct mv_run r = { o, plan, NULL, moved, touched, NULL, 0, 0 };
 	size_t i, n = 0;
 	int ret = -1;
 	bool near_may, far_may, journaled = false;
 
+	side_init(&far, SIDE_FAR, o->far, NULL, NULL);
+	side_init(&near, SIDE_NEAR, o->near, NULL, NULL);
 	for (i = 0; i < plan->n; i++)
 		n += candidate(&r, i);
 	if (n < 2)
