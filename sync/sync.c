@@ -28,111 +28,58 @@
 #include "move.h"
 #include "near-kw.h"
 
-static bool
-has_msgid(const struct mf_msg *m)
+/* What the planner reads: the rows and the two views as they are now. */
+static void
+plan_input_of(const struct box_run *r, struct plan_input *in)
 {
-	return m->msgid != NULL && strncmp(m->msgid, "H:", 2) != 0;
+	const struct sync_opts *o = r->o;
+
+	memset(in, 0, sizeof(*in));
+	in->policy = o->policy;
+	in->state = r->rows->v;
+	in->nstate = r->rows->n;
+	in->far = r->far.view;
+	in->nfar = r->far.n;
+	in->near = r->near.view;
+	in->nnear = r->near.n;
+	in->near_uids = r->near.uids;
+	in->far_keywords = (o->far->caps & MF_CAP_KEYWORDS) != 0;
+	in->near_keywords = (o->near->caps & MF_CAP_KEYWORDS) != 0;
+	in->far_reset = r->far.reset;
+	in->near_reset = r->near.reset;
+	in->placeholders = (o->near->caps & MF_CAP_PLACEHOLDERS) != 0;
+	in->now = o->now;
 }
 
 /*
- * A checked UID hint of another tool (an OfflineIMAP FMD5 that matches)
- * where the two copies do not both have a Message-ID and their headers
- * differ beyond what the fingerprint forgives (OfflineIMAP turns some
- * malformed messages' header into body, Message-ID and all): only the
- * whole content can tell, so both copies are read and digested
- * (sync/ident.h).  Few messages get here.
- */
-static int
-confirm_hints(struct box_run *r, struct mf_err *err)
-{
-	bool *in_far, *in_near;
-	size_t i, n = 0;
-	int ret = 0;
-
-	if (r->near.uids || r->far.reset)
-		return 0;
-	in_far = xcalloc(r->far.n + 1, sizeof(bool));
-	in_near = xcalloc(r->near.n + 1, sizeof(bool));
-	for (i = 0; i < r->near.n; i++) {
-		const struct mf_msg *nm = &r->near.view[i], *fm;
-		long k;
-
-		if (!nm->name_uid_checked || nm->name_uid == 0)
-			continue;
-		k = side_find_uid(&r->far, nm->name_uid);
-		if (k < 0)
-			continue;
-		fm = &r->far.view[k];
-		if ((has_msgid(fm) && has_msgid(nm)) ||
-		    (fm->size != 0 && fm->size == nm->size) ||
-		    (fm->fp != NULL && nm->fp != NULL &&
-		     strcmp(fm->fp, nm->fp) == 0))
-			continue;
-		in_far[k] = true;
-		in_near[i] = true;
-		n++;
-	}
-	if (n > 0)
-		ret = digest_side(&r->far, in_far, err);
-	if (n > 0 && ret == 0)
-		ret = digest_side(&r->near, in_near, err);
-	free(in_far);
-	free(in_near);
-	return ret;
-}
-
-/*
- * Which messages need their identity: new ones on both sides when both
- * have some (they may be the same message), far ones when an interrupted
- * APPEND has to be found, all of a side after its UIDVALIDITY changed.
+ * Give the messages that need it their identity (the planner says which:
+ * plan_ident_need()), and where another tool's UID hints cannot be
+ * confirmed otherwise, the digest of both copies (plan_hints_to_digest()).
  */
 static int
 identify(struct box_run *r, struct mf_err *err)
 {
-	bool *in_far = xcalloc(r->far.n + 1, sizeof(bool));
-	bool *in_near = xcalloc(r->near.n + 1, sizeof(bool));
-	size_t i, new_far = 0, new_near = 0;
-	bool pending_far = false, pending_near = false;
+	struct plan_input in;
+	struct plan_ident_need need, digest;
 	int ret = 0;
 
-	for (i = 0; i < r->rows->n; i++) {
-		const struct state_msg *row = &r->rows->v[i];
-		long k;
-
-		if (row->pending == STATE_PENDING_PUSH)
-			pending_far = true;
-		if (row->pending == STATE_PENDING_PULL && r->near.uids)
-			pending_near = true;
-		k = r->far.reset ? -1 : side_find_uid(&r->far, row->far_uid);
-		if (k >= 0 && row->far_uid != 0)
-			in_far[k] = true;
-		if (r->near.reset)
-			continue;
-		k = r->near.uids ? side_find_uid(&r->near, row->near_uid) :
-		    row->near_key != NULL ?
-		    side_find_key(&r->near, row->near_key) : -1;
-		if (k >= 0 && row_on_side(&r->near, row))
-			in_near[k] = true;
+	plan_input_of(r, &in);
+	plan_ident_need(&in, &need);
+	if (need.nfar_want > 0)
+		ret = identify_side(r, &r->far, need.far, err);
+	if (ret == 0 && need.nnear_want > 0)
+		ret = identify_side(r, &r->near, need.near, err);
+	if (ret == 0 && need.new_both) {
+		/* the identities just read decide which hints stay open */
+		plan_input_of(r, &in);
+		plan_hints_to_digest(&in, &digest);
+		if (digest.nnear_want > 0)
+			ret = digest_side(&r->far, digest.far, err);
+		if (ret == 0 && digest.nnear_want > 0)
+			ret = digest_side(&r->near, digest.near, err);
+		plan_ident_need_free(&digest);
 	}
-	for (i = 0; i < r->far.n; i++)
-		new_far += !in_far[i];
-	for (i = 0; i < r->near.n; i++)
-		new_near += !in_near[i];
-	if (new_far > 0 && (new_near > 0 || pending_far || r->far.reset)) {
-		for (i = 0; i < r->far.n; i++)
-			in_far[i] = !in_far[i];
-		ret = identify_side(r, &r->far, in_far, err);
-	}
-	if (ret == 0 && new_near > 0 &&
-	    (new_far > 0 || pending_near || r->near.reset)) {
-		for (i = 0; i < r->near.n; i++)
-			in_near[i] = !in_near[i];
-		ret = identify_side(r, &r->near, in_near, err);
-	}
-	free(in_far);
-	free(in_near);
-	if (ret == 0 && new_far > 0 && new_near > 0)
-		ret = confirm_hints(r, err);
+	plan_ident_need_free(&need);
 	return ret;
 }
 
@@ -240,7 +187,7 @@ static int
 plan_pass(struct box_run *r, bool first, struct mf_err *err)
 {
 	const struct sync_opts *o = r->o;
-	struct plan_input in = { 0 };
+	struct plan_input in;
 
 	if (r->sbox->id != 0) {
 		if (state_msgs_load(o->db, r->sbox->id, &r->rows, err) < 0)
@@ -259,20 +206,7 @@ plan_pass(struct box_run *r, bool first, struct mf_err *err)
 	if (identify(r, err) < 0)
 		return -1;
 	near_kw_adjust(r);
-	in.policy = o->policy;
-	in.state = r->rows->v;
-	in.nstate = r->rows->n;
-	in.far = r->far.view;
-	in.nfar = r->far.n;
-	in.near = r->near.view;
-	in.nnear = r->near.n;
-	in.near_uids = r->near.uids;
-	in.far_keywords = (o->far->caps & MF_CAP_KEYWORDS) != 0;
-	in.near_keywords = (o->near->caps & MF_CAP_KEYWORDS) != 0;
-	in.far_reset = r->far.reset;
-	in.near_reset = r->near.reset;
-	in.placeholders = (o->near->caps & MF_CAP_PLACEHOLDERS) != 0;
-	in.now = o->now;
+	plan_input_of(r, &in);
 	return plan_box(&in, &r->plan, err);
 }
 
