@@ -51,6 +51,24 @@ struct side {
 	/* the far UIDVALIDITY this side's name_uid hints belong to, from
 	 * its last full scan; 0: not known (mf_scan_result) */
 	uint32_t hint_uidvalidity;
+	/* a full listing the move pass made of s->box and nothing changed
+	 * since (struct side_scan), owned: the first full scan takes it
+	 * instead of reading the folder again (snapshot.c) */
+	struct mf_scan_result *kept;
+};
+
+/*
+ * A folder's listing made by the move pass (move.c), handed to its pair's
+ * sync so that the folder is not read twice: a key side's full scan
+ * (MF_WANT_FLAGS, what snapshot.c's full scan asks of a store without
+ * MF_CAP_CHEAP_SIZE), and the status selected just before it, which the
+ * pair's sync takes as the side's status so that a change made after the
+ * listing is seen by the next run.  Dropped when a move or a relabel of
+ * ours changed the folder after the listing.
+ */
+struct side_scan {
+	struct mf_scan_result *res;	/* NULL: none */
+	struct mf_box_status status;
 };
 
 struct box_run {
@@ -100,6 +118,9 @@ int side_select(struct side *s, struct mf_err *err);
 void side_reopen(struct side *s);
 /* Take the listed status as the side's status, without opening it. */
 void side_listed(struct side *s, const struct mf_box_info *info);
+/* Take the move pass's listing (kept->res moves to s->kept) and the
+ * status it was made at; no-op when there is none. */
+void side_take_scan(struct side *s, struct side_scan *kept);
 
 /* ---- recover.c: what a stopped run left ------------------------------- */
 

@@ -31,10 +31,12 @@
  * Limits.  Only folders synced before, present on both sides and in this
  * run take part: a move into a folder created in this run, or out of the
  * channel's folder patterns, is still a deletion plus a copy.  A folder
- * pair with interrupted copies is left to its own sync.  The pass reads
- * each changed folder once more than the pair run will (a readdir, or a
- * UID list and a fetch of the new UIDs); headers are read only when a
- * content match is possible.
+ * pair with interrupted copies is left to its own sync.  A maildir
+ * folder's readdir is handed to its pair's sync (struct side_scan,
+ * engine.h) unless a move of ours changed the folder after it; an IMAP
+ * folder is read once more than the pair run will (a UID list and a fetch
+ * of the new UIDs).  Headers are read only when a content match is
+ * possible.
  *
  * Moved on both sides (move.h has the rule).  The near pass runs first;
  * its mirror MOVE finds the far UID gone from the old folder, so it keeps
@@ -74,6 +76,7 @@ struct mv_box {
 	/* on the side being looked at */
 	bool may_lose, may_gain;
 	struct mf_scan_result *list;	/* everything there (or NULL) */
+	struct mf_box_status list_status;	/* selected before list */
 	struct mf_scan_result *fresh;	/* UID side: from old UIDNEXT on */
 };
 
@@ -109,6 +112,10 @@ struct mv_run {
 	bool *touched;
 	struct mv_note *notes;
 	size_t nnotes, notes_cap;
+	/* listings for the folders' syncs (moves_run()), or NULL; changed:
+	 * which folders this pass changed on either side ([2 * pair + side]) */
+	struct side_scan *kept;
+	bool *changed;
 };
 
 static uint32_t
@@ -180,17 +187,60 @@ has_interrupted_copies(const struct state_msg_list *rows)
 	return false;
 }
 
+/* ---- the listings handed on (engine.h, struct side_scan) -------------- */
+
+/*
+ * A key side's listing is what the folder's own sync would read (a full
+ * scan for flags, on a store without MF_CAP_CHEAP_SIZE); a UID side's
+ * scans are partial and not handed on.
+ */
+static bool
+may_keep(const struct side *s)
+{
+	return !s->uids && !(s->st->caps & MF_CAP_CHEAP_SIZE);
+}
+
+/* Folder pair i changed on side id: a listing of it made before is stale. */
+static void
+changed(struct mv_run *r, enum side_id id, size_t i)
+{
+	r->changed[2 * i + id] = true;
+	if (r->kept != NULL)
+		mf_scan_result_free(&r->kept[2 * i + id].res);
+}
+
+/* Hand b's listing on (or free it), at the end of side s's pass. */
+static void
+keep_listing(struct mv_run *r, const struct side *s, size_t i,
+	     struct mv_box *b)
+{
+	struct side_scan *k = r->kept != NULL ? &r->kept[2 * i + s->id] :
+			      NULL;
+
+	if (k == NULL || b->list == NULL || !may_keep(s) ||
+	    r->changed[2 * i + s->id]) {
+		mf_scan_result_free(&b->list);
+		return;
+	}
+	mf_scan_result_free(&k->res);
+	k->res = b->list;
+	k->status = b->list_status;
+	b->list = NULL;
+}
+
 /* ---- 2. gone and fresh ------------------------------------------------ */
 
 static int
 scan_box(const struct side *s, const struct box_pair *p,
 	 const struct mf_scan_req *req, struct mf_scan_result **res_r,
-	 struct mf_err *err)
+	 struct mf_box_status *status_r, struct mf_err *err)
 {
 	struct mf_box_status status;
 	const char *name = side_box_of(s, p);
 
-	if (side_open(s, name, true, &status, err) < 0 ||
+	if (status_r == NULL)
+		status_r = &status;
+	if (side_open(s, name, true, status_r, err) < 0 ||
 	    s->st->ops->scan(s->st, req, res_r, err) < 0)
 		return mf_err_prefix(err, "%s %s", s->label, name);
 	return 0;
@@ -206,12 +256,12 @@ look(const struct side *s, struct mv_box *b, struct mf_err *err)
 	if (!s->uids) {
 		struct mf_scan_req req = { .want = MF_WANT_FLAGS };
 
-		return scan_box(s, p, &req, &b->list, err);
+		return scan_box(s, p, &req, &b->list, &b->list_status, err);
 	}
 	if (b->may_lose) {
 		struct mf_scan_req req = { .want = 0 };
 
-		if (scan_box(s, p, &req, &b->list, err) < 0)
+		if (scan_box(s, p, &req, &b->list, NULL, err) < 0)
 			return -1;
 	}
 	if (b->may_gain) {
@@ -220,7 +270,7 @@ look(const struct side *s, struct mv_box *b, struct mf_err *err)
 			.uid_lo = rec->uidnext ? rec->uidnext : 1,
 		};
 
-		if (scan_box(s, p, &req, &b->fresh, err) < 0)
+		if (scan_box(s, p, &req, &b->fresh, NULL, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -630,6 +680,7 @@ relabel_group(struct mv_run *r, const struct side *s, size_t src,
 		free(items);
 		return 0;
 	}
+	changed(r, s->id, dst);
 	ret = side_open(s, to, false, &status, &rerr);
 	if (ret == 0)
 		ret = s->st->ops->relabel(s->st, items, k,
@@ -674,6 +725,9 @@ move_group(struct mv_run *r, const struct side *s, const struct side *m,
 		return 0;
 	}
 	r->touched[src] = r->touched[dst] = r->touched[m_src] = true;
+	changed(r, m->id, src);
+	changed(r, m->id, m_src);
+	changed(r, m->id, dst);
 	if (m_src == dst) {
 		/* moved there on both sides: the two copies pair up */
 		for (i = 0; i < n; i++) {
@@ -817,6 +871,7 @@ side_moves(struct mv_run *r, const struct side *s, const struct side *m,
 		return 0;
 	if (m->uids && !(m->st->caps & (MF_CAP_MOVE | MF_CAP_UIDPLUS)))
 		return 0;	/* today's delete + copy it is */
+	memset(r->changed, 0, 2 * r->plan->n * sizeof(*r->changed));
 	for (i = 0; i < r->plan->n; i++) {
 		struct mv_box *b = &r->boxes[i];
 
@@ -870,6 +925,8 @@ side_moves(struct mv_run *r, const struct side *s, const struct side *m,
 	ret = carry_out(r, s, m, gref, fref, pairs, npairs, err);
 out:
 	for (i = 0; i < r->plan->n; i++) {
+		if (ret == 0)
+			keep_listing(r, s, i, &r->boxes[i]);
 		mf_scan_result_free(&r->boxes[i].list);
 		mf_scan_result_free(&r->boxes[i].fresh);
 	}
@@ -976,10 +1033,12 @@ recover(struct mv_run *r, struct mf_err *err)
 
 int
 moves_run(const struct sync_opts *o, const struct box_plan *plan,
-	  size_t *moved, bool *touched, struct mf_err *err)
+	  size_t *moved, bool *touched, struct side_scan *kept,
+	  struct mf_err *err)
 {
 	struct side far, near;
-	struct mv_run r = { o, plan, NULL, moved, touched, NULL, 0, 0 };
+	struct mv_run r = { .o = o, .plan = plan, .moved = moved,
+			     .touched = touched };
 	size_t i, n = 0;
 	int ret = -1;
 	bool near_may, far_may, journaled = false;
@@ -999,6 +1058,8 @@ moves_run(const struct sync_opts *o, const struct box_plan *plan,
 	if (!near_may && !far_may && !journaled)
 		return 0;
 	r.boxes = xcalloc(plan->n, sizeof(*r.boxes));
+	r.kept = kept;
+	r.changed = xcalloc(2 * plan->n + 1, sizeof(*r.changed));
 	if (journaled && recover(&r, err) < 0)
 		goto out;
 	if (near_may && (load_rows(&r, err) < 0 ||
@@ -1016,5 +1077,6 @@ out:
 		state_msg_list_free(&r.boxes[i].rows);
 	free(r.boxes);
 	free(r.notes);
+	free(r.changed);
 	return ret;
 }

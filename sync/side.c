@@ -29,6 +29,7 @@ side_deinit(struct side *s)
 	free(s->view);
 	s->view = NULL;
 	mf_arena_destroy(&s->arena);
+	mf_scan_result_free(&s->kept);
 }
 
 const char *
@@ -101,4 +102,18 @@ side_listed(struct side *s, const struct mf_box_info *info)
 	s->status = info->status;
 	s->status_known = true;
 	s->uidnext = info->status.uidnext;
+}
+
+void
+side_take_scan(struct side *s, struct side_scan *kept)
+{
+	if (kept == NULL || kept->res == NULL)
+		return;
+	mf_scan_result_free(&s->kept);
+	s->kept = kept->res;
+	kept->res = NULL;
+	s->status = kept->status;
+	s->status_known = true;
+	if (kept->status.uidnext > s->uidnext)
+		s->uidnext = kept->status.uidnext;
 }

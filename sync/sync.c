@@ -320,9 +320,11 @@ run_passes(struct box_run *r, struct sync_box_report *rep, uint64_t *pending,
 	return 0;
 }
 
+/* kept: the move pass's listings of the pair's folders (move.h), or NULL */
 static int
 sync_pair(const struct sync_opts *o, const struct box_pair *pair,
-	  struct sync_box_report *rep, struct mf_err *err)
+	  struct side_scan *kept, struct sync_box_report *rep,
+	  struct mf_err *err)
 {
 	struct state_box fresh = { 0 };
 	struct box_run r = { 0 };
@@ -339,6 +341,10 @@ sync_pair(const struct sync_opts *o, const struct box_pair *pair,
 	r.sbox = &fresh;
 	side_init(&r.far, SIDE_FAR, o->far, pair->far_name, &fresh.far);
 	side_init(&r.near, SIDE_NEAR, o->near, pair->near_name, &fresh.near);
+	if (kept != NULL) {
+		side_take_scan(&r.far, &kept[SIDE_FAR]);
+		side_take_scan(&r.near, &kept[SIDE_NEAR]);
+	}
 	rep->far_name = pair->far_name;
 	rep->near_name = pair->near_name;
 
@@ -420,8 +426,8 @@ skip_reason(const struct sync_opts *o, const struct box_pair *pair)
  */
 static int
 run_pair(const struct sync_opts *o, const struct box_pair *pair,
-	 size_t moved, bool touched, struct sync_box_report *rep,
-	 struct mf_err *err)
+	 size_t moved, bool touched, struct side_scan *kept,
+	 struct sync_box_report *rep, struct mf_err *err)
 {
 	struct box_pair p = *pair;
 
@@ -430,7 +436,7 @@ run_pair(const struct sync_opts *o, const struct box_pair *pair,
 	case BOX_SYNC:
 		if (touched)
 			p.far = p.near = NULL;
-		return sync_pair(o, &p, rep, err);
+		return sync_pair(o, &p, kept, rep, err);
 	case BOX_CREATE_NEAR:
 	case BOX_CREATE_FAR: {
 		bool near = pair->action == BOX_CREATE_NEAR;
@@ -451,7 +457,7 @@ run_pair(const struct sync_opts *o, const struct box_pair *pair,
 			p.near = NULL;
 		else
 			p.far = NULL;
-		return sync_pair(o, &p, rep, err);
+		return sync_pair(o, &p, NULL, rep, err);
 	}
 	case BOX_SKIP_NEW_FAR:
 	case BOX_SKIP_NEW_NEAR:
@@ -551,6 +557,7 @@ sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 	struct box_plan *plan = NULL;
 	size_t *moved = NULL;
 	bool *touched = NULL;
+	struct side_scan *kept = NULL;
 	size_t i;
 	int ret = -1;
 
@@ -572,9 +579,10 @@ sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 		goto out;
 	moved = xcalloc(plan->n + 1, sizeof(*moved));
 	touched = xcalloc(plan->n + 1, sizeof(*touched));
+	kept = xcalloc(2 * plan->n + 1, sizeof(*kept));
 	if (sync_stopped(err) < 0)
 		goto out;
-	if (moves_run(o, plan, moved, touched, err) < 0) {
+	if (moves_run(o, plan, moved, touched, kept, err) < 0) {
 		mf_err_prefix(err, "moves");
 		goto out;
 	}
@@ -585,8 +593,8 @@ sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 		/* between folders: everything before is recorded */
 		if (sync_stopped(err) < 0)
 			goto out;
-		if (run_pair(o, &plan->v[i], moved[i], touched[i], &rep,
-			     &berr) < 0) {
+		if (run_pair(o, &plan->v[i], moved[i], touched[i],
+			     &kept[2 * i], &rep, &berr) < 0) {
 			rep.box_failed = true;
 			rep.err = berr;
 			if (rep.far_name == NULL) {
@@ -607,6 +615,9 @@ sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 	}
 	ret = 0;
 out:
+	for (i = 0; kept != NULL && i < 2 * plan->n; i++)
+		mf_scan_result_free(&kept[i].res);
+	free(kept);
 	free(moved);
 	free(touched);
 	boxes_plan_free(&plan);
