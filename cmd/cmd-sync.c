@@ -17,6 +17,7 @@
 #include "base/xalloc.h"
 #include "cmd.h"
 #include "config.h"
+#include "dry-run.h"
 #include "state.h"
 #include "stores.h"
 #include "sync.h"
@@ -176,10 +177,12 @@ print_report(void *vctx, const struct sync_box_report *r)
 }
 
 static void
-print_line(void *vctx, const char *line)
+print_action(void *vctx, const struct sync_action *a)
 {
 	const struct out_ctx *ctx = vctx;
+	char line[512];
 
+	dry_run_line(a, line, sizeof(line));
 	printf("%s: %s\n", ctx->channel, line);
 }
 
@@ -221,7 +224,7 @@ sync_target(struct cmd_ctx *ctx, const struct target *t,
 	o.dry_run = ctx->dry_run;
 	o.now = (int64_t)time(NULL);
 	o.report = print_report;
-	o.plan_line = print_line;
+	o.planned = print_action;
 	o.ctx = &out;
 	ret = sync_run(&o, sum, err);
 out:

@@ -416,7 +416,14 @@ struct mf_store_ops {
 	int (*delete_box)(struct mf_store *st, const char *box,
 			  struct mf_err *err);
 
-	/* Open a mailbox for the calls below; closes the previous one. */
+	/*
+	 * Open a mailbox for the calls below; closes the previous one.
+	 * Deliveries begun and not yet flushed do not survive it on an
+	 * IMAP store (an APPEND goes into the selected mailbox): they are
+	 * aborted as by deliver_abort_all().  A maildir keeps them.  So a
+	 * caller flushes or aborts its deliveries before selecting another
+	 * mailbox (the engine does: sync/engine.h, side_open()).
+	 */
 	int (*select_box)(struct mf_store *st, const char *box,
 			  const struct mf_select_req *req,
 			  struct mf_box_status *status_r, struct mf_err *err);

@@ -13,6 +13,7 @@
 
 #include "base/testhook.h"
 #include "base/xalloc.h"
+#include "engine.h"
 #include "sync.h"
 
 #define FETCH_BATCH_DEFAULT 64
@@ -310,8 +311,7 @@ static int
 fetch_box(const struct fetch_opts *o, const struct state_box *b,
 	  struct fetch_box_report *rep, struct mf_err *err)
 {
-	struct mf_select_req rw = { .readonly = false };
-	struct mf_select_req ro = { .readonly = true };
+	struct side far, near;
 	struct mf_scan_req req = { .want = MF_WANT_FLAGS };
 	struct mf_scan_result *res = NULL;
 	struct state_msg_list *rows = NULL;
@@ -322,8 +322,9 @@ fetch_box(const struct fetch_opts *o, const struct state_box *b,
 	bool changed;
 	int ret = -1;
 
-	if (o->near->ops->select_box(o->near, b->near_name, &rw, &status,
-				     err) < 0) {
+	side_init(&far, SIDE_FAR, o->far, b->far_name, NULL);
+	side_init(&near, SIDE_NEAR, o->near, b->near_name, NULL);
+	if (side_open(&near, b->near_name, false, &status, err) < 0) {
 		mf_err_prefix(err, "near %s", b->near_name);
 		return -1;
 	}
@@ -359,8 +360,7 @@ fetch_box(const struct fetch_opts *o, const struct state_box *b,
 		ret = 0;
 		goto out;
 	}
-	if (o->far->ops->select_box(o->far, b->far_name, &ro, &status,
-				    err) < 0) {
+	if (side_open(&far, b->far_name, true, &status, err) < 0) {
 		mf_err_prefix(err, "far %s", b->far_name);
 		goto out;
 	}

@@ -24,18 +24,11 @@
 #include "engine.h"
 #include "ident.h"
 
-struct rc_side {
-	enum side_id id;
-	const char *label;
-	struct mf_store *st;
-	bool uids;
-};
-
 struct rc_job {
 	size_t box;			/* the row's folder pair */
 	struct state_msg *row;
 	struct move_journal j;
-	const struct rc_side *m;	/* the side that mirrored the move */
+	const struct side *m;		/* the side that mirrored the move */
 	size_t from, to;		/* folder pairs on m */
 	bool skip;			/* a folder could not be read */
 	bool old_there, new_found;
@@ -56,17 +49,11 @@ struct rc_run {
 	const struct sync_opts *o;
 	const struct box_plan *plan;
 	struct state_msg_list *const *rows;
-	struct rc_side far, near;
+	struct side far, near;
 	struct rc_scan *scans[2];	/* [side][pair] */
 	struct rc_job *jobs;
 	size_t njobs;
 };
-
-static const char *
-box_name(const struct rc_side *s, const struct box_pair *p)
-{
-	return s->id == SIDE_FAR ? p->far_name : p->near_name;
-}
 
 static bool
 candidate(const struct box_pair *p)
@@ -135,17 +122,16 @@ collect(struct rc_run *r)
 }
 
 static int
-read_box(struct rc_run *r, const struct rc_side *s, size_t i,
+read_box(struct rc_run *r, const struct side *s, size_t i,
 	 struct mf_err *err)
 {
 	struct rc_scan *sc = &r->scans[s->id][i];
-	struct mf_select_req sel = { .readonly = true };
 	struct mf_scan_req req = { .want = s->uids ? MF_WANT_SIZE : 0,
 				   .uid_lo = s->uids ? sc->lo : 0 };
 	struct mf_box_status status;
-	const char *name = box_name(s, &r->plan->v[i]);
+	const char *name = side_box_of(s, &r->plan->v[i]);
 
-	if (s->st->ops->select_box(s->st, name, &sel, &status, err) < 0 ||
+	if (side_open(s, name, true, &status, err) < 0 ||
 	    s->st->ops->scan(s->st, &req, &sc->res, err) < 0) {
 		mf_err_prefix(err, "%s %s: moves journaled", s->label, name);
 		if (mf_err_is_store_level(err->cls))
@@ -169,7 +155,7 @@ cmp_u32(const void *a, const void *b)
 
 /* The UIDs on s that rows know, sorted (free()). */
 static uint32_t *
-known_uids(const struct rc_side *s, const struct state_msg_list *rows,
+known_uids(const struct side *s, const struct state_msg_list *rows,
 	   size_t *n_r)
 {
 	uint32_t *v = xcalloc((rows != NULL ? rows->n : 0) + 1, sizeof(*v));
@@ -204,13 +190,12 @@ may_be(const struct rc_run *r, const struct rc_job *j, size_t k)
  * row knows them and a journaled row has their size.
  */
 static int
-identify(struct rc_run *r, const struct rc_side *s, size_t i,
+identify(struct rc_run *r, const struct side *s, size_t i,
 	 struct mf_err *err)
 {
 	struct rc_scan *sc = &r->scans[s->id][i];
 	struct mf_fetch_item *items;
 	struct ident_sink *sinks;
-	struct mf_select_req sel = { .readonly = true };
 	struct mf_box_status status;
 	size_t *which, k, q, n = 0, nknown;
 	uint32_t *known;
@@ -243,11 +228,11 @@ identify(struct rc_run *r, const struct rc_side *s, size_t i,
 		items[k].sink = &sinks[k].sink;
 		items[k].header_only = true;
 	}
-	if (s->st->ops->select_box(s->st, box_name(s, &r->plan->v[i]), &sel,
-				   &status, err) < 0 ||
+	if (side_open(s, side_box_of(s, &r->plan->v[i]), true, &status,
+		      err) < 0 ||
 	    s->st->ops->fetch(s->st, items, n, err) < 0) {
 		mf_err_prefix(err, "%s %s: moves journaled: read headers",
-			      s->label, box_name(s, &r->plan->v[i]));
+			      s->label, side_box_of(s, &r->plan->v[i]));
 		ret = mf_err_is_store_level(err->cls) ? -1 : 0;
 		if (ret == 0) {
 			mf_log(MF_LOG_WARN, MF_LOGC_SYNC, "%s", err->msg);
@@ -339,15 +324,13 @@ unclaim_twice(struct rc_run *r)
 static int
 finish(struct rc_run *r, struct rc_job *j, struct mf_err *err)
 {
-	struct mf_select_req sel = { .readonly = false };
 	struct mf_box_status status;
 	struct mf_remove_item item = { .uid = j->j.m_uid,
 				       .key = j->m->uids ? NULL : j->j.m_key,
 				       .discard = true };
-	const char *name = box_name(j->m, &r->plan->v[j->from]);
+	const char *name = side_box_of(j->m, &r->plan->v[j->from]);
 
-	if (j->m->st->ops->select_box(j->m->st, name, &sel, &status,
-				      err) < 0 ||
+	if (side_open(j->m, name, false, &status, err) < 0 ||
 	    j->m->st->ops->remove(j->m->st, &item, 1, true, err) < 0) {
 		mf_err_prefix(err, "%s %s: finish a move", j->m->label, name);
 		if (mf_err_is_store_level(err->cls))
@@ -374,19 +357,19 @@ finish(struct rc_run *r, struct rc_job *j, struct mf_err *err)
 static int
 relabel(struct rc_run *r, struct rc_job *j, struct mf_err *err)
 {
-	const struct rc_side *s = j->j.s_far ? &r->far : &r->near;
-	struct mf_select_req sel = { .readonly = false };
+	const struct side *s = j->j.s_far ? &r->far : &r->near;
 	struct mf_box_status status;
 	struct mf_relabel_item item = { .key = j->j.s_key,
 					.expect = j->j.s_kw };
-	const char *to = box_name(s, &r->plan->v[j->to]);
+	const char *to = side_box_of(s, &r->plan->v[j->to]);
 
 	if (!j->j.relabel || s->uids || s->st->ops->relabel == NULL ||
 	    j->j.s_key[0] == '\0')
 		return 0;
-	if (s->st->ops->select_box(s->st, to, &sel, &status, err) < 0 ||
+	if (side_open(s, to, false, &status, err) < 0 ||
 	    s->st->ops->relabel(s->st, &item, 1,
-				box_name(s, &r->plan->v[j->box]), err) < 0) {
+				side_box_of(s, &r->plan->v[j->box]),
+				err) < 0) {
 		mf_err_prefix(err, "%s %s: keywords of a message moved by "
 			      "hand", s->label, to);
 		if (mf_err_is_store_level(err->cls))
@@ -457,14 +440,12 @@ move_recover(const struct sync_opts *o, const struct box_plan *plan,
 {
 	struct rc_run r = {
 		.o = o, .plan = plan, .rows = rows,
-		.far = { SIDE_FAR, "far", o->far,
-			 (o->far->caps & MF_CAP_UIDS) != 0 },
-		.near = { SIDE_NEAR, "near", o->near,
-			  (o->near->caps & MF_CAP_UIDS) != 0 },
 	};
 	size_t i, s;
 	int ret = -1;
 
+	side_init(&r.far, SIDE_FAR, o->far, NULL, NULL);
+	side_init(&r.near, SIDE_NEAR, o->near, NULL, NULL);
 	*changed_r = false;
 	if (o->dry_run)
 		return 0;	/* the journals wait for a real run */
@@ -472,7 +453,7 @@ move_recover(const struct sync_opts *o, const struct box_plan *plan,
 	r.scans[1] = xcalloc(plan->n + 1, sizeof(struct rc_scan));
 	collect(&r);
 	for (s = 0; s < 2; s++) {
-		const struct rc_side *side = s == SIDE_FAR ? &r.far : &r.near;
+		const struct side *side = s == SIDE_FAR ? &r.far : &r.near;
 
 		for (i = 0; i < plan->n; i++)
 			if (r.scans[s][i].want &&
@@ -486,7 +467,7 @@ move_recover(const struct sync_opts *o, const struct box_plan *plan,
 			  r.scans[j->m->id][j->to].failed;
 	}
 	for (s = 0; s < 2; s++) {
-		const struct rc_side *side = s == SIDE_FAR ? &r.far : &r.near;
+		const struct side *side = s == SIDE_FAR ? &r.far : &r.near;
 
 		for (i = 0; side->uids && i < plan->n; i++)
 			if (r.scans[s][i].want && !r.scans[s][i].failed &&

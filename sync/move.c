@@ -31,10 +31,12 @@
  * Limits.  Only folders synced before, present on both sides and in this
  * run take part: a move into a folder created in this run, or out of the
  * channel's folder patterns, is still a deletion plus a copy.  A folder
- * pair with interrupted copies is left to its own sync.  The pass reads
- * each changed folder once more than the pair run will (a readdir, or a
- * UID list and a fetch of the new UIDs); headers are read only when a
- * content match is possible.
+ * pair with interrupted copies is left to its own sync.  A maildir
+ * folder's readdir is handed to its pair's sync (struct side_scan,
+ * engine.h) unless a move of ours changed the folder after it; an IMAP
+ * folder is read once more than the pair run will (a UID list and a fetch
+ * of the new UIDs).  Headers are read only when a content match is
+ * possible.
  *
  * Moved on both sides (move.h has the rule).  The near pass runs first;
  * its mirror MOVE finds the far UID gone from the old folder, so it keeps
@@ -67,14 +69,6 @@
 #include "engine.h"
 #include "ident.h"
 
-/* One side of the channel, as seen by the move pass. */
-struct mv_side {
-	enum side_id id;
-	const char *label;
-	struct mf_store *st;
-	bool uids;
-};
-
 /* A folder pair taking part. */
 struct mv_box {
 	const struct box_pair *pair;
@@ -82,6 +76,7 @@ struct mv_box {
 	/* on the side being looked at */
 	bool may_lose, may_gain;
 	struct mf_scan_result *list;	/* everything there (or NULL) */
+	struct mf_box_status list_status;	/* selected before list */
 	struct mf_scan_result *fresh;	/* UID side: from old UIDNEXT on */
 };
 
@@ -117,22 +112,20 @@ struct mv_run {
 	bool *touched;
 	struct mv_note *notes;
 	size_t nnotes, notes_cap;
+	/* listings for the folders' syncs (moves_run()), or NULL; changed:
+	 * which folders this pass changed on either side ([2 * pair + side]) */
+	struct side_scan *kept;
+	bool *changed;
 };
 
-static const char *
-box_name(const struct mv_side *s, const struct box_pair *p)
-{
-	return s->id == SIDE_FAR ? p->far_name : p->near_name;
-}
-
 static uint32_t
-row_uid(const struct mv_side *s, const struct state_msg *row)
+row_uid(const struct side *s, const struct state_msg *row)
 {
 	return s->id == SIDE_FAR ? row->far_uid : row->near_uid;
 }
 
 static bool
-row_has(const struct mv_side *s, const struct state_msg *row)
+row_has(const struct side *s, const struct state_msg *row)
 {
 	if (s->id == SIDE_FAR)
 		return row->far_uid != 0;
@@ -141,7 +134,7 @@ row_has(const struct mv_side *s, const struct state_msg *row)
 
 /* Does the policy turn a move on s into a delete plus a copy on m? */
 static bool
-policy_mirrors(const struct sync_opts *o, const struct mv_side *s)
+policy_mirrors(const struct sync_opts *o, const struct side *s)
 {
 	const struct sync_policy *pol = o->policy;
 	unsigned dir = s->id == SIDE_NEAR ? pol->push : pol->pull;
@@ -154,7 +147,7 @@ policy_mirrors(const struct sync_opts *o, const struct mv_side *s)
 /* ---- 1. which folders may have changed on s -------------------------- */
 
 static void
-guess_changes(const struct mv_side *s, const struct box_pair *p,
+guess_changes(const struct side *s, const struct box_pair *p,
 	      struct mv_box *b)
 {
 	const struct mf_box_info *info = s->id == SIDE_FAR ? p->far : p->near;
@@ -194,25 +187,67 @@ has_interrupted_copies(const struct state_msg_list *rows)
 	return false;
 }
 
+/* ---- the listings handed on (engine.h, struct side_scan) -------------- */
+
+/*
+ * A key side's listing is what the folder's own sync would read (a full
+ * scan for flags, on a store without MF_CAP_CHEAP_SIZE); a UID side's
+ * scans are partial and not handed on.
+ */
+static bool
+may_keep(const struct side *s)
+{
+	return !s->uids && !(s->st->caps & MF_CAP_CHEAP_SIZE);
+}
+
+/* Folder pair i changed on side id: a listing of it made before is stale. */
+static void
+changed(struct mv_run *r, enum side_id id, size_t i)
+{
+	r->changed[2 * i + id] = true;
+	if (r->kept != NULL)
+		mf_scan_result_free(&r->kept[2 * i + id].res);
+}
+
+/* Hand b's listing on (or free it), at the end of side s's pass. */
+static void
+keep_listing(struct mv_run *r, const struct side *s, size_t i,
+	     struct mv_box *b)
+{
+	struct side_scan *k = r->kept != NULL ? &r->kept[2 * i + s->id] :
+			      NULL;
+
+	if (k == NULL || b->list == NULL || !may_keep(s) ||
+	    r->changed[2 * i + s->id]) {
+		mf_scan_result_free(&b->list);
+		return;
+	}
+	mf_scan_result_free(&k->res);
+	k->res = b->list;
+	k->status = b->list_status;
+	b->list = NULL;
+}
+
 /* ---- 2. gone and fresh ------------------------------------------------ */
 
 static int
-scan_box(const struct mv_side *s, const struct box_pair *p,
+scan_box(const struct side *s, const struct box_pair *p,
 	 const struct mf_scan_req *req, struct mf_scan_result **res_r,
-	 struct mf_err *err)
+	 struct mf_box_status *status_r, struct mf_err *err)
 {
-	struct mf_select_req sel = { .readonly = true };
 	struct mf_box_status status;
-	const char *name = box_name(s, p);
+	const char *name = side_box_of(s, p);
 
-	if (s->st->ops->select_box(s->st, name, &sel, &status, err) < 0 ||
+	if (status_r == NULL)
+		status_r = &status;
+	if (side_open(s, name, true, status_r, err) < 0 ||
 	    s->st->ops->scan(s->st, req, res_r, err) < 0)
 		return mf_err_prefix(err, "%s %s", s->label, name);
 	return 0;
 }
 
 static int
-look(const struct mv_side *s, struct mv_box *b, struct mf_err *err)
+look(const struct side *s, struct mv_box *b, struct mf_err *err)
 {
 	const struct box_pair *p = b->pair;
 	const struct state_side *rec = s->id == SIDE_FAR ? &p->state->far :
@@ -221,12 +256,12 @@ look(const struct mv_side *s, struct mv_box *b, struct mf_err *err)
 	if (!s->uids) {
 		struct mf_scan_req req = { .want = MF_WANT_FLAGS };
 
-		return scan_box(s, p, &req, &b->list, err);
+		return scan_box(s, p, &req, &b->list, &b->list_status, err);
 	}
 	if (b->may_lose) {
 		struct mf_scan_req req = { .want = 0 };
 
-		if (scan_box(s, p, &req, &b->list, err) < 0)
+		if (scan_box(s, p, &req, &b->list, NULL, err) < 0)
 			return -1;
 	}
 	if (b->may_gain) {
@@ -235,7 +270,7 @@ look(const struct mv_side *s, struct mv_box *b, struct mf_err *err)
 			.uid_lo = rec->uidnext ? rec->uidnext : 1,
 		};
 
-		if (scan_box(s, p, &req, &b->fresh, err) < 0)
+		if (scan_box(s, p, &req, &b->fresh, NULL, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -256,7 +291,7 @@ cmp_str(const void *a, const void *b)
 }
 
 static bool
-row_may_move(const struct mv_side *s, const struct mv_side *m,
+row_may_move(const struct side *s, const struct side *m,
 	     const struct state_msg *row)
 {
 	if (!row_has(s, row) || !row_has(m, row))
@@ -268,9 +303,21 @@ row_may_move(const struct mv_side *s, const struct mv_side *m,
 	       (!m->uids || (m->st->caps & MF_CAP_MOVE));
 }
 
+/*
+ * A maildir key the journal and mf_move_item.new_key can hold.  A longer
+ * one is left out of the move pass: cut short, the journal or the recorded
+ * key would name no file, and the next run would copy the message again.
+ * The folders' own syncs delete and copy it instead, as before moves.
+ */
+static bool
+key_fits(const char *key)
+{
+	return key == NULL || strlen(key) < MOVE_KEY_MAX;
+}
+
 /* The rows of b whose message left s, and the messages no row knows. */
 static void
-collect(const struct mv_side *s, const struct mv_side *m, size_t bi,
+collect(const struct side *s, const struct side *m, size_t bi,
 	struct mv_box *b, struct move_cand **gone, struct gone_ref **gref,
 	size_t *ngone, size_t *gcap, struct move_cand **fresh,
 	struct fresh_ref **fref, size_t *nfresh, size_t *fcap)
@@ -289,7 +336,8 @@ collect(const struct mv_side *s, const struct mv_side *m, size_t bi,
 			uids[nu++] = row_uid(s, row);
 		if (!s->uids && row->near_key != NULL)
 			keys[nk++] = row->near_key;
-		if (b->list == NULL || !row_may_move(s, m, row))
+		if (b->list == NULL || !row_may_move(s, m, row) ||
+		    !key_fits(row->near_key))
 			continue;
 		there = s->uids ? mf_msgs_find_uid(b->list->msgs, b->list->n,
 						   row_uid(s, row)) >= 0 :
@@ -316,7 +364,7 @@ collect(const struct mv_side *s, const struct mv_side *m, size_t bi,
 			mf_bsearch(&msg->key, keys, nk, sizeof(*keys),
 				   cmp_str) != NULL;
 
-		if (known)
+		if (known || !key_fits(msg->key))
 			continue;
 		if (*nfresh == *fcap) {
 			*fcap = *fcap ? *fcap * 2 : 64;
@@ -338,13 +386,12 @@ collect(const struct mv_side *s, const struct mv_side *m, size_t bi,
  * known.  A message that cannot be read just stays unmatched.
  */
 static int
-identify_box(const struct mv_side *s, const struct box_pair *p,
+identify_box(const struct side *s, const struct box_pair *p,
 	     struct move_cand *fresh, struct fresh_ref *fref,
 	     const size_t *which, size_t n, struct mf_err *err)
 {
 	struct mf_fetch_item *items = xcalloc(n + 1, sizeof(*items));
 	struct ident_sink *sinks = xcalloc(n + 1, sizeof(*sinks));
-	struct mf_select_req sel = { .readonly = true };
 	struct mf_box_status status;
 	size_t i;
 	int ret = 0;
@@ -358,11 +405,10 @@ identify_box(const struct mv_side *s, const struct box_pair *p,
 		items[i].sink = &sinks[i].sink;
 		items[i].header_only = msg->size != 0;
 	}
-	if (s->st->ops->select_box(s->st, box_name(s, p), &sel, &status,
-				   err) < 0 ||
+	if (side_open(s, side_box_of(s, p), true, &status, err) < 0 ||
 	    s->st->ops->fetch(s->st, items, n, err) < 0) {
 		mf_err_prefix(err, "%s %s: read headers", s->label,
-			      box_name(s, p));
+			      side_box_of(s, p));
 		ret = -1;
 	}
 	for (i = 0; i < n; i++) {
@@ -387,7 +433,7 @@ identify_box(const struct mv_side *s, const struct box_pair *p,
 
 /* Read identities where a content match is possible at all. */
 static int
-identify_fresh(struct mv_run *r, const struct mv_side *s,
+identify_fresh(struct mv_run *r, const struct side *s,
 	       const struct move_cand *gone, size_t ngone,
 	       const struct move_pair *pairs, size_t npairs,
 	       struct move_cand *fresh, struct fresh_ref *fref, size_t nfresh,
@@ -445,8 +491,8 @@ struct mv_job {
 
 /* The journal of job j: what a run that stops now needs to finish it. */
 static void
-journal_arg(const struct mv_run *r, const struct mv_side *s,
-	    const struct mv_side *m, const struct mv_job *j,
+journal_arg(const struct mv_run *r, const struct side *s,
+	    const struct side *m, const struct mv_job *j,
 	    struct move_journal *jrp)
 {
 	const struct box_pair *to = &r->plan->v[j->f->box];
@@ -469,11 +515,11 @@ journal_arg(const struct mv_run *r, const struct mv_side *s,
 	jr.relabel = j->relabel;
 	if (j->relabel)
 		snprintf(jr.s_kw, sizeof(jr.s_kw), "%s", j->f->msg->keywords);
-	*jrp = jr;
+	*jrp = jr;	/* keys fit: collect() takes no longer one */
 }
 
 static int
-journal(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
+journal(struct mv_run *r, const struct side *s, const struct side *m,
 	struct mv_job *jobs, size_t n, struct mf_err *err)
 {
 	struct state_db *db = r->o->db;
@@ -503,7 +549,7 @@ journal(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
 
 /* The row for the destination: the old one with the new ids. */
 static void
-dest_row(const struct mv_side *s, const struct mv_side *m,
+dest_row(const struct side *s, const struct side *m,
 	 const struct mv_job *j, struct state_msg *row)
 {
 	const struct mf_msg *f = j->f->msg;
@@ -519,7 +565,7 @@ dest_row(const struct mv_side *s, const struct mv_side *m,
 /* The near pass's mirror found nothing to move: remember where the near
  * copy went, in case the far pass finds the server moved it too. */
 static void
-note(struct mv_run *r, const struct mv_side *s, const struct mv_job *j)
+note(struct mv_run *r, const struct side *s, const struct mv_job *j)
 {
 	struct mv_note *nt;
 
@@ -550,7 +596,7 @@ find_note(const struct mv_run *r, int64_t rowid)
 }
 
 static int
-record(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
+record(struct mv_run *r, const struct side *s, const struct side *m,
        size_t dst, struct mv_job *jobs, size_t n, struct mf_err *err)
 {
 	struct state_db *db = r->o->db;
@@ -596,26 +642,26 @@ fail:
 }
 
 static void
-dry_line(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
+dry_line(struct mv_run *r, const struct side *s, const struct side *m,
 	 size_t src, size_t dst, const struct mv_job *j)
 {
 	const struct state_msg *row = j->g->row;
-	char sid[160], mid[160], line[512];
+	struct sync_action a = { .kind = SYNC_ACTION_MOVE };
 
-	if (r->o->plan_line == NULL)
+	if (r->o->planned == NULL)
 		return;
+	a.box = r->plan->v[src].far_name;
+	a.to = r->plan->v[dst].far_name;
+	a.side = s->id == SIDE_FAR ? SYNC_SIDE_FAR : SYNC_SIDE_NEAR;
 	if (s->uids)
-		snprintf(sid, sizeof(sid), "UID %u", j->f->msg->uid);
+		a.seen_id.uid = j->f->msg->uid;
 	else
-		snprintf(sid, sizeof(sid), "%s", j->f->msg->key);
+		a.seen_id.key = j->f->msg->key;
 	if (m->uids)
-		snprintf(mid, sizeof(mid), "UID %u", row_uid(m, row));
+		a.mirror_id.uid = row_uid(m, row);
 	else
-		snprintf(mid, sizeof(mid), "%s", row->near_key);
-	snprintf(line, sizeof(line), "%s -> %s: %s %s moved: move %s %s",
-		 r->plan->v[src].far_name, r->plan->v[dst].far_name,
-		 s->label, sid, m->label, mid);
-	r->o->plan_line(r->o->ctx, line);
+		a.mirror_id.key = row->near_key;
+	r->o->planned(r->o->ctx, &a);
 }
 
 /*
@@ -627,14 +673,13 @@ dry_line(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
  * fails leaves the letters as they are, the behaviour before relabel.
  */
 static int
-relabel_group(struct mv_run *r, const struct mv_side *s, size_t src,
+relabel_group(struct mv_run *r, const struct side *s, size_t src,
 	      size_t dst, struct mv_job *jobs, size_t n, struct mf_err *err)
 {
-	struct mf_select_req sel = { .readonly = false };
 	struct mf_box_status status;
 	struct mf_relabel_item *items = xcalloc(n + 1, sizeof(*items));
 	struct mf_err rerr = { 0 };
-	const char *to = box_name(s, &r->plan->v[dst]);
+	const char *to = side_box_of(s, &r->plan->v[dst]);
 	size_t i, k = 0;
 	int ret;
 
@@ -648,10 +693,11 @@ relabel_group(struct mv_run *r, const struct mv_side *s, size_t src,
 		free(items);
 		return 0;
 	}
-	ret = s->st->ops->select_box(s->st, to, &sel, &status, &rerr);
+	changed(r, s->id, dst);
+	ret = side_open(s, to, false, &status, &rerr);
 	if (ret == 0)
 		ret = s->st->ops->relabel(s->st, items, k,
-					  box_name(s, &r->plan->v[src]),
+					  side_box_of(s, &r->plan->v[src]),
 					  &rerr);
 	for (i = 0; ret == 0 && i < k; i++)
 		if (items[i].status != 0)
@@ -673,13 +719,12 @@ relabel_group(struct mv_run *r, const struct mv_side *s, size_t src,
 
 /* Move the jobs from folder src to dst on m, then record them. */
 static int
-move_group(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
+move_group(struct mv_run *r, const struct side *s, const struct side *m,
 	   size_t src, size_t dst, struct mv_job *jobs, size_t n,
 	   struct mf_err *err)
 {
 	const struct box_pair *from = &r->plan->v[src], *to = &r->plan->v[dst];
 	size_t m_src = jobs[0].m_src;
-	struct mf_select_req sel = { .readonly = false };
 	struct mf_box_status status;
 	struct mf_move_item *items;
 	struct mf_err merr = { 0 };
@@ -693,6 +738,9 @@ move_group(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
 		return 0;
 	}
 	r->touched[src] = r->touched[dst] = r->touched[m_src] = true;
+	changed(r, m->id, src);
+	changed(r, m->id, m_src);
+	changed(r, m->id, dst);
 	if (m_src == dst) {
 		/* moved there on both sides: the two copies pair up */
 		for (i = 0; i < n; i++) {
@@ -712,10 +760,9 @@ move_group(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
 		items[i].uid = jobs[i].m_uid;
 		items[i].key = jobs[i].m_key;
 	}
-	ret = m->st->ops->select_box(m->st, box_name(m, from), &sel, &status,
-				     &merr);
+	ret = side_open(m, side_box_of(m, from), false, &status, &merr);
 	if (ret == 0)
-		ret = m->st->ops->move(m->st, items, n, box_name(m, to),
+		ret = m->st->ops->move(m->st, items, n, side_box_of(m, to),
 				       &merr);
 	for (i = 0; i < n; i++) {
 		jobs[i].item = items[i];
@@ -723,13 +770,13 @@ move_group(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
 			jobs[i].item.status = -1;
 		else if (items[i].status != 0)
 			mf_log(MF_LOG_WARN, MF_LOGC_SYNC, "%s: move to %s: %s",
-			       box_name(m, from), box_name(m, to),
+			       side_box_of(m, from), side_box_of(m, to),
 			       items[i].err.msg);
 	}
 	free(items);
 	if (ret < 0) {
 		mf_err_prefix(&merr, "%s %s: move to %s", m->label,
-			      box_name(m, from), box_name(m, to));
+			      side_box_of(m, from), side_box_of(m, to));
 		if (mf_err_is_store_level(merr.cls)) {
 			mf_err_copy(err, &merr);
 			return -1;
@@ -757,7 +804,7 @@ cmp_job(const void *a, const void *b)
 }
 
 static int
-carry_out(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
+carry_out(struct mv_run *r, const struct side *s, const struct side *m,
 	  struct gone_ref *gref, struct fresh_ref *fref,
 	  const struct move_pair *pairs, size_t npairs, struct mf_err *err)
 {
@@ -822,7 +869,7 @@ candidate(const struct mv_run *r, size_t i)
 }
 
 static int
-side_moves(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
+side_moves(struct mv_run *r, const struct side *s, const struct side *m,
 	   struct mf_err *err)
 {
 	struct move_cand *gone = NULL, *fresh = NULL;
@@ -837,6 +884,7 @@ side_moves(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
 		return 0;
 	if (m->uids && !(m->st->caps & (MF_CAP_MOVE | MF_CAP_UIDPLUS)))
 		return 0;	/* today's delete + copy it is */
+	memset(r->changed, 0, 2 * r->plan->n * sizeof(*r->changed));
 	for (i = 0; i < r->plan->n; i++) {
 		struct mv_box *b = &r->boxes[i];
 
@@ -890,6 +938,8 @@ side_moves(struct mv_run *r, const struct mv_side *s, const struct mv_side *m,
 	ret = carry_out(r, s, m, gref, fref, pairs, npairs, err);
 out:
 	for (i = 0; i < r->plan->n; i++) {
+		if (ret == 0)
+			keep_listing(r, s, i, &r->boxes[i]);
 		mf_scan_result_free(&r->boxes[i].list);
 		mf_scan_result_free(&r->boxes[i].fresh);
 	}
@@ -929,8 +979,8 @@ load_rows(struct mv_run *r, struct mf_err *err)
  * side_moves() refines this with the rows.
  */
 static bool
-side_may_move(const struct mv_run *r, const struct mv_side *s,
-	      const struct mv_side *m)
+side_may_move(const struct mv_run *r, const struct side *s,
+	      const struct side *m)
 {
 	size_t i, losers = 0, gainers = 0, involved = 0;
 
@@ -996,17 +1046,18 @@ recover(struct mv_run *r, struct mf_err *err)
 
 int
 moves_run(const struct sync_opts *o, const struct box_plan *plan,
-	  size_t *moved, bool *touched, struct mf_err *err)
+	  size_t *moved, bool *touched, struct side_scan *kept,
+	  struct mf_err *err)
 {
-	struct mv_side far = { SIDE_FAR, "far", o->far,
-			       (o->far->caps & MF_CAP_UIDS) != 0 };
-	struct mv_side near = { SIDE_NEAR, "near", o->near,
-				(o->near->caps & MF_CAP_UIDS) != 0 };
-	struct mv_run r = { o, plan, NULL, moved, touched, NULL, 0, 0 };
+	struct side far, near;
+	struct mv_run r = { .o = o, .plan = plan, .moved = moved,
+			     .touched = touched };
 	size_t i, n = 0;
 	int ret = -1;
 	bool near_may, far_may, journaled = false;
 
+	side_init(&far, SIDE_FAR, o->far, NULL, NULL);
+	side_init(&near, SIDE_NEAR, o->near, NULL, NULL);
 	for (i = 0; i < plan->n; i++)
 		n += candidate(&r, i);
 	if (n < 2)
@@ -1020,6 +1071,8 @@ moves_run(const struct sync_opts *o, const struct box_plan *plan,
 	if (!near_may && !far_may && !journaled)
 		return 0;
 	r.boxes = xcalloc(plan->n, sizeof(*r.boxes));
+	r.kept = kept;
+	r.changed = xcalloc(2 * plan->n + 1, sizeof(*r.changed));
 	if (journaled && recover(&r, err) < 0)
 		goto out;
 	if (near_may && (load_rows(&r, err) < 0 ||
@@ -1037,5 +1090,6 @@ out:
 		state_msg_list_free(&r.boxes[i].rows);
 	free(r.boxes);
 	free(r.notes);
+	free(r.changed);
 	return ret;
 }

@@ -89,6 +89,7 @@
 #include "move-journal.h"
 
 struct box_plan;
+struct side_scan;
 struct state_msg;
 struct state_msg_list;
 struct sync_opts;
@@ -129,12 +130,17 @@ void move_match(const struct move_cand *gone, size_t ngone,
 /*
  * Find and carry out the moves of a channel before its folders are synced
  * (sync.c).  moved[i] counts the moves into pair i; touched[i] says that
- * pair i's folders changed since they were listed.  With o->dry_run the
- * moves are only reported through o->plan_line.  Returns -1 on a
- * store-level or state error; folder-level trouble only skips moves.
+ * pair i's folders changed since they were listed.  kept (2 * plan->n
+ * entries, [2 * i + enum side_id], zeroed by the caller, or NULL) gets
+ * the listings the pass made of pair i's folders and that no move of its
+ * changed after (engine.h, struct side_scan), for the folders' syncs; the
+ * caller frees what is left.  With o->dry_run the moves are only reported
+ * through o->planned.  Returns -1 on a store-level or state error;
+ * folder-level trouble only skips moves.
  */
 int moves_run(const struct sync_opts *o, const struct box_plan *plan,
-	      size_t *moved, bool *touched, struct mf_err *err);
+	      size_t *moved, bool *touched, struct side_scan *kept,
+	      struct mf_err *err);
 
 /* ---- the journal (move-journal.c, pure) ------------------------------ */
 

@@ -101,6 +101,18 @@ find_near(const struct plan_input *in, const struct state_msg *row)
 	       mf_msgs_find_key(in->near, in->nnear, row->near_key);
 }
 
+long
+plan_find_far(const struct plan_input *in, uint32_t uid)
+{
+	return find_far(in, uid);
+}
+
+long
+plan_find_near(const struct plan_input *in, const struct state_msg *row)
+{
+	return find_near(in, row);
+}
+
 static bool
 row_has_near(const struct plan_input *in, const struct state_msg *row)
 {
@@ -711,6 +723,12 @@ static bool
 is_msgid(const char *id)
 {
 	return id != NULL && strncmp(id, "H:", 2) != 0;
+}
+
+bool
+plan_is_msgid(const char *id)
+{
+	return is_msgid(id);
 }
 
 struct ident {

@@ -177,6 +177,52 @@ int plan_box(const struct plan_input *in, struct plan_result **res_r,
 	     struct mf_err *err);
 void plan_result_free(struct plan_result **res);
 
+/*
+ * The far message with that UID, and the near message a state row names
+ * by its recorded UID or key; -1 if none.  The lookups plan_box() uses
+ * for rows of a side that kept its UIDVALIDITY and for UID hints (plan.c).
+ */
+long plan_find_far(const struct plan_input *in, uint32_t uid);
+long plan_find_near(const struct plan_input *in, const struct state_msg *row);
+/* A Message-ID, not the "H:" hash standing in for a missing one. */
+bool plan_is_msgid(const char *id);
+
+/*
+ * Which messages need their identity (Message-ID or header hash, header
+ * fingerprint, canonical size: sync/ident.h) before plan_box() can pair
+ * them, from the state rows and the views as they are (plan-ident.c,
+ * pure; tests/unit/test-plan-ident.c).  A message no row names
+ * (plan_find_far/near) is new; new messages need it on both sides when
+ * both have some (they may be the same message), on the far side when an
+ * interrupted APPEND (a row pending PUSH) has to be found there, on the
+ * near side when it is a UID side with a row pending PULL, and all of a
+ * side that was reset (its UIDVALIDITY changed).
+ *
+ * far[i] / near[i] (nfar / nnear entries, allocated: free()) say which;
+ * nfar_want / nnear_want count them.  new_both: there are new messages on
+ * both sides (the hints may then need plan_hints_to_digest()).
+ */
+struct plan_ident_need {
+	bool *far, *near;
+	size_t nfar_want, nnear_want;
+	bool new_both;
+};
+
+void plan_ident_need(const struct plan_input *in,
+		     struct plan_ident_need *need_r);
+void plan_ident_need_free(struct plan_ident_need *need);
+
+/*
+ * The near messages whose far UID hint (another tool's, mf_msg.name_uid,
+ * checked) names a far message that identity, size and fingerprint cannot
+ * confirm or refute: both copies are to be read whole and digested
+ * (sync/ident.h) before plan_box().  Only for a key near side and a far
+ * side that kept its UIDVALIDITY; call with identities filled.
+ * Same shape as plan_ident_need() (new_both unused).
+ */
+void plan_hints_to_digest(const struct plan_input *in,
+			  struct plan_ident_need *need_r);
+
 /* Three-way merge of flag bits; exposed for tests. */
 void plan_merge_flags(unsigned last_far, unsigned last_near, unsigned far,
 		      unsigned near, bool pull, bool push,

@@ -160,8 +160,23 @@ full_scan(struct side *s, struct mf_err *err)
 	 * a read per file, and only pairing needs them (identify_side) */
 	if (s->st->caps & MF_CAP_CHEAP_SIZE)
 		req.want |= MF_WANT_SIZE | MF_WANT_DATE;
-	if (scan(s, &req, &res, err) < 0)
+	if (s->kept != NULL && req.want == MF_WANT_FLAGS) {
+		/* the move pass read it, nothing changed it since (move.h);
+		 * the side's status is the one taken before that listing */
+		res = s->kept;
+		s->kept = NULL;
+		if (side_select(s, err) < 0) {
+			mf_scan_result_free(&res);
+			return -1;
+		}
+		mf_debug(MF_LOGC_SYNC, "%s %s: the move pass's listing",
+			 s->label, s->box);
+		if (res->kw_visible != NULL && s->kw_visible == NULL)
+			s->kw_visible = mf_arena_strdup(s->arena,
+							res->kw_visible);
+	} else if (scan(s, &req, &res, err) < 0) {
 		return -1;
+	}
 	s->hint_uidvalidity = res->hint_uidvalidity;
 	view_take_scan(s, res);
 	mf_scan_result_free(&res);

@@ -10,17 +10,13 @@
  * status (UIDVALIDITY, UIDNEXT, MESSAGES, HIGHESTMODSEQ) and near token are
  * as recorded, with no interrupted copies, is done without a SELECT.
  *
- * What is recorded for a folder after a run decides what the next run
- * looks at, so it is written only when the run was clean: if a message
- * failed, a deletion was held back or a copy is still pending, the record
- * asks for full scans next time instead (a cheaper record could hide the
- * failed message from the delta scans for good).
+ * Settling a stopped run is recover.c's, recording the result record.c's,
+ * removing a vanished folder vanish.c's.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/arena.h"
 #include "base/cancel.h"
@@ -29,417 +25,95 @@
 #include "base/xalloc.h"
 #include "boxes.h"
 #include "engine.h"
-#include "fetch.h"
-#include "flags.h"
 #include "move.h"
 #include "near-kw.h"
 
+/* What the planner reads: the rows and the two views as they are now. */
 static void
-side_init(struct side *s, enum side_id id, struct mf_store *st,
-	  const char *box, struct state_side *rec)
+plan_input_of(const struct box_run *r, struct plan_input *in)
 {
-	memset(s, 0, sizeof(*s));
-	s->id = id;
-	s->label = id == SIDE_FAR ? "far" : "near";
-	s->st = st;
-	s->uids = (st->caps & MF_CAP_UIDS) != 0;
-	s->box = box;
-	s->rec = rec;
-}
+	const struct sync_opts *o = r->o;
 
-static void
-side_deinit(struct side *s)
-{
-	free(s->view);
-	mf_arena_destroy(&s->arena);
-}
-
-static bool
-same_status(const struct side *s, const struct mf_box_status *now)
-{
-	const struct state_side *rec = s->rec;
-
-	/* a directory token is all a store with one needs (maildir) */
-	if (s->st->caps & MF_CAP_DIR_TOKEN)
-		return now->dir_token != 0 && now->dir_token == rec->dir_token;
-	if (!now->has_status)
-		return false;
-	/* without HIGHESTMODSEQ a flag change leaves no trace in STATUS */
-	return now->uidvalidity == rec->uidvalidity &&
-	       now->uidnext == rec->uidnext &&
-	       now->messages == rec->messages &&
-	       now->highestmodseq != 0 &&
-	       now->highestmodseq == rec->highestmodseq;
+	memset(in, 0, sizeof(*in));
+	in->policy = o->policy;
+	in->state = r->rows->v;
+	in->nstate = r->rows->n;
+	in->far = r->far.view;
+	in->nfar = r->far.n;
+	in->near = r->near.view;
+	in->nnear = r->near.n;
+	in->near_uids = r->near.uids;
+	in->far_keywords = (o->far->caps & MF_CAP_KEYWORDS) != 0;
+	in->near_keywords = (o->near->caps & MF_CAP_KEYWORDS) != 0;
+	in->far_reset = r->far.reset;
+	in->near_reset = r->near.reset;
+	in->placeholders = (o->near->caps & MF_CAP_PLACEHOLDERS) != 0;
+	in->now = o->now;
 }
 
 /*
- * Open the side's folder on the store.  A side whose listed status showed
- * no change is opened only when something has to be done there; its view
- * and the status recorded at the end stay those of the listing, so a change
- * made between the listing and now is seen by the next run.
- */
-int
-side_select(struct side *s, struct mf_err *err)
-{
-	struct mf_select_req req = { .readonly = false };
-	struct mf_box_status now;
-
-	if (s->selected)
-		return 0;
-	if (s->st->ops->select_box(s->st, s->box, &req, &now, err) < 0)
-		return mf_err_prefix(err, "%s %s", s->label, s->box);
-	if (!s->status_known)
-		s->status = now;
-	s->status_known = true;
-	s->selected = true;
-	if (now.uidnext > s->uidnext)
-		s->uidnext = now.uidnext;
-	return 0;
-}
-
-/* Take the listed status as the side's status, without opening it. */
-static void
-side_listed(struct side *s, const struct mf_box_info *info)
-{
-	s->status = info->status;
-	s->status_known = true;
-	s->uidnext = info->status.uidnext;
-}
-
-/*
- * An interrupted run may have left APPENDs in the server's input: a server
- * goes on executing the commands a dead client had already sent.  Before
- * looking for journaled APPENDs among the new messages, wait until the
- * UID side stops growing (UIDNEXT and EXISTS the same over a second, for at
- * most 15 s), or one that lands after the look would be appended twice.
- * Only runs that find such a journal pay for this.
- */
-static int
-settle_side(struct side *s, struct mf_err *err)
-{
-	struct mf_select_req req = { .readonly = true };
-	struct mf_box_status a, b;
-	int i;
-
-	if (s->st->ops->select_box(s->st, s->box, &req, &a, err) < 0)
-		return mf_err_prefix(err, "%s %s", s->label, s->box);
-	for (i = 0; i < 30; i++) {
-		struct timespec half = { 0, 500 * 1000 * 1000 };
-
-		nanosleep(&half, NULL);
-		if (s->st->ops->select_box(s->st, s->box, &req, &b, err) < 0)
-			return mf_err_prefix(err, "%s %s", s->label, s->box);
-		if (a.uidnext == b.uidnext && a.messages == b.messages &&
-		    i > 0)
-			break;
-		a = b;
-	}
-	mf_debug(MF_LOGC_SYNC, "%s %s: settled at UIDNEXT %u", s->label,
-		 s->box, b.uidnext);
-	/* reopen read-write with the settled status */
-	s->selected = false;
-	s->status_known = false;
-	return side_select(s, err);
-}
-
-static int
-settle_after_crash(struct box_run *r, struct mf_err *err)
-{
-	bool far = false, near = false;
-	size_t i;
-
-	for (i = 0; i < r->rows->n; i++) {
-		if (r->rows->v[i].pending == STATE_PENDING_PUSH)
-			far = true;
-		if (r->rows->v[i].pending == STATE_PENDING_PULL &&
-		    r->near.uids)
-			near = true;
-	}
-	if (far && r->far.uids && settle_side(&r->far, err) < 0)
-		return -1;
-	if (near && settle_side(&r->near, err) < 0)
-		return -1;
-	return 0;
-}
-
-static bool
-has_msgid(const struct mf_msg *m)
-{
-	return m->msgid != NULL && strncmp(m->msgid, "H:", 2) != 0;
-}
-
-/*
- * A checked UID hint of another tool (an OfflineIMAP FMD5 that matches)
- * where the two copies do not both have a Message-ID and their headers
- * differ beyond what the fingerprint forgives (OfflineIMAP turns some
- * malformed messages' header into body, Message-ID and all): only the
- * whole content can tell, so both copies are read and digested
- * (sync/ident.h).  Few messages get here.
- */
-static int
-confirm_hints(struct box_run *r, struct mf_err *err)
-{
-	bool *in_far, *in_near;
-	size_t i, n = 0;
-	int ret = 0;
-
-	if (r->near.uids || r->far.reset)
-		return 0;
-	in_far = xcalloc(r->far.n + 1, sizeof(bool));
-	in_near = xcalloc(r->near.n + 1, sizeof(bool));
-	for (i = 0; i < r->near.n; i++) {
-		const struct mf_msg *nm = &r->near.view[i], *fm;
-		long k;
-
-		if (!nm->name_uid_checked || nm->name_uid == 0)
-			continue;
-		k = side_find_uid(&r->far, nm->name_uid);
-		if (k < 0)
-			continue;
-		fm = &r->far.view[k];
-		if ((has_msgid(fm) && has_msgid(nm)) ||
-		    (fm->size != 0 && fm->size == nm->size) ||
-		    (fm->fp != NULL && nm->fp != NULL &&
-		     strcmp(fm->fp, nm->fp) == 0))
-			continue;
-		in_far[k] = true;
-		in_near[i] = true;
-		n++;
-	}
-	if (n > 0)
-		ret = digest_side(&r->far, in_far, err);
-	if (n > 0 && ret == 0)
-		ret = digest_side(&r->near, in_near, err);
-	free(in_far);
-	free(in_near);
-	return ret;
-}
-
-/*
- * Which messages need their identity: new ones on both sides when both
- * have some (they may be the same message), far ones when an interrupted
- * APPEND has to be found, all of a side after its UIDVALIDITY changed.
+ * Give the messages that need it their identity (the planner says which:
+ * plan_ident_need()), and where another tool's UID hints cannot be
+ * confirmed otherwise, the digest of both copies (plan_hints_to_digest()).
  */
 static int
 identify(struct box_run *r, struct mf_err *err)
 {
-	bool *in_far = xcalloc(r->far.n + 1, sizeof(bool));
-	bool *in_near = xcalloc(r->near.n + 1, sizeof(bool));
-	size_t i, new_far = 0, new_near = 0;
-	bool pending_far = false, pending_near = false;
+	struct plan_input in;
+	struct plan_ident_need need, digest;
 	int ret = 0;
 
-	for (i = 0; i < r->rows->n; i++) {
-		const struct state_msg *row = &r->rows->v[i];
-		long k;
-
-		if (row->pending == STATE_PENDING_PUSH)
-			pending_far = true;
-		if (row->pending == STATE_PENDING_PULL && r->near.uids)
-			pending_near = true;
-		k = r->far.reset ? -1 : side_find_uid(&r->far, row->far_uid);
-		if (k >= 0 && row->far_uid != 0)
-			in_far[k] = true;
-		if (r->near.reset)
-			continue;
-		k = r->near.uids ? side_find_uid(&r->near, row->near_uid) :
-		    row->near_key != NULL ?
-		    side_find_key(&r->near, row->near_key) : -1;
-		if (k >= 0 && row_on_side(&r->near, row))
-			in_near[k] = true;
+	plan_input_of(r, &in);
+	plan_ident_need(&in, &need);
+	if (need.nfar_want > 0)
+		ret = identify_side(r, &r->far, need.far, err);
+	if (ret == 0 && need.nnear_want > 0)
+		ret = identify_side(r, &r->near, need.near, err);
+	if (ret == 0 && need.new_both) {
+		/* the identities just read decide which hints stay open */
+		plan_input_of(r, &in);
+		plan_hints_to_digest(&in, &digest);
+		if (digest.nnear_want > 0)
+			ret = digest_side(&r->far, digest.far, err);
+		if (ret == 0 && digest.nnear_want > 0)
+			ret = digest_side(&r->near, digest.near, err);
+		plan_ident_need_free(&digest);
 	}
-	for (i = 0; i < r->far.n; i++)
-		new_far += !in_far[i];
-	for (i = 0; i < r->near.n; i++)
-		new_near += !in_near[i];
-	if (new_far > 0 && (new_near > 0 || pending_far || r->far.reset)) {
-		for (i = 0; i < r->far.n; i++)
-			in_far[i] = !in_far[i];
-		ret = identify_side(r, &r->far, in_far, err);
-	}
-	if (ret == 0 && new_near > 0 &&
-	    (new_far > 0 || pending_near || r->near.reset)) {
-		for (i = 0; i < r->near.n; i++)
-			in_near[i] = !in_near[i];
-		ret = identify_side(r, &r->near, in_near, err);
-	}
-	free(in_far);
-	free(in_near);
-	if (ret == 0 && new_far > 0 && new_near > 0)
-		ret = confirm_hints(r, err);
+	plan_ident_need_free(&need);
 	return ret;
 }
 
+/* Dry run: hand each plan entry to the caller (cmd/ prints it). */
 static void
-plan_lines(struct box_run *r)
+plan_actions(struct box_run *r)
 {
 	const struct sync_opts *o = r->o;
 	size_t i;
 
-	if (o->plan_line == NULL)
+	if (o->planned == NULL)
 		return;
 	for (i = 0; i < r->plan->n; i++) {
 		const struct plan_entry *e = &r->plan->v[i];
-		char line[512], ff[8], nf[8];
-		const char *fid = e->far >= 0 ? "" : "-";
-		char uid[16] = "";
-		const char *key = e->near >= 0 && !r->near.uids ?
-			r->near.view[e->near].key : "";
+		struct sync_action a = { .kind = SYNC_ACTION_MSG };
 
-		if (e->far >= 0)
-			snprintf(uid, sizeof(uid), "%u",
-				 r->far.view[e->far].uid);
+		a.box = r->far.box;
+		a.has_far = e->far >= 0;
+		if (a.has_far)
+			a.far_uid = r->far.view[e->far].uid;
+		if (e->near >= 0 && !r->near.uids)
+			a.near_key = r->near.view[e->near].key;
 		if (e->why == PLAN_WHY_AMBIGUOUS) {
-			snprintf(line, sizeof(line), "%s: far %s%s near %s: "
-				 "leave alone (same Message-ID, other content "
-				 "on the other side)", r->far.box, uid, fid,
-				 key[0] ? key : "-");
-			o->plan_line(o->ctx, line);
+			a.kind = SYNC_ACTION_AMBIGUOUS;
+			o->planned(o->ctx, &a);
 			continue;
 		}
-		mf_flags_to_maildir(e->far_flags, ff);
-		mf_flags_to_maildir(e->near_flags, nf);
-		snprintf(line, sizeof(line), "%s: far %s%s near %s: %s%s%s%s%s"
-			 " -> flags %s/%s", r->far.box, uid, fid,
-			 key[0] ? key : "-",
-			 e->near_op.op == PLAN_OP_COPY ? "pull " : "",
-			 e->far_op.op == PLAN_OP_COPY ? "push " : "",
-			 e->far_op.op == PLAN_OP_DELETE ? "expunge-far " :
-			 e->far_op.op == PLAN_OP_FLAGS ? "flags-far " : "",
-			 e->near_op.op == PLAN_OP_DELETE ? "delete-near " :
-			 e->near_op.op == PLAN_OP_FLAGS ? "flags-near " : "",
-			 e->rec == PLAN_REC_FORGET ? "forget" : "",
-			 ff, nf);
-		o->plan_line(o->ctx, line);
+		a.far_op = e->far_op.op;
+		a.near_op = e->near_op.op;
+		a.forget = e->rec == PLAN_REC_FORGET;
+		a.far_flags = e->far_flags;
+		a.near_flags = e->near_flags;
+		o->planned(o->ctx, &a);
 	}
-}
-
-/*
- * Our own APPENDs, flag changes and expunges move a UID side's UIDNEXT and
- * HIGHESTMODSEQ, so the status taken before them would make the next run
- * look at the folder again for nothing.  Ask the server what changed since
- * that status; when every change is one we made (the message is in the
- * state with the flags we recorded, every vanished UID is one we removed),
- * take the new status as the record.  Anything else keeps the old record,
- * and the next run looks.
- */
-struct uid_flags {
-	uint32_t uid;
-	unsigned flags;
-	const char *kw;
-};
-
-static int
-cmp_uid_flags(const void *a, const void *b)
-{
-	const struct uid_flags *x = a, *y = b;
-
-	return x->uid < y->uid ? -1 : x->uid > y->uid;
-}
-
-static int
-absorb_own_changes(struct box_run *r, struct side *s, struct mf_err *err)
-{
-	struct mf_box_status now;
-	struct mf_select_req req = { .readonly = false };
-	struct mf_scan_req sreq = { .want = MF_WANT_FLAGS, .vanished = true };
-	struct mf_scan_result *res = NULL;
-	struct state_msg_list *rows = NULL;
-	struct uid_flags *uids;
-	bool mine = true;
-	size_t i, present = 0;
-	bool far = s->id == SIDE_FAR;
-
-	if (!s->uids || !s->selected || !(s->st->caps & MF_CAP_CONDSTORE) ||
-	    s->status.highestmodseq == 0)
-		return 0;
-	if ((far ? r->rep.pushed + r->rep.flags_far + r->rep.del_far :
-	     r->rep.pulled + r->rep.flags_near + r->rep.del_near) == 0)
-		return 0;
-	sreq.changedsince = s->status.highestmodseq;
-	sreq.vanished = (s->st->caps & MF_CAP_QRESYNC) != 0;
-	if (s->st->ops->select_box(s->st, s->box, &req, &now, err) < 0 ||
-	    s->st->ops->scan(s->st, &sreq, &res, err) < 0 ||
-	    state_msgs_load(r->db, r->sbox->id, &rows, err) < 0) {
-		mf_scan_result_free(&res);
-		return mf_err_prefix(err, "%s %s", s->label, s->box);
-	}
-	uids = xcalloc(rows->n + 1, sizeof(*uids));
-	for (i = 0; i < rows->n; i++) {
-		uint32_t uid = far ? rows->v[i].far_uid : rows->v[i].near_uid;
-
-		if (uid != 0) {
-			uids[present].uid = uid;
-			uids[present].kw = far ? rows->v[i].far_keywords :
-					   rows->v[i].near_keywords;
-			uids[present++].flags = far ? rows->v[i].far_flags :
-						rows->v[i].near_flags;
-		}
-	}
-	mf_qsort(uids, present, sizeof(*uids), cmp_uid_flags);
-	for (i = 0; i < res->n && mine; i++) {
-		struct uid_flags key = { res->msgs[i].uid, 0, NULL }, *found;
-
-		found = mf_bsearch(&key, uids, present, sizeof(*uids),
-				cmp_uid_flags);
-		mine = found != NULL && found->flags == res->msgs[i].flags &&
-		       (!(s->st->caps & MF_CAP_KEYWORDS) ||
-			mf_kw_equal(found->kw, res->msgs[i].keywords));
-	}
-	for (i = 0; i < res->nvanished && mine; i++) {
-		struct uid_flags key = { res->vanished[i], 0, NULL };
-
-		mine = mf_bsearch(&key, uids, present, sizeof(*uids),
-			       cmp_uid_flags) == NULL;
-	}
-	free(uids);
-	/* without VANISHED, the count tells whether someone expunged */
-	if (mine && now.messages != present)
-		mine = false;
-	if (mine) {
-		now.has_status = true;
-		s->status = now;
-	}
-	mf_debug(MF_LOGC_SYNC, "%s %s: changes since the listing are %s",
-		 s->label, s->box, mine ? "all ours" : "not all ours");
-	mf_scan_result_free(&res);
-	state_msg_list_free(&rows);
-	return 0;
-}
-
-/* Record the folder's sides for the next run (see the top of the file). */
-static int
-record_box(struct box_run *r, bool clean, struct mf_err *err)
-{
-	struct state_box *b = r->sbox;
-
-	b->far.uidvalidity = r->far.status.uidvalidity;
-	b->near.uidvalidity = r->near.status.uidvalidity;
-	if (clean) {
-		b->far.uidnext = r->far.status.uidnext;
-		b->far.messages = r->far.status.messages;
-		b->far.highestmodseq = r->far.status.highestmodseq;
-		b->far.dir_token = r->far.status.dir_token;
-		b->near.uidnext = r->near.status.uidnext;
-		b->near.messages = r->near.status.messages;
-		b->near.highestmodseq = r->near.status.highestmodseq;
-		b->near.dir_token = r->near.status.dir_token;
-		b->last_sync = r->o->now;
-	} else {
-		b->far.uidnext = b->near.uidnext = 0;
-		b->far.highestmodseq = b->near.highestmodseq = 0;
-		b->far.dir_token = b->near.dir_token = 0;
-	}
-	if (state_begin(r->db, err) < 0)
-		return -1;
-	/* every row now holds what the near side stores (near-kw.h) */
-	if (state_box_update(r->db, b, err) < 0 ||
-	    (clean && r->near_kw_unmarked &&
-	     near_kw_mark(r->db, b->id, err) < 0)) {
-		state_rollback(r->db);
-		return -1;
-	}
-	return state_commit(r->db, err);
 }
 
 /*
@@ -457,9 +131,9 @@ open_pair(struct box_run *r, const struct box_pair *pair, struct mf_err *err)
 							&pending, err) < 0)
 		return -1;
 	far_same = r->sbox->id != 0 && pair->far != NULL &&
-		   same_status(&r->far, &pair->far->status);
+		   side_same_status(&r->far, &pair->far->status);
 	near_same = r->sbox->id != 0 && pair->near != NULL &&
-		    same_status(&r->near, &pair->near->status);
+		    side_same_status(&r->near, &pair->near->status);
 	if (pending == 0 && far_same && near_same)
 		return 1;
 	if (far_same && pending == 0)
@@ -482,36 +156,6 @@ open_pair(struct box_run *r, const struct box_pair *pair, struct mf_err *err)
 		return -1;
 	}
 	return state_commit(o->db, err);
-}
-
-/*
- * A "mailferry fetch" killed half way leaves a row pending FETCH and maybe
- * both the placeholder and the full copy: finish or undo it before the
- * views are built, or the full copy would look new and be uploaded.  A dry
- * run cannot write; the planner then reads the row as the placeholder.
- */
-static int
-settle_fetch(struct box_run *r, struct mf_err *err)
-{
-	bool changed = false;
-	size_t i;
-
-	if (r->o->dry_run || !(r->near.st->caps & MF_CAP_PLACEHOLDERS))
-		return 0;
-	for (i = 0; i < r->rows->n; i++)
-		if (r->rows->v[i].pending == STATE_PENDING_FETCH)
-			break;
-	if (i == r->rows->n)
-		return 0;
-	if (side_select(&r->near, err) < 0)
-		return -1;
-	if (fetch_settle(r->db, r->near.st, r->rows, &changed, err) < 0)
-		return mf_err_prefix(err, "near %s: settle fetch",
-				     r->near.box);
-	if (!changed)
-		return 0;
-	state_msg_list_free(&r->rows);
-	return state_msgs_load(r->db, r->sbox->id, &r->rows, err);
 }
 
 /*
@@ -543,7 +187,7 @@ static int
 plan_pass(struct box_run *r, bool first, struct mf_err *err)
 {
 	const struct sync_opts *o = r->o;
-	struct plan_input in = { 0 };
+	struct plan_input in;
 
 	if (r->sbox->id != 0) {
 		if (state_msgs_load(o->db, r->sbox->id, &r->rows, err) < 0)
@@ -562,20 +206,7 @@ plan_pass(struct box_run *r, bool first, struct mf_err *err)
 	if (identify(r, err) < 0)
 		return -1;
 	near_kw_adjust(r);
-	in.policy = o->policy;
-	in.state = r->rows->v;
-	in.nstate = r->rows->n;
-	in.far = r->far.view;
-	in.nfar = r->far.n;
-	in.near = r->near.view;
-	in.nnear = r->near.n;
-	in.near_uids = r->near.uids;
-	in.far_keywords = (o->far->caps & MF_CAP_KEYWORDS) != 0;
-	in.near_keywords = (o->near->caps & MF_CAP_KEYWORDS) != 0;
-	in.far_reset = r->far.reset;
-	in.near_reset = r->near.reset;
-	in.placeholders = (o->near->caps & MF_CAP_PLACEHOLDERS) != 0;
-	in.now = o->now;
+	plan_input_of(r, &in);
 	return plan_box(&in, &r->plan, err);
 }
 
@@ -660,8 +291,8 @@ run_passes(struct box_run *r, struct sync_box_report *rep, uint64_t *pending,
 			 * UIDNEXT being below them: open both sides again
 			 * for a fresh one before the views are built.
 			 */
-			r->far.selected = r->far.status_known = false;
-			r->near.selected = r->near.status_known = false;
+			side_reopen(&r->far);
+			side_reopen(&r->near);
 			if (side_select(&r->far, err) < 0 ||
 			    side_select(&r->near, err) < 0)
 				return -1;
@@ -673,7 +304,7 @@ run_passes(struct box_run *r, struct sync_box_report *rep, uint64_t *pending,
 			note_ambiguous(r);
 		}
 		if (r->o->dry_run) {
-			plan_lines(r);
+			plan_actions(r);
 			return 0;
 		}
 		if (exec_plan(r, err) < 0)
@@ -689,9 +320,11 @@ run_passes(struct box_run *r, struct sync_box_report *rep, uint64_t *pending,
 	return 0;
 }
 
+/* kept: the move pass's listings of the pair's folders (move.h), or NULL */
 static int
 sync_pair(const struct sync_opts *o, const struct box_pair *pair,
-	  struct sync_box_report *rep, struct mf_err *err)
+	  struct side_scan *kept, struct sync_box_report *rep,
+	  struct mf_err *err)
 {
 	struct state_box fresh = { 0 };
 	struct box_run r = { 0 };
@@ -708,6 +341,10 @@ sync_pair(const struct sync_opts *o, const struct box_pair *pair,
 	r.sbox = &fresh;
 	side_init(&r.far, SIDE_FAR, o->far, pair->far_name, &fresh.far);
 	side_init(&r.near, SIDE_NEAR, o->near, pair->near_name, &fresh.near);
+	if (kept != NULL) {
+		side_take_scan(&r.far, &kept[SIDE_FAR]);
+		side_take_scan(&r.near, &kept[SIDE_NEAR]);
+	}
 	rep->far_name = pair->far_name;
 	rep->near_name = pair->near_name;
 
@@ -751,72 +388,6 @@ out:
 	return ret;
 }
 
-/* The near folder of a vanished far one goes only if all of it is synced. */
-static int
-remove_vanished(const struct sync_opts *o, const struct box_pair *pair,
-		bool far_gone, struct sync_box_report *rep,
-		struct mf_err *err)
-{
-	struct mf_store *st = far_gone ? o->near : o->far;
-	const char *name = far_gone ? pair->near_name : pair->far_name;
-	unsigned side = far_gone ? SYNC_SIDE_NEAR : SYNC_SIDE_FAR;
-	struct mf_select_req req = { .readonly = true };
-	struct mf_scan_req sreq = { .want = 0 };
-	struct mf_box_status status;
-	struct mf_scan_result *res = NULL;
-	struct state_msg_list *rows = NULL;
-	size_t i, unsynced = 0;
-	int ret = -1;
-
-	rep->outcome = far_gone ? SYNC_BOX_VANISHED_FAR_KEPT :
-		       SYNC_BOX_VANISHED_NEAR_KEPT;
-	if (!(o->policy->remove & side) || o->dry_run)
-		return 0;
-	if (st->ops->select_box(st, name, &req, &status, err) < 0 ||
-	    st->ops->scan(st, &sreq, &res, err) < 0 ||
-	    state_msgs_load(o->db, pair->state->id, &rows, err) < 0)
-		goto out;
-	for (i = 0; i < res->n; i++) {
-		const struct mf_msg *m = &res->msgs[i];
-		bool known = false;
-		size_t k;
-
-		for (k = 0; k < rows->n && !known; k++) {
-			const struct state_msg *row = &rows->v[k];
-
-			if (far_gone && !(st->caps & MF_CAP_UIDS))
-				known = row->near_key != NULL &&
-					strcmp(row->near_key, m->key) == 0;
-			else if (far_gone)
-				known = row->near_uid == m->uid;
-			else
-				known = row->far_uid == m->uid;
-		}
-		unsynced += !known;
-	}
-	if (unsynced > 0) {
-		mf_log(MF_LOG_WARN, MF_LOGC_SYNC, "%s: vanished on the %s side "
-		       "but %zu messages here were never synced: kept", name,
-		       far_gone ? "far" : "near", unsynced);
-		ret = 0;
-		goto out;
-	}
-	if (st->ops->delete_box(st, name, err) < 0)
-		goto out;
-	if (state_begin(o->db, err) < 0)
-		goto out;
-	if (state_box_delete(o->db, pair->state->id, err) < 0) {
-		state_rollback(o->db);
-		goto out;
-	}
-	ret = state_commit(o->db, err);
-	rep->outcome = SYNC_BOX_REMOVED;
-out:
-	mf_scan_result_free(&res);
-	state_msg_list_free(&rows);
-	return ret;
-}
-
 /*
  * Why a folder that exists on one side only was left alone: the side it
  * lacks is not in policy->create (the value that would make it is named),
@@ -855,8 +426,8 @@ skip_reason(const struct sync_opts *o, const struct box_pair *pair)
  */
 static int
 run_pair(const struct sync_opts *o, const struct box_pair *pair,
-	 size_t moved, bool touched, struct sync_box_report *rep,
-	 struct mf_err *err)
+	 size_t moved, bool touched, struct side_scan *kept,
+	 struct sync_box_report *rep, struct mf_err *err)
 {
 	struct box_pair p = *pair;
 
@@ -865,7 +436,7 @@ run_pair(const struct sync_opts *o, const struct box_pair *pair,
 	case BOX_SYNC:
 		if (touched)
 			p.far = p.near = NULL;
-		return sync_pair(o, &p, rep, err);
+		return sync_pair(o, &p, kept, rep, err);
 	case BOX_CREATE_NEAR:
 	case BOX_CREATE_FAR: {
 		bool near = pair->action == BOX_CREATE_NEAR;
@@ -886,7 +457,7 @@ run_pair(const struct sync_opts *o, const struct box_pair *pair,
 			p.near = NULL;
 		else
 			p.far = NULL;
-		return sync_pair(o, &p, rep, err);
+		return sync_pair(o, &p, NULL, rep, err);
 	}
 	case BOX_SKIP_NEW_FAR:
 	case BOX_SKIP_NEW_NEAR:
@@ -986,6 +557,7 @@ sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 	struct box_plan *plan = NULL;
 	size_t *moved = NULL;
 	bool *touched = NULL;
+	struct side_scan *kept = NULL;
 	size_t i;
 	int ret = -1;
 
@@ -1007,9 +579,10 @@ sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 		goto out;
 	moved = xcalloc(plan->n + 1, sizeof(*moved));
 	touched = xcalloc(plan->n + 1, sizeof(*touched));
+	kept = xcalloc(2 * plan->n + 1, sizeof(*kept));
 	if (sync_stopped(err) < 0)
 		goto out;
-	if (moves_run(o, plan, moved, touched, err) < 0) {
+	if (moves_run(o, plan, moved, touched, kept, err) < 0) {
 		mf_err_prefix(err, "moves");
 		goto out;
 	}
@@ -1020,8 +593,8 @@ sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 		/* between folders: everything before is recorded */
 		if (sync_stopped(err) < 0)
 			goto out;
-		if (run_pair(o, &plan->v[i], moved[i], touched[i], &rep,
-			     &berr) < 0) {
+		if (run_pair(o, &plan->v[i], moved[i], touched[i],
+			     &kept[2 * i], &rep, &berr) < 0) {
 			rep.box_failed = true;
 			rep.err = berr;
 			if (rep.far_name == NULL) {
@@ -1042,6 +615,9 @@ sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 	}
 	ret = 0;
 out:
+	for (i = 0; kept != NULL && i < 2 * plan->n; i++)
+		mf_scan_result_free(&kept[i].res);
+	free(kept);
 	free(moved);
 	free(touched);
 	boxes_plan_free(&plan);

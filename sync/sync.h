@@ -65,8 +65,43 @@ struct sync_box_report {
 };
 
 typedef void sync_report_fn(void *ctx, const struct sync_box_report *r);
-/* Dry run: one line per planned action. */
-typedef void sync_line_fn(void *ctx, const char *line);
+
+/* A message on one side: by UID when key is NULL, else by maildir key. */
+struct sync_msg_id {
+	uint32_t uid;
+	const char *key;
+};
+
+enum sync_action_kind {
+	SYNC_ACTION_MSG = 1,	/* a message's plan entry (plan.h) */
+	SYNC_ACTION_AMBIGUOUS,	/* new on both sides with the same
+				 * Message-ID, other content: left alone */
+	SYNC_ACTION_MOVE,	/* a move between folders (move.h) */
+};
+
+/*
+ * Dry run: one planned action, for the caller to show.  Strings are
+ * borrowed for the call only.
+ */
+struct sync_action {
+	enum sync_action_kind kind;
+	const char *box;	/* the far folder's name (MOVE: the source) */
+	/* MSG, AMBIGUOUS */
+	bool has_far;		/* a far message (its UID: far_uid) */
+	uint32_t far_uid;
+	const char *near_key;	/* a near message on a key side, or NULL */
+	/* MSG: what the plan entry does (plan.h) */
+	enum plan_op far_op, near_op;
+	bool forget;		/* the state row is deleted */
+	unsigned far_flags, near_flags;	/* MF_F_*: the flags after it */
+	/* MOVE: seen moved on side (SYNC_SIDE_FAR or _NEAR) as seen_id,
+	 * into folder to (far name); the other side moves mirror_id */
+	const char *to;
+	unsigned side;
+	struct sync_msg_id seen_id, mirror_id;
+};
+
+typedef void sync_action_fn(void *ctx, const struct sync_action *a);
 
 struct sync_opts {
 	const char *channel;
@@ -78,7 +113,7 @@ struct sync_opts {
 	bool dry_run;
 	int64_t now;			/* Unix time (the caller's clock) */
 	sync_report_fn *report;
-	sync_line_fn *plan_line;
+	sync_action_fn *planned;	/* dry run: each planned action */
 	void *ctx;
 	/* messages per copy batch (one state commit and one durability
 	 * flush each); 0 = default */

@@ -1,0 +1,145 @@
+/*
+ * What a folder pair's run leaves for the next one: the status of both
+ * sides (record_box), with our own changes taken into it where the server
+ * shows they are all ours (absorb_own_changes).
+ *
+ * What is recorded for a folder after a run decides what the next run
+ * looks at, so it is written only when the run was clean: if a message
+ * failed, a deletion was held back or a copy is still pending, the record
+ * asks for full scans next time instead (a cheaper record could hide the
+ * failed message from the delta scans for good).
+ */
+#include <stdlib.h>
+
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "engine.h"
+#include "flags.h"
+#include "near-kw.h"
+
+/*
+ * Our own APPENDs, flag changes and expunges move a UID side's UIDNEXT and
+ * HIGHESTMODSEQ, so the status taken before them would make the next run
+ * look at the folder again for nothing.  Ask the server what changed since
+ * that status; when every change is one we made (the message is in the
+ * state with the flags we recorded, every vanished UID is one we removed),
+ * take the new status as the record.  Anything else keeps the old record,
+ * and the next run looks.
+ */
+struct uid_flags {
+	uint32_t uid;
+	unsigned flags;
+	const char *kw;
+};
+
+static int
+cmp_uid_flags(const void *a, const void *b)
+{
+	const struct uid_flags *x = a, *y = b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+int
+absorb_own_changes(struct box_run *r, struct side *s, struct mf_err *err)
+{
+	struct mf_box_status now;
+	struct mf_scan_req sreq = { .want = MF_WANT_FLAGS, .vanished = true };
+	struct mf_scan_result *res = NULL;
+	struct state_msg_list *rows = NULL;
+	struct uid_flags *uids;
+	bool mine = true;
+	size_t i, present = 0;
+	bool far = s->id == SIDE_FAR;
+
+	if (!s->uids || !s->selected || !(s->st->caps & MF_CAP_CONDSTORE) ||
+	    s->status.highestmodseq == 0)
+		return 0;
+	if ((far ? r->rep.pushed + r->rep.flags_far + r->rep.del_far :
+	     r->rep.pulled + r->rep.flags_near + r->rep.del_near) == 0)
+		return 0;
+	sreq.changedsince = s->status.highestmodseq;
+	sreq.vanished = (s->st->caps & MF_CAP_QRESYNC) != 0;
+	if (side_open(s, s->box, false, &now, err) < 0 ||
+	    s->st->ops->scan(s->st, &sreq, &res, err) < 0 ||
+	    state_msgs_load(r->db, r->sbox->id, &rows, err) < 0) {
+		mf_scan_result_free(&res);
+		return mf_err_prefix(err, "%s %s", s->label, s->box);
+	}
+	uids = xcalloc(rows->n + 1, sizeof(*uids));
+	for (i = 0; i < rows->n; i++) {
+		uint32_t uid = far ? rows->v[i].far_uid : rows->v[i].near_uid;
+
+		if (uid != 0) {
+			uids[present].uid = uid;
+			uids[present].kw = far ? rows->v[i].far_keywords :
+					   rows->v[i].near_keywords;
+			uids[present++].flags = far ? rows->v[i].far_flags :
+						rows->v[i].near_flags;
+		}
+	}
+	mf_qsort(uids, present, sizeof(*uids), cmp_uid_flags);
+	for (i = 0; i < res->n && mine; i++) {
+		struct uid_flags key = { res->msgs[i].uid, 0, NULL }, *found;
+
+		found = mf_bsearch(&key, uids, present, sizeof(*uids),
+				cmp_uid_flags);
+		mine = found != NULL && found->flags == res->msgs[i].flags &&
+		       (!(s->st->caps & MF_CAP_KEYWORDS) ||
+			mf_kw_equal(found->kw, res->msgs[i].keywords));
+	}
+	for (i = 0; i < res->nvanished && mine; i++) {
+		struct uid_flags key = { res->vanished[i], 0, NULL };
+
+		mine = mf_bsearch(&key, uids, present, sizeof(*uids),
+			       cmp_uid_flags) == NULL;
+	}
+	free(uids);
+	/* without VANISHED, the count tells whether someone expunged */
+	if (mine && now.messages != present)
+		mine = false;
+	if (mine) {
+		now.has_status = true;
+		s->status = now;
+	}
+	mf_debug(MF_LOGC_SYNC, "%s %s: changes since the listing are %s",
+		 s->label, s->box, mine ? "all ours" : "not all ours");
+	mf_scan_result_free(&res);
+	state_msg_list_free(&rows);
+	return 0;
+}
+
+/* Record the folder's sides for the next run (see the top of the file). */
+int
+record_box(struct box_run *r, bool clean, struct mf_err *err)
+{
+	struct state_box *b = r->sbox;
+
+	b->far.uidvalidity = r->far.status.uidvalidity;
+	b->near.uidvalidity = r->near.status.uidvalidity;
+	if (clean) {
+		b->far.uidnext = r->far.status.uidnext;
+		b->far.messages = r->far.status.messages;
+		b->far.highestmodseq = r->far.status.highestmodseq;
+		b->far.dir_token = r->far.status.dir_token;
+		b->near.uidnext = r->near.status.uidnext;
+		b->near.messages = r->near.status.messages;
+		b->near.highestmodseq = r->near.status.highestmodseq;
+		b->near.dir_token = r->near.status.dir_token;
+		b->last_sync = r->o->now;
+	} else {
+		b->far.uidnext = b->near.uidnext = 0;
+		b->far.highestmodseq = b->near.highestmodseq = 0;
+		b->far.dir_token = b->near.dir_token = 0;
+	}
+	if (state_begin(r->db, err) < 0)
+		return -1;
+	/* every row now holds what the near side stores (near-kw.h) */
+	if (state_box_update(r->db, b, err) < 0 ||
+	    (clean && r->near_kw_unmarked &&
+	     near_kw_mark(r->db, b->id, err) < 0)) {
+		state_rollback(r->db);
+		return -1;
+	}
+	return state_commit(r->db, err);
+}

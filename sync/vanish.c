@@ -1,0 +1,77 @@
+/*
+ * A folder pair one of whose folders vanished since the last run: the
+ * other one is removed too where the policy says so (remove:) and only
+ * when every message in it was synced, else it is kept and said so.
+ */
+#include <string.h>
+
+#include "base/log.h"
+#include "boxes.h"
+#include "engine.h"
+
+/* The near folder of a vanished far one goes only if all of it is synced. */
+int
+remove_vanished(const struct sync_opts *o, const struct box_pair *pair,
+		bool far_gone, struct sync_box_report *rep,
+		struct mf_err *err)
+{
+	struct mf_store *st = far_gone ? o->near : o->far;
+	const char *name = far_gone ? pair->near_name : pair->far_name;
+	unsigned side = far_gone ? SYNC_SIDE_NEAR : SYNC_SIDE_FAR;
+	struct side s;
+	struct mf_scan_req sreq = { .want = 0 };
+	struct mf_box_status status;
+	struct mf_scan_result *res = NULL;
+	struct state_msg_list *rows = NULL;
+	size_t i, unsynced = 0;
+	int ret = -1;
+
+	rep->outcome = far_gone ? SYNC_BOX_VANISHED_FAR_KEPT :
+		       SYNC_BOX_VANISHED_NEAR_KEPT;
+	if (!(o->policy->remove & side) || o->dry_run)
+		return 0;
+	side_init(&s, far_gone ? SIDE_NEAR : SIDE_FAR, st, name, NULL);
+	if (side_open(&s, name, true, &status, err) < 0 ||
+	    st->ops->scan(st, &sreq, &res, err) < 0 ||
+	    state_msgs_load(o->db, pair->state->id, &rows, err) < 0)
+		goto out;
+	for (i = 0; i < res->n; i++) {
+		const struct mf_msg *m = &res->msgs[i];
+		bool known = false;
+		size_t k;
+
+		for (k = 0; k < rows->n && !known; k++) {
+			const struct state_msg *row = &rows->v[k];
+
+			if (far_gone && !(st->caps & MF_CAP_UIDS))
+				known = row->near_key != NULL &&
+					strcmp(row->near_key, m->key) == 0;
+			else if (far_gone)
+				known = row->near_uid == m->uid;
+			else
+				known = row->far_uid == m->uid;
+		}
+		unsynced += !known;
+	}
+	if (unsynced > 0) {
+		mf_log(MF_LOG_WARN, MF_LOGC_SYNC, "%s: vanished on the %s side "
+		       "but %zu messages here were never synced: kept", name,
+		       far_gone ? "far" : "near", unsynced);
+		ret = 0;
+		goto out;
+	}
+	if (st->ops->delete_box(st, name, err) < 0)
+		goto out;
+	if (state_begin(o->db, err) < 0)
+		goto out;
+	if (state_box_delete(o->db, pair->state->id, err) < 0) {
+		state_rollback(o->db);
+		goto out;
+	}
+	ret = state_commit(o->db, err);
+	rep->outcome = SYNC_BOX_REMOVED;
+out:
+	mf_scan_result_free(&res);
+	state_msg_list_free(&rows);
+	return ret;
+}
