@@ -5,9 +5,11 @@
  *
  * What is recorded for a folder after a run decides what the next run
  * looks at, so it is written only when the run was clean: if a message
- * failed, a deletion was held back or a copy is still pending, the record
- * asks for full scans next time instead (a cheaper record could hide the
- * failed message from the delta scans for good).
+ * failed, a deletion was held back, a message is held as ambiguous or a
+ * copy is still pending, the record asks for full scans next time instead
+ * (a cheaper record could hide the failed or held message from the delta
+ * scans for good: a held far message has no row and sits below UIDNEXT,
+ * so a delta view would lack it and its near twin would look new).
  */
 #include <stdlib.h>
 

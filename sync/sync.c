@@ -372,7 +372,8 @@ sync_pair(const struct sync_opts *o, const struct box_pair *pair,
 		goto out;
 	}
 	clean = r.rep.failed == 0 && pending == 0 &&
-		r.plan->stats.guard_far == 0 && r.plan->stats.guard_near == 0;
+		r.plan->stats.guard_far == 0 && r.plan->stats.guard_near == 0 &&
+		r.plan->stats.ambiguous == 0;
 	if (clean && (ret = absorb_own_changes(&r, &r.far, err)) < 0)
 		goto out;
 	if (clean && (ret = absorb_own_changes(&r, &r.near, err)) < 0)
