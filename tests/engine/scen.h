@@ -22,7 +22,7 @@
 #define SCEN_MAX_ROWS 96
 #define SCEN_MAX_BOXES 8
 #define SCEN_MAX_FAILS 4
-#define SCEN_NAME 64
+#define SCEN_NAME 192	/* room for a maildir key over MOVE_KEY_MAX */
 #define SCEN_TEXT 256
 
 /* The fixed clock of every run; dates are relative to it. */
