@@ -19,8 +19,7 @@
 
 static const char *const side_words[] = { "none", "far", "near", "both" };
 
-static void
-warn(const char *fmt, ...) MF_PRINTF(1, 2);
+static void warn(const char *fmt, ...) MF_PRINTF(1, 2);
 
 static void
 warn(const char *fmt, ...)
@@ -100,9 +99,10 @@ print_account(const struct config_account *acct)
 	if (imap->tunnel != NULL)
 		printf("tunnel: %s (", imap->tunnel);
 	else
-		printf("%s://%s@%s%s%s:%u (", imap->tls == IMAP_TLS_IMPLICIT ?
-		       "imaps" : "imap", imap->user, v6 ? "[" : "",
-		       imap->host, v6 ? "]" : "", imap->port);
+		printf("%s://%s@%s%s%s:%u (",
+		       imap->tls == IMAP_TLS_IMPLICIT ? "imaps" : "imap",
+		       imap->user, v6 ? "[" : "", imap->host, v6 ? "]" : "",
+		       imap->port);
 	printf("account %s, tls %s, %s", acct->name, tls[imap->tls],
 	       secret_source(acct));
 	if (acct->password_env != NULL)
@@ -225,7 +225,8 @@ check_environment(const struct mf_config *cfg)
 
 		if (a->password_env != NULL && getenv(a->password_env) == NULL)
 			warn("account '%s': password_env %s is not set in "
-			     "this environment", a->name, a->password_env);
+			     "this environment",
+			     a->name, a->password_env);
 		if (a->imap.ca_file != NULL &&
 		    access(a->imap.ca_file, R_OK) < 0)
 			warn("account '%s': ca_file %s is not readable",
@@ -243,8 +244,10 @@ check_names(const struct mf_config *cfg, int argc, char **argv)
 	for (i = 0; i < argc; i++) {
 		if (config_find_channel(cfg, argv[i]) != NULL)
 			continue;
-		fprintf(stderr, "mailferry: check: no channel '%s' "
-			"(channels:", argv[i]);
+		fprintf(stderr,
+			"mailferry: check: no channel '%s' "
+			"(channels:",
+			argv[i]);
 		for (k = 0; k < cfg->nchannels; k++)
 			fprintf(stderr, " %s", cfg->channels[k].name);
 		fputs(cfg->nchannels == 0 ? " none)\n" : ")\n", stderr);
@@ -259,11 +262,12 @@ cmd_check(struct cmd_ctx *ctx, int argc, char **argv)
 	const struct mf_config *cfg;
 	int c, i;
 
-	optind = 0;	/* glibc: restart getopt for the command's argv */
+	optind = 0; /* glibc: restart getopt for the command's argv */
 	/* -c FILE was taken by main.c wherever it stood */
 	while ((c = getopt(argc, argv, "+h")) != -1) {
 		if (c == 'h' || c == '?') {
-			fprintf(c == 'h' ? stdout : stderr, "usage: mailferry "
+			fprintf(c == 'h' ? stdout : stderr,
+				"usage: mailferry "
 				"check [-c FILE] [CHANNEL...]\n");
 			return c == 'h' ? MF_EXIT_OK : MF_EXIT_USAGE;
 		}
@@ -273,8 +277,8 @@ cmd_check(struct cmd_ctx *ctx, int argc, char **argv)
 		return MF_EXIT_USAGE;
 	printf("%s: %zu account%s, %zu store%s, %zu channel%s; state in ",
 	       cfg->path, cfg->naccounts, cfg->naccounts == 1 ? "" : "s",
-	       cfg->nmaildirs, cfg->nmaildirs == 1 ? "" : "s",
-	       cfg->nchannels, cfg->nchannels == 1 ? "" : "s");
+	       cfg->nmaildirs, cfg->nmaildirs == 1 ? "" : "s", cfg->nchannels,
+	       cfg->nchannels == 1 ? "" : "s");
 	print_path(cfg->state_dir);
 	fputc('\n', stdout);
 	check_environment(cfg);

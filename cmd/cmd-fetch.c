@@ -71,20 +71,20 @@ fetch_dry(const struct target *t, const char *path, struct mf_err *err)
 	size_t i;
 	int ret = -1;
 
-	if (state_open(path, true, &db, err) < 0 ||
-	    state_begin(db, err) < 0 || state_box_list(db, &boxes, err) < 0)
+	if (state_open(path, true, &db, err) < 0 || state_begin(db, err) < 0 ||
+	    state_box_list(db, &boxes, err) < 0)
 		goto out;
 	for (i = 0; i < boxes->n; i++) {
 		uint64_t n = 0;
 
 		if (!named(t, &boxes->v[i]))
 			continue;
-		if (state_msg_count_placeholders(db, boxes->v[i].id, &n,
-						 err) < 0)
+		if (state_msg_count_placeholders(db, boxes->v[i].id, &n, err) <
+		    0)
 			goto out;
 		if (n > 0)
-			printf("%s: %s: would fetch %" PRIu64 "\n",
-			       t->ch->name, boxes->v[i].far_name, n);
+			printf("%s: %s: would fetch %" PRIu64 "\n", t->ch->name,
+			       boxes->v[i].far_name, n);
 	}
 	ret = 0;
 out:
@@ -157,11 +157,11 @@ cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		fprintf(stderr, "usage: mailferry fetch "
-			"[CHANNEL[:FOLDER]...]\n");
+				"[CHANNEL[:FOLDER]...]\n");
 		return MF_EXIT_USAGE;
 	}
-	if (targets_parse(ctx->cfg, argc - optind, argv + optind, &targets,
-			  &n, &err) < 0)
+	if (targets_parse(ctx->cfg, argc - optind, argv + optind, &targets, &n,
+			  &err) < 0)
 		return cmd_fail(&err);
 	for (i = 0; i < n; i++) {
 		struct fetch_summary sum = { 0 };
@@ -185,7 +185,7 @@ cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv)
 			       sum.failed ? ", with failures" : "");
 		free(targets[i].only);
 		if (mf_cancel_signal() != 0)
-			break;	/* the channels after it are not begun */
+			break; /* the channels after it are not begun */
 	}
 	for (i++; i < n; i++)
 		free(targets[i].only);

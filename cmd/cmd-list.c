@@ -64,15 +64,17 @@ resolve(const struct mf_config *cfg, const char *name,
 		side_r->account = NULL;
 		return 0;
 	}
-	return mf_err_set(err, MF_E_USAGE, "list: no channel, account or "
-			  "maildir store named '%s'", name);
+	return mf_err_set(err, MF_E_USAGE,
+			  "list: no channel, account or "
+			  "maildir store named '%s'",
+			  name);
 }
 
 static void
 print_list(const struct mf_box_list *list)
 {
 	size_t i, namew = 0, countw = 1, unseenw = 0;
-	char (*names)[256] = xcalloc(list->n ? list->n : 1, sizeof(*names));
+	char(*names)[256] = xcalloc(list->n ? list->n : 1, sizeof(*names));
 
 	for (i = 0; i < list->n; i++) {
 		const struct mf_box_info *b = &list->v[i];

@@ -33,8 +33,8 @@ struct channel_total {
 	size_t nboxes;
 	uint64_t messages;
 	uint64_t pending;
-	uint64_t placeholders;	/* messages max_size left as placeholders */
-	int64_t last_sync;	/* newest of the folder pairs */
+	uint64_t placeholders; /* messages max_size left as placeholders */
+	int64_t last_sync;     /* newest of the folder pairs */
 };
 
 /* Folder names come from the server: no terminal escapes on our output. */
@@ -93,7 +93,7 @@ print_boxes(struct state_db *db, const struct state_box_list *boxes,
 {
 	struct box_counts *counts = calloc(boxes->n + 1, sizeof(*counts));
 	char far[512], near[512], when[64];
-	size_t i, far_w = 3, near_w = 4;	/* "FAR", "NEAR" */
+	size_t i, far_w = 3, near_w = 4; /* "FAR", "NEAR" */
 
 	if (counts == NULL)
 		return mf_err_set(err, MF_E_INTERNAL, "out of memory");
@@ -149,8 +149,8 @@ print_total(const char *label, const struct channel_total *t)
 	char when[64];
 
 	printf("%s%zu folder pair%s, %" PRIu64 " message%s, %" PRIu64
-	       " pending action%s, last sync %s\n", label, t->nboxes,
-	       t->nboxes == 1 ? "" : "s", t->messages,
+	       " pending action%s, last sync %s\n",
+	       label, t->nboxes, t->nboxes == 1 ? "" : "s", t->messages,
 	       t->messages == 1 ? "" : "s", t->pending,
 	       t->pending == 1 ? "" : "s",
 	       format_time(when, sizeof(when), t->last_sync));
@@ -194,12 +194,13 @@ show_channel(const struct mf_config *cfg, const struct config_channel *ch,
 	print_total("  total: ", total);
 	if (total->pending != 0)
 		printf("  (a run was interrupted; the next sync of %s "
-		       "finishes it)\n", ch->name);
+		       "finishes it)\n",
+		       ch->name);
 	if (total->placeholders != 0)
 		printf("  %" PRIu64 " placeholder%s of large messages "
 		       "(\"mailferry fetch %s\" downloads them)\n",
-		       total->placeholders,
-		       total->placeholders == 1 ? "" : "s", ch->name);
+		       total->placeholders, total->placeholders == 1 ? "" : "s",
+		       ch->name);
 	ret = 0;
 out:
 	if (db != NULL)
@@ -231,7 +232,7 @@ cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	size_t i, k, nshown = 0;
 	int c, ret = MF_EXIT_OK;
 
-	optind = 0;	/* glibc: restart getopt for the command's argv */
+	optind = 0; /* glibc: restart getopt for the command's argv */
 	while ((c = getopt(argc, argv, "+h")) != -1) {
 		fprintf(c == 'h' ? stdout : stderr,
 			"usage: mailferry status [CHANNEL...]\n");
@@ -244,8 +245,10 @@ cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	for (i = 0; i < (size_t)argc; i++) {
 		if (config_find_channel(cfg, argv[i]) != NULL)
 			continue;
-		fprintf(stderr, "mailferry: status: no channel '%s' "
-			"(channels:", argv[i]);
+		fprintf(stderr,
+			"mailferry: status: no channel '%s' "
+			"(channels:",
+			argv[i]);
 		for (k = 0; k < cfg->nchannels; k++)
 			fprintf(stderr, " %s", cfg->channels[k].name);
 		fputs(cfg->nchannels == 0 ? " none)\n" : ")\n", stderr);

@@ -34,14 +34,14 @@ box_names(const struct sync_box_report *r, char *names, size_t size)
 {
 	/* a folder on one side only has one name (sync.h) */
 	if (r->far_name == NULL || r->near_name == NULL)
-		snprintf(names, size, "%s", r->far_name != NULL ?
-			 r->far_name : r->near_name != NULL ? r->near_name :
-			 "?");
+		snprintf(names, size, "%s",
+			 r->far_name != NULL  ? r->far_name :
+			 r->near_name != NULL ? r->near_name :
+						"?");
 	else if (strcmp(r->far_name, r->near_name) == 0)
 		snprintf(names, size, "%s", r->far_name);
 	else
-		snprintf(names, size, "%s <-> %s", r->far_name,
-			 r->near_name);
+		snprintf(names, size, "%s <-> %s", r->far_name, r->near_name);
 }
 
 /* The plan of a dry run (-n). */
@@ -50,15 +50,14 @@ print_planned(const struct out_ctx *ctx, const char *names,
 	      const struct sync_box_report *r)
 {
 	printf("%s: %s: would pull %zu, push %zu, flags %zu/%zu, "
-	       "delete %zu/%zu, pair %zu", ctx->channel, names,
-	       r->planned.pull, r->planned.push, r->planned.flags_far,
-	       r->planned.flags_near, r->planned.del_far,
+	       "delete %zu/%zu, pair %zu",
+	       ctx->channel, names, r->planned.pull, r->planned.push,
+	       r->planned.flags_far, r->planned.flags_near, r->planned.del_far,
 	       r->planned.del_near, r->planned.paired);
 	if (r->moved > 0)
 		printf(", move %zu here", r->moved);
 	if (r->planned.placeholders > 0)
-		printf(", %zu as placeholders",
-		       r->planned.placeholders);
+		printf(", %zu as placeholders", r->planned.placeholders);
 	if (r->planned.ambiguous > 0)
 		printf(", leave %zu ambiguous", r->planned.ambiguous);
 	printf("\n");
@@ -70,24 +69,28 @@ print_held_back(const struct out_ctx *ctx, const char *names,
 		const struct sync_box_report *r)
 {
 	if (r->planned.guard_far + r->planned.guard_near > 0)
-		fprintf(stderr, "mailferry: %s: %s: %zu deletions held back "
+		fprintf(stderr,
+			"mailferry: %s: %s: %zu deletions held back "
 			"(more than max_delete_percent of the folder); "
 			"raise max_delete_percent to carry them out\n",
 			ctx->channel, names,
 			r->planned.guard_far + r->planned.guard_near);
 	if (r->planned.ambiguous > 0)
-		fprintf(stderr, "mailferry: %s: %s: %zu new messages left "
+		fprintf(stderr,
+			"mailferry: %s: %s: %zu new messages left "
 			"alone: the same Message-ID is on both sides with "
 			"different content, so copying could make a second "
 			"copy (listed with -v); delete or move the copy you do "
 			"not want, or give them different Message-IDs\n",
 			ctx->channel, names, r->planned.ambiguous);
 	if (r->planned.skipped_size + r->planned.skipped_age +
-	    r->planned.skipped_count > 0 && ctx->verbosity > 0)
+			    r->planned.skipped_count >
+		    0 &&
+	    ctx->verbosity > 0)
 		printf("%s: %s: skipped %zu by max_size, %zu by max_age, %zu "
-		       "by max_messages\n", ctx->channel, names,
-		       r->planned.skipped_size, r->planned.skipped_age,
-		       r->planned.skipped_count);
+		       "by max_messages\n",
+		       ctx->channel, names, r->planned.skipped_size,
+		       r->planned.skipped_age, r->planned.skipped_count);
 }
 
 /* The words for a folder's outcome in the per-folder line (sync.h). */
@@ -137,8 +140,8 @@ print_report(void *vctx, const struct sync_box_report *r)
 		return;
 	if (r->outcome == SYNC_BOX_SKIPPED_ONE_SIDED) {
 		printf("%s: %s: %s: %s\n", ctx->channel, names,
-		       outcome_name(r->outcome), r->skip_reason != NULL ?
-		       r->skip_reason : "not created");
+		       outcome_name(r->outcome),
+		       r->skip_reason != NULL ? r->skip_reason : "not created");
 		return;
 	}
 	if (r->outcome == SYNC_BOX_UNCHANGED && ctx->verbosity < 1)
@@ -155,15 +158,18 @@ print_report(void *vctx, const struct sync_box_report *r)
 	}
 	/* a folder that was looked at but needed nothing: only with -v */
 	if (r->pulled + r->pushed + r->flags_far + r->flags_near + r->del_far +
-	    r->del_near + r->paired + r->moved + r->placeholders +
-	    r->failed == 0 &&
+			    r->del_near + r->paired + r->moved +
+			    r->placeholders + r->failed ==
+		    0 &&
 	    r->planned.guard_far + r->planned.guard_near +
-	    r->planned.ambiguous == 0 && ctx->verbosity < 1)
+			    r->planned.ambiguous ==
+		    0 &&
+	    ctx->verbosity < 1)
 		return;
 	printf("%s: %s: pulled %zu, pushed %zu, flags %zu far / %zu near, "
-	       "deleted %zu far / %zu near", ctx->channel, names, r->pulled,
-	       r->pushed, r->flags_far, r->flags_near, r->del_far,
-	       r->del_near);
+	       "deleted %zu far / %zu near",
+	       ctx->channel, names, r->pulled, r->pushed, r->flags_far,
+	       r->flags_near, r->del_far, r->del_near);
 	if (r->paired > 0)
 		printf(", matched %zu", r->paired);
 	if (r->moved > 0)
@@ -266,13 +272,13 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "n", longopts, NULL)) != -1) {
 		if (c != 'n') {
 			fprintf(stderr, "usage: mailferry sync [-n] "
-				"[CHANNEL[:FOLDER]...]\n");
+					"[CHANNEL[:FOLDER]...]\n");
 			return MF_EXIT_USAGE;
 		}
 		ctx->dry_run = true;
 	}
-	if (targets_parse(ctx->cfg, argc - optind, argv + optind, &targets,
-			  &n, &err) < 0)
+	if (targets_parse(ctx->cfg, argc - optind, argv + optind, &targets, &n,
+			  &err) < 0)
 		return cmd_fail(&err);
 	if (n == 0) {
 		fprintf(stderr, "mailferry: no channels in %s\n",
@@ -308,22 +314,22 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 				snprintf(mv, sizeof(mv), ", moved %zu",
 					 sum.moved);
 			if (sum.placeholders > 0)
-				snprintf(mv + strlen(mv), sizeof(mv) -
-					 strlen(mv), ", %zu placeholders",
+				snprintf(mv + strlen(mv),
+					 sizeof(mv) - strlen(mv),
+					 ", %zu placeholders",
 					 sum.placeholders);
 			printf("%s: %zu folders (%zu unchanged%s): pulled "
 			       "%zu, pushed %zu, flags %zu/%zu, deleted "
 			       "%zu/%zu%s%s\n",
 			       targets[i].ch->name, sum.boxes,
 			       sum.boxes_unchanged, skipped, sum.pulled,
-			       sum.pushed,
-			       sum.flags_far, sum.flags_near, sum.del_far,
-			       sum.del_near, mv,
+			       sum.pushed, sum.flags_far, sum.flags_near,
+			       sum.del_far, sum.del_near, mv,
 			       sum.failed ? ", with failures" : "");
 		}
 		free(targets[i].only);
 		if (mf_cancel_signal() != 0)
-			break;	/* the channels after it are not begun */
+			break; /* the channels after it are not begun */
 	}
 	for (i++; i < n; i++)
 		free(targets[i].only);

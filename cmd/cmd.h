@@ -13,14 +13,14 @@ struct mf_config;
 /* Exit codes, documented in mailferry(1). */
 enum mf_exit {
 	MF_EXIT_OK = 0,
-	MF_EXIT_PARTIAL = 1,	/* some folders or messages failed */
-	MF_EXIT_USAGE = 2,	/* bad command line or configuration */
-	MF_EXIT_AUTH = 3,	/* login refused */
-	MF_EXIT_NET = 4,	/* network, TLS or protocol failure */
-	MF_EXIT_STATE = 5,	/* state database unusable */
-	MF_EXIT_LOCKED = 6,	/* another mailferry holds the channel */
+	MF_EXIT_PARTIAL = 1,	  /* some folders or messages failed */
+	MF_EXIT_USAGE = 2,	  /* bad command line or configuration */
+	MF_EXIT_AUTH = 3,	  /* login refused */
+	MF_EXIT_NET = 4,	  /* network, TLS or protocol failure */
+	MF_EXIT_STATE = 5,	  /* state database unusable */
+	MF_EXIT_LOCKED = 6,	  /* another mailferry holds the channel */
 	MF_EXIT_UNAVAILABLE = 69, /* command not built yet */
-	MF_EXIT_INTERNAL = 70,	/* a bug */
+	MF_EXIT_INTERNAL = 70,	  /* a bug */
 	/* stopped by signal N at a safe point: 128 + N (130 SIGINT, 143
 	 * SIGTERM), as a shell reports a process killed by N */
 	MF_EXIT_SIGNAL_BASE = 128,
@@ -37,10 +37,10 @@ enum mf_exit {
 #define CMD_STOPS_SAFELY 0x2u
 
 struct cmd_ctx {
-	const char *config_path;	/* -c, or NULL for the default */
-	struct mf_config *cfg;		/* loaded when CMD_NEEDS_CONFIG */
-	int verbosity;			/* -q: -1, default 0, -v: 1, -vv: 2 */
-	unsigned debug;			/* MF_LOGC_* shown at debug level */
+	const char *config_path; /* -c, or NULL for the default */
+	struct mf_config *cfg;	 /* loaded when CMD_NEEDS_CONFIG */
+	int verbosity;		 /* -q: -1, default 0, -v: 1, -vv: 2 */
+	unsigned debug;		 /* MF_LOGC_* shown at debug level */
 	bool dry_run;
 };
 
@@ -50,7 +50,7 @@ struct cmd_desc {
 	const char *name;
 	cmd_fn *run;
 	unsigned needs;
-	const char *args;	/* usage of the arguments */
+	const char *args; /* usage of the arguments */
 	const char *summary;
 };
 

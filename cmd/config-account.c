@@ -20,21 +20,38 @@
 #include "config-yaml.h"
 
 static const char *const account_keys[] = {
-	"host", "port", "tls", "user", "password_command", "password_env",
-	"password", "oauth_token_command", "auth_mechs", "ca_file",
-	"fingerprint", "tunnel", "allow_insecure", "pipeline_depth",
-	"timeout", "compress", "disable", NULL,
+	"host",
+	"port",
+	"tls",
+	"user",
+	"password_command",
+	"password_env",
+	"password",
+	"oauth_token_command",
+	"auth_mechs",
+	"ca_file",
+	"fingerprint",
+	"tunnel",
+	"allow_insecure",
+	"pipeline_depth",
+	"timeout",
+	"compress",
+	"disable",
+	NULL,
 };
 
 /* In the order of enum imap_tls_mode. */
 static const char *const tls_names[] = {
-	"implicit", "starttls", "none", NULL,
+	"implicit",
+	"starttls",
+	"none",
+	NULL,
 };
 
 static const char *const mech_names[] = {
 	"plain", "login", "xoauth2", "oauthbearer", "scram-sha-256", NULL,
 };
-#define MECH_OAUTH_MASK 0x0cu	/* xoauth2, oauthbearer */
+#define MECH_OAUTH_MASK 0x0cu /* xoauth2, oauthbearer */
 
 static const char *const disable_names[] = {
 	"condstore", "qresync", "uidplus", "move", "list_status", NULL,
@@ -64,7 +81,8 @@ parse_fingerprint(struct cy_ctx *c, const yaml_node_t *map,
 	}
 	if (*s != '\0' || n != 64)
 		return cy_fail_val(c, cy_lookup(c, map, "fingerprint", NULL),
-				   "fingerprint", "fingerprint must be "
+				   "fingerprint",
+				   "fingerprint must be "
 				   "'sha256:' and 64 hex digits (colons "
 				   "allowed)");
 	out[7 + 64] = '\0';
@@ -89,8 +107,10 @@ parse_tls_files(struct cy_ctx *c, const yaml_node_t *map,
 		yaml_node_t *kn = NULL;
 
 		if (cy_lookup(c, map, keys[i], &kn) != NULL)
-			return cy_fail(c, kn, keys[i], "%s has no effect "
-				       "with tls none", keys[i]);
+			return cy_fail(c, kn, keys[i],
+				       "%s has no effect "
+				       "with tls none",
+				       keys[i]);
 	}
 	return 0;
 }
@@ -109,11 +129,13 @@ parse_transport(struct cy_ctx *c, const yaml_node_t *name,
 		return -1;
 	if (imap->host != NULL && imap->tunnel != NULL) {
 		cy_lookup(c, map, "tunnel", &kn);
-		return cy_fail(c, kn, "tunnel", "host and tunnel are "
+		return cy_fail(c, kn, "tunnel",
+			       "host and tunnel are "
 			       "exclusive: connect to host, or run tunnel");
 	}
 	if (imap->host == NULL && imap->tunnel == NULL)
-		return cy_fail(c, name, NULL, "account needs 'host' (or "
+		return cy_fail(c, name, NULL,
+			       "account needs 'host' (or "
 			       "'tunnel')");
 	has_tls = cy_enum(c, map, "tls", tls_names, &tls);
 	if (has_tls < 0 ||
@@ -123,7 +145,7 @@ parse_transport(struct cy_ctx *c, const yaml_node_t *name,
 		tls = IMAP_TLS_NONE;
 	imap->tls = (enum imap_tls_mode)tls;
 	if (imap->tunnel != NULL && tls == IMAP_TLS_NONE)
-		imap->allow_insecure = true;	/* the pipe is the transport */
+		imap->allow_insecure = true; /* the pipe is the transport */
 	if (tls == IMAP_TLS_NONE && !imap->allow_insecure)
 		return cy_fail_val(c, cy_lookup(c, map, "tls", NULL), "tls",
 				   "tls none sends the password unencrypted; "
@@ -133,12 +155,14 @@ parse_transport(struct cy_ctx *c, const yaml_node_t *name,
 		return -1;
 	if (has_port > 0 && imap->tunnel != NULL) {
 		cy_lookup(c, map, "port", &kn);
-		return cy_fail(c, kn, "port", "port has no effect with a "
+		return cy_fail(c, kn, "port",
+			       "port has no effect with a "
 			       "tunnel");
 	}
 	if (imap->host != NULL)
-		imap->port = has_port > 0 ? (unsigned)port :
-			     tls == IMAP_TLS_IMPLICIT ? 993 : 143;
+		imap->port = has_port > 0	      ? (unsigned)port :
+			     tls == IMAP_TLS_IMPLICIT ? 993 :
+							143;
 	return parse_tls_files(c, map, imap);
 }
 
@@ -180,18 +204,22 @@ parse_secret(struct cy_ctx *c, const yaml_node_t *map,
 			continue;
 		if (first != NULL) {
 			cy_lookup(c, map, keys[i], &kn);
-			return cy_fail(c, kn, keys[i], "%s and %s are "
-				       "exclusive; keep one", first, keys[i]);
+			return cy_fail(c, kn, keys[i],
+				       "%s and %s are "
+				       "exclusive; keep one",
+				       first, keys[i]);
 		}
 		first = keys[i];
 	}
 	if (acct->password_env != NULL && !is_env_name(acct->password_env))
 		return cy_fail_val(c, cy_lookup(c, map, "password_env", NULL),
-				   "password_env", "password_env must be the "
+				   "password_env",
+				   "password_env must be the "
 				   "name of a variable (no $)");
 	if (acct->password != NULL) {
 		cy_lookup(c, map, "password", &kn);
-		cy_warn(c, kn, "password", "password in plain text; prefer "
+		cy_warn(c, kn, "password",
+			"password in plain text; prefer "
 			"password_command or password_env");
 	}
 	acct->imap.use_oauth = acct->oauth_token_command != NULL;
@@ -213,7 +241,8 @@ parse_mechs(struct cy_ctx *c, const yaml_node_t *map,
 	if (ret <= 0)
 		return ret;
 	if (n == 0)
-		return cy_fail(c, list, "auth_mechs", "auth_mechs is empty; "
+		return cy_fail(c, list, "auth_mechs",
+			       "auth_mechs is empty; "
 			       "remove it to allow all");
 	for (i = 0; i < n; i++) {
 		char low[CY_MAX_SCALAR + 1];
@@ -228,7 +257,8 @@ parse_mechs(struct cy_ctx *c, const yaml_node_t *map,
 				break;
 		if (mech_names[m] == NULL) {
 			hint = cy_suggest(low, mech_names);
-			return cy_fail_val(c, item, "auth_mechs", "unknown "
+			return cy_fail_val(c, item, "auth_mechs",
+					   "unknown "
 					   "mechanism, expected plain, login, "
 					   "xoauth2, oauthbearer or "
 					   "scram-sha-256%s%s%s",
@@ -236,7 +266,8 @@ parse_mechs(struct cy_ctx *c, const yaml_node_t *map,
 					   hint ? hint : "", hint ? "'?" : "");
 		}
 		if (seen & (1u << m))
-			return cy_fail_val(c, item, "auth_mechs", "listed "
+			return cy_fail_val(c, item, "auth_mechs",
+					   "listed "
 					   "twice");
 		seen |= 1u << m;
 		snprintf(joined + strlen(joined),
@@ -244,10 +275,12 @@ parse_mechs(struct cy_ctx *c, const yaml_node_t *map,
 			 joined[0] != '\0' ? " " : "", mech_names[m]);
 	}
 	if (imap->use_oauth && (seen & MECH_OAUTH_MASK) == 0)
-		return cy_fail(c, list, "auth_mechs", "oauth_token_command "
+		return cy_fail(c, list, "auth_mechs",
+			       "oauth_token_command "
 			       "needs xoauth2 or oauthbearer in auth_mechs");
 	if (!imap->use_oauth && (seen & ~MECH_OAUTH_MASK) == 0)
-		return cy_fail(c, list, "auth_mechs", "xoauth2 and "
+		return cy_fail(c, list, "auth_mechs",
+			       "xoauth2 and "
 			       "oauthbearer need oauth_token_command");
 	imap->auth_mechs = mf_arena_strdup(c->cfg->arena, joined);
 	return 1;
@@ -282,7 +315,8 @@ parse_disable(struct cy_ctx *c, const yaml_node_t *map,
 		return cy_fail_val(c, cy_list_item(c, list, i), "disable",
 				   "unknown extension, expected condstore, "
 				   "qresync, uidplus, move or list_status"
-				   "%s%s%s", hint ? "; did you mean '" : "",
+				   "%s%s%s",
+				   hint ? "; did you mean '" : "",
 				   hint ? hint : "", hint ? "'?" : "");
 	}
 	return 0;

@@ -15,8 +15,18 @@
 #include "config-yaml.h"
 
 static const char *const channel_keys[] = {
-	"far", "near", "folders", "sync", "expunge", "create", "remove",
-	"max_size", "max_age", "max_messages", "max_delete_percent", NULL,
+	"far",
+	"near",
+	"folders",
+	"sync",
+	"expunge",
+	"create",
+	"remove",
+	"max_size",
+	"max_age",
+	"max_messages",
+	"max_delete_percent",
+	NULL,
 };
 
 /* The index is the SYNC_SIDE_* bit mask. */
@@ -25,14 +35,14 @@ static const char *const side_names[] = {
 };
 
 static const char *const sync_names[] = {
-	"pull", "push", "pull-new", "pull-flags", "pull-delete",
+	"pull",	    "push",	  "pull-new",	 "pull-flags", "pull-delete",
 	"push-new", "push-flags", "push-delete", NULL,
 };
 /* What each of sync_names[] adds: pull bits, push bits. */
 static const unsigned sync_bits[][2] = {
-	{ SYNC_ALL, 0 }, { 0, SYNC_ALL },
-	{ SYNC_NEW, 0 }, { SYNC_FLAGS, 0 }, { SYNC_DELETE, 0 },
-	{ 0, SYNC_NEW }, { 0, SYNC_FLAGS }, { 0, SYNC_DELETE },
+	{ SYNC_ALL, 0 },   { 0, SYNC_ALL },    { SYNC_NEW, 0 },
+	{ SYNC_FLAGS, 0 }, { SYNC_DELETE, 0 }, { 0, SYNC_NEW },
+	{ 0, SYNC_FLAGS }, { 0, SYNC_DELETE },
 };
 
 /* Names a side may take, for "did you mean". */
@@ -61,8 +71,11 @@ resolve_side(struct cy_ctx *c, const yaml_node_t *name, const yaml_node_t *map,
 	int ret = cy_str(c, map, key, &v);
 
 	if (ret <= 0)
-		return ret < 0 ? -1 : cy_fail(c, name, NULL, "channel needs "
-					      "'%s'", key);
+		return ret < 0 ? -1 :
+				 cy_fail(c, name, NULL,
+					 "channel needs "
+					 "'%s'",
+					 key);
 	n = cy_lookup(c, map, key, NULL);
 	side->account = config_find_account(c->cfg, v);
 	side->maildir = config_find_maildir(c->cfg, v);
@@ -76,8 +89,10 @@ resolve_side(struct cy_ctx *c, const yaml_node_t *name, const yaml_node_t *map,
 		return 0;
 	}
 	if (side->maildir != NULL)
-		return cy_fail_val(c, n, key, "far must be an account (IMAP); "
-				   "'%s' is a maildir store", v);
+		return cy_fail_val(c, n, key,
+				   "far must be an account (IMAP); "
+				   "'%s' is a maildir store",
+				   v);
 	hint = cy_suggest(v, side_candidates(c, !is_far));
 	return cy_fail_val(c, n, key, "no %s named '%s'%s%s%s",
 			   is_far ? "account" : "account or store", v,
@@ -86,8 +101,7 @@ resolve_side(struct cy_ctx *c, const yaml_node_t *name, const yaml_node_t *map,
 }
 
 static int
-parse_folders(struct cy_ctx *c, struct sync_policy *pol,
-	      const yaml_node_t *map)
+parse_folders(struct cy_ctx *c, struct sync_policy *pol, const yaml_node_t *map)
 {
 	static const char *const all[] = { "*" };
 	const char **items;
@@ -103,12 +117,14 @@ parse_folders(struct cy_ctx *c, struct sync_policy *pol,
 		return 0;
 	}
 	if (n == 0)
-		return cy_fail(c, list, "folders", "folders is empty: nothing "
+		return cy_fail(c, list, "folders",
+			       "folders is empty: nothing "
 			       "would be synchronized");
 	for (i = 0; i < n; i++)
 		if (strcmp(items[i], "!") == 0)
 			return cy_fail_val(c, cy_list_item(c, list, i),
-					   "folders", "'!' needs a pattern "
+					   "folders",
+					   "'!' needs a pattern "
 					   "after it");
 	pol->folders = items;
 	pol->nfolders = n;
@@ -128,7 +144,8 @@ parse_sync(struct cy_ctx *c, struct sync_policy *pol, const yaml_node_t *map)
 	if (ret <= 0)
 		return ret;
 	if (n == 0)
-		return cy_fail(c, list, "sync", "sync is empty: nothing would "
+		return cy_fail(c, list, "sync",
+			       "sync is empty: nothing would "
 			       "be synchronized");
 	pol->pull = pol->push = 0;
 	for (i = 0; i < n; i++) {
@@ -154,7 +171,7 @@ parse_sync(struct cy_ctx *c, struct sync_policy *pol, const yaml_node_t *map)
 }
 
 struct unit {
-	char ch;	/* lower case */
+	char ch; /* lower case */
 	uint64_t mult;
 };
 
@@ -199,11 +216,15 @@ static int
 parse_limits(struct cy_ctx *c, struct sync_policy *pol, const yaml_node_t *map)
 {
 	static const struct unit size_units[] = {
-		{ 'k', 1024 }, { 'm', 1024 * 1024 },
-		{ 'g', 1024 * 1024 * 1024 }, { '\0', 0 },
+		{ 'k', 1024 },
+		{ 'm', 1024 * 1024 },
+		{ 'g', 1024 * 1024 * 1024 },
+		{ '\0', 0 },
 	};
 	static const struct unit age_units[] = {
-		{ 'd', 1 }, { 'w', 7 }, { '\0', 0 },
+		{ 'd', 1 },
+		{ 'w', 7 },
+		{ '\0', 0 },
 	};
 	/* the mass deletion guard is on unless turned off with 100 */
 	uint64_t age = 0, msgs = 0, pct = 50;

@@ -85,9 +85,8 @@ show_value(const yaml_node_t *n, char *buf, size_t size)
 	return buf;
 }
 
-static int
-fail_v(struct cy_ctx *c, const yaml_node_t *n, const char *key, bool value,
-       const char *fmt, va_list ap) MF_PRINTF(5, 0);
+static int fail_v(struct cy_ctx *c, const yaml_node_t *n, const char *key,
+		  bool value, const char *fmt, va_list ap) MF_PRINTF(5, 0);
 
 static int
 fail_v(struct cy_ctx *c, const yaml_node_t *n, const char *key, bool value,
@@ -100,8 +99,8 @@ fail_v(struct cy_ctx *c, const yaml_node_t *n, const char *key, bool value,
 	vsnprintf(what, sizeof(what), fmt, ap);
 	key_path(c, key, path, sizeof(path));
 	if (path[0] == '\0')
-		return mf_err_set(c->err, MF_E_CONFIG, "%s:%u:%u: %s",
-				  c->file, pos.line, pos.col, what);
+		return mf_err_set(c->err, MF_E_CONFIG, "%s:%u:%u: %s", c->file,
+				  pos.line, pos.col, what);
 	if (shown != NULL)
 		return mf_err_set(c->err, MF_E_CONFIG, "%s:%u:%u: %s (%s: %s)",
 				  c->file, pos.line, pos.col, what, path,
@@ -207,7 +206,8 @@ check_key(struct cy_ctx *c, const yaml_node_t *map, const yaml_node_pair_t *p,
 		return cy_fail(c, k, NULL, "key '%s' is not a valid name",
 			       show_value(k, shown, sizeof(shown)));
 	if (strcmp((const char *)k->data.scalar.value, "<<") == 0)
-		return cy_fail(c, k, NULL, "merge keys (<<) are not "
+		return cy_fail(c, k, NULL,
+			       "merge keys (<<) are not "
 			       "supported; repeat the settings instead");
 	*name_r = (const char *)k->data.scalar.value;
 	return 0;
@@ -233,28 +233,32 @@ unknown_key(struct cy_ctx *c, const yaml_node_t *k, const char *name,
 	const char *hint = cy_suggest(name, keys);
 
 	if (hint != NULL)
-		return cy_fail(c, k, name, "unknown key '%s', did you mean "
-			       "'%s'?", name, hint);
+		return cy_fail(c, k, name,
+			       "unknown key '%s', did you mean "
+			       "'%s'?",
+			       name, hint);
 	return cy_fail(c, k, name, "unknown key '%s'", name);
 }
 
 int
-cy_check_map(struct cy_ctx *c, const yaml_node_t *map,
-	     const char *const *keys, const char *what)
+cy_check_map(struct cy_ctx *c, const yaml_node_t *map, const char *const *keys,
+	     const char *what)
 {
 	const yaml_node_pair_t *p, *q;
 	size_t n;
 
 	if (map->type != YAML_MAPPING_NODE)
-		return cy_fail(c, map, NULL, "%s must be a mapping "
-			       "(key: value), not %s", what, cy_type_name(map));
+		return cy_fail(c, map, NULL,
+			       "%s must be a mapping "
+			       "(key: value), not %s",
+			       what, cy_type_name(map));
 	n = (size_t)(map->data.mapping.pairs.top -
 		     map->data.mapping.pairs.start);
 	if (n > CY_MAX_ENTRIES)
 		return cy_fail(c, map, NULL, "%s has more than %d entries",
 			       what, CY_MAX_ENTRIES);
-	for (p = map->data.mapping.pairs.start;
-	     p < map->data.mapping.pairs.top; p++) {
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	     p++) {
 		const char *name = NULL, *prev;
 
 		if (check_key(c, map, p, &name) < 0)
@@ -263,12 +267,13 @@ cy_check_map(struct cy_ctx *c, const yaml_node_t *map,
 			return unknown_key(c, cy_node(c, p->key), name, keys);
 		/* earlier keys are already checked, so they are strings */
 		for (q = map->data.mapping.pairs.start; q < p; q++) {
-			prev = (const char *)cy_node(c, q->key)->data.scalar
-				       .value;
+			prev = (const char *)cy_node(c, q->key)
+				       ->data.scalar.value;
 			if (strcmp(prev, name) == 0)
 				return cy_fail(c, cy_node(c, p->key), name,
 					       "duplicate key '%s' (first at "
-					       "line %u)", name,
+					       "line %u)",
+					       name,
 					       cy_pos(cy_node(c, q->key)).line);
 		}
 	}
@@ -281,8 +286,8 @@ cy_lookup(struct cy_ctx *c, const yaml_node_t *map, const char *key,
 {
 	const yaml_node_pair_t *p;
 
-	for (p = map->data.mapping.pairs.start;
-	     p < map->data.mapping.pairs.top; p++) {
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	     p++) {
 		yaml_node_t *k = cy_node(c, p->key);
 
 		if (strcmp((const char *)k->data.scalar.value, key) == 0) {
@@ -361,15 +366,15 @@ cy_path(struct cy_ctx *c, const yaml_node_t *map, const char *key,
 	if (cy_expand_path(c->cfg->arena, v, &out, &what) < 0)
 		return cy_fail_val(c, n, key, "%s", what);
 	if (out[0] != '/')
-		return cy_fail_val(c, n, key, "path must be absolute (start "
+		return cy_fail_val(c, n, key,
+				   "path must be absolute (start "
 				   "with /, ~/ or $HOME)");
 	*val_r = out;
 	return 1;
 }
 
 int
-cy_bool(struct cy_ctx *c, const yaml_node_t *map, const char *key,
-	bool *val_r)
+cy_bool(struct cy_ctx *c, const yaml_node_t *map, const char *key, bool *val_r)
 {
 	static const char *const yes[] = { "true", "yes", "on" };
 	static const char *const no[] = { "false", "no", "off" };
@@ -394,8 +399,8 @@ cy_bool(struct cy_ctx *c, const yaml_node_t *map, const char *key,
 }
 
 int
-cy_uint(struct cy_ctx *c, const yaml_node_t *map, const char *key,
-	uint64_t min, uint64_t max, uint64_t *val_r)
+cy_uint(struct cy_ctx *c, const yaml_node_t *map, const char *key, uint64_t min,
+	uint64_t max, uint64_t *val_r)
 {
 	yaml_node_t *n;
 	const char *v;
@@ -407,15 +412,17 @@ cy_uint(struct cy_ctx *c, const yaml_node_t *map, const char *key,
 		return ret;
 	len = strlen(v);
 	digits = strspn(v, "0123456789");
-	if (len == 0 || (digits != len && !(v[0] == '-' && len > 1 &&
-					    strspn(v + 1, "0123456789") ==
-						    len - 1)))
+	if (len == 0 ||
+	    (digits != len && !(v[0] == '-' && len > 1 &&
+				strspn(v + 1, "0123456789") == len - 1)))
 		return cy_fail_val(c, n, key, "expected a number");
 	/* a negative number or one past UINT64_MAX is simply out of range */
 	if (v[0] == '-' || !mf_str_to_u64(v, len, &val) || val < min ||
 	    val > max)
-		return cy_fail_val(c, n, key, "must be a number from %" PRIu64
-				   " to %" PRIu64, min, max);
+		return cy_fail_val(c, n, key,
+				   "must be a number from %" PRIu64
+				   " to %" PRIu64,
+				   min, max);
 	*val_r = val;
 	return 1;
 }
@@ -428,8 +435,9 @@ join_names(const char *const *names, char *buf, size_t size)
 
 	buf[0] = '\0';
 	for (i = 0; names[i] != NULL && len < size; i++) {
-		const char *sep = i == 0 ? "" : names[i + 1] == NULL ?
-					   " or " : ", ";
+		const char *sep = i == 0	       ? "" :
+				  names[i + 1] == NULL ? " or " :
+							 ", ";
 		int w = snprintf(buf + len, size - len, "%s%s", sep, names[i]);
 
 		if (w < 0)
@@ -459,8 +467,10 @@ cy_enum(struct cy_ctx *c, const yaml_node_t *map, const char *key,
 	join_names(names, list, sizeof(list));
 	hint = cy_suggest(v, names);
 	if (hint != NULL)
-		return cy_fail_val(c, n, key, "%s must be %s; did you mean "
-				   "'%s'?", key, list, hint);
+		return cy_fail_val(c, n, key,
+				   "%s must be %s; did you mean "
+				   "'%s'?",
+				   key, list, hint);
 	return cy_fail_val(c, n, key, "%s must be %s", key, list);
 }
 
@@ -478,12 +488,12 @@ cy_list(struct cy_ctx *c, const yaml_node_t *map, const char *key,
 		return cy_fail(c, kn, key, "missing value");
 	if (n->type == YAML_MAPPING_NODE)
 		return cy_fail(c, n, key, "expected a list, found a mapping");
-	count = n->type == YAML_SCALAR_NODE ? 1 :
-		(size_t)(n->data.sequence.items.top -
-			 n->data.sequence.items.start);
+	count = n->type == YAML_SCALAR_NODE ?
+			1 :
+			(size_t)(n->data.sequence.items.top -
+				 n->data.sequence.items.start);
 	if (count > CY_MAX_ENTRIES)
-		return cy_fail(c, n, key, "more than %d items",
-			       CY_MAX_ENTRIES);
+		return cy_fail(c, n, key, "more than %d items", CY_MAX_ENTRIES);
 	items = mf_arena_alloc(c->cfg->arena, (count + 1) * sizeof(*items));
 	for (i = 0; i < count; i++) {
 		yaml_node_t *item = cy_list_item(c, n, i);

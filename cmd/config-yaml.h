@@ -30,11 +30,11 @@
 #define CY_MAX_SCALAR 4096
 
 struct cy_ctx {
-	const char *file;	/* for messages */
+	const char *file; /* for messages */
 	yaml_document_t *doc;
-	struct mf_config *cfg;	/* arena and warnings */
+	struct mf_config *cfg; /* arena and warnings */
 	struct mf_err *err;
-	char where[256];	/* "accounts.work": prefixes key names */
+	char where[256]; /* "accounts.work": prefixes key names */
 };
 
 /* One allowed key of a mapping. */
@@ -94,8 +94,7 @@ int cy_enum(struct cy_ctx *c, const yaml_node_t *map, const char *key,
 int cy_list(struct cy_ctx *c, const yaml_node_t *map, const char *key,
 	    const char ***items_r, size_t *nitems_r, yaml_node_t **node_r);
 /* The item nodes of the list found by cy_list (for per-item messages). */
-yaml_node_t *cy_list_item(struct cy_ctx *c, const yaml_node_t *list,
-			  size_t i);
+yaml_node_t *cy_list_item(struct cy_ctx *c, const yaml_node_t *list, size_t i);
 
 /* Scalar text of a node checked to be a scalar without NUL bytes. */
 int cy_scalar(struct cy_ctx *c, const yaml_node_t *n, const char *key,

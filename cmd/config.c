@@ -69,8 +69,8 @@ valid_name(const char *s)
 }
 
 static int
-maildir_entry(struct cy_ctx *c, const yaml_node_t *name,
-	      const yaml_node_t *map, void *entry)
+maildir_entry(struct cy_ctx *c, const yaml_node_t *name, const yaml_node_t *map,
+	      void *entry)
 {
 	struct config_maildir *md = entry;
 
@@ -79,8 +79,10 @@ maildir_entry(struct cy_ctx *c, const yaml_node_t *name,
 	md->pos = cy_pos(name);
 	md->mdir.name = md->name;
 	if (config_find_account(c->cfg, md->name) != NULL)
-		return cy_fail(c, name, NULL, "'%s' is already the name of an "
-			       "account; names must differ", md->name);
+		return cy_fail(c, name, NULL,
+			       "'%s' is already the name of an "
+			       "account; names must differ",
+			       md->name);
 	return cfg_parse_maildir(c, name, map, md);
 }
 
@@ -96,7 +98,8 @@ cfg_parse_maildir(struct cy_ctx *c, const yaml_node_t *name,
 		return -1;
 	ret = cy_path(c, map, "maildir", &md->mdir.path);
 	if (ret == 0)
-		return cy_fail(c, name, NULL, "store needs 'maildir' (its "
+		return cy_fail(c, name, NULL,
+			       "store needs 'maildir' (its "
 			       "directory)");
 	if (ret < 0 || cy_enum(c, map, "layout", layout_names, &layout) < 0 ||
 	    cy_str(c, map, "trash", &md->mdir.trash) < 0 ||
@@ -108,8 +111,8 @@ cfg_parse_maildir(struct cy_ctx *c, const yaml_node_t *name,
 }
 
 static int
-account_entry(struct cy_ctx *c, const yaml_node_t *name,
-	      const yaml_node_t *map, void *entry)
+account_entry(struct cy_ctx *c, const yaml_node_t *name, const yaml_node_t *map,
+	      void *entry)
 {
 	struct config_account *acct = entry;
 
@@ -120,8 +123,8 @@ account_entry(struct cy_ctx *c, const yaml_node_t *name,
 }
 
 static int
-channel_entry(struct cy_ctx *c, const yaml_node_t *name,
-	      const yaml_node_t *map, void *entry)
+channel_entry(struct cy_ctx *c, const yaml_node_t *name, const yaml_node_t *map,
+	      void *entry)
 {
 	struct config_channel *ch = entry;
 
@@ -156,7 +159,8 @@ parse_section(struct cy_ctx *c, const yaml_node_t *root, const char *section,
 	entries = mf_arena_alloc(c->cfg->arena,
 				 (size_t)(sec->data.mapping.pairs.top -
 					  sec->data.mapping.pairs.start) *
-					 size + 1);
+						 size +
+					 1);
 	*entries_r = entries;
 	for (p = sec->data.mapping.pairs.start; p < sec->data.mapping.pairs.top;
 	     p++) {
@@ -165,13 +169,16 @@ parse_section(struct cy_ctx *c, const yaml_node_t *root, const char *section,
 
 		snprintf(c->where, sizeof(c->where), "%s.%s", section, name);
 		if (!valid_name(name))
-			return cy_fail(c, k, NULL, "bad name '%s': use "
-				       "letters, digits and . _ - @ +", name);
+			return cy_fail(c, k, NULL,
+				       "bad name '%s': use "
+				       "letters, digits and . _ - @ +",
+				       name);
 		if (v == NULL || cy_is_null(v))
 			return cy_fail(c, k, NULL, "'%s' has no settings",
 				       name);
-		if (fn(c, k, v, entries + (size_t)(p -
-				sec->data.mapping.pairs.start) * size) < 0)
+		if (fn(c, k, v,
+		       entries + (size_t)(p - sec->data.mapping.pairs.start) *
+					 size) < 0)
 			return -1;
 		(*n_r)++;
 	}
@@ -190,7 +197,8 @@ default_state_dir(struct cy_ctx *c, const yaml_node_t *root)
 	else if (home != NULL)
 		dir = xasprintf("%s/.local/state/mailferry", home);
 	else
-		return cy_fail(c, root, NULL, "no home directory; set "
+		return cy_fail(c, root, NULL,
+			       "no home directory; set "
 			       "state_dir");
 	c->cfg->state_dir = mf_arena_strdup(c->cfg->arena, dir);
 	free(dir);
@@ -205,9 +213,11 @@ parse_top(struct cy_ctx *c, const yaml_node_t *root)
 	int ret;
 
 	if (root->type != YAML_MAPPING_NODE)
-		return cy_fail(c, root, NULL, "the configuration must be a "
+		return cy_fail(c, root, NULL,
+			       "the configuration must be a "
 			       "mapping with accounts:, stores: and "
-			       "channels:, not %s", cy_type_name(root));
+			       "channels:, not %s",
+			       cy_type_name(root));
 	if (cy_check_map(c, root, top_keys, "the configuration") < 0)
 		return -1;
 	ret = cy_path(c, root, "state_dir", &cfg->state_dir);
@@ -227,7 +237,8 @@ parse_top(struct cy_ctx *c, const yaml_node_t *root)
 		return -1;
 	cfg->channels = channels;
 	if (cfg->naccounts == 0)
-		return cy_fail(c, root, NULL, "no accounts defined (accounts: "
+		return cy_fail(c, root, NULL,
+			       "no accounts defined (accounts: "
 			       "is required)");
 	return 0;
 }
@@ -244,7 +255,7 @@ offset_to_mark(const char *text, size_t len, size_t offset, size_t *line_r,
 			line++;
 			col = 0;
 		} else if (((unsigned char)text[i] & 0xc0) != 0x80) {
-			col++;	/* count characters, not UTF-8 bytes */
+			col++; /* count characters, not UTF-8 bytes */
 		}
 	}
 	*line_r = line;
@@ -278,17 +289,21 @@ yaml_fail(struct cy_ctx *c, const yaml_parser_t *p, const char *text,
 	const char *hint = "";
 
 	if (p->error == YAML_MEMORY_ERROR)
-		return mf_err_set(c->err, MF_E_CONFIG, "%s: out of memory "
-				  "while parsing", c->file);
+		return mf_err_set(c->err, MF_E_CONFIG,
+				  "%s: out of memory "
+				  "while parsing",
+				  c->file);
 	/* the reader reports a byte offset, not a mark */
 	if (p->error == YAML_READER_ERROR)
 		offset_to_mark(text, len, p->problem_offset, &line, &col);
 	if (byte_at(text, len, line, col) == '\t')
 		hint = "; YAML does not allow tabs here, use spaces";
 	if (p->context != NULL)
-		return mf_err_set(c->err, MF_E_CONFIG, "%s:%zu:%zu: %s%s "
-				  "(%s)", c->file, line + 1, col + 1, problem,
-				  hint, p->context);
+		return mf_err_set(c->err, MF_E_CONFIG,
+				  "%s:%zu:%zu: %s%s "
+				  "(%s)",
+				  c->file, line + 1, col + 1, problem, hint,
+				  p->context);
 	return mf_err_set(c->err, MF_E_CONFIG, "%s:%zu:%zu: %s%s", c->file,
 			  line + 1, col + 1, problem, hint);
 }
@@ -326,8 +341,7 @@ prescan(struct cy_ctx *c, const char *text, size_t len)
 	if (!yaml_parser_initialize(&parser))
 		return mf_err_set(c->err, MF_E_CONFIG, "%s: out of memory",
 				  c->file);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text,
-				     len);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	while (ret > 0) {
 		if (!yaml_parser_parse(&parser, &ev)) {
 			ret = yaml_fail(c, &parser, text, len);
@@ -344,15 +358,17 @@ prescan(struct cy_ctx *c, const char *text, size_t len)
 		if (ev.type == YAML_STREAM_END_EVENT)
 			ret = 0;
 		else if (depth > CONFIG_MAX_DEPTH)
-			ret = mf_err_set(c->err, MF_E_CONFIG, "%s:%zu:%zu: "
+			ret = mf_err_set(c->err, MF_E_CONFIG,
+					 "%s:%zu:%zu: "
 					 "nested deeper than %d levels",
 					 c->file, ev.start_mark.line + 1,
 					 ev.start_mark.column + 1,
 					 CONFIG_MAX_DEPTH);
 		else if (anchors > CONFIG_MAX_ANCHORS)
-			ret = mf_err_set(c->err, MF_E_CONFIG, "%s:%zu:%zu: "
-					 "more than %d anchors", c->file,
-					 ev.start_mark.line + 1,
+			ret = mf_err_set(c->err, MF_E_CONFIG,
+					 "%s:%zu:%zu: "
+					 "more than %d anchors",
+					 c->file, ev.start_mark.line + 1,
 					 ev.start_mark.column + 1,
 					 CONFIG_MAX_ANCHORS);
 		yaml_event_delete(&ev);
@@ -374,7 +390,8 @@ check_single_doc(struct cy_ctx *c, yaml_parser_t *parser, const char *text,
 		return yaml_fail(c, parser, text, len);
 	root = yaml_document_get_root_node(&doc);
 	if (root != NULL)
-		ret = cy_fail(c, root, NULL, "only one YAML document is "
+		ret = cy_fail(c, root, NULL,
+			      "only one YAML document is "
 			      "allowed (remove the '---' line)");
 	yaml_document_delete(&doc);
 	return ret;
@@ -387,21 +404,22 @@ load_yaml(struct mf_config *cfg, const char *text, size_t len,
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	yaml_node_t *root;
-	struct cy_ctx c = { .file = cfg->path, .doc = &doc, .cfg = cfg,
-			    .err = err };
+	struct cy_ctx c = {
+		.file = cfg->path, .doc = &doc, .cfg = cfg, .err = err
+	};
 	int ret;
 
 	if (len > CONFIG_MAX_SIZE)
-		return mf_err_set(err, MF_E_CONFIG, "%s: larger than %d "
-				  "bytes; is this the right file?", cfg->path,
-				  CONFIG_MAX_SIZE);
+		return mf_err_set(err, MF_E_CONFIG,
+				  "%s: larger than %d "
+				  "bytes; is this the right file?",
+				  cfg->path, CONFIG_MAX_SIZE);
 	if (prescan(&c, text, len) < 0)
 		return -1;
 	if (!yaml_parser_initialize(&parser))
 		return mf_err_set(err, MF_E_CONFIG, "%s: out of memory",
 				  cfg->path);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text,
-				     len);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		ret = yaml_fail(&c, &parser, text, len);
 		yaml_parser_delete(&parser);
@@ -409,9 +427,11 @@ load_yaml(struct mf_config *cfg, const char *text, size_t len,
 	}
 	root = yaml_document_get_root_node(&doc);
 	if (root == NULL)
-		ret = mf_err_set(err, MF_E_CONFIG, "%s:1:1: the configuration "
+		ret = mf_err_set(err, MF_E_CONFIG,
+				 "%s:1:1: the configuration "
 				 "is empty (expected accounts:, stores: and "
-				 "channels:)", cfg->path);
+				 "channels:)",
+				 cfg->path);
 	else
 		ret = check_single_doc(&c, &parser, text, len);
 	if (ret == 0)
@@ -450,7 +470,8 @@ read_file(const char *path, char **text_r, size_t *len_r, mode_t *mode_r,
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
 	if (fd < 0 && errno == ENOENT)
-		return mf_err_set(err, MF_E_CONFIG, "%s: no such file (write "
+		return mf_err_set(err, MF_E_CONFIG,
+				  "%s: no such file (write "
 				  "one, see mailferry(1), or pass -c FILE)",
 				  path);
 	if (fd < 0)
@@ -501,8 +522,10 @@ config_load(const char *path, struct mf_config **cfg_r, struct mf_err *err)
 	for (i = 0; i < (*cfg_r)->naccounts; i++) {
 		if ((*cfg_r)->accounts[i].password == NULL)
 			continue;
-		snprintf(line, sizeof(line), "%s: holds a password and is "
-			 "readable by others; run chmod 600 %s", path, path);
+		snprintf(line, sizeof(line),
+			 "%s: holds a password and is "
+			 "readable by others; run chmod 600 %s",
+			 path, path);
 		cy_add_warning(*cfg_r, line);
 		break;
 	}

@@ -24,7 +24,7 @@ struct mf_arena;
 
 /* Where a value came from, for later error messages. */
 struct config_pos {
-	unsigned line, col;	/* 1-based */
+	unsigned line, col; /* 1-based */
 };
 
 /*
@@ -36,11 +36,11 @@ struct config_pos {
 struct config_account {
 	const char *name;
 	struct config_pos pos;
-	struct imap_store_cfg imap;	/* get_secret left NULL */
+	struct imap_store_cfg imap; /* get_secret left NULL */
 	/* exactly one of these three, or none with tunnel / oauth */
 	const char *password_command;
 	const char *password_env;
-	const char *password;		/* plain in the file: warned */
+	const char *password; /* plain in the file: warned */
 	const char *oauth_token_command;
 };
 
@@ -57,8 +57,8 @@ enum config_side_kind {
 
 struct config_side {
 	enum config_side_kind kind;
-	const struct config_account *account;	/* CONFIG_SIDE_ACCOUNT */
-	const struct config_maildir *maildir;	/* CONFIG_SIDE_MAILDIR */
+	const struct config_account *account; /* CONFIG_SIDE_ACCOUNT */
+	const struct config_maildir *maildir; /* CONFIG_SIDE_MAILDIR */
 };
 
 struct config_channel {
@@ -69,8 +69,8 @@ struct config_channel {
 };
 
 struct mf_config {
-	const char *path;	/* the file read */
-	const char *state_dir;	/* expanded */
+	const char *path;      /* the file read */
+	const char *state_dir; /* expanded */
 	struct config_account *accounts;
 	size_t naccounts;
 	struct config_maildir *maildirs;
@@ -86,8 +86,7 @@ struct mf_config {
 /* Default path: $XDG_CONFIG_HOME/mailferry/config.yaml (caller frees). */
 char *config_default_path(void);
 
-int config_load(const char *path, struct mf_config **cfg_r,
-		struct mf_err *err);
+int config_load(const char *path, struct mf_config **cfg_r, struct mf_err *err);
 /* Same, from a string (tests); name is used in messages. */
 int config_load_string(const char *name, const char *text, size_t len,
 		       struct mf_config **cfg_r, struct mf_err *err);

@@ -24,12 +24,14 @@ msg_line(const struct sync_action *a, char *buf, size_t len)
 	char uid[16] = "", ff[8], nf[8];
 	const char *fid = a->has_far ? "" : "-";
 	const char *key = a->near_key != NULL && a->near_key[0] != '\0' ?
-			  a->near_key : "-";
+				  a->near_key :
+				  "-";
 
 	if (a->has_far)
 		snprintf(uid, sizeof(uid), "%u", a->far_uid);
 	if (a->kind == SYNC_ACTION_AMBIGUOUS) {
-		snprintf(buf, len, "%s: far %s%s near %s: leave alone (same "
+		snprintf(buf, len,
+			 "%s: far %s%s near %s: leave alone (same "
 			 "Message-ID, other content on the other side)",
 			 a->box, uid, fid, key);
 		return;
@@ -41,9 +43,11 @@ msg_line(const struct sync_action *a, char *buf, size_t len)
 		 a->near_op == PLAN_OP_COPY ? "pull " : "",
 		 a->far_op == PLAN_OP_COPY ? "push " : "",
 		 a->far_op == PLAN_OP_DELETE ? "expunge-far " :
-		 a->far_op == PLAN_OP_FLAGS ? "flags-far " : "",
+		 a->far_op == PLAN_OP_FLAGS  ? "flags-far " :
+					       "",
 		 a->near_op == PLAN_OP_DELETE ? "delete-near " :
-		 a->near_op == PLAN_OP_FLAGS ? "flags-near " : "",
+		 a->near_op == PLAN_OP_FLAGS  ? "flags-near " :
+						"",
 		 a->forget ? "forget" : "", ff, nf);
 }
 

@@ -41,14 +41,11 @@ static const struct cmd_desc commands[] = {
 static const char *progname = "mailferry";
 
 static void
-log_to_stderr(enum mf_log_level level, unsigned cat, const char *msg,
-	      void *ctx)
+log_to_stderr(enum mf_log_level level, unsigned cat, const char *msg, void *ctx)
 {
 	static const char *const prefix[] = {
-		[MF_LOG_ERROR] = "error: ",
-		[MF_LOG_WARN] = "warning: ",
-		[MF_LOG_NOTICE] = "",
-		[MF_LOG_INFO] = "",
+		[MF_LOG_ERROR] = "error: ", [MF_LOG_WARN] = "warning: ",
+		[MF_LOG_NOTICE] = "",	    [MF_LOG_INFO] = "",
 		[MF_LOG_DEBUG] = "",
 	};
 
@@ -100,8 +97,10 @@ cmd_exit_stopped(void)
 
 	if (sig == 0)
 		return -1;
-	fprintf(stderr, "%s: stopped by %s; the next run goes on from where "
-		"this one stopped\n", progname, mf_cancel_name());
+	fprintf(stderr,
+		"%s: stopped by %s; the next run goes on from where "
+		"this one stopped\n",
+		progname, mf_cancel_name());
 	return MF_EXIT_SIGNAL_BASE + sig;
 }
 
@@ -155,8 +154,10 @@ usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: %s [-c FILE] [-v|-q] [-D] COMMAND [ARGS]\n\n"
-		   "commands:\n", progname);
+	fprintf(f,
+		"usage: %s [-c FILE] [-v|-q] [-D] COMMAND [ARGS]\n\n"
+		"commands:\n",
+		progname);
 	for (i = 0; i < MF_N_ELEMENTS(commands); i++)
 		fprintf(f, "  %-8s %-22s %s\n", commands[i].name,
 			commands[i].args, commands[i].summary);
@@ -276,7 +277,8 @@ parse_global_options(struct cmd_ctx *ctx, int argc, char **argv)
 	int c;
 
 	/* "+": stop at the command name; its options are its own */
-	while ((c = getopt_long(argc, argv, "+c:vqDnhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:vqDnhV", longopts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'c':
 			ctx->config_path = optarg;
@@ -292,9 +294,11 @@ parse_global_options(struct cmd_ctx *ctx, int argc, char **argv)
 			break;
 		case 'd':
 			if (parse_debug(optarg, &ctx->debug) < 0) {
-				fprintf(stderr, "%s: --debug: unknown category "
+				fprintf(stderr,
+					"%s: --debug: unknown category "
 					"in '%s' (imap, maildir, sync, state, "
-					"all)\n", progname, optarg);
+					"all)\n",
+					progname, optarg);
 				return MF_EXIT_USAGE;
 			}
 			break;
@@ -330,9 +334,10 @@ static void
 setup_logging(const struct cmd_ctx *ctx)
 {
 	mf_log_set_handler(log_to_stderr, NULL);
-	mf_log_set_level(ctx->verbosity < 0 ? MF_LOG_WARN :
+	mf_log_set_level(ctx->verbosity < 0  ? MF_LOG_WARN :
 			 ctx->verbosity == 0 ? MF_LOG_NOTICE :
-			 ctx->verbosity == 1 ? MF_LOG_INFO : MF_LOG_DEBUG);
+			 ctx->verbosity == 1 ? MF_LOG_INFO :
+					       MF_LOG_DEBUG);
 	if (ctx->debug != 0) {
 		mf_log_set_level(MF_LOG_DEBUG);
 		mf_log_set_debug(ctx->debug);

@@ -112,15 +112,19 @@ check_status(const struct config_account *acct, const char *key, int status,
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-		return mf_err_set(err, MF_E_AUTH, "account '%s': %s failed "
+		return mf_err_set(err, MF_E_AUTH,
+				  "account '%s': %s failed "
 				  "(exit status 127: command not found?)",
 				  acct->name, key);
 	if (WIFEXITED(status))
-		return mf_err_set(err, MF_E_AUTH, "account '%s': %s failed "
-				  "(exit status %d)", acct->name, key,
-				  WEXITSTATUS(status));
-	return mf_err_set(err, MF_E_AUTH, "account '%s': %s failed (killed "
-			  "by signal %d)", acct->name, key,
+		return mf_err_set(err, MF_E_AUTH,
+				  "account '%s': %s failed "
+				  "(exit status %d)",
+				  acct->name, key, WEXITSTATUS(status));
+	return mf_err_set(err, MF_E_AUTH,
+			  "account '%s': %s failed (killed "
+			  "by signal %d)",
+			  acct->name, key,
 			  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
@@ -132,7 +136,8 @@ first_line(const struct config_account *acct, const char *key, char *buf,
 	char *nl = memchr(buf, '\n', len);
 
 	if (nl == NULL && more)
-		return mf_err_set(err, MF_E_AUTH, "account '%s': %s printed a "
+		return mf_err_set(err, MF_E_AUTH,
+				  "account '%s': %s printed a "
 				  "first line longer than %d bytes",
 				  acct->name, key, SECRET_MAX_OUTPUT);
 	if (nl != NULL)
@@ -140,16 +145,17 @@ first_line(const struct config_account *acct, const char *key, char *buf,
 	while (len > 0 && (buf[len - 1] == '\r' || buf[len - 1] == '\n'))
 		len--;
 	if (len == 0)
-		return mf_err_set(err, MF_E_AUTH, "account '%s': %s printed "
-				  "nothing on its first line", acct->name,
-				  key);
+		return mf_err_set(err, MF_E_AUTH,
+				  "account '%s': %s printed "
+				  "nothing on its first line",
+				  acct->name, key);
 	*secret_r = xstrndup(buf, len);
 	return 0;
 }
 
 static int
-run_command(const struct config_account *acct, const char *key,
-	    const char *cmd, char **secret_r, struct mf_err *err)
+run_command(const struct config_account *acct, const char *key, const char *cmd,
+	    char **secret_r, struct mf_err *err)
 {
 	char buf[SECRET_MAX_OUTPUT + 1];
 	size_t len = 0;
@@ -158,21 +164,24 @@ run_command(const struct config_account *acct, const char *key,
 	int fd, status, rd, ret;
 
 	if (spawn(cmd, &pid, &fd) < 0)
-		return mf_err_sys(err, MF_E_AUTH, "account '%s': %s: cannot "
-				  "start /bin/sh", acct->name, key);
+		return mf_err_sys(err, MF_E_AUTH,
+				  "account '%s': %s: cannot "
+				  "start /bin/sh",
+				  acct->name, key);
 	rd = read_output(fd, buf, sizeof(buf), &len, &more);
 	close(fd);
 	if (rd > 0)
-		kill(pid, SIGKILL);	/* it would never stop writing */
+		kill(pid, SIGKILL); /* it would never stop writing */
 	else if (rd < 0 && mf_cancel_signal() != 0)
-		kill(pid, SIGTERM);	/* we stop: so does it */
+		kill(pid, SIGTERM); /* we stop: so does it */
 	if (wait_child(pid, &status) < 0)
 		ret = mf_err_sys(err, MF_E_AUTH, "account '%s': %s: waitpid",
 				 acct->name, key);
 	else if (rd > 0)
-		ret = mf_err_set(err, MF_E_AUTH, "account '%s': %s printed "
-				 "more than %d bytes", acct->name, key,
-				 SECRET_MAX_DRAIN);
+		ret = mf_err_set(err, MF_E_AUTH,
+				 "account '%s': %s printed "
+				 "more than %d bytes",
+				 acct->name, key, SECRET_MAX_DRAIN);
 	else if (rd < 0)
 		ret = mf_err_sys(err, MF_E_AUTH, "account '%s': %s: read",
 				 acct->name, key);
@@ -185,19 +194,22 @@ run_command(const struct config_account *acct, const char *key,
 }
 
 static int
-from_env(const struct config_account *acct, char **secret_r,
-	 struct mf_err *err)
+from_env(const struct config_account *acct, char **secret_r, struct mf_err *err)
 {
 	const char *val = getenv(acct->password_env);
 
 	if (val == NULL)
-		return mf_err_set(err, MF_E_CONFIG, "account '%s': "
+		return mf_err_set(err, MF_E_CONFIG,
+				  "account '%s': "
 				  "password_env: environment variable %s is "
-				  "not set", acct->name, acct->password_env);
+				  "not set",
+				  acct->name, acct->password_env);
 	if (val[0] == '\0')
-		return mf_err_set(err, MF_E_CONFIG, "account '%s': "
+		return mf_err_set(err, MF_E_CONFIG,
+				  "account '%s': "
 				  "password_env: environment variable %s is "
-				  "empty", acct->name, acct->password_env);
+				  "empty",
+				  acct->name, acct->password_env);
 	*secret_r = xstrdup(val);
 	return 0;
 }
@@ -295,15 +307,15 @@ read_line(char *buf, size_t size, size_t *len_r)
 }
 
 static int
-prompt(const struct config_account *acct, char **secret_r,
-       struct mf_err *err)
+prompt(const struct config_account *acct, char **secret_r, struct mf_err *err)
 {
 	char buf[SECRET_MAX_OUTPUT];
 	size_t len = 0;
 	int ret;
 
 	if (!isatty(STDIN_FILENO))
-		return mf_err_set(err, MF_E_CONFIG, "account '%s': no "
+		return mf_err_set(err, MF_E_CONFIG,
+				  "account '%s': no "
 				  "password configured and no terminal to "
 				  "ask on; set password_command (e.g. \"pass "
 				  "show mail/%s\") or password_env",
@@ -321,8 +333,10 @@ prompt(const struct config_account *acct, char **secret_r,
 	ret = read_line(buf, sizeof(buf), &len);
 	echo_on();
 	if (ret < 0 || len == 0)
-		ret = mf_err_set(err, MF_E_AUTH, "account '%s': no password "
-				 "entered", acct->name);
+		ret = mf_err_set(err, MF_E_AUTH,
+				 "account '%s': no password "
+				 "entered",
+				 acct->name);
 	else
 		*secret_r = xstrndup(buf, len);
 	explicit_bzero(buf, sizeof(buf));
@@ -336,7 +350,8 @@ secret_get(const struct config_account *acct, enum imap_secret_kind kind,
 	*secret_r = NULL;
 	if (kind == IMAP_SECRET_OAUTH_TOKEN) {
 		if (acct->oauth_token_command == NULL)
-			return mf_err_set(err, MF_E_CONFIG, "account '%s': "
+			return mf_err_set(err, MF_E_CONFIG,
+					  "account '%s': "
 					  "the server wants an OAuth2 token; "
 					  "set oauth_token_command",
 					  acct->name);
@@ -353,7 +368,8 @@ secret_get(const struct config_account *acct, enum imap_secret_kind kind,
 		return 0;
 	}
 	if (acct->oauth_token_command != NULL)
-		return mf_err_set(err, MF_E_AUTH, "account '%s': the server "
+		return mf_err_set(err, MF_E_AUTH,
+				  "account '%s': the server "
 				  "wants a password, but only "
 				  "oauth_token_command is configured",
 				  acct->name);

@@ -33,8 +33,7 @@ stores_open_side(const struct config_side *side, struct mf_store **st_r,
 }
 
 char *
-stores_state_path(const struct mf_config *cfg,
-		  const struct config_channel *ch)
+stores_state_path(const struct mf_config *cfg, const struct config_channel *ch)
 {
 	/* config.c allows only [A-Za-z0-9._@+-] in names: a safe file name */
 	return xasprintf("%s/%s.db", cfg->state_dir, ch->name);
@@ -47,9 +46,8 @@ stores_state_dir_create(const struct mf_config *cfg, struct mf_err *err)
 }
 
 int
-stores_open_channel(const struct config_channel *ch,
-		    struct mf_store **far_r, struct mf_store **near_r,
-		    struct mf_err *err)
+stores_open_channel(const struct config_channel *ch, struct mf_store **far_r,
+		    struct mf_store **near_r, struct mf_err *err)
 {
 	*far_r = *near_r = NULL;
 	if (stores_open_side(&ch->far, far_r, err) < 0)

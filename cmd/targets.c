@@ -38,9 +38,10 @@ targets_parse(const struct mf_config *cfg, int argc, char **argv,
 				ch = &cfg->channels[i];
 		if (ch == NULL) {
 			free(v);
-			return mf_err_set(err, MF_E_USAGE, "no channel '%.*s' "
-					  "in the configuration", (int)len,
-					  arg);
+			return mf_err_set(err, MF_E_USAGE,
+					  "no channel '%.*s' "
+					  "in the configuration",
+					  (int)len, arg);
 		}
 		for (i = 0; i < n; i++)
 			if (v[i].ch == ch)
@@ -50,7 +51,7 @@ targets_parse(const struct mf_config *cfg, int argc, char **argv,
 			t->ch = ch;
 			t->only = xcalloc((size_t)argc + 1, sizeof(char *));
 		}
-		if (t->only == NULL)	/* channel already named whole */
+		if (t->only == NULL) /* channel already named whole */
 			continue;
 		if (colon == NULL) {
 			free(t->only);
@@ -79,8 +80,10 @@ targets_lock(const struct mf_config *cfg, const struct config_channel *ch,
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno == EWOULDBLOCK)
-			mf_err_set(err, MF_E_LOCKED, "%s: another mailferry is "
-				   "syncing channel '%s'", path, ch->name);
+			mf_err_set(err, MF_E_LOCKED,
+				   "%s: another mailferry is "
+				   "syncing channel '%s'",
+				   path, ch->name);
 		else
 			mf_err_sys(err, MF_E_STATE, "lock %s", path);
 		close(fd);

@@ -15,7 +15,7 @@ struct config_channel;
 
 struct target {
 	const struct config_channel *ch;
-	const char **only;	/* folder names, or NULL: all */
+	const char **only; /* folder names, or NULL: all */
 	size_t nonly;
 };
 

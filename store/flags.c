@@ -12,7 +12,8 @@ static const struct {
 	unsigned bit;
 	char letter;
 	const char *imap;
-} flag_table[] = {	/* in maildir letter (ASCII) order */
+} flag_table[] = {
+	/* in maildir letter (ASCII) order */
 	{ MF_FLAG_DRAFT, 'D', "\\Draft" },
 	{ MF_FLAG_FLAGGED, 'F', "\\Flagged" },
 	{ MF_FLAG_FORWARDED, 'P', "$Forwarded" },
@@ -87,8 +88,7 @@ mf_flags_to_imap_list(unsigned flags, const char *keywords, char *buf,
 		o += (size_t)n;
 	}
 	if (keywords != NULL && keywords[0] != '\0') {
-		n = snprintf(buf + o, size - o, "%s%s", o ? " " : "",
-			     keywords);
+		n = snprintf(buf + o, size - o, "%s%s", o ? " " : "", keywords);
 		if (n < 0 || (size_t)n >= size - o)
 			return -1;
 		o += (size_t)n;

@@ -37,9 +37,9 @@ bool mf_keyword_valid(const char *s, size_t len);
  * Keyword set operations.  All results are newly allocated normalized
  * strings, freed by the caller.  Inputs may be NULL (empty set).
  */
-char *mf_kw_normalize(const char *words);	/* any order, duplicates */
+char *mf_kw_normalize(const char *words); /* any order, duplicates */
 char *mf_kw_union(const char *a, const char *b);
-char *mf_kw_minus(const char *a, const char *b);	/* a \ b */
+char *mf_kw_minus(const char *a, const char *b); /* a \ b */
 bool mf_kw_contains(const char *set, const char *word);
 bool mf_kw_equal(const char *a, const char *b);
 

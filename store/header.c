@@ -108,7 +108,7 @@ mf_header_block_len(const char *msg, size_t len)
 		size_t end = line_end(msg, len, p);
 
 		if (end >= len)
-			return 0;	/* line not complete yet */
+			return 0; /* line not complete yet */
 		if (is_empty_line(msg, p, end))
 			return end + 1;
 		p = end + 1;

@@ -7,16 +7,11 @@
 #include "base/arena.h"
 
 static const char *const role_names[] = {
-	[MF_ROLE_NONE] = "",
-	[MF_ROLE_INBOX] = "inbox",
-	[MF_ROLE_SENT] = "sent",
-	[MF_ROLE_DRAFTS] = "drafts",
-	[MF_ROLE_TRASH] = "trash",
-	[MF_ROLE_JUNK] = "junk",
-	[MF_ROLE_ARCHIVE] = "archive",
-	[MF_ROLE_ALL] = "all",
-	[MF_ROLE_FLAGGED] = "flagged",
-	[MF_ROLE_IMPORTANT] = "important",
+	[MF_ROLE_NONE] = "",	       [MF_ROLE_INBOX] = "inbox",
+	[MF_ROLE_SENT] = "sent",       [MF_ROLE_DRAFTS] = "drafts",
+	[MF_ROLE_TRASH] = "trash",     [MF_ROLE_JUNK] = "junk",
+	[MF_ROLE_ARCHIVE] = "archive", [MF_ROLE_ALL] = "all",
+	[MF_ROLE_FLAGGED] = "flagged", [MF_ROLE_IMPORTANT] = "important",
 };
 
 const char *
@@ -32,7 +27,7 @@ mf_role_from_name(const char *name)
 {
 	size_t i;
 
-	if (name[0] == '\\')	/* accept the IMAP attribute spelling */
+	if (name[0] == '\\') /* accept the IMAP attribute spelling */
 		name++;
 	for (i = 1; i < MF_N_ELEMENTS(role_names); i++)
 		if (strcasecmp(role_names[i], name) == 0)

@@ -53,13 +53,13 @@ struct mf_store;
 /* ---- flags ---------------------------------------------------------- */
 
 /* System flags as bits.  Maildir letter and IMAP name in the comment. */
-#define MF_FLAG_DRAFT		0x01u	/* D  \Draft */
-#define MF_FLAG_FLAGGED		0x02u	/* F  \Flagged */
-#define MF_FLAG_FORWARDED	0x04u	/* P  $Forwarded (maildir "passed") */
-#define MF_FLAG_ANSWERED	0x08u	/* R  \Answered */
-#define MF_FLAG_SEEN		0x10u	/* S  \Seen */
-#define MF_FLAG_DELETED		0x20u	/* T  \Deleted (maildir "trashed") */
-#define MF_FLAG_ALL		0x3fu
+#define MF_FLAG_DRAFT 0x01u	/* D  \Draft */
+#define MF_FLAG_FLAGGED 0x02u	/* F  \Flagged */
+#define MF_FLAG_FORWARDED 0x04u /* P  $Forwarded (maildir "passed") */
+#define MF_FLAG_ANSWERED 0x08u	/* R  \Answered */
+#define MF_FLAG_SEEN 0x10u	/* S  \Seen */
+#define MF_FLAG_DELETED 0x20u	/* T  \Deleted (maildir "trashed") */
+#define MF_FLAG_ALL 0x3fu
 
 /*
  * Keywords travel as one normalized string: unique keywords, sorted by
@@ -69,14 +69,14 @@ struct mf_store;
 
 /* ---- capabilities --------------------------------------------------- */
 
-#define MF_CAP_UIDS		0x0001u	/* messages by UID (else by key) */
-#define MF_CAP_CONDSTORE	0x0002u	/* modseq, CHANGEDSINCE */
-#define MF_CAP_QRESYNC		0x0004u	/* VANISHED on fetch */
-#define MF_CAP_UIDPLUS		0x0008u	/* APPENDUID, UID EXPUNGE */
-#define MF_CAP_MOVE		0x0010u
-#define MF_CAP_LIST_STATUS	0x0020u	/* list_boxes status in one trip */
-#define MF_CAP_KEYWORDS		0x0040u	/* keywords; see kw_visible */
-#define MF_CAP_DIR_TOKEN	0x0080u	/* status.dir_token is meaningful */
+#define MF_CAP_UIDS 0x0001u	 /* messages by UID (else by key) */
+#define MF_CAP_CONDSTORE 0x0002u /* modseq, CHANGEDSINCE */
+#define MF_CAP_QRESYNC 0x0004u	 /* VANISHED on fetch */
+#define MF_CAP_UIDPLUS 0x0008u	 /* APPENDUID, UID EXPUNGE */
+#define MF_CAP_MOVE 0x0010u
+#define MF_CAP_LIST_STATUS 0x0020u /* list_boxes status in one trip */
+#define MF_CAP_KEYWORDS 0x0040u	   /* keywords; see kw_visible */
+#define MF_CAP_DIR_TOKEN 0x0080u   /* status.dir_token is meaningful */
 /*
  * The engine asks for these instead of guessing from MF_CAP_UIDS which
  * kind of store it has:
@@ -96,9 +96,9 @@ struct mf_store;
  * a message that looks deleted is looked for once more before its other
  * copy is removed or it is copied back.
  */
-#define MF_CAP_PLACEHOLDERS	0x0100u
-#define MF_CAP_CHEAP_SIZE	0x0200u
-#define MF_CAP_SCAN_MAY_MISS	0x0400u
+#define MF_CAP_PLACEHOLDERS 0x0100u
+#define MF_CAP_CHEAP_SIZE 0x0200u
+#define MF_CAP_SCAN_MAY_MISS 0x0400u
 
 /* ---- mailboxes ------------------------------------------------------ */
 
@@ -115,10 +115,10 @@ enum mf_role {
 	MF_ROLE_IMPORTANT,
 };
 
-#define MF_BOX_NOSELECT		0x01u	/* exists only as a parent */
-#define MF_BOX_NOINFERIORS	0x02u
-#define MF_BOX_HASCHILDREN	0x04u
-#define MF_BOX_HASNOCHILDREN	0x08u
+#define MF_BOX_NOSELECT 0x01u /* exists only as a parent */
+#define MF_BOX_NOINFERIORS 0x02u
+#define MF_BOX_HASCHILDREN 0x04u
+#define MF_BOX_HASNOCHILDREN 0x08u
 
 /*
  * What the store knows about a mailbox without opening it.  Any field may
@@ -126,11 +126,11 @@ enum mf_role {
  */
 struct mf_box_status {
 	bool has_status;
-	uint32_t uidvalidity;	/* IMAP; 0 for maildir */
+	uint32_t uidvalidity; /* IMAP; 0 for maildir */
 	uint32_t uidnext;
 	uint32_t messages;
 	uint32_t unseen;
-	uint64_t highestmodseq;	/* 0: no CONDSTORE or NOMODSEQ */
+	uint64_t highestmodseq; /* 0: no CONDSTORE or NOMODSEQ */
 	/*
 	 * MF_CAP_DIR_TOKEN stores: a value that changes whenever a message
 	 * is added, removed or renamed (maildir: cur/ and new/ mtimes).  0
@@ -140,9 +140,9 @@ struct mf_box_status {
 };
 
 struct mf_box_info {
-	char *name;		/* canonical name (see top) */
+	char *name; /* canonical name (see top) */
 	enum mf_role role;
-	unsigned attrs;		/* MF_BOX_* */
+	unsigned attrs; /* MF_BOX_* */
 	struct mf_box_status status;
 };
 
@@ -153,8 +153,8 @@ struct mf_box_list {
 
 void mf_box_list_free(struct mf_box_list **list);
 
-const char *mf_role_name(enum mf_role role);	/* "sent", "" for none */
-enum mf_role mf_role_from_name(const char *name);	/* MF_ROLE_NONE if unknown */
+const char *mf_role_name(enum mf_role role);	  /* "sent", "" for none */
+enum mf_role mf_role_from_name(const char *name); /* MF_ROLE_NONE if unknown */
 
 /* ---- messages ------------------------------------------------------- */
 
@@ -163,14 +163,14 @@ enum mf_role mf_role_from_name(const char *name);	/* MF_ROLE_NONE if unknown */
  * arena and live as long as the result.
  */
 struct mf_msg {
-	uint32_t uid;		/* MF_CAP_UIDS stores; else 0 */
-	const char *key;	/* key stores; else NULL */
-	unsigned flags;		/* MF_FLAG_* */
-	const char *keywords;	/* normalized, never NULL */
-	uint64_t size;		/* canonical (CRLF) size; 0 if not asked/known */
-	int64_t date;		/* internal date, Unix time; 0 if unknown */
-	uint64_t modseq;	/* CONDSTORE stores, when asked */
-	const char *msgid;	/* Message-ID with <>, when asked; NULL if none */
+	uint32_t uid;	      /* MF_CAP_UIDS stores; else 0 */
+	const char *key;      /* key stores; else NULL */
+	unsigned flags;	      /* MF_FLAG_* */
+	const char *keywords; /* normalized, never NULL */
+	uint64_t size;	      /* canonical (CRLF) size; 0 if not asked/known */
+	int64_t date;	      /* internal date, Unix time; 0 if unknown */
+	uint64_t modseq;      /* CONDSTORE stores, when asked */
+	const char *msgid;    /* Message-ID with <>, when asked; NULL if none */
 	/*
 	 * Maildir: the far side's UID of this message as another tool
 	 * recorded it, for adopting its Maildir; 0 if none.  OfflineIMAP
@@ -185,7 +185,7 @@ struct mf_msg {
 	 */
 	uint32_t name_uid;
 	bool name_uid_checked;
-	bool is_new;		/* maildir: still in new/ */
+	bool is_new; /* maildir: still in new/ */
 	/*
 	 * Key stores: the file is a header-only placeholder that mailferry
 	 * made for a message of this canonical size (max_size); 0 if not.
@@ -204,14 +204,14 @@ struct mf_msg {
 	const char *cd;
 };
 
-#define MF_WANT_FLAGS	0x01u
-#define MF_WANT_SIZE	0x02u	/* may read files (maildir without ,W=) */
-#define MF_WANT_DATE	0x04u
-#define MF_WANT_MSGID	0x08u	/* reads headers: first syncs only */
-#define MF_WANT_MODSEQ	0x10u
+#define MF_WANT_FLAGS 0x01u
+#define MF_WANT_SIZE 0x02u /* may read files (maildir without ,W=) */
+#define MF_WANT_DATE 0x04u
+#define MF_WANT_MSGID 0x08u /* reads headers: first syncs only */
+#define MF_WANT_MODSEQ 0x10u
 
 struct mf_scan_req {
-	unsigned want;		/* MF_WANT_* */
+	unsigned want; /* MF_WANT_* */
 	/* UID stores: only UIDs in [uid_lo, uid_hi]; 0,0 means all */
 	uint32_t uid_lo, uid_hi;
 	/* CONDSTORE: only messages with modseq > changedsince; 0 = all */
@@ -223,11 +223,11 @@ struct mf_scan_req {
 };
 
 struct mf_scan_result {
-	struct mf_msg *msgs;	/* sorted by uid, or by key (strcmp) */
+	struct mf_msg *msgs; /* sorted by uid, or by key (strcmp) */
 	size_t n;
-	uint32_t *vanished;	/* with req.vanished: expunged UIDs, sorted */
+	uint32_t *vanished; /* with req.vanished: expunged UIDs, sorted */
 	size_t nvanished;
-	bool vanished_valid;	/* the store did report VANISHED */
+	bool vanished_valid; /* the store did report VANISHED */
 	/* the far UIDVALIDITY that the messages' name_uid hints belong to
 	 * (mbsync's FarUidValidity); 0: not known */
 	uint32_t hint_uidvalidity;
@@ -283,19 +283,19 @@ mf_sink_finish(struct mf_sink *sink, struct mf_err *err)
 
 struct mf_fetch_item {
 	/* in */
-	uint32_t uid;		/* or key, per MF_CAP_UIDS */
+	uint32_t uid; /* or key, per MF_CAP_UIDS */
 	const char *key;
-	struct mf_sink *sink;	/* where the bytes go */
+	struct mf_sink *sink; /* where the bytes go */
 	/* partial: bytes [offset, offset+length) of the message; length 0
 	 * means to the end.  Used for resumable chunks. */
 	uint64_t offset, length;
-	bool header_only;	/* only the header block (placeholders) */
+	bool header_only; /* only the header block (placeholders) */
 	void *user;
 	/* out */
-	int status;		/* 0 ok, -1 failed (err says why) */
+	int status; /* 0 ok, -1 failed (err says why) */
 	struct mf_err err;
-	uint64_t bytes;		/* bytes written into the sink */
-	bool gone;		/* the message no longer exists */
+	uint64_t bytes; /* bytes written into the sink */
+	bool gone;	/* the message no longer exists */
 };
 
 /*
@@ -308,9 +308,9 @@ struct mf_fetch_item {
 struct mf_delivery {
 	/* in */
 	unsigned flags;
-	const char *keywords;	/* normalized; NULL = none */
-	int64_t date;		/* internal date to keep; 0 = now */
-	uint64_t size;		/* canonical size if known, else 0 */
+	const char *keywords; /* normalized; NULL = none */
+	int64_t date;	      /* internal date to keep; 0 = now */
+	uint64_t size;	      /* canonical size if known, else 0 */
 	/* non-zero: these bytes are a placeholder for a message of this
 	 * size; a key store marks the file so that its scan reports it */
 	uint64_t placeholder_of;
@@ -321,7 +321,7 @@ struct mf_delivery {
 	/* out: set at flush */
 	int status;
 	struct mf_err err;
-	uint32_t uid;		/* new UID; 0 if the server did not say */
+	uint32_t uid; /* new UID; 0 if the server did not say */
 	/* the sink to write into; the store's private state follows it */
 	struct mf_sink *sink;
 	void *priv;
@@ -333,16 +333,16 @@ struct mf_flag_item {
 	/* in */
 	uint32_t uid;
 	const char *key;
-	unsigned add, del;		/* MF_FLAG_* */
-	const char *kw_add, *kw_del;	/* normalized keyword sets or NULL */
-	uint64_t unchangedsince;	/* CONDSTORE guard; 0 = none */
+	unsigned add, del;	     /* MF_FLAG_* */
+	const char *kw_add, *kw_del; /* normalized keyword sets or NULL */
+	uint64_t unchangedsince;     /* CONDSTORE guard; 0 = none */
 	void *user;
 	/* out */
 	int status;
 	struct mf_err err;
-	bool conflict;		/* refused by UNCHANGEDSINCE: rescan */
-	bool gone;		/* the message no longer exists */
-	char new_key[128];	/* maildir: key unchanged, name may be */
+	bool conflict;	   /* refused by UNCHANGEDSINCE: rescan */
+	bool gone;	   /* the message no longer exists */
+	char new_key[128]; /* maildir: key unchanged, name may be */
 };
 
 struct mf_remove_item {
@@ -354,7 +354,7 @@ struct mf_remove_item {
 	void *user;
 	int status;
 	struct mf_err err;
-	bool gone;		/* was already gone: fine */
+	bool gone; /* was already gone: fine */
 };
 
 /*
@@ -372,9 +372,9 @@ struct mf_move_item {
 	/* out */
 	int status;
 	struct mf_err err;
-	bool gone;		/* not in the source: nothing was moved */
-	uint32_t new_uid;	/* UID in the destination; 0: not known */
-	char new_key[128];	/* maildir: key in the destination */
+	bool gone;	   /* not in the source: nothing was moved */
+	uint32_t new_uid;  /* UID in the destination; 0: not known */
+	char new_key[128]; /* maildir: key in the destination */
 };
 
 /*
@@ -390,22 +390,22 @@ struct mf_move_item {
 struct mf_relabel_item {
 	/* in */
 	const char *key;
-	const char *expect;	/* normalized; NULL = none */
+	const char *expect; /* normalized; NULL = none */
 	/* out */
 	int status;
 	struct mf_err err;
-	bool gone;		/* no such message here */
-	bool skipped;		/* not as expected: left as it is */
+	bool gone;    /* no such message here */
+	bool skipped; /* not as expected: left as it is */
 };
 
 struct mf_select_req {
-	bool readonly;		/* EXAMINE */
+	bool readonly; /* EXAMINE */
 };
 
 /* ---- the vtable ----------------------------------------------------- */
 
 struct mf_store_ops {
-	const char *kind;	/* "imap", "maildir" */
+	const char *kind; /* "imap", "maildir" */
 
 	/* Every mailbox; with status=true also fill status (LIST-STATUS
 	 * where the server has it, else STATUS per box; maildir: cheap). */
@@ -432,8 +432,8 @@ struct mf_store_ops {
 		    struct mf_scan_result **res_r, struct mf_err *err);
 
 	/* Write each item's message into its sink. */
-	int (*fetch)(struct mf_store *st, struct mf_fetch_item *items,
-		     size_t n, struct mf_err *err);
+	int (*fetch)(struct mf_store *st, struct mf_fetch_item *items, size_t n,
+		     struct mf_err *err);
 
 	int (*deliver_begin)(struct mf_store *st, struct mf_delivery *d,
 			     struct mf_err *err);
@@ -486,8 +486,8 @@ struct mf_store_ops {
 
 struct mf_store {
 	const struct mf_store_ops *ops;
-	unsigned caps;		/* MF_CAP_*, valid after create */
-	char *name;		/* account or store name, for messages */
+	unsigned caps; /* MF_CAP_*, valid after create */
+	char *name;    /* account or store name, for messages */
 };
 
 /* Frees the store, closing connections, and NULLs *st. */

@@ -72,18 +72,18 @@
 /* One folder of one side, after cleaning. */
 struct ent {
 	const struct mf_box_info *info;
-	const char *key;	/* the name, with a leading INBOX as "INBOX" */
-	size_t idx;		/* position in the input list */
-	enum mf_role role;	/* for pass 3; MF_ROLE_NONE if none */
+	const char *key;   /* the name, with a leading INBOX as "INBOX" */
+	size_t idx;	   /* position in the input list */
+	enum mf_role role; /* for pass 3; MF_ROLE_NONE if none */
 	bool selectable;
-	bool used;		/* taken by a state row or a pair */
+	bool used; /* taken by a state row or a pair */
 };
 
 struct side {
-	const char *label;	/* "far" or "near", for logs */
-	struct ent *v;		/* sorted by key, keys unique */
+	const char *label; /* "far" or "near", for logs */
+	struct ent *v;	   /* sorted by key, keys unique */
 	size_t n;
-	const char **claims;	/* keys named by live state rows, sorted */
+	const char **claims; /* keys named by live state rows, sorted */
 	size_t nclaims;
 };
 
@@ -126,8 +126,8 @@ static const struct {
 
 /* The roles pass 3 pairs by. */
 static const enum mf_role mapped_roles[] = {
-	MF_ROLE_SENT, MF_ROLE_DRAFTS, MF_ROLE_TRASH, MF_ROLE_JUNK,
-	MF_ROLE_ARCHIVE,
+	MF_ROLE_SENT, MF_ROLE_DRAFTS,  MF_ROLE_TRASH,
+	MF_ROLE_JUNK, MF_ROLE_ARCHIVE,
 };
 
 /* ---- names ------------------------------------------------------------ */
@@ -249,8 +249,8 @@ glob_match(const char *pat, const char *name, size_t ci_len)
 		for (j = len; j > 0; j--) {
 			char c = name[j - 1];
 			bool eq = j - 1 < ci_len ?
-				  ascii_lower(c) == ascii_lower(*pat) :
-				  c == *pat;
+					  ascii_lower(c) == ascii_lower(*pat) :
+					  c == *pat;
 
 			row[j] = row[j - 1] && eq;
 			any = any || row[j];
@@ -390,8 +390,10 @@ side_init(struct side *s, const char *label, const struct mf_box_list *list,
 		const struct mf_box_info *info = &list->v[i];
 
 		if (info->name == NULL || info->name[0] == '\0') {
-			mf_debug(MF_LOGC_SYNC, "%s: folder without a name "
-				 "ignored", label);
+			mf_debug(MF_LOGC_SYNC,
+				 "%s: folder without a name "
+				 "ignored",
+				 label);
 			continue;
 		}
 		s->v[n].info = info;
@@ -404,8 +406,10 @@ side_init(struct side *s, const char *label, const struct mf_box_list *list,
 	s->n = 0;
 	for (i = 0; i < n; i++) {
 		if (s->n > 0 && strcmp(s->v[s->n - 1].key, s->v[i].key) == 0) {
-			mf_debug(MF_LOGC_SYNC, "%s: folder '%s' listed twice, "
-				 "second entry ignored", label,
+			mf_debug(MF_LOGC_SYNC,
+				 "%s: folder '%s' listed twice, "
+				 "second entry ignored",
+				 label,
 				 shown(shown_buf, sizeof(shown_buf),
 				       s->v[i].info->name));
 			continue;
@@ -416,10 +420,9 @@ side_init(struct side *s, const char *label, const struct mf_box_list *list,
 	for (i = 0; i < s->n; i++) {
 		struct ent *e = &s->v[i];
 		enum mf_role r = store_roles ? e->info->role :
-				 role_by_name(e->key);
+					       role_by_name(e->key);
 
-		e->role = e->selectable && is_mapped_role(r) ? r :
-			  MF_ROLE_NONE;
+		e->role = e->selectable && is_mapped_role(r) ? r : MF_ROLE_NONE;
 	}
 }
 
@@ -484,8 +487,10 @@ mark_dup_rows(struct srow *rows, size_t n, bool by_far)
 			continue;
 		if (last != NULL && strcmp(last, key) == 0) {
 			rows[i].live = false;
-			mf_debug(MF_LOGC_SYNC, "state: second row for %s "
-				 "folder '%s' ignored", by_far ? "far" : "near",
+			mf_debug(MF_LOGC_SYNC,
+				 "state: second row for %s "
+				 "folder '%s' ignored",
+				 by_far ? "far" : "near",
 				 shown(shown_buf, sizeof(shown_buf), key));
 			continue;
 		}
@@ -507,8 +512,10 @@ rows_init(struct planner *p, const struct state_box_list *state)
 
 		if (st->far_name == NULL || st->far_name[0] == '\0' ||
 		    st->near_name == NULL || st->near_name[0] == '\0') {
-			mf_debug(MF_LOGC_SYNC, "state: row %lld without a "
-				 "name ignored", (long long)st->id);
+			mf_debug(MF_LOGC_SYNC,
+				 "state: row %lld without a "
+				 "name ignored",
+				 (long long)st->id);
 			continue;
 		}
 		p->rows[n].st = st;
@@ -637,9 +644,10 @@ role_candidate(const struct side *s, const struct side *other,
 		    side_claimed(other, e->key))
 			continue;
 		if (found != NULL) {
-			mf_debug(MF_LOGC_SYNC, "%s: several %s folders, "
-				 "pairing them by name only", s->label,
-				 mf_role_name(role));
+			mf_debug(MF_LOGC_SYNC,
+				 "%s: several %s folders, "
+				 "pairing them by name only",
+				 s->label, mf_role_name(role));
 			return NULL;
 		}
 		found = e;
@@ -719,10 +727,9 @@ pass_patterns(struct planner *p)
 	for (i = 0; i < plan->n; i++) {
 		const struct box_pair *pair = &plan->v[i];
 		const char *name = pair->far_name != NULL ? pair->far_name :
-				   pair->near_name;
+							    pair->near_name;
 
-		if (boxes_match(p->policy->folders, p->policy->nfolders,
-				name))
+		if (boxes_match(p->policy->folders, p->policy->nfolders, name))
 			plan->v[n++] = *pair;
 	}
 	plan->n = n;
@@ -774,8 +781,7 @@ pass_only(struct planner *p, const char *const *only, size_t nonly,
 static int
 pair_group(const struct box_pair *pair)
 {
-	if (is_inbox(pair->far_name != NULL ? pair->far_name :
-					      pair->near_name))
+	if (is_inbox(pair->far_name != NULL ? pair->far_name : pair->near_name))
 		return 0;
 	if (pair->far != NULL || pair->state != NULL)
 		return 1;
@@ -812,16 +818,17 @@ check_empty_side(const struct planner *p, const struct side *s,
 		live += p->rows[i].live;
 	if (live == 0)
 		return 0;
-	return mf_err_set(err, MF_E_STORE, "%s side lists no folders, but "
+	return mf_err_set(err, MF_E_STORE,
+			  "%s side lists no folders, but "
 			  "%zu were synced; refusing to take them as deleted",
 			  s->label, live);
 }
 
 int
 boxes_plan(const struct mf_box_list *far, const struct mf_box_list *near,
-	   const struct state_box_list *state,
-	   const struct sync_policy *policy, const char *const *only,
-	   size_t nonly, struct box_plan **plan_r, struct mf_err *err)
+	   const struct state_box_list *state, const struct sync_policy *policy,
+	   const char *const *only, size_t nonly, struct box_plan **plan_r,
+	   struct mf_err *err)
 {
 	struct planner p = { 0 };
 	int ret = -1;

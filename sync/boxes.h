@@ -35,19 +35,19 @@ struct mf_arena;
 bool boxes_match(const char *const *patterns, size_t n, const char *name);
 
 enum box_action {
-	BOX_SYNC,		/* both exist: sync them */
-	BOX_CREATE_NEAR,	/* far only, new: create near_name, sync */
-	BOX_CREATE_FAR,		/* near only, new: create far_name, sync */
-	BOX_SKIP_NEW_FAR,	/* far only, new, not created: report */
-	BOX_SKIP_NEW_NEAR,	/* near only, new, not created: report */
+	BOX_SYNC,	   /* both exist: sync them */
+	BOX_CREATE_NEAR,   /* far only, new: create near_name, sync */
+	BOX_CREATE_FAR,	   /* near only, new: create far_name, sync */
+	BOX_SKIP_NEW_FAR,  /* far only, new, not created: report */
+	BOX_SKIP_NEW_NEAR, /* near only, new, not created: report */
 	/*
 	 * Was synced (state row), far side now missing: remove the near
 	 * folder if policy.remove has SYNC_SIDE_NEAR (the engine first checks
 	 * that it holds nothing unsynced), else keep it and report.
 	 */
 	BOX_VANISHED_FAR,
-	BOX_VANISHED_NEAR,	/* mirror of BOX_VANISHED_FAR */
-	BOX_VANISHED_BOTH,	/* neither side exists: forget the row */
+	BOX_VANISHED_NEAR, /* mirror of BOX_VANISHED_FAR */
+	BOX_VANISHED_BOTH, /* neither side exists: forget the row */
 };
 
 struct box_pair {
@@ -59,9 +59,9 @@ struct box_pair {
 	 * canonical name.  They point into the inputs or into plan->arena.
 	 */
 	const char *far_name, *near_name;
-	const struct mf_box_info *far, *near;	/* NULL when absent */
-	const struct state_box *state;	/* NULL when never synced */
-	bool role_mapped;	/* paired by special-use role, not by name */
+	const struct mf_box_info *far, *near; /* NULL when absent */
+	const struct state_box *state;	      /* NULL when never synced */
+	bool role_mapped; /* paired by special-use role, not by name */
 	/*
 	 * BOX_SKIP_NEW_*: the name is taken on the other side (by a
 	 * \Noselect folder, or by a folder paired with another one), so it

@@ -28,22 +28,22 @@ enum side_id { SIDE_FAR = 0, SIDE_NEAR = 1 };
  */
 struct side {
 	enum side_id id;
-	const char *label;		/* "far" / "near" */
+	const char *label; /* "far" / "near" */
 	struct mf_store *st;
-	bool uids;			/* messages by UID (else by key) */
-	const char *box;		/* folder name on this side */
-	struct mf_box_status status;	/* as selected (or listed) */
-	struct state_side *rec;		/* the state box's record of it */
+	bool uids;		     /* messages by UID (else by key) */
+	const char *box;	     /* folder name on this side */
+	struct mf_box_status status; /* as selected (or listed) */
+	struct state_side *rec;	     /* the state box's record of it */
 	/* the view: every message on this side, sorted by uid or key */
 	struct mf_msg *view;
 	size_t n;
 	size_t cap;
 	struct mf_arena *arena;
-	bool reset;			/* UIDVALIDITY changed */
+	bool reset; /* UIDVALIDITY changed */
 	/* a scan's kw_visible (store.h), in arena; NULL: all seen, or
 	 * the view came from the state rows only */
 	const char *kw_visible;
-	bool selected;			/* opened on the store */
+	bool selected; /* opened on the store */
 	bool status_known;
 	/* highest UID known to exist or to have been handed out; an
 	 * APPEND journal records it so a lost APPENDUID can be found */
@@ -67,14 +67,14 @@ struct side {
  * ours changed the folder after the listing.
  */
 struct side_scan {
-	struct mf_scan_result *res;	/* NULL: none */
+	struct mf_scan_result *res; /* NULL: none */
 	struct mf_box_status status;
 };
 
 struct box_run {
 	const struct sync_opts *o;
 	struct state_db *db;
-	struct state_box *sbox;		/* id 0 until first recorded */
+	struct state_box *sbox; /* id 0 until first recorded */
 	struct state_msg_list *rows;
 	struct side far, near;
 	struct plan_result *plan;
@@ -132,8 +132,7 @@ int settle_fetch(struct box_run *r, struct mf_err *err);
 /* ---- record.c: what the next run starts from -------------------------- */
 
 /* Take our own changes into a UID side's status when they are all ours. */
-int absorb_own_changes(struct box_run *r, struct side *s,
-		       struct mf_err *err);
+int absorb_own_changes(struct box_run *r, struct side *s, struct mf_err *err);
 /* Record the folder's sides; clean: the run had no failure. */
 int record_box(struct box_run *r, bool clean, struct mf_err *err);
 

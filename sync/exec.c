@@ -65,8 +65,8 @@ struct copy_job {
 	const struct mf_msg *src;
 	struct mf_delivery d;
 	struct ident_sink id;
-	struct ph_sink ph;	/* placeholders: header, then our body */
-	struct ph_check_sink check;	/* uploads: never a placeholder */
+	struct ph_sink ph;	    /* placeholders: header, then our body */
+	struct ph_check_sink check; /* uploads: never a placeholder */
 	struct mf_fetch_item item;
 	struct state_msg row;
 	bool begun, journaled;
@@ -89,8 +89,10 @@ commit(struct box_run *r, const char *step, struct mf_err *err)
 {
 	if (mf_test_fail(step)) {
 		state_rollback(r->db);
-		return mf_err_set(err, MF_E_STATE, "state: %s: commit: failure "
-				  "injected by MAILFERRY_TEST_FAIL", step);
+		return mf_err_set(err, MF_E_STATE,
+				  "state: %s: commit: failure "
+				  "injected by MAILFERRY_TEST_FAIL",
+				  step);
 	}
 	if (state_commit(r->db, err) < 0) {
 		state_rollback(r->db);
@@ -109,8 +111,8 @@ msg_fail(struct box_run *r, const char *what, const struct mf_msg *m,
 		mf_log(MF_LOG_WARN, MF_LOGC_SYNC, "%s: UID %u: %s: %s",
 		       r->far.box, m->uid, what, e->msg);
 	else
-		mf_log(MF_LOG_WARN, MF_LOGC_SYNC, "%s: %s: %s: %s",
-		       r->near.box, m->key, what, e->msg);
+		mf_log(MF_LOG_WARN, MF_LOGC_SYNC, "%s: %s: %s: %s", r->near.box,
+		       m->key, what, e->msg);
 	if (r->rep.err.cls == MF_OK)
 		mf_err_copy(&r->rep.err, e);
 }
@@ -184,7 +186,7 @@ journal(struct box_run *r, struct copy_job *jobs, size_t n, struct side *dst,
 			j->row.pending_uidnext = dst->uidnext;
 		}
 		j->row.pending = dst->id == SIDE_NEAR ? STATE_PENDING_PULL :
-			STATE_PENDING_PUSH;
+							STATE_PENDING_PUSH;
 		if (row_write(r, &j->row, err) < 0) {
 			state_rollback(r->db);
 			return -1;
@@ -212,11 +214,13 @@ confirm(struct box_run *r, struct copy_job *jobs, size_t n, struct side *dst,
 			continue;
 		if (!ok) {
 			const struct mf_err *why = j->item.status != 0 ?
-				&j->item.err : &j->d.err;
+							   &j->item.err :
+							   &j->d.err;
 
 			msg_fail(r, "copy", j->src, why);
-			if (j->e->state >= 0 && state_msg_update(r->db,
-				&r->rows->v[j->e->state], err) < 0)
+			if (j->e->state >= 0 &&
+			    state_msg_update(r->db, &r->rows->v[j->e->state],
+					     err) < 0)
 				goto fail;
 			if (j->e->state < 0 &&
 			    state_msg_delete(r->db, j->row.rowid, err) < 0)
@@ -269,8 +273,8 @@ copy_sinks(struct box_run *r, struct side *dst, struct copy_job *j)
 	if (to_near && j->e->placeholder) {
 		/* the identity comes from the header alone, which is
 		 * what it is made of anyway */
-		ph_sink_init(&j->ph, j->d.sink, j->src->size,
-			     r->o->channel, r->far.box);
+		ph_sink_init(&j->ph, j->d.sink, j->src->size, r->o->channel,
+			     r->far.box);
 		ident_sink_init(&j->id, &j->ph.sink);
 		j->item.header_only = true;
 	} else if (!to_near) {
@@ -303,11 +307,12 @@ copy_begin(struct box_run *r, struct side *dst, struct copy_job *j,
 	j->d.date = j->src->date;
 	j->d.size = j->src->size;
 	if (to_near && e->placeholder) {
-		j->d.size = 0;	/* not known until the header is */
+		j->d.size = 0; /* not known until the header is */
 		j->d.placeholder_of = j->src->size;
 	}
 	if (mf_test_fail("deliver begin"))
-		return mf_err_set(err, MF_E_BOX, "%s %s: deliver: failure "
+		return mf_err_set(err, MF_E_BOX,
+				  "%s %s: deliver: failure "
 				  "injected by MAILFERRY_TEST_FAIL",
 				  dst->label, dst->box);
 	if (dst->st->ops->deliver_begin(dst->st, &j->d, err) < 0) {
@@ -431,9 +436,11 @@ recheck_near_gone(struct box_run *r, bool *skip, struct mf_err *err)
 			int c = strcmp(res->msgs[mid].key, key);
 
 			if (c == 0) {
-				mf_log(MF_LOG_NOTICE, MF_LOGC_SYNC, "%s: %s is "
+				mf_log(MF_LOG_NOTICE, MF_LOGC_SYNC,
+				       "%s: %s is "
 				       "there after all: left for the next "
-				       "run", r->near.box, key);
+				       "run",
+				       r->near.box, key);
 				skip[i] = true;
 				break;
 			}
@@ -484,7 +491,8 @@ copy_all(struct box_run *r, struct side *dst, const bool *skip,
 		    dst->id == SIDE_FAR && placeholder_src(r, e)) {
 			struct mf_err perr = { 0 };
 
-			mf_err_set(&perr, MF_E_MSG, "a placeholder is never "
+			mf_err_set(&perr, MF_E_MSG,
+				   "a placeholder is never "
 				   "uploaded (run `mailferry fetch` first)");
 			msg_fail(r, "copy", &src->view[e->near], &perr);
 			continue;
@@ -498,7 +506,8 @@ copy_all(struct box_run *r, struct side *dst, const bool *skip,
 			bytes += src->view[idx].size;
 			n++;
 		}
-		if (n > 0 && (e == NULL || n == batch || bytes >= BATCH_BYTES)) {
+		if (n > 0 &&
+		    (e == NULL || n == batch || bytes >= BATCH_BYTES)) {
 			/* between batches: the ones before are confirmed */
 			if (sync_stopped(err) < 0) {
 				ret = -1;
@@ -515,8 +524,8 @@ copy_all(struct box_run *r, struct side *dst, const bool *skip,
 
 /* Per entry: did every store operation succeed?  Indexed like the plan. */
 static void
-flags_side(struct box_run *r, struct side *s, bool *failed,
-	   struct mf_err *err, int *ret)
+flags_side(struct box_run *r, struct side *s, bool *failed, struct mf_err *err,
+	   int *ret)
 {
 	struct plan_result *plan = r->plan;
 	struct mf_flag_item *items = xcalloc(plan->n + 1, sizeof(*items));
@@ -525,8 +534,8 @@ flags_side(struct box_run *r, struct side *s, bool *failed,
 
 	for (i = 0; i < plan->n; i++) {
 		const struct plan_entry *e = &plan->v[i];
-		const struct plan_side_op *op = s->id == SIDE_FAR ?
-			&e->far_op : &e->near_op;
+		const struct plan_side_op *op = s->id == SIDE_FAR ? &e->far_op :
+								    &e->near_op;
 		const struct mf_msg *m;
 
 		if (op->op != PLAN_OP_FLAGS || failed[i])
@@ -542,8 +551,9 @@ flags_side(struct box_run *r, struct side *s, bool *failed,
 		}
 		idx[n++] = i;
 	}
-	if (n > 0 && *ret == 0 && (side_select(s, err) < 0 ||
-	    s->st->ops->set_flags(s->st, items, n, err) < 0)) {
+	if (n > 0 && *ret == 0 &&
+	    (side_select(s, err) < 0 ||
+	     s->st->ops->set_flags(s->st, items, n, err) < 0)) {
 		mf_err_prefix(err, "%s %s: flags", s->label, s->box);
 		*ret = -1;
 	}
@@ -558,8 +568,10 @@ flags_side(struct box_run *r, struct side *s, bool *failed,
 		}
 		failed[idx[i]] = true;
 		if (*ret == 0 && items[i].status != 0)
-			msg_fail(r, "flags", &s->view[s->id == SIDE_FAR ?
-				 plan->v[idx[i]].far : plan->v[idx[i]].near],
+			msg_fail(r, "flags",
+				 &s->view[s->id == SIDE_FAR ?
+						  plan->v[idx[i]].far :
+						  plan->v[idx[i]].near],
 				 &items[i].err);
 	}
 	free(items);
@@ -567,8 +579,8 @@ flags_side(struct box_run *r, struct side *s, bool *failed,
 }
 
 static void
-delete_side(struct box_run *r, struct side *s, bool *failed,
-	    struct mf_err *err, int *ret)
+delete_side(struct box_run *r, struct side *s, bool *failed, struct mf_err *err,
+	    int *ret)
 {
 	struct plan_result *plan = r->plan;
 	struct mf_remove_item *items = xcalloc(plan->n + 1, sizeof(*items));
@@ -577,8 +589,8 @@ delete_side(struct box_run *r, struct side *s, bool *failed,
 
 	for (i = 0; i < plan->n; i++) {
 		const struct plan_entry *e = &plan->v[i];
-		const struct plan_side_op *op = s->id == SIDE_FAR ?
-			&e->far_op : &e->near_op;
+		const struct plan_side_op *op = s->id == SIDE_FAR ? &e->far_op :
+								    &e->near_op;
 		const struct mf_msg *m;
 
 		if (op->op != PLAN_OP_DELETE || failed[i])
@@ -612,8 +624,10 @@ delete_side(struct box_run *r, struct side *s, bool *failed,
 		/* counted, so the folder is not recorded as clean and the
 		 * deletion is tried again next run */
 		if (*ret == 0)
-			msg_fail(r, "delete", &s->view[s->id == SIDE_FAR ?
-				 plan->v[idx[i]].far : plan->v[idx[i]].near],
+			msg_fail(r, "delete",
+				 &s->view[s->id == SIDE_FAR ?
+						  plan->v[idx[i]].far :
+						  plan->v[idx[i]].near],
 				 &items[i].err);
 	}
 	free(items);
@@ -651,8 +665,8 @@ forget_first(struct box_run *r, bool *done, struct mf_err *err)
 
 		if (!pure_forget(e) || e->state < 0)
 			continue;
-		if (state_msg_delete(r->db, r->rows->v[e->state].rowid,
-				     err) < 0) {
+		if (state_msg_delete(r->db, r->rows->v[e->state].rowid, err) <
+		    0) {
 			state_rollback(r->db);
 			return -1;
 		}
@@ -678,8 +692,9 @@ record(struct box_run *r, const bool *failed, struct mf_err *err)
 		    e->near_op.op == PLAN_OP_COPY)
 			continue;
 		if (e->rec == PLAN_REC_FORGET) {
-			if (e->state >= 0 && state_msg_delete(r->db,
-				r->rows->v[e->state].rowid, err) < 0)
+			if (e->state >= 0 &&
+			    state_msg_delete(r->db, r->rows->v[e->state].rowid,
+					     err) < 0)
 				goto fail;
 			continue;
 		}
@@ -690,11 +705,14 @@ record(struct box_run *r, const bool *failed, struct mf_err *err)
 		else
 			memset(&row, 0, sizeof(row));
 		row.far_uid = e->has_far && e->far >= 0 ?
-			r->far.view[e->far].uid : 0;
+				      r->far.view[e->far].uid :
+				      0;
 		row.near_uid = e->has_near && e->near >= 0 && r->near.uids ?
-			r->near.view[e->near].uid : 0;
+				       r->near.view[e->near].uid :
+				       0;
 		row.near_key = e->has_near && e->near >= 0 && !r->near.uids ?
-			(char *)r->near.view[e->near].key : NULL;
+				       (char *)r->near.view[e->near].key :
+				       NULL;
 		row.far_flags = e->far_flags;
 		row.far_keywords = (char *)e->far_kw;
 		row.near_flags = e->near_flags;
@@ -711,7 +729,8 @@ record(struct box_run *r, const bool *failed, struct mf_err *err)
 		if (e->state < 0) {
 			/* a pair made now: identity from either view */
 			const struct mf_msg *m = e->far >= 0 ?
-				&r->far.view[e->far] : &r->near.view[e->near];
+							 &r->far.view[e->far] :
+							 &r->near.view[e->near];
 
 			row.msgid = (char *)m->msgid;
 			row.size = m->size;
@@ -737,8 +756,7 @@ exec_plan(struct box_run *r, struct mf_err *err)
 	if (forget_first(r, failed, err) < 0 ||
 	    recheck_near_gone(r, failed, err) < 0 ||
 	    copy_all(r, &r->near, failed, err) < 0 ||
-	    copy_all(r, &r->far, failed, err) < 0 ||
-	    sync_stopped(err) < 0) {
+	    copy_all(r, &r->far, failed, err) < 0 || sync_stopped(err) < 0) {
 		free(failed);
 		return -1;
 	}

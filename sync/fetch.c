@@ -82,7 +82,7 @@ fetch_settle(struct state_db *db, struct mf_store *near,
 		for (k = 0; k < n; k++)
 			if (items[k].user == &rows->v[i])
 				removed = items[k].status == 0;
-		if (!removed)	/* both files still there: next time */
+		if (!removed) /* both files still there: next time */
 			continue;
 		if (scan_has(res, row.pending_key)) {
 			row.near_key = row.pending_key;
@@ -108,8 +108,8 @@ out:
 /* ---- fetching ----------------------------------------------------------- */
 
 struct fetch_job {
-	struct state_msg row;		/* a copy, strings borrowed */
-	const struct mf_msg *ph;	/* the placeholder as scanned */
+	struct state_msg row;	 /* a copy, strings borrowed */
+	const struct mf_msg *ph; /* the placeholder as scanned */
 	struct mf_delivery d;
 	struct mf_fetch_item item;
 	bool begun, journaled;
@@ -121,8 +121,10 @@ commit(struct state_db *db, const char *step, struct mf_err *err)
 {
 	if (mf_test_fail(step)) {
 		state_rollback(db);
-		return mf_err_set(err, MF_E_STATE, "state: %s: commit: failure "
-				  "injected by MAILFERRY_TEST_FAIL", step);
+		return mf_err_set(err, MF_E_STATE,
+				  "state: %s: commit: failure "
+				  "injected by MAILFERRY_TEST_FAIL",
+				  step);
 	}
 	if (state_commit(db, err) < 0) {
 		state_rollback(db);
@@ -200,12 +202,14 @@ record(const struct fetch_opts *o, struct fetch_job *jobs, size_t n,
 			if (j->item.gone) {
 				struct mf_err gone = { 0 };
 
-				mf_err_set(&gone, MF_E_MSG, "no longer on the "
+				mf_err_set(&gone, MF_E_MSG,
+					   "no longer on the "
 					   "server");
 				job_fail(rep, j, &gone);
 			} else {
-				job_fail(rep, j, j->item.status != 0 ?
-					 &j->item.err : &j->d.err);
+				job_fail(rep, j,
+					 j->item.status != 0 ? &j->item.err :
+							       &j->d.err);
 			}
 			rep->left++;
 		}
@@ -248,7 +252,8 @@ fetch_batch(const struct fetch_opts *o, struct fetch_job *jobs, size_t n,
 		j->d.date = j->row.date;
 		j->d.size = j->row.size;
 		if (mf_test_fail("fetch deliver begin")) {
-			mf_err_set(err, MF_E_BOX, "deliver: failure injected "
+			mf_err_set(err, MF_E_BOX,
+				   "deliver: failure injected "
 				   "by MAILFERRY_TEST_FAIL");
 			goto out;
 		}
@@ -449,7 +454,8 @@ fetch_run(const struct fetch_opts *o, struct fetch_summary *sum,
 	}
 	for (i = 0; i < o->nonly; i++) {
 		if (!hit[i]) {
-			mf_err_set(err, MF_E_USAGE, "no folder '%s' in the "
+			mf_err_set(err, MF_E_USAGE,
+				   "no folder '%s' in the "
 				   "state of channel '%s' (sync it first)",
 				   o->only[i], o->channel);
 			goto out;

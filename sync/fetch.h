@@ -43,10 +43,10 @@ int fetch_settle(struct state_db *db, struct mf_store *near,
 /* What "fetch" did in one folder pair. */
 struct fetch_box_report {
 	const char *far_name, *near_name;
-	size_t fetched;		/* placeholders replaced */
-	size_t left;		/* still placeholders (failed or gone) */
-	size_t failed;		/* message-level failures */
-	struct mf_err err;	/* the first failure, or the box's */
+	size_t fetched;	   /* placeholders replaced */
+	size_t left;	   /* still placeholders (failed or gone) */
+	size_t failed;	   /* message-level failures */
+	struct mf_err err; /* the first failure, or the box's */
 	bool box_failed;
 };
 
@@ -54,14 +54,14 @@ typedef void fetch_report_fn(void *ctx, const struct fetch_box_report *r);
 
 struct fetch_opts {
 	const char *channel;
-	struct mf_store *far, *near;	/* near: a key store (maildir) */
+	struct mf_store *far, *near; /* near: a key store (maildir) */
 	struct state_db *db;
-	const char *const *only;	/* folder names (far or near); none:
+	const char *const *only; /* folder names (far or near); none:
 					 * every folder with placeholders */
 	size_t nonly;
 	fetch_report_fn *report;
 	void *ctx;
-	size_t batch;			/* messages per batch; 0 = default */
+	size_t batch; /* messages per batch; 0 = default */
 };
 
 struct fetch_summary {

@@ -27,8 +27,8 @@ ident_write(struct mf_sink *sink, const void *data, size_t len,
 			if (s->hdr.data[i] != '\n')
 				continue;
 			ll = i - s->line_start;
-			if (ll == 0 || (ll == 1 &&
-					s->hdr.data[s->line_start] == '\r')) {
+			if (ll == 0 ||
+			    (ll == 1 && s->hdr.data[s->line_start] == '\r')) {
 				s->hdr.len = i + 1;
 				s->hdr.data[s->hdr.len] = '\0';
 				s->hdr_done = true;
@@ -114,9 +114,10 @@ ident_from_header(const char *hdr, size_t len, char *out)
  * OfflineIMAP adds X-OfflineIMAP to what it uploads.
  */
 static const char *const tool_fields[] = {
-	"X-TUID", "Content-Length", "Status", "X-Status", "X-Keywords",
-	"X-OfflineIMAP", "Lines", "X-UID", "X-Mozilla-Status",
-	"X-Mozilla-Status2", "X-Mozilla-Keys", "X-IMAP", "X-IMAPbase",
+	"X-TUID",	    "Content-Length",	 "Status",	   "X-Status",
+	"X-Keywords",	    "X-OfflineIMAP",	 "Lines",	   "X-UID",
+	"X-Mozilla-Status", "X-Mozilla-Status2", "X-Mozilla-Keys", "X-IMAP",
+	"X-IMAPbase",
 };
 
 static bool

@@ -22,13 +22,13 @@
 #define IDENT_HEADER_MAX (256 * 1024)
 
 struct ident_sink {
-	struct mf_sink sink;	/* first: cast back from struct mf_sink */
-	struct mf_sink *next;	/* tee target, NULL for none */
-	uint64_t size;		/* canonical bytes seen */
-	struct mf_buf hdr;	/* the header block, up to IDENT_HEADER_MAX */
-	size_t scanned, line_start;	/* header end search */
+	struct mf_sink sink;  /* first: cast back from struct mf_sink */
+	struct mf_sink *next; /* tee target, NULL for none */
+	uint64_t size;	      /* canonical bytes seen */
+	struct mf_buf hdr;    /* the header block, up to IDENT_HEADER_MAX */
+	size_t scanned, line_start; /* header end search */
 	bool hdr_done;
-	bool finished;		/* finish() was called */
+	bool finished; /* finish() was called */
 };
 
 void ident_sink_init(struct ident_sink *s, struct mf_sink *next);

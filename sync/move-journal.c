@@ -25,7 +25,8 @@
 int
 move_journal_format(const struct move_journal *j, char *buf, size_t len)
 {
-	int n = snprintf(buf, len, "mv1 to=%" PRId64 " from=%" PRId64
+	int n = snprintf(buf, len,
+			 "mv1 to=%" PRId64 " from=%" PRId64
 			 " s=%s hint=%" PRIu32 " s_uid=%" PRIu32
 			 " m_uid=%" PRIu32 " s_key=%zu:%s m_key=%zu:%s",
 			 j->to, j->from, j->s_far ? "far" : "near", j->hint,
@@ -80,7 +81,8 @@ move_journal_parse(const char *arg, struct move_journal *j)
 
 	memset(j, 0, sizeof(*j));
 	if (arg == NULL ||
-	    sscanf(arg, "mv1 to=%" SCNd64 " from=%" SCNd64 " s=%4[a-z]"
+	    sscanf(arg,
+		   "mv1 to=%" SCNd64 " from=%" SCNd64 " s=%4[a-z]"
 		   " hint=%" SCNu32 " s_uid=%" SCNu32 " m_uid=%" SCNu32 " %n",
 		   &to, &from, side, &hint, &s_uid, &m_uid, &used) != 6 ||
 	    used < 0 || to <= 0 || from < 0)
@@ -95,10 +97,9 @@ move_journal_parse(const char *arg, struct move_journal *j)
 	}
 	if (*p == ' ') {
 		p++;
-		j->relabel = parse_str(&p, "s_kw", j->s_kw,
-				       sizeof(j->s_kw));
+		j->relabel = parse_str(&p, "s_kw", j->s_kw, sizeof(j->s_kw));
 		if (!j->relabel)
-			p--;	/* refused below */
+			p--; /* refused below */
 	}
 	if (*p != '\0') {
 		memset(j, 0, sizeof(*j));
@@ -128,8 +129,8 @@ move_meet_decide(size_t near_dest, size_t far_dest)
 }
 
 void
-move_dest_row(const struct state_msg *old, uint32_t far_uid,
-	      uint32_t near_uid, const char *near_key, struct state_msg *row)
+move_dest_row(const struct state_msg *old, uint32_t far_uid, uint32_t near_uid,
+	      const char *near_key, struct state_msg *row)
 {
 	*row = *old;
 	row->rowid = 0;

@@ -15,8 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MOVE_KEY_MAX 128	/* as mf_move_item.new_key */
-#define MOVE_KW_MAX 512		/* relabel's expect; longer: no relabel */
+#define MOVE_KEY_MAX 128 /* as mf_move_item.new_key */
+#define MOVE_KW_MAX 512	 /* relabel's expect; longer: no relabel */
 #define MOVE_JOURNAL_MAX (176 + 2 * MOVE_KEY_MAX + MOVE_KW_MAX)
 
 /*
@@ -25,13 +25,13 @@
  * a key side (the other one 0 or "").
  */
 struct move_journal {
-	int64_t to;		/* the destination's state box id */
-	int64_t from;		/* M's source folder's box id; 0: the row's */
-	bool s_far;		/* S is the far side */
-	uint32_t hint;		/* IMAP M: the destination's UIDNEXT before */
-	uint32_t s_uid;		/* S's message in the destination */
+	int64_t to;	/* the destination's state box id */
+	int64_t from;	/* M's source folder's box id; 0: the row's */
+	bool s_far;	/* S is the far side */
+	uint32_t hint;	/* IMAP M: the destination's UIDNEXT before */
+	uint32_t s_uid; /* S's message in the destination */
 	char s_key[MOVE_KEY_MAX];
-	uint32_t m_uid;		/* M's message in its source folder */
+	uint32_t m_uid; /* M's message in its source folder */
 	char m_key[MOVE_KEY_MAX];
 	/* S moved a maildir file by hand (by key): its letters are to be
 	 * relabeled (store.h) in the destination, from the row's folder,

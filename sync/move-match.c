@@ -46,7 +46,7 @@ collect(const struct move_cand *v, size_t n, const bool *used, bool by_key,
 		if (used[i])
 			continue;
 		if (by_key ? v[i].key == NULL :
-		    v[i].ident == NULL || v[i].size == 0)
+			     v[i].ident == NULL || v[i].size == 0)
 			continue;
 		r[o].c = &v[i];
 		r[o++].idx = i;
@@ -94,7 +94,9 @@ match_pass(const struct move_cand *gone, size_t ngone,
 {
 	bool by_key = pass == BY_KEY;
 	int (*cmp)(const void *, const void *) = by_key ? cmp_key :
-		pass == BY_IDENT_SIZE ? cmp_ident : cmp_ident_only;
+						 pass == BY_IDENT_SIZE ?
+							  cmp_ident :
+							  cmp_ident_only;
 	size_t ng, nf, i = 0, j = 0;
 	struct ref *g = collect(gone, ngone, gone_used, by_key, cmp, &ng);
 	struct ref *f = collect(fresh, nfresh, fresh_used, by_key, cmp, &nf);

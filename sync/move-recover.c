@@ -25,24 +25,24 @@
 #include "ident.h"
 
 struct rc_job {
-	size_t box;			/* the row's folder pair */
+	size_t box; /* the row's folder pair */
 	struct state_msg *row;
 	struct move_journal j;
-	const struct side *m;		/* the side that mirrored the move */
-	size_t from, to;		/* folder pairs on m */
-	bool skip;			/* a folder could not be read */
+	const struct side *m; /* the side that mirrored the move */
+	size_t from, to;      /* folder pairs on m */
+	bool skip;	      /* a folder could not be read */
 	bool old_there, new_found;
-	uint32_t new_uid;		/* UID m */
+	uint32_t new_uid; /* UID m */
 	enum move_fix fix;
 };
 
 /* One folder read on m: everything from lo on. */
 struct rc_scan {
 	bool want;
-	uint32_t lo;			/* UID side; 0: not needed yet */
+	uint32_t lo; /* UID side; 0: not needed yet */
 	bool failed;
 	struct mf_scan_result *res;
-	char (*ident)[IDENT_MAX];	/* per res message, "" unknown */
+	char (*ident)[IDENT_MAX]; /* per res message, "" unknown */
 };
 
 struct rc_run {
@@ -50,7 +50,7 @@ struct rc_run {
 	const struct box_plan *plan;
 	struct state_msg_list *const *rows;
 	struct side far, near;
-	struct rc_scan *scans[2];	/* [side][pair] */
+	struct rc_scan *scans[2]; /* [side][pair] */
 	struct rc_job *jobs;
 	size_t njobs;
 };
@@ -58,8 +58,8 @@ struct rc_run {
 static bool
 candidate(const struct box_pair *p)
 {
-	return p->action == BOX_SYNC && p->state != NULL &&
-	       p->state->id != 0 && p->far != NULL && p->near != NULL;
+	return p->action == BOX_SYNC && p->state != NULL && p->state->id != 0 &&
+	       p->far != NULL && p->near != NULL;
 }
 
 static long
@@ -103,9 +103,9 @@ collect(struct rc_run *r)
 			job.j = *row->pending_move;
 			to = pair_of(r->plan, job.j.to);
 			from = job.j.from == 0 ? (long)i :
-			       pair_of(r->plan, job.j.from);
+						 pair_of(r->plan, job.j.from);
 			if (to < 0 || from < 0 || to == from)
-				continue;	/* not in this run */
+				continue; /* not in this run */
 			job.m = job.j.s_far ? &r->near : &r->far;
 			job.from = (size_t)from;
 			job.to = (size_t)to;
@@ -122,8 +122,7 @@ collect(struct rc_run *r)
 }
 
 static int
-read_box(struct rc_run *r, const struct side *s, size_t i,
-	 struct mf_err *err)
+read_box(struct rc_run *r, const struct side *s, size_t i, struct mf_err *err)
 {
 	struct rc_scan *sc = &r->scans[s->id][i];
 	struct mf_scan_req req = { .want = s->uids ? MF_WANT_SIZE : 0,
@@ -155,15 +154,14 @@ cmp_u32(const void *a, const void *b)
 
 /* The UIDs on s that rows know, sorted (free()). */
 static uint32_t *
-known_uids(const struct side *s, const struct state_msg_list *rows,
-	   size_t *n_r)
+known_uids(const struct side *s, const struct state_msg_list *rows, size_t *n_r)
 {
 	uint32_t *v = xcalloc((rows != NULL ? rows->n : 0) + 1, sizeof(*v));
 	size_t i, n = 0;
 
 	for (i = 0; rows != NULL && i < rows->n; i++) {
 		uint32_t uid = s->id == SIDE_FAR ? rows->v[i].far_uid :
-			       rows->v[i].near_uid;
+						   rows->v[i].near_uid;
 
 		if (uid != 0)
 			v[n++] = uid;
@@ -190,8 +188,7 @@ may_be(const struct rc_run *r, const struct rc_job *j, size_t k)
  * row knows them and a journaled row has their size.
  */
 static int
-identify(struct rc_run *r, const struct side *s, size_t i,
-	 struct mf_err *err)
+identify(struct rc_run *r, const struct side *s, size_t i, struct mf_err *err)
 {
 	struct rc_scan *sc = &r->scans[s->id][i];
 	struct mf_fetch_item *items;
@@ -211,7 +208,8 @@ identify(struct rc_run *r, const struct side *s, size_t i,
 			continue;
 		for (q = 0; q < r->njobs && !wanted; q++)
 			wanted = !r->jobs[q].skip && r->jobs[q].m == s &&
-				 r->jobs[q].to == i && may_be(r, &r->jobs[q], k);
+				 r->jobs[q].to == i &&
+				 may_be(r, &r->jobs[q], k);
 		if (wanted)
 			which[n++] = k;
 	}
@@ -228,8 +226,8 @@ identify(struct rc_run *r, const struct side *s, size_t i,
 		items[k].sink = &sinks[k].sink;
 		items[k].header_only = true;
 	}
-	if (side_open(s, side_box_of(s, &r->plan->v[i]), true, &status,
-		      err) < 0 ||
+	if (side_open(s, side_box_of(s, &r->plan->v[i]), true, &status, err) <
+		    0 ||
 	    s->st->ops->fetch(s->st, items, n, err) < 0) {
 		mf_err_prefix(err, "%s %s: moves journaled: read headers",
 			      s->label, side_box_of(s, &r->plan->v[i]));
@@ -341,8 +339,8 @@ finish(struct rc_run *r, struct rc_job *j, struct mf_err *err)
 		return 0;
 	}
 	if (item.status != 0) {
-		mf_log(MF_LOG_WARN, MF_LOGC_SYNC, "%s: finish a move: %s",
-		       name, item.err.msg);
+		mf_log(MF_LOG_WARN, MF_LOGC_SYNC, "%s: finish a move: %s", name,
+		       item.err.msg);
 		j->skip = true;
 	}
 	return 0;
@@ -368,10 +366,11 @@ relabel(struct rc_run *r, struct rc_job *j, struct mf_err *err)
 		return 0;
 	if (side_open(s, to, false, &status, err) < 0 ||
 	    s->st->ops->relabel(s->st, &item, 1,
-				side_box_of(s, &r->plan->v[j->box]),
-				err) < 0) {
-		mf_err_prefix(err, "%s %s: keywords of a message moved by "
-			      "hand", s->label, to);
+				side_box_of(s, &r->plan->v[j->box]), err) < 0) {
+		mf_err_prefix(err,
+			      "%s %s: keywords of a message moved by "
+			      "hand",
+			      s->label, to);
 		if (mf_err_is_store_level(err->cls))
 			return -1;
 		mf_log(MF_LOG_WARN, MF_LOGC_SYNC, "%s", err->msg);
@@ -379,8 +378,10 @@ relabel(struct rc_run *r, struct rc_job *j, struct mf_err *err)
 		return 0;
 	}
 	if (item.status != 0)
-		mf_log(MF_LOG_WARN, MF_LOGC_SYNC, "%s: keywords of %s moved "
-		       "by hand: %s", to, item.key, item.err.msg);
+		mf_log(MF_LOG_WARN, MF_LOGC_SYNC,
+		       "%s: keywords of %s moved "
+		       "by hand: %s",
+		       to, item.key, item.err.msg);
 	return 0;
 }
 
@@ -435,11 +436,13 @@ fail:
 
 int
 move_recover(const struct sync_opts *o, const struct box_plan *plan,
-	     struct state_msg_list *const *rows, size_t *moved,
-	     bool *touched, bool *changed_r, struct mf_err *err)
+	     struct state_msg_list *const *rows, size_t *moved, bool *touched,
+	     bool *changed_r, struct mf_err *err)
 {
 	struct rc_run r = {
-		.o = o, .plan = plan, .rows = rows,
+		.o = o,
+		.plan = plan,
+		.rows = rows,
 	};
 	size_t i, s;
 	int ret = -1;
@@ -448,7 +451,7 @@ move_recover(const struct sync_opts *o, const struct box_plan *plan,
 	side_init(&r.near, SIDE_NEAR, o->near, NULL, NULL);
 	*changed_r = false;
 	if (o->dry_run)
-		return 0;	/* the journals wait for a real run */
+		return 0; /* the journals wait for a real run */
 	r.scans[0] = xcalloc(plan->n + 1, sizeof(struct rc_scan));
 	r.scans[1] = xcalloc(plan->n + 1, sizeof(struct rc_scan));
 	collect(&r);
@@ -486,14 +489,16 @@ move_recover(const struct sync_opts *o, const struct box_plan *plan,
 
 		mf_debug(MF_LOGC_SYNC, "move journal of %s: %s",
 			 plan->v[j->box].far_name,
-			 j->skip ? "left" : j->fix == MOVE_FIX_DONE ? "done" :
+			 j->skip		   ? "left" :
+			 j->fix == MOVE_FIX_DONE   ? "done" :
 			 j->fix == MOVE_FIX_FINISH ? "half done" :
-			 j->fix == MOVE_FIX_UNDONE ? "undone" : "lost");
+			 j->fix == MOVE_FIX_UNDONE ? "undone" :
+						     "lost");
 		if (!j->skip && j->fix == MOVE_FIX_FINISH &&
 		    finish(&r, j, err) < 0)
 			goto out;
-		if (!j->skip && (j->fix == MOVE_FIX_DONE ||
-				 j->fix == MOVE_FIX_FINISH) &&
+		if (!j->skip &&
+		    (j->fix == MOVE_FIX_DONE || j->fix == MOVE_FIX_FINISH) &&
 		    relabel(&r, j, err) < 0)
 			goto out;
 	}

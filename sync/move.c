@@ -75,9 +75,9 @@ struct mv_box {
 	struct state_msg_list *rows;
 	/* on the side being looked at */
 	bool may_lose, may_gain;
-	struct mf_scan_result *list;	/* everything there (or NULL) */
-	struct mf_box_status list_status;	/* selected before list */
-	struct mf_scan_result *fresh;	/* UID side: from old UIDNEXT on */
+	struct mf_scan_result *list;	  /* everything there (or NULL) */
+	struct mf_box_status list_status; /* selected before list */
+	struct mf_scan_result *fresh;	  /* UID side: from old UIDNEXT on */
 };
 
 /* Candidate details beside the move_cand arrays. */
@@ -88,7 +88,7 @@ struct gone_ref {
 
 struct fresh_ref {
 	size_t box;
-	const struct mf_msg *msg;	/* in a scan result */
+	const struct mf_msg *msg; /* in a scan result */
 	char ident[IDENT_MAX];
 };
 
@@ -107,7 +107,7 @@ struct mv_note {
 struct mv_run {
 	const struct sync_opts *o;
 	const struct box_plan *plan;
-	struct mv_box *boxes;		/* one per plan entry */
+	struct mv_box *boxes; /* one per plan entry */
 	size_t *moved;
 	bool *touched;
 	struct mv_note *notes;
@@ -147,18 +147,18 @@ policy_mirrors(const struct sync_opts *o, const struct side *s)
 /* ---- 1. which folders may have changed on s -------------------------- */
 
 static void
-guess_changes(const struct side *s, const struct box_pair *p,
-	      struct mv_box *b)
+guess_changes(const struct side *s, const struct box_pair *p, struct mv_box *b)
 {
 	const struct mf_box_info *info = s->id == SIDE_FAR ? p->far : p->near;
 	const struct state_side *rec = s->id == SIDE_FAR ? &p->state->far :
-				       &p->state->near;
+							   &p->state->near;
 	const struct mf_box_status *now = info != NULL ? &info->status : NULL;
 
 	b->may_lose = b->may_gain = false;
 	if (!s->uids) {
 		b->may_lose = b->may_gain = now == NULL ||
-			now->dir_token == 0 || now->dir_token != rec->dir_token;
+					    now->dir_token == 0 ||
+					    now->dir_token != rec->dir_token;
 		return;
 	}
 	if (now == NULL || !now->has_status || rec->uidnext == 0) {
@@ -166,13 +166,14 @@ guess_changes(const struct side *s, const struct box_pair *p,
 		return;
 	}
 	if (now->uidvalidity != rec->uidvalidity)
-		return;		/* everything is matched again there */
+		return; /* everything is matched again there */
 	b->may_gain = now->uidnext > rec->uidnext;
 	/* an expunge leaves fewer messages than the old ones plus every
 	 * UID handed out since could account for */
 	b->may_lose = now->uidnext < rec->uidnext ||
-		      (uint64_t)now->messages < (uint64_t)rec->messages +
-		      (now->uidnext - rec->uidnext);
+		      (uint64_t)now->messages <
+			      (uint64_t)rec->messages +
+				      (now->uidnext - rec->uidnext);
 }
 
 static bool
@@ -211,11 +212,9 @@ changed(struct mv_run *r, enum side_id id, size_t i)
 
 /* Hand b's listing on (or free it), at the end of side s's pass. */
 static void
-keep_listing(struct mv_run *r, const struct side *s, size_t i,
-	     struct mv_box *b)
+keep_listing(struct mv_run *r, const struct side *s, size_t i, struct mv_box *b)
 {
-	struct side_scan *k = r->kept != NULL ? &r->kept[2 * i + s->id] :
-			      NULL;
+	struct side_scan *k = r->kept != NULL ? &r->kept[2 * i + s->id] : NULL;
 
 	if (k == NULL || b->list == NULL || !may_keep(s) ||
 	    r->changed[2 * i + s->id]) {
@@ -251,7 +250,7 @@ look(const struct side *s, struct mv_box *b, struct mf_err *err)
 {
 	const struct box_pair *p = b->pair;
 	const struct state_side *rec = s->id == SIDE_FAR ? &p->state->far :
-				       &p->state->near;
+							   &p->state->near;
 
 	if (!s->uids) {
 		struct mf_scan_req req = { .want = MF_WANT_FLAGS };
@@ -317,10 +316,10 @@ key_fits(const char *key)
 
 /* The rows of b whose message left s, and the messages no row knows. */
 static void
-collect(const struct side *s, const struct side *m, size_t bi,
-	struct mv_box *b, struct move_cand **gone, struct gone_ref **gref,
-	size_t *ngone, size_t *gcap, struct move_cand **fresh,
-	struct fresh_ref **fref, size_t *nfresh, size_t *fcap)
+collect(const struct side *s, const struct side *m, size_t bi, struct mv_box *b,
+	struct move_cand **gone, struct gone_ref **gref, size_t *ngone,
+	size_t *gcap, struct move_cand **fresh, struct fresh_ref **fref,
+	size_t *nfresh, size_t *fcap)
 {
 	const struct state_msg_list *rows = b->rows;
 	const struct mf_scan_result *seen = s->uids ? b->fresh : b->list;
@@ -341,8 +340,8 @@ collect(const struct side *s, const struct side *m, size_t bi,
 			continue;
 		there = s->uids ? mf_msgs_find_uid(b->list->msgs, b->list->n,
 						   row_uid(s, row)) >= 0 :
-			mf_msgs_find_key(b->list->msgs, b->list->n,
-					 row->near_key) >= 0;
+				  mf_msgs_find_key(b->list->msgs, b->list->n,
+						   row->near_key) >= 0;
 		if (there)
 			continue;
 		if (*ngone == *gcap) {
@@ -350,8 +349,10 @@ collect(const struct side *s, const struct side *m, size_t bi,
 			*gone = xreallocarray(*gone, *gcap, sizeof(**gone));
 			*gref = xreallocarray(*gref, *gcap, sizeof(**gref));
 		}
-		(*gone)[*ngone] = (struct move_cand){ bi, s->uids ? NULL :
-			row->near_key, row->msgid, row->size, 0 };
+		(*gone)[*ngone] = (struct move_cand){
+			bi, s->uids ? NULL : row->near_key, row->msgid,
+			row->size, 0
+		};
 		(*gref)[(*ngone)++] = (struct gone_ref){ bi, row };
 	}
 	mf_qsort(uids, nu, sizeof(*uids), cmp_u32);
@@ -359,10 +360,11 @@ collect(const struct side *s, const struct side *m, size_t bi,
 	for (i = 0; seen != NULL && i < seen->n; i++) {
 		const struct mf_msg *msg = &seen->msgs[i];
 		bool known = s->uids ?
-			mf_bsearch(&msg->uid, uids, nu, sizeof(*uids),
-				   cmp_u32) != NULL :
-			mf_bsearch(&msg->key, keys, nk, sizeof(*keys),
-				   cmp_str) != NULL;
+				     mf_bsearch(&msg->uid, uids, nu,
+						sizeof(*uids),
+						cmp_u32) != NULL :
+				     mf_bsearch(&msg->key, keys, nk,
+						sizeof(*keys), cmp_str) != NULL;
 
 		if (known || !key_fits(msg->key))
 			continue;
@@ -420,9 +422,12 @@ identify_box(const struct side *s, const struct box_pair *p,
 			c->ident = f->ident;
 			if (!items[i].header_only)
 				c->size = sinks[i].size;
-			c->size_bare = c->size - ident_tool_bytes(
-				sinks[i].hdr.data != NULL ?
-				sinks[i].hdr.data : "", sinks[i].hdr.len);
+			c->size_bare =
+				c->size -
+				ident_tool_bytes(sinks[i].hdr.data != NULL ?
+							 sinks[i].hdr.data :
+							 "",
+						 sinks[i].hdr.len);
 		}
 		ident_sink_deinit(&sinks[i]);
 	}
@@ -457,7 +462,8 @@ identify_fresh(struct mv_run *r, const struct side *s,
 
 		for (i = 0; i < ngone && !other_box_gone; i++)
 			other_box_gone = !gone_done[i] &&
-				gone[i].ident != NULL && gone[i].box != k;
+					 gone[i].ident != NULL &&
+					 gone[i].box != k;
 		if (!other_box_gone)
 			continue;
 		for (i = 0; i < nfresh; i++)
@@ -486,23 +492,20 @@ struct mv_job {
 	const char *m_key;
 	struct mf_move_item item;
 	bool journaled;
-	bool relabel;		/* moved by hand on a maildir S: relabel() */
+	bool relabel; /* moved by hand on a maildir S: relabel() */
 };
 
 /* The journal of job j: what a run that stops now needs to finish it. */
 static void
-journal_arg(const struct mv_run *r, const struct side *s,
-	    const struct side *m, const struct mv_job *j,
-	    struct move_journal *jrp)
+journal_arg(const struct mv_run *r, const struct side *s, const struct side *m,
+	    const struct mv_job *j, struct move_journal *jrp)
 {
 	const struct box_pair *to = &r->plan->v[j->f->box];
-	const struct mf_box_info *info = m->id == SIDE_FAR ? to->far :
-					 to->near;
+	const struct mf_box_info *info = m->id == SIDE_FAR ? to->far : to->near;
 	struct move_journal jr = { 0 };
 
 	jr.to = to->state->id;
-	jr.from = j->m_src == j->g->box ? 0 :
-		  r->plan->v[j->m_src].state->id;
+	jr.from = j->m_src == j->g->box ? 0 : r->plan->v[j->m_src].state->id;
 	jr.s_far = s->id == SIDE_FAR;
 	if (m->uids && info != NULL && info->status.has_status)
 		jr.hint = info->status.uidnext;
@@ -515,7 +518,7 @@ journal_arg(const struct mv_run *r, const struct side *s,
 	jr.relabel = j->relabel;
 	if (j->relabel)
 		snprintf(jr.s_kw, sizeof(jr.s_kw), "%s", j->f->msg->keywords);
-	*jrp = jr;	/* keys fit: collect() takes no longer one */
+	*jrp = jr; /* keys fit: collect() takes no longer one */
 }
 
 static int
@@ -549,8 +552,8 @@ journal(struct mv_run *r, const struct side *s, const struct side *m,
 
 /* The row for the destination: the old one with the new ids. */
 static void
-dest_row(const struct side *s, const struct side *m,
-	 const struct mv_job *j, struct state_msg *row)
+dest_row(const struct side *s, const struct side *m, const struct mv_job *j,
+	 struct state_msg *row)
 {
 	const struct mf_msg *f = j->f->msg;
 
@@ -596,8 +599,8 @@ find_note(const struct mv_run *r, int64_t rowid)
 }
 
 static int
-record(struct mv_run *r, const struct side *s, const struct side *m,
-       size_t dst, struct mv_job *jobs, size_t n, struct mf_err *err)
+record(struct mv_run *r, const struct side *s, const struct side *m, size_t dst,
+       struct mv_job *jobs, size_t n, struct mf_err *err)
 {
 	struct state_db *db = r->o->db;
 	const struct state_box *to = r->plan->v[dst].state;
@@ -609,7 +612,7 @@ record(struct mv_run *r, const struct side *s, const struct side *m,
 		struct mv_job *j = &jobs[i];
 		struct state_msg row;
 		bool known = m->uids ? j->item.new_uid != 0 :
-			     j->item.new_key[0] != '\0';
+				       j->item.new_key[0] != '\0';
 
 		if (j->item.status != 0 || j->item.gone) {
 			if (j->item.gone)
@@ -673,8 +676,8 @@ dry_line(struct mv_run *r, const struct side *s, const struct side *m,
  * fails leaves the letters as they are, the behaviour before relabel.
  */
 static int
-relabel_group(struct mv_run *r, const struct side *s, size_t src,
-	      size_t dst, struct mv_job *jobs, size_t n, struct mf_err *err)
+relabel_group(struct mv_run *r, const struct side *s, size_t src, size_t dst,
+	      struct mv_job *jobs, size_t n, struct mf_err *err)
 {
 	struct mf_box_status status;
 	struct mf_relabel_item *items = xcalloc(n + 1, sizeof(*items));
@@ -701,13 +704,16 @@ relabel_group(struct mv_run *r, const struct side *s, size_t src,
 					  &rerr);
 	for (i = 0; ret == 0 && i < k; i++)
 		if (items[i].status != 0)
-			mf_log(MF_LOG_WARN, MF_LOGC_SYNC, "%s: keywords of %s "
-			       "moved by hand: %s", to, items[i].key,
-			       items[i].err.msg);
+			mf_log(MF_LOG_WARN, MF_LOGC_SYNC,
+			       "%s: keywords of %s "
+			       "moved by hand: %s",
+			       to, items[i].key, items[i].err.msg);
 	free(items);
 	if (ret < 0) {
-		mf_err_prefix(&rerr, "%s %s: keywords of messages moved by "
-			      "hand", s->label, to);
+		mf_err_prefix(&rerr,
+			      "%s %s: keywords of messages moved by "
+			      "hand",
+			      s->label, to);
 		if (mf_err_is_store_level(rerr.cls)) {
 			mf_err_copy(err, &rerr);
 			return -1;
@@ -828,14 +834,16 @@ carry_out(struct mv_run *r, const struct side *s, const struct side *m,
 		nt = s->id == SIDE_FAR ? find_note(r, j->g->row->rowid) : NULL;
 		if (nt != NULL) {
 			/* moved on both sides: the server's folder wins */
-			mf_debug(MF_LOGC_SYNC, "%s: moved on both sides, "
+			mf_debug(MF_LOGC_SYNC,
+				 "%s: moved on both sides, "
 				 "near to %s, far to %s: %s",
 				 r->plan->v[j->g->box].far_name,
 				 r->plan->v[nt->box].far_name,
 				 r->plan->v[j->f->box].far_name,
 				 move_meet_decide(nt->box, j->f->box) ==
-				 MOVE_MEET_SAME ? "paired there" :
-				 "the near copy follows");
+						 MOVE_MEET_SAME ?
+					 "paired there" :
+					 "the near copy follows");
 			j->m_src = nt->box;
 			j->m_uid = nt->uid;
 			j->m_key = m->uids ? NULL : nt->key;
@@ -843,13 +851,11 @@ carry_out(struct mv_run *r, const struct side *s, const struct side *m,
 	}
 	mf_qsort(jobs, npairs, sizeof(*jobs), cmp_job);
 	for (i = 0; i < npairs && ret == 0; i = k) {
-		for (k = i; k < npairs && cmp_job(&jobs[i], &jobs[k]) == 0;
-		     k++)
+		for (k = i; k < npairs && cmp_job(&jobs[i], &jobs[k]) == 0; k++)
 			;
 		mf_debug(MF_LOGC_SYNC, "%s -> %s: %zu moved on the %s side",
 			 r->plan->v[jobs[i].g->box].far_name,
-			 r->plan->v[jobs[i].f->box].far_name, k - i,
-			 s->label);
+			 r->plan->v[jobs[i].f->box].far_name, k - i, s->label);
 		ret = move_group(r, s, m, jobs[i].g->box, jobs[i].f->box,
 				 jobs + i, k - i, err);
 	}
@@ -864,8 +870,8 @@ candidate(const struct mv_run *r, size_t i)
 {
 	const struct box_pair *p = &r->plan->v[i];
 
-	return p->action == BOX_SYNC && p->state != NULL &&
-	       p->state->id != 0 && p->far != NULL && p->near != NULL;
+	return p->action == BOX_SYNC && p->state != NULL && p->state->id != 0 &&
+	       p->far != NULL && p->near != NULL;
 }
 
 static int
@@ -883,7 +889,7 @@ side_moves(struct mv_run *r, const struct side *s, const struct side *m,
 	if (m->st->ops->move == NULL || !policy_mirrors(r->o, s))
 		return 0;
 	if (m->uids && !(m->st->caps & (MF_CAP_MOVE | MF_CAP_UIDPLUS)))
-		return 0;	/* today's delete + copy it is */
+		return 0; /* today's delete + copy it is */
 	memset(r->changed, 0, 2 * r->plan->n * sizeof(*r->changed));
 	for (i = 0; i < r->plan->n; i++) {
 		struct mv_box *b = &r->boxes[i];
@@ -1036,8 +1042,8 @@ recover(struct mv_run *r, struct mf_err *err)
 	rows = xcalloc(r->plan->n + 1, sizeof(*rows));
 	for (i = 0; i < r->plan->n; i++)
 		rows[i] = r->boxes[i].rows;
-	ret = move_recover(r->o, r->plan, rows, r->moved, r->touched,
-			   &changed, err);
+	ret = move_recover(r->o, r->plan, rows, r->moved, r->touched, &changed,
+			   err);
 	free(rows);
 	for (i = 0; i < r->plan->n; i++)
 		state_msg_list_free(&r->boxes[i].rows);
@@ -1045,13 +1051,13 @@ recover(struct mv_run *r, struct mf_err *err)
 }
 
 int
-moves_run(const struct sync_opts *o, const struct box_plan *plan,
-	  size_t *moved, bool *touched, struct side_scan *kept,
-	  struct mf_err *err)
+moves_run(const struct sync_opts *o, const struct box_plan *plan, size_t *moved,
+	  bool *touched, struct side_scan *kept, struct mf_err *err)
 {
 	struct side far, near;
-	struct mv_run r = { .o = o, .plan = plan, .moved = moved,
-			     .touched = touched };
+	struct mv_run r = {
+		.o = o, .plan = plan, .moved = moved, .touched = touched
+	};
 	size_t i, n = 0;
 	int ret = -1;
 	bool near_may, far_may, journaled = false;
@@ -1075,14 +1081,14 @@ moves_run(const struct sync_opts *o, const struct box_plan *plan,
 	r.changed = xcalloc(2 * plan->n + 1, sizeof(*r.changed));
 	if (journaled && recover(&r, err) < 0)
 		goto out;
-	if (near_may && (load_rows(&r, err) < 0 ||
-			 side_moves(&r, &near, &far, err) < 0))
+	if (near_may &&
+	    (load_rows(&r, err) < 0 || side_moves(&r, &near, &far, err) < 0))
 		goto out;
 	/* the rows changed if anything moved: read them again */
 	for (i = 0; i < plan->n; i++)
 		state_msg_list_free(&r.boxes[i].rows);
-	if (far_may && (load_rows(&r, err) < 0 ||
-			side_moves(&r, &far, &near, err) < 0))
+	if (far_may &&
+	    (load_rows(&r, err) < 0 || side_moves(&r, &far, &near, err) < 0))
 		goto out;
 	ret = 0;
 out:

@@ -96,18 +96,18 @@ struct sync_opts;
 
 /* One side of a candidate: a message that left (gone) or arrived. */
 struct move_cand {
-	size_t box;		/* folder pair index */
-	const char *key;	/* maildir key, or NULL (UID sides) */
-	const char *ident;	/* Message-ID or "H:" hash; NULL: unknown */
-	uint64_t size;		/* canonical size; 0: unknown */
+	size_t box;	   /* folder pair index */
+	const char *key;   /* maildir key, or NULL (UID sides) */
+	const char *ident; /* Message-ID or "H:" hash; NULL: unknown */
+	uint64_t size;	   /* canonical size; 0: unknown */
 	/* fresh: the size without the header fields mail readers add to a
 	 * saved copy (sync/ident.h); 0: unknown */
 	uint64_t size_bare;
 };
 
 struct move_pair {
-	size_t gone, fresh;	/* indexes into the two inputs */
-	bool by_key;		/* matched by key (else by content) */
+	size_t gone, fresh; /* indexes into the two inputs */
+	bool by_key;	    /* matched by key (else by content) */
 };
 
 /*
@@ -147,10 +147,10 @@ int moves_run(const struct sync_opts *o, const struct box_plan *plan,
 /* struct move_journal, its text form: move-journal.h */
 
 enum move_fix {
-	MOVE_FIX_DONE,		/* record the move */
-	MOVE_FIX_FINISH,	/* remove the old copy, then record */
-	MOVE_FIX_UNDONE,	/* drop the journal; the move is redone */
-	MOVE_FIX_LOST,		/* drop the journal; the folders decide */
+	MOVE_FIX_DONE,	 /* record the move */
+	MOVE_FIX_FINISH, /* remove the old copy, then record */
+	MOVE_FIX_UNDONE, /* drop the journal; the move is redone */
+	MOVE_FIX_LOST,	 /* drop the journal; the folders decide */
 };
 
 /* old_there: M's message is still in the source; new_found: M's moved
@@ -158,8 +158,8 @@ enum move_fix {
 enum move_fix move_fix_decide(bool old_there, bool new_found);
 
 enum move_meet {
-	MOVE_MEET_SAME,		/* pair the two in that folder */
-	MOVE_MEET_FOLLOW_FAR,	/* move the near copy where the far one is */
+	MOVE_MEET_SAME,	      /* pair the two in that folder */
+	MOVE_MEET_FOLLOW_FAR, /* move the near copy where the far one is */
 };
 
 /* Moved on both sides: into folder pairs near_dest and far_dest. */

@@ -121,10 +121,9 @@ unmarked_row(struct box_run *r, struct state_msg *row, const struct mf_msg *m)
 		return;
 	}
 	row->far_keywords = (char *)keep(&r->near, kw_and(row->far_keywords,
-						      m->keywords));
-	row->near_keywords = (char *)keep(&r->near,
-					  kw_and(row->near_keywords,
-						 m->keywords));
+							  m->keywords));
+	row->near_keywords = (char *)keep(&r->near, kw_and(row->near_keywords,
+							   m->keywords));
 }
 
 /* The far spelling of word[0..len) if the far view has it in another
@@ -191,8 +190,9 @@ respell(struct box_run *r)
 			size_t len = strcspn(p, " ");
 			const char *far = far_spelling(words, nwords, p, len);
 
-			next = xasprintf("%s %.*s", out, far ? (int)strlen(far) :
-					 (int)len, far ? far : p);
+			next = xasprintf("%s %.*s", out,
+					 far ? (int)strlen(far) : (int)len,
+					 far ? far : p);
 			free(out);
 			out = next;
 			changed |= far != NULL;
@@ -250,7 +250,7 @@ near_kw_adjust(struct box_run *r)
 		if (!row_on_side(n, row) || row->pending != STATE_PENDING_NONE)
 			continue;
 		k = n->uids ? side_find_uid(n, row->near_uid) :
-		    side_find_key(n, row->near_key);
+			      side_find_key(n, row->near_key);
 		if (k < 0)
 			continue;
 		if (r->near_kw_unmarked)

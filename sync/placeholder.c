@@ -11,9 +11,11 @@ size_t
 ph_body(char *buf, size_t size, uint64_t msg_size, const char *channel,
 	const char *box)
 {
-	int n = snprintf(buf, size, "[mailferry: this message is %" PRIu64
+	int n = snprintf(buf, size,
+			 "[mailferry: this message is %" PRIu64
 			 " bytes; run `mailferry fetch %s:%s` to download "
-			 "it]\r\n", msg_size, channel, box);
+			 "it]\r\n",
+			 msg_size, channel, box);
 
 	if (n < 0)
 		return 0;
@@ -21,8 +23,7 @@ ph_body(char *buf, size_t size, uint64_t msg_size, const char *channel,
 }
 
 static int
-ph_write(struct mf_sink *sink, const void *data, size_t len,
-	 struct mf_err *err)
+ph_write(struct mf_sink *sink, const void *data, size_t len, struct mf_err *err)
 {
 	struct ph_sink *s = (struct ph_sink *)sink;
 	const char *p = data;
@@ -59,7 +60,8 @@ ph_finish(struct mf_sink *sink, struct mf_err *err)
 	 * that is all header has none, and the body needs one before it */
 	if (!tail_is(s, "\r\n\r\n")) {
 		const char *end = tail_is(s, "\r\n") || s->ntail == 0 ?
-			"\r\n" : "\r\n\r\n";
+					  "\r\n" :
+					  "\r\n\r\n";
 
 		if (mf_sink_write(s->next, end, strlen(end), err) < 0)
 			return -1;
@@ -137,7 +139,8 @@ check_finish(struct mf_sink *sink, struct mf_err *err)
 	struct ph_check_sink *s = (struct ph_check_sink *)sink;
 
 	if (ph_is_note(s->tail, s->ntail))
-		return mf_err_set(err, MF_E_MSG, "this is a mailferry "
+		return mf_err_set(err, MF_E_MSG,
+				  "this is a mailferry "
 				  "placeholder, not the message: not uploaded "
 				  "(delete it, or keep it out of synced "
 				  "folders)");

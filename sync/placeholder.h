@@ -31,11 +31,11 @@
  * and box are borrowed until finish.
  */
 struct ph_sink {
-	struct mf_sink sink;	/* first: cast back from struct mf_sink */
+	struct mf_sink sink; /* first: cast back from struct mf_sink */
 	struct mf_sink *next;
-	uint64_t size;		/* the full message's size */
+	uint64_t size; /* the full message's size */
 	const char *channel, *box;
-	char tail[4];		/* the last bytes passed on */
+	char tail[4]; /* the last bytes passed on */
 	size_t ntail;
 };
 
@@ -51,9 +51,9 @@ void ph_sink_init(struct ph_sink *s, struct mf_sink *next, uint64_t size,
  */
 #define PH_CHECK_TAIL 1024
 struct ph_check_sink {
-	struct mf_sink sink;	/* first */
+	struct mf_sink sink; /* first */
 	struct mf_sink *next;
-	char tail[PH_CHECK_TAIL];	/* the last bytes passed on */
+	char tail[PH_CHECK_TAIL]; /* the last bytes passed on */
 	size_t ntail;
 };
 
@@ -64,7 +64,7 @@ void ph_check_init(struct ph_check_sink *s, struct mf_sink *next);
 bool ph_is_note(const char *tail, size_t len);
 
 /* The placeholder body (CRLF line ends) into buf; its length. */
-size_t ph_body(char *buf, size_t size, uint64_t msg_size,
-	       const char *channel, const char *box);
+size_t ph_body(char *buf, size_t size, uint64_t msg_size, const char *channel,
+	       const char *box);
 
 #endif

@@ -74,8 +74,7 @@ plan_ident_need_free(struct plan_ident_need *need)
  * whole content can tell.  Few messages get here.
  */
 void
-plan_hints_to_digest(const struct plan_input *in,
-		     struct plan_ident_need *need)
+plan_hints_to_digest(const struct plan_input *in, struct plan_ident_need *need)
 {
 	size_t i;
 

@@ -50,15 +50,14 @@ struct planner {
 	struct pending_pull {
 		size_t row;
 		long far;
-	} *pulls;
+	} * pulls;
 	size_t npulls;
 };
 
 /* ---- small helpers ---------------------------------------------------- */
 
 static struct plan_entry *
-entry_add(struct planner *p, long state, long far, long near,
-	  enum plan_why why)
+entry_add(struct planner *p, long state, long far, long near, enum plan_why why)
 {
 	struct plan_result *res = p->res;
 	struct plan_entry *e;
@@ -95,10 +94,13 @@ static long
 find_near(const struct plan_input *in, const struct state_msg *row)
 {
 	if (in->near_uids)
-		return row->near_uid == 0 ? -1 :
-		       mf_msgs_find_uid(in->near, in->nnear, row->near_uid);
-	return row->near_key == NULL ? -1 :
-	       mf_msgs_find_key(in->near, in->nnear, row->near_key);
+		return row->near_uid == 0 ?
+			       -1 :
+			       mf_msgs_find_uid(in->near, in->nnear,
+						row->near_uid);
+	return row->near_key == NULL ?
+		       -1 :
+		       mf_msgs_find_key(in->near, in->nnear, row->near_key);
 }
 
 long
@@ -123,8 +125,8 @@ static bool
 same_content(const char *id_a, uint64_t size_a, const char *id_b,
 	     uint64_t size_b)
 {
-	return id_a != NULL && id_b != NULL && size_a != 0 && size_a == size_b &&
-	       strcmp(id_a, id_b) == 0;
+	return id_a != NULL && id_b != NULL && size_a != 0 &&
+	       size_a == size_b && strcmp(id_a, id_b) == 0;
 }
 
 /* Is a far message copied to the near side as a placeholder? */
@@ -277,8 +279,8 @@ plan_pair(struct planner *p, long si, long fi, long ni, enum plan_why why,
 
 	changed = set_flag_op(p, &e.far_op, f->flags, fkw, far_new, fkw_new,
 			      in->far_keywords);
-	changed |= set_flag_op(p, &e.near_op, n->flags, nkw, near_new,
-			       nkw_new, in->near_keywords);
+	changed |= set_flag_op(p, &e.near_op, n->flags, nkw, near_new, nkw_new,
+			       in->near_keywords);
 	if (row != NULL && !changed && !force_record &&
 	    row->far_flags == far_new && row->near_flags == near_new &&
 	    mf_kw_equal(row->far_keywords, fkw_new) &&
@@ -365,8 +367,7 @@ static bool
 near_changed(const struct plan_input *in, const struct state_msg *row,
 	     const struct mf_msg *n)
 {
-	if ((n->flags | MF_FLAG_DELETED) !=
-	    (row->near_flags | MF_FLAG_DELETED))
+	if ((n->flags | MF_FLAG_DELETED) != (row->near_flags | MF_FLAG_DELETED))
 		return true;
 	return in->near_keywords &&
 	       !mf_kw_equal(n->keywords, row->near_keywords);
@@ -387,9 +388,11 @@ record_one_sided(struct planner *p, long si, long fi, long ni,
 	e->far_flags = fi >= 0 ? in->far[fi].flags : row->far_flags;
 	e->near_flags = ni >= 0 ? in->near[ni].flags : row->near_flags;
 	e->far_kw = fi >= 0 ? side_kw(in->far_keywords, &in->far[fi],
-				      row->far_keywords) : row->far_keywords;
+				      row->far_keywords) :
+			      row->far_keywords;
 	e->near_kw = ni >= 0 ? side_kw(in->near_keywords, &in->near[ni],
-				       row->near_keywords) : row->near_keywords;
+				       row->near_keywords) :
+			       row->near_keywords;
 }
 
 /* The far copy is gone; the near one (ni) is still there. */
@@ -555,11 +558,11 @@ plan_pending_row(struct planner *p, size_t i, long fi, long ni)
 			p->pulls[p->npulls++].far = fi;
 			return true;
 		}
-		if (fi >= 0) {	/* copy it again, into the same row */
+		if (fi >= 0) { /* copy it again, into the same row */
 			retry_pull(p, si, fi);
 			return true;
 		}
-		if (ni >= 0)	/* far gone meanwhile: the copy stays new */
+		if (ni >= 0) /* far gone meanwhile: the copy stays new */
 			p->near_used[ni] = false;
 		forget(p, si, PLAN_WHY_RETRY);
 		return true;
@@ -596,8 +599,8 @@ plan_pending_row(struct planner *p, size_t i, long fi, long ni)
  * had_far / had_near: the row records a message on that side.
  */
 static void
-plan_recorded_row(struct planner *p, size_t i, long fi, long ni,
-		  bool had_far, bool had_near, bool rematched)
+plan_recorded_row(struct planner *p, size_t i, long fi, long ni, bool had_far,
+		  bool had_near, bool rematched)
 {
 	const struct plan_input *in = p->in;
 	const struct state_msg *row = &in->state[i];
@@ -623,8 +626,8 @@ plan_recorded_row(struct planner *p, size_t i, long fi, long ni,
 		near_gone(p, si, fi);
 	else if (fi < 0 && ni < 0)
 		forget(p, si, PLAN_WHY_GONE_BOTH);
-	else if (!had_near && fi >= 0 && (far_changed(in, row, &in->far[fi]) ||
-					  rematched))
+	else if (!had_near && fi >= 0 &&
+		 (far_changed(in, row, &in->far[fi]) || rematched))
 		record_one_sided(p, si, fi, -1, PLAN_WHY_FLAGS);
 	else if (!had_far && ni >= 0 && near_changed(in, row, &in->near[ni]))
 		record_one_sided(p, si, -1, ni, PLAN_WHY_FLAGS);

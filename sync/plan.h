@@ -86,13 +86,13 @@ struct plan_input {
 	 * synced, near_flags = near side as last synced */
 	const struct state_msg *state;
 	size_t nstate;
-	const struct mf_msg *far;	/* sorted by uid */
+	const struct mf_msg *far; /* sorted by uid */
 	size_t nfar;
-	const struct mf_msg *near;	/* sorted by uid or key */
+	const struct mf_msg *near; /* sorted by uid or key */
 	size_t nnear;
-	bool near_uids;		/* near side identified by UID (IMAP) */
-	bool far_keywords;	/* far side can store keywords */
-	bool near_keywords;	/* near side can store keywords */
+	bool near_uids;	    /* near side identified by UID (IMAP) */
+	bool far_keywords;  /* far side can store keywords */
+	bool near_keywords; /* near side can store keywords */
 	/* UIDVALIDITY changed: the recorded far_uid (near_uid) values are
 	 * meaningless and rows must be matched again by content */
 	bool far_reset;
@@ -100,40 +100,40 @@ struct plan_input {
 	/* the near side can hold placeholders for messages over max_size
 	 * (else they are skipped) */
 	bool placeholders;
-	int64_t now;		/* Unix time, for max_age */
+	int64_t now; /* Unix time, for max_age */
 };
 
 enum plan_op {
 	PLAN_OP_NONE = 0,
-	PLAN_OP_COPY,		/* copy the message from the other side */
-	PLAN_OP_FLAGS,		/* add / remove flags and keywords */
-	PLAN_OP_DELETE,		/* remove for good (expunge, unlink) */
+	PLAN_OP_COPY,	/* copy the message from the other side */
+	PLAN_OP_FLAGS,	/* add / remove flags and keywords */
+	PLAN_OP_DELETE, /* remove for good (expunge, unlink) */
 };
 
 struct plan_side_op {
 	enum plan_op op;
-	unsigned add, del;		/* PLAN_OP_FLAGS */
-	const char *kw_add, *kw_del;	/* PLAN_OP_FLAGS, NULL if none */
+	unsigned add, del;	     /* PLAN_OP_FLAGS */
+	const char *kw_add, *kw_del; /* PLAN_OP_FLAGS, NULL if none */
 };
 
 enum plan_rec {
-	PLAN_REC_NONE = 0,	/* the state row stays as it is */
-	PLAN_REC_SET,		/* write the row (insert if state < 0) */
-	PLAN_REC_FORGET,	/* delete the row */
+	PLAN_REC_NONE = 0, /* the state row stays as it is */
+	PLAN_REC_SET,	   /* write the row (insert if state < 0) */
+	PLAN_REC_FORGET,   /* delete the row */
 };
 
 enum plan_why {
-	PLAN_WHY_NEW_FAR = 1,	/* new on the far side */
+	PLAN_WHY_NEW_FAR = 1, /* new on the far side */
 	PLAN_WHY_NEW_NEAR,
-	PLAN_WHY_PAIRED,	/* same message found on both sides */
+	PLAN_WHY_PAIRED, /* same message found on both sides */
 	PLAN_WHY_FLAGS,
-	PLAN_WHY_GONE_FAR,	/* expunged on the far side */
-	PLAN_WHY_GONE_NEAR,	/* deleted on the near side */
+	PLAN_WHY_GONE_FAR,  /* expunged on the far side */
+	PLAN_WHY_GONE_NEAR, /* deleted on the near side */
 	PLAN_WHY_GONE_BOTH,
-	PLAN_WHY_RESURRECT,	/* deleted on one side, changed on the other */
-	PLAN_WHY_RETRY,		/* an interrupted copy is redone */
-	PLAN_WHY_CONFIRM,	/* an interrupted copy turned out complete */
-	PLAN_WHY_AMBIGUOUS,	/* maybe the same message: left alone */
+	PLAN_WHY_RESURRECT, /* deleted on one side, changed on the other */
+	PLAN_WHY_RETRY,	    /* an interrupted copy is redone */
+	PLAN_WHY_CONFIRM,   /* an interrupted copy turned out complete */
+	PLAN_WHY_AMBIGUOUS, /* maybe the same message: left alone */
 };
 
 struct plan_entry {
@@ -156,21 +156,21 @@ struct plan_entry {
 };
 
 struct plan_stats {
-	size_t pull, push;		/* copies */
-	size_t flags_far, flags_near;	/* flag updates */
-	size_t del_far, del_near;	/* deletions (incl. flagged only) */
+	size_t pull, push;	      /* copies */
+	size_t flags_far, flags_near; /* flag updates */
+	size_t del_far, del_near;     /* deletions (incl. flagged only) */
 	size_t paired;
 	size_t skipped_size, skipped_age, skipped_count;
-	size_t placeholders;		/* far -> near copies as placeholders */
-	size_t guard_far, guard_near;	/* deletions held back by the guard */
-	size_t ambiguous;	/* new messages left alone (PLAN_WHY_AMBIGUOUS) */
+	size_t placeholders;	      /* far -> near copies as placeholders */
+	size_t guard_far, guard_near; /* deletions held back by the guard */
+	size_t ambiguous; /* new messages left alone (PLAN_WHY_AMBIGUOUS) */
 };
 
 struct plan_result {
 	struct plan_entry *v;
 	size_t n;
 	struct plan_stats stats;
-	struct mf_arena *arena;	/* keyword strings */
+	struct mf_arena *arena; /* keyword strings */
 };
 
 int plan_box(const struct plan_input *in, struct plan_result **res_r,
@@ -225,7 +225,7 @@ void plan_hints_to_digest(const struct plan_input *in,
 
 /* Three-way merge of flag bits; exposed for tests. */
 void plan_merge_flags(unsigned last_far, unsigned last_near, unsigned far,
-		      unsigned near, bool pull, bool push,
-		      unsigned *far_new_r, unsigned *near_new_r);
+		      unsigned near, bool pull, bool push, unsigned *far_new_r,
+		      unsigned *near_new_r);
 
 #endif

@@ -58,7 +58,7 @@ absorb_own_changes(struct box_run *r, struct side *s, struct mf_err *err)
 	    s->status.highestmodseq == 0)
 		return 0;
 	if ((far ? r->rep.pushed + r->rep.flags_far + r->rep.del_far :
-	     r->rep.pulled + r->rep.flags_near + r->rep.del_near) == 0)
+		   r->rep.pulled + r->rep.flags_near + r->rep.del_near) == 0)
 		return 0;
 	sreq.changedsince = s->status.highestmodseq;
 	sreq.vanished = (s->st->caps & MF_CAP_QRESYNC) != 0;
@@ -75,9 +75,9 @@ absorb_own_changes(struct box_run *r, struct side *s, struct mf_err *err)
 		if (uid != 0) {
 			uids[present].uid = uid;
 			uids[present].kw = far ? rows->v[i].far_keywords :
-					   rows->v[i].near_keywords;
+						 rows->v[i].near_keywords;
 			uids[present++].flags = far ? rows->v[i].far_flags :
-						rows->v[i].near_flags;
+						      rows->v[i].near_flags;
 		}
 	}
 	mf_qsort(uids, present, sizeof(*uids), cmp_uid_flags);
@@ -85,7 +85,7 @@ absorb_own_changes(struct box_run *r, struct side *s, struct mf_err *err)
 		struct uid_flags key = { res->msgs[i].uid, 0, NULL }, *found;
 
 		found = mf_bsearch(&key, uids, present, sizeof(*uids),
-				cmp_uid_flags);
+				   cmp_uid_flags);
 		mine = found != NULL && found->flags == res->msgs[i].flags &&
 		       (!(s->st->caps & MF_CAP_KEYWORDS) ||
 			mf_kw_equal(found->kw, res->msgs[i].keywords));
@@ -94,7 +94,7 @@ absorb_own_changes(struct box_run *r, struct side *s, struct mf_err *err)
 		struct uid_flags key = { res->vanished[i], 0, NULL };
 
 		mine = mf_bsearch(&key, uids, present, sizeof(*uids),
-			       cmp_uid_flags) == NULL;
+				  cmp_uid_flags) == NULL;
 	}
 	free(uids);
 	/* without VANISHED, the count tells whether someone expunged */

@@ -32,13 +32,12 @@ settle_side(struct side *s, struct mf_err *err)
 		nanosleep(&half, NULL);
 		if (side_open(s, s->box, true, &b, err) < 0)
 			return mf_err_prefix(err, "%s %s", s->label, s->box);
-		if (a.uidnext == b.uidnext && a.messages == b.messages &&
-		    i > 0)
+		if (a.uidnext == b.uidnext && a.messages == b.messages && i > 0)
 			break;
 		a = b;
 	}
-	mf_debug(MF_LOGC_SYNC, "%s %s: settled at UIDNEXT %u", s->label,
-		 s->box, b.uidnext);
+	mf_debug(MF_LOGC_SYNC, "%s %s: settled at UIDNEXT %u", s->label, s->box,
+		 b.uidnext);
 	/* reopen read-write with the settled status */
 	side_reopen(s);
 	return side_select(s, err);
@@ -53,8 +52,7 @@ settle_after_crash(struct box_run *r, struct mf_err *err)
 	for (i = 0; i < r->rows->n; i++) {
 		if (r->rows->v[i].pending == STATE_PENDING_PUSH)
 			far = true;
-		if (r->rows->v[i].pending == STATE_PENDING_PULL &&
-		    r->near.uids)
+		if (r->rows->v[i].pending == STATE_PENDING_PULL && r->near.uids)
 			near = true;
 	}
 	if (far && r->far.uids && settle_side(&r->far, err) < 0)
@@ -86,8 +84,7 @@ settle_fetch(struct box_run *r, struct mf_err *err)
 	if (side_select(&r->near, err) < 0)
 		return -1;
 	if (fetch_settle(r->db, r->near.st, r->rows, &changed, err) < 0)
-		return mf_err_prefix(err, "near %s: settle fetch",
-				     r->near.box);
+		return mf_err_prefix(err, "near %s: settle fetch", r->near.box);
 	if (!changed)
 		return 0;
 	state_msg_list_free(&r->rows);

@@ -11,8 +11,8 @@
 #include "engine.h"
 
 void
-side_init(struct side *s, enum side_id id, struct mf_store *st,
-	  const char *box, struct state_side *rec)
+side_init(struct side *s, enum side_id id, struct mf_store *st, const char *box,
+	  struct state_side *rec)
 {
 	memset(s, 0, sizeof(*s));
 	s->id = id;
@@ -50,8 +50,7 @@ side_same_status(const struct side *s, const struct mf_box_status *now)
 		return false;
 	/* without HIGHESTMODSEQ a flag change leaves no trace in STATUS */
 	return now->uidvalidity == rec->uidvalidity &&
-	       now->uidnext == rec->uidnext &&
-	       now->messages == rec->messages &&
+	       now->uidnext == rec->uidnext && now->messages == rec->messages &&
 	       now->highestmodseq != 0 &&
 	       now->highestmodseq == rec->highestmodseq;
 }

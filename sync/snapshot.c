@@ -68,13 +68,13 @@ view_add_row(struct side *s, const struct state_msg *row,
 	if (s->uids)
 		m->uid = row_uid(s, row);
 	else
-		m->key = row->near_key;	/* rows outlive the view */
+		m->key = row->near_key; /* rows outlive the view */
 	m->flags = far ? row->far_flags : row->near_flags;
 	m->keywords = far ? row->far_keywords : row->near_keywords;
 	if (changed != NULL) {
 		m->flags = changed->flags;
-		m->keywords = mf_arena_strdup(s->arena, changed->keywords ?
-					      changed->keywords : "");
+		m->keywords = mf_arena_strdup(
+			s->arena, changed->keywords ? changed->keywords : "");
 	}
 	m->size = row->size;
 	m->date = row->date;
@@ -102,7 +102,7 @@ view_sort(struct side *s)
 {
 	if (s->n > 1)
 		mf_qsort(s->view, s->n, sizeof(*s->view),
-		      s->uids ? cmp_uid : cmp_key);
+			 s->uids ? cmp_uid : cmp_key);
 }
 
 long
@@ -129,8 +129,8 @@ view_take_scan(struct side *s, const struct mf_scan_result *res)
 		*m = res->msgs[i];
 		if (m->key != NULL)
 			m->key = mf_arena_strdup(s->arena, m->key);
-		m->keywords = mf_arena_strdup(s->arena, m->keywords ?
-					      m->keywords : "");
+		m->keywords = mf_arena_strdup(s->arena,
+					      m->keywords ? m->keywords : "");
 		if (m->msgid != NULL)
 			m->msgid = mf_arena_strdup(s->arena, m->msgid);
 	}
@@ -263,8 +263,8 @@ expected_count(const struct side *s, const struct state_msg_list *rows,
  */
 static void
 delta_view(struct side *s, const struct state_msg_list *rows,
-	   const struct mf_scan_result *changed,
-	   struct mf_scan_result *fresh, const struct mf_scan_result *all)
+	   const struct mf_scan_result *changed, struct mf_scan_result *fresh,
+	   const struct mf_scan_result *all)
 {
 	size_t i;
 
@@ -277,7 +277,7 @@ delta_view(struct side *s, const struct state_msg_list *rows,
 		if (all != NULL && find_in_scan(all, uid) == NULL)
 			continue;
 		if (fresh != NULL && find_in_scan(fresh, uid) != NULL)
-			continue;	/* taken from fresh below */
+			continue; /* taken from fresh below */
 		view_add_row(s, row, find_in_scan(changed, uid));
 	}
 	if (fresh != NULL)
@@ -295,11 +295,11 @@ delta_scan(struct box_run *r, struct side *s, struct mf_err *err)
 	size_t expected;
 	int ret = -1;
 
-	if (s->status.highestmodseq != rec->highestmodseq &&
-	    rec->uidnext > 1) {
+	if (s->status.highestmodseq != rec->highestmodseq && rec->uidnext > 1) {
 		struct mf_scan_req req = {
 			.want = MF_WANT_FLAGS,
-			.uid_lo = 1, .uid_hi = rec->uidnext - 1,
+			.uid_lo = 1,
+			.uid_hi = rec->uidnext - 1,
 			.changedsince = rec->highestmodseq,
 			.vanished = (s->st->caps & MF_CAP_QRESYNC) != 0,
 		};
@@ -320,9 +320,10 @@ delta_scan(struct box_run *r, struct side *s, struct mf_err *err)
 	if (s->status.messages != expected) {
 		struct mf_scan_req req = { .want = 0 };
 
-		mf_debug(MF_LOGC_SYNC, "%s %s: %u messages, expected %zu: "
-			 "reading the UID list", s->label, s->box,
-			 s->status.messages, expected);
+		mf_debug(MF_LOGC_SYNC,
+			 "%s %s: %u messages, expected %zu: "
+			 "reading the UID list",
+			 s->label, s->box, s->status.messages, expected);
 		if (scan(s, &req, &all, err) < 0)
 			goto out;
 	}
@@ -347,12 +348,13 @@ snapshot_side(struct box_run *r, struct side *s, struct mf_err *err)
 	s->reset = known && s->uids && rec->uidvalidity != 0 &&
 		   st->uidvalidity != 0 && rec->uidvalidity != st->uidvalidity;
 	if (s->reset)
-		mf_log(MF_LOG_NOTICE, MF_LOGC_SYNC, "%s %s: UIDVALIDITY changed "
+		mf_log(MF_LOG_NOTICE, MF_LOGC_SYNC,
+		       "%s %s: UIDVALIDITY changed "
 		       "(%u -> %u): matching messages again by content",
 		       s->label, s->box, rec->uidvalidity, st->uidvalidity);
 
-	if ((s->st->caps & MF_CAP_DIR_TOKEN) && known &&
-	    rec->dir_token != 0 && st->dir_token == rec->dir_token) {
+	if ((s->st->caps & MF_CAP_DIR_TOKEN) && known && rec->dir_token != 0 &&
+	    st->dir_token == rec->dir_token) {
 		for (i = 0; i < r->rows->n; i++)
 			if (row_on_side(s, &r->rows->v[i]))
 				view_add_row(s, &r->rows->v[i], NULL);
@@ -362,9 +364,8 @@ snapshot_side(struct box_run *r, struct side *s, struct mf_err *err)
 	if (!s->uids)
 		return full_scan(s, err);
 	if (known && !s->reset && rec->uidnext != 0 &&
-	    rec->uidvalidity == st->uidvalidity &&
-	    st->highestmodseq != 0 && rec->highestmodseq != 0 &&
-	    (s->st->caps & MF_CAP_CONDSTORE))
+	    rec->uidvalidity == st->uidvalidity && st->highestmodseq != 0 &&
+	    rec->highestmodseq != 0 && (s->st->caps & MF_CAP_CONDSTORE))
 		return delta_scan(r, s, err);
 	return full_scan(s, err);
 }
@@ -402,8 +403,10 @@ identify_side(struct box_run *r, struct side *s, const bool *want,
 	if (n > 0 && side_select(s, err) < 0) {
 		ret = -1;
 	} else if (n > 0) {
-		mf_debug(MF_LOGC_SYNC, "%s %s: reading %zu headers to match "
-			 "messages", s->label, s->box, n);
+		mf_debug(MF_LOGC_SYNC,
+			 "%s %s: reading %zu headers to match "
+			 "messages",
+			 s->label, s->box, n);
 		if (s->st->ops->fetch(s->st, items, n, err) < 0) {
 			mf_err_prefix(err, "%s %s: fetch headers", s->label,
 				      s->box);
@@ -422,9 +425,10 @@ identify_side(struct box_run *r, struct side *s, const bool *want,
 			m->msgid = mf_arena_strdup(s->arena, id);
 			if (!items[i].header_only)
 				m->size = k->size;
-			m->hdr_size = ident_fingerprint(
-				k->hdr.data != NULL ? k->hdr.data : "",
-				k->hdr.len, fp);
+			m->hdr_size = ident_fingerprint(k->hdr.data != NULL ?
+								k->hdr.data :
+								"",
+							k->hdr.len, fp);
 			if (fp[0] != '\0')
 				m->fp = mf_arena_strdup(s->arena, fp);
 		}
@@ -438,7 +442,7 @@ identify_side(struct box_run *r, struct side *s, const bool *want,
 
 /* A sink that keeps a whole message in memory, up to IDENT_CONTENT_MAX. */
 struct whole_sink {
-	struct mf_sink sink;	/* first: cast back */
+	struct mf_sink sink; /* first: cast back */
 	struct mf_buf buf;
 	bool too_big;
 };
@@ -452,7 +456,7 @@ whole_write(struct mf_sink *sink, const void *data, size_t len,
 	(void)err;
 	if (w->too_big || w->buf.len + len > IDENT_CONTENT_MAX) {
 		w->too_big = true;
-		return 0;	/* read on, keep nothing: no digest */
+		return 0; /* read on, keep nothing: no digest */
 	}
 	return mf_buf_append(&w->buf, data, len, err);
 }
@@ -496,8 +500,10 @@ digest_side(struct side *s, const bool *want, struct mf_err *err)
 	if (n > 0 && side_select(s, err) < 0) {
 		ret = -1;
 	} else if (n > 0) {
-		mf_debug(MF_LOGC_SYNC, "%s %s: reading %zu messages whole to "
-			 "confirm another tool's UIDs", s->label, s->box, n);
+		mf_debug(MF_LOGC_SYNC,
+			 "%s %s: reading %zu messages whole to "
+			 "confirm another tool's UIDs",
+			 s->label, s->box, n);
 		if (s->st->ops->fetch(s->st, items, n, err) < 0) {
 			mf_err_prefix(err, "%s %s: fetch", s->label, s->box);
 			ret = -1;
@@ -509,7 +515,8 @@ digest_side(struct side *s, const bool *want, struct mf_err *err)
 
 		if (ret == 0 && items[i].status == 0 && !sinks[i].too_big) {
 			ident_content_digest(sinks[i].buf.data != NULL ?
-					     sinks[i].buf.data : "",
+						     sinks[i].buf.data :
+						     "",
 					     sinks[i].buf.len, cd);
 			if (cd[0] != '\0')
 				m->cd = mf_arena_strdup(s->arena, cd);

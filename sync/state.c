@@ -77,13 +77,15 @@ enum stmt {
 };
 
 #define BOX_SIDE_COLS(side) \
-	side "_uidvalidity, " side "_uidnext, " side "_messages, " \
-	side "_highestmodseq, " side "_dir_token"
+	side "_uidvalidity, " side "_uidnext, " side "_messages, " side \
+	     "_highestmodseq, " side "_dir_token"
 /* bound as ?1..?13 by bind_box() */
-#define BOX_COLS "far_name, near_name, " BOX_SIDE_COLS("far") ", " \
-	BOX_SIDE_COLS("near") ", last_sync"
+#define BOX_COLS \
+	"far_name, near_name, " BOX_SIDE_COLS("far") ", " BOX_SIDE_COLS( \
+		"near") ", last_sync"
 /* bound as ?1..?13 by bind_msg(), read as columns 1..13 by msg_row() */
-#define MSG_COLS "far_uid, near_uid, near_key, flags, keywords, " \
+#define MSG_COLS \
+	"far_uid, near_uid, near_key, flags, keywords, " \
 	"near_flags, near_keywords, size, date, msgid, pending, pending_arg, " \
 	"placeholder"
 
@@ -129,7 +131,7 @@ struct state_db {
 	sqlite3 *sql;
 	char *path;
 	bool readonly;
-	bool verified;		/* quick_check passed on this connection */
+	bool verified; /* quick_check passed on this connection */
 	sqlite3_stmt *stmts[ST_N];
 };
 
@@ -219,10 +221,8 @@ static const char schema_v2[] =
 	"ALTER TABLE msgs ADD COLUMN placeholder INTEGER NOT NULL DEFAULT 0\n"
 	"	CHECK (placeholder IN (0, 1));\n";
 
-static int
-migrate_v1(struct state_db *db, struct mf_err *err);
-static int
-migrate_v2(struct state_db *db, struct mf_err *err);
+static int migrate_v1(struct state_db *db, struct mf_err *err);
+static int migrate_v2(struct state_db *db, struct mf_err *err);
 
 typedef int migrate_fn(struct state_db *db, struct mf_err *err);
 
@@ -238,7 +238,7 @@ _Static_assert(UINT_MAX >= UINT32_MAX, "unsigned holds 32 bits");
 
 /* "PATH: what: sqlite3_errmsg" */
 static int MF_PRINTF(3, 4)
-db_fail(struct state_db *db, struct mf_err *err, const char *fmt, ...)
+	db_fail(struct state_db *db, struct mf_err *err, const char *fmt, ...)
 {
 	char what[512];
 	va_list ap;
@@ -264,8 +264,8 @@ open_fail(struct state_db *db, struct mf_err *err, const char *what)
 				  db->path, sqlite3_errmsg(db->sql));
 	case SQLITE_CORRUPT:
 		return mf_err_set(err, MF_E_STATE,
-				  "%s: state database is corrupt: %s",
-				  db->path, sqlite3_errmsg(db->sql));
+				  "%s: state database is corrupt: %s", db->path,
+				  sqlite3_errmsg(db->sql));
 	default:
 		return db_fail(db, err, "%s", what);
 	}
@@ -383,7 +383,7 @@ query_int(struct state_db *db, const char *sql, int64_t *val_r,
 struct inspection {
 	int64_t app_id;
 	int64_t version;
-	int64_t nobjects;	/* tables, indexes, ... in sqlite_schema */
+	int64_t nobjects; /* tables, indexes, ... in sqlite_schema */
 };
 
 static int
@@ -421,13 +421,13 @@ inspection_check(struct state_db *db, const struct inspection *in,
 		return mf_err_set(err, MF_E_STATE,
 				  "%s: state database schema version %" PRId64
 				  " is newer than this mailferry supports (%d);"
-				  " upgrade mailferry", db->path, in->version,
-				  STATE_SCHEMA_VERSION);
+				  " upgrade mailferry",
+				  db->path, in->version, STATE_SCHEMA_VERSION);
 	if (in->version < 1)
 		return mf_err_set(err, MF_E_STATE,
 				  "%s: state database has no schema version "
-				  "(user_version %" PRId64 ")", db->path,
-				  in->version);
+				  "(user_version %" PRId64 ")",
+				  db->path, in->version);
 	return 0;
 }
 
@@ -451,9 +451,10 @@ quick_check(struct state_db *db, struct mf_err *err)
 	}
 	res = (const char *)sqlite3_column_text(st, 0);
 	if (res == NULL || strcmp(res, "ok") != 0) {
-		mf_err_set(err, MF_E_STATE, "%s: state database is corrupt: "
-			   "quick_check: %s", db->path,
-			   res != NULL ? res : "no result");
+		mf_err_set(err, MF_E_STATE,
+			   "%s: state database is corrupt: "
+			   "quick_check: %s",
+			   db->path, res != NULL ? res : "no result");
 		sqlite3_finalize(st);
 		/* the report spans lines; an error message is one line */
 		if (err != NULL)
@@ -477,8 +478,8 @@ configure(struct state_db *db, struct mf_err *err)
 {
 	sqlite3_extended_result_codes(db->sql, 1);
 	if (sqlite3_busy_timeout(db->sql, STATE_BUSY_TIMEOUT_MS) != SQLITE_OK ||
-	    sqlite3_db_config(db->sql, SQLITE_DBCONFIG_DEFENSIVE, 1,
-			      NULL) != SQLITE_OK ||
+	    sqlite3_db_config(db->sql, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL) !=
+		    SQLITE_OK ||
 	    sqlite3_db_config(db->sql, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0,
 			      NULL) != SQLITE_OK)
 		return db_fail(db, err, "configure");
@@ -512,8 +513,7 @@ configure_rw(struct state_db *db, struct mf_err *err)
 	const char *mode;
 	bool is_wal;
 
-	if (exec_sql(db, "PRAGMA foreign_keys = ON", "foreign_keys",
-		     err) < 0)
+	if (exec_sql(db, "PRAGMA foreign_keys = ON", "foreign_keys", err) < 0)
 		return -1;
 	if (sqlite3_prepare_v2(db->sql, "PRAGMA journal_mode = WAL", -1, &st,
 			       NULL) != SQLITE_OK)
@@ -569,19 +569,20 @@ migrate(struct state_db *db, struct mf_err *err)
 		if (migrations[v](db, err) < 0)
 			goto fail;
 	}
-	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; "
-		 "PRAGMA user_version = %d", STATE_APPLICATION_ID,
-		 STATE_SCHEMA_VERSION);
+	snprintf(sql, sizeof(sql),
+		 "PRAGMA application_id = %d; "
+		 "PRAGMA user_version = %d",
+		 STATE_APPLICATION_ID, STATE_SCHEMA_VERSION);
 	if (exec_sql(db, sql, "set schema version", err) < 0 ||
 	    exec_sql(db, "COMMIT", "commit", err) < 0)
 		goto fail;
 	if (in.version == 0)
-		mf_debug(MF_LOGC_STATE, "%s: created state database",
-			 db->path);
+		mf_debug(MF_LOGC_STATE, "%s: created state database", db->path);
 	else if (in.version < STATE_SCHEMA_VERSION)
 		mf_log(MF_LOG_NOTICE, MF_LOGC_STATE,
 		       "%s: state database upgraded from schema %" PRId64
-		       " to %d", db->path, in.version, STATE_SCHEMA_VERSION);
+		       " to %d",
+		       db->path, in.version, STATE_SCHEMA_VERSION);
 	return 0;
 fail:
 	sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
@@ -705,12 +706,15 @@ state_open(const char *path, bool readonly, struct state_db **db_r,
 		db->verified = true;
 	if (readonly) {
 		if (inspection_is_new(&in)) {
-			mf_err_set(err, MF_E_STATE, "%s: state database is "
-				   "empty (never written)", path);
+			mf_err_set(err, MF_E_STATE,
+				   "%s: state database is "
+				   "empty (never written)",
+				   path);
 			goto fail;
 		}
 		if (in.version < STATE_SCHEMA_VERSION) {
-			mf_err_set(err, MF_E_STATE, "%s: state database "
+			mf_err_set(err, MF_E_STATE,
+				   "%s: state database "
 				   "schema version %" PRId64 " is older than "
 				   "this mailferry's (%d); a sync upgrades it",
 				   path, in.version, STATE_SCHEMA_VERSION);
@@ -725,8 +729,10 @@ state_open(const char *path, bool readonly, struct state_db **db_r,
 		goto fail;
 	/* SQLite falls back to read-only when the file is not writable */
 	if (sqlite3_db_readonly(db->sql, "main") == 1) {
-		mf_err_set(err, MF_E_STATE, "%s: state database is not "
-			   "writable", path);
+		mf_err_set(err, MF_E_STATE,
+			   "%s: state database is not "
+			   "writable",
+			   path);
 		goto fail;
 	}
 	if (configure_rw(db, err) < 0)
@@ -801,8 +807,8 @@ column_dup(sqlite3_stmt *st, int col)
 
 	if (text == NULL)
 		return NULL;
-	return xstrndup((const char *)text, (size_t)sqlite3_column_bytes(st,
-									 col));
+	return xstrndup((const char *)text,
+			(size_t)sqlite3_column_bytes(st, col));
 }
 
 int
@@ -837,22 +843,22 @@ state_meta_set(struct state_db *db, const char *key, const char *value,
 		     err) < 0)
 		return -1;
 	if (sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-	    (value != NULL &&
-	     sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT) !=
-		     SQLITE_OK))
+	    (value != NULL && sqlite3_bind_text(st, 2, value, -1,
+						SQLITE_TRANSIENT) != SQLITE_OK))
 		return db_fail(db, err, "set meta %s", key);
 	return stmt_done(db, st, "set meta", err);
 }
 
 /* Values above INT64_MAX would wrap to negative numbers in SQLite. */
 static int
-check_u63(struct state_db *db, uint64_t val, const char *what,
-	  const char *name, struct mf_err *err)
+check_u63(struct state_db *db, uint64_t val, const char *what, const char *name,
+	  struct mf_err *err)
 {
 	if (val > INT64_MAX)
-		return mf_err_set(err, MF_E_STATE, "%s: %s: %s %" PRIu64
-				  " is larger than 2^63-1", db->path, what,
-				  name, val);
+		return mf_err_set(err, MF_E_STATE,
+				  "%s: %s: %s %" PRIu64
+				  " is larger than 2^63-1",
+				  db->path, what, name, val);
 	return 0;
 }
 
@@ -861,13 +867,15 @@ check_box(struct state_db *db, const struct state_box *box, const char *what,
 	  struct mf_err *err)
 {
 	if (box->far_name == NULL || box->near_name == NULL)
-		return mf_err_set(err, MF_E_INTERNAL, "%s: %s: folder name "
-				  "missing", db->path, what);
+		return mf_err_set(err, MF_E_INTERNAL,
+				  "%s: %s: folder name "
+				  "missing",
+				  db->path, what);
 	/* RFC 7162 section 3.1: mod-sequences are 63-bit */
-	if (check_u63(db, box->far.highestmodseq, what,
-		      "far HIGHESTMODSEQ", err) < 0 ||
-	    check_u63(db, box->near.highestmodseq, what,
-		      "near HIGHESTMODSEQ", err) < 0)
+	if (check_u63(db, box->far.highestmodseq, what, "far HIGHESTMODSEQ",
+		      err) < 0 ||
+	    check_u63(db, box->near.highestmodseq, what, "near HIGHESTMODSEQ",
+		      err) < 0)
 		return -1;
 	return 0;
 }
@@ -880,10 +888,10 @@ bind_box(sqlite3_stmt *st, const struct state_box *box)
 	size_t i;
 	int col = 3;
 
-	if (sqlite3_bind_text(st, 1, box->far_name, -1,
-			      SQLITE_TRANSIENT) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 2, box->near_name, -1,
-			      SQLITE_TRANSIENT) != SQLITE_OK)
+	if (sqlite3_bind_text(st, 1, box->far_name, -1, SQLITE_TRANSIENT) !=
+		    SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, box->near_name, -1, SQLITE_TRANSIENT) !=
+		    SQLITE_OK)
 		return -1;
 	for (i = 0; i < MF_N_ELEMENTS(sides); i++) {
 		const struct state_side *s = sides[i];
@@ -901,7 +909,7 @@ bind_box(sqlite3_stmt *st, const struct state_box *box)
 			return -1;
 	}
 	return sqlite3_bind_int64(st, col, box->last_sync) == SQLITE_OK ? 0 :
-									 -1;
+									  -1;
 }
 
 static bool
@@ -974,8 +982,7 @@ state_box_list(struct state_db *db, struct state_box_list **list_r,
 
 		if (list->n == cap) {
 			cap = cap != 0 ? cap * 2 : 16;
-			list->v = xreallocarray(list->v, cap,
-						sizeof(*list->v));
+			list->v = xreallocarray(list->v, cap, sizeof(*list->v));
 		}
 		box = &list->v[list->n];
 		memset(box, 0, sizeof(*box));
@@ -986,8 +993,10 @@ state_box_list(struct state_db *db, struct state_box_list **list_r,
 		if (box->far_name == NULL || box->near_name == NULL ||
 		    !column_side(st, 3, &box->far) ||
 		    !column_side(st, 8, &box->near)) {
-			mf_err_set(err, MF_E_STATE, "%s: folder pair %" PRId64
-				   ": value out of range", db->path, box->id);
+			mf_err_set(err, MF_E_STATE,
+				   "%s: folder pair %" PRId64
+				   ": value out of range",
+				   db->path, box->id);
 			break;
 		}
 		box->last_sync = sqlite3_column_int64(st, 13);
@@ -1027,8 +1036,9 @@ check_changed(struct state_db *db, const char *what, int64_t id,
 	      struct mf_err *err)
 {
 	if (sqlite3_changes(db->sql) != 1)
-		return mf_err_set(err, MF_E_STATE, "%s: %s %" PRId64
-				  ": no such row", db->path, what, id);
+		return mf_err_set(err, MF_E_STATE,
+				  "%s: %s %" PRId64 ": no such row", db->path,
+				  what, id);
 	return 0;
 }
 
@@ -1044,8 +1054,7 @@ state_box_update(struct state_db *db, const struct state_box *box,
 		return -1;
 	if (bind_box(st, box) < 0 ||
 	    sqlite3_bind_int64(st, 14, box->id) != SQLITE_OK)
-		return db_fail(db, err, "update folder pair %s",
-			       box->far_name);
+		return db_fail(db, err, "update folder pair %s", box->far_name);
 	if (stmt_done(db, st, "update folder pair", err) < 0)
 		return mf_err_prefix(err, "%s", box->far_name);
 	return check_changed(db, "update folder pair", box->id, err);
@@ -1076,7 +1085,7 @@ struct msg_list_block {
 	struct state_msg_list list;
 	char *strs;
 	struct move_journals {
-		struct move_journal **v;	/* each its own allocation */
+		struct move_journal **v; /* each its own allocation */
 		size_t n, cap;
 	} moves;
 };
@@ -1099,7 +1108,7 @@ strs_put(sqlite3_stmt *st, int col, char **strs, size_t *len, size_t *cap,
 		return true;
 	}
 	text = sqlite3_column_text(st, col);
-	if (text == NULL)	/* out of memory inside SQLite */
+	if (text == NULL) /* out of memory inside SQLite */
 		return false;
 	n = (size_t)sqlite3_column_bytes(st, col);
 	if (*cap - *len < n + 1) {
@@ -1147,7 +1156,7 @@ pending_arg_decode(struct state_db *db, sqlite3_stmt *st, int col,
 		return 0;
 	switch (m->pending) {
 	case STATE_PENDING_NONE:
-		return 0;	/* nothing reads it */
+		return 0; /* nothing reads it */
 	case STATE_PENDING_FETCH:
 		if (!strs_put(st, col, strs, len, cap, key_off))
 			return db_fail(db, err, "message row %" PRId64,
@@ -1159,7 +1168,7 @@ pending_arg_decode(struct state_db *db, sqlite3_stmt *st, int col,
 		break;
 	}
 	text = (const char *)sqlite3_column_text(st, col);
-	if (text == NULL)	/* out of memory inside SQLite */
+	if (text == NULL) /* out of memory inside SQLite */
 		return db_fail(db, err, "message row %" PRId64, m->rowid);
 	if (m->pending != STATE_PENDING_MOVE) {
 		/* not a number: text an earlier kind left (state.h) */
@@ -1170,9 +1179,11 @@ pending_arg_decode(struct state_db *db, sqlite3_stmt *st, int col,
 	j = xmalloc(sizeof(*j));
 	if (!move_journal_parse(text, j)) {
 		free(j);
-		return mf_err_set(err, MF_E_STATE, "%s: message row %" PRId64
+		return mf_err_set(err, MF_E_STATE,
+				  "%s: message row %" PRId64
 				  ": pending_arg is not a move journal this "
-				  "version can read", db->path, m->rowid);
+				  "version can read",
+				  db->path, m->rowid);
 	}
 	if (moves->n == moves->cap) {
 		moves->cap = moves->cap != 0 ? moves->cap * 2 : 8;
@@ -1194,8 +1205,7 @@ msg_row(struct state_db *db, sqlite3_stmt *st, struct state_msg *m,
 
 	memset(m, 0, sizeof(*m));
 	m->rowid = sqlite3_column_int64(st, 0);
-	if (!column_u32(st, 1, &m->far_uid) ||
-	    !column_u32(st, 2, &m->near_uid))
+	if (!column_u32(st, 1, &m->far_uid) || !column_u32(st, 2, &m->near_uid))
 		goto range;
 	/* flags are a uint32 column; unsigned holds that (asserted above) */
 	if (!column_u32(st, 4, &flags))
@@ -1228,8 +1238,9 @@ msg_row(struct state_db *db, sqlite3_stmt *st, struct state_msg *m,
 		goto range;
 	return 0;
 range:
-	return mf_err_set(err, MF_E_STATE, "%s: message row %" PRId64
-			  ": value out of range", db->path, m->rowid);
+	return mf_err_set(err, MF_E_STATE,
+			  "%s: message row %" PRId64 ": value out of range",
+			  db->path, m->rowid);
 }
 
 struct state_msg_list *
@@ -1261,7 +1272,7 @@ state_msgs_load(struct state_db *db, int64_t box_id,
 	struct msg_list_block *block;
 	struct state_msg *v = NULL;
 	size_t n = 0, cap = 0, slen = 0, scap = 0, i;
-	size_t *offs = NULL;	/* MSG_NSTRS per row, into strs */
+	size_t *offs = NULL; /* MSG_NSTRS per row, into strs */
 	char *strs = NULL;
 	struct move_journals moves = { 0 };
 	sqlite3_stmt *st = NULL;
@@ -1286,8 +1297,9 @@ state_msgs_load(struct state_db *db, int64_t box_id,
 	}
 	if (rc != SQLITE_DONE) {
 		if (rc != SQLITE_ROW)
-			db_fail(db, err, "load messages of folder pair %"
-				PRId64, box_id);
+			db_fail(db, err,
+				"load messages of folder pair %" PRId64,
+				box_id);
 		sqlite3_reset(st);
 		free(v);
 		free(offs);
@@ -1341,9 +1353,8 @@ state_msg_clear_pending(struct state_msg *m)
  * writes the column; pending_arg_decode() reads it.
  */
 static int
-pending_arg_encode(struct state_db *db, const struct state_msg *m,
-		   char *buf, size_t len, const char **text_r,
-		   struct mf_err *err)
+pending_arg_encode(struct state_db *db, const struct state_msg *m, char *buf,
+		   size_t len, const char **text_r, struct mf_err *err)
 {
 	*text_r = NULL;
 	switch (m->pending) {
@@ -1361,8 +1372,10 @@ pending_arg_encode(struct state_db *db, const struct state_msg *m,
 			return 0;
 		/* cannot fail: MOVE_JOURNAL_MAX holds the longest one */
 		if (move_journal_format(m->pending_move, buf, len) < 0)
-			return mf_err_set(err, MF_E_INTERNAL, "%s: move "
-					  "journal too long", db->path);
+			return mf_err_set(err, MF_E_INTERNAL,
+					  "%s: move "
+					  "journal too long",
+					  db->path);
 		*text_r = buf;
 		return 0;
 	case STATE_PENDING_FETCH:
@@ -1382,11 +1395,13 @@ bind_msg(sqlite3_stmt *st, const struct state_msg *m, const char *pending_arg)
 	    sqlite3_bind_int64(st, 2, m->near_uid) != SQLITE_OK ||
 	    bind_text_or_null(st, 3, m->near_key) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 4, m->far_flags) != SQLITE_OK ||
-	    bind_text_or_null(st, 5, m->far_keywords != NULL ? m->far_keywords :
-			      "") != SQLITE_OK ||
+	    bind_text_or_null(st, 5,
+			      m->far_keywords != NULL ? m->far_keywords : "") !=
+		    SQLITE_OK ||
 	    sqlite3_bind_int64(st, 6, m->near_flags) != SQLITE_OK ||
-	    bind_text_or_null(st, 7, m->near_keywords != NULL ?
-			      m->near_keywords : "") != SQLITE_OK ||
+	    bind_text_or_null(st, 7,
+			      m->near_keywords != NULL ? m->near_keywords :
+							 "") != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 8, (sqlite3_int64)m->size) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 9, m->date) != SQLITE_OK ||
 	    bind_text_or_null(st, 10, m->msgid) != SQLITE_OK ||
@@ -1402,8 +1417,10 @@ check_msg(struct state_db *db, const struct state_msg *m, const char *what,
 	  struct mf_err *err)
 {
 	if (m->pending < STATE_PENDING_NONE || m->pending > STATE_PENDING_FETCH)
-		return mf_err_set(err, MF_E_INTERNAL, "%s: %s: bad pending "
-				  "value %d", db->path, what, (int)m->pending);
+		return mf_err_set(err, MF_E_INTERNAL,
+				  "%s: %s: bad pending "
+				  "value %d",
+				  db->path, what, (int)m->pending);
 	return check_u63(db, m->size, what, "size", err);
 }
 
@@ -1486,8 +1503,8 @@ state_msg_count(struct state_db *db, int64_t box_id, uint64_t *count_r,
 }
 
 int
-state_msg_count_pending(struct state_db *db, int64_t box_id,
-			uint64_t *count_r, struct mf_err *err)
+state_msg_count_pending(struct state_db *db, int64_t box_id, uint64_t *count_r,
+			struct mf_err *err)
 {
 	return count_by_box(db, ST_MSG_COUNT_PENDING, box_id, count_r, err);
 }

@@ -30,10 +30,10 @@
 #include "base/err.h"
 
 #define STATE_SCHEMA_VERSION 2
-#define STATE_APPLICATION_ID 0x4d464552	/* "MFER" */
+#define STATE_APPLICATION_ID 0x4d464552 /* "MFER" */
 
 struct state_db;
-struct move_journal;	/* move-journal.h */
+struct move_journal; /* move-journal.h */
 
 /*
  * Open (read-write: create if missing) the state file at path.  Errors have
@@ -71,21 +71,21 @@ int state_meta_set(struct state_db *db, const char *key, const char *value,
 
 /* One folder pair and what each side looked like at the last sync. */
 struct state_side {
-	uint32_t uidvalidity;	/* 0: side has no UIDs (maildir) or unknown */
+	uint32_t uidvalidity; /* 0: side has no UIDs (maildir) or unknown */
 	uint32_t uidnext;
 	uint32_t messages;
-	uint64_t highestmodseq;	/* at most 2^63-1 (RFC 7162 section 3.1);
+	uint64_t highestmodseq; /* at most 2^63-1 (RFC 7162 section 3.1);
 				 * larger values are refused */
 	uint64_t dir_token;	/* maildir directory token, 0 = unknown; all
 				 * 64 bits are kept */
 };
 
 struct state_box {
-	int64_t id;		/* 0 until added */
+	int64_t id; /* 0 until added */
 	char *far_name;
 	char *near_name;
 	struct state_side far, near;
-	int64_t last_sync;	/* Unix time of the last complete sync */
+	int64_t last_sync; /* Unix time of the last complete sync */
 };
 
 struct state_box_list {
@@ -112,11 +112,11 @@ int state_box_delete(struct state_db *db, int64_t id, struct mf_err *err);
  */
 enum state_pending {
 	STATE_PENDING_NONE = 0,
-	STATE_PENDING_PULL,	/* far -> near copy started; near_key chosen;
+	STATE_PENDING_PULL, /* far -> near copy started; near_key chosen;
 				 * pending_uidnext for a UID near side */
-	STATE_PENDING_PUSH,	/* near -> far APPEND started;
+	STATE_PENDING_PUSH, /* near -> far APPEND started;
 				 * pending_uidnext */
-	STATE_PENDING_MOVE,	/* moving between folders; pending_move */
+	STATE_PENDING_MOVE, /* moving between folders; pending_move */
 	/*
 	 * "mailferry fetch" is replacing the placeholder at near_key with
 	 * the full message; pending_key is the full copy's key, chosen
@@ -126,13 +126,13 @@ enum state_pending {
 };
 
 struct state_msg {
-	int64_t rowid;		/* 0 until inserted */
-	uint32_t far_uid;	/* 0: not (yet) on the far side */
-	uint32_t near_uid;	/* near is IMAP; else 0 */
-	char *near_key;		/* near is maildir; else NULL */
-	unsigned far_flags;	/* MF_FLAG_* of the far side, as last synced
+	int64_t rowid;	    /* 0 until inserted */
+	uint32_t far_uid;   /* 0: not (yet) on the far side */
+	uint32_t near_uid;  /* near is IMAP; else 0 */
+	char *near_key;	    /* near is maildir; else NULL */
+	unsigned far_flags; /* MF_FLAG_* of the far side, as last synced
 				 * (column "flags") */
-	char *far_keywords;	/* far keywords, normalized; never NULL
+	char *far_keywords; /* far keywords, normalized; never NULL
 				 * (column "keywords") */
 	/*
 	 * The near side as last synced.  Equal to far_flags/far_keywords
@@ -141,10 +141,10 @@ struct state_msg {
 	 * own.
 	 */
 	unsigned near_flags;
-	char *near_keywords;	/* never NULL */
-	uint64_t size;		/* canonical size, at most 2^63-1 */
-	int64_t date;		/* internal date */
-	char *msgid;		/* Message-ID or NULL */
+	char *near_keywords; /* never NULL */
+	uint64_t size;	     /* canonical size, at most 2^63-1 */
+	int64_t date;	     /* internal date */
+	char *msgid;	     /* Message-ID or NULL */
 	enum state_pending pending;
 	/*
 	 * What the pending action needs to be finished; only the field of
@@ -156,7 +156,7 @@ struct state_msg {
 	 * lost APPENDUID is looked for from; 0: not known or no UIDs there,
 	 * the whole folder is looked at */
 	uint32_t pending_uidnext;
-	char *pending_key;	/* FETCH: the full copy's key */
+	char *pending_key; /* FETCH: the full copy's key */
 	/* MOVE: the journal; NULL: none stored (move.c always stores one;
 	 * recovery leaves a row without one to the folders' syncs) */
 	const struct move_journal *pending_move;
@@ -168,7 +168,7 @@ struct state_msg {
 };
 
 struct state_msg_list {
-	struct state_msg *v;	/* sorted by far_uid, then near key/uid */
+	struct state_msg *v; /* sorted by far_uid, then near key/uid */
 	size_t n;
 };
 
@@ -192,8 +192,8 @@ void state_msg_clear_pending(struct state_msg *m);
 /* Insert (sets m->rowid), update all columns of m->rowid, delete.  Update
  * and delete of a row that does not exist fail.  far_keywords and
  * near_keywords NULL are stored as "". */
-int state_msg_insert(struct state_db *db, int64_t box_id,
-		     struct state_msg *m, struct mf_err *err);
+int state_msg_insert(struct state_db *db, int64_t box_id, struct state_msg *m,
+		     struct mf_err *err);
 int state_msg_update(struct state_db *db, const struct state_msg *m,
 		     struct mf_err *err);
 int state_msg_delete(struct state_db *db, int64_t rowid, struct mf_err *err);

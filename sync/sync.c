@@ -127,8 +127,8 @@ open_pair(struct box_run *r, const struct box_pair *pair, struct mf_err *err)
 	uint64_t pending = 0;
 	bool far_same, near_same;
 
-	if (r->sbox->id != 0 && state_msg_count_pending(o->db, r->sbox->id,
-							&pending, err) < 0)
+	if (r->sbox->id != 0 &&
+	    state_msg_count_pending(o->db, r->sbox->id, &pending, err) < 0)
 		return -1;
 	far_same = r->sbox->id != 0 && pair->far != NULL &&
 		   side_same_status(&r->far, &pair->far->status);
@@ -172,10 +172,12 @@ drop_stale_hints(struct box_run *r)
 	if (s->hint_uidvalidity == 0 || r->far.status.uidvalidity == 0 ||
 	    s->hint_uidvalidity == r->far.status.uidvalidity)
 		return;
-	mf_log(MF_LOG_NOTICE, MF_LOGC_SYNC, "%s %s: the UIDs another tool "
+	mf_log(MF_LOG_NOTICE, MF_LOGC_SYNC,
+	       "%s %s: the UIDs another tool "
 	       "recorded belong to UIDVALIDITY %u, the server has %u: "
-	       "matching by content only", s->label, s->box,
-	       s->hint_uidvalidity, r->far.status.uidvalidity);
+	       "matching by content only",
+	       s->label, s->box, s->hint_uidvalidity,
+	       r->far.status.uidvalidity);
 	for (i = 0; i < s->n; i++) {
 		s->view[i].name_uid = 0;
 		s->view[i].name_uid_checked = false;
@@ -252,8 +254,8 @@ note_ambiguous(const struct box_run *r)
 	for (i = 0; i < r->plan->n; i++) {
 		const struct plan_entry *e = &r->plan->v[i];
 		const struct side *s = e->far >= 0 ? &r->far : &r->near;
-		const struct mf_msg *m = &s->view[e->far >= 0 ? e->far :
-						  e->near];
+		const struct mf_msg *m =
+			&s->view[e->far >= 0 ? e->far : e->near];
 		char id[160], where[160];
 
 		if (e->why != PLAN_WHY_AMBIGUOUS)
@@ -265,9 +267,11 @@ note_ambiguous(const struct box_run *r)
 		else
 			mf_str_sanitize(where, sizeof(where), m->key,
 					strlen(m->key));
-		mf_log(MF_LOG_INFO, MF_LOGC_SYNC, "%s %s: %s: Message-ID %s "
+		mf_log(MF_LOG_INFO, MF_LOGC_SYNC,
+		       "%s %s: %s: Message-ID %s "
 		       "is new on both sides with different content: left "
-		       "alone", s->label, s->box, where, id);
+		       "alone",
+		       s->label, s->box, where, id);
 	}
 }
 
@@ -309,13 +313,15 @@ run_passes(struct box_run *r, struct sync_box_report *rep, uint64_t *pending,
 		}
 		if (exec_plan(r, err) < 0)
 			return -1;
-		if (state_msg_count_pending(r->db, r->sbox->id, pending,
-					    err) < 0)
+		if (state_msg_count_pending(r->db, r->sbox->id, pending, err) <
+		    0)
 			return -1;
 		if (*pending == 0 || r->rep.failed > 0)
 			break;
-		mf_debug(MF_LOGC_SYNC, "%s: %" PRIu64 " copies without a UID "
-			 "yet: looking for them", r->far.box, *pending);
+		mf_debug(MF_LOGC_SYNC,
+			 "%s: %" PRIu64 " copies without a UID "
+			 "yet: looking for them",
+			 r->far.box, *pending);
 	}
 	return 0;
 }
@@ -352,10 +358,12 @@ sync_pair(const struct sync_opts *o, const struct box_pair *pair,
 	if (ret < 0)
 		goto out;
 	if (r.near_kw_unmarked) {
-		mf_log(MF_LOG_NOTICE, MF_LOGC_SYNC, "%s: near keywords were "
+		mf_log(MF_LOG_NOTICE, MF_LOGC_SYNC,
+		       "%s: near keywords were "
 		       "recorded before the near side kept them: looking at "
-		       "every message once", pair->far_name);
-		fresh.near.dir_token = 0;	/* scan it, do not skip it */
+		       "every message once",
+		       pair->far_name);
+		fresh.near.dir_token = 0; /* scan it, do not skip it */
 	}
 	ret = open_pair(&r, pair, err);
 	if (ret > 0) {
@@ -426,9 +434,9 @@ skip_reason(const struct sync_opts *o, const struct box_pair *pair)
  * opened and looked at like folders without one.
  */
 static int
-run_pair(const struct sync_opts *o, const struct box_pair *pair,
-	 size_t moved, bool touched, struct side_scan *kept,
-	 struct sync_box_report *rep, struct mf_err *err)
+run_pair(const struct sync_opts *o, const struct box_pair *pair, size_t moved,
+	 bool touched, struct side_scan *kept, struct sync_box_report *rep,
+	 struct mf_err *err)
 {
 	struct box_pair p = *pair;
 
@@ -448,7 +456,7 @@ run_pair(const struct sync_opts *o, const struct box_pair *pair,
 			rep->far_name = pair->far_name;
 			rep->near_name = pair->near_name;
 			rep->outcome = near ? SYNC_BOX_WOULD_CREATE_NEAR :
-				       SYNC_BOX_WOULD_CREATE_FAR;
+					      SYNC_BOX_WOULD_CREATE_FAR;
 			return 0;
 		}
 		if (st->ops->create_box(st, name, err) < 0)
@@ -524,7 +532,8 @@ effective_policy(const struct sync_opts *o, struct sync_policy *pol)
 	if ((o->far->caps & MF_CAP_UIDS) && !(o->far->caps & MF_CAP_UIDPLUS) &&
 	    (pol->expunge & SYNC_SIDE_FAR)) {
 		pol->expunge &= ~SYNC_SIDE_FAR;
-		mf_log(MF_LOG_INFO, MF_LOGC_SYNC, "%s: the far server has no "
+		mf_log(MF_LOG_INFO, MF_LOGC_SYNC,
+		       "%s: the far server has no "
 		       "UIDPLUS: deletions there only set \\Deleted",
 		       o->channel);
 	}
@@ -532,7 +541,8 @@ effective_policy(const struct sync_opts *o, struct sync_policy *pol)
 	    !(o->near->caps & MF_CAP_UIDPLUS) &&
 	    (pol->expunge & SYNC_SIDE_NEAR)) {
 		pol->expunge &= ~SYNC_SIDE_NEAR;
-		mf_log(MF_LOG_INFO, MF_LOGC_SYNC, "%s: the near server has no "
+		mf_log(MF_LOG_INFO, MF_LOGC_SYNC,
+		       "%s: the near server has no "
 		       "UIDPLUS: deletions there only set \\Deleted",
 		       o->channel);
 	}
@@ -594,8 +604,8 @@ sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 		/* between folders: everything before is recorded */
 		if (sync_stopped(err) < 0)
 			goto out;
-		if (run_pair(o, &plan->v[i], moved[i], touched[i],
-			     &kept[2 * i], &rep, &berr) < 0) {
+		if (run_pair(o, &plan->v[i], moved[i], touched[i], &kept[2 * i],
+			     &rep, &berr) < 0) {
 			rep.box_failed = true;
 			rep.err = berr;
 			if (rep.far_name == NULL) {

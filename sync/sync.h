@@ -24,19 +24,19 @@
  */
 enum sync_box_outcome {
 	SYNC_BOX_NONE = 0,
-	SYNC_BOX_SYNCED,		/* looked at; the counts say what moved */
-	SYNC_BOX_UNCHANGED,		/* neither side changed since the last
+	SYNC_BOX_SYNCED,	     /* looked at; the counts say what moved */
+	SYNC_BOX_UNCHANGED,	     /* neither side changed since the last
 					 * sync: not even opened */
-	SYNC_BOX_PLANNED,		/* dry run (or failed while planning):
+	SYNC_BOX_PLANNED,	     /* dry run (or failed while planning):
 					 * the counts in planned */
-	SYNC_BOX_WOULD_CREATE_FAR,	/* dry run: the far folder is missing */
-	SYNC_BOX_WOULD_CREATE_NEAR,	/* dry run: the near folder is missing */
-	SYNC_BOX_VANISHED_FAR_KEPT,	/* gone on far; the near one kept */
-	SYNC_BOX_VANISHED_NEAR_KEPT,	/* gone on near; the far one kept */
-	SYNC_BOX_REMOVED,		/* gone on one side, so removed on the
+	SYNC_BOX_WOULD_CREATE_FAR,   /* dry run: the far folder is missing */
+	SYNC_BOX_WOULD_CREATE_NEAR,  /* dry run: the near folder is missing */
+	SYNC_BOX_VANISHED_FAR_KEPT,  /* gone on far; the near one kept */
+	SYNC_BOX_VANISHED_NEAR_KEPT, /* gone on near; the far one kept */
+	SYNC_BOX_REMOVED,	     /* gone on one side, so removed on the
 					 * other (policy remove) */
-	SYNC_BOX_GONE_BOTH,		/* gone on both sides: its state too */
-	SYNC_BOX_SKIPPED_ONE_SIDED,	/* on one side only and not created
+	SYNC_BOX_GONE_BOTH,	     /* gone on both sides: its state too */
+	SYNC_BOX_SKIPPED_ONE_SIDED,  /* on one side only and not created
 					 * there, not an error: skip_reason */
 };
 
@@ -52,16 +52,16 @@ struct sync_box_report {
 	 * setting would create it, or that its name is taken); else NULL */
 	const char *skip_reason;
 	struct plan_stats planned;
-	size_t pulled, pushed;		/* copies done */
-	size_t flags_far, flags_near;	/* flag updates done */
-	size_t del_far, del_near;	/* deletions done */
-	size_t paired;			/* matched, not copied */
-	size_t placeholders;		/* copied as placeholders (max_size) */
-	size_t moved;			/* moved here from another folder
+	size_t pulled, pushed;	      /* copies done */
+	size_t flags_far, flags_near; /* flag updates done */
+	size_t del_far, del_near;     /* deletions done */
+	size_t paired;		      /* matched, not copied */
+	size_t placeholders;	      /* copied as placeholders (max_size) */
+	size_t moved;		      /* moved here from another folder
 					 * (dry run: would be) */
-	size_t failed;			/* message-level failures */
-	bool box_failed;		/* the folder was abandoned */
-	struct mf_err err;		/* why, when failed or box_failed */
+	size_t failed;		      /* message-level failures */
+	bool box_failed;	      /* the folder was abandoned */
+	struct mf_err err;	      /* why, when failed or box_failed */
 };
 
 typedef void sync_report_fn(void *ctx, const struct sync_box_report *r);
@@ -73,10 +73,10 @@ struct sync_msg_id {
 };
 
 enum sync_action_kind {
-	SYNC_ACTION_MSG = 1,	/* a message's plan entry (plan.h) */
-	SYNC_ACTION_AMBIGUOUS,	/* new on both sides with the same
+	SYNC_ACTION_MSG = 1,   /* a message's plan entry (plan.h) */
+	SYNC_ACTION_AMBIGUOUS, /* new on both sides with the same
 				 * Message-ID, other content: left alone */
-	SYNC_ACTION_MOVE,	/* a move between folders (move.h) */
+	SYNC_ACTION_MOVE,      /* a move between folders (move.h) */
 };
 
 /*
@@ -85,15 +85,15 @@ enum sync_action_kind {
  */
 struct sync_action {
 	enum sync_action_kind kind;
-	const char *box;	/* the far folder's name (MOVE: the source) */
+	const char *box; /* the far folder's name (MOVE: the source) */
 	/* MSG, AMBIGUOUS */
-	bool has_far;		/* a far message (its UID: far_uid) */
+	bool has_far; /* a far message (its UID: far_uid) */
 	uint32_t far_uid;
-	const char *near_key;	/* a near message on a key side, or NULL */
+	const char *near_key; /* a near message on a key side, or NULL */
 	/* MSG: what the plan entry does (plan.h) */
 	enum plan_op far_op, near_op;
-	bool forget;		/* the state row is deleted */
-	unsigned far_flags, near_flags;	/* MF_F_*: the flags after it */
+	bool forget;			/* the state row is deleted */
+	unsigned far_flags, near_flags; /* MF_F_*: the flags after it */
 	/* MOVE: seen moved on side (SYNC_SIDE_FAR or _NEAR) as seen_id,
 	 * into folder to (far name); the other side moves mirror_id */
 	const char *to;
@@ -108,12 +108,12 @@ struct sync_opts {
 	struct mf_store *far, *near;
 	struct state_db *db;
 	const struct sync_policy *policy;
-	const char *const *only;	/* folder names from CHANNEL:FOLDER */
+	const char *const *only; /* folder names from CHANNEL:FOLDER */
 	size_t nonly;
 	bool dry_run;
-	int64_t now;			/* Unix time (the caller's clock) */
+	int64_t now; /* Unix time (the caller's clock) */
 	sync_report_fn *report;
-	sync_action_fn *planned;	/* dry run: each planned action */
+	sync_action_fn *planned; /* dry run: each planned action */
 	void *ctx;
 	/* messages per copy batch (one state commit and one durability
 	 * flush each); 0 = default */
@@ -122,7 +122,7 @@ struct sync_opts {
 
 struct sync_summary {
 	size_t boxes, boxes_unchanged, boxes_failed;
-	size_t boxes_skipped;	/* one-sided folders not created */
+	size_t boxes_skipped; /* one-sided folders not created */
 	size_t pulled, pushed, flags_far, flags_near, del_far, del_near;
 	size_t placeholders;
 	size_t moved;

@@ -12,8 +12,7 @@
 /* The near folder of a vanished far one goes only if all of it is synced. */
 int
 remove_vanished(const struct sync_opts *o, const struct box_pair *pair,
-		bool far_gone, struct sync_box_report *rep,
-		struct mf_err *err)
+		bool far_gone, struct sync_box_report *rep, struct mf_err *err)
 {
 	struct mf_store *st = far_gone ? o->near : o->far;
 	const char *name = far_gone ? pair->near_name : pair->far_name;
@@ -27,7 +26,7 @@ remove_vanished(const struct sync_opts *o, const struct box_pair *pair,
 	int ret = -1;
 
 	rep->outcome = far_gone ? SYNC_BOX_VANISHED_FAR_KEPT :
-		       SYNC_BOX_VANISHED_NEAR_KEPT;
+				  SYNC_BOX_VANISHED_NEAR_KEPT;
 	if (!(o->policy->remove & side) || o->dry_run)
 		return 0;
 	side_init(&s, far_gone ? SIDE_NEAR : SIDE_FAR, st, name, NULL);
@@ -54,9 +53,10 @@ remove_vanished(const struct sync_opts *o, const struct box_pair *pair,
 		unsynced += !known;
 	}
 	if (unsynced > 0) {
-		mf_log(MF_LOG_WARN, MF_LOGC_SYNC, "%s: vanished on the %s side "
-		       "but %zu messages here were never synced: kept", name,
-		       far_gone ? "far" : "near", unsynced);
+		mf_log(MF_LOG_WARN, MF_LOGC_SYNC,
+		       "%s: vanished on the %s side "
+		       "but %zu messages here were never synced: kept",
+		       name, far_gone ? "far" : "near", unsynced);
 		ret = 0;
 		goto out;
 	}

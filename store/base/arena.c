@@ -80,7 +80,7 @@ mf_arena_alloc(struct mf_arena *a, size_t size)
 	void *p;
 
 	if (rounded < size)
-		rounded = size;	/* overflow: let chunk_new abort */
+		rounded = size; /* overflow: let chunk_new abort */
 	if (c->size - c->used < rounded) {
 		size_t sz = rounded > a->chunk_size ? rounded : a->chunk_size;
 

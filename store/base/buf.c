@@ -41,7 +41,7 @@ reserve(struct mf_buf *b, size_t extra, struct mf_err *err)
 	if (extra > b->max || b->len > b->max - extra)
 		return mf_err_set(err, MF_E_INTERNAL,
 				  "buffer limit of %zu bytes exceeded", b->max);
-	need = b->len + extra + 1;	/* + NUL */
+	need = b->len + extra + 1; /* + NUL */
 	if (need <= b->cap)
 		return 0;
 	cap = b->cap != 0 ? b->cap : 64;

@@ -21,7 +21,7 @@ struct mf_buf {
 	char *data;
 	size_t len;
 	size_t cap;
-	size_t max;	/* len may never exceed this */
+	size_t max; /* len may never exceed this */
 };
 
 void mf_buf_init(struct mf_buf *b, size_t max);
@@ -31,8 +31,8 @@ void mf_buf_reset(struct mf_buf *b);
 
 int mf_buf_append(struct mf_buf *b, const void *data, size_t len,
 		  struct mf_err *err) MF_WARN_UNUSED;
-int mf_buf_append_str(struct mf_buf *b, const char *s, struct mf_err *err)
-	MF_WARN_UNUSED;
+int mf_buf_append_str(struct mf_buf *b, const char *s,
+		      struct mf_err *err) MF_WARN_UNUSED;
 int mf_buf_printf(struct mf_buf *b, struct mf_err *err, const char *fmt, ...)
 	MF_PRINTF(3, 4) MF_WARN_UNUSED;
 

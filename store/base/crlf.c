@@ -34,7 +34,7 @@ mf_to_lf(struct mf_nl_state *st, const char *in, size_t len, char *out)
 			st->held_cr = true;
 			break;
 		}
-		if (cr[1] != '\n')	/* a lone CR stays */
+		if (cr[1] != '\n') /* a lone CR stays */
 			out[o++] = '\r';
 		p = cr + 1;
 	}

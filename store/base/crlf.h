@@ -18,8 +18,8 @@
 #include <stdint.h>
 
 struct mf_nl_state {
-	bool held_cr;	/* to_lf: a CR at the end of the last chunk */
-	bool last_cr;	/* to_crlf: the last byte seen was CR */
+	bool held_cr; /* to_lf: a CR at the end of the last chunk */
+	bool last_cr; /* to_crlf: the last byte seen was CR */
 };
 
 /* Returns bytes written to out. */

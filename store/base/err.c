@@ -70,8 +70,7 @@ mf_err_prefix(struct mf_err *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(out, sizeof(out), fmt, ap);
 	va_end(ap);
-	len = n < 0 ? 0 : (size_t)n < sizeof(out) ? (size_t)n :
-	      sizeof(out) - 1;
+	len = n < 0 ? 0 : (size_t)n < sizeof(out) ? (size_t)n : sizeof(out) - 1;
 	/* "<prefix>: <old message>", truncated to the buffer */
 	if (len + 2 < sizeof(out)) {
 		out[len++] = ':';
@@ -99,18 +98,30 @@ const char *
 mf_err_class_name(enum mf_err_class cls)
 {
 	switch (cls) {
-	case MF_OK:		return "ok";
-	case MF_E_MSG:		return "message";
-	case MF_E_BOX:		return "mailbox";
-	case MF_E_STORE:	return "store";
-	case MF_E_AUTH:		return "authentication";
-	case MF_E_NET:		return "network";
-	case MF_E_CANCELED:	return "canceled";
-	case MF_E_CONFIG:	return "config";
-	case MF_E_STATE:	return "state";
-	case MF_E_LOCKED:	return "locked";
-	case MF_E_USAGE:	return "usage";
-	case MF_E_INTERNAL:	return "internal";
+	case MF_OK:
+		return "ok";
+	case MF_E_MSG:
+		return "message";
+	case MF_E_BOX:
+		return "mailbox";
+	case MF_E_STORE:
+		return "store";
+	case MF_E_AUTH:
+		return "authentication";
+	case MF_E_NET:
+		return "network";
+	case MF_E_CANCELED:
+		return "canceled";
+	case MF_E_CONFIG:
+		return "config";
+	case MF_E_STATE:
+		return "state";
+	case MF_E_LOCKED:
+		return "locked";
+	case MF_E_USAGE:
+		return "usage";
+	case MF_E_INTERNAL:
+		return "internal";
 	}
 	return "unknown";
 }

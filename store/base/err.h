@@ -24,24 +24,24 @@
 
 enum mf_err_class {
 	MF_OK = 0,
-	MF_E_MSG,	/* this message failed; skip it, go on */
-	MF_E_BOX,	/* this mailbox failed; go on with the next */
-	MF_E_STORE,	/* the store (connection, account, maildir root) is gone */
-	MF_E_AUTH,	/* store-level: login refused */
-	MF_E_NET,	/* store-level: network, TLS, protocol violation */
-	MF_E_CANCELED,	/* interrupted by signal or test hook */
-	MF_E_CONFIG,	/* bad configuration */
-	MF_E_STATE,	/* state database unusable */
-	MF_E_LOCKED,	/* another process holds the lock (of a channel) */
-	MF_E_USAGE,	/* bad command line */
-	MF_E_INTERNAL,	/* our own bug; stop everything */
+	MF_E_MSG,   /* this message failed; skip it, go on */
+	MF_E_BOX,   /* this mailbox failed; go on with the next */
+	MF_E_STORE, /* the store (connection, account, maildir root) is gone */
+	MF_E_AUTH,  /* store-level: login refused */
+	MF_E_NET,   /* store-level: network, TLS, protocol violation */
+	MF_E_CANCELED, /* interrupted by signal or test hook */
+	MF_E_CONFIG,   /* bad configuration */
+	MF_E_STATE,    /* state database unusable */
+	MF_E_LOCKED,   /* another process holds the lock (of a channel) */
+	MF_E_USAGE,    /* bad command line */
+	MF_E_INTERNAL, /* our own bug; stop everything */
 };
 
 #define MF_ERR_MSG_MAX 1024
 
 struct mf_err {
 	enum mf_err_class cls;
-	int sys_errno;		/* errno of the failed syscall, or 0 */
+	int sys_errno; /* errno of the failed syscall, or 0 */
 	char msg[MF_ERR_MSG_MAX];
 };
 

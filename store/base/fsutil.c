@@ -32,7 +32,7 @@ mf_mkdir_p(const char *path, mode_t mode, struct mf_err *err)
 	char *p = xstrdup(path), *s;
 	int ret = 0;
 
-	for (s = p + 1; ; s++) {
+	for (s = p + 1;; s++) {
 		char c = *s;
 
 		if (c != '/' && c != '\0')

@@ -26,15 +26,15 @@ enum mf_log_level {
 };
 
 /* Debug categories (bit mask). */
-#define MF_LOGC_GENERAL	0x01u
-#define MF_LOGC_IMAP	0x02u	/* the protocol trace, C: and S: lines */
-#define MF_LOGC_MAILDIR	0x04u
-#define MF_LOGC_SYNC	0x08u
-#define MF_LOGC_STATE	0x10u
-#define MF_LOGC_ALL	0xffu
+#define MF_LOGC_GENERAL 0x01u
+#define MF_LOGC_IMAP 0x02u /* the protocol trace, C: and S: lines */
+#define MF_LOGC_MAILDIR 0x04u
+#define MF_LOGC_SYNC 0x08u
+#define MF_LOGC_STATE 0x10u
+#define MF_LOGC_ALL 0xffu
 
-typedef void mf_log_fn(enum mf_log_level level, unsigned cat,
-		       const char *msg, void *ctx);
+typedef void mf_log_fn(enum mf_log_level level, unsigned cat, const char *msg,
+		       void *ctx);
 
 /* Install the handler (NULL drops everything). */
 void mf_log_set_handler(mf_log_fn *fn, void *ctx);

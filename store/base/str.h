@@ -20,7 +20,7 @@ bool mf_str_to_u64(const char *s, size_t len, uint64_t *val_r);
 bool mf_str_to_u32(const char *s, size_t len, uint32_t *val_r);
 
 bool mf_str_has_prefix(const char *s, const char *prefix);
-bool mf_str_ieq(const char *a, const char *b);	/* ASCII case-insensitive */
+bool mf_str_ieq(const char *a, const char *b); /* ASCII case-insensitive */
 
 /* Constant-time compare for secrets; true when equal. */
 bool mf_str_secret_eq(const char *a, const char *b);

@@ -11,11 +11,11 @@
 #include "str.h"
 
 static bool loaded;
-static unsigned long stop_after;	/* 0: never */
+static unsigned long stop_after; /* 0: never */
 static unsigned long steps;
-static unsigned long delay_ms;	/* 0: none */
+static unsigned long delay_ms; /* 0: none */
 static int log_fd = -1;
-static char fail_name[64];	/* "": no failure to inject */
+static char fail_name[64]; /* "": no failure to inject */
 static unsigned long fail_at = 1, fail_seen;
 
 /* MAILFERRY_TEST_FAIL=NAME[:N]; anything malformed injects nothing. */

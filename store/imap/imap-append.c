@@ -39,7 +39,7 @@ struct imap_spool {
 	struct mf_sink sink;
 	char *mem;
 	size_t len, cap;
-	int fd;			/* -1 while in memory */
+	int fd; /* -1 while in memory */
 	uint64_t size;
 	bool finished, failed;
 };
@@ -75,7 +75,8 @@ spool_write(struct mf_sink *sink, const void *data, size_t len,
 	struct imap_spool *sp = (struct imap_spool *)sink;
 
 	if (sp->finished)
-		return mf_err_set(err, MF_E_INTERNAL, "spool: write after "
+		return mf_err_set(err, MF_E_INTERNAL,
+				  "spool: write after "
 				  "finish");
 	if (sp->fd < 0 && sp->len + len > SPOOL_MEM_MAX) {
 		/* too big for memory: move to a temp file */
@@ -296,7 +297,8 @@ imap_deliver_flush(struct mf_store *mst, struct mf_err *err)
 
 		if (!imap_spool_finished(sp)) {
 			d->status = -1;
-			mf_err_set(&d->err, MF_E_MSG, "delivery not finished: "
+			mf_err_set(&d->err, MF_E_MSG,
+				   "delivery not finished: "
 				   "discarded");
 			continue;
 		}

@@ -30,9 +30,9 @@ bool
 imap_arg_get_astring(const struct imap_arg *a, const char **str_r,
 		     size_t *len_r)
 {
-	if (a == NULL || (a->type != IMAP_ARG_ATOM &&
-			  a->type != IMAP_ARG_STRING &&
-			  a->type != IMAP_ARG_LITERAL))
+	if (a == NULL ||
+	    (a->type != IMAP_ARG_ATOM && a->type != IMAP_ARG_STRING &&
+	     a->type != IMAP_ARG_LITERAL))
 		return false;
 	*str_r = a->str;
 	if (len_r != NULL)

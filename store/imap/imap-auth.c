@@ -68,7 +68,7 @@ b64_encode(struct mf_buf *b, const unsigned char *data, size_t len)
 	int n = EVP_EncodeBlock(out, data, (int)len);
 
 	if (mf_buf_append(b, out, (size_t)n, NULL) < 0)
-		abort();	/* bounded by the secret size: our bug */
+		abort(); /* bounded by the secret size: our bug */
 	explicit_bzero(out, need);
 	free(out);
 }
@@ -106,7 +106,8 @@ get_secret(const struct imap_store_cfg *cfg, enum imap_secret_kind kind,
 	if (cfg->get_secret == NULL)
 		return mf_err_set(err, MF_E_CONFIG, "no %s configured",
 				  kind == IMAP_SECRET_OAUTH_TOKEN ?
-				  "OAuth token" : "password");
+					  "OAuth token" :
+					  "password");
 	if (cfg->get_secret(cfg->secret_ctx, kind, secret_r, err) < 0)
 		return -1;
 	if (*secret_r == NULL)
@@ -136,7 +137,7 @@ enum mech {
 
 struct auth_ctx {
 	enum mech mech;
-	struct mf_buf initial;	/* the first client message, base64 */
+	struct mf_buf initial; /* the first client message, base64 */
 	unsigned step;
 	/* SCRAM */
 	char *password;
@@ -156,7 +157,8 @@ scram_cont(struct auth_ctx *a, const struct imap_resp *resp,
 
 	msg = b64_decode(resp->text, resp->text_len, &len);
 	if (msg == NULL)
-		return mf_err_set(err, MF_E_AUTH, "SCRAM: bad base64 from "
+		return mf_err_set(err, MF_E_AUTH,
+				  "SCRAM: bad base64 from "
 				  "server");
 	if (a->step == 1) {
 		int r = imap_scram_client_final(a->password,
@@ -168,7 +170,7 @@ scram_cont(struct auth_ctx *a, const struct imap_resp *resp,
 		wipe_free(&a->password);
 		if (r < 0)
 			return -1;
-		b64_encode(reply, (const unsigned char *)final, strlen(final));
+		b64_encode(reply, (const unsigned char *) final, strlen(final));
 		free(final);
 		a->step++;
 		return 0;
@@ -179,12 +181,13 @@ scram_cont(struct auth_ctx *a, const struct imap_resp *resp,
 
 		free(msg);
 		if (!ok)
-			return mf_err_set(err, MF_E_AUTH, "SCRAM: the server "
+			return mf_err_set(err, MF_E_AUTH,
+					  "SCRAM: the server "
 					  "could not prove it knows the "
 					  "password; not trusting it");
 		a->server_verified = true;
 		a->step++;
-		return 0;	/* empty reply */
+		return 0; /* empty reply */
 	}
 	free(msg);
 	return mf_err_set(err, MF_E_AUTH, "SCRAM: unexpected continuation");
@@ -199,8 +202,8 @@ auth_cont(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp,
 	if (a->step == 0) {
 		/* no SASL-IR: the initial response goes here */
 		a->step++;
-		if (mf_buf_append(reply, a->initial.data, a->initial.len,
-				  err) < 0)
+		if (mf_buf_append(reply, a->initial.data, a->initial.len, err) <
+		    0)
 			return -1;
 		return 0;
 	}
@@ -214,7 +217,8 @@ auth_cont(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp,
 		/* RFC 7628 section 3.2.3: answer an error with %x01 */
 		return mf_buf_append(reply, "AQ==", 4, err);
 	default:
-		return mf_err_set(err, MF_E_AUTH, "unexpected continuation "
+		return mf_err_set(err, MF_E_AUTH,
+				  "unexpected continuation "
 				  "during login");
 	}
 }
@@ -224,8 +228,9 @@ saslname(struct mf_buf *b, const char *user)
 {
 	/* RFC 5802: ',' and '=' in a user name are escaped */
 	for (; *user != '\0'; user++) {
-		const char *s = *user == ',' ? "=2C" : *user == '=' ? "=3D" :
-				NULL;
+		const char *s = *user == ',' ? "=2C" :
+				*user == '=' ? "=3D" :
+					       NULL;
 
 		if (mf_buf_append(b, s ? s : user, s ? 3 : 1, NULL) < 0)
 			abort();
@@ -294,8 +299,10 @@ build_initial(struct auth_ctx *a, const struct imap_store_cfg *cfg,
 	case MECH_XOAUTH2:
 		if (get_secret(cfg, IMAP_SECRET_OAUTH_TOKEN, &secret, err) < 0)
 			break;
-		if (mf_buf_printf(&raw, err, "user=%s\001auth=Bearer %s"
-				  "\001\001", user, secret) < 0)
+		if (mf_buf_printf(&raw, err,
+				  "user=%s\001auth=Bearer %s"
+				  "\001\001",
+				  user, secret) < 0)
 			break;
 		b64_encode(&a->initial, (unsigned char *)raw.data, raw.len);
 		ok = true;
@@ -306,9 +313,10 @@ build_initial(struct auth_ctx *a, const struct imap_store_cfg *cfg,
 		if (mf_buf_append(&raw, "n,a=", 4, err) < 0)
 			break;
 		saslname(&raw, user);
-		if (mf_buf_printf(&raw, err, ",\001host=%s\001port=%u\001"
-				  "auth=Bearer %s\001\001", host, port,
-				  secret) < 0)
+		if (mf_buf_printf(&raw, err,
+				  ",\001host=%s\001port=%u\001"
+				  "auth=Bearer %s\001\001",
+				  host, port, secret) < 0)
 			break;
 		b64_encode(&a->initial, (unsigned char *)raw.data, raw.len);
 		ok = true;
@@ -331,11 +339,16 @@ static const char *
 mech_name(enum mech m)
 {
 	switch (m) {
-	case MECH_LOGIN:	return "LOGIN";
-	case MECH_PLAIN:	return "PLAIN";
-	case MECH_XOAUTH2:	return "XOAUTH2";
-	case MECH_OAUTHBEARER:	return "OAUTHBEARER";
-	case MECH_SCRAM:	return "SCRAM-SHA-256";
+	case MECH_LOGIN:
+		return "LOGIN";
+	case MECH_PLAIN:
+		return "PLAIN";
+	case MECH_XOAUTH2:
+		return "XOAUTH2";
+	case MECH_OAUTHBEARER:
+		return "OAUTHBEARER";
+	case MECH_SCRAM:
+		return "SCRAM-SHA-256";
 	}
 	return "?";
 }
@@ -352,7 +365,8 @@ choose(const struct imap_store_cfg *cfg, uint64_t caps, enum mech *mech_r,
 			 mech_allowed(cfg, "xoauth2"))
 			*mech_r = MECH_XOAUTH2;
 		else
-			return mf_err_set(err, MF_E_AUTH, "the server offers "
+			return mf_err_set(err, MF_E_AUTH,
+					  "the server offers "
 					  "neither AUTH=OAUTHBEARER nor "
 					  "AUTH=XOAUTH2 (allowed)");
 		return 0;
@@ -367,11 +381,14 @@ choose(const struct imap_store_cfg *cfg, uint64_t caps, enum mech *mech_r,
 	else if (!(caps & IMAP_CAP_LOGINDISABLED) && mech_allowed(cfg, "login"))
 		*mech_r = MECH_LOGIN;
 	else
-		return mf_err_set(err, MF_E_AUTH, "no usable login mechanism "
+		return mf_err_set(err, MF_E_AUTH,
+				  "no usable login mechanism "
 				  "(server: %s%s; allowed: %s)",
 				  caps & IMAP_CAP_AUTH_PLAIN ? "AUTH=PLAIN " :
-				  "", caps & IMAP_CAP_LOGINDISABLED ?
-				  "LOGINDISABLED" : "LOGIN",
+							       "",
+				  caps & IMAP_CAP_LOGINDISABLED ?
+					  "LOGINDISABLED" :
+					  "LOGIN",
 				  cfg->auth_mechs ? cfg->auth_mechs : "all");
 	return 0;
 }
@@ -388,7 +405,8 @@ imap_auth_login(struct imap_client *client, const struct imap_store_cfg *cfg,
 	int ret = -1;
 
 	if (!secure)
-		return mf_err_set(err, MF_E_AUTH, "%s: refusing to send "
+		return mf_err_set(err, MF_E_AUTH,
+				  "%s: refusing to send "
 				  "credentials over a cleartext connection",
 				  label);
 	if (choose(cfg, caps, &a.mech, err) < 0)
@@ -416,8 +434,8 @@ imap_auth_login(struct imap_client *client, const struct imap_store_cfg *cfg,
 		imap_cmd_printf(cmd, "AUTHENTICATE %s", mech_name(a.mech));
 		if (caps & IMAP_CAP_SASL_IR) {
 			/* RFC 4959: "=" stands for an empty response */
-			imap_cmd_printf(cmd, " %s", a.initial.len ?
-					a.initial.data : "=");
+			imap_cmd_printf(cmd, " %s",
+					a.initial.len ? a.initial.data : "=");
 			a.step = 1;
 		}
 	}
@@ -427,12 +445,13 @@ imap_auth_login(struct imap_client *client, const struct imap_store_cfg *cfg,
 	if (imap_client_wait(client, cmd, err) < 0)
 		goto out;
 	if (cmd->status != IMAP_CMD_OK) {
-		mf_err_set(err, MF_E_AUTH, "%s: login as %s refused: %s",
-			   label, cfg->user ? cfg->user : "(none)", cmd->text);
+		mf_err_set(err, MF_E_AUTH, "%s: login as %s refused: %s", label,
+			   cfg->user ? cfg->user : "(none)", cmd->text);
 		goto out;
 	}
 	if (a.mech == MECH_SCRAM && !a.server_verified) {
-		mf_err_set(err, MF_E_AUTH, "%s: SCRAM: the server accepted "
+		mf_err_set(err, MF_E_AUTH,
+			   "%s: SCRAM: the server accepted "
 			   "the login without proving it knows the password",
 			   label);
 		goto out;
@@ -501,14 +520,17 @@ imap_scram_client_final(const char *password, const char *client_first_bare,
 	if (!scram_attr(server_first, 'r', nonce, sizeof(nonce)) ||
 	    !scram_attr(server_first, 's', salt_b64, sizeof(salt_b64)) ||
 	    !scram_attr(server_first, 'i', iter_s, sizeof(iter_s)))
-		return mf_err_set(err, MF_E_AUTH, "SCRAM: malformed server "
+		return mf_err_set(err, MF_E_AUTH,
+				  "SCRAM: malformed server "
 				  "message");
 	if (strncmp(nonce, client_nonce, strlen(client_nonce)) != 0)
-		return mf_err_set(err, MF_E_AUTH, "SCRAM: the server changed "
+		return mf_err_set(err, MF_E_AUTH,
+				  "SCRAM: the server changed "
 				  "our nonce");
 	if (!mf_str_to_u32(iter_s, strlen(iter_s), &iter) || iter == 0 ||
 	    iter > SCRAM_MAX_ITER)
-		return mf_err_set(err, MF_E_AUTH, "SCRAM: bad iteration "
+		return mf_err_set(err, MF_E_AUTH,
+				  "SCRAM: bad iteration "
 				  "count");
 	salt = b64_decode(salt_b64, strlen(salt_b64), &salt_len);
 	if (salt == NULL)

@@ -41,9 +41,9 @@ enum part_type {
 
 struct imap_cmd_part {
 	enum part_type type;
-	struct mf_buf text;	/* PART_TEXT */
-	const char *mem;	/* PART_LITERAL: from memory, or */
-	int fd;			/* from this fd, read with pread */
+	struct mf_buf text; /* PART_TEXT */
+	const char *mem;    /* PART_LITERAL: from memory, or */
+	int fd;		    /* from this fd, read with pread */
 	uint64_t len;
 };
 
@@ -58,7 +58,7 @@ struct imap_client {
 	/* sent (possibly partly), waiting for the tagged response */
 	struct imap_cmd **in_flight;
 	size_t nin_flight, in_flight_cap;
-	struct imap_cmd *cont_cmd;	/* waiting for "+" */
+	struct imap_cmd *cont_cmd; /* waiting for "+" */
 
 	imap_untagged_fn *unsolicited;
 	void *unsolicited_ctx;
@@ -73,7 +73,6 @@ struct imap_client {
 	bool broken;
 	struct mf_err broken_err;
 };
-
 
 /* ---- capabilities --------------------------------------------------- */
 
@@ -200,7 +199,7 @@ unlink_cmd(struct imap_cmd *cmd)
 				continue;
 			memmove(&c->in_flight[i], &c->in_flight[i + 1],
 				(c->nin_flight - i - 1) *
-				sizeof(c->in_flight[0]));
+					sizeof(c->in_flight[0]));
 			c->nin_flight--;
 			break;
 		}
@@ -455,8 +454,8 @@ trace_client(struct imap_cmd *cmd, const char *line, size_t len, bool first)
 		mf_log(MF_LOG_DEBUG, MF_LOGC_IMAP, "C: %s", red);
 		return;
 	}
-	mf_log(MF_LOG_DEBUG, MF_LOGC_IMAP, "C: %.*s", (int)(len > 2000 ? 2000 :
-							    len), line);
+	mf_log(MF_LOG_DEBUG, MF_LOGC_IMAP, "C: %.*s",
+	       (int)(len > 2000 ? 2000 : len), line);
 }
 
 static bool
@@ -478,7 +477,8 @@ write_literal_data(struct imap_client *c, const struct imap_cmd_part *p,
 		return imap_conn_write(c->conn, p->mem, (size_t)p->len, err);
 	while (off < p->len) {
 		size_t want = p->len - off < sizeof(buf) ?
-			(size_t)(p->len - off) : sizeof(buf);
+				      (size_t)(p->len - off) :
+				      sizeof(buf);
 		ssize_t r = pread(p->fd, buf, want, (off_t)off);
 
 		if (r <= 0)
@@ -519,8 +519,8 @@ send_parts(struct imap_client *c, struct imap_cmd *cmd, struct mf_err *err)
 					      strlen(cmd->tag), err) < 0 ||
 			      imap_conn_write(c->conn, " ", 1, err) < 0))
 			return -1;
-		if (imap_conn_write(c->conn, p->text.data, p->text.len,
-				    err) < 0)
+		if (imap_conn_write(c->conn, p->text.data, p->text.len, err) <
+		    0)
 			return -1;
 		cmd->next_part++;
 		if (cmd->next_part < cmd->nparts) {
@@ -539,11 +539,11 @@ send_parts(struct imap_client *c, struct imap_cmd *cmd, struct mf_err *err)
 
 				mf_buf_init(&t, 4096);
 				if (first)
-					imap_trace_putf(&t, "%s ",
-							    cmd->tag);
+					imap_trace_putf(&t, "%s ", cmd->tag);
 				imap_trace_put(&t, p->text.data,
-						    p->text.len < 2000 ?
-						    p->text.len : 2000);
+					       p->text.len < 2000 ?
+						       p->text.len :
+						       2000);
 				imap_trace_put(&t, hdr, (size_t)n - 2);
 				trace_client(cmd, t.data, t.len, first);
 				mf_buf_deinit(&t);
@@ -564,8 +564,7 @@ send_parts(struct imap_client *c, struct imap_cmd *cmd, struct mf_err *err)
 			if (first)
 				imap_trace_putf(&t, "%s ", cmd->tag);
 			imap_trace_put(&t, p->text.data,
-					    p->text.len < 2000 ? p->text.len :
-					    2000);
+				       p->text.len < 2000 ? p->text.len : 2000);
 			trace_client(cmd, t.data, t.len, first);
 			mf_buf_deinit(&t);
 		}
@@ -601,7 +600,8 @@ pump(struct imap_client *c, struct mf_err *err)
 		cmd->next = NULL;
 		if (c->nin_flight == c->in_flight_cap) {
 			c->in_flight_cap = c->in_flight_cap ?
-				c->in_flight_cap * 2 : 16;
+						   c->in_flight_cap * 2 :
+						   16;
 			c->in_flight = xreallocarray(c->in_flight,
 						     c->in_flight_cap,
 						     sizeof(*c->in_flight));
@@ -665,10 +665,12 @@ status_text(const struct imap_resp *resp, char *out, size_t size)
 
 			n = snprintf(raw + o, sizeof(raw) - o, "%s%.*s",
 				     i ? " " : "",
-				     a->type == IMAP_ARG_LIST ? 4 :
-				     (int)(a->len > 200 ? 200 : a->len),
+				     a->type == IMAP_ARG_LIST ?
+					     4 :
+					     (int)(a->len > 200 ? 200 : a->len),
 				     a->type == IMAP_ARG_LIST ? "(..)" :
-				     a->str ? a->str : "");
+				     a->str		      ? a->str :
+								"");
 			o += n > 0 ? (size_t)n : 0;
 		}
 		if (o < sizeof(raw)) {
@@ -678,8 +680,8 @@ status_text(const struct imap_resp *resp, char *out, size_t size)
 	}
 	if (resp->text_len > 0 && o < sizeof(raw)) {
 		n = snprintf(raw + o, sizeof(raw) - o, " %.*s",
-			     (int)(resp->text_len > 600 ? 600 :
-				   resp->text_len), resp->text);
+			     (int)(resp->text_len > 600 ? 600 : resp->text_len),
+			     resp->text);
 		o += n > 0 ? (size_t)n : 0;
 	}
 	if (o > sizeof(raw) - 1)
@@ -706,8 +708,7 @@ protocol_error(struct imap_client *c, struct mf_err *err, const char *what,
 
 	mf_str_sanitize(clean, sizeof(clean), detail, strlen(detail));
 	mf_err_set(err, MF_E_NET, "%s: protocol error: %s%s%s",
-		   imap_conn_label(c->conn), what, clean[0] ? ": " : "",
-		   clean);
+		   imap_conn_label(c->conn), what, clean[0] ? ": " : "", clean);
 	return imap_client_fail(c, err);
 }
 
@@ -724,8 +725,10 @@ handle_continue(struct imap_client *c, const struct imap_resp *resp,
 		if (c->nin_flight == 1 && c->in_flight[0]->cont != NULL)
 			cmd = c->in_flight[0];
 		else
-			return protocol_error(c, err, "unexpected \"+\" "
-					      "continuation", "");
+			return protocol_error(c, err,
+					      "unexpected \"+\" "
+					      "continuation",
+					      "");
 	}
 	if (cmd->waiting_cont) {
 		cmd->waiting_cont = false;
@@ -737,7 +740,7 @@ handle_continue(struct imap_client *c, const struct imap_resp *resp,
 	mf_buf_init(&reply, 64 * 1024);
 	r = cmd->cont(cmd->ctx, cmd, resp, &reply, err);
 	if (r == 1) {
-		r = 0;	/* nothing to answer (IDLE's "+ idling") */
+		r = 0; /* nothing to answer (IDLE's "+ idling") */
 	} else if (r == 0) {
 		trace_client(cmd, reply.data ? reply.data : "", reply.len,
 			     false);
@@ -763,11 +766,15 @@ handle_tagged(struct imap_client *c, const struct imap_resp *resp,
 		if (strcmp(c->in_flight[i]->tag, resp->tag) == 0)
 			cmd = c->in_flight[i];
 	if (cmd == NULL)
-		return protocol_error(c, err, "the server answered a tag "
-				      "that was never sent", resp->tag);
+		return protocol_error(c, err,
+				      "the server answered a tag "
+				      "that was never sent",
+				      resp->tag);
 	if (resp->status == NULL)
-		return protocol_error(c, err, "tagged response without "
-				      "status", resp->tag);
+		return protocol_error(c, err,
+				      "tagged response without "
+				      "status",
+				      resp->tag);
 	if (strcmp(resp->status, "OK") == 0)
 		cmd->status = IMAP_CMD_OK;
 	else if (strcmp(resp->status, "NO") == 0)
@@ -856,7 +863,8 @@ read_response(struct imap_client *c, int timeout_ms,
 			return 0;
 		if (r < 0) {
 			if (c->bye[0] != '\0')
-				mf_err_set(err, MF_E_NET, "%s: the server "
+				mf_err_set(err, MF_E_NET,
+					   "%s: the server "
 					   "closed the connection: BYE %s",
 					   imap_conn_label(c->conn), c->bye);
 			return imap_client_fail(c, err);
@@ -919,9 +927,10 @@ imap_client_greeting(struct imap_client *c, enum imap_greeting *kind_r,
 		return 0;
 	}
 	if (strcmp(resp->status, "BYE") == 0) {
-		mf_err_set(err, MF_E_NET, "%s: the server refused the "
-			   "connection: BYE %s", imap_conn_label(c->conn),
-			   text);
+		mf_err_set(err, MF_E_NET,
+			   "%s: the server refused the "
+			   "connection: BYE %s",
+			   imap_conn_label(c->conn), text);
 		return imap_client_fail(c, err);
 	}
 	return protocol_error(c, err, "bad greeting", resp->status);

@@ -46,41 +46,41 @@ struct imap_cmd;
 
 /* ---- capabilities --------------------------------------------------- */
 
-#define IMAP_CAP_IMAP4REV1	(1ull << 0)
-#define IMAP_CAP_STARTTLS	(1ull << 1)
-#define IMAP_CAP_LOGINDISABLED	(1ull << 2)
-#define IMAP_CAP_SASL_IR	(1ull << 3)
-#define IMAP_CAP_LITERALPLUS	(1ull << 4)
-#define IMAP_CAP_LITERALMINUS	(1ull << 5)
-#define IMAP_CAP_IDLE		(1ull << 6)
-#define IMAP_CAP_NAMESPACE	(1ull << 7)
-#define IMAP_CAP_ID		(1ull << 8)
-#define IMAP_CAP_ENABLE		(1ull << 9)
-#define IMAP_CAP_CONDSTORE	(1ull << 10)
-#define IMAP_CAP_QRESYNC	(1ull << 11)
-#define IMAP_CAP_UIDPLUS	(1ull << 12)
-#define IMAP_CAP_MOVE		(1ull << 13)
-#define IMAP_CAP_LIST_STATUS	(1ull << 14)
-#define IMAP_CAP_LIST_EXTENDED	(1ull << 15)
-#define IMAP_CAP_SPECIAL_USE	(1ull << 16)
-#define IMAP_CAP_ESEARCH	(1ull << 17)
-#define IMAP_CAP_COMPRESS	(1ull << 18)	/* COMPRESS=DEFLATE */
-#define IMAP_CAP_UTF8_ACCEPT	(1ull << 19)
-#define IMAP_CAP_MULTIAPPEND	(1ull << 20)
-#define IMAP_CAP_IMAP4REV2	(1ull << 21)
-#define IMAP_CAP_AUTH_PLAIN	(1ull << 32)
-#define IMAP_CAP_AUTH_XOAUTH2	(1ull << 33)
+#define IMAP_CAP_IMAP4REV1 (1ull << 0)
+#define IMAP_CAP_STARTTLS (1ull << 1)
+#define IMAP_CAP_LOGINDISABLED (1ull << 2)
+#define IMAP_CAP_SASL_IR (1ull << 3)
+#define IMAP_CAP_LITERALPLUS (1ull << 4)
+#define IMAP_CAP_LITERALMINUS (1ull << 5)
+#define IMAP_CAP_IDLE (1ull << 6)
+#define IMAP_CAP_NAMESPACE (1ull << 7)
+#define IMAP_CAP_ID (1ull << 8)
+#define IMAP_CAP_ENABLE (1ull << 9)
+#define IMAP_CAP_CONDSTORE (1ull << 10)
+#define IMAP_CAP_QRESYNC (1ull << 11)
+#define IMAP_CAP_UIDPLUS (1ull << 12)
+#define IMAP_CAP_MOVE (1ull << 13)
+#define IMAP_CAP_LIST_STATUS (1ull << 14)
+#define IMAP_CAP_LIST_EXTENDED (1ull << 15)
+#define IMAP_CAP_SPECIAL_USE (1ull << 16)
+#define IMAP_CAP_ESEARCH (1ull << 17)
+#define IMAP_CAP_COMPRESS (1ull << 18) /* COMPRESS=DEFLATE */
+#define IMAP_CAP_UTF8_ACCEPT (1ull << 19)
+#define IMAP_CAP_MULTIAPPEND (1ull << 20)
+#define IMAP_CAP_IMAP4REV2 (1ull << 21)
+#define IMAP_CAP_AUTH_PLAIN (1ull << 32)
+#define IMAP_CAP_AUTH_XOAUTH2 (1ull << 33)
 #define IMAP_CAP_AUTH_OAUTHBEARER (1ull << 34)
 #define IMAP_CAP_AUTH_SCRAM_SHA_256 (1ull << 35)
-#define IMAP_CAP_AUTH_LOGIN	(1ull << 36)
+#define IMAP_CAP_AUTH_LOGIN (1ull << 36)
 
 /* Bit for a capability atom ("AUTH=PLAIN"), 0 if we do not use it. */
 uint64_t imap_cap_from_name(const char *name, size_t len);
 
 /* ---- commands ------------------------------------------------------- */
 
-#define IMAP_CMD_BARRIER	0x1u	/* alone in flight (RFC 3501 5.5) */
-#define IMAP_CMD_REDACT		0x2u	/* "A2 LOGIN <redacted>" */
+#define IMAP_CMD_BARRIER 0x1u /* alone in flight (RFC 3501 5.5) */
+#define IMAP_CMD_REDACT 0x2u  /* "A2 LOGIN <redacted>" */
 
 enum imap_cmd_status {
 	IMAP_CMD_PENDING = 0,
@@ -104,7 +104,7 @@ typedef int imap_cont_fn(void *ctx, struct imap_cmd *cmd,
 
 struct imap_cmd {
 	/* set by the caller before submit */
-	unsigned flags;			/* IMAP_CMD_* */
+	unsigned flags; /* IMAP_CMD_* */
 	imap_untagged_fn *untagged;
 	imap_tagged_fn *tagged;
 	imap_cont_fn *cont;
@@ -144,8 +144,7 @@ bool imap_cmd_is_ok(const struct imap_cmd *cmd);
 /* ---- the client ----------------------------------------------------- */
 
 /* Takes conn.  depth: commands in flight at most (0: 64). */
-struct imap_client *imap_client_create(struct imap_conn *conn,
-				       unsigned depth);
+struct imap_client *imap_client_create(struct imap_conn *conn, unsigned depth);
 void imap_client_destroy(struct imap_client **client);
 struct imap_conn *imap_client_conn(struct imap_client *client);
 
@@ -168,17 +167,16 @@ enum imap_greeting {
 	IMAP_GREETING_PREAUTH,
 };
 /* Read the greeting.  BYE or anything else is an error (MF_E_NET). */
-int imap_client_greeting(struct imap_client *client,
-			 enum imap_greeting *kind_r, struct mf_err *err)
-	MF_WARN_UNUSED;
+int imap_client_greeting(struct imap_client *client, enum imap_greeting *kind_r,
+			 struct mf_err *err) MF_WARN_UNUSED;
 
 void imap_client_submit(struct imap_client *client, struct imap_cmd *cmd);
 /* Run until cmd is done.  0: done (see cmd->status), -1: client broken. */
 int imap_client_wait(struct imap_client *client, struct imap_cmd *cmd,
 		     struct mf_err *err) MF_WARN_UNUSED;
 /* Run until nothing is queued or in flight. */
-int imap_client_wait_all(struct imap_client *client, struct mf_err *err)
-	MF_WARN_UNUSED;
+int imap_client_wait_all(struct imap_client *client,
+			 struct mf_err *err) MF_WARN_UNUSED;
 /* Submit, wait, and turn NO/BAD into err with class cls ("WHAT: NO ..."). */
 int imap_client_run(struct imap_client *client, struct imap_cmd *cmd,
 		    enum mf_err_class cls, const char *what,

@@ -52,26 +52,26 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 
-#define IN_CHUNK	(64u * 1024u)
+#define IN_CHUNK (64u * 1024u)
 /* input may pile up only while a flush waits for the peer */
-#define IN_MAX		(4u * 1024u * 1024u)
-#define OUT_MAX		(64u * 1024u * 1024u)
-#define OUT_AUTOFLUSH	(256u * 1024u)
+#define IN_MAX (4u * 1024u * 1024u)
+#define OUT_MAX (64u * 1024u * 1024u)
+#define OUT_AUTOFLUSH (256u * 1024u)
 
 struct imap_conn {
-	int rfd, wfd;	/* the same socket, or the tunnel's pipes */
+	int rfd, wfd; /* the same socket, or the tunnel's pipes */
 	pid_t child;
 	char label[300];
 	int timeout_ms;
-	int64_t stop_at;	/* waits end here after a stop; 0: none */
+	int64_t stop_at; /* waits end here after a stop; 0: none */
 
 	SSL_CTX *ctx;
 	SSL *ssl;
 
 	bool compress;
 	z_stream zin, zout;
-	struct mf_buf zraw;	/* compressed input not yet inflated */
-	struct mf_buf rawout;	/* deflated output not yet written */
+	struct mf_buf zraw;   /* compressed input not yet inflated */
+	struct mf_buf rawout; /* deflated output not yet written */
 
 	char *in;
 	size_t in_start, in_end, in_cap;
@@ -202,8 +202,8 @@ stop_check(struct imap_conn *c, struct mf_err *err)
 	stop_deadline(c, 0);
 	if (now_ms() < c->stop_at)
 		return 0;
-	return mf_err_set(err, MF_E_CANCELED, "%s: interrupted by %s",
-			  c->label, mf_cancel_name());
+	return mf_err_set(err, MF_E_CANCELED, "%s: interrupted by %s", c->label,
+			  mf_cancel_name());
 }
 
 /* ---- connect -------------------------------------------------------- */
@@ -226,8 +226,9 @@ connect_one(struct imap_conn *c, const struct addrinfo *ai, int *errno_r)
 	struct pollfd pfd;
 	int r;
 
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, ai->ai_protocol);
+	fd = socket(ai->ai_family,
+		    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    ai->ai_protocol);
 	if (fd < 0) {
 		*errno_r = errno;
 		return -1;
@@ -248,8 +249,9 @@ connect_one(struct imap_conn *c, const struct addrinfo *ai, int *errno_r)
 			close(fd);
 			return -1;
 		}
-		if (r < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr,
-					&len) < 0 || soerr != 0) {
+		if (r < 0 ||
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0 ||
+		    soerr != 0) {
 			*errno_r = r < 0 ? errno : soerr != 0 ? soerr : errno;
 			close(fd);
 			return -1;
@@ -286,9 +288,10 @@ imap_conn_connect(struct imap_conn *c, const char *host, unsigned port,
 	if (fd < 0) {
 		errno = last_errno;
 		if (last_errno == ETIMEDOUT)
-			return mf_err_set(err, MF_E_NET, "connect to %s: timed "
-					  "out after %d ms", c->label,
-					  c->timeout_ms);
+			return mf_err_set(err, MF_E_NET,
+					  "connect to %s: timed "
+					  "out after %d ms",
+					  c->label, c->timeout_ms);
 		return mf_err_sys(err, MF_E_NET, "connect to %s", c->label);
 	}
 	c->rfd = c->wfd = fd;
@@ -297,8 +300,7 @@ imap_conn_connect(struct imap_conn *c, const char *host, unsigned port,
 }
 
 int
-imap_conn_tunnel(struct imap_conn *c, const char *command,
-		 struct mf_err *err)
+imap_conn_tunnel(struct imap_conn *c, const char *command, struct mf_err *err)
 {
 	int to_child[2], from_child[2];
 	pid_t pid;
@@ -352,8 +354,8 @@ ssl_errstr(char *buf, size_t size)
 	unsigned long e = ERR_get_error();
 
 	if (e == 0)
-		snprintf(buf, size, "%s", errno != 0 ? strerror(errno) :
-			 "connection closed");
+		snprintf(buf, size, "%s",
+			 errno != 0 ? strerror(errno) : "connection closed");
 	else
 		ERR_error_string_n(e, buf, size);
 	ERR_clear_error();
@@ -385,8 +387,10 @@ raw_read(struct imap_conn *c, char *buf, size_t n, short *events_r,
 			*events_r = POLLOUT;
 			return 0;
 		case SSL_ERROR_ZERO_RETURN:
-			return mf_err_set(err, MF_E_NET, "%s: server closed "
-					  "the connection", c->label);
+			return mf_err_set(err, MF_E_NET,
+					  "%s: server closed "
+					  "the connection",
+					  c->label);
 		default:
 			ssl_errstr(msg, sizeof(msg));
 			return mf_err_set(err, MF_E_NET, "%s: TLS read: %s",
@@ -397,8 +401,10 @@ raw_read(struct imap_conn *c, char *buf, size_t n, short *events_r,
 	if (r > 0)
 		return r;
 	if (r == 0)
-		return mf_err_set(err, MF_E_NET, "%s: server closed the "
-				  "connection", c->label);
+		return mf_err_set(err, MF_E_NET,
+				  "%s: server closed the "
+				  "connection",
+				  c->label);
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 		return 0;
 	return mf_err_sys(err, MF_E_NET, "%s: read", c->label);
@@ -410,8 +416,8 @@ raw_read(struct imap_conn *c, char *buf, size_t n, short *events_r,
  * signal is blocked around the write and a pending one consumed.
  */
 static ssize_t
-write_nosigpipe(struct imap_conn *c, const char *buf, size_t n,
-		short *events_r, struct mf_err *err)
+write_nosigpipe(struct imap_conn *c, const char *buf, size_t n, short *events_r,
+		struct mf_err *err)
 {
 	sigset_t set, old, pend;
 	bool was_pending;
@@ -444,8 +450,10 @@ write_nosigpipe(struct imap_conn *c, const char *buf, size_t n,
 				char msg[256];
 
 				ssl_errstr(msg, sizeof(msg));
-				r = mf_err_set(err, MF_E_NET, "%s: TLS "
-					       "write: %s", c->label, msg);
+				r = mf_err_set(err, MF_E_NET,
+					       "%s: TLS "
+					       "write: %s",
+					       c->label, msg);
 				break;
 			}
 			}
@@ -490,9 +498,10 @@ in_reserve(struct imap_conn *c, size_t want, struct mf_err *err)
 			return 0;
 	}
 	if (used + want > IN_MAX)
-		return mf_err_set(err, MF_E_NET, "%s: protocol error: more "
-				  "than %u bytes of unread input", c->label,
-				  IN_MAX);
+		return mf_err_set(err, MF_E_NET,
+				  "%s: protocol error: more "
+				  "than %u bytes of unread input",
+				  c->label, IN_MAX);
 	c->in_cap = used + want;
 	c->in = xrealloc(c->in, c->in_cap);
 	return 0;
@@ -517,8 +526,10 @@ inflate_some(struct imap_conn *c, struct mf_err *err)
 	r = inflate(&c->zin, Z_SYNC_FLUSH);
 	/* Z_STREAM_END: the server finished its stream, as at LOGOUT */
 	if (r != Z_OK && r != Z_BUF_ERROR && r != Z_STREAM_END)
-		return mf_err_set(err, MF_E_NET, "%s: COMPRESS: bad deflate "
-				  "data from server (%s)", c->label,
+		return mf_err_set(err, MF_E_NET,
+				  "%s: COMPRESS: bad deflate "
+				  "data from server (%s)",
+				  c->label,
 				  c->zin.msg != NULL ? c->zin.msg : "zlib");
 	mf_buf_consume(&c->zraw, c->zraw.len - c->zin.avail_in);
 	c->in_end += before - c->zin.avail_out;
@@ -570,8 +581,8 @@ has_buffered_input(struct imap_conn *c)
 int
 imap_conn_read(struct imap_conn *c, int timeout_ms, struct mf_err *err)
 {
-	int64_t deadline = now_ms() + (timeout_ms >= 0 ? timeout_ms :
-					 c->timeout_ms);
+	int64_t deadline = now_ms() +
+			   (timeout_ms >= 0 ? timeout_ms : c->timeout_ms);
 	struct pollfd pfd;
 	short events;
 	ssize_t r;
@@ -601,7 +612,8 @@ imap_conn_read(struct imap_conn *c, int timeout_ms, struct mf_err *err)
 		if (p == 0) {
 			if (timeout_ms >= 0)
 				return 0;
-			return mf_err_set(err, MF_E_NET, "%s: timed out after "
+			return mf_err_set(err, MF_E_NET,
+					  "%s: timed out after "
 					  "%d s waiting for the server",
 					  c->label, c->timeout_ms / 1000);
 		}
@@ -713,7 +725,8 @@ imap_conn_flush(struct imap_conn *c, struct mf_err *err)
 		if (p == 0 && stop_check(c, err) < 0)
 			return -1;
 		if (p == 0)
-			return mf_err_set(err, MF_E_NET, "%s: timed out after "
+			return mf_err_set(err, MF_E_NET,
+					  "%s: timed out after "
 					  "%d s sending to the server",
 					  c->label, c->timeout_ms / 1000);
 		if ((pfd[1].revents & (POLLIN | POLLHUP)) &&
@@ -800,20 +813,25 @@ tls_handshake(struct imap_conn *c, struct mf_err *err)
 			break;
 		default:
 			ssl_errstr(msg, sizeof(msg));
-			return mf_err_set(err, MF_E_NET, "%s: TLS handshake "
-					  "failed: %s", c->label, msg);
+			return mf_err_set(err, MF_E_NET,
+					  "%s: TLS handshake "
+					  "failed: %s",
+					  c->label, msg);
 		}
 		pfd.fd = c->rfd;
 		p = poll(&pfd, 1, remaining_ms(deadline));
 		if (p < 0 && errno != EINTR)
 			return mf_err_sys(err, MF_E_NET, "%s: poll", c->label);
 		if (mf_cancel_signal() != 0)
-			return mf_err_set(err, MF_E_CANCELED, "%s: TLS "
+			return mf_err_set(err, MF_E_CANCELED,
+					  "%s: TLS "
 					  "handshake interrupted by %s",
 					  c->label, mf_cancel_name());
 		if (p == 0)
-			return mf_err_set(err, MF_E_NET, "%s: TLS handshake "
-					  "timed out", c->label);
+			return mf_err_set(err, MF_E_NET,
+					  "%s: TLS handshake "
+					  "timed out",
+					  c->label);
 	}
 }
 
@@ -829,47 +847,59 @@ tls_verify(struct imap_conn *c, const struct imap_conn_tls *tls,
 
 	cert = SSL_get1_peer_certificate(c->ssl);
 	if (cert == NULL)
-		return mf_err_set(err, MF_E_NET, "%s: the server sent no TLS "
-				  "certificate", c->label);
+		return mf_err_set(err, MF_E_NET,
+				  "%s: the server sent no TLS "
+				  "certificate",
+				  c->label);
 	if (X509_digest(cert, EVP_sha256(), md, &mdlen) != 1) {
 		X509_free(cert);
-		return mf_err_set(err, MF_E_NET, "%s: cannot hash the "
-				  "certificate", c->label);
+		return mf_err_set(err, MF_E_NET,
+				  "%s: cannot hash the "
+				  "certificate",
+				  c->label);
 	}
 	X509_free(cert);
 	hex_fingerprint(md, mdlen, fp, sizeof(fp));
 	vr = SSL_get_verify_result(c->ssl);
 	if (tls->fingerprint != NULL) {
 		if (!parse_pin(tls->fingerprint, pin))
-			return mf_err_set(err, MF_E_CONFIG, "fingerprint '%s' "
+			return mf_err_set(err, MF_E_CONFIG,
+					  "fingerprint '%s' "
 					  "is not \"sha256:\" and 64 hex "
-					  "digits", tls->fingerprint);
+					  "digits",
+					  tls->fingerprint);
 		if (mdlen != 32 || CRYPTO_memcmp(md, pin, 32) != 0)
-			return mf_err_set(err, MF_E_NET, "%s: the server's "
+			return mf_err_set(err, MF_E_NET,
+					  "%s: the server's "
 					  "certificate (%s) does not match the "
-					  "pinned fingerprint", c->label, fp);
+					  "pinned fingerprint",
+					  c->label, fp);
 		if (vr != X509_V_OK)
-			mf_log(MF_LOG_INFO, MF_LOGC_IMAP, "%s: certificate "
+			mf_log(MF_LOG_INFO, MF_LOGC_IMAP,
+			       "%s: certificate "
 			       "accepted by its pinned fingerprint although "
-			       "it does not verify (%s)", c->label,
-			       X509_verify_cert_error_string(vr));
+			       "it does not verify (%s)",
+			       c->label, X509_verify_cert_error_string(vr));
 		return 0;
 	}
 	if (vr == X509_V_ERR_HOSTNAME_MISMATCH ||
 	    vr == X509_V_ERR_IP_ADDRESS_MISMATCH)
-		return mf_err_set(err, MF_E_NET, "%s: TLS certificate "
+		return mf_err_set(err, MF_E_NET,
+				  "%s: TLS certificate "
 				  "verification failed: %s: the certificate "
 				  "is not valid for '%s'; connect by a name "
 				  "it is issued for, or pin it with "
-				  "\"fingerprint: %s\"", c->label,
-				  X509_verify_cert_error_string(vr),
+				  "\"fingerprint: %s\"",
+				  c->label, X509_verify_cert_error_string(vr),
 				  tls->host, fp);
 	if (vr != X509_V_OK)
-		return mf_err_set(err, MF_E_NET, "%s: TLS certificate "
+		return mf_err_set(err, MF_E_NET,
+				  "%s: TLS certificate "
 				  "verification failed: %s; set \"ca_file:\" "
 				  "to the CA that issued it, or pin it with "
-				  "\"fingerprint: %s\"", c->label,
-				  X509_verify_cert_error_string(vr), fp);
+				  "\"fingerprint: %s\"",
+				  c->label, X509_verify_cert_error_string(vr),
+				  fp);
 	return 0;
 }
 
@@ -882,23 +912,25 @@ imap_conn_start_tls(struct imap_conn *c, const struct imap_conn_tls *tls,
 	if (c->ssl != NULL)
 		return mf_err_set(err, MF_E_INTERNAL, "TLS already on");
 	if (c->rfd != c->wfd)
-		return mf_err_set(err, MF_E_CONFIG, "TLS over a tunnel is "
+		return mf_err_set(err, MF_E_CONFIG,
+				  "TLS over a tunnel is "
 				  "not supported");
 	c->ctx = SSL_CTX_new(TLS_client_method());
 	if (c->ctx == NULL)
 		goto ssl_fail;
 	SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
 	SSL_CTX_set_mode(c->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+					 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	/* checked by tls_verify() before anything is sent (see the top) */
 	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, NULL);
 	if (tls->ca_file != NULL) {
-		if (SSL_CTX_load_verify_locations(c->ctx, tls->ca_file,
-						  NULL) != 1) {
+		if (SSL_CTX_load_verify_locations(c->ctx, tls->ca_file, NULL) !=
+		    1) {
 			ssl_errstr(msg, sizeof(msg));
-			return mf_err_set(err, MF_E_CONFIG, "ca_file %s: "
-					  "cannot load: %s", tls->ca_file,
-					  msg);
+			return mf_err_set(err, MF_E_CONFIG,
+					  "ca_file %s: "
+					  "cannot load: %s",
+					  tls->ca_file, msg);
 		}
 	} else if (SSL_CTX_set_default_verify_paths(c->ctx) != 1) {
 		goto ssl_fail;
@@ -912,16 +944,15 @@ imap_conn_start_tls(struct imap_conn *c, const struct imap_conn_tls *tls,
 						  tls->host) != 1)
 			goto ssl_fail;
 	} else {
-		SSL_set_hostflags(c->ssl,
-				  X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		SSL_set_hostflags(c->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 		if (SSL_set_tlsext_host_name(c->ssl, tls->host) != 1 ||
 		    SSL_set1_host(c->ssl, tls->host) != 1)
 			goto ssl_fail;
 	}
 	if (tls_handshake(c, err) < 0 || tls_verify(c, tls, err) < 0)
 		return -1;
-	mf_debug(MF_LOGC_IMAP, "%s: %s, %s", c->label,
-		 SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl));
+	mf_debug(MF_LOGC_IMAP, "%s: %s, %s", c->label, SSL_get_version(c->ssl),
+		 SSL_get_cipher_name(c->ssl));
 	return 0;
 ssl_fail:
 	ssl_errstr(msg, sizeof(msg));

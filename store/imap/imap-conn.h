@@ -25,8 +25,8 @@
 struct imap_conn;
 
 struct imap_conn_tls {
-	const char *host;	/* checked against the certificate, SNI */
-	const char *ca_file;	/* NULL: system store */
+	const char *host;	 /* checked against the certificate, SNI */
+	const char *ca_file;	 /* NULL: system store */
 	const char *fingerprint; /* "sha256:HEX" (colons allowed) or NULL */
 };
 
@@ -48,8 +48,8 @@ int imap_conn_tunnel(struct imap_conn *c, const char *command,
 int imap_conn_start_tls(struct imap_conn *c, const struct imap_conn_tls *tls,
 			struct mf_err *err) MF_WARN_UNUSED;
 /* Start deflate both ways (after the server's OK to COMPRESS). */
-int imap_conn_start_compress(struct imap_conn *c, struct mf_err *err)
-	MF_WARN_UNUSED;
+int imap_conn_start_compress(struct imap_conn *c,
+			     struct mf_err *err) MF_WARN_UNUSED;
 
 bool imap_conn_is_tls(const struct imap_conn *c);
 bool imap_conn_is_tunnel(const struct imap_conn *c);
@@ -67,8 +67,8 @@ size_t imap_conn_output_pending(const struct imap_conn *c);
  * timeout_ms >= 0 was given, -1 on error, end of stream or (with -1) the
  * connection's own timeout.
  */
-int imap_conn_read(struct imap_conn *c, int timeout_ms, struct mf_err *err)
-	MF_WARN_UNUSED;
+int imap_conn_read(struct imap_conn *c, int timeout_ms,
+		   struct mf_err *err) MF_WARN_UNUSED;
 const char *imap_conn_input(const struct imap_conn *c, size_t *len_r);
 void imap_conn_consume(struct imap_conn *c, size_t n);
 

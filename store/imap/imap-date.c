@@ -23,8 +23,8 @@ imap_date_format(int64_t t, char buf[IMAP_DATE_SIZE])
 	gmtime_r(&tt, &tm);
 	/* RFC 3501 date-time, date-day-fixed as two digits */
 	snprintf(buf, IMAP_DATE_SIZE, "%02d-%s-%04d %02d:%02d:%02d +0000",
-		 tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
-		 tm.tm_hour, tm.tm_min, tm.tm_sec);
+		 tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec);
 }
 
 void
@@ -85,9 +85,8 @@ imap_date_parse(const char *s, size_t len, int64_t *t_r)
 		return false;
 	p += 4;
 	if (strlen(p) != 19 || !digits(p, 4, &year) || p[4] != ' ' ||
-	    !digits(p + 5, 2, &hh) || p[7] != ':' ||
-	    !digits(p + 8, 2, &mm) || p[10] != ':' ||
-	    !digits(p + 11, 2, &ss) || p[13] != ' ' ||
+	    !digits(p + 5, 2, &hh) || p[7] != ':' || !digits(p + 8, 2, &mm) ||
+	    p[10] != ':' || !digits(p + 11, 2, &ss) || p[13] != ' ' ||
 	    (p[14] != '+' && p[14] != '-') || !digits(p + 15, 2, &zh) ||
 	    !digits(p + 17, 2, &zm))
 		return false;

@@ -34,11 +34,11 @@
 
 /* ---- scan ----------------------------------------------------------- */
 
-#define HAVE_FLAGS	0x01u
-#define HAVE_SIZE	0x02u
-#define HAVE_DATE	0x04u
-#define HAVE_MODSEQ	0x08u
-#define HAVE_MSGID	0x10u
+#define HAVE_FLAGS 0x01u
+#define HAVE_SIZE 0x02u
+#define HAVE_DATE 0x04u
+#define HAVE_MODSEQ 0x08u
+#define HAVE_MSGID 0x10u
 
 struct scan_msg {
 	struct mf_msg m;
@@ -97,7 +97,8 @@ scan_fetch(struct scan_ctx *sc, const struct imap_arg *l, size_t n)
 
 			imap_parse_flags(sub, nsub, &sm.m.flags, &kw);
 			sm.m.keywords = kw[0] ? mf_arena_strdup(sc->res->arena,
-								kw) : "";
+								kw) :
+						"";
 			free(kw);
 			sm.have |= HAVE_FLAGS;
 		} else if (strcasecmp(key, "RFC822.SIZE") == 0 &&
@@ -119,7 +120,7 @@ scan_fetch(struct scan_ctx *sc, const struct imap_arg *l, size_t n)
 		}
 	}
 	if (sm.m.uid == 0)
-		return false;	/* a FETCH without UID is not ours */
+		return false; /* a FETCH without UID is not ours */
 	if (sc->n == sc->cap) {
 		sc->cap = sc->cap ? sc->cap * 2 : 256;
 		sc->v = xreallocarray(sc->v, sc->cap, sizeof(*sc->v));
@@ -162,7 +163,7 @@ scan_untagged(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
 	(void)cmd;
 	if (resp->count >= 2 && imap_arg_is_atom(&resp->args[0], "VANISHED")) {
 		scan_vanished(sc, resp);
-		return false;	/* also for the store's bookkeeping */
+		return false; /* also for the store's bookkeeping */
 	}
 	if (resp->count >= 3 && imap_arg_get_u32(&resp->args[0], &seq) &&
 	    imap_arg_is_atom(&resp->args[1], "FETCH") &&
@@ -190,8 +191,7 @@ search_untagged(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
 			}
 			if (sc->nsearch == sc->scap) {
 				sc->scap = sc->scap ? sc->scap * 2 : 256;
-				sc->search = xreallocarray(sc->search,
-							   sc->scap,
+				sc->search = xreallocarray(sc->search, sc->scap,
 							   sizeof(uint32_t));
 			}
 			sc->search[sc->nsearch++] = uid;
@@ -254,7 +254,7 @@ fetch_items(struct imap_store *st, const struct mf_scan_req *req,
 		imap_cmd_printf(cmd, " (CHANGEDSINCE %llu%s)",
 				(unsigned long long)req->changedsince,
 				req->vanished && st->qresync ? " VANISHED" :
-				"");
+							       "");
 	}
 }
 
@@ -302,8 +302,8 @@ run_search(struct imap_store *st, struct scan_ctx *sc, struct mf_err *err)
 	imap_search_date_format(req->since - 86400, date);
 	cmd->untagged = search_untagged;
 	cmd->ctx = sc;
-	imap_cmd_printf(cmd, "UID SEARCH %s", (st->caps & IMAP_CAP_ESEARCH) ?
-			"RETURN (ALL) " : "");
+	imap_cmd_printf(cmd, "UID SEARCH %s",
+			(st->caps & IMAP_CAP_ESEARCH) ? "RETURN (ALL) " : "");
 	if (req->uid_lo != 0 || req->uid_hi != 0)
 		imap_cmd_printf(cmd, "UID %u:%u ",
 				req->uid_lo ? req->uid_lo : 1,
@@ -312,7 +312,8 @@ run_search(struct imap_store *st, struct scan_ctx *sc, struct mf_err *err)
 	r = imap_client_run(st->client, cmd, MF_E_BOX, "UID SEARCH", err);
 	imap_cmd_free(&cmd);
 	if (r == 0 && sc->search_bad)
-		r = mf_err_set(err, MF_E_BOX, "UID SEARCH: malformed or "
+		r = mf_err_set(err, MF_E_BOX,
+			       "UID SEARCH: malformed or "
 			       "oversized answer");
 	if (r == 0 && sc->nsearch > 1)
 		mf_qsort(sc->search, sc->nsearch, sizeof(uint32_t), cmp_u32);
@@ -323,8 +324,7 @@ run_search(struct imap_store *st, struct scan_ctx *sc, struct mf_err *err)
  * covers at most 4 * IMAP_UIDS_PER_CMD UIDs and IMAP_SET_MAX_BYTES of
  * set.  The caller frees the *n_r commands and the array. */
 static struct imap_cmd **
-submit_found_fetches(struct imap_store *st, struct scan_ctx *sc,
-		     size_t *n_r)
+submit_found_fetches(struct imap_store *st, struct scan_ctx *sc, size_t *n_r)
 {
 	struct imap_cmd **cmds;
 	size_t ncmds = 0, pos = 0;
@@ -391,8 +391,8 @@ take_asked(struct scan_ctx *sc, uint32_t lo, uint32_t hi)
 
 		if (m->m.uid < lo || m->m.uid > hi)
 			continue;
-		if (req->since != 0 && (!(m->have & HAVE_DATE) ||
-					m->m.date < req->since))
+		if (req->since != 0 &&
+		    (!(m->have & HAVE_DATE) || m->m.date < req->since))
 			continue;
 		sc->v[o++] = *m;
 	}
@@ -414,7 +414,7 @@ take_vanished(struct scan_ctx *sc)
 
 	if (sc->nvanished > 1)
 		mf_qsort(sc->vanished, sc->nvanished, sizeof(uint32_t),
-		      cmp_u32);
+			 cmp_u32);
 	for (i = 0, o = 0; i < sc->nvanished; i++)
 		if (o == 0 || sc->vanished[o - 1] != sc->vanished[i])
 			sc->vanished[o++] = sc->vanished[i];
@@ -484,9 +484,9 @@ out:
 /* ---- fetch ---------------------------------------------------------- */
 
 enum section {
-	SEC_FULL,	/* BODY[] */
-	SEC_PARTIAL,	/* BODY[]<offset> */
-	SEC_HEADER,	/* BODY[HEADER] */
+	SEC_FULL,    /* BODY[] */
+	SEC_PARTIAL, /* BODY[]<offset> */
+	SEC_HEADER,  /* BODY[HEADER] */
 };
 
 struct fitem;
@@ -504,14 +504,14 @@ struct fitem {
 	uint64_t offset;
 	struct wrap_sink wrap;
 	bool streaming, done, failed;
-	struct imap_spool *spool;	/* BODY[] before UID */
+	struct imap_spool *spool; /* BODY[] before UID */
 };
 
 struct fetch_ctx {
 	struct imap_store *st;
 	struct fitem *fi;
 	size_t n;
-	struct fitem **index;		/* sorted by (uid, sec, offset) */
+	struct fitem **index; /* sorted by (uid, sec, offset) */
 	/* the literal of the current response when its UID came late */
 	struct imap_spool *pending_spool;
 	struct mf_sink discard;
@@ -652,7 +652,7 @@ literal_cb(void *ctx, const struct imap_resp *resp, const struct imap_arg *args,
 	    count == 0 || count % 2 == 0 ||
 	    !imap_arg_get_atom(&args[count - 1], &key) ||
 	    !parse_section(key, &sec, &off))
-		return NULL;	/* small, kept in memory by the parser */
+		return NULL; /* small, kept in memory by the parser */
 	if (!find_uid(args, count - 1, &uid)) {
 		/* BODY[] before UID: keep it until the UID shows up */
 		imap_spool_destroy(&fc->pending_spool);
@@ -741,8 +741,10 @@ fetch_untagged(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
 		} else {
 			fi->done = true;
 			fi->item->status = -1;
-			mf_err_set(&fi->item->err, MF_E_MSG, "UID %u: the "
-				   "server sent no body (NIL)", uid);
+			mf_err_set(&fi->item->err, MF_E_MSG,
+				   "UID %u: the "
+				   "server sent no body (NIL)",
+				   uid);
 		}
 	}
 	imap_spool_destroy(&fc->pending_spool);
@@ -762,7 +764,7 @@ section_spec(const struct fitem *fi, char *buf, size_t size)
 		snprintf(buf, size, "BODY.PEEK[]<%llu.%llu>",
 			 (unsigned long long)it->offset,
 			 (unsigned long long)(it->length ? it->length :
-					      UINT32_MAX));
+							   UINT32_MAX));
 		break;
 	case SEC_FULL:
 		snprintf(buf, size, "BODY.PEEK[]");
@@ -802,9 +804,9 @@ init_fitem(struct fitem *fi, struct mf_fetch_item *item)
 	item->bytes = 0;
 	item->gone = false;
 	mf_err_clear(&item->err);
-	fi->sec = item->header_only ? SEC_HEADER :
-		  item->offset != 0 || item->length != 0 ?
-		  SEC_PARTIAL : SEC_FULL;
+	fi->sec = item->header_only			 ? SEC_HEADER :
+		  item->offset != 0 || item->length != 0 ? SEC_PARTIAL :
+							   SEC_FULL;
 	fi->offset = fi->sec == SEC_PARTIAL ? item->offset : 0;
 	fi->wrap.sink.ops = &wrap_ops;
 	fi->wrap.fi = fi;
@@ -830,16 +832,15 @@ submit_spec_fetches(struct imap_store *st, struct fetch_ctx *fc,
 		struct imap_cmd *cmd;
 
 		mf_buf_init(&set, IMAP_SET_MAX_BYTES + 64);
-		if (imap_uidset_append(&set, uids, end < nu ? end : nu,
-				       &pos, IMAP_SET_MAX_BYTES) == 0) {
+		if (imap_uidset_append(&set, uids, end < nu ? end : nu, &pos,
+				       IMAP_SET_MAX_BYTES) == 0) {
 			mf_buf_deinit(&set);
 			break;
 		}
 		cmd = imap_cmd_new(st->client);
 		cmd->untagged = fetch_untagged;
 		cmd->ctx = fc;
-		imap_cmd_printf(cmd, "UID FETCH %s (UID %s)", set.data,
-				spec);
+		imap_cmd_printf(cmd, "UID FETCH %s (UID %s)", set.data, spec);
 		mf_buf_deinit(&set);
 		cmds = xreallocarray(cmds, *ncmds + 1, sizeof(*cmds));
 		cmds[(*ncmds)++] = cmd;
@@ -862,8 +863,10 @@ mark_gone(struct fetch_ctx *fc)
 		/* never came back: expunged meanwhile, or never existed */
 		fi->item->gone = true;
 		fi->item->status = -1;
-		mf_err_set(&fi->item->err, MF_E_MSG, "UID %u: no longer "
-			   "exists", fi->item->uid);
+		mf_err_set(&fi->item->err, MF_E_MSG,
+			   "UID %u: no longer "
+			   "exists",
+			   fi->item->uid);
 	}
 }
 

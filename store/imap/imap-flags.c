@@ -24,15 +24,15 @@
 /* One change of one item. */
 struct change {
 	uint32_t uid;
-	const char *spec;	/* "+FLAGS.SILENT (\Seen kw)", "" */
+	const char *spec; /* "+FLAGS.SILENT (\Seen kw)", "" */
 	uint64_t unchangedsince;
-	size_t item;		/* index into the caller's array */
+	size_t item; /* index into the caller's array */
 };
 
 struct store_cmd {
 	struct imap_cmd *cmd;
-	size_t first, count;	/* its range of the sorted changes */
-	uint32_t *modified;	/* from [MODIFIED set], sorted */
+	size_t first, count; /* its range of the sorted changes */
+	uint32_t *modified;  /* from [MODIFIED set], sorted */
 	size_t nmodified, cap;
 	bool modified_bad;
 };
@@ -80,7 +80,8 @@ store_tagged(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
 				 &sc->nmodified, &sc->cap, 16u * 1024u * 1024u))
 		sc->modified_bad = true;
 	if (sc->nmodified > 1)
-		mf_qsort(sc->modified, sc->nmodified, sizeof(uint32_t), cmp_u32);
+		mf_qsort(sc->modified, sc->nmodified, sizeof(uint32_t),
+			 cmp_u32);
 }
 
 /*
@@ -104,7 +105,8 @@ run_changes(struct imap_store *st, struct change *ch, size_t nch,
 		size_t nu = 0, pos = 0;
 
 		for (j = i; j < nch && strcmp(ch[i].spec, ch[j].spec) == 0 &&
-		     ch[i].unchangedsince == ch[j].unchangedsince; j++)
+			    ch[i].unchangedsince == ch[j].unchangedsince;
+		     j++)
 			uids[nu++] = ch[j].uid;
 		while (pos < nu) {
 			struct mf_buf set;
@@ -126,9 +128,11 @@ run_changes(struct imap_store *st, struct change *ch, size_t nch,
 			imap_cmd_printf(sc->cmd, "%s %s", verb, set.data);
 			if (ch[i].unchangedsince != 0 && st->condstore &&
 			    !st->sel_nomodseq)
-				imap_cmd_printf(sc->cmd, " (UNCHANGEDSINCE "
-						"%llu)", (unsigned long long)
-						ch[i].unchangedsince);
+				imap_cmd_printf(sc->cmd,
+						" (UNCHANGEDSINCE "
+						"%llu)",
+						(unsigned long long)ch[i]
+							.unchangedsince);
 			if (ch[i].spec[0] != '\0')
 				imap_cmd_printf(sc->cmd, " %s", ch[i].spec);
 			mf_buf_deinit(&set);
@@ -211,8 +215,10 @@ imap_set_flags(struct mf_store *mst, struct mf_flag_item *items, size_t n,
 
 			if (sc->cmd->status != IMAP_CMD_OK) {
 				it->status = -1;
-				mf_err_set(&it->err, MF_E_MSG, "UID %u: STORE: "
-					   "%s", it->uid, sc->cmd->text);
+				mf_err_set(&it->err, MF_E_MSG,
+					   "UID %u: STORE: "
+					   "%s",
+					   it->uid, sc->cmd->text);
 			} else if (sc->modified_bad ||
 				   in_set(sc->modified, sc->nmodified,
 					  it->uid)) {
@@ -247,8 +253,9 @@ imap_remove(struct mf_store *mst, struct mf_remove_item *items, size_t n,
 		items[i].status = 0;
 		items[i].gone = false;
 		mf_err_clear(&items[i].err);
-		ch[nch++] = (struct change){
-			items[i].uid, "+FLAGS.SILENT (\\Deleted)", 0, i };
+		ch[nch++] = (struct change){ items[i].uid,
+					     "+FLAGS.SILENT (\\Deleted)", 0,
+					     i };
 	}
 	ret = run_changes(st, ch, nch, "UID STORE", &scs, &nscs, err);
 	for (k = 0; ret == 0 && k < nscs; k++) {
@@ -258,9 +265,10 @@ imap_remove(struct mf_store *mst, struct mf_remove_item *items, size_t n,
 			struct mf_remove_item *it = &items[ch[i].item];
 
 			it->status = -1;
-			mf_err_set(&it->err, MF_E_MSG, "UID %u: STORE "
-				   "\\Deleted: %s", it->uid,
-				   scs[k].cmd->text);
+			mf_err_set(&it->err, MF_E_MSG,
+				   "UID %u: STORE "
+				   "\\Deleted: %s",
+				   it->uid, scs[k].cmd->text);
 		}
 	}
 	free_cmds(scs, nscs);
@@ -270,11 +278,13 @@ imap_remove(struct mf_store *mst, struct mf_remove_item *items, size_t n,
 		goto out;
 	if (!(st->caps & IMAP_CAP_UIDPLUS)) {
 		if (!st->warned_no_uidplus)
-			mf_log(MF_LOG_NOTICE, MF_LOGC_IMAP, "%s: the server "
+			mf_log(MF_LOG_NOTICE, MF_LOGC_IMAP,
+			       "%s: the server "
 			       "has no UIDPLUS, so messages are left flagged "
 			       "\\Deleted instead of expunged (a plain EXPUNGE "
 			       "would remove other clients' \\Deleted "
-			       "messages too)", mst->name);
+			       "messages too)",
+			       mst->name);
 		st->warned_no_uidplus = true;
 		goto out;
 	}
@@ -289,8 +299,10 @@ imap_remove(struct mf_store *mst, struct mf_remove_item *items, size_t n,
 			struct mf_remove_item *it = &items[ch[i].item];
 
 			it->status = -1;
-			mf_err_set(&it->err, MF_E_MSG, "UID %u: UID EXPUNGE: "
-				   "%s", it->uid, scs[k].cmd->text);
+			mf_err_set(&it->err, MF_E_MSG,
+				   "UID %u: UID EXPUNGE: "
+				   "%s",
+				   it->uid, scs[k].cmd->text);
 		}
 	}
 	free_cmds(scs, nscs);

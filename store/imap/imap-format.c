@@ -31,8 +31,9 @@ imap_trace_putf(struct mf_buf *b, const char *fmt, ...)
 	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
 	if (n > 0)
-		imap_trace_put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n :
-		    sizeof(tmp) - 1);
+		imap_trace_put(b, tmp,
+			       (size_t)n < sizeof(tmp) ? (size_t)n :
+							 sizeof(tmp) - 1);
 }
 
 bool
@@ -123,8 +124,7 @@ fmt_args(struct mf_buf *b, const struct imap_arg *args, size_t n,
 		case IMAP_ARG_LITERAL:
 		case IMAP_ARG_LITERAL_SINK:
 			imap_trace_putf(b, "{%llu bytes}",
-					    (unsigned long long)
-					    a->literal_size);
+					(unsigned long long)a->literal_size);
 			break;
 		case IMAP_ARG_LIST:
 			imap_trace_put(b, "(", 1);

@@ -27,7 +27,6 @@ void imap_trace_redact(const char *line, size_t len, char *out, size_t size);
  * sanitized, truncated to size. */
 void imap_resp_format(const struct imap_resp *resp, char *out, size_t size);
 
-
 /* Best effort appends for trace text: a full buffer just cuts the line
  * (a formatted piece is cut at 255 bytes). */
 void imap_trace_put(struct mf_buf *b, const void *data, size_t len);

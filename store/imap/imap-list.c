@@ -13,7 +13,7 @@
 #include "base/xalloc.h"
 
 struct entry {
-	char *raw;		/* server name, raw bytes */
+	char *raw; /* server name, raw bytes */
 	size_t raw_len;
 	char delim;
 	unsigned attrs;
@@ -40,8 +40,7 @@ find_raw(struct list_ctx *lc, const char *raw, size_t len)
 }
 
 static void
-parse_status_items(struct mf_box_status *s, const struct imap_arg *l,
-		   size_t n)
+parse_status_items(struct mf_box_status *s, const struct imap_arg *l, size_t n)
 {
 	size_t i;
 
@@ -73,8 +72,8 @@ status_cb(struct list_ctx *lc, const struct imap_resp *resp)
 	size_t len, n;
 	struct entry *e;
 
-	if (resp->count < 3 || !imap_arg_get_astring(&resp->args[1], &name,
-						     &len) ||
+	if (resp->count < 3 ||
+	    !imap_arg_get_astring(&resp->args[1], &name, &len) ||
 	    !imap_arg_get_list(&resp->args[2], &l, &n))
 		return true;
 	e = find_raw(lc, name, len);
@@ -99,7 +98,7 @@ list_untagged(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
 		return false;
 	if (!imap_arg_get_list(&resp->args[1], &attrs, &nattrs) ||
 	    !imap_arg_get_astring(&resp->args[3], &name, &len))
-		return true;	/* malformed: ignore that line */
+		return true; /* malformed: ignore that line */
 	if (find_raw(lc, name, len) != NULL)
 		return true;
 	if (lc->n == lc->cap) {
@@ -166,9 +165,9 @@ new_list_cmd(struct imap_store *st, struct list_ctx *lc, bool special,
 	cmd->ctx = lc;
 	imap_cmd_printf(cmd, "LIST \"\" \"*\"");
 	if (special || list_status) {
-		imap_cmd_printf(cmd, " RETURN (%s%s", special ?
-				"SPECIAL-USE" : "", special && list_status ?
-				" " : "");
+		imap_cmd_printf(cmd, " RETURN (%s%s",
+				special ? "SPECIAL-USE" : "",
+				special && list_status ? " " : "");
 		if (list_status) {
 			imap_cmd_printf(cmd, "STATUS ");
 			status_items(st, cmd);
@@ -181,8 +180,8 @@ new_list_cmd(struct imap_store *st, struct list_ctx *lc, bool special,
 /* One STATUS per selectable mailbox, all in flight at once; a refused
  * one is logged (store_name) and leaves that status empty. */
 static int
-status_each(struct imap_store *st, struct list_ctx *lc,
-	    const char *store_name, struct mf_err *err)
+status_each(struct imap_store *st, struct list_ctx *lc, const char *store_name,
+	    struct mf_err *err)
 {
 	struct imap_cmd **scmds;
 	size_t i, nscmds = 0;
@@ -206,8 +205,10 @@ status_each(struct imap_store *st, struct list_ctx *lc,
 		ret = -1;
 	for (i = 0; ret == 0 && i < nscmds; i++)
 		if (scmds[i]->status != IMAP_CMD_OK)
-			mf_log(MF_LOG_WARN, MF_LOGC_IMAP, "%s: STATUS: "
-			       "%s", store_name, scmds[i]->text);
+			mf_log(MF_LOG_WARN, MF_LOGC_IMAP,
+			       "%s: STATUS: "
+			       "%s",
+			       store_name, scmds[i]->text);
 	for (i = 0; i < nscmds; i++)
 		imap_cmd_free(&scmds[i]);
 	free(scmds);
@@ -234,7 +235,7 @@ make_box_list(struct imap_store *st, const struct list_ctx *lc, bool status)
 		/* the prefix itself ("INBOX." listed as "INBOX") is INBOX */
 		info->name = name;
 		info->role = strcmp(name, "INBOX") == 0 ? MF_ROLE_INBOX :
-			     e->role;
+							  e->role;
 		info->attrs = e->attrs;
 		if (status)
 			info->status = e->status;
@@ -253,7 +254,8 @@ drop_same_names(struct mf_box_list *list, const char *store_name)
 
 	for (i = 1, k = 1; i < list->n; i++) {
 		if (strcmp(list->v[i].name, list->v[k - 1].name) == 0) {
-			mf_log(MF_LOG_WARN, MF_LOGC_IMAP, "%s: two server "
+			mf_log(MF_LOG_WARN, MF_LOGC_IMAP,
+			       "%s: two server "
 			       "mailboxes map to '%s'; skipping one",
 			       store_name, list->v[i].name);
 			free(list->v[i].name);
@@ -283,8 +285,7 @@ imap_list_boxes(struct mf_store *mst, bool status, struct mf_box_list **list_r,
 	cmd = new_list_cmd(st, &lc, special, list_status);
 	if (imap_client_run(st->client, cmd, MF_E_STORE, "LIST", err) < 0)
 		goto out;
-	if (status && !list_status && status_each(st, &lc, mst->name,
-						  err) < 0)
+	if (status && !list_status && status_each(st, &lc, mst->name, err) < 0)
 		goto out;
 	list = make_box_list(st, &lc, status);
 	drop_same_names(list, mst->name);

@@ -30,13 +30,13 @@
 struct uid_map {
 	uint32_t *src, *dst;
 	size_t n, cap;
-	bool bad;		/* one could not be parsed */
+	bool bad; /* one could not be parsed */
 };
 
 struct move_cmd {
 	struct imap_cmd *cmd;
 	struct uid_map *map;
-	size_t first, count;	/* its range of the sorted UIDs */
+	size_t first, count; /* its range of the sorted UIDs */
 };
 
 struct uid_item {
@@ -171,8 +171,8 @@ run_chunks(struct imap_store *st, const struct uid_item *v, size_t n,
 /* Results per item from the commands and the COPYUID map. */
 static void
 fill_results(struct imap_store *st, struct mf_move_item *items,
-	     const struct uid_item *v, const struct move_cmd *mcs,
-	     size_t nmcs, const struct uid_map *map, const char *verb)
+	     const struct uid_item *v, const struct move_cmd *mcs, size_t nmcs,
+	     const struct uid_map *map, const char *verb)
 {
 	size_t k, i;
 
@@ -184,8 +184,10 @@ fill_results(struct imap_store *st, struct mf_move_item *items,
 
 			if (mc->cmd->status != IMAP_CMD_OK) {
 				it->status = -1;
-				mf_err_set(&it->err, MF_E_MSG, "UID %u: %s: "
-					   "%s", it->uid, verb, mc->cmd->text);
+				mf_err_set(&it->err, MF_E_MSG,
+					   "UID %u: %s: "
+					   "%s",
+					   it->uid, verb, mc->cmd->text);
 				continue;
 			}
 			it->new_uid = map_find(map, it->uid);
@@ -225,8 +227,10 @@ remove_copied(struct imap_store *st, struct mf_move_item *items, size_t n,
 		/* copied but still here: the engine must not take it as
 		 * moved, or the next run would copy the original back */
 		it->status = -1;
-		mf_err_set(&it->err, MF_E_MSG, "UID %u: copied, but not "
-			   "removed: %s", it->uid, rm[i].err.msg);
+		mf_err_set(&it->err, MF_E_MSG,
+			   "UID %u: copied, but not "
+			   "removed: %s",
+			   it->uid, rm[i].err.msg);
 	}
 	free(rm);
 	free(idx);
@@ -250,7 +254,8 @@ imap_move(struct mf_store *mst, struct mf_move_item *items, size_t n,
 	if (imap_need_selected(st, "move", err) < 0)
 		return -1;
 	if (!move && !(st->caps & IMAP_CAP_UIDPLUS))
-		return mf_err_set(err, MF_E_BOX, "move: the server has "
+		return mf_err_set(err, MF_E_BOX,
+				  "move: the server has "
 				  "neither MOVE nor UIDPLUS");
 	if (strcmp(dest, st->sel_name) == 0)
 		return mf_err_set(err, MF_E_INTERNAL, "move: %s into itself",
@@ -273,8 +278,10 @@ imap_move(struct mf_store *mst, struct mf_move_item *items, size_t n,
 	ret = run_chunks(st, v, n, verb, server, &map, &mcs, &nmcs, err);
 	if (ret == 0) {
 		if (map.bad)
-			mf_log(MF_LOG_WARN, MF_LOGC_IMAP, "%s: could not read "
-			       "a COPYUID answer to %s", mst->name, verb);
+			mf_log(MF_LOG_WARN, MF_LOGC_IMAP,
+			       "%s: could not read "
+			       "a COPYUID answer to %s",
+			       mst->name, verb);
 		fill_results(st, items, v, mcs, nmcs, &map, verb);
 	}
 	for (i = 0; i < nmcs; i++)

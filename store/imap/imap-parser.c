@@ -88,24 +88,24 @@
 #define KEEP_LEVEL_CAP 256
 
 enum pstate {
-	ST_START,	/* before a response */
-	ST_UNTAGGED,	/* after "*": a space */
-	ST_TAG,		/* in the tag */
-	ST_CONT,	/* after "+": optional space, then text */
-	ST_ARGS,	/* between args */
+	ST_START,    /* before a response */
+	ST_UNTAGGED, /* after "*": a space */
+	ST_TAG,	     /* in the tag */
+	ST_CONT,     /* after "+": optional space, then text */
+	ST_ARGS,     /* between args */
 	ST_ATOM,
-	ST_TILDE,	/* "~" seen: literal8 or an atom */
+	ST_TILDE, /* "~" seen: literal8 or an atom */
 	ST_QUOTED,
-	ST_LIT_SIZE,	/* in "{123}" */
-	ST_LIT_CRLF,	/* after "}" */
-	ST_LIT_LF,	/* after "}" CR */
-	ST_LIT_MEM,	/* literal bytes kept in the arena */
-	ST_LIT_SINK,	/* literal bytes streamed to a sink */
-	ST_STATUS,	/* after a status word */
-	ST_AFTER_CODE,	/* after the "]" of a response code */
-	ST_TEXT,	/* raw text up to the end of the line */
-	ST_EOL,		/* at CR or LF */
-	ST_EOL_LF,	/* CR seen */
+	ST_LIT_SIZE,   /* in "{123}" */
+	ST_LIT_CRLF,   /* after "}" */
+	ST_LIT_LF,     /* after "}" CR */
+	ST_LIT_MEM,    /* literal bytes kept in the arena */
+	ST_LIT_SINK,   /* literal bytes streamed to a sink */
+	ST_STATUS,     /* after a status word */
+	ST_AFTER_CODE, /* after the "]" of a response code */
+	ST_TEXT,       /* raw text up to the end of the line */
+	ST_EOL,	       /* at CR or LF */
+	ST_EOL_LF,     /* CR seen */
 	ST_FAILED,
 };
 
@@ -122,27 +122,27 @@ struct imap_parser {
 	void *lit_ctx;
 
 	enum pstate state;
-	bool started;		/* a response has begun (not a blank line) */
-	bool done;		/* resp was returned; reset on the next feed */
+	bool started; /* a response has begun (not a blank line) */
+	bool done;    /* resp was returned; reset on the next feed */
 	struct imap_resp resp;
 
-	struct mf_buf tok;	/* a token cut by the end of a feed */
-	size_t line_bytes;	/* counted against limits.max_line */
-	size_t nargs;		/* counted against limits.max_args */
+	struct mf_buf tok; /* a token cut by the end of a feed */
+	size_t line_bytes; /* counted against limits.max_line */
+	size_t nargs;	   /* counted against limits.max_args */
 
 	struct level *levels;
-	size_t nlevels;		/* allocated */
-	size_t depth;		/* index of the innermost level */
-	unsigned list_depth;	/* open lists, against limits.max_depth */
-	bool in_code;		/* inside "[...]" after a status word */
+	size_t nlevels;	     /* allocated */
+	size_t depth;	     /* index of the innermost level */
+	unsigned list_depth; /* open lists, against limits.max_depth */
+	bool in_code;	     /* inside "[...]" after a status word */
 	size_t code_level;
 
-	bool status_sp;		/* the space after the status word is gone */
+	bool status_sp; /* the space after the status word is gone */
 
 	/* ST_ATOM */
 	size_t atom_len;
-	char atom_head[12];	/* first bytes, upper case: "BINARY.SIZE" */
-	size_t brk_depth;	/* inside a section "[...]" */
+	char atom_head[12]; /* first bytes, upper case: "BINARY.SIZE" */
+	size_t brk_depth;   /* inside a section "[...]" */
 	bool brk_quote, brk_escape;
 
 	/* ST_QUOTED */
@@ -157,9 +157,10 @@ struct imap_parser {
 
 #ifdef IMAP_PARSER_TRACE
 static const char *const state_names[] = {
-	"START", "UNTAGGED", "TAG", "CONT", "ARGS", "ATOM", "TILDE",
-	"QUOTED", "LIT_SIZE", "LIT_CRLF", "LIT_LF", "LIT_MEM", "LIT_SINK",
-	"STATUS", "AFTER_CODE", "TEXT", "EOL", "EOL_LF", "FAILED",
+	"START",  "UNTAGGED", "TAG",	  "CONT",     "ARGS",
+	"ATOM",	  "TILDE",    "QUOTED",	  "LIT_SIZE", "LIT_CRLF",
+	"LIT_LF", "LIT_MEM",  "LIT_SINK", "STATUS",   "AFTER_CODE",
+	"TEXT",	  "EOL",      "EOL_LF",	  "FAILED",
 };
 #endif
 
@@ -246,7 +247,8 @@ imap_parser_create(const struct imap_parser_limits *limits)
 	p->arena = mf_arena_create(ARENA_CHUNK);
 	/* mf_buf keeps max + 1 bytes (the NUL); do not let that wrap */
 	mf_buf_init(&p->tok, p->limits.max_line < SIZE_MAX ?
-		    p->limits.max_line : SIZE_MAX - 1);
+				     p->limits.max_line :
+				     SIZE_MAX - 1);
 	p->nlevels = 1;
 	p->levels = xcalloc(1, sizeof(*p->levels));
 	begin_response(p);
@@ -477,7 +479,7 @@ static int
 st_start(struct imap_parser *p, char c, size_t *used_r, struct mf_err *err)
 {
 	switch (c) {
-	case '\n':	/* an empty line: skipped */
+	case '\n': /* an empty line: skipped */
 		*used_r = 1;
 		return 0;
 	case '\r':
@@ -532,7 +534,7 @@ st_tag(struct imap_parser *p, const char *d, size_t n, size_t *used_r,
 	tok_done(p);
 	if (account(p, 1, err) < 0)
 		return -1;
-	*used_r = i + 1;	/* with the space */
+	*used_r = i + 1; /* with the space */
 	set_state(p, ST_ARGS);
 	return 0;
 }
@@ -551,7 +553,7 @@ st_cont(struct imap_parser *p, char c, size_t *used_r, struct mf_err *err)
 {
 	set_state(p, ST_TEXT);
 	if (c != ' ')
-		return 0;	/* "+" alone or "+text": tolerated */
+		return 0; /* "+" alone or "+text": tolerated */
 	return take(p, 1, used_r, err);
 }
 
@@ -650,13 +652,13 @@ st_args(struct imap_parser *p, char c, size_t *used_r, struct mf_err *err)
 	if (c == '\0')
 		return perr(err, "NUL byte in a response");
 	if (strchr(" ()\"{~", c) == NULL && !(c == ']' && p->in_code)) {
-		begin_atom(p);	/* ']' outside a response code too */
+		begin_atom(p); /* ']' outside a response code too */
 		return 0;
 	}
 	if (take(p, 1, used_r, err) < 0)
 		return -1;
 	switch (c) {
-	case ' ':	/* a run of spaces, or trailing ones: tolerated */
+	case ' ': /* a run of spaces, or trailing ones: tolerated */
 		return 0;
 	case '(':
 		return open_list(p, err);
@@ -672,7 +674,7 @@ st_args(struct imap_parser *p, char c, size_t *used_r, struct mf_err *err)
 	case '~':
 		set_state(p, ST_TILDE);
 		return 0;
-	default:	/* ']' */
+	default: /* ']' */
 		return close_code(p, err);
 	}
 }
@@ -851,7 +853,7 @@ st_quoted(struct imap_parser *p, const char *d, size_t n, size_t *used_r,
 	}
 	if (account(p, i + 1, err) < 0)
 		return -1;
-	*used_r = i + 1;	/* with the closing quote */
+	*used_r = i + 1; /* with the closing quote */
 	if (tok_take(p, d, i, &s, &len, err) < 0)
 		return -1;
 	if (finish_quoted(p, s, len, err) < 0)
@@ -877,7 +879,7 @@ st_lit_size(struct imap_parser *p, char c, size_t *used_r, struct mf_err *err)
 		return 0;
 	}
 	if (c == '+' && p->lit_digits && !p->lit_plus) {
-		p->lit_plus = true;	/* RFC 7888 spelling */
+		p->lit_plus = true; /* RFC 7888 spelling */
 		return 0;
 	}
 	if (c == '}' && p->lit_digits) {
@@ -926,16 +928,19 @@ start_literal(struct imap_parser *p, struct mf_err *err)
 	}
 	if (sink == NULL) {
 		if (p->lit_size > p->limits.max_literal_mem)
-			return perr(err, "literal of %" PRIu64
+			return perr(err,
+				    "literal of %" PRIu64
 				    " bytes exceeds the limit of %zu",
 				    p->lit_size, p->limits.max_literal_mem);
 		if (p->lit_size > p->limits.max_line - p->line_bytes)
-			return perr(err, "response longer than the limit of "
-				    "%zu bytes", p->limits.max_line);
+			return perr(err,
+				    "response longer than the limit of "
+				    "%zu bytes",
+				    p->limits.max_line);
 		p->lit_mem = mf_arena_alloc(p->arena, (size_t)p->lit_size + 1);
 	}
-	mf_debug(MF_LOGC_IMAP, "S: literal of %" PRIu64 " bytes%s",
-		 p->lit_size, sink != NULL ? " to a sink" : "");
+	mf_debug(MF_LOGC_IMAP, "S: literal of %" PRIu64 " bytes%s", p->lit_size,
+		 sink != NULL ? " to a sink" : "");
 	p->lit_sink = sink;
 	p->lit_got = 0;
 	if (p->lit_size == 0)
@@ -1004,12 +1009,11 @@ st_status(struct imap_parser *p, char c, size_t *used_r, struct mf_err *err)
 }
 
 static int
-st_after_code(struct imap_parser *p, char c, size_t *used_r,
-	      struct mf_err *err)
+st_after_code(struct imap_parser *p, char c, size_t *used_r, struct mf_err *err)
 {
 	set_state(p, ST_TEXT);
 	if (c != ' ')
-		return 0;	/* "[ALERT]text": tolerated */
+		return 0; /* "[ALERT]text": tolerated */
 	return take(p, 1, used_r, err);
 }
 
@@ -1056,7 +1060,7 @@ st_eol(struct imap_parser *p, char c, size_t *used_r, struct mf_err *err)
 		return perr(err, "CR not followed by LF");
 	if (!p->started) {
 		*used_r = 1;
-		set_state(p, ST_START);	/* the end of an empty line */
+		set_state(p, ST_START); /* the end of an empty line */
 		return 0;
 	}
 	if (take(p, 1, used_r, err) < 0)

@@ -50,10 +50,10 @@ struct mf_sink;
 
 enum imap_arg_type {
 	IMAP_ARG_NIL = 0,
-	IMAP_ARG_ATOM,		/* includes numbers and flags */
-	IMAP_ARG_STRING,	/* quoted, unescaped */
-	IMAP_ARG_LITERAL,	/* in memory */
-	IMAP_ARG_LITERAL_SINK,	/* streamed to a sink; only size is known */
+	IMAP_ARG_ATOM,	       /* includes numbers and flags */
+	IMAP_ARG_STRING,       /* quoted, unescaped */
+	IMAP_ARG_LITERAL,      /* in memory */
+	IMAP_ARG_LITERAL_SINK, /* streamed to a sink; only size is known */
 	IMAP_ARG_LIST,
 };
 
@@ -72,14 +72,14 @@ struct imap_arg {
 };
 
 enum imap_resp_kind {
-	IMAP_RESP_UNTAGGED,	/* "* ..." */
-	IMAP_RESP_TAGGED,	/* "tag ..." */
-	IMAP_RESP_CONTINUE,	/* "+ ..." */
+	IMAP_RESP_UNTAGGED, /* "* ..." */
+	IMAP_RESP_TAGGED,   /* "tag ..." */
+	IMAP_RESP_CONTINUE, /* "+ ..." */
 };
 
 struct imap_resp {
 	enum imap_resp_kind kind;
-	const char *tag;	/* TAGGED only */
+	const char *tag; /* TAGGED only */
 	/*
 	 * Everything after "*" / tag, as args.  For status responses this is
 	 * just the status word; for "* 3 EXISTS" it is [3, EXISTS]; for
@@ -101,7 +101,7 @@ struct imap_resp {
 
 struct imap_parser_limits {
 	size_t max_line;	/* response bytes outside streamed literals */
-	size_t max_literal_mem;	/* largest literal held in memory */
+	size_t max_literal_mem; /* largest literal held in memory */
 	unsigned max_depth;	/* list nesting */
 	size_t max_args;	/* args in one response, all lists counted */
 };
@@ -125,8 +125,8 @@ struct imap_parser;
 
 struct imap_parser *imap_parser_create(const struct imap_parser_limits *limits);
 void imap_parser_destroy(struct imap_parser **p);
-void imap_parser_set_literal_handler(struct imap_parser *p,
-				     imap_literal_fn *fn, void *ctx);
+void imap_parser_set_literal_handler(struct imap_parser *p, imap_literal_fn *fn,
+				     void *ctx);
 /* Forget any partial response and free the arena. */
 void imap_parser_reset(struct imap_parser *p);
 /*
@@ -135,8 +135,8 @@ void imap_parser_reset(struct imap_parser *p);
  */
 size_t imap_parser_mem_used(const struct imap_parser *p);
 
-#define IMAP_PARSE_MORE 0	/* all input used, response not complete */
-#define IMAP_PARSE_DONE 1	/* *resp_r is a complete response */
+#define IMAP_PARSE_MORE 0 /* all input used, response not complete */
+#define IMAP_PARSE_DONE 1 /* *resp_r is a complete response */
 
 /*
  * Parse from data[0..len).  *used_r is how many bytes were consumed (the
@@ -151,22 +151,19 @@ int imap_parser_feed(struct imap_parser *p, const char *data, size_t len,
 
 /* ---- accessors: false when the arg has another type ----------------- */
 
-bool imap_arg_is_atom(const struct imap_arg *a, const char *word)
-	MF_WARN_UNUSED;	/* case-insensitive */
-bool imap_arg_get_atom(const struct imap_arg *a, const char **str_r)
-	MF_WARN_UNUSED;
+bool imap_arg_is_atom(const struct imap_arg *a,
+		      const char *word) MF_WARN_UNUSED; /* case-insensitive */
+bool imap_arg_get_atom(const struct imap_arg *a,
+		       const char **str_r) MF_WARN_UNUSED;
 /* atom, quoted string or in-memory literal */
 bool imap_arg_get_astring(const struct imap_arg *a, const char **str_r,
 			  size_t *len_r) MF_WARN_UNUSED;
 /* the same, or NIL (then *str_r = NULL) */
 bool imap_arg_get_nstring(const struct imap_arg *a, const char **str_r,
 			  size_t *len_r) MF_WARN_UNUSED;
-bool imap_arg_get_u32(const struct imap_arg *a, uint32_t *val_r)
-	MF_WARN_UNUSED;
-bool imap_arg_get_u64(const struct imap_arg *a, uint64_t *val_r)
-	MF_WARN_UNUSED;
-bool imap_arg_get_list(const struct imap_arg *a,
-		       const struct imap_arg **list_r, size_t *count_r)
-	MF_WARN_UNUSED;
+bool imap_arg_get_u32(const struct imap_arg *a, uint32_t *val_r) MF_WARN_UNUSED;
+bool imap_arg_get_u64(const struct imap_arg *a, uint64_t *val_r) MF_WARN_UNUSED;
+bool imap_arg_get_list(const struct imap_arg *a, const struct imap_arg **list_r,
+		       size_t *count_r) MF_WARN_UNUSED;
 
 #endif

@@ -22,9 +22,9 @@
 #include "store.h"
 
 /* UIDs per ranged command: several commands in flight, none huge */
-#define IMAP_UIDS_PER_CMD	250
+#define IMAP_UIDS_PER_CMD 250
 /* bytes of UID set per command line (servers accept 8 KiB and more) */
-#define IMAP_SET_MAX_BYTES	4000
+#define IMAP_SET_MAX_BYTES 4000
 
 struct imap_spool;
 
@@ -39,22 +39,22 @@ struct imap_delivery {
 };
 
 struct imap_store {
-	struct mf_store base;		/* first: the engine casts */
-	struct imap_store_cfg cfg;	/* strings borrowed from cmd/ */
+	struct mf_store base;	   /* first: the engine casts */
+	struct imap_store_cfg cfg; /* strings borrowed from cmd/ */
 	struct imap_client *client;
-	uint64_t caps;			/* offered, minus cfg->no_* */
+	uint64_t caps; /* offered, minus cfg->no_* */
 
-	bool condstore;			/* CONDSTORE usable (enabled) */
-	bool qresync;			/* QRESYNC enabled */
-	bool utf8;			/* UTF8=ACCEPT enabled: no mUTF-7 */
+	bool condstore; /* CONDSTORE usable (enabled) */
+	bool qresync;	/* QRESYNC enabled */
+	bool utf8;	/* UTF8=ACCEPT enabled: no mUTF-7 */
 	bool warned_no_uidplus;
 
-	char delim;			/* hierarchy delimiter; 0: flat */
-	char *prefix;			/* personal namespace ("INBOX.") */
+	char delim;   /* hierarchy delimiter; 0: flat */
+	char *prefix; /* personal namespace ("INBOX.") */
 
 	/* the selected mailbox */
-	char *sel_name;			/* canonical; NULL: none */
-	char *sel_server;		/* as sent to the server */
+	char *sel_name;	  /* canonical; NULL: none */
+	char *sel_server; /* as sent to the server */
 	bool sel_rw;
 	bool sel_nomodseq;
 	uint32_t exists;

@@ -20,8 +20,8 @@ int imap_store_idle(struct mf_store *st, int timeout_ms, bool *changed_r,
 		    struct mf_err *err);
 
 /* RENAME a mailbox (canonical names). */
-int imap_store_rename_box(struct mf_store *st, const char *from,
-			  const char *to, struct mf_err *err);
+int imap_store_rename_box(struct mf_store *st, const char *from, const char *to,
+			  struct mf_err *err);
 
 /* The server's capabilities as IMAP_CAP_* bits (imap-cmd.h), for tests. */
 unsigned long long imap_store_server_caps(struct mf_store *st);

@@ -44,8 +44,7 @@ imap_store_fail(struct imap_store *st, struct mf_err *err)
 }
 
 int
-imap_need_selected(struct imap_store *st, const char *what,
-		   struct mf_err *err)
+imap_need_selected(struct imap_store *st, const char *what, struct mf_err *err)
 {
 	if (st->sel_name == NULL)
 		return mf_err_set(err, MF_E_INTERNAL, "%s: no mailbox selected",
@@ -80,10 +79,10 @@ imap_parse_flags(const struct imap_arg *list, size_t n, unsigned *flags_r,
 			continue;
 		}
 		if (s[0] == '\\' || !mf_keyword_valid(s, list[i].len))
-			continue;	/* \Recent, \*, junk */
+			continue; /* \Recent, \*, junk */
 		if ((kw.len > 0 && mf_buf_append(&kw, " ", 1, NULL) < 0) ||
 		    mf_buf_append(&kw, s, list[i].len, NULL) < 0)
-			break;	/* absurdly many: keep what fits */
+			break; /* absurdly many: keep what fits */
 	}
 	*flags_r = flags;
 	if (keywords_r != NULL)
@@ -132,13 +131,18 @@ imap_name_to_server(const struct imap_store *st, const char *name,
 	}
 	if (name[0] == '\0' || name[0] == '/' ||
 	    name[strlen(name) - 1] == '/' || strstr(name, "//") != NULL)
-		return mf_err_set(err, MF_E_BOX, "mailbox name '%s': empty "
-				  "level", name);
+		return mf_err_set(err, MF_E_BOX,
+				  "mailbox name '%s': empty "
+				  "level",
+				  name);
 	if (st->delim == 0 && strchr(name, '/') != NULL)
-		return mf_err_set(err, MF_E_BOX, "mailbox name '%s': the "
-				  "server has no hierarchy", name);
+		return mf_err_set(err, MF_E_BOX,
+				  "mailbox name '%s': the "
+				  "server has no hierarchy",
+				  name);
 	if (st->delim != '/' && st->delim != 0 && strchr(name, st->delim))
-		return mf_err_set(err, MF_E_BOX, "mailbox name '%s' contains "
+		return mf_err_set(err, MF_E_BOX,
+				  "mailbox name '%s' contains "
 				  "the server's hierarchy delimiter '%c'",
 				  name, st->delim);
 	mf_buf_init(&b, 64 * 1024);
@@ -155,8 +159,10 @@ imap_name_to_server(const struct imap_store *st, const char *name,
 		return 0;
 	}
 	if (imap_utf7_encode(b.data, &enc) < 0) {
-		mf_err_set(err, MF_E_BOX, "mailbox name '%s' is not valid "
-			   "UTF-8", name);
+		mf_err_set(err, MF_E_BOX,
+			   "mailbox name '%s' is not valid "
+			   "UTF-8",
+			   name);
 		goto fail;
 	}
 	mf_buf_deinit(&b);
@@ -179,8 +185,8 @@ valid_utf8(const char *s, size_t len)
 }
 
 int
-imap_name_from_server(const struct imap_store *st, const char *raw,
-		      size_t len, char delim, char **name_r)
+imap_name_from_server(const struct imap_store *st, const char *raw, size_t len,
+		      char delim, char **name_r)
 {
 	char clean[200], *dec = NULL, *p;
 	const char *s;
@@ -207,9 +213,11 @@ imap_name_from_server(const struct imap_store *st, const char *raw,
 	    strncasecmp(dec, st->prefix, plen) == 0)
 		s = dec + plen;
 	if (delim != '/' && strchr(s, '/') != NULL) {
-		mf_log(MF_LOG_WARN, MF_LOGC_IMAP, "skipping mailbox '%s': "
+		mf_log(MF_LOG_WARN, MF_LOGC_IMAP,
+		       "skipping mailbox '%s': "
 		       "'/' in a name on a server whose delimiter is '%c' "
-		       "cannot be represented", clean, delim ? delim : ' ');
+		       "cannot be represented",
+		       clean, delim ? delim : ' ');
 		free(dec);
 		return -1;
 	}
@@ -221,9 +229,10 @@ imap_name_from_server(const struct imap_store *st, const char *raw,
 				*p = '/';
 	return 0;
 skip_enc:
-	mf_log(MF_LOG_WARN, MF_LOGC_IMAP, "skipping mailbox '%s': name is "
-	       "not valid %s", clean, st->utf8 ? "UTF-8" :
-	       "modified UTF-7 (RFC 3501 5.1.3)");
+	mf_log(MF_LOG_WARN, MF_LOGC_IMAP,
+	       "skipping mailbox '%s': name is "
+	       "not valid %s",
+	       clean, st->utf8 ? "UTF-8" : "modified UTF-7 (RFC 3501 5.1.3)");
 	free(dec);
 	return -1;
 }
@@ -280,7 +289,8 @@ do_starttls(struct imap_store *st, const struct imap_conn_tls *tls,
 	if (refresh_caps(st, err) < 0)
 		return -1;
 	if (!(imap_client_caps(st->client) & IMAP_CAP_STARTTLS))
-		return mf_err_set(err, MF_E_NET, "%s: the server does not "
+		return mf_err_set(err, MF_E_NET,
+				  "%s: the server does not "
 				  "offer STARTTLS; refusing to continue in "
 				  "cleartext (nothing was sent)",
 				  imap_conn_label(conn));
@@ -293,9 +303,11 @@ do_starttls(struct imap_store *st, const struct imap_conn_tls *tls,
 	 * silently but ends the connection.
 	 */
 	if (imap_client_unparsed(st->client) > 0) {
-		mf_err_set(err, MF_E_NET, "%s: protocol error: the server "
+		mf_err_set(err, MF_E_NET,
+			   "%s: protocol error: the server "
 			   "sent data after its OK to STARTTLS (response "
-			   "injection?); giving up", imap_conn_label(conn));
+			   "injection?); giving up",
+			   imap_conn_label(conn));
 		return imap_client_fail(st->client, err);
 	}
 	if (imap_conn_start_tls(conn, tls, err) < 0)
@@ -417,7 +429,7 @@ submit_enable(struct imap_store *st, uint64_t caps)
 		if (!(caps & IMAP_CAP_ENABLE) || !(caps & wanted[i].cap))
 			continue;
 		if (mf_buf_append_str(&list, wanted[i].word, NULL) < 0)
-			break;	/* cannot happen: the words fit in 64 bytes */
+			break; /* cannot happen: the words fit in 64 bytes */
 	}
 	if (list.len > 0) {
 		cmd = imap_cmd_new(st->client);
@@ -450,8 +462,10 @@ run_id_enable_namespace(struct imap_store *st, uint64_t *caps,
 	if (*caps & IMAP_CAP_ID) {
 		/* RFC 2971; the answer is only interesting in the trace */
 		id_cmd = imap_cmd_new(st->client);
-		imap_cmd_printf(id_cmd, "ID (\"name\" \"mailferry\" "
-				"\"version\" \"%s\")", MF_VERSION);
+		imap_cmd_printf(id_cmd,
+				"ID (\"name\" \"mailferry\" "
+				"\"version\" \"%s\")",
+				MF_VERSION);
 		imap_client_submit(st->client, id_cmd);
 	}
 	en_cmd = submit_enable(st, *caps);
@@ -477,7 +491,7 @@ run_id_enable_namespace(struct imap_store *st, uint64_t *caps,
 	    imap_client_wait(st->client, ns_cmd, err) < 0)
 		ret = -1;
 	if (ret == 0 && ns_cmd != NULL && ns_cmd->status != IMAP_CMD_OK)
-		*caps &= ~IMAP_CAP_NAMESPACE;	/* ask LIST */
+		*caps &= ~IMAP_CAP_NAMESPACE; /* ask LIST */
 	imap_cmd_free(&id_cmd);
 	imap_cmd_free(&en_cmd);
 	imap_cmd_free(&ns_cmd);
@@ -513,9 +527,9 @@ setup_session(struct imap_store *st, struct mf_err *err)
 	if (!(caps & IMAP_CAP_NAMESPACE) && ask_delimiter(st, err) < 0)
 		return -1;
 	/* only a prefix that is a level of the hierarchy can be stripped */
-	if (st->prefix != NULL && (st->prefix[0] == '\0' || st->delim == 0 ||
-				   st->prefix[strlen(st->prefix) - 1] !=
-				   st->delim)) {
+	if (st->prefix != NULL &&
+	    (st->prefix[0] == '\0' || st->delim == 0 ||
+	     st->prefix[strlen(st->prefix) - 1] != st->delim)) {
 		free(st->prefix);
 		st->prefix = NULL;
 	}
@@ -556,13 +570,15 @@ connect_and_login(struct imap_store *st, struct mf_err *err)
 			return -1;
 	}
 	/* alerts reach the user only over a channel we trust */
-	imap_client_allow_alerts(st->client, cfg->tunnel != NULL ||
-				 cfg->tls != IMAP_TLS_STARTTLS);
+	imap_client_allow_alerts(st->client,
+				 cfg->tunnel != NULL ||
+					 cfg->tls != IMAP_TLS_STARTTLS);
 	if (imap_client_greeting(st->client, &greeting, err) < 0)
 		return -1;
 	if (cfg->tunnel == NULL && cfg->tls == IMAP_TLS_STARTTLS) {
 		if (greeting == IMAP_GREETING_PREAUTH)
-			return mf_err_set(err, MF_E_NET, "%s: the server "
+			return mf_err_set(err, MF_E_NET,
+					  "%s: the server "
 					  "greeted with PREAUTH, so STARTTLS "
 					  "is impossible; refusing to go on "
 					  "in cleartext",
@@ -571,7 +587,8 @@ connect_and_login(struct imap_store *st, struct mf_err *err)
 			return -1;
 		imap_client_allow_alerts(st->client, true);
 	} else if (cfg->tunnel == NULL && cfg->tls == IMAP_TLS_NONE) {
-		mf_log(MF_LOG_WARN, MF_LOGC_IMAP, "%s: %s: cleartext "
+		mf_log(MF_LOG_WARN, MF_LOGC_IMAP,
+		       "%s: %s: cleartext "
 		       "connection, the password travels unencrypted",
 		       cfg->name ? cfg->name : "imap", imap_conn_label(conn));
 	}
@@ -726,8 +743,8 @@ imap_select_box(struct mf_store *mst, const char *box,
 	cmd->untagged = select_untagged;
 	cmd->tagged = select_tagged;
 	cmd->ctx = &sc;
-	imap_cmd_printf(cmd, "%s ", req != NULL && req->readonly ?
-			"EXAMINE" : "SELECT");
+	imap_cmd_printf(cmd, "%s ",
+			req != NULL && req->readonly ? "EXAMINE" : "SELECT");
 	imap_cmd_add_mailbox(cmd, server);
 	if (st->condstore)
 		imap_cmd_printf(cmd, " (CONDSTORE)");
@@ -825,9 +842,12 @@ imap_delete_box(struct mf_store *mst, const char *box, struct mf_err *err)
 
 	/* deleting the selected mailbox: leave it first (RFC 3501 6.3.4) */
 	if (st->sel_name != NULL && strcmp(st->sel_name, box) == 0) {
-		if (run_simple(st, (st->caps & IMAP_CAP_UIDPLUS) ? "UNSELECT" :
-			       "EXAMINE \"INBOX\"", IMAP_CMD_BARRIER, MF_E_BOX,
-			       err) < 0 && imap_client_is_broken(st->client))
+		if (run_simple(st,
+			       (st->caps & IMAP_CAP_UIDPLUS) ?
+				       "UNSELECT" :
+				       "EXAMINE \"INBOX\"",
+			       IMAP_CMD_BARRIER, MF_E_BOX, err) < 0 &&
+		    imap_client_is_broken(st->client))
 			return -1;
 		free(st->sel_name);
 		free(st->sel_server);
@@ -888,14 +908,13 @@ idle_untagged(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
 	struct idle_ctx *ic = ctx;
 
 	(void)cmd;
-	if (resp->count >= 2 &&
-	    (imap_arg_is_atom(&resp->args[1], "EXISTS") ||
-	     imap_arg_is_atom(&resp->args[1], "EXPUNGE") ||
-	     imap_arg_is_atom(&resp->args[1], "FETCH")))
+	if (resp->count >= 2 && (imap_arg_is_atom(&resp->args[1], "EXISTS") ||
+				 imap_arg_is_atom(&resp->args[1], "EXPUNGE") ||
+				 imap_arg_is_atom(&resp->args[1], "FETCH")))
 		ic->changed = true;
 	if (resp->count >= 1 && imap_arg_is_atom(&resp->args[0], "VANISHED"))
 		ic->changed = true;
-	return false;	/* the store's bookkeeping sees it too */
+	return false; /* the store's bookkeeping sees it too */
 }
 
 int

@@ -14,9 +14,9 @@
 #include "store.h"
 
 enum imap_tls_mode {
-	IMAP_TLS_IMPLICIT = 0,	/* TLS from the first byte (port 993) */
-	IMAP_TLS_STARTTLS,	/* plain, then STARTTLS before anything else */
-	IMAP_TLS_NONE,		/* cleartext: only with allow_insecure */
+	IMAP_TLS_IMPLICIT = 0, /* TLS from the first byte (port 993) */
+	IMAP_TLS_STARTTLS,     /* plain, then STARTTLS before anything else */
+	IMAP_TLS_NONE,	       /* cleartext: only with allow_insecure */
 };
 
 enum imap_secret_kind {
@@ -33,28 +33,28 @@ typedef int imap_secret_fn(void *ctx, enum imap_secret_kind kind,
 			   char **secret_r, struct mf_err *err);
 
 struct imap_store_cfg {
-	const char *name;	/* account name, prefixes messages */
-	const char *host;	/* NULL with tunnel */
-	unsigned port;		/* 0: 993 implicit, 143 otherwise */
+	const char *name; /* account name, prefixes messages */
+	const char *host; /* NULL with tunnel */
+	unsigned port;	  /* 0: 993 implicit, 143 otherwise */
 	enum imap_tls_mode tls;
-	bool allow_insecure;	/* permit IMAP_TLS_NONE */
+	bool allow_insecure; /* permit IMAP_TLS_NONE */
 	const char *user;
-	const char *ca_file;	/* NULL: system store */
+	const char *ca_file;	 /* NULL: system store */
 	const char *fingerprint; /* "sha256:HEX" pin or NULL */
-	const char *tunnel;	/* shell command speaking IMAP on stdio */
+	const char *tunnel;	 /* shell command speaking IMAP on stdio */
 	/* "plain login xoauth2 oauthbearer scram-sha-256" subset, NULL all */
 	const char *auth_mechs;
-	bool use_oauth;		/* authenticate with a token, not a password */
+	bool use_oauth; /* authenticate with a token, not a password */
 	imap_secret_fn *get_secret;
 	void *secret_ctx;
 	unsigned pipeline_depth; /* commands in flight; 0 = default (64) */
-	int timeout_ms;		/* connect and read timeout; 0 = 60 s */
-	bool compress;		/* COMPRESS=DEFLATE when offered */
+	int timeout_ms;		 /* connect and read timeout; 0 = 60 s */
+	bool compress;		 /* COMPRESS=DEFLATE when offered */
 	/* Disable extensions even if offered (tests, broken servers). */
 	bool no_condstore, no_qresync, no_uidplus, no_move, no_list_status;
 };
 
-int imap_store_create(const struct imap_store_cfg *cfg,
-		      struct mf_store **st_r, struct mf_err *err);
+int imap_store_create(const struct imap_store_cfg *cfg, struct mf_store **st_r,
+		      struct mf_err *err);
 
 #endif

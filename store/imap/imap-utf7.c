@@ -87,16 +87,16 @@ decode_run(const unsigned char *in, size_t len, struct mf_buf *b)
 		bits &= (1u << nbits) - 1;
 		if (high != 0) {
 			if (u < 0xdc00 || u > 0xdfff)
-				return false;	/* high without low */
+				return false; /* high without low */
 			u = 0x10000 + ((high - 0xd800) << 10) + (u - 0xdc00);
 			high = 0;
 		} else if (u >= 0xd800 && u <= 0xdbff) {
 			high = u;
 			continue;
 		} else if (u >= 0xdc00 && u <= 0xdfff) {
-			return false;		/* low without high */
+			return false; /* low without high */
 		} else if (u >= 0x20 && u <= 0x7e) {
-			return false;	/* must be written directly */
+			return false; /* must be written directly */
 		}
 		if (!put_utf8(b, u))
 			return false;
@@ -129,14 +129,14 @@ imap_utf7_decode(const char *in, size_t len, char **out_r)
 		while (i < len && s[i] != '-')
 			i++;
 		if (i == len)
-			goto fail;	/* unterminated */
+			goto fail; /* unterminated */
 		if (i == start) {
 			if (mf_buf_append(&b, "&", 1, NULL) < 0)
 				goto fail;
 		} else if (!decode_run(s + start, i - start, &b)) {
 			goto fail;
 		}
-		i++;	/* the '-' */
+		i++; /* the '-' */
 	}
 	*out_r = mf_buf_take(&b);
 	return 0;
@@ -174,7 +174,7 @@ next_utf8(const unsigned char *s, size_t *i, uint32_t *cp_r)
 		return false;
 	}
 	for (k = 1; k <= n; k++) {
-		if ((s[*i + k] & 0xc0) != 0x80)	/* also stops at NUL */
+		if ((s[*i + k] & 0xc0) != 0x80) /* also stops at NUL */
 			return false;
 		cp = (cp << 6) | (s[*i + k] & 0x3f);
 	}
@@ -231,8 +231,9 @@ imap_utf7_encode(const char *in, char **out_r)
 					goto fail;
 				shifted = false;
 			}
-			if (mf_buf_append(&b, cp == '&' ? "&-" :
-					  (const char *)&s[i - 1],
+			if (mf_buf_append(&b,
+					  cp == '&' ? "&-" :
+						      (const char *)&s[i - 1],
 					  cp == '&' ? 2 : 1, NULL) < 0)
 				goto fail;
 			continue;

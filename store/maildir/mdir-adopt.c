@@ -121,8 +121,8 @@ mdir_hints_parse_mbsync(struct mdir_hints *h, const char *data, size_t len,
 				header = false;
 				continue;
 			}
-			if (llen > 15 && memcmp(line, "FarUidValidity ", 15)
-			    == 0) {
+			if (llen > 15 &&
+			    memcmp(line, "FarUidValidity ", 15) == 0) {
 				i = 15;
 				if (!take_u32(line, llen, &i, &far_uv))
 					goto bad;
@@ -132,7 +132,7 @@ mdir_hints_parse_mbsync(struct mdir_hints *h, const char *data, size_t len,
 				if (!take_u32(line, llen, &i, &near_uv))
 					goto bad;
 			}
-			continue;	/* MaxPulledUid and the like */
+			continue; /* MaxPulledUid and the like */
 		}
 		if (llen == 0)
 			continue;
@@ -180,8 +180,8 @@ mdir_hints_load(struct mdir_hints *h, int dir_fd, const char *box)
 	md5_of(dot, h->md5_dot);
 	free(dot);
 
-	if (fstatat(dir_fd, ".mbsyncstate.journal", &sb,
-		    AT_SYMLINK_NOFOLLOW) == 0)
+	if (fstatat(dir_fd, ".mbsyncstate.journal", &sb, AT_SYMLINK_NOFOLLOW) ==
+	    0)
 		return;
 	uv = read_small(dir_fd, ".uidvalidity", &len);
 	if (uv == NULL)
@@ -196,9 +196,11 @@ mdir_hints_load(struct mdir_hints *h, int dir_fd, const char *box)
 	if (state == NULL)
 		return;
 	if (!mdir_hints_parse_mbsync(h, state, len, near_uv))
-		mf_log(MF_LOG_NOTICE, MF_LOGC_MAILDIR, "%s: .mbsyncstate does "
+		mf_log(MF_LOG_NOTICE, MF_LOGC_MAILDIR,
+		       "%s: .mbsyncstate does "
 		       "not match .uidvalidity or cannot be read: its UIDs "
-		       "are not used", box);
+		       "are not used",
+		       box);
 	free(state);
 }
 
@@ -244,9 +246,10 @@ mdir_hints_apply(const struct mdir_hints *h, struct mdir_index *idx,
 		e = mdir_index_find(idx, m->key);
 		if (e != NULL && e->has_fmd5) {
 			/* OfflineIMAP: a far UID, if it is this folder's */
-			m->name_uid_checked =
-				memcmp(e->fmd5, h->md5_slash, 16) == 0 ||
-				memcmp(e->fmd5, h->md5_dot, 16) == 0;
+			m->name_uid_checked = memcmp(e->fmd5, h->md5_slash,
+						     16) == 0 ||
+					      memcmp(e->fmd5, h->md5_dot, 16) ==
+						      0;
 		} else if (h->mbsync) {
 			m->name_uid = map_far(h, m->name_uid);
 			m->name_uid_checked = m->name_uid != 0;

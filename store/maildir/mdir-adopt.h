@@ -48,7 +48,7 @@ struct mdir_hints {
 	/* mbsync: .mbsyncstate read and consistent */
 	bool mbsync;
 	uint32_t far_uidvalidity;
-	struct mdir_uid_map *map;	/* sorted by near */
+	struct mdir_uid_map *map; /* sorted by near */
 	size_t nmap;
 	/* OfflineIMAP: MD5 of the folder's name with '/' and with '.' as
 	 * the separator (its default "sep" is '.') */
@@ -64,8 +64,8 @@ void mdir_hints_load(struct mdir_hints *h, int dir_fd, const char *box);
 void mdir_hints_free(struct mdir_hints *h);
 
 /* Parse .mbsyncstate contents (exposed for tests); false if malformed. */
-bool mdir_hints_parse_mbsync(struct mdir_hints *h, const char *data,
-			     size_t len, uint32_t near_uidvalidity);
+bool mdir_hints_parse_mbsync(struct mdir_hints *h, const char *data, size_t len,
+			     uint32_t near_uidvalidity);
 
 /*
  * Turn the ,U= hints of res (made from idx) into far UIDs: mbsync's near

@@ -47,16 +47,16 @@ box_path(const struct mdir_store *st, const char *rel)
 }
 
 int
-mdir_box_open(struct mdir_store *st, const char *name,
-	      struct mdir_box **box_r, struct mf_err *err)
+mdir_box_open(struct mdir_store *st, const char *name, struct mdir_box **box_r,
+	      struct mf_err *err)
 {
 	struct mdir_box *box;
 	struct stat sb;
 	char *rel, *path;
 	int fd;
 
-	if (mdir_path_from_box(st->layout, name, strlen(st->root), &rel,
-			       err) < 0)
+	if (mdir_path_from_box(st->layout, name, strlen(st->root), &rel, err) <
+	    0)
 		return -1;
 	path = box_path(st, rel);
 	free(rel);
@@ -76,8 +76,10 @@ mdir_box_open(struct mdir_store *st, const char *name,
 	box->new_fd = openat(fd, "new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	box->tmp_fd = openat(fd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (box->cur_fd < 0 || box->new_fd < 0 || box->tmp_fd < 0) {
-		mf_err_set(err, MF_E_BOX, "mailbox %s is not a maildir "
-			   "(no cur/, new/ or tmp/)", name);
+		mf_err_set(err, MF_E_BOX,
+			   "mailbox %s is not a maildir "
+			   "(no cur/, new/ or tmp/)",
+			   name);
 		mdir_box_unref(&box);
 		return -1;
 	}
@@ -264,8 +266,8 @@ walk_fs(struct list_ctx *lc, int dir_fd, const char *rel)
 			close(cfd);
 			continue;
 		}
-		child = rel[0] != '\0' ? xasprintf("%s/%s", rel, de->d_name)
-				       : xstrdup(de->d_name);
+		child = rel[0] != '\0' ? xasprintf("%s/%s", rel, de->d_name) :
+					 xstrdup(de->d_name);
 		maildir = is_maildir(cfd);
 		if (mdir_path_to_box(MDIR_LAYOUT_FS, child, &box, &err) < 0) {
 			if (maildir)
@@ -421,7 +423,7 @@ mdir_list_boxes(struct mf_store *mst, bool status, struct mf_box_list **list_r,
 		if (slash != NULL) {
 			*slash = '\0';
 			p = found_find(&lc, parent);
-			if (p != NULL)	/* always, after add_parents */
+			if (p != NULL) /* always, after add_parents */
 				list->v[p - lc.v].attrs |= MF_BOX_HASCHILDREN;
 		}
 		free(parent);
@@ -468,8 +470,8 @@ mdir_create_box(struct mf_store *mst, const char *name, struct mf_err *err)
 	char *rel, *path;
 	int fd = -1, ret = -1;
 
-	if (mdir_path_from_box(st->layout, name, strlen(st->root), &rel,
-			       err) < 0)
+	if (mdir_path_from_box(st->layout, name, strlen(st->root), &rel, err) <
+	    0)
 		return -1;
 	path = box_path(st, rel);
 	if (st->layout == MDIR_LAYOUT_FS) {
@@ -505,9 +507,8 @@ mdir_create_box(struct mf_store *mst, const char *name, struct mf_err *err)
 		}
 		close(mf);
 	}
-	if (!st->no_fsync &&
-	    (fsync_fd(fd, name, "folder", err) < 0 ||
-	     sync_parent(path, err) < 0))
+	if (!st->no_fsync && (fsync_fd(fd, name, "folder", err) < 0 ||
+			      sync_parent(path, err) < 0))
 		goto out;
 	ret = 0;
 out:
@@ -595,17 +596,20 @@ mdir_delete_box(struct mf_store *mst, const char *name, struct mf_err *err)
 		goto out;
 	}
 	if (cur + new_ > 0) {
-		mf_err_set(err, MF_E_BOX, "cannot delete mailbox %s: it holds "
-			   "%ld messages", name, cur + new_);
+		mf_err_set(err, MF_E_BOX,
+			   "cannot delete mailbox %s: it holds "
+			   "%ld messages",
+			   name, cur + new_);
 		goto out;
 	}
-	if (mdir_tmp_clean(box->dir_fd, st->host, time(NULL), &stale,
-			   err) < 0)
+	if (mdir_tmp_clean(box->dir_fd, st->host, time(NULL), &stale, err) < 0)
 		goto out;
 	tmp = count_entries(box->dir_fd, "tmp");
 	if (tmp != 0) {
-		mf_err_set(err, MF_E_BOX, "cannot delete mailbox %s: a "
-			   "delivery is in progress in tmp/", name);
+		mf_err_set(err, MF_E_BOX,
+			   "cannot delete mailbox %s: a "
+			   "delivery is in progress in tmp/",
+			   name);
 		goto out;
 	}
 	if (st->box != NULL && strcmp(st->box->name, box->name) == 0) {
@@ -621,8 +625,8 @@ mdir_delete_box(struct mf_store *mst, const char *name, struct mf_err *err)
 		mf_err_sys(err, MF_E_BOX, "cannot delete mailbox %s", name);
 		goto out;
 	}
-	if (mdir_path_from_box(st->layout, name, strlen(st->root), &rel,
-			       err) < 0)
+	if (mdir_path_from_box(st->layout, name, strlen(st->root), &rel, err) <
+	    0)
 		goto out;
 	path = box_path(st, rel);
 	/* fs: a folder with subfolders stays as their (NOSELECT) parent */

@@ -61,19 +61,19 @@
 #define KEY_TRIES 5
 
 struct mdir_dsink {
-	struct mf_sink sink;	/* first: the sink pointer is the object */
+	struct mf_sink sink; /* first: the sink pointer is the object */
 	struct mdir_store *st;
-	struct mdir_box *box;	/* a reference */
+	struct mdir_box *box; /* a reference */
 	struct mf_delivery *d;
 	char key[sizeof(((struct mf_delivery *)0)->key)];
 	/* in tmp/: MDIR_TMP_PREFIX + key, so a crash's leftovers are known
 	 * as ours (mdir-name.h) */
 	char tmp[MDIR_TMP_NAME_SIZE(sizeof(((struct mf_delivery *)0)->key))];
-	int fd;			/* open from the first write to finish */
+	int fd; /* open from the first write to finish */
 	bool finished, failed;
-	struct mf_err fail;	/* why, when failed */
-	struct mf_nl_state to_lf;	/* CRLF -> LF across writes */
-	struct mf_nl_state count;	/* LF output -> canonical size */
+	struct mf_err fail;	  /* why, when failed */
+	struct mf_nl_state to_lf; /* CRLF -> LF across writes */
+	struct mf_nl_state count; /* LF output -> canonical size */
 	uint64_t lf_size, crlf_size;
 	uint32_t kw_letters;
 };
@@ -139,8 +139,8 @@ dsink_write(struct mf_sink *sink, const void *data, size_t len,
 		ds->lf_size += n;
 		ds->crlf_size += n + mf_crlf_extra(&ds->count, out, n);
 		if (mf_write_all(ds->fd, out, n) < 0) {
-			mf_err_sys(err, mdir_errno_class(errno),
-				   "write tmp/%s", ds->tmp);
+			mf_err_sys(err, mdir_errno_class(errno), "write tmp/%s",
+				   ds->tmp);
 			return sink_fail(ds, err);
 		}
 		in += piece;
@@ -159,8 +159,8 @@ dsink_finish(struct mf_sink *sink, struct mf_err *err)
 	if (ds->failed)
 		return mf_err_copy(err, &ds->fail);
 	if (ds->finished)
-		return mf_err_set(err, MF_E_INTERNAL,
-				  "finish twice on tmp/%s", ds->tmp);
+		return mf_err_set(err, MF_E_INTERNAL, "finish twice on tmp/%s",
+				  ds->tmp);
 	if (ds->fd < 0 && sink_open(ds, err) < 0)
 		return sink_fail(ds, err);
 	n = mf_to_lf_end(&ds->to_lf, tail);
@@ -168,8 +168,8 @@ dsink_finish(struct mf_sink *sink, struct mf_err *err)
 		ds->lf_size += n;
 		ds->crlf_size += n + mf_crlf_extra(&ds->count, tail, n);
 		if (mf_write_all(ds->fd, tail, n) < 0) {
-			mf_err_sys(err, mdir_errno_class(errno),
-				   "write tmp/%s", ds->tmp);
+			mf_err_sys(err, mdir_errno_class(errno), "write tmp/%s",
+				   ds->tmp);
 			return sink_fail(ds, err);
 		}
 	}
@@ -203,9 +203,10 @@ dsink_finish(struct mf_sink *sink, struct mf_err *err)
 	ds->fd = -1;
 	ds->finished = true;
 	if (ds->d->size != 0 && ds->d->size != ds->crlf_size)
-		mf_debug(MF_LOGC_MAILDIR, "tmp/%s: %" PRIu64 " bytes, "
-			 "announced %" PRIu64, ds->tmp, ds->crlf_size,
-			 ds->d->size);
+		mf_debug(MF_LOGC_MAILDIR,
+			 "tmp/%s: %" PRIu64 " bytes, "
+			 "announced %" PRIu64,
+			 ds->tmp, ds->crlf_size, ds->d->size);
 	return 0;
 }
 
@@ -227,8 +228,8 @@ random32(long usec, unsigned long counter)
 
 /* Pick a unique name and create tmp/<prefix><key> exclusively. */
 static int
-reserve_key(struct mdir_store *st, struct mdir_box *box, char *key,
-	    size_t size, char *tmp, size_t tmp_size, struct mf_err *err)
+reserve_key(struct mdir_store *st, struct mdir_box *box, char *key, size_t size,
+	    char *tmp, size_t tmp_size, struct mf_err *err)
 {
 	int tries, fd;
 
@@ -254,8 +255,10 @@ reserve_key(struct mdir_store *st, struct mdir_box *box, char *key,
 			return mf_err_sys(err, mdir_errno_class(errno),
 					  "%s: create tmp/%s", box->name, tmp);
 	}
-	return mf_err_set(err, MF_E_BOX, "%s: no unique name in tmp/ after "
-			  "%d tries", box->name, KEY_TRIES);
+	return mf_err_set(err, MF_E_BOX,
+			  "%s: no unique name in tmp/ after "
+			  "%d tries",
+			  box->name, KEY_TRIES);
 }
 
 int
@@ -270,14 +273,16 @@ mdir_deliver_begin(struct mf_store *mst, struct mf_delivery *d,
 		return mf_err_set(err, MF_E_INTERNAL,
 				  "deliver: no mailbox selected");
 	if (st->readonly)
-		return mf_err_set(err, MF_E_BOX, "%s: deliver: selected "
-				  "read-only", st->box->name);
+		return mf_err_set(err, MF_E_BOX,
+				  "%s: deliver: selected "
+				  "read-only",
+				  st->box->name);
 	/* a keyword that cannot get its letter now fails this message
 	 * only (MF_E_MSG): the next sync delivers it again */
 	if (mdir_box_kw_ensure(st, st->box, d->keywords, 0, err) < 0)
 		return -1;
-	if (reserve_key(st, st->box, d->key, sizeof(d->key), tmp,
-			sizeof(tmp), err) < 0)
+	if (reserve_key(st, st->box, d->key, sizeof(d->key), tmp, sizeof(tmp),
+			err) < 0)
 		return -1;
 	if (st->dbuf == NULL)
 		st->dbuf = xmalloc(MDIR_IO_CHUNK + 1);
@@ -428,12 +433,13 @@ move_into_place(struct mdir_store *st, struct mdir_dsink *ds)
 	/* a placeholder says so in its name (mdir-name.h), where a scan
 	 * finds it even when the state database is lost */
 	if (d->placeholder_of != 0)
-		n = snprintf(base, sizeof(base), "%s,PH=%" PRIu64 ",S=%" PRIu64
-			     ",W=%" PRIu64, ds->key, d->placeholder_of,
-			     ds->lf_size, ds->crlf_size);
+		n = snprintf(base, sizeof(base),
+			     "%s,PH=%" PRIu64 ",S=%" PRIu64 ",W=%" PRIu64,
+			     ds->key, d->placeholder_of, ds->lf_size,
+			     ds->crlf_size);
 	else
-		n = snprintf(base, sizeof(base), "%s,S=%" PRIu64 ",W=%"
-			     PRIu64, ds->key, ds->lf_size, ds->crlf_size);
+		n = snprintf(base, sizeof(base), "%s,S=%" PRIu64 ",W=%" PRIu64,
+			     ds->key, ds->lf_size, ds->crlf_size);
 	if (n < 0 || (size_t)n >= sizeof(base)) {
 		mf_err_set(&e, MF_E_INTERNAL, "file name too long");
 		fail_delivery(ds, &e);

@@ -192,7 +192,7 @@ mdir_index_put(struct mdir_index *idx, const char *name, bool in_new)
 	s = slot_of(idx, tmp.key, tmp.key_len);
 	if (idx->slots[s] != 0) {
 		e = &idx->v[idx->slots[s] - 1];
-		tmp.key = e->key;	/* the slot points at the old bytes */
+		tmp.key = e->key; /* the slot points at the old bytes */
 		*e = tmp;
 		return;
 	}
@@ -202,8 +202,8 @@ mdir_index_put(struct mdir_index *idx, const char *name, bool in_new)
 }
 
 void
-mdir_index_rename(struct mdir_index *idx, struct mdir_ent *e,
-		  const char *name, bool in_new)
+mdir_index_rename(struct mdir_index *idx, struct mdir_ent *e, const char *name,
+		  bool in_new)
 {
 	struct mdir_ent tmp;
 

@@ -14,18 +14,18 @@
 struct mf_arena;
 
 struct mdir_ent {
-	const char *name;	/* current file name; NULL: removed */
-	const char *key;	/* key bytes (maybe the start of name) */
+	const char *name; /* current file name; NULL: removed */
+	const char *key;  /* key bytes (maybe the start of name) */
 	uint32_t key_len;
 	bool in_new;
 	unsigned flags;
 	uint32_t kw_letters;
 	bool has_w;
 	uint64_t size_w;
-	uint32_t uid;		/* ,U= */
-	uint64_t placeholder_of;	/* ,PH= */
+	uint32_t uid;		 /* ,U= */
+	uint64_t placeholder_of; /* ,PH= */
 	bool has_fmd5;
-	unsigned char fmd5[16];	/* ,FMD5= (mdir-adopt.h) */
+	unsigned char fmd5[16]; /* ,FMD5= (mdir-adopt.h) */
 };
 
 /*
@@ -36,11 +36,11 @@ struct mdir_ent {
  */
 struct mdir_index {
 	struct mf_arena *arena;
-	struct mdir_ent *v;	/* sorted by key after a scan */
+	struct mdir_ent *v; /* sorted by key after a scan */
 	size_t n, cap;
-	uint32_t *slots;	/* open addressing, entry index + 1 */
+	uint32_t *slots; /* open addressing, entry index + 1 */
 	size_t nslots;
-	bool valid;		/* holds a scan of the selected folder */
+	bool valid; /* holds a scan of the selected folder */
 };
 
 void mdir_index_init(struct mdir_index *idx);

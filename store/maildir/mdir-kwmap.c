@@ -229,8 +229,8 @@ mdir_kwmap_all(const struct mdir_kwmap *kw)
 }
 
 size_t
-mdir_kwmap_assign(struct mdir_kwmap *kw, const char *keywords,
-		  uint32_t avoid, char **overflow_r)
+mdir_kwmap_assign(struct mdir_kwmap *kw, const char *keywords, uint32_t avoid,
+		  char **overflow_r)
 {
 	char *overflow = xstrdup(""), *next;
 	const char *p = keywords, *w;
@@ -293,7 +293,7 @@ lock_is_stale(int dir_fd, const char *host)
 	int fd;
 
 	if (fstatat(dir_fd, UIDLIST_LOCK, &sb, AT_SYMLINK_NOFOLLOW) < 0)
-		return false;	/* gone: just try again */
+		return false; /* gone: just try again */
 	if (time(NULL) - sb.st_mtime > MDIR_KW_LOCK_STALE_SECS)
 		return true;
 	fd = openat(dir_fd, UIDLIST_LOCK, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -307,7 +307,7 @@ lock_is_stale(int dir_fd, const char *host)
 	buf[strcspn(buf, "\n")] = '\0';
 	colon = strchr(buf, ':');
 	if (colon == NULL || strcmp(colon + 1, host) != 0)
-		return false;	/* another host's process: cannot tell */
+		return false; /* another host's process: cannot tell */
 	*colon = '\0';
 	pid = strtol(buf, NULL, 10);
 	return pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
@@ -321,8 +321,7 @@ lock_take(int dir_fd, const char *box, struct mf_err *err)
 
 	if (gethostname(host, sizeof(host) - 1) < 0)
 		host[0] = '\0';
-	n = snprintf(content, sizeof(content), "%ld:%s", (long)getpid(),
-		     host);
+	n = snprintf(content, sizeof(content), "%ld:%s", (long)getpid(), host);
 	for (;;) {
 		fd = openat(dir_fd, UIDLIST_LOCK,
 			    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -332,15 +331,19 @@ lock_take(int dir_fd, const char *box, struct mf_err *err)
 			return mf_err_sys(err, MF_E_BOX, "%s: create %s", box,
 					  UIDLIST_LOCK);
 		if (lock_is_stale(dir_fd, host)) {
-			mf_log(MF_LOG_NOTICE, MF_LOGC_MAILDIR, "%s: removing "
-			       "stale %s", box, UIDLIST_LOCK);
+			mf_log(MF_LOG_NOTICE, MF_LOGC_MAILDIR,
+			       "%s: removing "
+			       "stale %s",
+			       box, UIDLIST_LOCK);
 			(void)unlinkat(dir_fd, UIDLIST_LOCK, 0);
 			continue;
 		}
 		if (waited >= MDIR_KW_LOCK_WAIT_MS)
-			return mf_err_set(err, MF_E_MSG, "%s: %s is held by "
+			return mf_err_set(err, MF_E_MSG,
+					  "%s: %s is held by "
 					  "another program; keywords not "
-					  "written", box, UIDLIST_LOCK);
+					  "written",
+					  box, UIDLIST_LOCK);
 		usleep(LOCK_POLL_MS * 1000);
 		waited += LOCK_POLL_MS;
 	}

@@ -47,12 +47,12 @@
 #define MDIR_KW_LOCK_STALE_SECS 120
 
 struct mdir_kwmap {
-	bool present;		/* the folder has dovecot-keywords */
+	bool present; /* the folder has dovecot-keywords */
 	/* letter 'a' + i -> its name as written in the file; NULL: free */
 	char *names[MDIR_KW_LETTERS];
-	uint32_t valid;		/* bit i: names[i] is a valid keyword */
-	char *extra;		/* unparsable lines, verbatim; NULL if none */
-	time_t mtime;		/* of the file as loaded; 0 if none */
+	uint32_t valid; /* bit i: names[i] is a valid keyword */
+	char *extra;	/* unparsable lines, verbatim; NULL if none */
+	time_t mtime;	/* of the file as loaded; 0 if none */
 };
 
 /* Parse the file's contents into kw (cleared first). */

@@ -62,8 +62,8 @@ move_noreplace(int from_fd, const char *name, int to_fd, const char *to)
 }
 
 static int
-move_one(struct mdir_store *st, struct mf_move_item *item,
-	 struct mdir_box *dst, bool *rescanned, struct mf_err *err)
+move_one(struct mdir_store *st, struct mf_move_item *item, struct mdir_box *dst,
+	 bool *rescanned, struct mf_err *err)
 {
 	char to[MDIR_NAME_MAX + 1];
 	struct mdir_ent *e;
@@ -83,8 +83,8 @@ move_one(struct mdir_store *st, struct mf_move_item *item,
 		}
 		in_new = e->in_new;
 		to_fd = in_new ? dst->new_fd : dst->cur_fd;
-		r = move_noreplace(in_new ? st->box->new_fd :
-				   st->box->cur_fd, e->name, to_fd, to);
+		r = move_noreplace(in_new ? st->box->new_fd : st->box->cur_fd,
+				   e->name, to_fd, to);
 		/* ENOENT: renamed under us (a flag change): look again */
 		if (r == 0 || errno != ENOENT)
 			break;
@@ -96,8 +96,10 @@ move_one(struct mdir_store *st, struct mf_move_item *item,
 	if (r < 0) {
 		item->status = -1;
 		if (errno == EEXIST)
-			mf_err_set(&item->err, MF_E_MSG, "move %s to %s: the "
-				   "name is taken there", e->name, dst->name);
+			mf_err_set(&item->err, MF_E_MSG,
+				   "move %s to %s: the "
+				   "name is taken there",
+				   e->name, dst->name);
 		else
 			mf_err_sys(&item->err, MF_E_MSG, "move %s to %s",
 				   e->name, dst->name);
@@ -127,11 +129,14 @@ mdir_move(struct mf_store *mst, struct mf_move_item *items, size_t n,
 	size_t i;
 
 	if (st->box == NULL)
-		return mf_err_set(err, MF_E_INTERNAL, "move: no mailbox "
+		return mf_err_set(err, MF_E_INTERNAL,
+				  "move: no mailbox "
 				  "selected");
 	if (st->readonly)
-		return mf_err_set(err, MF_E_BOX, "%s: move: selected "
-				  "read-only", st->box->name);
+		return mf_err_set(err, MF_E_BOX,
+				  "%s: move: selected "
+				  "read-only",
+				  st->box->name);
 	if (strcmp(dest, st->box->name) == 0)
 		return mf_err_set(err, MF_E_INTERNAL, "move: %s into itself",
 				  dest);
@@ -141,9 +146,10 @@ mdir_move(struct mf_store *mst, struct mf_move_item *items, size_t n,
 		return mf_err_prefix(err, "move");
 	if (dst->dev != st->box->dev) {
 		mdir_box_unref(&dst);
-		return mf_err_set(err, MF_E_BOX, "move: %s and %s are on "
-				  "different filesystems", st->box->name,
-				  dest);
+		return mf_err_set(err, MF_E_BOX,
+				  "move: %s and %s are on "
+				  "different filesystems",
+				  st->box->name, dest);
 	}
 	for (i = 0; i < n && ret == 0; i++) {
 		struct mf_move_item *item = &items[i];
@@ -225,8 +231,7 @@ relabel_one(struct mdir_store *st, struct mf_relabel_item *item,
 			item->skipped = true;
 			return 0;
 		}
-		if (relabel_name(st, e, from, to, sizeof(to),
-				 &item->err) < 0) {
+		if (relabel_name(st, e, from, to, sizeof(to), &item->err) < 0) {
 			item->status = -1;
 			return 0;
 		}
@@ -263,11 +268,14 @@ mdir_relabel(struct mf_store *mst, struct mf_relabel_item *items, size_t n,
 	size_t i;
 
 	if (st->box == NULL)
-		return mf_err_set(err, MF_E_INTERNAL, "relabel: no mailbox "
+		return mf_err_set(err, MF_E_INTERNAL,
+				  "relabel: no mailbox "
 				  "selected");
 	if (st->readonly)
-		return mf_err_set(err, MF_E_BOX, "%s: relabel: selected "
-				  "read-only", st->box->name);
+		return mf_err_set(err, MF_E_BOX,
+				  "%s: relabel: selected "
+				  "read-only",
+				  st->box->name);
 	if (n == 0)
 		return 0;
 	/* from's map as it is now: letters are only ever added to it */

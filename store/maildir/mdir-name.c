@@ -31,7 +31,8 @@ field_kind(const char *f, size_t len, uint64_t *val_r)
 
 	if (len >= 4 && f[0] == 'P' && f[1] == 'H' && f[2] == '=')
 		return mf_str_to_u64(f + 3, len - 3, val_r) && *val_r != 0 ?
-		       FIELD_PH : FIELD_OTHER;
+			       FIELD_PH :
+			       FIELD_OTHER;
 	if (len < 3 || f[1] != '=')
 		return FIELD_OTHER;
 	switch (f[0]) {
@@ -177,7 +178,7 @@ parse_base(struct mdir_name *n)
 		}
 		pos = end;
 	}
-	if (key_len == 0) {	/* nothing but size fields: keep them */
+	if (key_len == 0) { /* nothing but size fields: keep them */
 		key_len = n->base_len;
 		n->key_is_prefix = true;
 	}
@@ -240,9 +241,9 @@ mdir_name_with_flags(const struct mdir_name *n, unsigned flags,
 		unsigned char c = (unsigned char)n->name[n->letters_off + i];
 
 		if (c >= 'a' && c <= 'z')
-			continue;	/* replaced by kw_letters */
+			continue; /* replaced by kw_letters */
 		if (mf_flag_from_maildir((char)c) != 0)
-			continue;	/* replaced by flags */
+			continue; /* replaced by flags */
 		if (c > 0x20 && c < 0x7f)
 			ascii[c] = true;
 		else if (ntail < sizeof(tail))
@@ -321,8 +322,9 @@ mdir_name_make_key(char *buf, size_t size, int64_t sec, long usec, pid_t pid,
 		   unsigned long counter, uint32_t rnd, const char *host,
 		   struct mf_err *err)
 {
-	int n = snprintf(buf, size, "%" PRId64 ".M%06ldP%ldQ%luR%08" PRIx32
-			 ".%s", sec, usec, (long)pid, counter, rnd, host);
+	int n = snprintf(buf, size,
+			 "%" PRId64 ".M%06ldP%ldQ%luR%08" PRIx32 ".%s", sec,
+			 usec, (long)pid, counter, rnd, host);
 
 	if (n < 0 || (size_t)n >= size)
 		return mf_err_set(err, MF_E_INTERNAL,
@@ -358,7 +360,7 @@ skip_digits(const char *p, bool hex, uint64_t *value_r)
 		else
 			break;
 		if (p - start >= 16)
-			return NULL;	/* longer than any we write */
+			return NULL; /* longer than any we write */
 		v = v * (hex ? 16 : 10) + d;
 	}
 	if (p == start)

@@ -50,23 +50,23 @@
 #define MDIR_NAME_MAX 255
 
 struct mdir_name {
-	const char *name;	/* borrowed: the name parsed */
+	const char *name; /* borrowed: the name parsed */
 	size_t len;
-	size_t base_len;	/* bytes before the separator (len if none) */
-	char sep;		/* ':' or '!'; '\0' when there is no info */
-	size_t letters_off;	/* first flag letter (after "2,") */
-	size_t letters_len;	/* letters up to ',' or the end */
-	unsigned flags;		/* MF_FLAG_* found in the letters */
-	uint32_t kw_letters;	/* bit i: letter 'a' + i is present */
+	size_t base_len;     /* bytes before the separator (len if none) */
+	char sep;	     /* ':' or '!'; '\0' when there is no info */
+	size_t letters_off;  /* first flag letter (after "2,") */
+	size_t letters_len;  /* letters up to ',' or the end */
+	unsigned flags;	     /* MF_FLAG_* found in the letters */
+	uint32_t kw_letters; /* bit i: letter 'a' + i is present */
 	bool has_s, has_w;
-	uint64_t size_s;	/* ,S= */
-	uint64_t size_w;	/* ,W= */
-	uint32_t uid;		/* ,U=; 0 if none */
-	uint64_t placeholder_of;	/* ,PH=; 0 if none */
+	uint64_t size_s;	 /* ,S= */
+	uint64_t size_w;	 /* ,W= */
+	uint32_t uid;		 /* ,U=; 0 if none */
+	uint64_t placeholder_of; /* ,PH=; 0 if none */
 	bool has_fmd5;
-	unsigned char fmd5[16];	/* ,FMD5=<32 hex digits>, decoded */
+	unsigned char fmd5[16]; /* ,FMD5=<32 hex digits>, decoded */
 	size_t key_len;
-	bool key_is_prefix;	/* the key is name[0..key_len) */
+	bool key_is_prefix; /* the key is name[0..key_len) */
 };
 
 /* Parse name[0..len).  Never fails: any byte string is some name. */
@@ -117,19 +117,16 @@ int mdir_name_make_key(char *buf, size_t size, int64_t sec, long usec,
  */
 #define MDIR_TMP_PREFIX "mailferry."
 /* Bytes of a tmp/ name for a key of key_size bytes (with its NUL). */
-#define MDIR_TMP_NAME_SIZE(key_size) (sizeof(MDIR_TMP_PREFIX) - 1 + \
-				      (key_size))
+#define MDIR_TMP_NAME_SIZE(key_size) (sizeof(MDIR_TMP_PREFIX) - 1 + (key_size))
 
 /* MDIR_TMP_PREFIX + key into buf; -1 (MF_E_INTERNAL) if it does not fit. */
-int mdir_name_tmp(char *buf, size_t size, const char *key,
-		  struct mf_err *err);
+int mdir_name_tmp(char *buf, size_t size, const char *key, struct mf_err *err);
 
 /*
  * Is name a tmp/ name of ours, MDIR_TMP_PREFIX followed by a key exactly
  * as mdir_name_make_key() makes it?  Then *pid_r is the delivering
  * process (> 0) and *host_r points at the escaped host in name.
  */
-bool mdir_name_tmp_parse(const char *name, pid_t *pid_r,
-			 const char **host_r);
+bool mdir_name_tmp_parse(const char *name, pid_t *pid_r, const char **host_r);
 
 #endif

@@ -16,7 +16,7 @@
 #include "base/str.h"
 #include "base/xalloc.h"
 
-#define LEVEL_MAX 255	/* NAME_MAX: one directory entry */
+#define LEVEL_MAX 255 /* NAME_MAX: one directory entry */
 
 static int
 refuse(struct mf_err *err, const char *box, const char *why)
@@ -68,7 +68,7 @@ check_chars(const char *s)
 		    (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] >= 0x90))
 			return "invalid UTF-8 in name";
 		if (c == 0xc2 && p[1] < 0xa0)
-			return "control character in name";	/* C1 */
+			return "control character in name"; /* C1 */
 		p += n;
 	}
 	return NULL;
@@ -92,8 +92,9 @@ escape_level(enum mdir_layout layout, const char *lv, size_t len, char *out)
 {
 	size_t i, o = 0;
 	bool reserved = layout == MDIR_LAYOUT_FS && len == 3 &&
-		(memcmp(lv, "cur", 3) == 0 || memcmp(lv, "new", 3) == 0 ||
-		 memcmp(lv, "tmp", 3) == 0);
+			(memcmp(lv, "cur", 3) == 0 ||
+			 memcmp(lv, "new", 3) == 0 ||
+			 memcmp(lv, "tmp", 3) == 0);
 
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)lv[i];
@@ -108,8 +109,8 @@ escape_level(enum mdir_layout layout, const char *lv, size_t len, char *out)
 }
 
 int
-mdir_path_from_box(enum mdir_layout layout, const char *box,
-		   size_t root_len, char **rel_r, struct mf_err *err)
+mdir_path_from_box(enum mdir_layout layout, const char *box, size_t root_len,
+		   char **rel_r, struct mf_err *err)
 {
 	const char *why, *p, *slash;
 	char *rel, *o;
@@ -148,7 +149,7 @@ mdir_path_from_box(enum mdir_layout layout, const char *box,
 		if (layout == MDIR_LAYOUT_FS)
 			group_start = (size_t)(o - rel);
 		if (first && level_len == 5 && strncasecmp(p, "INBOX", 5) == 0)
-			p = "INBOX";	/* the inbox is case-insensitive */
+			p = "INBOX"; /* the inbox is case-insensitive */
 		o += escape_level(layout, p, level_len, o);
 		/* fs: one entry per level; maildir++: one for all levels */
 		if ((size_t)(o - rel) - group_start > LEVEL_MAX) {
@@ -248,7 +249,8 @@ mdir_path_to_box(enum mdir_layout layout, const char *rel, char **box_r,
 	    strcmp(back, rel) != 0) {
 		free(back);
 		free(box);
-		return refuse(err, rel, "folder name does not map back to "
+		return refuse(err, rel,
+			      "folder name does not map back to "
 			      "this directory");
 	}
 	free(back);

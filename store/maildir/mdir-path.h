@@ -64,7 +64,7 @@ int mdir_path_from_box(enum mdir_layout layout, const char *box,
  * folder of this layout or does not map back to rel exactly.  *box_r is
  * freed by the caller.
  */
-int mdir_path_to_box(enum mdir_layout layout, const char *rel,
-		     char **box_r, struct mf_err *err);
+int mdir_path_to_box(enum mdir_layout layout, const char *rel, char **box_r,
+		     struct mf_err *err);
 
 #endif

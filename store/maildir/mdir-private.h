@@ -30,10 +30,10 @@
  */
 struct mdir_box {
 	unsigned refs;
-	char *name;		/* canonical */
+	char *name; /* canonical */
 	int dir_fd, cur_fd, new_fd, tmp_fd;
 	dev_t dev;
-	struct mdir_kwmap kw;	/* dovecot-keywords as of open or scan */
+	struct mdir_kwmap kw; /* dovecot-keywords as of open or scan */
 	/* renamed into since the last directory fsync (flush, set_flags) */
 	bool dirty_cur, dirty_new;
 };
@@ -41,26 +41,26 @@ struct mdir_box {
 struct mdir_dsink;
 
 struct mdir_store {
-	struct mf_store base;	/* first: mf_store * <-> mdir_store * */
+	struct mf_store base; /* first: mf_store * <-> mdir_store * */
 	char *root;
 	enum mdir_layout layout;
 	bool no_fsync;
-	char *trash;		/* canonical name, or NULL: unlink */
+	char *trash; /* canonical name, or NULL: unlink */
 
-	struct mdir_box *box;	/* selected folder, or NULL */
+	struct mdir_box *box; /* selected folder, or NULL */
 	bool readonly;
-	struct mdir_index idx;	/* of box */
+	struct mdir_index idx; /* of box */
 
 	/* deliveries begun since the last flush, in begin order */
 	struct mdir_dsink **pending;
 	size_t npending, pending_cap;
-	char host[64];		/* escaped host name for unique names */
+	char host[64]; /* escaped host name for unique names */
 	/* keywords reported as left without a letter, per folder, so that
 	 * each is reported once (mdir_box_kw_ensure) */
 	char *kw_noted_box, *kw_noted;
-	char *dbuf;		/* delivery: LF output, MDIR_IO_CHUNK + 1 */
-	char *fbuf_in;		/* fetch: file bytes, MDIR_IO_CHUNK */
-	char *fbuf_out;		/* fetch: CRLF, 2 * MDIR_IO_CHUNK */
+	char *dbuf;	/* delivery: LF output, MDIR_IO_CHUNK + 1 */
+	char *fbuf_in;	/* fetch: file bytes, MDIR_IO_CHUNK */
+	char *fbuf_out; /* fetch: CRLF, 2 * MDIR_IO_CHUNK */
 };
 
 /* mdir-box.c */
@@ -120,8 +120,8 @@ int mdir_move(struct mf_store *st, struct mf_move_item *items, size_t n,
 	      const char *dest, struct mf_err *err);
 /* store.h relabel(): the letters of files moved in by hand, read with
  * from's dovecot-keywords (mdir-move.c has the rules) */
-int mdir_relabel(struct mf_store *st, struct mf_relabel_item *items,
-		 size_t n, const char *from, struct mf_err *err);
+int mdir_relabel(struct mf_store *st, struct mf_relabel_item *items, size_t n,
+		 const char *from, struct mf_err *err);
 
 /* mdir-deliver.c */
 

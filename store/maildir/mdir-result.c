@@ -20,9 +20,9 @@
 
 #define READ_CHUNK (64 * 1024)
 
-#define NEED_SIZE	0x1u
-#define NEED_DATE	0x2u
-#define NEED_MSGID	0x4u
+#define NEED_SIZE 0x1u
+#define NEED_DATE 0x2u
+#define NEED_MSGID 0x4u
 
 /* Open the file only for what the name did not tell. */
 static void
@@ -43,7 +43,7 @@ file_extras(int sub_fd, const char *fname, unsigned need, char *buf,
 	}
 	fd = openat(sub_fd, fname, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return;	/* renamed or removed meanwhile: unknown */
+		return; /* renamed or removed meanwhile: unknown */
 	if ((need & NEED_DATE) && fstat(fd, &st) == 0)
 		m->date = (int64_t)st.st_mtime;
 	mf_buf_reset(hdr);
@@ -53,7 +53,7 @@ file_extras(int sub_fd, const char *fname, unsigned need, char *buf,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			need &= ~NEED_SIZE;	/* unknown, not wrong */
+			need &= ~NEED_SIZE; /* unknown, not wrong */
 			break;
 		}
 		if (n == 0)

@@ -63,8 +63,7 @@ need_box(struct mdir_store *st, const char *op, struct mf_err *err)
 static int
 rescan(struct mdir_store *st, struct mf_err *err)
 {
-	if (mdir_index_scan(&st->idx, st->box->dir_fd, st->box->name,
-			    err) < 0)
+	if (mdir_index_scan(&st->idx, st->box->dir_fd, st->box->name, err) < 0)
 		return mf_err_prefix(err, "%s", st->box->name);
 	return 0;
 }
@@ -76,8 +75,8 @@ rescan(struct mdir_store *st, struct mf_err *err)
  * NULL when the message is gone.  -1 only if the folder cannot be read.
  */
 static int
-find_key(struct mdir_store *st, const char *key, bool force,
-	 bool *rescanned, struct mdir_ent **e_r, struct mf_err *err)
+find_key(struct mdir_store *st, const char *key, bool force, bool *rescanned,
+	 struct mdir_ent **e_r, struct mf_err *err)
 {
 	struct mdir_ent *e = force ? NULL : mdir_index_find(&st->idx, key);
 
@@ -97,13 +96,12 @@ sub_fd(const struct mdir_store *st, const struct mdir_ent *e)
 	return e->in_new ? st->box->new_fd : st->box->cur_fd;
 }
 
-
 /* ---- select and scan ------------------------------------------------ */
 
 static int
 mdir_select_box(struct mf_store *mst, const char *name,
-		const struct mf_select_req *req,
-		struct mf_box_status *status_r, struct mf_err *err)
+		const struct mf_select_req *req, struct mf_box_status *status_r,
+		struct mf_err *err)
 {
 	struct mdir_store *st = mdir(mst);
 	struct mdir_box *box;
@@ -117,9 +115,8 @@ mdir_select_box(struct mf_store *mst, const char *name,
 	st->box = box;
 	st->readonly = req != NULL && req->readonly;
 	/* what crashed or killed deliveries of ours left in tmp/ */
-	if (!st->readonly &&
-	    mdir_tmp_clean(box->dir_fd, st->host, time(NULL), &stale,
-			   &cerr) < 0)
+	if (!st->readonly && mdir_tmp_clean(box->dir_fd, st->host, time(NULL),
+					    &stale, &cerr) < 0)
 		mf_log(MF_LOG_WARN, MF_LOGC_MAILDIR, "%s: %s", name, cerr.msg);
 	if (status_r != NULL) {
 		memset(status_r, 0, sizeof(*status_r));
@@ -181,10 +178,10 @@ header_end(int *state, const char *p, size_t len)
 		char c = p[i];
 
 		switch (*state) {
-		case 1:	/* at a line start */
+		case 1: /* at a line start */
 			*state = c == '\r' ? 2 : c == '\n' ? 3 : 0;
 			break;
-		case 2:	/* CR at a line start */
+		case 2: /* CR at a line start */
 			*state = c == '\n' ? 3 : 0;
 			break;
 		default:
@@ -207,7 +204,7 @@ emit(struct mf_fetch_item *item, uint64_t pos, const char *out, size_t n)
 
 	hi = item->length != 0 ? item->offset + item->length : UINT64_MAX;
 	if (hi < lo)
-		hi = UINT64_MAX;	/* overflow: to the end */
+		hi = UINT64_MAX; /* overflow: to the end */
 	a = pos > lo ? pos : lo;
 	b = pos + n < hi ? pos + n : hi;
 	if (a >= b)
@@ -236,12 +233,10 @@ stream_file(struct mdir_store *st, int fd, struct mf_fetch_item *item,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return mf_err_sys(&item->err, MF_E_MSG, "read %s",
-					  key);
+			return mf_err_sys(&item->err, MF_E_MSG, "read %s", key);
 		if (n == 0)
 			break;
-		out_len = mf_to_crlf(&nl, st->fbuf_in, (size_t)n,
-				     st->fbuf_out);
+		out_len = mf_to_crlf(&nl, st->fbuf_in, (size_t)n, st->fbuf_out);
 		if (item->header_only) {
 			cut = header_end(&hstate, st->fbuf_out, out_len);
 			if (cut != SIZE_MAX) {
@@ -252,23 +247,22 @@ stream_file(struct mdir_store *st, int fd, struct mf_fetch_item *item,
 		if (emit(item, pos, st->fbuf_out, out_len) < 0)
 			return -1;
 		pos += out_len;
-		if (last || (item->length != 0 &&
-			     pos >= item->offset + item->length))
+		if (last ||
+		    (item->length != 0 && pos >= item->offset + item->length))
 			break;
 	}
 	return mf_sink_finish(item->sink, &item->err);
 }
 
 static int
-fetch_one(struct mdir_store *st, struct mf_fetch_item *item,
-	  bool *rescanned, struct mf_err *err)
+fetch_one(struct mdir_store *st, struct mf_fetch_item *item, bool *rescanned,
+	  struct mf_err *err)
 {
 	struct mdir_ent *e;
 	int fd = -1, tries;
 
 	for (tries = 0; tries < 2; tries++) {
-		if (find_key(st, item->key, tries > 0, rescanned, &e,
-			     err) < 0)
+		if (find_key(st, item->key, tries > 0, rescanned, &e, err) < 0)
 			return -1;
 		if (e == NULL)
 			break;
@@ -287,8 +281,10 @@ fetch_one(struct mdir_store *st, struct mf_fetch_item *item,
 	if (fd < 0) {
 		item->status = -1;
 		if (errno == ENOENT)
-			mf_err_set(&item->err, MF_E_MSG, "message %s keeps "
-				   "being renamed; try again", item->key);
+			mf_err_set(&item->err, MF_E_MSG,
+				   "message %s keeps "
+				   "being renamed; try again",
+				   item->key);
 		else
 			mf_err_sys(&item->err, MF_E_MSG, "open %s", e->name);
 		return 0;
@@ -389,9 +385,11 @@ note_overflow(struct mdir_store *st, const struct mdir_box *box,
 	if (fresh[0] != '\0') {
 		mf_str_sanitize(bx, sizeof(bx), box->name, strlen(box->name));
 		mf_str_sanitize(shown, sizeof(shown), fresh, strlen(fresh));
-		mf_log(MF_LOG_NOTICE, MF_LOGC_MAILDIR, "%s: all 26 "
+		mf_log(MF_LOG_NOTICE, MF_LOGC_MAILDIR,
+		       "%s: all 26 "
 		       "dovecot-keywords letters are taken; kept in the state "
-		       "database only, not in file names: %s", bx, shown);
+		       "database only, not in file names: %s",
+		       bx, shown);
 		all = mf_kw_union(st->kw_noted, fresh);
 		free(st->kw_noted);
 		st->kw_noted = all;
@@ -410,7 +408,7 @@ mdir_box_kw_ensure(struct mdir_store *st, struct mdir_box *box,
 	if (mdir_kwmap_ensure(&box->kw, box->dir_fd, box->name, keywords,
 			      avoid | unnamed_letters(st, box), st->no_fsync,
 			      &overflow, err) < 0) {
-		err->cls = MF_E_MSG;	/* only these messages wait */
+		err->cls = MF_E_MSG; /* only these messages wait */
 		return -1;
 	}
 	if (overflow[0] != '\0')
@@ -428,34 +426,34 @@ flags_one(struct mdir_store *st, struct mf_flag_item *item, bool *rescanned,
 	int tries, r = -1;
 
 	for (tries = 0; tries < 2; tries++) {
-		if (find_key(st, item->key, tries > 0, rescanned, &e,
-			     err) < 0)
+		if (find_key(st, item->key, tries > 0, rescanned, &e, err) < 0)
 			return -1;
 		if (e == NULL)
 			break;
-		if (flagged_name(st, e, item, name, sizeof(name),
-				 &item->err) < 0) {
+		if (flagged_name(st, e, item, name, sizeof(name), &item->err) <
+		    0) {
 			item->status = -1;
 			return 0;
 		}
 		if (!e->in_new && strcmp(name, e->name) == 0)
-			return 0;	/* nothing to change */
+			return 0; /* nothing to change */
 		r = renameat(sub_fd(st, e), e->name, st->box->cur_fd, name);
 		if (r == 0 || errno != ENOENT)
 			break;
 	}
 	if (e == NULL) {
-		item->gone = true;	/* nothing to flag: not an error */
+		item->gone = true; /* nothing to flag: not an error */
 		return 0;
 	}
 	if (r < 0) {
 		item->status = -1;
 		if (errno == ENOENT)
-			mf_err_set(&item->err, MF_E_MSG, "message %s keeps "
-				   "being renamed; try again", item->key);
+			mf_err_set(&item->err, MF_E_MSG,
+				   "message %s keeps "
+				   "being renamed; try again",
+				   item->key);
 		else
-			mf_err_sys(&item->err, MF_E_MSG, "rename %s",
-				   e->name);
+			mf_err_sys(&item->err, MF_E_MSG, "rename %s", e->name);
 		return 0;
 	}
 	st->box->dirty_cur = true;
@@ -479,8 +477,10 @@ mdir_set_flags(struct mf_store *mst, struct mf_flag_item *items, size_t n,
 	if (need_box(st, "set flags", err) < 0)
 		return -1;
 	if (st->readonly)
-		return mf_err_set(err, MF_E_BOX, "%s: set flags: selected "
-				  "read-only", st->box->name);
+		return mf_err_set(err, MF_E_BOX,
+				  "%s: set flags: selected "
+				  "read-only",
+				  st->box->name);
 	/* letters for every new keyword at once: one file write at most */
 	for (i = 0; i < n; i++) {
 		char *next = mf_kw_union(kw_all, items[i].kw_add);
@@ -518,8 +518,7 @@ mdir_set_flags(struct mf_store *mst, struct mf_flag_item *items, size_t n,
 			return -1;
 		/* the key never changes with the flags */
 		if (strlen(item->key) < sizeof(item->new_key))
-			memcpy(item->new_key, item->key,
-			       strlen(item->key) + 1);
+			memcpy(item->new_key, item->key, strlen(item->key) + 1);
 	}
 	return mdir_box_sync_dirs(st, st->box, err);
 }
@@ -568,8 +567,7 @@ remove_one(struct mdir_store *st, struct mf_remove_item *item,
 	int tries, r = -1;
 
 	for (tries = 0; tries < 2; tries++) {
-		if (find_key(st, item->key, tries > 0, rescanned, &e,
-			     err) < 0)
+		if (find_key(st, item->key, tries > 0, rescanned, &e, err) < 0)
 			return -1;
 		if (e == NULL)
 			break;
@@ -589,14 +587,16 @@ remove_one(struct mdir_store *st, struct mf_remove_item *item,
 			break;
 	}
 	if (e == NULL) {
-		item->gone = true;	/* already gone: fine */
+		item->gone = true; /* already gone: fine */
 		return 0;
 	}
 	if (r < 0) {
 		item->status = -1;
 		if (errno == ENOENT)
-			mf_err_set(&item->err, MF_E_MSG, "message %s keeps "
-				   "being renamed; try again", item->key);
+			mf_err_set(&item->err, MF_E_MSG,
+				   "message %s keeps "
+				   "being renamed; try again",
+				   item->key);
 		else
 			mf_err_sys(&item->err, MF_E_MSG, "remove %s", e->name);
 		return 0;
@@ -614,12 +614,11 @@ remove_one(struct mdir_store *st, struct mf_remove_item *item,
 
 /* The trash folder for remove(), created if missing; NULL: unlink. */
 static int
-open_trash(struct mdir_store *st, struct mdir_box **trash_r,
-	   struct mf_err *err)
+open_trash(struct mdir_store *st, struct mdir_box **trash_r, struct mf_err *err)
 {
 	*trash_r = NULL;
 	if (st->trash == NULL || strcmp(st->trash, st->box->name) == 0)
-		return 0;	/* removing from the trash itself: unlink */
+		return 0; /* removing from the trash itself: unlink */
 	if (mdir_box_open(st, st->trash, trash_r, NULL) == 0)
 		return 0;
 	if (mdir_create_box(&st->base, st->trash, err) < 0 ||
@@ -638,12 +637,14 @@ mdir_remove(struct mf_store *mst, struct mf_remove_item *items, size_t n,
 	int ret = 0;
 	size_t i;
 
-	(void)expunge;	/* a maildir has no \Deleted-then-expunge step */
+	(void)expunge; /* a maildir has no \Deleted-then-expunge step */
 	if (need_box(st, "remove", err) < 0)
 		return -1;
 	if (st->readonly)
-		return mf_err_set(err, MF_E_BOX, "%s: remove: selected "
-				  "read-only", st->box->name);
+		return mf_err_set(err, MF_E_BOX,
+				  "%s: remove: selected "
+				  "read-only",
+				  st->box->name);
 	if (n > 0 && open_trash(st, &trash, err) < 0)
 		return -1;
 	for (i = 0; i < n && ret == 0; i++) {

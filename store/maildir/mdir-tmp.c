@@ -18,8 +18,8 @@
 #include "mdir-name.h"
 
 int
-mdir_tmp_clean(int dir_fd, const char *host, time_t now,
-	       unsigned *removed_r, struct mf_err *err)
+mdir_tmp_clean(int dir_fd, const char *host, time_t now, unsigned *removed_r,
+	       struct mf_err *err)
 {
 	struct dirent *de;
 	unsigned removed = 0;
@@ -42,16 +42,15 @@ mdir_tmp_clean(int dir_fd, const char *host, time_t now,
 		bool dead;
 
 		if (!mdir_name_tmp_parse(de->d_name, &pid, &fhost))
-			continue;	/* not ours: never touched */
+			continue; /* not ours: never touched */
 		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISREG(st.st_mode))
 			continue;
 		dead = now - st.st_mtime >= MDIR_TMP_STALE_SECS ||
 		       (host != NULL && strcmp(fhost, host) == 0 &&
-			pid != getpid() && kill(pid, 0) < 0 &&
-			errno == ESRCH);
+			pid != getpid() && kill(pid, 0) < 0 && errno == ESRCH);
 		if (!dead)
-			continue;	/* maybe a delivery in progress */
+			continue; /* maybe a delivery in progress */
 		if (unlinkat(fd, de->d_name, 0) == 0) {
 			char shown[128];
 

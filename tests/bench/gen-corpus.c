@@ -68,8 +68,8 @@ rng_lognormal(struct rng *r, double median, double sigma)
 
 	if (u1 < 1e-300)
 		u1 = 1e-300;
-	return median * exp(sigma * sqrt(-2.0 * log(u1)) *
-	    cos(6.283185307179586 * u2));
+	return median *
+	       exp(sigma * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
 }
 
 /* --- output buffer --------------------------------------------------- */
@@ -99,8 +99,7 @@ puts_(const char *s)
 	put(s, strlen(s));
 }
 
-static void
-putf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void putf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void
 putf(const char *fmt, ...)
@@ -120,41 +119,51 @@ putf(const char *fmt, ...)
 /* --- vocabulary ------------------------------------------------------ */
 
 static const char *const words[] = {
-	"the", "of", "and", "to", "in", "a", "is", "that", "for", "it",
-	"as", "was", "with", "be", "by", "on", "not", "he", "this", "are",
-	"or", "his", "from", "at", "which", "but", "have", "an", "had",
-	"they", "you", "were", "their", "one", "all", "we", "can", "her",
-	"has", "there", "been", "if", "more", "when", "will", "would", "who",
-	"so", "no", "meeting", "release", "patch", "server", "budget",
-	"report", "quarter", "review", "deadline", "draft", "invoice",
-	"schedule", "build", "kernel", "config", "branch", "merge", "test",
-	"customer", "contract", "weekend", "tomorrow", "thanks", "please",
-	"attached", "regards", "question", "proposal", "update", "issue",
-	"deploy", "latency", "throughput", "backup", "migration", "holiday",
-	"agenda", "minutes", "slides", "feedback", "approval", "ticket",
+	"the",	    "of",	  "and",      "to",	   "in",
+	"a",	    "is",	  "that",     "for",	   "it",
+	"as",	    "was",	  "with",     "be",	   "by",
+	"on",	    "not",	  "he",	      "this",	   "are",
+	"or",	    "his",	  "from",     "at",	   "which",
+	"but",	    "have",	  "an",	      "had",	   "they",
+	"you",	    "were",	  "their",    "one",	   "all",
+	"we",	    "can",	  "her",      "has",	   "there",
+	"been",	    "if",	  "more",     "when",	   "will",
+	"would",    "who",	  "so",	      "no",	   "meeting",
+	"release",  "patch",	  "server",   "budget",	   "report",
+	"quarter",  "review",	  "deadline", "draft",	   "invoice",
+	"schedule", "build",	  "kernel",   "config",	   "branch",
+	"merge",    "test",	  "customer", "contract",  "weekend",
+	"tomorrow", "thanks",	  "please",   "attached",  "regards",
+	"question", "proposal",	  "update",   "issue",	   "deploy",
+	"latency",  "throughput", "backup",   "migration", "holiday",
+	"agenda",   "minutes",	  "slides",   "feedback",  "approval",
+	"ticket",
 };
 #define NWORDS (sizeof(words) / sizeof(words[0]))
 
 /* display names; the non-ASCII ones get RFC 2047 encoded words */
 static const char *const names[] = {
-	"Alice Martin", "Bob Johnson", "Carol Nguyen", "David Smith",
-	"Erin O'Brien", "Frank Weber", "Grace Hopper", "Heidi Klum",
-	"Ivan Petrov", "Judy Garcia", "Mallory Stone", "Niaj Patel",
-	"José Müller", "Zoë Łukasiewicz", "François Dupré", "Ольга Смирнова",
-	"田中 太郎", "Søren Kierkegård", "Ana Gómez", "Björn Ångström",
-	"Dvořák Antonín", "Μαρία Παπαδοπούλου", "Çağla Öztürk", "李 小龙",
+	"Alice Martin",	      "Bob Johnson",	 "Carol Nguyen",
+	"David Smith",	      "Erin O'Brien",	 "Frank Weber",
+	"Grace Hopper",	      "Heidi Klum",	 "Ivan Petrov",
+	"Judy Garcia",	      "Mallory Stone",	 "Niaj Patel",
+	"José Müller",	      "Zoë Łukasiewicz", "François Dupré",
+	"Ольга Смирнова",     "田中 太郎",	 "Søren Kierkegård",
+	"Ana Gómez",	      "Björn Ångström",	 "Dvořák Antonín",
+	"Μαρία Παπαδοπούλου", "Çağla Öztürk",	 "李 小龙",
 };
 #define NNAMES (sizeof(names) / sizeof(names[0]))
 
 static const char *const domains[] = {
-	"example.org", "example.com", "mail.example.net", "corp.example",
-	"lists.example.org", "university.example.edu",
+	"example.org",	"example.com",	     "mail.example.net",
+	"corp.example", "lists.example.org", "university.example.edu",
 };
 #define NDOMAINS (sizeof(domains) / sizeof(domains[0]))
 
 static const char *const subj_extra[] = {
-	"Réunion de lundi", "Übersicht Q3", "Счёт за ноябрь", "会議の議事録",
-	"¿Mañana?", "Çalışma planı", "Ελέγχος κώδικα", "naïve café résumé",
+	"Réunion de lundi", "Übersicht Q3",	 "Счёт за ноябрь",
+	"会議の議事録",	    "¿Mañana?",		 "Çalışma planı",
+	"Ελέγχος κώδικα",   "naïve café résumé",
 };
 #define NSUBJ_EXTRA (sizeof(subj_extra) / sizeof(subj_extra[0]))
 
@@ -184,7 +193,7 @@ static const struct folder folders[] = {
 /* --- encodings ------------------------------------------------------- */
 
 static const char b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static size_t
 b64_encode(const unsigned char *in, size_t n, char *out)
@@ -239,7 +248,7 @@ put_encoded_word(const char *s, int q)
 		if (c == ' ')
 			puts_("_");
 		else if (c >= 0x80 || c == '=' || c == '?' || c == '_' ||
-		    c < 0x20)
+			 c < 0x20)
 			putf("=%02X", c);
 		else
 			put((const char *)&c, 1);
@@ -316,14 +325,17 @@ put_text(struct rng *r, size_t size, int html)
 }
 
 static void
-put_attachment(struct rng *r, size_t size, const char *boundary,
-    unsigned i, unsigned k)
+put_attachment(struct rng *r, size_t size, const char *boundary, unsigned i,
+	       unsigned k)
 {
 	static const char *const types[][2] = {
-		{ "application/pdf", "pdf" }, { "image/jpeg", "jpg" },
-		{ "image/png", "png" }, { "application/zip", "zip" },
+		{ "application/pdf", "pdf" },
+		{ "image/jpeg", "jpg" },
+		{ "image/png", "png" },
+		{ "application/zip", "zip" },
 		{ "application/vnd.openxmlformats-officedocument."
-		  "spreadsheetml.sheet", "xlsx" },
+		  "spreadsheetml.sheet",
+		  "xlsx" },
 	};
 	unsigned t = rng_below(r, 5);
 	unsigned char raw[57];
@@ -332,23 +344,24 @@ put_attachment(struct rng *r, size_t size, const char *boundary,
 
 	putf("--%s\n", boundary);
 	putf("Content-Type: %s; name=\"doc-%u-%u.%s\"\n", types[t][0], i, k,
-	    types[t][1]);
+	     types[t][1]);
 	puts_("Content-Transfer-Encoding: base64\n");
 	if (rng_below(r, 6) == 0)
 		/* RFC 2231 parameter for a non-ASCII file name */
 		putf("Content-Disposition: attachment;\n"
-		    " filename*=UTF-8''r%%C3%%A9sum%%C3%%A9-%u.%s\n\n", i,
-		    types[t][1]);
+		     " filename*=UTF-8''r%%C3%%A9sum%%C3%%A9-%u.%s\n\n",
+		     i, types[t][1]);
 	else
 		putf("Content-Disposition: attachment;"
-		    " filename=\"doc-%u-%u.%s\"\n\n", i, k, types[t][1]);
+		     " filename=\"doc-%u-%u.%s\"\n\n",
+		     i, k, types[t][1]);
 	/* incompressible, like the PDFs and JPEGs people send */
 	for (done = 0; done < size; done += sizeof(raw)) {
 		for (j = 0; j < sizeof(raw); j += 8) {
 			uint64_t v = rng_next(r);
 
-			memcpy(raw + j, &v, sizeof(raw) - j < 8 ?
-			    sizeof(raw) - j : 8);
+			memcpy(raw + j, &v,
+			       sizeof(raw) - j < 8 ? sizeof(raw) - j : 8);
 		}
 		j = b64_encode(raw, sizeof(raw), line);
 		line[j++] = '\n';
@@ -398,8 +411,8 @@ pick_folder(struct rng *r)
  * parts, in the order they appear in the output.
  */
 static void
-make_message(uint64_t seed, unsigned i, size_t big,
-    const struct folder **f_r, const char **flags_r)
+make_message(uint64_t seed, unsigned i, size_t big, const struct folder **f_r,
+	     const char **flags_r)
 {
 	struct rng r = { seed ^ ((uint64_t)i * 0xd1342543de82ef95ULL) };
 	const struct folder *f;
@@ -409,11 +422,12 @@ make_message(uint64_t seed, unsigned i, size_t big,
 	char boundary[64], alt_boundary[64];
 	/* dates from 2023-01-01 on, older messages first */
 	long long t = 1672531200LL + (long long)i * 5400 +
-	    (long long)rng_below(&r, 5000);
-	static const char *const wd[] = { "Thu", "Fri", "Sat", "Sun", "Mon",
-		"Tue", "Wed" };
-	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May",
-		"Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+		      (long long)rng_below(&r, 5000);
+	static const char *const wd[] = { "Thu", "Fri", "Sat", "Sun",
+					  "Mon", "Tue", "Wed" };
+	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr",
+					   "May", "Jun", "Jul", "Aug",
+					   "Sep", "Oct", "Nov", "Dec" };
 	char date[64];
 	long long days = t / 86400, y, m, d, doy;
 
@@ -427,7 +441,8 @@ make_message(uint64_t seed, unsigned i, size_t big,
 		long long z = days + 719468, era = z / 146097;
 		long long doe = z - era * 146097;
 		long long yoe = (doe - doe / 1460 + doe / 36524 -
-		    doe / 146096) / 365;
+				 doe / 146096) /
+				365;
 		doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
 		long long mp = (5 * doy + 2) / 153;
 
@@ -435,9 +450,11 @@ make_message(uint64_t seed, unsigned i, size_t big,
 		m = mp < 10 ? mp + 3 : mp - 9;
 		y = yoe + era * 400 + (m <= 2);
 	}
-	snprintf(date, sizeof(date), "%s, %lld %s %lld %02lld:%02lld:%02lld "
-	    "+0000", wd[days % 7], d, mon[m - 1], y, (t / 3600) % 24,
-	    (t / 60) % 60, t % 60);
+	snprintf(date, sizeof(date),
+		 "%s, %lld %s %lld %02lld:%02lld:%02lld "
+		 "+0000",
+		 wd[days % 7], d, mon[m - 1], y, (t / 3600) % 24, (t / 60) % 60,
+		 t % 60);
 
 	from = rng_below(&r, NNAMES);
 	to = rng_below(&r, NNAMES);
@@ -465,20 +482,20 @@ make_message(uint64_t seed, unsigned i, size_t big,
 		}
 	}
 	snprintf(boundary, sizeof(boundary), "=_mix_%016llx",
-	    (unsigned long long)rng_next(&r));
+		 (unsigned long long)rng_next(&r));
 	snprintf(alt_boundary, sizeof(alt_boundary), "=_alt_%016llx",
-	    (unsigned long long)rng_next(&r));
+		 (unsigned long long)rng_next(&r));
 
 	buf_len = 0;
 	putf("Return-Path: <bounce-%u@%s>\n", i, domains[from % NDOMAINS]);
 	puts_("Delivered-To: test@bench.example\n");
 	for (k = 0; k < nrecv; k++)
 		putf("Received: from mx%u.%s (mx%u.%s [192.0.2.%u])\n"
-		    "\tby mail.bench.example (Postfix) with ESMTPS id "
-		    "%08llX\n\tfor <test@bench.example>; %s\n", k,
-		    domains[(from + k) % NDOMAINS], k,
-		    domains[(from + k) % NDOMAINS], 1 + rng_below(&r, 250),
-		    (unsigned long long)(rng_next(&r) & 0xffffffffULL), date);
+		     "\tby mail.bench.example (Postfix) with ESMTPS id "
+		     "%08llX\n\tfor <test@bench.example>; %s\n",
+		     k, domains[(from + k) % NDOMAINS], k,
+		     domains[(from + k) % NDOMAINS], 1 + rng_below(&r, 250),
+		     (unsigned long long)(rng_next(&r) & 0xffffffffULL), date);
 	if (rng_below(&r, 2) == 0) {
 		unsigned char raw[192];
 		char enc[300];
@@ -490,10 +507,11 @@ make_message(uint64_t seed, unsigned i, size_t big,
 		}
 		b64_encode(raw, sizeof(raw), enc);
 		putf("DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;"
-		    " d=%s;\n\ts=sel1; t=%lld; h=from:to:subject:date:"
-		    "message-id;\n\tbh=%.44s;\n\tb=%.76s\n\t %.76s\n\t %.76s\n",
-		    domains[from % NDOMAINS], t, enc + 200, enc, enc + 76,
-		    enc + 152);
+		     " d=%s;\n\ts=sel1; t=%lld; h=from:to:subject:date:"
+		     "message-id;\n\tbh=%.44s;\n\tb=%.76s\n\t %.76s\n\t "
+		     "%.76s\n",
+		     domains[from % NDOMAINS], t, enc + 200, enc, enc + 76,
+		     enc + 152);
 	}
 	puts_("From: ");
 	put_addr(&r, from);
@@ -510,47 +528,50 @@ make_message(uint64_t seed, unsigned i, size_t big,
 		puts_("Re: ");
 	if (nonascii_subj) {
 		put_encoded_word(subj_extra[rng_below(&r, NSUBJ_EXTRA)],
-		    rng_below(&r, 2));
+				 rng_below(&r, 2));
 		puts_(" ");
 	}
 	putf("%s %s %s #%u\n", words[rng_below(&r, NWORDS)],
-	    words[rng_below(&r, NWORDS)], words[rng_below(&r, NWORDS)], i);
+	     words[rng_below(&r, NWORDS)], words[rng_below(&r, NWORDS)], i);
 	putf("Date: %s\n", date);
 	putf("Message-ID: <%u.%016llx@bench.example>\n", i,
-	    (unsigned long long)rng_next(&r));
+	     (unsigned long long)rng_next(&r));
 	if (reply && i > 0) {
 		unsigned p = rng_below(&r, i);
 
 		putf("In-Reply-To: <%u.parent@bench.example>\n", p);
 		putf("References: <%u.root@bench.example>\n"
-		    " <%u.parent@bench.example>\n", p / 2, p);
+		     " <%u.parent@bench.example>\n",
+		     p / 2, p);
 	}
 	if (f->list)
 		putf("List-Id: %s <%s.lists.example.org>\n"
-		    "List-Unsubscribe: <mailto:leave-%s@lists.example.org>\n",
-		    f->name + 6, f->name + 6, f->name + 6);
+		     "List-Unsubscribe: <mailto:leave-%s@lists.example.org>\n",
+		     f->name + 6, f->name + 6, f->name + 6);
 	puts_("MIME-Version: 1.0\n");
 	if (f->sent || f->draft)
 		puts_("User-Agent: Mozilla Thunderbird\n");
 	else
 		putf("X-Mailer: Bench Mailer %u.%u\n", rng_below(&r, 9),
-		    rng_below(&r, 20));
+		     rng_below(&r, 20));
 
 	if (natt > 0)
 		putf("Content-Type: multipart/mixed;\n boundary=\"%s\"\n\n"
-		    "This is a multi-part message in MIME format.\n\n--%s\n",
-		    boundary, boundary);
+		     "This is a multi-part message in MIME format.\n\n--%s\n",
+		     boundary, boundary);
 	if (alt) {
 		putf("Content-Type: multipart/alternative;\n"
-		    " boundary=\"%s\"\n\n--%s\n", alt_boundary, alt_boundary);
+		     " boundary=\"%s\"\n\n--%s\n",
+		     alt_boundary, alt_boundary);
 	}
 	puts_("Content-Type: text/plain; charset=utf-8; format=flowed\n"
-	    "Content-Transfer-Encoding: 7bit\n");
+	      "Content-Transfer-Encoding: 7bit\n");
 	puts_("\n");
 	put_text(&r, text, 0);
 	if (alt) {
 		putf("\n--%s\nContent-Type: text/html; charset=utf-8\n"
-		    "Content-Transfer-Encoding: 7bit\n\n", alt_boundary);
+		     "Content-Transfer-Encoding: 7bit\n\n",
+		     alt_boundary);
 		put_text(&r, text + text / 2, 1);
 		putf("\n--%s--\n", alt_boundary);
 	}
@@ -582,7 +603,8 @@ static void
 usage(void)
 {
 	fputs("usage: gen-corpus -o DIR [-n COUNT] [-s FIRST] [-S SEED] "
-	    "[-b MB]\n", stderr);
+	      "[-b MB]\n",
+	      stderr);
 	exit(2);
 }
 
@@ -596,12 +618,23 @@ main(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "o:n:s:S:b:")) != -1) {
 		switch (c) {
-		case 'o': dir = optarg; break;
-		case 'n': count = strtoul(optarg, NULL, 10); break;
-		case 's': first = strtoul(optarg, NULL, 10); break;
-		case 'S': seed = strtoull(optarg, NULL, 10); break;
-		case 'b': big_mb = strtoul(optarg, NULL, 10); break;
-		default: usage();
+		case 'o':
+			dir = optarg;
+			break;
+		case 'n':
+			count = strtoul(optarg, NULL, 10);
+			break;
+		case 's':
+			first = strtoul(optarg, NULL, 10);
+			break;
+		case 'S':
+			seed = strtoull(optarg, NULL, 10);
+			break;
+		case 'b':
+			big_mb = strtoul(optarg, NULL, 10);
+			break;
+		default:
+			usage();
 		}
 	}
 	if (dir == NULL || optind != argc)
@@ -613,7 +646,7 @@ main(int argc, char **argv)
 		const char *flags;
 
 		make_message(seed, (unsigned)i, big_mb * 1000000 / 4 * 3, &f,
-		    &flags);
+			     &flags);
 		if (write_file(dir, (unsigned)i) < 0)
 			return 1;
 		printf("%lu\t%s\t%s\t%zu\n", i, f->name, flags, buf_len);

@@ -29,11 +29,11 @@ struct mem_gone {
 struct mem_box {
 	char *name;
 	uint32_t uidvalidity, uidnext;
-	uint64_t modseq;	/* highest */
-	uint64_t token;		/* never 0 */
-	struct mem_msg *v;	/* sorted by uid or key */
+	uint64_t modseq;   /* highest */
+	uint64_t token;	   /* never 0 */
+	struct mem_msg *v; /* sorted by uid or key */
 	size_t n;
-	struct mem_gone *gone;	/* expunged UIDs, for VANISHED */
+	struct mem_gone *gone; /* expunged UIDs, for VANISHED */
 	size_t ngone;
 };
 
@@ -44,7 +44,7 @@ struct mem_fail {
 };
 
 struct mem_delivery {
-	struct mf_sink sink;	/* first: cast back */
+	struct mf_sink sink; /* first: cast back */
 	struct mf_delivery *d;
 	char *buf;
 	size_t len, cap;
@@ -52,16 +52,16 @@ struct mem_delivery {
 };
 
 struct mem_store {
-	struct mf_store base;	/* first: cast back */
+	struct mf_store base; /* first: cast back */
 	unsigned caps;
 	char *path;
 	unsigned delay_ms;
 	struct mem_box *boxes;
 	size_t nboxes;
-	long sel;		/* selected folder, -1: none */
-	uint64_t keyseq;	/* for new keys */
+	long sel;	 /* selected folder, -1: none */
+	uint64_t keyseq; /* for new keys */
 	uint32_t uv_default;
-	struct mem_delivery **dv;	/* begun since the last flush */
+	struct mem_delivery **dv; /* begun since the last flush */
 	size_t ndv;
 	struct mem_fail fails[MEM_MAX_FAILS];
 	size_t nfails;
@@ -143,16 +143,17 @@ mem_store_save(struct mf_store *st, struct mf_err *err)
 
 		put_str(f, x->name, strlen(x->name));
 		fprintf(f, "%u %u %" PRIu64 " %" PRIu64 " %zu %zu\n",
-			x->uidvalidity, x->uidnext, x->modseq, x->token,
-			x->n, x->ngone);
+			x->uidvalidity, x->uidnext, x->modseq, x->token, x->n,
+			x->ngone);
 		for (i = 0; i < x->n; i++) {
 			const struct mem_msg *g = &x->v[i];
 
-			fprintf(f, "%u %u %" PRId64 " %" PRIu64 " %" PRIu64
-				" %d ", g->uid, g->flags, g->date, g->modseq,
+			fprintf(f,
+				"%u %u %" PRId64 " %" PRIu64 " %" PRIu64 " %d ",
+				g->uid, g->flags, g->date, g->modseq,
 				g->placeholder_of, g->is_new ? 1 : 0);
-			put_str(f, g->key ? g->key : "", g->key ?
-				strlen(g->key) : 0);
+			put_str(f, g->key ? g->key : "",
+				g->key ? strlen(g->key) : 0);
 			put_str(f, g->keywords, strlen(g->keywords));
 			put_str(f, g->body, g->len);
 			fputc('\n', f);
@@ -186,8 +187,8 @@ load(struct mem_store *m, FILE *f, struct mf_err *err)
 			goto bad;
 		m->nboxes++;
 		if (fscanf(f, "%u %u %" SCNu64 " %" SCNu64 " %zu %zu ",
-			   &x->uidvalidity, &x->uidnext, &x->modseq,
-			   &x->token, &x->n, &x->ngone) != 6)
+			   &x->uidvalidity, &x->uidnext, &x->modseq, &x->token,
+			   &x->n, &x->ngone) != 6)
 			goto bad;
 		x->v = xcalloc(x->n + 1, sizeof(*x->v));
 		x->gone = xcalloc(x->ngone + 1, sizeof(*x->gone));
@@ -195,10 +196,11 @@ load(struct mem_store *m, FILE *f, struct mf_err *err)
 			struct mem_msg *g = &x->v[i];
 			int isnew;
 
-			if (fscanf(f, "%u %u %" SCNd64 " %" SCNu64 " %" SCNu64
-				   " %d ", &g->uid, &g->flags, &g->date,
-				   &g->modseq, &g->placeholder_of,
-				   &isnew) != 6)
+			if (fscanf(f,
+				   "%u %u %" SCNd64 " %" SCNu64 " %" SCNu64
+				   " %d ",
+				   &g->uid, &g->flags, &g->date, &g->modseq,
+				   &g->placeholder_of, &isnew) != 6)
 				goto bad;
 			g->is_new = isnew != 0;
 			g->key = get_str(f, NULL);
@@ -251,8 +253,8 @@ find_msg(const struct mem_store *m, const struct mem_box *x, uint32_t uid,
 
 	for (i = 0; i < x->n; i++) {
 		if (uids(m) ? x->v[i].uid == uid :
-		    key != NULL && x->v[i].key != NULL &&
-		    strcmp(x->v[i].key, key) == 0)
+			      key != NULL && x->v[i].key != NULL &&
+				      strcmp(x->v[i].key, key) == 0)
 			return (long)i;
 	}
 	return -1;
@@ -429,7 +431,7 @@ mem_list_boxes(struct mf_store *st, bool status, struct mf_box_list **list_r,
 
 		bi->name = xstrdup(m->boxes[i].name);
 		bi->role = strcmp(bi->name, "INBOX") == 0 ? MF_ROLE_INBOX :
-			   MF_ROLE_NONE;
+							    MF_ROLE_NONE;
 		bi->attrs = MF_BOX_HASNOCHILDREN;
 		if (status)
 			fill_status(m, &m->boxes[i], &bi->status);
@@ -447,8 +449,9 @@ add_box(struct mem_store *m, const char *name, uint32_t uidvalidity)
 	x = &m->boxes[m->nboxes++];
 	memset(x, 0, sizeof(*x));
 	x->name = xstrdup(name);
-	x->uidvalidity = !uids(m) ? 0 : uidvalidity != 0 ? uidvalidity :
-			 m->uv_default;
+	x->uidvalidity = !uids(m)	  ? 0 :
+			 uidvalidity != 0 ? uidvalidity :
+					    m->uv_default;
 	x->uidnext = 1;
 	x->modseq = 1;
 	x->token = 1;
@@ -532,7 +535,7 @@ find_msgid(struct mf_arena *a, const char *p, size_t len)
 		while (e < len && p[e] != '\n')
 			e++;
 		if (e - i <= 2)
-			return NULL;	/* the blank line: end of header */
+			return NULL; /* the blank line: end of header */
 		if (e - i > 11 && strncasecmp(p + i, "message-id:", 11) == 0) {
 			size_t s = i + 11, t = e;
 
@@ -648,7 +651,8 @@ mem_fetch(struct mf_store *st, struct mf_fetch_item *items, size_t n,
 		mf_err_clear(&it->err);
 		if (f == MEM_FAIL_ITEMS) {
 			it->status = -1;
-			mf_err_set(&it->err, MF_E_MSG, "fetch: failure "
+			mf_err_set(&it->err, MF_E_MSG,
+				   "fetch: failure "
 				   "injected");
 			continue;
 		}
@@ -662,10 +666,11 @@ mem_fetch(struct mf_store *st, struct mf_fetch_item *items, size_t n,
 		end = it->header_only ? header_len(g->body, g->len) : g->len;
 		lo = it->offset < end ? it->offset : end;
 		hi = it->length != 0 && lo + it->length < end ?
-		     lo + it->length : end;
-		if ((hi > lo && mf_sink_write(it->sink, g->body + lo,
-					      (size_t)(hi - lo),
-					      &it->err) < 0) ||
+			     lo + it->length :
+			     end;
+		if ((hi > lo &&
+		     mf_sink_write(it->sink, g->body + lo, (size_t)(hi - lo),
+				   &it->err) < 0) ||
 		    mf_sink_finish(it->sink, &it->err) < 0) {
 			it->status = -1;
 			continue;
@@ -680,8 +685,7 @@ mem_fetch(struct mf_store *st, struct mf_fetch_item *items, size_t n,
 /* ---- deliveries ----------------------------------------------------- */
 
 static int
-dv_write(struct mf_sink *sink, const void *data, size_t len,
-	 struct mf_err *err)
+dv_write(struct mf_sink *sink, const void *data, size_t len, struct mf_err *err)
 {
 	struct mem_delivery *v = (struct mem_delivery *)sink;
 
@@ -790,7 +794,7 @@ mem_deliver_flush(struct mf_store *st, struct mf_err *err)
 			d->status = -1;
 			mf_err_set(&d->err, MF_E_MSG, "%s",
 				   v->finished ? "deliver: failure injected" :
-				   "message not complete");
+						 "message not complete");
 			dv_end(v);
 			continue;
 		}
@@ -847,7 +851,8 @@ mem_set_flags(struct mf_store *st, struct mf_flag_item *items, size_t n,
 		mf_err_clear(&it->err);
 		if (f == MEM_FAIL_ITEMS) {
 			it->status = -1;
-			mf_err_set(&it->err, MF_E_MSG, "flags: failure "
+			mf_err_set(&it->err, MF_E_MSG,
+				   "flags: failure "
 				   "injected");
 			continue;
 		}
@@ -868,8 +873,10 @@ mem_set_flags(struct mf_store *st, struct mf_flag_item *items, size_t n,
 		}
 		fl = ((g->flags | it->add) & ~it->del) & MF_FLAG_ALL;
 		kw = mf_kw_minus(g->keywords, it->kw_del ? it->kw_del : "");
-		kw2 = mf_kw_union(kw, (m->caps & MF_CAP_KEYWORDS) &&
-				  it->kw_add ? it->kw_add : "");
+		kw2 = mf_kw_union(kw,
+				  (m->caps & MF_CAP_KEYWORDS) && it->kw_add ?
+					  it->kw_add :
+					  "");
 		free(kw);
 		if (fl == g->flags && strcmp(kw2, g->keywords) == 0) {
 			free(kw2);
@@ -911,7 +918,8 @@ mem_remove(struct mf_store *st, struct mf_remove_item *items, size_t n,
 		mf_err_clear(&it->err);
 		if (f == MEM_FAIL_ITEMS) {
 			it->status = -1;
-			mf_err_set(&it->err, MF_E_MSG, "remove: failure "
+			mf_err_set(&it->err, MF_E_MSG,
+				   "remove: failure "
 				   "injected");
 			continue;
 		}
@@ -953,7 +961,8 @@ mem_move(struct mf_store *st, struct mf_move_item *items, size_t n,
 	if (f == MEM_FAIL_BOX || f == MEM_FAIL_STORE)
 		return fail_call(m, "move", f, err);
 	if (uids(m) && !(m->caps & (MF_CAP_MOVE | MF_CAP_UIDPLUS)))
-		return mf_err_set(err, MF_E_BOX, "move: neither MOVE nor "
+		return mf_err_set(err, MF_E_BOX,
+				  "move: neither MOVE nor "
 				  "UIDPLUS");
 	to = find_box(m, dest);
 	if (to == NULL || to == x)
@@ -971,7 +980,8 @@ mem_move(struct mf_store *st, struct mf_move_item *items, size_t n,
 		mf_err_clear(&it->err);
 		if (f == MEM_FAIL_ITEMS) {
 			it->status = -1;
-			mf_err_set(&it->err, MF_E_MSG, "move: failure "
+			mf_err_set(&it->err, MF_E_MSG,
+				   "move: failure "
 				   "injected");
 			continue;
 		}

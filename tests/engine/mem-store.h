@@ -40,31 +40,31 @@
 #include "store.h"
 
 struct mem_store_cfg {
-	const char *name;	/* for messages */
-	unsigned caps;		/* MF_CAP_* */
-	const char *path;	/* persistence file; NULL: memory only */
-	unsigned delay_ms;	/* sleep in every op; 0: none */
+	const char *name;  /* for messages */
+	unsigned caps;	   /* MF_CAP_* */
+	const char *path;  /* persistence file; NULL: memory only */
+	unsigned delay_ms; /* sleep in every op; 0: none */
 };
 
 /* One message as the tests see it; strings owned by the store. */
 struct mem_msg {
-	uint32_t uid;		/* UID stores */
-	char *key;		/* key stores */
+	uint32_t uid; /* UID stores */
+	char *key;    /* key stores */
 	unsigned flags;
-	char *keywords;		/* normalized, never NULL */
+	char *keywords; /* normalized, never NULL */
 	int64_t date;
 	uint64_t modseq;
 	uint64_t placeholder_of;
 	bool is_new;
-	char *body;		/* canonical bytes */
+	char *body; /* canonical bytes */
 	size_t len;
 };
 
 enum mem_fail_kind {
-	MEM_FAIL_BOX = 1,	/* does nothing, -1 with MF_E_BOX */
-	MEM_FAIL_STORE,		/* likewise with MF_E_NET: store gone */
-	MEM_FAIL_ITEMS,		/* each item fails (MF_E_MSG), call ok */
-	MEM_FAIL_LOST,		/* does its work, then -1 MF_E_NET (an
+	MEM_FAIL_BOX = 1, /* does nothing, -1 with MF_E_BOX */
+	MEM_FAIL_STORE,	  /* likewise with MF_E_NET: store gone */
+	MEM_FAIL_ITEMS,	  /* each item fails (MF_E_MSG), call ok */
+	MEM_FAIL_LOST,	  /* does its work, then -1 MF_E_NET (an
 				 * answer that never came) */
 };
 
@@ -95,8 +95,8 @@ int mem_store_set_uidnext(struct mf_store *st, const char *box,
 size_t mem_store_nboxes(const struct mf_store *st);
 const char *mem_store_box_name(const struct mf_store *st, size_t i);
 /* NULL, 0 when there is no such folder */
-const struct mem_msg *mem_store_msgs(const struct mf_store *st,
-				     const char *box, size_t *n_r);
+const struct mem_msg *mem_store_msgs(const struct mf_store *st, const char *box,
+				     size_t *n_r);
 /* Changes made through the ops (not the set-up calls) since open. */
 unsigned long mem_store_changes(const struct mf_store *st);
 

@@ -85,8 +85,7 @@ on_report(void *ctx, const struct sync_box_report *r)
 
 /* One sync_run over the world in dir. */
 static void
-run_sync(const struct scen *sc, const char *dir, bool inject,
-	 struct run_out *o)
+run_sync(const struct scen *sc, const char *dir, bool inject, struct run_out *o)
 {
 	struct mf_store *far = NULL, *near = NULL;
 	struct state_db *db = NULL;
@@ -97,8 +96,7 @@ run_sync(const struct scen *sc, const char *dir, bool inject,
 
 	memset(o, 0, sizeof(*o));
 	o->rc = -1;
-	if (scen_open_stores(sc, dir, &far, &near, o->err,
-			     sizeof(o->err)) < 0)
+	if (scen_open_stores(sc, dir, &far, &near, o->err, sizeof(o->err)) < 0)
 		goto out;
 	for (i = 0; inject && i < sc->nfails; i++)
 		mem_store_fail(sc->fails[i].far ? far : near, sc->fails[i].op,
@@ -173,7 +171,10 @@ static int
 copy_world(const char *init, const char *dir)
 {
 	static const char *const files[] = {
-		"far.mem", "near.mem", "state.db", "state.db-wal",
+		"far.mem",
+		"near.mem",
+		"state.db",
+		"state.db-wal",
 	};
 	size_t i;
 
@@ -195,7 +196,7 @@ copy_world(const char *init, const char *dir)
 
 struct ctx {
 	const struct scen *sc;
-	bool quiet;	/* xfail: say nothing of the difference */
+	bool quiet; /* xfail: say nothing of the difference */
 };
 
 static void
@@ -241,10 +242,12 @@ complain(struct ctx *c, const char *phase, const char *what,
 	 const struct run_out *o)
 {
 	if (!c->quiet)
-		fprintf(stderr, "%s:%d: %s: %s: %s (rc %d, failed %zu, "
-			"boxes failed %zu%s%s)\n", c->sc->file, c->sc->line,
-			c->sc->name, phase, what, o->rc, o->sum.failed,
-			o->sum.boxes_failed, o->err[0] ? ": " : "", o->err);
+		fprintf(stderr,
+			"%s:%d: %s: %s: %s (rc %d, failed %zu, "
+			"boxes failed %zu%s%s)\n",
+			c->sc->file, c->sc->line, c->sc->name, phase, what,
+			o->rc, o->sum.failed, o->sum.boxes_failed,
+			o->err[0] ? ": " : "", o->err);
 	return false;
 }
 
@@ -358,11 +361,12 @@ run_scen(struct ctx *c, const char *tmp)
 	if (!changed_nothing(&o)) {
 		char what[256];
 
-		snprintf(what, sizeof(what), "changed something (%lu store "
+		snprintf(what, sizeof(what),
+			 "changed something (%lu store "
 			 "changes; pulled %zu pushed %zu flags %zu/%zu deleted "
-			 "%zu/%zu)", o.changes, o.sum.pulled, o.sum.pushed,
-			 o.sum.flags_far, o.sum.flags_near, o.sum.del_far,
-			 o.sum.del_near);
+			 "%zu/%zu)",
+			 o.changes, o.sum.pulled, o.sum.pushed, o.sum.flags_far,
+			 o.sum.flags_near, o.sum.del_far, o.sum.del_near);
 		complain(c, "second run", what, &o);
 		if (!c->quiet && final != NULL)
 			check_world(c, "after the second run", dir, final);
@@ -370,8 +374,7 @@ run_scen(struct ctx *c, const char *tmp)
 	}
 	if (final != NULL && !check_world(c, "second run", dir, final))
 		goto out;
-	if (sc->nfails == 0 && !sc->expect_failed &&
-	    !crash_loop(c, init, dir))
+	if (sc->nfails == 0 && !sc->expect_failed && !crash_loop(c, init, dir))
 		goto out;
 	ok = true;
 out:
@@ -445,15 +448,17 @@ main(int argc, char **argv)
 			return 2;
 	}
 	mf_log_set_handler(quiet_log, NULL);
-	mf_log_set_level(debug ? MF_LOG_DEBUG : verbose ? MF_LOG_INFO :
-			 MF_LOG_ERROR);
+	mf_log_set_level(debug	 ? MF_LOG_DEBUG :
+			 verbose ? MF_LOG_INFO :
+				   MF_LOG_ERROR);
 	if (debug)
 		mf_log_set_debug(MF_LOGC_SYNC);
 	/* a tmpfs where there is one: the state database fsyncs every
 	 * commit, and the tests kill processes, not machines */
 	snprintf(tmpl, sizeof(tmpl), "%s/mf-scen-XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") :
-		 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+		 getenv("TMPDIR")	       ? getenv("TMPDIR") :
+		 access("/dev/shm", W_OK) == 0 ? "/dev/shm" :
+						 "/tmp");
 	if (mkdtemp(tmpl) == NULL) {
 		perror(tmpl);
 		return 1;
@@ -476,7 +481,7 @@ main(int argc, char **argv)
 			}
 			for (k = 0; k < n; k++) {
 				struct ctx c = { &v[k], v[k].xfail[0] != 0 &&
-						 !verbose };
+								!verbose };
 				char *tmp = xasprintf("%s/%zu", tmpl, k);
 				bool ok;
 
@@ -492,14 +497,16 @@ main(int argc, char **argv)
 				bool xf = v[k].xfail[0] != 0;
 
 				if (xf && ok) {
-					fprintf(stderr, "%s:%d: %s: XPASS "
+					fprintf(stderr,
+						"%s:%d: %s: XPASS "
 						"(marked xfail: %s)\n",
-						v[k].file, v[k].line,
-						v[k].name, v[k].xfail);
+						v[k].file, v[k].line, v[k].name,
+						v[k].xfail);
 					xpassed++;
 				} else if (xf) {
 					if (verbose)
-						fprintf(stderr, "%s:%d: %s: "
+						fprintf(stderr,
+							"%s:%d: %s: "
 							"xfail: %s\n",
 							v[k].file, v[k].line,
 							v[k].name, v[k].xfail);
@@ -520,6 +527,7 @@ main(int argc, char **argv)
 	rm_rf(tmpl);
 	free(defdir);
 	printf("%zu passed, %zu failed, %zu known failures (xfail), "
-	       "%zu unexpected passes\n", passed, failed, xfailed, xpassed);
+	       "%zu unexpected passes\n",
+	       passed, failed, xfailed, xpassed);
 	return failed > 0 || xpassed > 0 ? 1 : 0;
 }

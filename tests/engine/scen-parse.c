@@ -14,9 +14,9 @@
 struct parser {
 	const char *file;
 	int line;
-	struct scen *sc;	/* current, NULL before the first === */
-	struct scen_table *t;	/* current table */
-	char box[SCEN_NAME];	/* current folder of the table */
+	struct scen *sc;      /* current, NULL before the first === */
+	struct scen_table *t; /* current table */
+	char box[SCEN_NAME];  /* current folder of the table */
 	bool failed;
 };
 
@@ -45,11 +45,13 @@ static const struct {
 	{ "scan_may_miss", MF_CAP_SCAN_MAY_MISS },
 };
 
-#define CAPS_IMAP (MF_CAP_UIDS | MF_CAP_UIDPLUS | MF_CAP_MOVE | \
-		   MF_CAP_KEYWORDS | MF_CAP_CHEAP_SIZE | MF_CAP_LIST_STATUS | \
-		   MF_CAP_CONDSTORE | MF_CAP_QRESYNC)
-#define CAPS_MAILDIR (MF_CAP_KEYWORDS | MF_CAP_DIR_TOKEN | \
-		      MF_CAP_PLACEHOLDERS | MF_CAP_SCAN_MAY_MISS)
+#define CAPS_IMAP \
+	(MF_CAP_UIDS | MF_CAP_UIDPLUS | MF_CAP_MOVE | MF_CAP_KEYWORDS | \
+	 MF_CAP_CHEAP_SIZE | MF_CAP_LIST_STATUS | MF_CAP_CONDSTORE | \
+	 MF_CAP_QRESYNC)
+#define CAPS_MAILDIR \
+	(MF_CAP_KEYWORDS | MF_CAP_DIR_TOKEN | MF_CAP_PLACEHOLDERS | \
+	 MF_CAP_SCAN_MAY_MISS)
 
 unsigned
 scen_caps(const char *spec, char *errbuf, size_t errsize)
@@ -414,8 +416,8 @@ fail_line(struct parser *p, char *rest)
 	int n = split(rest, tok, 8);
 	struct scen_fail *f;
 
-	if (n != 4 || (strcmp(tok[0], "far") != 0 &&
-		       strcmp(tok[0], "near") != 0) ||
+	if (n != 4 ||
+	    (strcmp(tok[0], "far") != 0 && strcmp(tok[0], "near") != 0) ||
 	    p->sc->nfails == SCEN_MAX_FAILS) {
 		perr(p, "fail: far|near OP N box|store|items|lost", NULL);
 		return;

@@ -66,7 +66,7 @@ scen_body(const struct scen_msg *m, size_t *len_r)
 		if (want > 78) {
 			want = 78;
 			if (m->size - len - want < 3)
-				want -= 3;	/* leave room for a CRLF */
+				want -= 3; /* leave room for a CRLF */
 		}
 		if (want < 2) {
 			cat(&b, &len, want == 1 ? "x" : "");
@@ -83,8 +83,7 @@ scen_body(const struct scen_msg *m, size_t *len_r)
 
 /* Header field value of name in a canonical message, into out. */
 static bool
-header_get(const char *p, size_t len, const char *name, char *out,
-	   size_t size)
+header_get(const char *p, size_t len, const char *name, char *out, size_t size)
 {
 	size_t i = 0, nl = strlen(name);
 
@@ -136,8 +135,8 @@ msg_unbody(const struct mem_msg *g, struct scen_msg *m)
 			snprintf(m->mid, sizeof(m->mid), "%.63s", v);
 		else if (vl - 7 != strlen(m->tag) ||
 			 strncmp(v + 1, m->tag, vl - 7) != 0)
-			snprintf(m->mid, sizeof(m->mid), "%.*s",
-				 (int)(vl - 7), v + 1);
+			snprintf(m->mid, sizeof(m->mid), "%.*s", (int)(vl - 7),
+				 v + 1);
 	}
 	m->xtuid = header_get(g->body, g->len, "X-TUID", v, sizeof(v));
 	if (m->ph)
@@ -228,19 +227,24 @@ render_msg(struct scen_lines *l, const struct scen_msg *m)
 	if (m->size && !m->ph)
 		o += (size_t)snprintf(opts + o, sizeof(opts) - o,
 				      " size=%" PRIu64, m->size);
-	add_line(l, "%s: %s %s %s %s%s", m->far ? "far" : "near", m->box,
-		 m->id, flags_str(m->flags, f), m->tag, opts);
+	add_line(l, "%s: %s %s %s %s%s", m->far ? "far" : "near", m->box, m->id,
+		 flags_str(m->flags, f), m->tag, opts);
 }
 
 static const char *
 pending_str(enum state_pending p)
 {
 	switch (p) {
-	case STATE_PENDING_PULL: return " pending=pull";
-	case STATE_PENDING_PUSH: return " pending=push";
-	case STATE_PENDING_MOVE: return " pending=move";
-	case STATE_PENDING_FETCH: return " pending=fetch";
-	default: return "";
+	case STATE_PENDING_PULL:
+		return " pending=pull";
+	case STATE_PENDING_PUSH:
+		return " pending=push";
+	case STATE_PENDING_MOVE:
+		return " pending=move";
+	case STATE_PENDING_FETCH:
+		return " pending=fetch";
+	default:
+		return "";
 	}
 }
 
@@ -304,8 +308,9 @@ row_write(struct state_msg *m, const struct scen_row *r, bool near_uids,
 	  uint64_t size, int64_t date, const char *msgid)
 {
 	memset(m, 0, sizeof(*m));
-	m->far_uid = strcmp(r->far, "-") == 0 ? 0 :
-		     (uint32_t)strtoul(r->far, NULL, 10);
+	m->far_uid = strcmp(r->far, "-") == 0 ?
+			     0 :
+			     (uint32_t)strtoul(r->far, NULL, 10);
 	if (strcmp(r->near, "-") != 0 && near_uids)
 		m->near_uid = (uint32_t)strtoul(r->near, NULL, 10);
 	else if (strcmp(r->near, "-") != 0)
@@ -365,8 +370,7 @@ scen_open_stores(const struct scen *sc, const char *dir,
 		 char *errbuf, size_t errsize)
 {
 	struct mem_store_cfg fc = { "far", sc->far_caps, NULL, sc->delay_ms };
-	struct mem_store_cfg nc = { "near", sc->near_caps, NULL,
-				    sc->delay_ms };
+	struct mem_store_cfg nc = { "near", sc->near_caps, NULL, sc->delay_ms };
 	struct mf_err err = { 0 };
 	char *fp = path_in(dir, "far.mem"), *np = path_in(dir, "near.mem");
 	int ret = 0;
@@ -411,8 +415,8 @@ box_on(const struct scen_table *t, const char *name, bool far)
 }
 
 static int
-build_stores(const struct scen *sc, struct mf_store *far,
-	     struct mf_store *near, struct mf_err *err)
+build_stores(const struct scen *sc, struct mf_store *far, struct mf_store *near,
+	     struct mf_err *err)
 {
 	const struct scen_table *t = &sc->before;
 	size_t i;
@@ -449,12 +453,13 @@ build_stores(const struct scen *sc, struct mf_store *far,
 			/* ours: the header and a line; it stands for
 			 * the message of the same tag (size or plain) */
 			size_t hl = (size_t)(strstr(g.body, "\r\n\r\n") -
-					     g.body) + 4;
+					     g.body) +
+				    4;
 
 			g.placeholder_of = g.len;
 			g.body = xrealloc(g.body, hl + 64);
 			g.len = hl + (size_t)snprintf(g.body + hl, 64,
-				"[placeholder]\r\n");
+						      "[placeholder]\r\n");
 		}
 		rc = mem_store_add_msg(st, s->box, &g, err);
 		free(g.body);
@@ -516,8 +521,8 @@ row_facts(const struct scen *sc, const struct scen_row *r, uint64_t *size,
 	if (m->date)
 		*date = m->date;
 	if (!m->nomid)
-		snprintf(msgid, idsize, "<%s@test>", m->mid[0] ? m->mid :
-			 m->tag);
+		snprintf(msgid, idsize, "<%s@test>",
+			 m->mid[0] ? m->mid : m->tag);
 }
 
 static int
@@ -579,8 +584,7 @@ fail:
 }
 
 int
-scen_build(const struct scen *sc, const char *dir, char *errbuf,
-	   size_t errsize)
+scen_build(const struct scen *sc, const char *dir, char *errbuf, size_t errsize)
 {
 	struct mf_store *far = NULL, *near = NULL;
 	struct state_db *db = NULL;
@@ -636,8 +640,8 @@ render_store(struct mf_store *st, bool far, struct scen_lines *out)
 }
 
 int
-scen_render_dir(const struct scen *sc, const char *dir,
-		struct scen_lines *out, char *errbuf, size_t errsize)
+scen_render_dir(const struct scen *sc, const char *dir, struct scen_lines *out,
+		char *errbuf, size_t errsize)
 {
 	struct mf_store *far = NULL, *near = NULL;
 	struct state_db *db = NULL;
@@ -713,8 +717,8 @@ line_match(const char *exp, const char *act)
 		bool any = es - e == 1 && *e == '*' &&
 			   !(as - a == 1 && *a == '-');
 
-		if (!any && (es - e != as - a ||
-			     strncmp(e, a, (size_t)(es - e)) != 0))
+		if (!any &&
+		    (es - e != as - a || strncmp(e, a, (size_t)(es - e)) != 0))
 			return false;
 		e = es + 1;
 		a = as + 1;

@@ -22,7 +22,7 @@
 #define SCEN_MAX_ROWS 96
 #define SCEN_MAX_BOXES 8
 #define SCEN_MAX_FAILS 4
-#define SCEN_NAME 192	/* room for a maildir key over MOVE_KEY_MAX */
+#define SCEN_NAME 192 /* room for a maildir key over MOVE_KEY_MAX */
 #define SCEN_TEXT 256
 
 /* The fixed clock of every run; dates are relative to it. */
@@ -34,39 +34,39 @@ struct scen_msg {
 	int line;
 	bool far;
 	char box[SCEN_NAME];
-	char id[SCEN_NAME];	/* UID or key; "*" any / assigned */
+	char id[SCEN_NAME]; /* UID or key; "*" any / assigned */
 	unsigned flags;
 	char tag[SCEN_NAME];
-	char kw[SCEN_TEXT];	/* normalized */
-	char mid[SCEN_NAME];	/* Message-ID <mid@test>; "" = tag */
-	bool nomid;		/* no Message-ID header at all */
-	bool xtuid;		/* an X-TUID header (same fingerprint) */
-	bool ph;		/* a placeholder of ours */
+	char kw[SCEN_TEXT];  /* normalized */
+	char mid[SCEN_NAME]; /* Message-ID <mid@test>; "" = tag */
+	bool nomid;	     /* no Message-ID header at all */
+	bool xtuid;	     /* an X-TUID header (same fingerprint) */
+	bool ph;	     /* a placeholder of ours */
 	bool is_new;
-	char body[SCEN_NAME];	/* body variant; "" = plain */
-	uint64_t size;		/* padded to exactly this size; 0 = no */
-	int64_t date;		/* 0: a day before SCEN_NOW */
+	char body[SCEN_NAME]; /* body variant; "" = plain */
+	uint64_t size;	      /* padded to exactly this size; 0 = no */
+	int64_t date;	      /* 0: a day before SCEN_NOW */
 };
 
 /* One state line: state: */
 struct scen_row {
 	int line;
 	char box[SCEN_NAME];
-	char far[SCEN_NAME];	/* far UID, "-" none, "*" any */
-	char near[SCEN_NAME];	/* near UID or key, "-", "*" */
+	char far[SCEN_NAME];  /* far UID, "-" none, "*" any */
+	char near[SCEN_NAME]; /* near UID or key, "-", "*" */
 	unsigned flags, nflags;
 	char kw[SCEN_TEXT], nkw[SCEN_TEXT];
 	enum state_pending pending;
-	char arg[SCEN_NAME];	/* pending_arg; "" = NULL */
+	char arg[SCEN_NAME]; /* pending_arg; "" = NULL */
 	bool ph;
-	uint64_t size;		/* 0: the message's */
+	uint64_t size; /* 0: the message's */
 };
 
 /* A box: line.  INBOX exists on both sides unless a table says else. */
 struct scen_box {
 	char name[SCEN_NAME];
 	bool far, near;
-	bool synced;		/* has a state box even without rows */
+	bool synced; /* has a state box even without rows */
 };
 
 struct scen_table {
@@ -94,14 +94,14 @@ struct scen {
 	struct sync_policy pol;
 	char folder_buf[SCEN_TEXT];
 	const char *folders[16];
-	bool reset_far, reset_near;	/* UIDVALIDITY changed since the
+	bool reset_far, reset_near; /* UIDVALIDITY changed since the
 					 * state was recorded */
 	struct scen_fail fails[SCEN_MAX_FAILS];
 	size_t nfails;
 	unsigned delay_ms;
 	size_t batch;
-	char xfail[SCEN_TEXT];		/* "": must pass */
-	bool expect_failed;		/* the first run must report one */
+	char xfail[SCEN_TEXT]; /* "": must pass */
+	bool expect_failed;    /* the first run must report one */
 	struct scen_table before, expect, then;
 };
 

@@ -54,8 +54,7 @@ static size_t inlen;
 static char tag[64] = "*";
 static const char *cert, *key;
 
-static void logmsg(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
+static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void die(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2), noreturn));
 
@@ -100,7 +99,8 @@ put(const char *p, size_t n)
 		ssize_t r;
 
 		if (ssl != NULL) {
-			int w = SSL_write(ssl, p, (int)(n > 1 << 20 ? 1 << 20 : n));
+			int w = SSL_write(ssl, p,
+					  (int)(n > 1 << 20 ? 1 << 20 : n));
 
 			if (w <= 0)
 				client_closed();
@@ -176,9 +176,15 @@ expand(const char *s, char *out, size_t size)
 		}
 		s++;
 		switch (*s) {
-		case 'r': out[o++] = '\r'; break;
-		case 'n': out[o++] = '\n'; break;
-		case 't': out[o++] = '\t'; break;
+		case 'r':
+			out[o++] = '\r';
+			break;
+		case 'n':
+			out[o++] = '\n';
+			break;
+		case 't':
+			out[o++] = '\t';
+			break;
 		case 'x': {
 			char hex[3] = { s[1], s[1] ? s[2] : 0, 0 };
 
@@ -203,8 +209,7 @@ start_tls(void)
 	if (cert == NULL || key == NULL)
 		die("TLS needs --cert and --key");
 	ctx = SSL_CTX_new(TLS_server_method());
-	if (ctx == NULL ||
-	    SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
+	if (ctx == NULL || SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
 	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
 		die("cannot load %s / %s", cert, key);
 	ssl = SSL_new(ctx);
@@ -349,7 +354,7 @@ main(int argc, char **argv)
 			die("cannot write %s", tmp);
 		fprintf(pf, "%u\n", ntohs(sa.sin_port));
 		fclose(pf);
-		rename(tmp, portfile);	/* appears complete or not at all */
+		rename(tmp, portfile); /* appears complete or not at all */
 	} else {
 		printf("%u\n", ntohs(sa.sin_port));
 		fflush(stdout);

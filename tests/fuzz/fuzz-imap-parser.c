@@ -32,9 +32,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define HEADER 5
 
 struct run {
-	uint64_t hash;		/* FNV-1a over everything observed */
+	uint64_t hash; /* FNV-1a over everything observed */
 	unsigned mode;
-	unsigned literals;	/* handler calls */
+	unsigned literals; /* handler calls */
 	struct imap_parser_limits lim;
 };
 
@@ -68,7 +68,7 @@ sink_write(struct mf_sink *s, const void *data, size_t len, struct mf_err *err)
 	struct fuzz_sink *fs = (struct fuzz_sink *)s;
 
 	if (len == 0)
-		abort();	/* the parser never writes nothing */
+		abort(); /* the parser never writes nothing */
 	if (fs->fail)
 		return mf_err_set(err, MF_E_MSG, "sink failed");
 	/* a discarding sink: only what arrived is remembered */
@@ -81,7 +81,7 @@ sink_finish(struct mf_sink *s, struct mf_err *err)
 {
 	(void)s;
 	(void)err;
-	abort();	/* the parser must never finish a sink */
+	abort(); /* the parser must never finish a sink */
 }
 
 static const struct mf_sink_ops sink_ops = {
@@ -89,8 +89,8 @@ static const struct mf_sink_ops sink_ops = {
 	.finish = sink_finish,
 };
 
-static void walk_args(struct run *r, const struct imap_arg *args,
-		      size_t count, unsigned depth);
+static void walk_args(struct run *r, const struct imap_arg *args, size_t count,
+		      unsigned depth);
 
 static void
 walk_arg(struct run *r, const struct imap_arg *a, unsigned depth)
@@ -250,8 +250,8 @@ run_parser(struct run *r, const uint8_t *in, size_t len, const uint8_t *cuts)
 			mix(r, err.msg, strlen(err.msg));
 			mix_u64(r, err.cls);
 			imap_parser_reset(p);
-			ret = imap_parser_feed(p, "* OK x\r\n", 8, &used,
-					       &resp, &err);
+			ret = imap_parser_feed(p, "* OK x\r\n", 8, &used, &resp,
+					       &err);
 			if (ret != IMAP_PARSE_DONE || used != 8)
 				abort();
 			break;

@@ -60,7 +60,7 @@ capture(enum mf_log_level level, unsigned cat, const char *msg, void *ctx)
 	(void)ctx;
 	if (mf_buf_append_str(&trace, msg, NULL) < 0 ||
 	    mf_buf_append(&trace, "\n", 1, NULL) < 0)
-		mf_buf_reset(&trace);	/* bounded; still checked */
+		mf_buf_reset(&trace); /* bounded; still checked */
 }
 
 static int run(const char *fmt, ...) MF_PRINTF(1, 2);
@@ -121,8 +121,8 @@ load_canon(const char *path, struct mf_buf *b)
 	assert_non_null(f);
 	mf_buf_init(b, 64 * 1024 * 1024);
 	while ((n = fread(in, 1, sizeof(in), f)) > 0)
-		if (mf_buf_append(b, out, mf_to_crlf(&nl, in, n, out),
-				  NULL) < 0)
+		if (mf_buf_append(b, out, mf_to_crlf(&nl, in, n, out), NULL) <
+		    0)
 			fail_msg("seed file too big");
 	fclose(f);
 }
@@ -144,8 +144,8 @@ start_server(struct server *s, const char *extra)
 	read_env(s);
 	for (i = 0; i < NSEED; i++) {
 		s->seed_files[i] = xasprintf("%s/messages/spamassassin/"
-					     "%s-%03zu", data,
-					     i % 2 ? "spam" : "nice",
+					     "%s-%03zu",
+					     data, i % 2 ? "spam" : "nice",
 					     i / 2 + 1);
 		load_canon(s->seed_files[i], &s->seed_canon[i]);
 		o += (size_t)snprintf(list + o, sizeof(list) - o, " '%s'",
@@ -159,9 +159,11 @@ start_server(struct server *s, const char *extra)
 	/* NBULK copies of one message, for the ranged pipelined commands */
 	return run("for i in $(seq %d); do echo '%s'; done | bash '%s' seed "
 		   "'%s' Bulk --files-from - 2>/dev/null && "
-		   "bash '%s' seed '%s' Sent '%s' 2>/dev/null", NBULK,
-		   s->seed_files[0], harness,
-		   s->dir, harness, s->dir, s->seed_files[0]) == 0 ? 0 : -1;
+		   "bash '%s' seed '%s' Sent '%s' 2>/dev/null",
+		   NBULK, s->seed_files[0], harness, s->dir, harness, s->dir,
+		   s->seed_files[0]) == 0 ?
+		       0 :
+		       -1;
 }
 
 static void
@@ -369,8 +371,10 @@ test_list_select_scan_fetch(void **state)
 	assert_int_equal(bs.messages, NSEED);
 	assert_true(bs.highestmodseq > 0);
 
-	res = scan(st, MF_WANT_FLAGS | MF_WANT_SIZE | MF_WANT_DATE |
-		   MF_WANT_MSGID | MF_WANT_MODSEQ, 0, false);
+	res = scan(st,
+		   MF_WANT_FLAGS | MF_WANT_SIZE | MF_WANT_DATE | MF_WANT_MSGID |
+			   MF_WANT_MODSEQ,
+		   0, false);
 	assert_int_equal(res->n, NSEED);
 	for (i = 0; i < res->n; i++) {
 		assert_int_equal(res->msgs[i].uid, i + 1);
@@ -401,7 +405,7 @@ test_list_select_scan_fetch(void **state)
 	memset(items, 0, sizeof(items));
 	for (i = 0; i <= NSEED; i++) {
 		memsink_init(&sinks[i]);
-		items[i].uid = (uint32_t)(NSEED - i);	/* reverse order */
+		items[i].uid = (uint32_t)(NSEED - i); /* reverse order */
 		if (i == NSEED)
 			items[i].uid = 999;
 		items[i].sink = &sinks[i].sink;
@@ -446,7 +450,8 @@ test_list_select_scan_fetch(void **state)
 	assert_non_null(strstr(full.seed_canon[2].data, "\r\n\r\n"));
 	assert_int_equal(sinks[1].buf.len,
 			 (size_t)(strstr(full.seed_canon[2].data, "\r\n\r\n") -
-				  full.seed_canon[2].data) + 4);
+				  full.seed_canon[2].data) +
+				 4);
 	for (i = 0; i <= NSEED; i++)
 		mf_buf_deinit(&sinks[i].buf);
 	mf_store_destroy(&st);
@@ -526,7 +531,7 @@ append_two(struct mf_store *st, struct server *s, struct mf_delivery d[2])
 	memset(d, 0, 2 * sizeof(*d));
 	d[0].flags = MF_FLAG_SEEN | MF_FLAG_DRAFT;
 	d[0].keywords = "$label2";
-	d[0].date = 1593957780;		/* 05-Jul-2020 14:03:00 +0000 */
+	d[0].date = 1593957780; /* 05-Jul-2020 14:03:00 +0000 */
 	d[1].flags = 0;
 	for (i = 0; i < 2; i++) {
 		if (st->ops->deliver_begin(st, &d[i], &err) < 0)
@@ -752,7 +757,7 @@ test_reduced_caps(void **state)
 	assert_int_equal(bs.highestmodseq, 0);
 	assert_int_equal(bs.messages, NSEED);
 	res = scan(st, MF_WANT_FLAGS | MF_WANT_MODSEQ, 5, true);
-	assert_int_equal(res->n, NSEED);	/* no CHANGEDSINCE: all */
+	assert_int_equal(res->n, NSEED); /* no CHANGEDSINCE: all */
 	assert_false(res->vanished_valid);
 	mf_scan_result_free(&res);
 
@@ -882,8 +887,10 @@ test_bulk_compress(void **state)
 		if (mf_buf_append_str(&big, "Subject: big\r\n\r\n", NULL) < 0)
 			fail_msg("buf");
 		for (i = 0; big.len < 3 * 1024 * 1024; i++) {
-			snprintf(line, sizeof(line), "line %06zu of a big "
-				 "message, to be spooled\r\n", i);
+			snprintf(line, sizeof(line),
+				 "line %06zu of a big "
+				 "message, to be spooled\r\n",
+				 i);
 			if (mf_buf_append_str(&big, line, NULL) < 0)
 				fail_msg("buf");
 		}
@@ -934,7 +941,9 @@ test_idle(void **state)
 	if (pid == 0) {
 		usleep(300 * 1000);
 		_exit(run("bash '%s' seed '%s' Sent '%s' 2>/dev/null", harness,
-			  full.dir, full.seed_files[1]) == 0 ? 0 : 1);
+			  full.dir, full.seed_files[1]) == 0 ?
+			      0 :
+			      1);
 	}
 	if (imap_store_idle(st, 20000, &changed, &err) < 0)
 		fail_msg("idle: %s", err.msg);
@@ -973,8 +982,8 @@ fake_start(struct fake *f, const char *script)
 	f->pid = fork();
 	assert_true(f->pid >= 0);
 	if (f->pid == 0) {
-		execl(exe, exe, "--script", spath, "--log", logp,
-		      "--port-file", portp, "--timeout", "30", (char *)NULL);
+		execl(exe, exe, "--script", spath, "--log", logp, "--port-file",
+		      portp, "--timeout", "30", (char *)NULL);
 		_exit(127);
 	}
 	for (i = 0; i < 200; i++) {
@@ -1111,7 +1120,7 @@ test_permanent_keywords(void **state)
 	select_box(st, "Sent", &bs);
 	if (st->ops->scan(st, &req, &res, &err) < 0)
 		fail_msg("scan: %s", err.msg);
-	assert_null(res->kw_visible);	/* \* : every keyword is kept */
+	assert_null(res->kw_visible); /* \* : every keyword is kept */
 	mf_scan_result_free(&res);
 	mf_store_destroy(&st);
 	fake_finish(&f);
@@ -1143,8 +1152,8 @@ test_append_pipelined_sync_literals(void **state)
 	d[2].keywords = "$label1";
 	for (i = 0; i < 3; i++) {
 		if (st->ops->deliver_begin(st, &d[i], &err) < 0 ||
-		    mf_sink_write(d[i].sink, body[i], strlen(body[i]),
-				  &err) < 0 ||
+		    mf_sink_write(d[i].sink, body[i], strlen(body[i]), &err) <
+			    0 ||
 		    mf_sink_finish(d[i].sink, &err) < 0)
 			fail_msg("deliver: %s", err.msg);
 	}
@@ -1200,8 +1209,8 @@ test_append_lost_answer(void **state)
 	select_box(st, "INBOX", &bs);
 	for (i = 0; i < 2; i++) {
 		if (st->ops->deliver_begin(st, &d[i], &err) < 0 ||
-		    mf_sink_write(d[i].sink, body[i], strlen(body[i]),
-				  &err) < 0 ||
+		    mf_sink_write(d[i].sink, body[i], strlen(body[i]), &err) <
+			    0 ||
 		    mf_sink_finish(d[i].sink, &err) < 0)
 			fail_msg("deliver: %s", err.msg);
 	}
@@ -1249,7 +1258,8 @@ setup(void **state)
 	}
 	snprintf(harness, sizeof(harness), "%s", h);
 	/* special-use roles, and COMPRESS=DEFLATE (Dovecot's imap_zlib) */
-	if (start_server(&full, "--special-use "
+	if (start_server(&full,
+			 "--special-use "
 			 "--set 'mail_plugins = $mail_plugins zlib' "
 			 "--set 'protocol imap {' "
 			 "--set '  mail_plugins = $mail_plugins imap_zlib' "
@@ -1258,7 +1268,7 @@ setup(void **state)
 		return -1;
 	}
 	if (start_server(&reduced, "--caps 'IMAP4rev1 SASL-IR LITERAL+ "
-			 "ID ENABLE IDLE NAMESPACE CHILDREN'") < 0) {
+				   "ID ENABLE IDLE NAMESPACE CHILDREN'") < 0) {
 		fprintf(stderr, "reduced harness failed to start\n");
 		return -1;
 	}
@@ -1291,12 +1301,12 @@ test_move(void **state)
 		fail_msg("create: %s", err.msg);
 	select_box(st, "Bulk", &bs);
 	res = scan(st, 0, 0, false);
-	n = res->n;	/* test_bulk_compress appended one */
+	n = res->n; /* test_bulk_compress appended one */
 	assert_true(n >= NBULK);
 	items = xcalloc(n + 1, sizeof(*items));
 	for (i = 0; i < n; i++)
-		items[i].uid = res->msgs[n - 1 - i].uid;	/* any order */
-	items[n].uid = res->msgs[n - 1].uid + 1000;	/* not there */
+		items[i].uid = res->msgs[n - 1 - i].uid; /* any order */
+	items[n].uid = res->msgs[n - 1].uid + 1000;	 /* not there */
 	mf_scan_result_free(&res);
 	if (st->ops->move(st, items, n + 1, "Moved", &err) < 0)
 		fail_msg("move: %s", err.msg);

@@ -61,9 +61,9 @@ test_sanitize(void **state)
 		{ "plain text", "plain text" },
 		{ "bell\a and \x1b[31mred", "bell? and ?[31mred" },
 		{ "tab\there", "tab here" },
-		{ "caf\xc3\xa9", "caf\xc3\xa9" },		/* valid UTF-8 */
+		{ "caf\xc3\xa9", "caf\xc3\xa9" }, /* valid UTF-8 */
 		{ "bad \xc3 utf8", "bad ? utf8" },
-		{ "c1 \xc2\x9b csi", "c1 ?? csi" },		/* C1 CSI */
+		{ "c1 \xc2\x9b csi", "c1 ?? csi" }, /* C1 CSI */
 		{ "del\x7f", "del?" },
 	};
 	char out[64];
@@ -231,7 +231,7 @@ test_arena(void **state)
 		s = mf_arena_strdup(a, "hello");
 		assert_string_equal(s, "hello");
 	}
-	big = mf_arena_alloc(a, 10000);	/* larger than a chunk */
+	big = mf_arena_alloc(a, 10000); /* larger than a chunk */
 	memset(big, 'x', 10000);
 	assert_true(mf_arena_used(a) >= 10000);
 	mf_arena_reset(a);
@@ -260,7 +260,7 @@ test_cancel(void **state)
 	mf_cancel_set(SIGHUP);
 	assert_string_equal(mf_cancel_name(), "signal 1");
 	mf_cancel_reset();
-	mf_cancel_set(0);	/* no signal number: still a stop */
+	mf_cancel_set(0); /* no signal number: still a stop */
 	assert_int_equal(mf_cancel_signal(), SIGTERM);
 	mf_cancel_reset();
 }

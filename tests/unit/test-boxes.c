@@ -37,33 +37,31 @@ struct bcase {
 	const char *pats;
 	const char *only;
 	unsigned create, remove;
-	const char *expect;	/* the plan, or the error message */
-	enum mf_err_class error;	/* MF_OK: a plan is expected */
+	const char *expect;	 /* the plan, or the error message */
+	enum mf_err_class error; /* MF_OK: a plan is expected */
 };
 
 static const struct bcase cases[] = {
 	/* ---- basics ---- */
 	{ "empty lists, no state", .far = "", .near = "", .expect = "" },
-	{ "same names pair",
-	  .far = "INBOX,A,Lists/dev", .near = "Lists/dev,INBOX,A",
+	{ "same names pair", .far = "INBOX,A,Lists/dev",
+	  .near = "Lists/dev,INBOX,A",
 	  .expect = "INBOX=INBOX sync; A=A sync; Lists/dev=Lists/dev sync" },
-	{ "INBOX any case pairs",
-	  .far = "INBOX", .near = "inbox",
+	{ "INBOX any case pairs", .far = "INBOX", .near = "inbox",
 	  .expect = "INBOX=inbox sync" },
-	{ "INBOX children any case pair",
-	  .far = "INBOX,INBOX/x", .near = "INBOX,Inbox/x",
+	{ "INBOX children any case pair", .far = "INBOX,INBOX/x",
+	  .near = "INBOX,Inbox/x",
 	  .expect = "INBOX=INBOX sync; INBOX/x=Inbox/x sync" },
-	{ "other names are case-sensitive",
-	  .far = "INBOX,Work", .near = "INBOX,work",
+	{ "other names are case-sensitive", .far = "INBOX,Work",
+	  .near = "INBOX,work",
 	  .expect = "INBOX=INBOX sync; Work=- skip-new-far; "
 		    "-=work skip-new-near" },
 
 	/* ---- patterns ---- */
-	{ "pattern *", .pats = "*",
-	  .far = "INBOX,A,A/b", .near = "INBOX,A,A/b",
+	{ "pattern *", .pats = "*", .far = "INBOX,A,A/b", .near = "INBOX,A,A/b",
 	  .expect = "INBOX=INBOX sync; A=A sync; A/b=A/b sync" },
-	{ "pattern % stops at /", .pats = "%",
-	  .far = "INBOX,Lists,Lists/dev", .near = "INBOX,Lists,Lists/dev",
+	{ "pattern % stops at /", .pats = "%", .far = "INBOX,Lists,Lists/dev",
+	  .near = "INBOX,Lists,Lists/dev",
 	  .expect = "INBOX=INBOX sync; Lists=Lists sync" },
 	{ "pattern !Junk excludes Junk only", .pats = "*,!Junk",
 	  .far = "INBOX,Junk,Junk/old", .near = "INBOX,Junk,Junk/old",
@@ -72,35 +70,29 @@ static const struct bcase cases[] = {
 	  .far = "INBOX,A", .near = "INBOX,A",
 	  .expect = "INBOX=INBOX sync; A=A sync" },
 	{ "later pattern wins (exclude after include)", .pats = "*,!A",
-	  .far = "INBOX,A", .near = "INBOX,A",
-	  .expect = "INBOX=INBOX sync" },
+	  .far = "INBOX,A", .near = "INBOX,A", .expect = "INBOX=INBOX sync" },
 	{ "pattern Lists/* takes children, not the parent",
 	  .pats = "INBOX,Lists/*",
 	  .far = "INBOX,Lists,Lists/dev,Lists/dev/x,Other",
 	  .near = "INBOX,Lists,Lists/dev,Lists/dev/x,Other",
 	  .expect = "INBOX=INBOX sync; Lists/dev=Lists/dev sync; "
 		    "Lists/dev/x=Lists/dev/x sync" },
-	{ "pattern inbox matches INBOX", .pats = "inbox",
-	  .far = "INBOX,A", .near = "INBOX,A",
-	  .expect = "INBOX=INBOX sync" },
-	{ "no pattern matches: nothing", .pats = "Nope",
-	  .far = "INBOX,A", .near = "INBOX,A", .expect = "" },
+	{ "pattern inbox matches INBOX", .pats = "inbox", .far = "INBOX,A",
+	  .near = "INBOX,A", .expect = "INBOX=INBOX sync" },
+	{ "no pattern matches: nothing", .pats = "Nope", .far = "INBOX,A",
+	  .near = "INBOX,A", .expect = "" },
 	{ "excluded vanished folder produces nothing", .pats = "*,!Junk",
 	  .far = "INBOX", .near = "INBOX,Junk", .state = "Junk=Junk",
-	  .remove = B,
-	  .expect = "INBOX=INBOX sync" },
-	{ "near-only folder matched by its near name",
-	  .pats = "INBOX,Lists/*", .create = B,
-	  .far = "INBOX", .near = "INBOX,Lists/x,Misc",
+	  .remove = B, .expect = "INBOX=INBOX sync" },
+	{ "near-only folder matched by its near name", .pats = "INBOX,Lists/*",
+	  .create = B, .far = "INBOX", .near = "INBOX,Lists/x,Misc",
 	  .expect = "INBOX=INBOX sync; Lists/x=Lists/x create-far" },
-	{ "patterns apply to the far name of a role pair",
-	  .pats = "*,!Sent",
+	{ "patterns apply to the far name of a role pair", .pats = "*,!Sent",
 	  .far = "INBOX,Sent Items=sent", .near = "INBOX,Sent",
 	  .expect = "INBOX=INBOX sync; Sent Items=Sent sync,role" },
 	{ "excluded role pair keeps its folders out of creation",
-	  .pats = "*,!Sent Items", .create = B,
-	  .far = "INBOX,Sent Items=sent", .near = "INBOX,Sent",
-	  .expect = "INBOX=INBOX sync" },
+	  .pats = "*,!Sent Items", .create = B, .far = "INBOX,Sent Items=sent",
+	  .near = "INBOX,Sent", .expect = "INBOX=INBOX sync" },
 
 	/* ---- special-use roles ---- */
 	{ "far roles to near well-known names",
@@ -124,8 +116,8 @@ static const struct bcase cases[] = {
 	  .near = "INBOX,Sent Mail,Drafts",
 	  .expect = "INBOX=INBOX sync; INBOX/Drafts=Drafts sync,role; "
 		    "INBOX/Sent=Sent Mail sync,role" },
-	{ "ambiguous near role: names only",
-	  .far = "INBOX,Sent Items=sent", .near = "INBOX,Sent,Sent Mail",
+	{ "ambiguous near role: names only", .far = "INBOX,Sent Items=sent",
+	  .near = "INBOX,Sent,Sent Mail",
 	  .expect = "INBOX=INBOX sync; Sent Items=- skip-new-far; "
 		    "-=Sent skip-new-near; -=Sent Mail skip-new-near" },
 	{ "ambiguous far role: names only", .create = N,
@@ -170,39 +162,35 @@ static const struct bcase cases[] = {
 	  .far = "INBOX,Sent Items=sent", .near = "INBOX,Outbox,Sent",
 	  .expect = "INBOX=INBOX sync,state; Sent Items=Outbox sync,state; "
 		    "Sent=Sent create-far" },
-	{ "state row with INBOX in another case",
-	  .state = "inbox=Inbox", .far = "INBOX", .near = "INBOX",
-	  .expect = "INBOX=INBOX sync,state" },
-	{ "renamed on far: vanished plus new",
-	  .state = "INBOX=INBOX,Old=Old", .create = B,
-	  .far = "INBOX,New", .near = "INBOX,Old",
+	{ "state row with INBOX in another case", .state = "inbox=Inbox",
+	  .far = "INBOX", .near = "INBOX", .expect = "INBOX=INBOX sync,state" },
+	{ "renamed on far: vanished plus new", .state = "INBOX=INBOX,Old=Old",
+	  .create = B, .far = "INBOX,New", .near = "INBOX,Old",
 	  .expect = "INBOX=INBOX sync,state; New=New create-near; "
 		    "Old=Old vanished-far,state" },
-	{ "renamed on near: vanished plus new",
-	  .state = "Old=Old", .far = "INBOX,Old", .near = "INBOX,New",
+	{ "renamed on near: vanished plus new", .state = "Old=Old",
+	  .far = "INBOX,Old", .near = "INBOX,New",
 	  .expect = "INBOX=INBOX sync; Old=Old vanished-near,state; "
 		    "-=New skip-new-near" },
-	{ "renamed on both to the same name",
-	  .state = "Old=Old", .far = "INBOX,New", .near = "INBOX,New",
+	{ "renamed on both to the same name", .state = "Old=Old",
+	  .far = "INBOX,New", .near = "INBOX,New",
 	  .expect = "INBOX=INBOX sync; New=New sync; "
 		    "Old=Old vanished-both,state" },
-	{ "state row keeps its name from being re-paired",
-	  .state = "A=B", .create = B,
-	  .far = "INBOX,A", .near = "INBOX,A",
+	{ "state row keeps its name from being re-paired", .state = "A=B",
+	  .create = B, .far = "INBOX,A", .near = "INBOX,A",
 	  .expect = "INBOX=INBOX sync; A=B vanished-near,state; "
 		    "-=A skip-new-near,blocked" },
 	{ "state row claims a missing name: no creation over it",
-	  .state = "X=A", .create = B,
-	  .far = "INBOX,A", .near = "INBOX",
+	  .state = "X=A", .create = B, .far = "INBOX,A", .near = "INBOX",
 	  .expect = "INBOX=INBOX sync; A=- skip-new-far,blocked; "
 		    "X=A vanished-both,state" },
 
 	/* ---- vanished, per side (remove is the engine's to apply) ---- */
-	{ "vanished far", .state = "A=A", .remove = N,
-	  .far = "INBOX", .near = "INBOX,A",
+	{ "vanished far", .state = "A=A", .remove = N, .far = "INBOX",
+	  .near = "INBOX,A",
 	  .expect = "INBOX=INBOX sync; A=A vanished-far,state" },
-	{ "vanished near", .state = "A=A", .remove = F,
-	  .far = "INBOX,A", .near = "INBOX",
+	{ "vanished near", .state = "A=A", .remove = F, .far = "INBOX,A",
+	  .near = "INBOX",
 	  .expect = "INBOX=INBOX sync; A=A vanished-near,state" },
 	{ "vanished both", .state = "A=A", .remove = B, .create = B,
 	  .far = "INBOX", .near = "INBOX",
@@ -215,28 +203,23 @@ static const struct bcase cases[] = {
 		    "Lists/dev=Lists/dev sync,state" },
 
 	/* ---- creation per policy ---- */
-	{ "create nowhere",
-	  .far = "INBOX,A", .near = "INBOX,B",
+	{ "create nowhere", .far = "INBOX,A", .near = "INBOX,B",
 	  .expect = "INBOX=INBOX sync; A=- skip-new-far; "
 		    "-=B skip-new-near" },
-	{ "create near only", .create = N,
-	  .far = "INBOX,A", .near = "INBOX,B",
+	{ "create near only", .create = N, .far = "INBOX,A", .near = "INBOX,B",
 	  .expect = "INBOX=INBOX sync; A=A create-near; "
 		    "-=B skip-new-near" },
-	{ "create far only", .create = F,
-	  .far = "INBOX,A", .near = "INBOX,B",
+	{ "create far only", .create = F, .far = "INBOX,A", .near = "INBOX,B",
 	  .expect = "INBOX=INBOX sync; A=- skip-new-far; "
 		    "B=B create-far" },
-	{ "create both", .create = B,
-	  .far = "INBOX,A", .near = "INBOX,B",
+	{ "create both", .create = B, .far = "INBOX,A", .near = "INBOX,B",
 	  .expect = "INBOX=INBOX sync; A=A create-near; B=B create-far" },
-	{ "created name is canonical", .create = B,
-	  .far = "inbox,inbox/x", .near = "",
+	{ "created name is canonical", .create = B, .far = "inbox,inbox/x",
+	  .near = "",
 	  .expect = "inbox=INBOX create-near; inbox/x=INBOX/x create-near" },
 
 	/* ---- \Noselect ---- */
-	{ "noselect far parent of synced children needs nothing",
-	  .create = B,
+	{ "noselect far parent of synced children needs nothing", .create = B,
 	  .far = "INBOX,Lists=noselect,Lists/dev", .near = "INBOX,Lists/dev",
 	  .expect = "INBOX=INBOX sync; Lists/dev=Lists/dev sync" },
 	{ "noselect near parent needs nothing", .create = B,
@@ -253,9 +236,8 @@ static const struct bcase cases[] = {
 	{ "only one folder", .only = "Lists/dev",
 	  .far = "INBOX,Lists/dev,Other", .near = "INBOX,Lists/dev,Other",
 	  .expect = "Lists/dev=Lists/dev sync" },
-	{ "only inbox, any case", .only = "inbox",
-	  .far = "INBOX,A", .near = "INBOX,A",
-	  .expect = "INBOX=INBOX sync" },
+	{ "only inbox, any case", .only = "inbox", .far = "INBOX,A",
+	  .near = "INBOX,A", .expect = "INBOX=INBOX sync" },
 	{ "only by the near name of a role pair", .only = "Sent",
 	  .far = "INBOX,Sent Items=sent", .near = "INBOX,Sent",
 	  .expect = "Sent Items=Sent sync,role" },
@@ -263,28 +245,25 @@ static const struct bcase cases[] = {
 	  .state = "Old=Old", .far = "INBOX,A,B", .near = "INBOX,A,B",
 	  .expect = "A=A sync; Old=Old vanished-both,state" },
 	{ "only names a folder that does not exist", .only = "A,Nope",
-	  .far = "INBOX,A", .near = "INBOX,A",
-	  .error = MF_E_USAGE, .expect = "no folder 'Nope' in channel" },
-	{ "only names an excluded folder", .only = "Junk",
-	  .pats = "*,!Junk",
-	  .far = "INBOX,Junk", .near = "INBOX,Junk",
-	  .error = MF_E_USAGE, .expect = "no folder 'Junk' in channel" },
-	{ "only error sanitizes the name", .only = "x\x1b[2J",
-	  .far = "INBOX", .near = "INBOX",
-	  .error = MF_E_USAGE, .expect = "no folder 'x?[2J' in channel" },
+	  .far = "INBOX,A", .near = "INBOX,A", .error = MF_E_USAGE,
+	  .expect = "no folder 'Nope' in channel" },
+	{ "only names an excluded folder", .only = "Junk", .pats = "*,!Junk",
+	  .far = "INBOX,Junk", .near = "INBOX,Junk", .error = MF_E_USAGE,
+	  .expect = "no folder 'Junk' in channel" },
+	{ "only error sanitizes the name", .only = "x\x1b[2J", .far = "INBOX",
+	  .near = "INBOX", .error = MF_E_USAGE,
+	  .expect = "no folder 'x?[2J' in channel" },
 
 	/* ---- hostile lists ---- */
-	{ "duplicate far name: the first wins",
-	  .far = "INBOX,A=noselect,A", .near = "INBOX,A",
+	{ "duplicate far name: the first wins", .far = "INBOX,A=noselect,A",
+	  .near = "INBOX,A",
 	  .expect = "INBOX=INBOX sync; -=A skip-new-near,blocked" },
-	{ "duplicate INBOX in two cases: the first wins",
-	  .far = "INBOX,Inbox", .near = "inbox,INBOX",
-	  .expect = "INBOX=inbox sync" },
-	{ "NULL and empty names ignored",
-	  .far = ",~,INBOX", .near = "INBOX,,~",
+	{ "duplicate INBOX in two cases: the first wins", .far = "INBOX,Inbox",
+	  .near = "inbox,INBOX", .expect = "INBOX=inbox sync" },
+	{ "NULL and empty names ignored", .far = ",~,INBOX", .near = "INBOX,,~",
 	  .expect = "INBOX=INBOX sync" },
-	{ "second state row for a far name ignored",
-	  .state = "A=A,A=B", .far = "INBOX,A", .near = "INBOX,A,B",
+	{ "second state row for a far name ignored", .state = "A=A,A=B",
+	  .far = "INBOX,A", .near = "INBOX,A,B",
 	  .expect = "INBOX=INBOX sync; A=A sync,state; -=B skip-new-near" },
 	{ "second state row for a near name is not a vanished far",
 	  .state = "A=X,B=X", .far = "INBOX,A,B", .near = "INBOX,X",
@@ -293,8 +272,8 @@ static const struct bcase cases[] = {
 	  .state = "=A,A=", .far = "INBOX,A", .near = "INBOX,A",
 	  .expect = "INBOX=INBOX sync; A=A sync" },
 	{ "empty far listing with state rows is refused",
-	  .state = "INBOX=INBOX,A=A", .far = "", .near = "INBOX,A",
-	  .remove = B, .error = MF_E_STORE,
+	  .state = "INBOX=INBOX,A=A", .far = "", .near = "INBOX,A", .remove = B,
+	  .error = MF_E_STORE,
 	  .expect = "far side lists no folders, but 2 were synced; "
 		    "refusing to take them as deleted" },
 	{ "empty near listing with state rows is refused",
@@ -305,8 +284,8 @@ static const struct bcase cases[] = {
 
 	/* ---- order ---- */
 	{ "order: INBOX, far names by strcmp, then near-only", .create = B,
-	  .state = "Gone=Gone",
-	  .far = "zeta,Zeta,B/a,INBOX,B,Alpha", .near = "Beta,INBOX,Aaa",
+	  .state = "Gone=Gone", .far = "zeta,Zeta,B/a,INBOX,B,Alpha",
+	  .near = "Beta,INBOX,Aaa",
 	  .expect = "INBOX=INBOX sync; Alpha=Alpha create-near; "
 		    "B=B create-near; B/a=B/a create-near; "
 		    "Gone=Gone vanished-both,state; Zeta=Zeta create-near; "
@@ -503,15 +482,15 @@ run_case(const struct bcase *c)
 	pol.nfolders = spats.n;
 
 	ret = boxes_plan(&far, &near, &state, &pol,
-			 c->only ? (const char *const *)sonly.v : NULL,
-			 sonly.n, &plan, &err);
+			 c->only ? (const char *const *)sonly.v : NULL, sonly.n,
+			 &plan, &err);
 	if (c->error != MF_OK) {
 		if (ret != -1 || plan != NULL || err.cls != c->error ||
 		    strcmp(err.msg, c->expect) != 0)
 			fail_msg("case '%s':\n  got:  %d class %d '%s'\n"
-				 "  want: -1 class %d '%s'", c->name, ret,
-				 (int)err.cls, err.msg, (int)c->error,
-				 c->expect);
+				 "  want: -1 class %d '%s'",
+				 c->name, ret, (int)err.cls, err.msg,
+				 (int)c->error, c->expect);
 	} else {
 		if (ret != 0 || plan == NULL)
 			fail_msg("case '%s': failed: %s", c->name, err.msg);
@@ -554,7 +533,7 @@ test_plan_table(void **state)
 /* ---- the matcher ----------------------------------------------------- */
 
 struct mcase {
-	const char *pats;	/* comma separated; NULL = no patterns */
+	const char *pats; /* comma separated; NULL = no patterns */
 	const char *name;
 	bool match;
 };
@@ -614,12 +593,12 @@ test_match_table(void **state)
 		bool got;
 
 		split(c->pats, &pats);
-		got = boxes_match((const char *const *)pats.v, pats.n,
-				  c->name);
+		got = boxes_match((const char *const *)pats.v, pats.n, c->name);
 		if (got != c->match)
 			fail_msg("match row %zu: patterns '%s' name '%s': "
-				 "got %d want %d", i, c->pats ? c->pats : "",
-				 c->name, got, c->match);
+				 "got %d want %d",
+				 i, c->pats ? c->pats : "", c->name, got,
+				 c->match);
 		strs_free(&pats);
 	}
 }
@@ -659,11 +638,13 @@ test_plan_bad_args(void **state)
 
 	(void)state;
 	assert_int_equal(boxes_plan(NULL, &empty, NULL, &pol, NULL, 0, &plan,
-				    &err), -1);
+				    &err),
+			 -1);
 	assert_null(plan);
 	assert_int_equal(err.cls, MF_E_INTERNAL);
-	assert_int_equal(boxes_plan(&empty, &empty, NULL, NULL, NULL, 0,
-				    &plan, &err), -1);
+	assert_int_equal(boxes_plan(&empty, &empty, NULL, NULL, NULL, 0, &plan,
+				    &err),
+			 -1);
 	assert_int_equal(err.cls, MF_E_INTERNAL);
 	boxes_plan_free(&plan);
 }
@@ -692,7 +673,8 @@ test_plan_many(void **state)
 		nv[i].name = strdup(name);
 	}
 	assert_int_equal(boxes_plan(&far, &near, NULL, &pol, NULL, 0, &plan,
-				    NULL), 0);
+				    NULL),
+			 0);
 	assert_int_equal(plan->n, NBOX);
 	for (i = 0; i < plan->n; i++) {
 		assert_int_equal(plan->v[i].action, BOX_SYNC);

@@ -106,7 +106,8 @@ test_full(void **state)
 	assert_false(a->imap.use_oauth);
 	assert_string_equal(a->imap.auth_mechs, "plain login");
 	assert_string_equal(a->imap.ca_file, "/srv/mail/ca.pem");
-	assert_string_equal(a->imap.fingerprint, "sha256:abcdef0123456789abcd"
+	assert_string_equal(a->imap.fingerprint,
+			    "sha256:abcdef0123456789abcd"
 			    "ef0123456789abcdef0123456789abcdef0123456789");
 	assert_false(a->imap.allow_insecure);
 	assert_int_equal(a->imap.pipeline_depth, 16);
@@ -146,18 +147,17 @@ test_full(void **state)
 	assert_null(cfg);
 }
 
-static const char minimal_yaml[] =
-	"accounts:\n"
-	"  a:\n"
-	"    host: h\n"
-	"    user: u\n"
-	"stores:\n"
-	"  s:\n"
-	"    maildir: ~/Mail\n"
-	"channels:\n"
-	"  c:\n"
-	"    far: a\n"
-	"    near: s\n";
+static const char minimal_yaml[] = "accounts:\n"
+				   "  a:\n"
+				   "    host: h\n"
+				   "    user: u\n"
+				   "stores:\n"
+				   "  s:\n"
+				   "    maildir: ~/Mail\n"
+				   "channels:\n"
+				   "  c:\n"
+				   "    far: a\n"
+				   "    near: s\n";
 
 static void
 test_defaults(void **state)
@@ -220,7 +220,8 @@ test_accounts(void **state)
 		{ "host: h\n    user: u\n    tls: starttls\n", 143,
 		  IMAP_TLS_STARTTLS, false, false, NULL },
 		{ "host: h\n    user: u\n    tls: none\n    allow_insecure: "
-		  "yes\n", 143, IMAP_TLS_NONE, true, false, NULL },
+		  "yes\n",
+		  143, IMAP_TLS_NONE, true, false, NULL },
 		/* a tunnel is the transport: no TLS, no allow_insecure */
 		{ "tunnel: ssh h imapd\n", 0, IMAP_TLS_NONE, true, false,
 		  NULL },
@@ -229,8 +230,8 @@ test_accounts(void **state)
 		{ "host: h\n    user: u\n    oauth_token_command: tok\n", 993,
 		  IMAP_TLS_IMPLICIT, false, true, NULL },
 		{ "host: h\n    user: u\n    oauth_token_command: tok\n    "
-		  "auth_mechs: oauthbearer\n", 993, IMAP_TLS_IMPLICIT, false,
-		  true, "oauthbearer" },
+		  "auth_mechs: oauthbearer\n",
+		  993, IMAP_TLS_IMPLICIT, false, true, "oauthbearer" },
 		{ "host: \"::1\"\n    user: u\n    port: 1\n", 1,
 		  IMAP_TLS_IMPLICIT, false, false, NULL },
 		{ "host: h\n    user: u\n    port: '65535'\n", 65535,
@@ -282,7 +283,7 @@ test_password_sources(void **state)
 	assert_string_equal(cfg->accounts[0].password, "hunter2");
 	assert_int_equal(cfg->nwarnings, 1);
 	assert_non_null(strstr(cfg->warnings[0], "t.yaml:5:5: password in "
-			       "plain text"));
+						 "plain text"));
 	assert_null(strstr(cfg->warnings[0], "hunter2"));
 	assert_string_equal(cfg->accounts[1].password_env, "MAIL_PW");
 	/* no source at all is fine: the password is asked for */
@@ -317,8 +318,10 @@ test_paths(void **state)
 		char yaml[256];
 		struct mf_config *cfg;
 
-		snprintf(yaml, sizeof(yaml), "state_dir: \"%s\"\naccounts:\n"
-			 "  a: {host: h, user: u}\n", rows[i].in);
+		snprintf(yaml, sizeof(yaml),
+			 "state_dir: \"%s\"\naccounts:\n"
+			 "  a: {host: h, user: u}\n",
+			 rows[i].in);
 		cfg = load_ok(yaml);
 		if (strcmp(cfg->state_dir, rows[i].out) != 0)
 			fail_msg("row %zu: '%s' -> '%s', expected '%s'", i,
@@ -369,7 +372,7 @@ test_yaml_features(void **state)
 
 struct bad_row {
 	const char *yaml;
-	unsigned line, col;	/* 0: message without a position */
+	unsigned line, col; /* 0: message without a position */
 	const char *substr;
 };
 
@@ -386,8 +389,8 @@ static const struct bad_row bad_rows[] = {
 	/* duplicates */
 	{ ACCT "    host: h2\n", 5, 5,
 	  "duplicate key 'host' (first at line 3)" },
-	{ "accounts:\n  a: {host: h, user: u}\n  a: {host: h, user: u}\n",
-	  3, 3, "duplicate key 'a'" },
+	{ "accounts:\n  a: {host: h, user: u}\n  a: {host: h, user: u}\n", 3, 3,
+	  "duplicate key 'a'" },
 	/* wrong types */
 	{ "accounts:\n  a:\n    host: [h1, h2]\n", 3, 11,
 	  "expected a string, found a list (accounts.a.host)" },
@@ -409,22 +412,24 @@ static const struct bad_row bad_rows[] = {
 	{ ACCT "    tls: startls\n", 5, 10,
 	  "tls must be implicit, starttls or none; did you mean "
 	  "'starttls'? (accounts.a.tls: startls)" },
-	{ ACCT "    tls: ssl\n", 5, 10, "tls must be implicit, starttls or "
+	{ ACCT "    tls: ssl\n", 5, 10,
+	  "tls must be implicit, starttls or "
 	  "none (accounts.a.tls: ssl)" },
-	{ ACCT STORE "    layout: mdir\n", 8, 13, "layout must be fs or "
+	{ ACCT STORE "    layout: mdir\n", 8, 13,
+	  "layout must be fs or "
 	  "maildir++" },
 	{ ACCT STORE CHAN "    expunge: al\n", 12, 14, "expunge must be" },
 	{ ACCT STORE CHAN "    sync: [pull, psh]\n", 12, 18,
 	  "did you mean 'push'?" },
 	{ ACCT STORE CHAN "    sync: []\n", 12, 11, "sync is empty" },
-	{ ACCT "    auth_mechs: [plian]\n", 5, 18,
-	  "did you mean 'plain'?" },
+	{ ACCT "    auth_mechs: [plian]\n", 5, 18, "did you mean 'plain'?" },
 	{ ACCT "    auth_mechs: [plain, plain]\n", 5, 25, "listed twice" },
 	{ ACCT "    auth_mechs: [xoauth2]\n", 5, 17,
 	  "xoauth2 and oauthbearer need oauth_token_command" },
 	{ ACCT "    disable: [idle]\n", 5, 15, "unknown extension" },
 	/* transport and security */
-	{ ACCT "    tls: none\n", 5, 10, "tls none sends the password "
+	{ ACCT "    tls: none\n", 5, 10,
+	  "tls none sends the password "
 	  "unencrypted; add allow_insecure: true" },
 	{ ACCT "    tunnel: ssh x\n", 5, 5, "host and tunnel are exclusive" },
 	{ "accounts:\n  a:\n    user: u\n", 2, 3,
@@ -432,13 +437,15 @@ static const struct bad_row bad_rows[] = {
 	{ "accounts:\n  a:\n    host: h\n", 2, 3, "account needs 'user'" },
 	{ "accounts:\n  a:\n    tunnel: t\n    port: 143\n", 4, 5,
 	  "port has no effect with a tunnel" },
-	{ ACCT "    tls: none\n    allow_insecure: true\n    ca_file: /c\n",
-	  7, 5, "ca_file has no effect with tls none" },
-	{ ACCT "    fingerprint: sha256:abcd\n", 5, 18, "fingerprint must be "
+	{ ACCT "    tls: none\n    allow_insecure: true\n    ca_file: /c\n", 7,
+	  5, "ca_file has no effect with tls none" },
+	{ ACCT "    fingerprint: sha256:abcd\n", 5, 18,
+	  "fingerprint must be "
 	  "'sha256:' and 64 hex digits" },
 	{ ACCT "    password_command: a\n    password_env: B\n", 6, 5,
 	  "password_command and password_env are exclusive" },
-	{ ACCT "    password_env: $PW\n", 5, 19, "password_env must be the "
+	{ ACCT "    password_env: $PW\n", 5, 19,
+	  "password_env must be the "
 	  "name of a variable" },
 	/* numbers */
 	{ ACCT "    port: 0\n", 5, 11,
@@ -471,8 +478,8 @@ static const struct bad_row bad_rows[] = {
 	  "far and near are the same account" },
 	{ ACCT "stores:\n  a:\n    maildir: /m\n", 6, 3,
 	  "'a' is already the name of an account" },
-	{ ACCT STORE "channels:\n  \"a/b\":\n    far: a\n    near: s\n", 9,
-	  3, "bad name 'a/b'" },
+	{ ACCT STORE "channels:\n  \"a/b\":\n    far: a\n    near: s\n", 9, 3,
+	  "bad name 'a/b'" },
 	{ ACCT STORE CHAN "    folders: [\"!\"]\n", 12, 15,
 	  "'!' needs a pattern" },
 	{ ACCT "stores:\n  s:\n    layout: fs\n", 6, 3,
@@ -502,7 +509,8 @@ static const struct bad_row bad_rows[] = {
 	  "NUL character in value" },
 	{ "", 1, 1, "the configuration is empty" },
 	{ "# nothing but a comment\n\n", 1, 1, "the configuration is empty" },
-	{ "- accounts\n", 1, 1, "the configuration must be a mapping with "
+	{ "- accounts\n", 1, 1,
+	  "the configuration must be a mapping with "
 	  "accounts:, stores: and channels:, not a list" },
 	{ "just text\n", 1, 1, "must be a mapping" },
 	{ ACCT "---\n" ACCT, 6, 1, "only one YAML document" },
@@ -515,15 +523,15 @@ static const struct bad_row bad_rows[] = {
 	{ "accounts:\n  a:\n", 2, 3, "'a' has no settings" },
 	/* an alias bomb: nine levels of ten references each */
 	{ ACCT STORE CHAN "    folders: [&l0 [a,a,a,a,a,a,a,a,a,a],"
-	  " &l1 [*l0,*l0,*l0,*l0,*l0,*l0,*l0,*l0,*l0,*l0],"
-	  " &l2 [*l1,*l1,*l1,*l1,*l1,*l1,*l1,*l1,*l1,*l1],"
-	  " &l3 [*l2,*l2,*l2,*l2,*l2,*l2,*l2,*l2,*l2,*l2],"
-	  " &l4 [*l3,*l3,*l3,*l3,*l3,*l3,*l3,*l3,*l3,*l3],"
-	  " &l5 [*l4,*l4,*l4,*l4,*l4,*l4,*l4,*l4,*l4,*l4],"
-	  " &l6 [*l5,*l5,*l5,*l5,*l5,*l5,*l5,*l5,*l5,*l5],"
-	  " &l7 [*l6,*l6,*l6,*l6,*l6,*l6,*l6,*l6,*l6,*l6],"
-	  " &l8 [*l7,*l7,*l7,*l7,*l7,*l7,*l7,*l7,*l7,*l7]]\n", 12, 15,
-	  "expected a string, found a list" },
+			  " &l1 [*l0,*l0,*l0,*l0,*l0,*l0,*l0,*l0,*l0,*l0],"
+			  " &l2 [*l1,*l1,*l1,*l1,*l1,*l1,*l1,*l1,*l1,*l1],"
+			  " &l3 [*l2,*l2,*l2,*l2,*l2,*l2,*l2,*l2,*l2,*l2],"
+			  " &l4 [*l3,*l3,*l3,*l3,*l3,*l3,*l3,*l3,*l3,*l3],"
+			  " &l5 [*l4,*l4,*l4,*l4,*l4,*l4,*l4,*l4,*l4,*l4],"
+			  " &l6 [*l5,*l5,*l5,*l5,*l5,*l5,*l5,*l5,*l5,*l5],"
+			  " &l7 [*l6,*l6,*l6,*l6,*l6,*l6,*l6,*l6,*l6,*l6],"
+			  " &l8 [*l7,*l7,*l7,*l7,*l7,*l7,*l7,*l7,*l7,*l7]]\n",
+	  12, 15, "expected a string, found a list" },
 	/* a list that contains itself */
 	{ ACCT "    disable: &r [*r]\n", 5, 14,
 	  "expected a string, found a list" },
@@ -623,7 +631,7 @@ test_files(void **state)
 	assert_int_equal(config_load(path, &cfg, &err), 0);
 	assert_int_equal(cfg->nwarnings, 1);
 	config_free(&cfg);
-	config_free(&cfg);	/* twice is harmless */
+	config_free(&cfg); /* twice is harmless */
 	unlink(path);
 	rmdir(dir);
 }

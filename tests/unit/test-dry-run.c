@@ -24,9 +24,13 @@ check(const struct sync_action *a, const char *want)
 static void
 test_pull(void **state)
 {
-	struct sync_action a = { .kind = SYNC_ACTION_MSG, .box = "INBOX",
-		.has_far = true, .far_uid = 7, .near_op = PLAN_OP_COPY,
-		.far_flags = MF_FLAG_SEEN, .near_flags = MF_FLAG_SEEN };
+	struct sync_action a = { .kind = SYNC_ACTION_MSG,
+				 .box = "INBOX",
+				 .has_far = true,
+				 .far_uid = 7,
+				 .near_op = PLAN_OP_COPY,
+				 .far_flags = MF_FLAG_SEEN,
+				 .near_flags = MF_FLAG_SEEN };
 
 	(void)state;
 	check(&a, "INBOX: far 7 near -: pull  -> flags S/S");
@@ -35,8 +39,10 @@ test_pull(void **state)
 static void
 test_push_key(void **state)
 {
-	struct sync_action a = { .kind = SYNC_ACTION_MSG, .box = "INBOX",
-		.near_key = "123.M1P2.h", .far_op = PLAN_OP_COPY };
+	struct sync_action a = { .kind = SYNC_ACTION_MSG,
+				 .box = "INBOX",
+				 .near_key = "123.M1P2.h",
+				 .far_op = PLAN_OP_COPY };
 
 	(void)state;
 	check(&a, "INBOX: far - near 123.M1P2.h: push  -> flags /");
@@ -45,36 +51,48 @@ test_push_key(void **state)
 static void
 test_delete_forget(void **state)
 {
-	struct sync_action a = { .kind = SYNC_ACTION_MSG, .box = "A",
-		.has_far = true, .far_uid = 3, .near_key = "k",
-		.far_op = PLAN_OP_DELETE, .near_op = PLAN_OP_FLAGS,
-		.forget = true };
+	struct sync_action a = { .kind = SYNC_ACTION_MSG,
+				 .box = "A",
+				 .has_far = true,
+				 .far_uid = 3,
+				 .near_key = "k",
+				 .far_op = PLAN_OP_DELETE,
+				 .near_op = PLAN_OP_FLAGS,
+				 .forget = true };
 
 	(void)state;
 	check(&a, "A: far 3 near k: expunge-far flags-near forget -> "
-	      "flags /");
+		  "flags /");
 }
 
 static void
 test_ambiguous(void **state)
 {
-	struct sync_action a = { .kind = SYNC_ACTION_AMBIGUOUS, .box = "A",
-		.has_far = true, .far_uid = 9 };
+	struct sync_action a = { .kind = SYNC_ACTION_AMBIGUOUS,
+				 .box = "A",
+				 .has_far = true,
+				 .far_uid = 9 };
 
 	(void)state;
 	check(&a, "A: far 9 near -: leave alone (same Message-ID, other "
-	      "content on the other side)");
+		  "content on the other side)");
 }
 
 static void
 test_move(void **state)
 {
-	struct sync_action a = { .kind = SYNC_ACTION_MOVE, .box = "INBOX",
-		.to = "Archive", .side = SYNC_SIDE_NEAR,
-		.seen_id = { 0, "k1" }, .mirror_id = { 42, NULL } };
-	struct sync_action b = { .kind = SYNC_ACTION_MOVE, .box = "INBOX",
-		.to = "Archive", .side = SYNC_SIDE_FAR,
-		.seen_id = { 5, NULL }, .mirror_id = { 0, "k2" } };
+	struct sync_action a = { .kind = SYNC_ACTION_MOVE,
+				 .box = "INBOX",
+				 .to = "Archive",
+				 .side = SYNC_SIDE_NEAR,
+				 .seen_id = { 0, "k1" },
+				 .mirror_id = { 42, NULL } };
+	struct sync_action b = { .kind = SYNC_ACTION_MOVE,
+				 .box = "INBOX",
+				 .to = "Archive",
+				 .side = SYNC_SIDE_FAR,
+				 .seen_id = { 5, NULL },
+				 .mirror_id = { 0, "k2" } };
 
 	(void)state;
 	check(&a, "INBOX -> Archive: near k1 moved: move far UID 42");

@@ -21,8 +21,9 @@ test_maildir_letters(void **state)
 
 	(void)state;
 	assert_string_equal(mf_flags_to_maildir(MF_FLAG_ALL, buf), "DFPRST");
-	assert_string_equal(mf_flags_to_maildir(MF_FLAG_SEEN |
-						MF_FLAG_DRAFT, buf), "DS");
+	assert_string_equal(mf_flags_to_maildir(MF_FLAG_SEEN | MF_FLAG_DRAFT,
+						buf),
+			    "DS");
 	assert_string_equal(mf_flags_to_maildir(0, buf), "");
 	for (c = "DFPRST"; *c; c++) {
 		bit = mf_flag_from_maildir(*c);
@@ -47,10 +48,10 @@ test_imap_names(void **state)
 	assert_int_equal(mf_flag_from_imap("\\Recent", 7), 0);
 	assert_int_equal(mf_flags_to_imap_list(MF_FLAG_SEEN | MF_FLAG_FLAGGED,
 					       "$Label1 work", buf,
-					       sizeof(buf)), 27);
+					       sizeof(buf)),
+			 27);
 	assert_string_equal(buf, "\\Flagged \\Seen $Label1 work");
-	assert_int_equal(mf_flags_to_imap_list(MF_FLAG_ALL, NULL, buf, 10),
-			 -1);
+	assert_int_equal(mf_flags_to_imap_list(MF_FLAG_ALL, NULL, buf, 10), -1);
 	assert_true(mf_keyword_valid("$Junk", 5));
 	assert_false(mf_keyword_valid("\\Seen", 5));
 	assert_false(mf_keyword_valid("a b", 3));
@@ -93,7 +94,7 @@ test_msgid(void **state)
 {
 	static const struct {
 		const char *hdr;
-		const char *want;	/* NULL: none */
+		const char *want; /* NULL: none */
 	} rows[] = {
 		{ "Subject: x\r\nMessage-ID: <a@b>\r\n\r\nbody", "<a@b>" },
 		{ "message-id:<a@b>\n\n", "<a@b>" },

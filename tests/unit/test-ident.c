@@ -62,17 +62,17 @@ test_fingerprint_forgives_tools(void **state)
 	static const char *const same[][2] = {
 		/* mbsync */
 		{ "Content-Type: multipart", "X-TUID: 8Hk2aZ3vQ1xP\r\n"
-		  "Content-Type: multipart" },
+					     "Content-Type: multipart" },
 		/* neomutt saving a copy; mutt's status fields */
 		{ "Subject:", "Content-Length: 42\r\nStatus: RO\r\n"
-		  "X-Status: A\r\nLines: 3\r\nSubject:" },
+			      "X-Status: A\r\nLines: 3\r\nSubject:" },
 		/* offlineimap3 re-spacing and re-folding */
 		{ "Subject: hello there", "Subject:  hello  there" },
 		{ "\r\n\tby b.example", " by b.example" },
 		{ "Subject: hello", "SUBJECT: hello" },
 		/* an mbox From line in front */
 		{ "Received: from a", "From alice@example.org Mon Nov  2 "
-		  "10:00:00 2026\r\nReceived: from a" },
+				      "10:00:00 2026\r\nReceived: from a" },
 	};
 	char a[IDENT_FP_MAX], b[IDENT_FP_MAX], msg[2048];
 	size_t i;
@@ -170,12 +170,12 @@ test_tool_bytes(void **state)
 		"X-TUID: abc\r\n\tdef\r\n"
 		"Subject: x\r\n"
 		"\r\n"
-		"Status: RO\r\n";	/* in the body: not a field */
+		"Status: RO\r\n"; /* in the body: not a field */
 
 	(void)state;
 	assert_int_equal(ident_tool_bytes(hdr, strlen(hdr)),
 			 strlen("Content-Length: 5\r\n") +
-			 strlen("X-TUID: abc\r\n\tdef\r\n"));
+				 strlen("X-TUID: abc\r\n\tdef\r\n"));
 	assert_int_equal(ident_tool_bytes(base_msg, strlen(base_msg)), 0);
 }
 

@@ -77,8 +77,7 @@ login_case(const char *password, const char *server, const char *want_trace,
 	fd = mkstemp(wire_path);
 	assert_true(fd >= 0);
 	cmd = malloc(strlen(server) + 200);
-	snprintf(cmd, strlen(server) + 200, "exec 3>%s; %s", wire_path,
-		 server);
+	snprintf(cmd, strlen(server) + 200, "exec 3>%s; %s", wire_path, server);
 	mf_buf_init(&trace, 1 << 20);
 	mf_log_set_handler(capture, NULL);
 	mf_log_set_level(MF_LOG_DEBUG);
@@ -144,21 +143,26 @@ test_scram_vector(void **state)
 	struct mf_err err = { 0 };
 
 	(void)state;
-	assert_int_equal(imap_scram_client_final("pencil",
-		"n=user,r=rOprNGfwEbeRWgbNEkqO",
-		"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
-		"s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
-		"rOprNGfwEbeRWgbNEkqO", &final, sig, &err), 0);
-	assert_string_equal(final,
+	assert_int_equal(
+		imap_scram_client_final(
+			"pencil", "n=user,r=rOprNGfwEbeRWgbNEkqO",
+			"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+			"s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
+			"rOprNGfwEbeRWgbNEkqO", &final, sig, &err),
+		0);
+	assert_string_equal(
+		final,
 		"c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
 		"p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=");
 	assert_string_equal(sig,
 			    "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
 	free(final);
 	/* a server that changes our nonce is refused */
-	assert_int_equal(imap_scram_client_final("pencil",
-		"n=user,r=abc", "r=xyz123,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
-		"abc", &final, sig, &err), -1);
+	assert_int_equal(imap_scram_client_final(
+				 "pencil", "n=user,r=abc",
+				 "r=xyz123,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
+				 "abc", &final, sig, &err),
+			 -1);
 	assert_null(final);
 }
 

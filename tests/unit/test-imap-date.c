@@ -52,8 +52,7 @@ test_dates(void **state)
 	}
 	for (i = 0; i < sizeof(parse) / sizeof(parse[0]); i++) {
 		int64_t t = -1;
-		bool ok = imap_date_parse(parse[i].in, strlen(parse[i].in),
-					  &t);
+		bool ok = imap_date_parse(parse[i].in, strlen(parse[i].in), &t);
 
 		if (ok != parse[i].ok || (ok && t != parse[i].t))
 			fail_msg("parse row %zu: ok=%d t=%lld", i, ok,

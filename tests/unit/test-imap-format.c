@@ -95,10 +95,11 @@ test_resp_format(void **state)
 	imap_parser_limits_default(&lim);
 	p = imap_parser_create(&lim);
 	assert_int_equal(imap_parser_feed(p, in, sizeof(in) - 1, &used, &resp,
-					  &err), IMAP_PARSE_DONE);
+					  &err),
+			 IMAP_PARSE_DONE);
 	imap_resp_format(resp, out, sizeof(out));
 	assert_string_equal(out, "* 12 FETCH (UID 7 FLAGS (\\Seen) "
-			    "BODY[] {5 bytes})");
+				 "BODY[] {5 bytes})");
 	imap_parser_destroy(&p);
 }
 

@@ -286,14 +286,16 @@ parse_3ways(const char *name, const struct feed_opts *o, const char *in,
 struct row {
 	const char *name;
 	const char *in;
-	size_t len;		/* 0: strlen(in) */
-	const char *want;	/* rendering; NULL when err is set */
-	const char *err;	/* part of the error message */
+	size_t len;	  /* 0: strlen(in) */
+	const char *want; /* rendering; NULL when err is set */
+	const char *err;  /* part of the error message */
 };
 
-#define CAPS_DOVECOT "IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE " \
+#define CAPS_DOVECOT \
+	"IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE " \
 	"IDLE AUTH=PLAIN AUTH=DIGEST-MD5 AUTH=CRAM-MD5 AUTH=NTLM"
-#define CAPS_GMAIL "IMAP4rev1 UNSELECT IDLE NAMESPACE QUOTA ID XLIST " \
+#define CAPS_GMAIL \
+	"IMAP4rev1 UNSELECT IDLE NAMESPACE QUOTA ID XLIST " \
 	"CHILDREN X-GM-EXT-1 UIDPLUS COMPRESS=DEFLATE ENABLE MOVE CONDSTORE " \
 	"ESEARCH UTF8=ACCEPT LIST-EXTENDED LIST-STATUS LITERAL- " \
 	"APPENDLIMIT=35651584"
@@ -325,53 +327,67 @@ static const struct row real_rows[] = {
 	  "* OK [CAPABILITY " CAPS_DOVECOT "] \"Dovecot ready.\"", NULL },
 	{ "gmail/capability.txt: CAPABILITY",
 	  "* CAPABILITY " CAPS_GMAIL "\r\nA######## OK Thats all she wrote!"
-	  " ab12\r\n", 0,
+	  " ab12\r\n",
+	  0,
 	  "* CAPABILITY " CAPS_GMAIL "\n"
-	  "A######## OK \"Thats all she wrote! ab12\"", NULL },
+	  "A######## OK \"Thats all she wrote! ab12\"",
+	  NULL },
 	{ "lowercase/capability.txt: args keep their case",
 	  "* capability imap4rev1 starttls login special-use\r\n", 0,
 	  "* capability imap4rev1 starttls login special-use", NULL },
 	{ "dovecot/enable-qresync.txt: ENABLED",
 	  "* ENABLED QRESYNC CONDSTORE\r\n"
-	  "A######## OK Enabled (0.000 + 0.000 secs).\r\n", 0,
+	  "A######## OK Enabled (0.000 + 0.000 secs).\r\n",
+	  0,
 	  "* ENABLED QRESYNC CONDSTORE\n"
-	  "A######## OK \"Enabled (0.000 + 0.000 secs).\"", NULL },
+	  "A######## OK \"Enabled (0.000 + 0.000 secs).\"",
+	  NULL },
 	{ "common/id.txt: ID",
 	  "* ID (\"name\" \"GImap\" \"vendor\" \"Google, Inc.\" "
 	  "\"support-url\" \"http://support.google.com/mail\" \"version\" "
-	  "\"gmail_imap_150623.03_p1\" \"remote-host\" \"127.0.0.1\")\r\n", 0,
+	  "\"gmail_imap_150623.03_p1\" \"remote-host\" \"127.0.0.1\")\r\n",
+	  0,
 	  "* ID (\"name\" \"GImap\" \"vendor\" \"Google, Inc.\" "
 	  "\"support-url\" \"http://support.google.com/mail\" \"version\" "
-	  "\"gmail_imap_150623.03_p1\" \"remote-host\" \"127.0.0.1\")", NULL },
+	  "\"gmail_imap_150623.03_p1\" \"remote-host\" \"127.0.0.1\")",
+	  NULL },
 	{ "dovecot/namespace.txt: NAMESPACE with NIL",
 	  "* NAMESPACE ((\"\" \".\")) NIL NIL\r\n", 0,
 	  "* NAMESPACE ((\"\" \".\")) NIL NIL", NULL },
 	{ "common/namespace.txt: NAMESPACE with extensions",
 	  "* NAMESPACE ((\"\" \"/\")) ((\"Other Users/\" \"/\" \"TRANSLATION\""
 	  " (\"Andere Ben&APw-tzer/\"))) ((\"Public Folders/\" \"/\" "
-	  "\"TRANSLATION\" (\"Gemeinsame Postf&AM8-cher/\")))\r\n", 0,
+	  "\"TRANSLATION\" (\"Gemeinsame Postf&AM8-cher/\")))\r\n",
+	  0,
 	  "* NAMESPACE ((\"\" \"/\")) ((\"Other Users/\" \"/\" \"TRANSLATION\""
 	  " (\"Andere Ben&APw-tzer/\"))) ((\"Public Folders/\" \"/\" "
-	  "\"TRANSLATION\" (\"Gemeinsame Postf&AM8-cher/\")))", NULL },
+	  "\"TRANSLATION\" (\"Gemeinsame Postf&AM8-cher/\")))",
+	  NULL },
 	{ "dovecot/list-special-use.txt: LIST with special-use flags",
 	  "* LIST (\\Drafts \\Subscribed) \".\" Drafts\r\n"
 	  "* LIST (\\Sent \\Subscribed) \".\" \"Sent Messages\"\r\n"
-	  "A######## OK List completed (0.000 + 0.000 secs).\r\n", 0,
+	  "A######## OK List completed (0.000 + 0.000 secs).\r\n",
+	  0,
 	  "* LIST (\\Drafts \\Subscribed) \".\" Drafts\n"
 	  "* LIST (\\Sent \\Subscribed) \".\" \"Sent Messages\"\n"
-	  "A######## OK \"List completed (0.000 + 0.000 secs).\"", NULL },
+	  "A######## OK \"List completed (0.000 + 0.000 secs).\"",
+	  NULL },
 	{ "common/list-nil-folder-delim.txt: NIL and empty delimiter",
 	  "* LIST () \"/\" INBOX\r\n"
 	  "* LIST (\\HasNoChildren) NIL \"Folder1\"\r\n"
-	  "* LIST (\\HasNoChildren) \"\" \"Folder2\"\r\n", 0,
+	  "* LIST (\\HasNoChildren) \"\" \"Folder2\"\r\n",
+	  0,
 	  "* LIST () \"/\" INBOX\n"
 	  "* LIST (\\HasNoChildren) NIL \"Folder1\"\n"
-	  "* LIST (\\HasNoChildren) \"\" \"Folder2\"", NULL },
+	  "* LIST (\\HasNoChildren) \"\" \"Folder2\"",
+	  NULL },
 	{ "common/list-literal-subfolders.txt: literal mailbox name",
 	  "* LIST (\\HasNoChildren) \"/\" {19}\r\nLiteral Folder Name\r\n"
-	  "A######## OK LIST Completed\r\n", 0,
+	  "A######## OK LIST Completed\r\n",
+	  0,
 	  "* LIST (\\HasNoChildren) \"/\" {19}\"Literal Folder Name\"\n"
-	  "A######## OK \"LIST Completed\"", NULL },
+	  "A######## OK \"LIST Completed\"",
+	  NULL },
 	{ "lowercase/list.txt: mixed-case LIST",
 	  "* List (\\HasNoChildren \\Trash) \"/\" \"Trash\"\r\n", 0,
 	  "* List (\\HasNoChildren \\Trash) \"/\" \"Trash\"", NULL },
@@ -379,18 +395,22 @@ static const struct row real_rows[] = {
 	  "* LIST (\\HasNoChildren) \"/\" \"INBOX\"\r\n"
 	  "* STATUS \"INBOX\" (APPENDLIMIT 1234567890 MESSAGES 10 UNSEEN 1 "
 	  "SIZE 123456789)\r\n"
-	  "* LIST (\\Noselect \\HasChildren) \"/\" \"[Gmail]\"\r\n", 0,
+	  "* LIST (\\Noselect \\HasChildren) \"/\" \"[Gmail]\"\r\n",
+	  0,
 	  "* LIST (\\HasNoChildren) \"/\" \"INBOX\"\n"
 	  "* STATUS \"INBOX\" (APPENDLIMIT 1234567890 MESSAGES 10 UNSEEN 1 "
 	  "SIZE 123456789)\n"
-	  "* LIST (\\Noselect \\HasChildren) \"/\" \"[Gmail]\"", NULL },
+	  "* LIST (\\Noselect \\HasChildren) \"/\" \"[Gmail]\"",
+	  NULL },
 	{ "gmail/status-inbox.txt: STATUS with MAILBOXID list",
 	  "* STATUS \"[Gmail]/Drafts\" (HIGHESTMODSEQ 41234 MESSAGES 0 "
 	  "RECENT 0 UIDNEXT 1 UIDVALIDITY 6 UNSEEN 0 SIZE 1024 MAILBOXID "
-	  "(fdacc3c7-4e20-4ca0-a0d7-4f7267187e48))\r\n", 0,
+	  "(fdacc3c7-4e20-4ca0-a0d7-4f7267187e48))\r\n",
+	  0,
 	  "* STATUS \"[Gmail]/Drafts\" (HIGHESTMODSEQ 41234 MESSAGES 0 "
 	  "RECENT 0 UIDNEXT 1 UIDVALIDITY 6 UNSEEN 0 SIZE 1024 MAILBOXID "
-	  "(fdacc3c7-4e20-4ca0-a0d7-4f7267187e48))", NULL },
+	  "(fdacc3c7-4e20-4ca0-a0d7-4f7267187e48))",
+	  NULL },
 	{ "common/status-literal-folder.txt: STATUS of a literal name",
 	  "* STATUS {19}\r\nLiteral Folder Name (MESSAGES 60)\r\n", 0,
 	  "* STATUS {19}\"Literal Folder Name\" (MESSAGES 60)", NULL },
@@ -405,7 +425,8 @@ static const struct row real_rows[] = {
 	  "* OK [UIDNEXT 9] Predicted next UID\r\n"
 	  "* OK [HIGHESTMODSEQ 2] Highest\r\n"
 	  "A######## OK [READ-WRITE] Select completed (0.000 + 0.000 secs)."
-	  "\r\n", 0,
+	  "\r\n",
+	  0,
 	  "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\n"
 	  "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen "
 	  "\\Draft \\*)] \"Flags permitted.\"\n"
@@ -416,7 +437,8 @@ static const struct row real_rows[] = {
 	  "* OK [UIDNEXT 9] \"Predicted next UID\"\n"
 	  "* OK [HIGHESTMODSEQ 2] \"Highest\"\n"
 	  "A######## OK [READ-WRITE] \"Select completed (0.000 + 0.000 "
-	  "secs).\"", NULL },
+	  "secs).\"",
+	  NULL },
 	{ "dovecot/select-unittests-messages-qresync.txt: QRESYNC SELECT",
 	  "* OK [HIGHESTMODSEQ 6] Highest\r\n"
 	  "* VANISHED (EARLIER) 8\r\n"
@@ -430,42 +452,51 @@ static const struct row real_rows[] = {
 	  "HEADER.FIELDS literal",
 	  "* 1 FETCH (UID 1 FLAGS (\\Answered \\Seen \\Draft \\Recent) "
 	  "INTERNALDATE \"02-Oct-2016 17:28:25 -0400\" RFC822.SIZE 253 "
-	  "MODSEQ (2) ENVELOPE (\"Sun, 02 Oct 2016 17:28:25 -0400\" \"A\" "
-	  ADDR " " ADDR " " ADDR " " ADDR " NIL NIL NIL \"<a@mimekit.net>\")"
+	  "MODSEQ (2) ENVELOPE (\"Sun, 02 Oct 2016 17:28:25 -0400\" \"A\" " ADDR
+	  " " ADDR " " ADDR " " ADDR " NIL NIL NIL \"<a@mimekit.net>\")"
 	  " BODYSTRUCTURE (\"text\" \"plain\" (\"charset\" \"utf-8\") NIL "
 	  "NIL \"7bit\" 27 1 NIL NIL NIL NIL) "
-	  "BODY[HEADER.FIELDS (REFERENCES X-MAILER)] {2}\r\n\r\n)\r\n", 0,
+	  "BODY[HEADER.FIELDS (REFERENCES X-MAILER)] {2}\r\n\r\n)\r\n",
+	  0,
 	  "* 1 FETCH (UID 1 FLAGS (\\Answered \\Seen \\Draft \\Recent) "
 	  "INTERNALDATE \"02-Oct-2016 17:28:25 -0400\" RFC822.SIZE 253 "
-	  "MODSEQ (2) ENVELOPE (\"Sun, 02 Oct 2016 17:28:25 -0400\" \"A\" "
-	  ADDR " " ADDR " " ADDR " " ADDR " NIL NIL NIL \"<a@mimekit.net>\")"
+	  "MODSEQ (2) ENVELOPE (\"Sun, 02 Oct 2016 17:28:25 -0400\" \"A\" " ADDR
+	  " " ADDR " " ADDR " " ADDR " NIL NIL NIL \"<a@mimekit.net>\")"
 	  " BODYSTRUCTURE (\"text\" \"plain\" (\"charset\" \"utf-8\") NIL "
 	  "NIL \"7bit\" 27 1 NIL NIL NIL NIL) "
 	  "BODY[HEADER.FIELDS (REFERENCES X-MAILER)] {2}\"\\x0d\\x0a\")",
 	  NULL },
 	{ "dovecot/getbodypart.txt: BODY[] literal",
 	  "* 1 FETCH (UID 1 BODY[] {253}\r\n" BODY253 ")\r\n"
-	  "A######## OK Fetch completed (0.002 + 0.000 secs).\r\n", 0,
+	  "A######## OK Fetch completed (0.002 + 0.000 secs).\r\n",
+	  0,
 	  "* 1 FETCH (UID 1 BODY[] {253}\"" BODY253_DUMP "\")\n"
-	  "A######## OK \"Fetch completed (0.002 + 0.000 secs).\"", NULL },
+	  "A######## OK \"Fetch completed (0.002 + 0.000 secs).\"",
+	  NULL },
 	{ "dovecot/getstream-section.txt: BODY[HEADER.FIELDS (...)] literal",
 	  "* 1 FETCH (UID 1 BODY[HEADER.FIELDS (MIME-VERSION CONTENT-TYPE)]"
 	  " {62}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; "
-	  "charset=utf-8\r\n\r\n)\r\n", 0,
+	  "charset=utf-8\r\n\r\n)\r\n",
+	  0,
 	  "* 1 FETCH (UID 1 BODY[HEADER.FIELDS (MIME-VERSION CONTENT-TYPE)]"
 	  " {62}\"MIME-Version: 1.0\\x0d\\x0aContent-Type: text/plain; "
-	  "charset=utf-8\\x0d\\x0a\\x0d\\x0a\")", NULL },
+	  "charset=utf-8\\x0d\\x0a\\x0d\\x0a\")",
+	  NULL },
 	{ "dovecot/getbodypartheaders.txt: literal before UID",
 	  "* 2 FETCH (BODY[1.MIME] {43}\r\nContent-Type: text/plain; "
-	  "charset=utf-8\r\n\r\n UID 2)\r\n", 0,
+	  "charset=utf-8\r\n\r\n UID 2)\r\n",
+	  0,
 	  "* 2 FETCH (BODY[1.MIME] {43}\"Content-Type: text/plain; "
-	  "charset=utf-8\\x0d\\x0a\\x0d\\x0a\" UID 2)", NULL },
+	  "charset=utf-8\\x0d\\x0a\\x0d\\x0a\" UID 2)",
+	  NULL },
 	{ "dovecot/getstream.txt: BODY[]<128> partial",
 	  "* 1 FETCH (UID 1 BODY[]<128> {64}\r\nnit Tests "
-	  "<unit-tests@mimekit.net>\r\nMIME-Version: 1.0\r\nContent-T)\r\n", 0,
+	  "<unit-tests@mimekit.net>\r\nMIME-Version: 1.0\r\nContent-T)\r\n",
+	  0,
 	  "* 1 FETCH (UID 1 BODY[]<128> {64}\"nit Tests "
 	  "<unit-tests@mimekit.net>\\x0d\\x0aMIME-Version: 1.0\\x0d\\x0a"
-	  "Content-T\")", NULL },
+	  "Content-T\")",
+	  NULL },
 	{ "gmail/fetch-nil.txt: NIL section body",
 	  "* 3 FETCH (UID 1 BODY[1.TEXT]<0> NIL)\r\n", 0,
 	  "* 3 FETCH (UID 1 BODY[1.TEXT]<0> NIL)", NULL },
@@ -474,54 +505,59 @@ static const struct row real_rows[] = {
 	  "* 1 FETCH (UID 1 BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" (\"CHARSET\" "
 	  "\"utf-8\") NIL NIL \"7BIT\" 5235 112 NIL NIL NIL)(\"TEXT\" "
 	  "\"HTML\" (\"CHARSET\" \"utf-8\") NIL NIL \"7BIT\" 60479 873 NIL "
-	  "NIL NIL) \"ALTERNATIVE\"))\r\n", 0,
+	  "NIL NIL) \"ALTERNATIVE\"))\r\n",
+	  0,
 	  "* 1 FETCH (UID 1 BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" (\"CHARSET\" "
 	  "\"utf-8\") NIL NIL \"7BIT\" 5235 112 NIL NIL NIL) (\"TEXT\" "
 	  "\"HTML\" (\"CHARSET\" \"utf-8\") NIL NIL \"7BIT\" 60479 873 NIL "
-	  "NIL NIL) \"ALTERNATIVE\"))", NULL },
+	  "NIL NIL) \"ALTERNATIVE\"))",
+	  NULL },
 	{ "VANISHED (EARLIER) (RFC 7162 section 3.2.10)",
-	  "* VANISHED (EARLIER) 1:5,9\r\n", 0,
-	  "* VANISHED (EARLIER) 1:5,9", NULL },
-	{ "ESEARCH (RFC 4731)",
-	  "* ESEARCH (TAG \"a1\") UID ALL 1:3,5\r\n", 0,
+	  "* VANISHED (EARLIER) 1:5,9\r\n", 0, "* VANISHED (EARLIER) 1:5,9",
+	  NULL },
+	{ "ESEARCH (RFC 4731)", "* ESEARCH (TAG \"a1\") UID ALL 1:3,5\r\n", 0,
 	  "* ESEARCH (TAG \"a1\") UID ALL 1:3,5", NULL },
 	{ "dovecot/search-partial.txt: ESEARCH PARTIAL with NIL",
 	  "* ESEARCH (TAG \"A########\") UID PARTIAL (100:110 NIL)\r\n", 0,
 	  "* ESEARCH (TAG \"A########\") UID PARTIAL (100:110 NIL)", NULL },
 	{ "dovecot/search-changed-since.txt: SEARCH with MODSEQ",
-	  "* SEARCH 1 2 3 4 5 6 7 8 9 10 11 12 13 14 (MODSEQ 12345678)\r\n",
-	  0,
-	  "* SEARCH 1 2 3 4 5 6 7 8 9 10 11 12 13 14 (MODSEQ 12345678)",
-	  NULL },
+	  "* SEARCH 1 2 3 4 5 6 7 8 9 10 11 12 13 14 (MODSEQ 12345678)\r\n", 0,
+	  "* SEARCH 1 2 3 4 5 6 7 8 9 10 11 12 13 14 (MODSEQ 12345678)", NULL },
 	{ "empty SEARCH", "* SEARCH\r\n", 0, "* SEARCH", NULL },
-	{ "gmail/uid-expunge.txt: EXPUNGE",
-	  "* 1 EXPUNGE\r\n* 0 EXISTS\r\n", 0,
+	{ "gmail/uid-expunge.txt: EXPUNGE", "* 1 EXPUNGE\r\n* 0 EXISTS\r\n", 0,
 	  "* 1 EXPUNGE\n* 0 EXISTS", NULL },
 	{ "dovecot/append.1.txt: APPENDUID",
 	  "A######## OK [APPENDUID 1436832084 1] Append completed (0.000 + "
-	  "0.000 secs).\r\n", 0,
+	  "0.000 secs).\r\n",
+	  0,
 	  "A######## OK [APPENDUID 1436832084 1] \"Append completed (0.000 + "
-	  "0.000 secs).\"", NULL },
+	  "0.000 secs).\"",
+	  NULL },
 	{ "RFC 4315 APPENDUID and COPYUID with sets",
 	  "a1 OK [APPENDUID 38505 3955] APPEND completed\r\n"
-	  "a2 OK [COPYUID 38505 304,319:320 3956:3958] Done\r\n", 0,
+	  "a2 OK [COPYUID 38505 304,319:320 3956:3958] Done\r\n",
+	  0,
 	  "a1 OK [APPENDUID 38505 3955] \"APPEND completed\"\n"
-	  "a2 OK [COPYUID 38505 304,319:320 3956:3958] \"Done\"", NULL },
+	  "a2 OK [COPYUID 38505 304,319:320 3956:3958] \"Done\"",
+	  NULL },
 	{ "dovecot/move.txt: untagged COPYUID, VANISHED, HIGHESTMODSEQ",
 	  "* OK [COPYUID 1436832101 1:7 8:14] Moved UIDs.\r\n"
 	  "* VANISHED 1:7\r\n"
 	  "A######## OK [HIGHESTMODSEQ 7] Move completed (0.013 + 0.000 "
-	  "secs).\r\n", 0,
+	  "secs).\r\n",
+	  0,
 	  "* OK [COPYUID 1436832101 1:7 8:14] \"Moved UIDs.\"\n"
 	  "* VANISHED 1:7\n"
 	  "A######## OK [HIGHESTMODSEQ 7] \"Move completed (0.013 + 0.000 "
-	  "secs).\"", NULL },
+	  "secs).\"",
+	  NULL },
 	{ "gmail/authenticate+webalert.txt: NO with WEBALERT url code",
 	  "* NO [WEBALERT https://accounts.google.com/signin/continue?sarp=1"
 	  "&scc=1] Web login required.\r\n"
 	  "A######## NO [ALERT] Please log in via your web browser: "
 	  "https://support.google.com/mail/accounts/answer/78754 (Failure)"
-	  "\r\n", 0,
+	  "\r\n",
+	  0,
 	  "* NO [WEBALERT https://accounts.google.com/signin/continue?sarp=1"
 	  "&scc=1] \"Web login required.\"\n"
 	  "A######## NO [ALERT] \"Please log in via your web browser: "
@@ -547,21 +583,23 @@ static const struct row real_rows[] = {
 	  "* OK [ALERT] \x1b[31mred\x1b[0m \"q\" \\ [x] (y)\r\n", 0,
 	  "* OK [ALERT] \"\\x1b[31mred\\x1b[0m \\\"q\\\" \\\\ [x] (y)\"",
 	  NULL },
-	{ "gmail/go-ahead.txt: continuation",
-	  "+ go ahead\r\n", 0, "+ \"go ahead\"", NULL },
-	{ "continuation with base64",
-	  "+ dGVzdA==\r\n", 0, "+ \"dGVzdA==\"", NULL },
+	{ "gmail/go-ahead.txt: continuation", "+ go ahead\r\n", 0,
+	  "+ \"go ahead\"", NULL },
+	{ "continuation with base64", "+ dGVzdA==\r\n", 0, "+ \"dGVzdA==\"",
+	  NULL },
 	{ "RFC 7162 codes: NOMODSEQ, CLOSED, big HIGHESTMODSEQ",
 	  "* OK [NOMODSEQ] Sorry, this mailbox format doesn't support "
 	  "modsequences\r\n"
 	  "* OK [CLOSED] Previous mailbox closed\r\n"
 	  "* OK [HIGHESTMODSEQ 715194045007] Highest\r\n"
-	  "* OK [UIDNEXT 4392] Predicted next UID\r\n", 0,
+	  "* OK [UIDNEXT 4392] Predicted next UID\r\n",
+	  0,
 	  "* OK [NOMODSEQ] \"Sorry, this mailbox format doesn't support "
 	  "modsequences\"\n"
 	  "* OK [CLOSED] \"Previous mailbox closed\"\n"
 	  "* OK [HIGHESTMODSEQ 715194045007] \"Highest\"\n"
-	  "* OK [UIDNEXT 4392] \"Predicted next UID\"", NULL },
+	  "* OK [UIDNEXT 4392] \"Predicted next UID\"",
+	  NULL },
 	{ "RFC 7162 FETCH with MODSEQ",
 	  "* 4 FETCH (UID 8 MODSEQ (12345) FLAGS (\\Seen))\r\n", 0,
 	  "* 4 FETCH (UID 8 MODSEQ (12345) FLAGS (\\Seen))", NULL },
@@ -578,98 +616,92 @@ static const struct row liberal_rows[] = {
 	{ "exchange/issue115.txt: Office 365's bare COPYUID line",
 	  "[COPYUID 55 31 6]\r\n* 1 EXPUNGE\r\n[X]y\r\n", 0,
 	  "* OK [COPYUID 55 31 6] \"\"\n* 1 EXPUNGE\n* OK [X] \"y\"", NULL },
-	{ "mixed-case status word",
-	  "* Ok [Alert] y\r\n", 0, "* OK [ALERT] \"y\"", NULL },
-	{ "no space between code and text",
-	  "* OK [ALERT]text\r\n", 0, "* OK [ALERT] \"text\"", NULL },
-	{ "code and no text",
-	  "* OK [READ-ONLY]\r\n", 0, "* OK [READ-ONLY] \"\"", NULL },
-	{ "status alone",
-	  "* OK\r\na OK\r\n", 0, "* OK \"\"\na OK \"\"", NULL },
-	{ "status, space, nothing",
-	  "* NO \r\n", 0, "* NO \"\"", NULL },
-	{ "text keeps further spaces and brackets",
-	  "* OK  x ] [y\r\n", 0, "* OK \" x ] [y\"", NULL },
-	{ "a second code is text",
-	  "* OK [ALERT] [PARSE] z\r\n", 0, "* OK [ALERT] \"[PARSE] z\"", NULL },
-	{ "trailing and repeated spaces between args",
-	  "* SEARCH 1  2 3 \r\n", 0, "* SEARCH 1 2 3", NULL },
-	{ "NIL in any case",
-	  "* 1 FETCH (X nil Nil NIL \"NIL\" NILS)\r\n", 0,
+	{ "mixed-case status word", "* Ok [Alert] y\r\n", 0,
+	  "* OK [ALERT] \"y\"", NULL },
+	{ "no space between code and text", "* OK [ALERT]text\r\n", 0,
+	  "* OK [ALERT] \"text\"", NULL },
+	{ "code and no text", "* OK [READ-ONLY]\r\n", 0,
+	  "* OK [READ-ONLY] \"\"", NULL },
+	{ "status alone", "* OK\r\na OK\r\n", 0, "* OK \"\"\na OK \"\"", NULL },
+	{ "status, space, nothing", "* NO \r\n", 0, "* NO \"\"", NULL },
+	{ "text keeps further spaces and brackets", "* OK  x ] [y\r\n", 0,
+	  "* OK \" x ] [y\"", NULL },
+	{ "a second code is text", "* OK [ALERT] [PARSE] z\r\n", 0,
+	  "* OK [ALERT] \"[PARSE] z\"", NULL },
+	{ "trailing and repeated spaces between args", "* SEARCH 1  2 3 \r\n",
+	  0, "* SEARCH 1 2 3", NULL },
+	{ "NIL in any case", "* 1 FETCH (X nil Nil NIL \"NIL\" NILS)\r\n", 0,
 	  "* 1 FETCH (X NIL NIL NIL \"NIL\" NILS)", NULL },
-	{ "']' in an atom outside a code",
-	  "* LIST () \"/\" foo]bar\r\n", 0, "* LIST () \"/\" foo]bar", NULL },
-	{ "atoms starting with ']' or '['",
-	  "* X ]a [b] [\r\n", 0, "* X ]a [b] [", NULL },
+	{ "']' in an atom outside a code", "* LIST () \"/\" foo]bar\r\n", 0,
+	  "* LIST () \"/\" foo]bar", NULL },
+	{ "atoms starting with ']' or '['", "* X ]a [b] [\r\n", 0,
+	  "* X ]a [b] [", NULL },
 	{ "nested brackets in a section",
 	  "* 1 FETCH (BODY[1[2] (x\"]\")] y)\r\n", 0,
 	  "* 1 FETCH (BODY[1[2] (x\"]\")] y)", NULL },
 	{ "'[' in a mailbox atom is an ordinary character",
 	  "* STATUS foo[bar (MESSAGES 1)\r\n", 0,
 	  "* STATUS foo[bar (MESSAGES 1)", NULL },
-	{ "bare LF ends a line",
-	  "* 3 EXISTS\n* OK [UIDNEXT 4] n\na OK done\n", 0,
-	  "* 3 EXISTS\n* OK [UIDNEXT 4] \"n\"\na OK \"done\"", NULL },
-	{ "bare LF after a literal size",
-	  "* 1 FETCH (BODY[] {2}\nab)\n", 0,
+	{ "bare LF ends a line", "* 3 EXISTS\n* OK [UIDNEXT 4] n\na OK done\n",
+	  0, "* 3 EXISTS\n* OK [UIDNEXT 4] \"n\"\na OK \"done\"", NULL },
+	{ "bare LF after a literal size", "* 1 FETCH (BODY[] {2}\nab)\n", 0,
 	  "* 1 FETCH (BODY[] {2}\"ab\")", NULL },
 	{ "empty lines between responses are skipped",
 	  "\r\n\n* 1 EXISTS\r\n\r\n", 0, "* 1 EXISTS", NULL },
-	{ "continuation: '+' alone",
-	  "+\r\n", 0, "+ \"\"", NULL },
-	{ "continuation: '+ ' and nothing",
-	  "+ \r\n", 0, "+ \"\"", NULL },
+	{ "continuation: '+' alone", "+\r\n", 0, "+ \"\"", NULL },
+	{ "continuation: '+ ' and nothing", "+ \r\n", 0, "+ \"\"", NULL },
 	{ "continuation without space, and a code-looking text",
 	  "+idling\r\n+ [ALERT] x\r\n", 0, "+ \"idling\"\n+ \"[ALERT] x\"",
 	  NULL },
 	{ "section kept verbatim with spaces, parens and partial",
 	  "* 1 FETCH (BODY[HEADER.FIELDS (MESSAGE-ID SUBJECT)]<0> {5}\r\n"
-	  "abcde)\r\n", 0,
+	  "abcde)\r\n",
+	  0,
 	  "* 1 FETCH (BODY[HEADER.FIELDS (MESSAGE-ID SUBJECT)]<0> "
-	  "{5}\"abcde\")", NULL },
+	  "{5}\"abcde\")",
+	  NULL },
 	{ "quoted ']' inside a section",
 	  "* 1 FETCH (BODY[HEADER.FIELDS (\"X]\\\"Y\" Z)] NIL UID 3)\r\n", 0,
 	  "* 1 FETCH (BODY[HEADER.FIELDS (\"X]\\\"Y\" Z)] NIL UID 3)", NULL },
 	{ "BINARY.SIZE and BINARY sections, lower case",
 	  "* 1 FETCH (BINARY.SIZE[1] 10 binary[2 3] ~{3}\r\na\0b)\r\n", 53,
 	  "* 1 FETCH (BINARY.SIZE[1] 10 binary[2 3] ~{3}\"a\\x00b\")", NULL },
-	{ "LITERAL+ spelling {n+}",
-	  "* LIST () \"/\" {3+}\r\nabc\r\n", 0,
+	{ "LITERAL+ spelling {n+}", "* LIST () \"/\" {3+}\r\nabc\r\n", 0,
 	  "* LIST () \"/\" {3}\"abc\"", NULL },
-	{ "empty literal",
-	  "* 1 FETCH (BODY[] {0}\r\n)\r\n", 0,
+	{ "empty literal", "* 1 FETCH (BODY[] {0}\r\n)\r\n", 0,
 	  "* 1 FETCH (BODY[] {0}\"\")", NULL },
 	{ "literal as the last arg, with CRLF inside",
 	  "* X {4}\r\n\r\n\r\n\r\n", 0, "* X {4}\"\\x0d\\x0a\\x0d\\x0a\"",
 	  NULL },
-	{ "an atom starting with '~'",
-	  "* X ~abc ~ (~)\r\n", 0, "* X ~abc ~ (~)", NULL },
+	{ "an atom starting with '~'", "* X ~abc ~ (~)\r\n", 0,
+	  "* X ~abc ~ (~)", NULL },
 	{ "quoted escapes; unknown escapes kept",
 	  "* X \"a\\\"b\\\\c\" \"\\q\" \"\" \"caf\xc3\xa9\"\r\n", 0,
 	  "* X \"a\\\"b\\\\c\" \"\\\\q\" \"\" \"caf\\xc3\\xa9\"", NULL },
-	{ "no space after a string or a list",
-	  "* X \"a\"\"b\"(c)(d)e\r\n", 0, "* X \"a\" \"b\" (c) (d) e", NULL },
-	{ "atom ends at a paren",
-	  "* X a(b)c\r\n", 0, "* X a (b) c", NULL },
+	{ "no space after a string or a list", "* X \"a\"\"b\"(c)(d)e\r\n", 0,
+	  "* X \"a\" \"b\" (c) (d) e", NULL },
+	{ "atom ends at a paren", "* X a(b)c\r\n", 0, "* X a (b) c", NULL },
 	{ "flags with backslash, \\* and keywords",
 	  "* FLAGS (\\Seen \\* $Forwarded Junk)\r\n", 0,
 	  "* FLAGS (\\Seen \\* $Forwarded Junk)", NULL },
-	{ "tag with odd but legal characters",
-	  "a.1]x[ OK done\r\n", 0, "a.1]x[ OK \"done\"", NULL },
+	{ "tag with odd but legal characters", "a.1]x[ OK done\r\n", 0,
+	  "a.1]x[ OK \"done\"", NULL },
 	{ "first arg not a status word in an untagged response",
 	  "* OKAY x\r\n* 1 OK\r\n", 0, "* OKAY x\n* 1 OK", NULL },
-	{ "status word glued to a paren is still a status",
-	  "* OK(x)\r\n", 0, "* OK \"(x)\"", NULL },
+	{ "status word glued to a paren is still a status", "* OK(x)\r\n", 0,
+	  "* OK \"(x)\"", NULL },
 	{ "8-bit text in a NO",
 	  "a NO [ALREADYEXISTS] Mailbox \xc3\xa9xiste\r\n", 0,
 	  "a NO [ALREADYEXISTS] \"Mailbox \\xc3\\xa9xiste\"", NULL },
 	{ "deep but allowed nesting (32 lists)",
 	  "* X ((((((((((((((((((((((((((((((((a"
-	  "))))))))))))))))))))))))))))))))\r\n", 0,
+	  "))))))))))))))))))))))))))))))))\r\n",
+	  0,
 	  "* X ((((((((((((((((((((((((((((((((a"
-	  "))))))))))))))))))))))))))))))))", NULL },
-	{ "literal inside a response code",
-	  "* OK [X {1}\r\na] t\r\n", 0, "* OK [X {1}\"a\"] \"t\"", NULL },
+	  "))))))))))))))))))))))))))))))))",
+	  NULL },
+	{ "literal inside a response code", "* OK [X {1}\r\na] t\r\n", 0,
+	  "* OK [X {1}\"a\"] \"t\"", NULL },
 };
 
 static const struct row error_rows[] = {
@@ -682,8 +714,7 @@ static const struct row error_rows[] = {
 	{ "NUL in a tag", "a\0 OK\r\n", 7, NULL, "invalid character 0x00" },
 	{ "CR without LF after args", "* 1 EXISTS\rX\r\n", 0, NULL,
 	  "CR not followed by LF" },
-	{ "CR inside text", "* OK a\rb\r\n", 0, NULL,
-	  "CR not followed by LF" },
+	{ "CR inside text", "* OK a\rb\r\n", 0, NULL, "CR not followed by LF" },
 	{ "CR without LF after a literal size", "* X {1}\rab\r\n", 0, NULL,
 	  "no CRLF after a literal size" },
 	{ "space after a literal size", "* X {1} \r\na\r\n", 0, NULL,
@@ -692,8 +723,7 @@ static const struct row error_rows[] = {
 	  "unterminated quoted string" },
 	{ "escaped CR in a quoted string", "* X \"a\\\r\n", 0, NULL,
 	  "unterminated quoted string" },
-	{ "unterminated list", "* X (a (b)\r\n", 0, NULL,
-	  "unterminated list" },
+	{ "unterminated list", "* X (a (b)\r\n", 0, NULL, "unterminated list" },
 	{ "')' without '('", "* X a)\r\n", 0, NULL, "')' without '('" },
 	{ "unterminated response code", "* OK [ALERT text\r\n", 0, NULL,
 	  "unterminated response code" },
@@ -728,13 +758,14 @@ static const struct row error_rows[] = {
 	  "invalid literal size" },
 	{ "digits after '+'", "* X {3+5}\r\n", 0, NULL,
 	  "invalid literal size" },
-	{ "literal size overflows 64 bits", "* X {99999999999999999999}\r\n",
-	  0, NULL, "literal size overflows 64 bits" },
+	{ "literal size overflows 64 bits", "* X {99999999999999999999}\r\n", 0,
+	  NULL, "literal size overflows 64 bits" },
 	{ "unterminated section", "* 1 FETCH (BODY[HEADER\r\n", 0, NULL,
 	  "unterminated '[' in a fetch item" },
 	{ "nesting one deeper than 32",
 	  "* X (((((((((((((((((((((((((((((((((a)))))))))))))))))))))))))))))"
-	  "))))\r\n", 0, NULL, "lists nested deeper than the limit of 32" },
+	  "))))\r\n",
+	  0, NULL, "lists nested deeper than the limit of 32" },
 	{ "error after a good response keeps the good one",
 	  "* 1 EXISTS\r\n* X (\r\n", 0, NULL, "unterminated list" },
 };
@@ -753,10 +784,12 @@ run_rows(const struct row *rows, size_t n)
 		if (r->want != NULL && strcmp(got, r->want) != 0)
 			fail_msg("row %zu (%s):\ngot  %s\nwant %s", i, r->name,
 				 got, r->want);
-		if (r->err != NULL && (strstr(got, "ERROR: protocol error: ") ==
-				       NULL || strstr(got, r->err) == NULL))
+		if (r->err != NULL &&
+		    (strstr(got, "ERROR: protocol error: ") == NULL ||
+		     strstr(got, r->err) == NULL))
 			fail_msg("row %zu (%s): got '%s', want an error "
-				 "with '%s'", i, r->name, got, r->err);
+				 "with '%s'",
+				 i, r->name, got, r->err);
 		free(got);
 	}
 }
@@ -796,15 +829,18 @@ test_used_and_reuse(void **state)
 	(void)state;
 	/* one response at a time; used stops after its LF */
 	assert_int_equal(imap_parser_feed(p, in, sizeof(in) - 1, &used, &r,
-					  &err), IMAP_PARSE_DONE);
+					  &err),
+			 IMAP_PARSE_DONE);
 	assert_int_equal(used, 12);
 	assert_string_equal(r->args[0].str, "1");
 	assert_int_equal(imap_parser_feed(p, in + 12, sizeof(in) - 13, &used,
-					  &r, &err), IMAP_PARSE_DONE);
+					  &r, &err),
+			 IMAP_PARSE_DONE);
 	assert_int_equal(used, 12);
 	assert_string_equal(r->args[0].str, "2");
 	assert_int_equal(imap_parser_feed(p, in + 24, sizeof(in) - 25, &used,
-					  &r, &err), IMAP_PARSE_MORE);
+					  &r, &err),
+			 IMAP_PARSE_MORE);
 	assert_int_equal(used, 5);
 	assert_null(r);
 	/* an empty feed changes nothing */
@@ -816,15 +852,18 @@ test_used_and_reuse(void **state)
 	assert_int_equal(err.cls, MF_E_NET);
 	assert_string_equal(err.msg, "protocol error: unterminated list");
 	assert_int_equal(imap_parser_feed(p, "* 1 EXISTS\r\n", 12, &used, &r,
-					  &err), -1);
+					  &err),
+			 -1);
 	assert_int_equal(err.cls, MF_E_INTERNAL);
 	assert_int_equal(used, 0);
 	imap_parser_reset(p);
 	assert_int_equal(imap_parser_feed(p, "* 1 EXISTS\r\n", 12, &used, &r,
-					  &err), IMAP_PARSE_DONE);
+					  &err),
+			 IMAP_PARSE_DONE);
 	/* reset also forgets a partial response */
 	assert_int_equal(imap_parser_feed(p, "* 2 FETCH (a", 12, &used, &r,
-					  &err), IMAP_PARSE_MORE);
+					  &err),
+			 IMAP_PARSE_MORE);
 	imap_parser_reset(p);
 	assert_int_equal(imap_parser_feed(p, "a OK x\r\n", 8, &used, &r, &err),
 			 IMAP_PARSE_DONE);
@@ -832,7 +871,7 @@ test_used_and_reuse(void **state)
 	assert_string_equal(r->status, "OK");
 	assert_string_equal(r->text, "x");
 	imap_parser_destroy(&p);
-	imap_parser_destroy(&p);	/* NULL is fine */
+	imap_parser_destroy(&p); /* NULL is fine */
 }
 
 /* Buffers that a big response grew are given back after it. */
@@ -863,7 +902,8 @@ test_memory_given_back(void **state)
 	big = imap_parser_mem_used(p);
 	assert_true(big > n + 25000 * sizeof(struct imap_arg));
 	assert_int_equal(imap_parser_feed(p, "* 1 EXISTS\r\n", 12, &used, &r,
-					  &err), IMAP_PARSE_DONE);
+					  &err),
+			 IMAP_PARSE_DONE);
 	assert_true(imap_parser_mem_used(p) < 4096);
 	imap_parser_destroy(&p);
 	free(in);
@@ -873,13 +913,13 @@ test_memory_given_back(void **state)
 
 struct test_sink {
 	struct mf_sink sink;
-	char *data;		/* what was written */
+	char *data; /* what was written */
 	size_t len, cap;
 	size_t writes;
-	const char *lo, *hi;	/* the caller's buffer, for zero copy */
-	bool copied;		/* a write came from outside [lo, hi) */
-	bool fail;		/* the next write fails */
-	bool discard;		/* count, keep nothing */
+	const char *lo, *hi; /* the caller's buffer, for zero copy */
+	bool copied;	     /* a write came from outside [lo, hi) */
+	bool fail;	     /* the next write fails */
+	bool discard;	     /* count, keep nothing */
 };
 
 static int
@@ -924,8 +964,8 @@ struct handler_ctx {
 	struct test_sink *sink;
 	unsigned calls;
 	uint64_t size;
-	char seen[256];		/* rendering of resp and args at the call */
-	uint64_t sink_above;	/* give the sink only above this size */
+	char seen[256];	     /* rendering of resp and args at the call */
+	uint64_t sink_above; /* give the sink only above this size */
 };
 
 static struct mf_sink *
@@ -1033,7 +1073,7 @@ test_handler_choice(void **state)
 	(void)state;
 	got = parse_3ways("handler choice", &o, in, sizeof(in) - 1);
 	assert_string_equal(got, "* 1 FETCH (BODY[HEADER] {3}\"abc\" "
-			    "BODY[] {10}sink)");
+				 "BODY[] {10}sink)");
 	free(got);
 	assert_string_equal(h.seen, "1 FETCH | BODY[HEADER] {3}\"abc\" BODY[]");
 	free(ts.data);
@@ -1053,7 +1093,8 @@ test_sink_error(void **state)
 	(void)state;
 	imap_parser_set_literal_handler(p, test_handler, &h);
 	assert_int_equal(imap_parser_feed(p, in, sizeof(in) - 1, &used, &r,
-					  &err), -1);
+					  &err),
+			 -1);
 	/* the sink's own error comes back */
 	assert_int_equal(err.cls, MF_E_MSG);
 	assert_string_equal(err.msg, "disk full (test)");
@@ -1084,7 +1125,7 @@ test_limit_literal(void **state)
 	p = imap_parser_create(NULL);
 	assert_int_equal(feed_once(p, big, sizeof(big) - 1, &used, &err), -1);
 	assert_string_equal(err.msg, "protocol error: literal of 2147483648 "
-			    "bytes exceeds the limit of 1048576");
+				     "bytes exceeds the limit of 1048576");
 	assert_int_equal(err.cls, MF_E_NET);
 	assert_int_equal(used, sizeof(big) - 1 - 4);
 	assert_true(imap_parser_mem_used(p) < 4096);
@@ -1102,15 +1143,16 @@ test_limit_literal(void **state)
 	p = imap_parser_create(&lim);
 	assert_int_equal(feed_once(p, "* X {95}\r\n", 10, &used, &err), -1);
 	assert_string_equal(err.msg, "protocol error: response longer than "
-			    "the limit of 100 bytes");
+				     "the limit of 100 bytes");
 	imap_parser_destroy(&p);
 
 	/* {99999999999999999999}: overflow, found while reading digits */
 	p = imap_parser_create(NULL);
 	assert_int_equal(feed_once(p, "* X {99999999999999999999}", 26, &used,
-				   &err), -1);
+				   &err),
+			 -1);
 	assert_string_equal(err.msg, "protocol error: literal size overflows "
-			    "64 bits");
+				     "64 bits");
 	/* 18446744073709551615 fits; the next digit does not */
 	assert_int_equal(used, 5 + 19 + 1);
 	imap_parser_destroy(&p);
@@ -1129,21 +1171,21 @@ test_limit_line(void **state)
 		const char *start;
 		char fill;
 	} rows[] = {
-		{ "* X ", 'a' },		/* atom */
-		{ "* OK ", 't' },		/* text */
-		{ "* X \"", 'q' },		/* quoted */
-		{ "a", 'b' },			/* tag */
-		{ "* X ", ' ' },		/* spaces */
-		{ "* X ", '(' },		/* hits the depth limit first */
-		{ "* X (", ')' },		/* ')' without '(' */
-		{ "* 1 FETCH (BODY[", 'x' },	/* section */
-		{ "+ ", 'c' },			/* continuation */
-		{ "* X ", 'A' },		/* "A A A ...": max_args */
-		{ "* X (", 'L' },		/* "L(L(L(..." */
+		{ "* X ", 'a' },	     /* atom */
+		{ "* OK ", 't' },	     /* text */
+		{ "* X \"", 'q' },	     /* quoted */
+		{ "a", 'b' },		     /* tag */
+		{ "* X ", ' ' },	     /* spaces */
+		{ "* X ", '(' },	     /* hits the depth limit first */
+		{ "* X (", ')' },	     /* ')' without '(' */
+		{ "* 1 FETCH (BODY[", 'x' }, /* section */
+		{ "+ ", 'c' },		     /* continuation */
+		{ "* X ", 'A' },	     /* "A A A ...": max_args */
+		{ "* X (", 'L' },	     /* "L(L(L(..." */
 	};
 	const size_t max_line = 64 * 1024, max_args = 1024;
-	const size_t bound = 2 * max_line + 3 * max_args *
-		sizeof(struct imap_arg) + 8192;
+	const size_t bound = 2 * max_line +
+			     3 * max_args * sizeof(struct imap_arg) + 8192;
 	struct imap_parser_limits lim;
 	char chunk[1000];
 	size_t i, j;
@@ -1205,7 +1247,7 @@ test_limit_depth_and_args(void **state)
 	p = imap_parser_create(NULL);
 	assert_int_equal(feed_once(p, in, 1004, &used, &err), -1);
 	assert_string_equal(err.msg, "protocol error: lists nested deeper "
-			    "than the limit of 32");
+				     "than the limit of 32");
 	assert_int_equal(used, 4 + 33);
 	imap_parser_destroy(&p);
 	free(in);
@@ -1220,7 +1262,7 @@ test_limit_depth_and_args(void **state)
 	assert_int_equal(feed_once(p, "* A (B (C)) D E\r\n", 17, &used, &err),
 			 -1);
 	assert_string_equal(err.msg, "protocol error: more than 6 arguments "
-			    "in a response");
+				     "in a response");
 	imap_parser_reset(p);
 	assert_int_equal(feed_once(p, "* ((()))\r\n", 10, &used, &err), -1);
 	assert_non_null(strstr(err.msg, "deeper than the limit of 2"));
@@ -1231,7 +1273,8 @@ test_limit_depth_and_args(void **state)
 	p = imap_parser_create(&lim);
 	for (i = 0; i < 2; i++) {
 		assert_int_equal(feed_once(p, "* OK [A B] t\r\n", 14, &used,
-					   &err), IMAP_PARSE_DONE);
+					   &err),
+				 IMAP_PARSE_DONE);
 	}
 	assert_int_equal(feed_once(p, "* OK [A B C] t\r\n", 16, &used, &err),
 			 -1);
@@ -1261,7 +1304,8 @@ test_accessors(void **state)
 
 	(void)state;
 	assert_int_equal(imap_parser_feed(p, in, sizeof(in) - 1, &used, &r,
-					  &err), IMAP_PARSE_DONE);
+					  &err),
+			 IMAP_PARSE_DONE);
 	assert_int_equal(r->count, 3);
 	assert_true(imap_arg_is_atom(&r->args[1], "fetch"));
 	assert_false(imap_arg_is_atom(&r->args[1], "FETC"));
@@ -1283,10 +1327,10 @@ test_accessors(void **state)
 	assert_false(imap_arg_get_u32(&l[5], &u32));
 	assert_true(imap_arg_get_u64(&l[5], &u64));
 	assert_int_equal(u64, 4294967296ull);
-	assert_false(imap_arg_get_u64(&l[6], &u64));	/* "str" */
-	assert_false(imap_arg_get_u64(&l[10], &u64));	/* -1 */
-	assert_false(imap_arg_get_u64(&l[11], &u64));	/* 12a */
-	assert_false(imap_arg_get_u64(&l[3], &u64));	/* a list */
+	assert_false(imap_arg_get_u64(&l[6], &u64));  /* "str" */
+	assert_false(imap_arg_get_u64(&l[10], &u64)); /* -1 */
+	assert_false(imap_arg_get_u64(&l[11], &u64)); /* 12a */
+	assert_false(imap_arg_get_u64(&l[3], &u64));  /* a list */
 
 	/* atom */
 	assert_true(imap_arg_get_atom(&l[0], &s));
@@ -1348,7 +1392,8 @@ test_code_accessors(void **state)
 
 	(void)state;
 	assert_int_equal(imap_parser_feed(p, in, sizeof(in) - 1, &used, &r,
-					  &err), IMAP_PARSE_DONE);
+					  &err),
+			 IMAP_PARSE_DONE);
 	assert_int_equal(r->kind, IMAP_RESP_TAGGED);
 	assert_string_equal(r->status, "OK");
 	assert_int_equal(r->ncode, 4);

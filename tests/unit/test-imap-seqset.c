@@ -23,7 +23,7 @@ test_uidset(void **state)
 	static const struct {
 		const uint32_t *uids;
 		size_t n, max;
-		const char *want[4];	/* one string per call */
+		const char *want[4]; /* one string per call */
 		size_t counts[4];
 	} rows[] = {
 		{ a, 7, 100, { "1:3,5,7:9" }, { 7 } },

@@ -22,7 +22,8 @@ static const struct {
 	{ "&&", "&-&-" },
 	/* RFC 3501 5.1.3 example */
 	{ "~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97/\xe6\x97\xa5\xe6\x9c\xac"
-	  "\xe8\xaa\x9e", "~peter/mail/&U,BTFw-/&ZeVnLIqe-" },
+	  "\xe8\xaa\x9e",
+	  "~peter/mail/&U,BTFw-/&ZeVnLIqe-" },
 	{ "Entw\xc3\xbcrfe", "Entw&APw-rfe" },
 	{ "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82",
 	  "&BB8EQAQ4BDIENQRC-" },
@@ -61,18 +62,18 @@ static void
 test_decode_invalid(void **state)
 {
 	static const char *const bad[] = {
-		"&",		/* unterminated */
-		"a&APw",	/* unterminated after data */
-		"&AGE-",	/* 'a' must not be encoded */
-		"&ACY-",	/* '&' must be "&-" */
-		"&2D0-",	/* lone high surrogate (D83D + 2 bits) */
-		"&2D3YPQ-",	/* high surrogate followed by another high */
-		"&3gA-",	/* lone low surrogate DE00 */
-		"&APx-",	/* leftover bits not zero */
-		"&A*w-",	/* '*' is not modified BASE64 */
-		"&APw/-",	/* '/' is ',' in modified BASE64 */
-		"caf\xc3\xa9",	/* raw 8-bit byte */
-		"tab\there",	/* control character */
+		"&",	       /* unterminated */
+		"a&APw",       /* unterminated after data */
+		"&AGE-",       /* 'a' must not be encoded */
+		"&ACY-",       /* '&' must be "&-" */
+		"&2D0-",       /* lone high surrogate (D83D + 2 bits) */
+		"&2D3YPQ-",    /* high surrogate followed by another high */
+		"&3gA-",       /* lone low surrogate DE00 */
+		"&APx-",       /* leftover bits not zero */
+		"&A*w-",       /* '*' is not modified BASE64 */
+		"&APw/-",      /* '/' is ',' in modified BASE64 */
+		"caf\xc3\xa9", /* raw 8-bit byte */
+		"tab\there",   /* control character */
 	};
 	size_t i;
 
@@ -91,12 +92,12 @@ static void
 test_encode_invalid(void **state)
 {
 	static const char *const bad[] = {
-		"\xff",			/* not UTF-8 at all */
-		"ab\xc3",		/* truncated sequence */
-		"\xc0\xaf",		/* overlong '/' */
-		"\xed\xa0\x80",		/* UTF-16 surrogate in UTF-8 */
-		"\xf4\x90\x80\x80",	/* beyond U+10FFFF */
-		"\xe2\x82",		/* truncated 3-byte */
+		"\xff",		    /* not UTF-8 at all */
+		"ab\xc3",	    /* truncated sequence */
+		"\xc0\xaf",	    /* overlong '/' */
+		"\xed\xa0\x80",	    /* UTF-16 surrogate in UTF-8 */
+		"\xf4\x90\x80\x80", /* beyond U+10FFFF */
+		"\xe2\x82",	    /* truncated 3-byte */
 	};
 	size_t i;
 

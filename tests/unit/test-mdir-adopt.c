@@ -21,17 +21,16 @@
 
 #include "maildir/mdir-adopt.h"
 
-static const char state_ok[] =
-	"FarUidValidity 1796172855\n"
-	"NearUidValidity 1796172854\n"
-	"MaxPulledUid 150\n"
-	"MaxPushedUid 149\n"
-	"\n"
-	"2 1 S\n"
-	"3 2 \n"
-	"5 3 FS\n"
-	"0 4 \n"		/* near only: no far UID */
-	"7 0 \n";		/* far only */
+static const char state_ok[] = "FarUidValidity 1796172855\n"
+			       "NearUidValidity 1796172854\n"
+			       "MaxPulledUid 150\n"
+			       "MaxPushedUid 149\n"
+			       "\n"
+			       "2 1 S\n"
+			       "3 2 \n"
+			       "5 3 FS\n"
+			       "0 4 \n"	 /* near only: no far UID */
+			       "7 0 \n"; /* far only */
 
 static void
 test_parse_mbsync(void **state)
@@ -58,8 +57,10 @@ test_parse_mbsync(void **state)
 	assert_null(h.map);
 
 	/* garbage in an entry line */
-	assert_false(mdir_hints_parse_mbsync(&h, "FarUidValidity 1\n"
-		"NearUidValidity 2\n\nx y z\n", 38, 2));
+	assert_false(mdir_hints_parse_mbsync(&h,
+					     "FarUidValidity 1\n"
+					     "NearUidValidity 2\n\nx y z\n",
+					     38, 2));
 	assert_false(h.mbsync);
 	/* no FarUidValidity */
 	assert_false(mdir_hints_parse_mbsync(&h, "NearUidValidity 2\n\n1 1 \n",

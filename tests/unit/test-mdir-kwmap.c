@@ -55,7 +55,7 @@ dir_close(struct dir *d)
 	(void)unlinkat(d->fd, "dovecot-uidlist.lock", 0);
 	(void)unlinkat(d->fd, "dovecot-keywords.lock", 0);
 	close(d->fd);
-	assert_int_equal(rmdir(d->path), 0);	/* nothing else left */
+	assert_int_equal(rmdir(d->path), 0); /* nothing else left */
 }
 
 static void
@@ -112,7 +112,7 @@ test_parse(void **state)
 
 	(void)state;
 	parse_str(&kw, "0 $Junk\r\n1 $NonJunk\n3 work\n5 bad(kw\nnonsense\n"
-		  "30 beyond\n1 $Label1\n7 \n");
+		       "30 beyond\n1 $Label1\n7 \n");
 	assert_true(kw.present);
 	/* later line wins for 'b'; 'f' is taken by a name we cannot use */
 	assert_string_equal(kw.names[0], "$Junk");
@@ -144,8 +144,8 @@ test_letters(void **state)
 	(void)state;
 	parse_str(&kw, "0 $Junk\n2 Work\n4 work\n");
 	/* case-insensitive as Dovecot; a name given twice: both letters */
-	assert_int_equal(mdir_kwmap_letters(&kw, "$junk WORK other",
-					    &unmapped), 0x1u | 0x4u | 0x10u);
+	assert_int_equal(mdir_kwmap_letters(&kw, "$junk WORK other", &unmapped),
+			 0x1u | 0x4u | 0x10u);
 	assert_int_equal(unmapped, 1);
 	assert_int_equal(mdir_kwmap_letters(&kw, "", &unmapped), 0);
 	assert_int_equal(unmapped, 0);
@@ -169,7 +169,7 @@ test_assign(void **state)
 			 2);
 	assert_string_equal(over, "");
 	free(over);
-	assert_string_equal(kw.names[0], "$Junk");	/* not renumbered */
+	assert_string_equal(kw.names[0], "$Junk"); /* not renumbered */
 	assert_null(kw.names[1]);
 	assert_string_equal(kw.names[3], "one");
 	assert_string_equal(kw.names[4], "two");
@@ -279,7 +279,7 @@ test_ensure_merges_foreign(void **state)
 	free(over);
 	/* its entries keep their letters; ours takes a free one */
 	assert_file(&d, "0 $Junk\n1 $Foreign\n2 mine\n4 odd name\n"
-		    "garbage\n");
+			"garbage\n");
 	assert_int_equal(mdir_kwmap_letters(&kw, "$Foreign", NULL), 0x2u);
 	assert_int_equal(mdir_kwmap_letters(&kw, "mine", NULL), 0x4u);
 	/* everything known: the file is not touched at all */

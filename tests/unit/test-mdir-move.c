@@ -62,8 +62,7 @@ fixture_open(struct fixture *fx, enum mdir_layout layout)
 	cfg.create_root = true;
 	must(mdir_store_create(&cfg, &fx->st, &err), &err, "create");
 	must(fx->st->ops->create_box(fx->st, "INBOX", &err), &err, "INBOX");
-	must(fx->st->ops->create_box(fx->st, "Archive", &err), &err,
-	     "Archive");
+	must(fx->st->ops->create_box(fx->st, "Archive", &err), &err, "Archive");
 }
 
 static void

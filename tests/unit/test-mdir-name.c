@@ -40,8 +40,8 @@ test_parse(void **state)
 	} rows[] = {
 		/* plain names and every flag */
 		{ "1234.M1P2.host", "1234.M1P2.host", 0, 0, 0, 0, 0, 0, 0, 0 },
-		{ "1234.M1P2.host:2,", "1234.M1P2.host", ':', 0, 0,
-		  0, 0, 0, 0, 0 },
+		{ "1234.M1P2.host:2,", "1234.M1P2.host", ':', 0, 0, 0, 0, 0, 0,
+		  0 },
 		{ "x:2,D", "x", ':', D, 0, 0, 0, 0, 0, 0 },
 		{ "x:2,F", "x", ':', F, 0, 0, 0, 0, 0, 0 },
 		{ "x:2,P", "x", ':', P, 0, 0, 0, 0, 0, 0 },
@@ -53,8 +53,8 @@ test_parse(void **state)
 		{ "x!2,S", "x", '!', S, 0, 0, 0, 0, 0, 0 },
 		/* Dovecot sizes and keyword letters */
 		{ "1276528487.M364837P9451.kurkku,S=1355,W=1394:2,Sb",
-		  "1276528487.M364837P9451.kurkku", ':', S, KW('b'),
-		  1, 1355, 1, 1394, 0 },
+		  "1276528487.M364837P9451.kurkku", ':', S, KW('b'), 1, 1355, 1,
+		  1394, 0 },
 		{ "1035478339.27041_118.foo.org,S=1000:2,S",
 		  "1035478339.27041_118.foo.org", ':', S, 0, 1, 1000, 0, 0, 0 },
 		/* mbsync and OfflineIMAP UIDs stay in the key */
@@ -69,19 +69,19 @@ test_parse(void **state)
 		{ "29:2,", "29", ':', 0, 0, 0, 0, 0, 0, 0 },
 		{ "a:b:2,S", "a:b", ':', S, 0, 0, 0, 0, 0, 0 },
 		{ "a:2,S:2,T", "a:2,S", ':', T, 0, 0, 0, 0, 0, 0 },
-		{ "x:1,experimental", "x:1,experimental", 0, 0, 0,
-		  0, 0, 0, 0, 0 },
+		{ "x:1,experimental", "x:1,experimental", 0, 0, 0, 0, 0, 0, 0,
+		  0 },
 		/* odd bytes */
-		{ "key with spaces:2,S", "key with spaces", ':', S, 0,
-		  0, 0, 0, 0, 0 },
+		{ "key with spaces:2,S", "key with spaces", ':', S, 0, 0, 0, 0,
+		  0, 0 },
 		{ "cl\xc3\xa9.h\xc3\xb4te:2,F", "cl\xc3\xa9.h\xc3\xb4te", ':',
 		  F, 0, 0, 0, 0, 0, 0 },
 		/* not size fields: kept in the key */
 		{ "x,S=abc:2,", "x,S=abc", ':', 0, 0, 0, 0, 0, 0, 0 },
 		{ "x,S=99999999999999999999999:2,",
 		  "x,S=99999999999999999999999", ':', 0, 0, 0, 0, 0, 0, 0 },
-		{ "x,U=4294967296:2,", "x,U=4294967296", ':', 0, 0,
-		  0, 0, 0, 0, 0 },
+		{ "x,U=4294967296:2,", "x,U=4294967296", ':', 0, 0, 0, 0, 0, 0,
+		  0 },
 		/* nothing but a size field: the key is the whole base */
 		{ ",S=5", ",S=5", 0, 0, 0, 1, 5, 0, 0, 0 },
 		/* Dovecot's ",<non-standard fields>" after the letters */
@@ -107,8 +107,8 @@ test_parse(void **state)
 		    (n.has_w && n.size_w != rows[i].w) ||
 		    n.uid != rows[i].uid || n.key_len != strlen(key))
 			fail_msg("row %zu (%s): key '%s' sep %d flags %#x "
-				 "kw %#x s %d/%llu w %d/%llu uid %u", i,
-				 rows[i].name, key, n.sep, n.flags,
+				 "kw %#x s %d/%llu w %d/%llu uid %u",
+				 i, rows[i].name, key, n.sep, n.flags,
 				 n.kw_letters, n.has_s,
 				 (unsigned long long)n.size_s, n.has_w,
 				 (unsigned long long)n.size_w, n.uid);
@@ -142,8 +142,7 @@ test_placeholder_mark(void **state)
 
 		mdir_name_parse(rows[i].name, strlen(rows[i].name), &n);
 		mdir_name_key(&n, key);
-		if (strcmp(key, rows[i].key) != 0 ||
-		    n.key_len != strlen(key) ||
+		if (strcmp(key, rows[i].key) != 0 || n.key_len != strlen(key) ||
 		    n.placeholder_of != rows[i].ph)
 			fail_msg("row %zu (%s): key '%s' ph %llu", i,
 				 rows[i].name, key,
@@ -216,11 +215,12 @@ test_with_flags_too_long(void **state)
 	memset(name, 'a', 250);
 	name[250] = '\0';
 	mdir_name_parse(name, 250, &n);
-	assert_int_equal(mdir_name_with_flags(&n, S, 0, buf, sizeof(buf),
-					      &err), 0);
+	assert_int_equal(mdir_name_with_flags(&n, S, 0, buf, sizeof(buf), &err),
+			 0);
 	assert_int_equal(strlen(buf), 254);
 	assert_int_equal(mdir_name_with_flags(&n, ALLF, 0, buf, sizeof(buf),
-					      &err), -1);
+					      &err),
+			 -1);
 	assert_int_equal(err.cls, MF_E_MSG);
 }
 
@@ -262,14 +262,16 @@ test_make_key(void **state)
 	(void)state;
 	assert_int_equal(mdir_name_make_key(buf, sizeof(buf), 1732780000,
 					    123456, 4242, 7, 0x3f2a9c,
-					    "hostname", &err), 0);
-	assert_string_equal(buf,
-			    "1732780000.M123456P4242Q7R003f2a9c.hostname");
+					    "hostname", &err),
+			 0);
+	assert_string_equal(buf, "1732780000.M123456P4242Q7R003f2a9c.hostname");
 	assert_int_equal(mdir_name_make_key(buf, sizeof(buf), 1, 5, 1, 1,
-					    0xffffffffu, "h", &err), 0);
+					    0xffffffffu, "h", &err),
+			 0);
 	assert_string_equal(buf, "1.M000005P1Q1Rffffffff.h");
-	assert_int_equal(mdir_name_make_key(small, sizeof(small), 1732780000,
-					    1, 1, 1, 1, "hostname", &err), -1);
+	assert_int_equal(mdir_name_make_key(small, sizeof(small), 1732780000, 1,
+					    1, 1, 1, "hostname", &err),
+			 -1);
 	assert_int_equal(err.cls, MF_E_INTERNAL);
 }
 
@@ -283,12 +285,11 @@ test_tmp_names(void **state)
 		long pid;
 		const char *host;
 	} rows[] = {
-		{ "mailferry.1732780000.M123456P4242Q7R003f2a9c.hostname",
-		  true, 4242, "hostname" },
+		{ "mailferry.1732780000.M123456P4242Q7R003f2a9c.hostname", true,
+		  4242, "hostname" },
 		{ "mailferry.1.M000005P1Q1Rffffffff.h.example.org", true, 1,
 		  "h.example.org" },
-		{ "mailferry.1.M5P99Q1Rab.we\\057ird", true, 99,
-		  "we\\057ird" },
+		{ "mailferry.1.M5P99Q1Rab.we\\057ird", true, 99, "we\\057ird" },
 		/* the key without our prefix: an older mailferry, or not us */
 		{ "1732780000.M123456P4242Q7R003f2a9c.hostname", false, 0, "" },
 		/* Dovecot, mbsync, OfflineIMAP, Courier, mutt */
@@ -300,9 +301,9 @@ test_tmp_names(void **state)
 		{ "mutt-host-1000-22347-123", false, 0, "" },
 		/* near misses of ours */
 		{ "mailferry.", false, 0, "" },
-		{ "mailferry.1.M5P0Q1Rab.h", false, 0, "" },	/* pid 0 */
-		{ "mailferry.1.M5P99Q1Rab.", false, 0, "" },	/* host? */
-		{ "mailferry.1.M5P99Q1RAB.h", false, 0, "" },	/* HEX */
+		{ "mailferry.1.M5P0Q1Rab.h", false, 0, "" },  /* pid 0 */
+		{ "mailferry.1.M5P99Q1Rab.", false, 0, "" },  /* host? */
+		{ "mailferry.1.M5P99Q1RAB.h", false, 0, "" }, /* HEX */
 		{ "mailferry.1.M5P-9Q1Rab.h", false, 0, "" },
 		{ "mailferry.1.M5P99999999999999999Q1Rab.h", false, 0, "" },
 		{ "Mailferry.1.M5P99Q1Rab.h", false, 0, "" },
@@ -328,11 +329,14 @@ test_tmp_names(void **state)
 	/* what mdir_name_make_key() makes parses back */
 	assert_int_equal(mdir_name_tmp(buf, sizeof(buf),
 				       "1732780000.M123456P4242Q7R003f2a9c."
-				       "hostname", &err), 0);
+				       "hostname",
+				       &err),
+			 0);
 	assert_string_equal(buf, "mailferry.1732780000.M123456P4242Q7R003f2a9c"
-			    ".hostname");
+				 ".hostname");
 	assert_int_equal(mdir_name_tmp(small, sizeof(small), "1.M5P99Q1Rab.h",
-				       &err), -1);
+				       &err),
+			 -1);
 	assert_int_equal(err.cls, MF_E_INTERNAL);
 }
 
@@ -345,8 +349,8 @@ static void
 test_delivery_key_identity(void **state)
 {
 	static const char *const hosts[] = {
-		"mail.example.org", "we/ird:host,name!x", "", "\001ctl",
-		"h,S=1,W=2", "h:2,S",
+		"mail.example.org", "we/ird:host,name!x", "",
+		"\001ctl",	    "h,S=1,W=2",	  "h:2,S",
 	};
 	static const unsigned flag_sets[] = { 0, S, ALLF, F | R };
 	size_t i, j;
@@ -364,25 +368,29 @@ test_delivery_key_identity(void **state)
 							    1732780000, 99,
 							    4242, 12 + j,
 							    0xabcdef, host,
-							    &err), 0);
+							    &err),
+					 0);
 			if (strpbrk(key, ",:!/") != NULL)
 				fail_msg("host %zu: key '%s' has a reserved "
-					 "byte", i, key);
+					 "byte",
+					 i, key);
 			snprintf(base, sizeof(base), "%s,S=%zu,W=%zu", key,
 				 1000 + i, 1040 + j);
 			mdir_name_parse(base, strlen(base), &n);
 			if (flag_sets[j] != 0) {
-				assert_int_equal(mdir_name_with_flags(&n,
-					flag_sets[j], 0, full, sizeof(full),
-					&err), 0);
+				assert_int_equal(mdir_name_with_flags(
+							 &n, flag_sets[j], 0,
+							 full, sizeof(full),
+							 &err),
+						 0);
 				mdir_name_parse(full, strlen(full), &n);
 			}
 			mdir_name_key(&n, back);
-			if (strcmp(back, key) != 0 ||
-			    n.flags != flag_sets[j] || !n.has_w ||
-			    n.size_w != 1040 + j)
+			if (strcmp(back, key) != 0 || n.flags != flag_sets[j] ||
+			    !n.has_w || n.size_w != 1040 + j)
 				fail_msg("host %zu flags %zu: key '%s' came "
-					 "back as '%s'", i, j, key, back);
+					 "back as '%s'",
+					 i, j, key, back);
 		}
 	}
 }

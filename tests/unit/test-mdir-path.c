@@ -21,7 +21,7 @@
 struct row {
 	enum mdir_layout layout;
 	const char *box;
-	const char *rel;	/* NULL: refused */
+	const char *rel; /* NULL: refused */
 };
 
 static const struct row to_path_rows[] = {
@@ -33,8 +33,13 @@ static const struct row to_path_rows[] = {
 	{ FS, "a.b", "a.b" },
 	{ FS, "A B/c~d", "A B/c~d" },
 	{ FS, "back\\slash", "back\\slash" },
-	{ FS, "\xc3\x9cn\xc3\xaf" "c\xc3\xb6" "d\xc3\xa9/\xe6\x97\xa5",
-	  "\xc3\x9cn\xc3\xaf" "c\xc3\xb6" "d\xc3\xa9/\xe6\x97\xa5" },
+	{ FS,
+	  "\xc3\x9cn\xc3\xaf"
+	  "c\xc3\xb6"
+	  "d\xc3\xa9/\xe6\x97\xa5",
+	  "\xc3\x9cn\xc3\xaf"
+	  "c\xc3\xb6"
+	  "d\xc3\xa9/\xe6\x97\xa5" },
 	{ FS, ".hidden", "%2Ehidden" },
 	{ FS, "A/.b", "A/%2Eb" },
 	{ FS, "A/b.", "A/b." },
@@ -60,17 +65,20 @@ static const struct row to_path_rows[] = {
 	{ FS, "A/", NULL },
 	{ FS, "A//B", NULL },
 	/* control characters and bad UTF-8 */
-	{ FS, "a\x01" "b", NULL },
+	{ FS,
+	  "a\x01"
+	  "b",
+	  NULL },
 	{ FS, "a\nb", NULL },
 	{ FS, "a\x7f", NULL },
 	{ FS, "a\x1b[31m", NULL },
-	{ FS, "\xc2\x85", NULL },		/* C1 NEL */
+	{ FS, "\xc2\x85", NULL }, /* C1 NEL */
 	{ FS, "\xff", NULL },
-	{ FS, "\xc0\xaf", NULL },		/* overlong '/' */
-	{ FS, "\xe0\x80\xaf", NULL },		/* overlong '/' */
-	{ FS, "\xed\xa0\x80", NULL },		/* surrogate */
-	{ FS, "\xf4\x90\x80\x80", NULL },	/* above U+10FFFF */
-	{ FS, "abc\xc3", NULL },		/* cut sequence */
+	{ FS, "\xc0\xaf", NULL },	  /* overlong '/' */
+	{ FS, "\xe0\x80\xaf", NULL },	  /* overlong '/' */
+	{ FS, "\xed\xa0\x80", NULL },	  /* surrogate */
+	{ FS, "\xf4\x90\x80\x80", NULL }, /* above U+10FFFF */
+	{ FS, "abc\xc3", NULL },	  /* cut sequence */
 	/* maildir++ */
 	{ PP, "INBOX", "" },
 	{ PP, "inbox", "" },
@@ -113,7 +121,8 @@ test_to_path(void **state)
 			if (r->box[0] != '\0' &&
 			    strstr(err.msg, "mailbox \"") == NULL)
 				fail_msg("row %zu: error does not name the "
-					 "folder: %s", i, err.msg);
+					 "folder: %s",
+					 i, err.msg);
 		} else if (ret != 0 || strcmp(rel, r->rel) != 0) {
 			fail_msg("row %zu: '%s' -> '%s' (%s), want '%s'", i,
 				 r->box, ret == 0 ? rel : "(error)", err.msg,
@@ -137,7 +146,7 @@ static const struct row to_box_rows[] = {
 	{ FS, "50%", NULL },
 	{ FS, "50%2", NULL },
 	{ FS, "a%2eb", NULL },
-	{ FS, "a%2Eb", NULL },	/* '.' escaped only when leading */
+	{ FS, "a%2Eb", NULL }, /* '.' escaped only when leading */
 	{ FS, "%2E%2E", NULL },
 	{ FS, "a%2Fb", NULL },
 	{ FS, "a%00b", NULL },
@@ -151,7 +160,7 @@ static const struct row to_box_rows[] = {
 	{ PP, ".a%2Eb", "a.b" },
 	{ PP, ".INBOX.Sub", "INBOX/Sub" },
 	{ PP, ".cur", "cur" },
-	{ PP, ".INBOX", NULL },		/* the root is INBOX */
+	{ PP, ".INBOX", NULL }, /* the root is INBOX */
 	{ PP, ".inbox", NULL },
 	{ PP, "Sent", NULL },
 	{ PP, ".A..B", NULL },
@@ -208,10 +217,16 @@ static void
 test_round_trip(void **state)
 {
 	static const char *const names[] = {
-		"INBOX", "INBOX/Sub", "Sent", "A/B/C", "a.b", ".x", "x.",
-		"50%", "%", "%%2E", "cur", "new/tmp/cur", "A B",
-		"\xc3\xa9t\xc3\xa9",
-		"a.b/c.d", "..a", "a..", "~", "-", "#shared/x",
+		"INBOX",   "INBOX/Sub",
+		"Sent",	   "A/B/C",
+		"a.b",	   ".x",
+		"x.",	   "50%",
+		"%",	   "%%2E",
+		"cur",	   "new/tmp/cur",
+		"A B",	   "\xc3\xa9t\xc3\xa9",
+		"a.b/c.d", "..a",
+		"a..",	   "~",
+		"-",	   "#shared/x",
 	};
 	static const enum mdir_layout layouts[] = { FS, PP };
 	size_t i, j;
@@ -226,16 +241,17 @@ test_round_trip(void **state)
 					       &err) < 0)
 				fail_msg("layout %zu name %zu: %s", j, i,
 					 err.msg);
-			if (mdir_path_to_box(layouts[j], rel, &back,
-					     &err) < 0)
+			if (mdir_path_to_box(layouts[j], rel, &back, &err) < 0)
 				fail_msg("layout %zu name %zu: '%s': %s", j, i,
 					 rel, err.msg);
 			if (strcmp(back, names[i]) != 0)
 				fail_msg("layout %zu name %zu: '%s' -> '%s' "
-					 "-> '%s'", j, i, names[i], rel, back);
+					 "-> '%s'",
+					 j, i, names[i], rel, back);
 			if (has_dot_level(rel))
 				fail_msg("layout %zu name %zu: '%s' has a "
-					 "\".\" or \"..\" level", j, i, rel);
+					 "\".\" or \"..\" level",
+					 j, i, rel);
 			free(rel);
 			free(back);
 		}
@@ -274,12 +290,12 @@ test_lengths(void **state)
 		/* one level: 255 bytes once escaped */
 		{ FS, "a", 255, "", 10, true },
 		{ FS, "a", 256, "", 10, false },
-		{ FS, "%", 85, "", 10, true },		/* 255 escaped */
+		{ FS, "%", 85, "", 10, true }, /* 255 escaped */
 		{ FS, "%", 86, "", 10, false },
 		/* maildir++: all levels are one directory entry */
-		{ PP, "a", 254, "", 10, true },	/* ".a...a" 255 */
+		{ PP, "a", 254, "", 10, true }, /* ".a...a" 255 */
 		{ PP, "a", 255, "", 10, false },
-		{ PP, "abc", 63, "/", 10, true },	/* 1 + 63 * 4 - 1 */
+		{ PP, "abc", 63, "/", 10, true }, /* 1 + 63 * 4 - 1 */
 		{ PP, "abc", 64, "/", 10, false },
 		/* PATH_MAX overall */
 		{ FS, "a", 1800, "/", 10, true },

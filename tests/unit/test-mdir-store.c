@@ -34,7 +34,7 @@
 /* ---- helpers -------------------------------------------------------- */
 
 struct fixture {
-	char dir[PATH_MAX];	/* mkdtemp: holds root/ and nothing else */
+	char dir[PATH_MAX]; /* mkdtemp: holds root/ and nothing else */
 	char root[PATH_MAX + 8];
 	struct mf_store *st;
 };
@@ -371,13 +371,12 @@ count_warnings(enum mf_log_level level, unsigned cat, const char *msg,
 		warnings++;
 }
 
-static const char msg1[] =
-	"From: a@example.org\r\n"
-	"Message-ID: <one@example.org>\r\n"
-	"Subject: one\r\n"
-	"\r\n"
-	"body line 1\r\n"
-	"body line 2\r\n";
+static const char msg1[] = "From: a@example.org\r\n"
+			   "Message-ID: <one@example.org>\r\n"
+			   "Subject: one\r\n"
+			   "\r\n"
+			   "body line 1\r\n"
+			   "body line 2\r\n";
 
 /* ---- folders -------------------------------------------------------- */
 
@@ -415,20 +414,15 @@ static void
 test_folders_fs(void **state)
 {
 	static const char *const boxes[] = {
-		"INBOX", "Archive/2023", "Projects/new", ".hidden", "a.b",
-		"Sent", "Sent/Old", "50%",
+		"INBOX", "Archive/2023", "Projects/new", ".hidden",
+		"a.b",	 "Sent",	 "Sent/Old",	 "50%",
 	};
 	static const struct want_box want[] = {
-		{ ".hidden", SEL_NOKIDS },
-		{ "50%", SEL_NOKIDS },
-		{ "Archive", NOSEL_KIDS },
-		{ "Archive/2023", SEL_NOKIDS },
-		{ "INBOX", SEL_NOKIDS },
-		{ "Projects", NOSEL_KIDS },
-		{ "Projects/new", SEL_NOKIDS },
-		{ "Sent", SEL_KIDS },
-		{ "Sent/Old", SEL_NOKIDS },
-		{ "a.b", SEL_NOKIDS },
+		{ ".hidden", SEL_NOKIDS },	{ "50%", SEL_NOKIDS },
+		{ "Archive", NOSEL_KIDS },	{ "Archive/2023", SEL_NOKIDS },
+		{ "INBOX", SEL_NOKIDS },	{ "Projects", NOSEL_KIDS },
+		{ "Projects/new", SEL_NOKIDS }, { "Sent", SEL_KIDS },
+		{ "Sent/Old", SEL_NOKIDS },	{ "a.b", SEL_NOKIDS },
 	};
 	struct fixture fx;
 	struct mf_err err = { 0 };
@@ -461,7 +455,7 @@ test_folders_fs(void **state)
 	mf_log_set_handler(count_warnings, NULL);
 	check_list(fx.st, want, MF_N_ELEMENTS(want));
 	mf_log_set_handler(NULL, NULL);
-	assert_int_equal(warnings, 1);	/* "inbox" is a maildir: say so */
+	assert_int_equal(warnings, 1); /* "inbox" is a maildir: say so */
 	fixture_close(&fx);
 }
 
@@ -472,12 +466,9 @@ test_folders_maildirpp(void **state)
 		"INBOX", "Sent", "A/B", "a.b", "INBOX/Sub",
 	};
 	static const struct want_box want[] = {
-		{ "A", NOSEL_KIDS },
-		{ "A/B", SEL_NOKIDS },
-		{ "INBOX", SEL_KIDS },
-		{ "INBOX/Sub", SEL_NOKIDS },
-		{ "Sent", SEL_NOKIDS },
-		{ "a.b", SEL_NOKIDS },
+		{ "A", NOSEL_KIDS },	{ "A/B", SEL_NOKIDS },
+		{ "INBOX", SEL_KIDS },	{ "INBOX/Sub", SEL_NOKIDS },
+		{ "Sent", SEL_NOKIDS }, { "a.b", SEL_NOKIDS },
 	};
 	struct fixture fx;
 	struct mf_err err = { 0 };
@@ -509,11 +500,12 @@ static void
 test_hostile_names(void **state)
 {
 	static const char *const bad[] = {
-		"..", "../evil", "A/../../evil", ".", "a\001b", "",
-		"A//B", "\xff",
+		"..",	  "../evil", "A/../../evil", ".",
+		"a\001b", "",	     "A//B",	     "\xff",
 	};
 	static const enum mdir_layout layouts[] = {
-		MDIR_LAYOUT_FS, MDIR_LAYOUT_MAILDIRPP,
+		MDIR_LAYOUT_FS,
+		MDIR_LAYOUT_MAILDIRPP,
 	};
 	size_t i, j;
 
@@ -545,7 +537,8 @@ static void
 test_delete_box(void **state)
 {
 	static const enum mdir_layout layouts[] = {
-		MDIR_LAYOUT_FS, MDIR_LAYOUT_MAILDIRPP,
+		MDIR_LAYOUT_FS,
+		MDIR_LAYOUT_MAILDIRPP,
 	};
 	size_t j;
 
@@ -740,8 +733,8 @@ test_deliver_corpus(void **state)
 	{
 		struct mf_err err = { 0 };
 
-		must(st2->ops->select_box(st2, "INBOX", NULL, NULL, &err),
-		     &err, "select");
+		must(st2->ops->select_box(st2, "INBOX", NULL, NULL, &err), &err,
+		     "select");
 	}
 	res = scan(st2, MF_WANT_FLAGS | MF_WANT_DATE);
 	assert_int_equal(res->n, corpus_files.n);
@@ -760,8 +753,8 @@ test_deliver_corpus(void **state)
 				 (unsigned long long)m->size, clen[i],
 				 (long long)m->date, m->flags, m->is_new);
 		item = fetch(st2, ds[i].key, &ms, 0, 0, false);
-		if (item.status != 0 || !ms.finished ||
-		    item.bytes != clen[i] || ms.buf.len != clen[i] ||
+		if (item.status != 0 || !ms.finished || item.bytes != clen[i] ||
+		    ms.buf.len != clen[i] ||
 		    memcmp(ms.buf.data, canon[i], clen[i]) != 0)
 			fail_msg("%s: fetched %zu bytes, want %zu (%s)",
 				 corpus_files.paths[i], ms.buf.len, clen[i],
@@ -848,8 +841,8 @@ test_deliver_layouts_and_names(void **state)
 				rows[i].dir[0] ? "/" : "");
 		name = only_file(&fx, rel);
 		/* key,S=<lf size>,W=<crlf size>:2,<flags> */
-		want = xasprintf("%s,S=%zu,W=%zu:2,FS", key,
-				 strlen(msg1) - 6, strlen(msg1));
+		want = xasprintf("%s,S=%zu,W=%zu:2,FS", key, strlen(msg1) - 6,
+				 strlen(msg1));
 		if (strcmp(name, want) != 0)
 			fail_msg("row %zu: %s, want %s", i, name, want);
 		free(key);
@@ -947,7 +940,7 @@ test_abort_all(void **state)
 	for (i = 0; i < 3; i++)
 		must(fx.st->ops->deliver_begin(fx.st, &d[i], &err), &err,
 		     "begin");
-	write_pieces(d[0].sink, msg1, strlen(msg1), 7);	/* finishes */
+	write_pieces(d[0].sink, msg1, strlen(msg1), 7); /* finishes */
 	must(mf_sink_write(d[1].sink, msg1, 10, &err), &err, "write");
 	assert_int_equal(count_dir(&fx, "INBOX/tmp"), 3);
 	fx.st->ops->deliver_abort_all(fx.st);
@@ -1037,11 +1030,10 @@ test_many_deliveries(void **state)
 static void
 test_fetch_parts(void **state)
 {
-	static const char msg[] =
-		"H: v\r\n"
-		"X: y\r\n"
-		"\r\n"
-		"body line\r\n";
+	static const char msg[] = "H: v\r\n"
+				  "X: y\r\n"
+				  "\r\n"
+				  "body line\r\n";
 	static const char nohdr[] = "\r\nonly body\r\n";
 	static const char nobody[] = "H: v\r\nX: y\r\n";
 	static const struct {
@@ -1176,7 +1168,9 @@ test_new_to_cur(void **state)
 	assert_int_equal(res->msgs[0].flags, 0);
 	mf_scan_result_free(&res);
 	assert_int_equal(set_flags(fx.st, "2.b.host", MF_FLAG_SEEN, 0, NULL,
-				   NULL).status, 0);
+				   NULL)
+				 .status,
+			 0);
 	assert_true(exists(&fx, ".Box/cur/2.b.host:2,S"));
 	assert_int_equal(count_dir(&fx, ".Box/new"), 0);
 	res = scan(fx.st, 0);
@@ -1186,8 +1180,8 @@ test_new_to_cur(void **state)
 	mf_scan_result_free(&res);
 	/* no change at all still moves a new/ file into cur/ */
 	put_file(&fx, ".Box/new/3.c.host", "x\n");
-	assert_int_equal(set_flags(fx.st, "3.c.host", 0, 0, NULL,
-				   NULL).status, 0);
+	assert_int_equal(set_flags(fx.st, "3.c.host", 0, 0, NULL, NULL).status,
+			 0);
 	assert_true(exists(&fx, ".Box/cur/3.c.host:2,"));
 	fixture_close(&fx);
 }
@@ -1196,13 +1190,13 @@ static void
 test_unknown_info_kept(void **state)
 {
 	static const struct {
-		const char *start;	/* planted when not NULL */
+		const char *start; /* planted when not NULL */
 		const char *key;
 		unsigned add, del;
 		const char *want;
 	} rows[] = {
-		{ "3.c.host,S=2:2,SZa3,foo=bar", "3.c.host", MF_FLAG_FLAGGED,
-		  0, "3.c.host,S=2:2,3FSZa,foo=bar" },
+		{ "3.c.host,S=2:2,SZa3,foo=bar", "3.c.host", MF_FLAG_FLAGGED, 0,
+		  "3.c.host,S=2:2,3FSZa,foo=bar" },
 		{ NULL, "3.c.host", 0, MF_FLAG_SEEN,
 		  "3.c.host,S=2:2,3FZa,foo=bar" },
 		{ "4.d.host!2,S", "4.d.host", MF_FLAG_ANSWERED, 0,
@@ -1249,10 +1243,11 @@ static void
 test_odd_keys(void **state)
 {
 	static const struct {
-		const char *file;	/* in cur/ */
+		const char *file; /* in cur/ */
 		const char *key;
 		unsigned flags;
-	} rows[] = {	/* in key order */
+	} rows[] = {
+		/* in key order */
 		{ "29:2,", "29", 0 },
 		{ "a:b:2,F", "a:b", MF_FLAG_FLAGGED },
 		{ "cl\xc3\xa9.host:2,", "cl\xc3\xa9.host", 0 },
@@ -1365,7 +1360,8 @@ test_dovecot_keywords(void **state)
 	item = set_flags(fx.st, "5.e.host", 0, 0, "$Junk newkw", "work");
 	assert_int_equal(item.status, 0);
 	assert_true(exists(&fx, "cur/5.e.host:2,Sabcef"));
-	assert_rel(&fx, "dovecot-keywords", "0 $Junk\n1 $NonJunk\n3 work\n"
+	assert_rel(&fx, "dovecot-keywords",
+		   "0 $Junk\n1 $NonJunk\n3 work\n"
 		   "4 newkw\n5 bad(kw\nnonsense\n");
 	res = scan(fx.st, 0);
 	assert_string_equal(res->msgs[0].keywords, "$Junk $NonJunk newkw");
@@ -1384,7 +1380,7 @@ test_dovecot_keywords(void **state)
 	free(key);
 	/* and one with a keyword the folder has never seen names it */
 	rm(&fx, "dovecot-keywords");
-	res = scan(fx.st, 0);	/* letters without the file mean nothing */
+	res = scan(fx.st, 0); /* letters without the file mean nothing */
 	assert_string_equal(res->msgs[0].keywords, "");
 	assert_string_equal(res->kw_visible, "");
 	mf_scan_result_free(&res);
@@ -1403,8 +1399,7 @@ static unsigned notices;
 static char last_notice[512];
 
 static void
-count_notices(enum mf_log_level level, unsigned cat, const char *msg,
-	      void *ctx)
+count_notices(enum mf_log_level level, unsigned cat, const char *msg, void *ctx)
 {
 	(void)cat;
 	(void)ctx;
@@ -1434,8 +1429,7 @@ test_keywords_beyond_26(void **state)
 	notices = 0;
 	mf_log_set_handler(count_notices, NULL);
 	/* one letter left: the first keyword gets it, two are left out */
-	item = set_flags(fx.st, "1.a.host", 0, 0, "extra1 extra2 extra3",
-			 NULL);
+	item = set_flags(fx.st, "1.a.host", 0, 0, "extra1 extra2 extra3", NULL);
 	assert_int_equal(item.status, 0);
 	assert_true(exists(&fx, "Work/cur/1.a.host:2,Sz"));
 	assert_int_equal(notices, 1);
@@ -1619,10 +1613,14 @@ test_crash_leftovers_in_tmp(void **state)
 	if (gethostname(hn, sizeof(hn) - 1) < 0)
 		hn[0] = '\0';
 	mdir_name_escape_host(hn, host, sizeof(host));
-	snprintf(dead, sizeof(dead), "INBOX/tmp/mailferry.1732780002.M1P%ldQ1"
-		 "R0.%s", (long)gone, host);
-	snprintf(live, sizeof(live), "INBOX/tmp/mailferry.1732780003.M1P%ldQ1"
-		 "R0.%s", (long)getppid(), host);
+	snprintf(dead, sizeof(dead),
+		 "INBOX/tmp/mailferry.1732780002.M1P%ldQ1"
+		 "R0.%s",
+		 (long)gone, host);
+	snprintf(live, sizeof(live),
+		 "INBOX/tmp/mailferry.1732780003.M1P%ldQ1"
+		 "R0.%s",
+		 (long)getppid(), host);
 	fixture_open(&fx, MDIR_LAYOUT_FS, NULL);
 	create_select(fx.st, "INBOX");
 	put_file(&fx, "INBOX/cur/1.kept.host:2,S", "x\n");
@@ -1637,8 +1635,8 @@ test_crash_leftovers_in_tmp(void **state)
 	put_file(&fx, live, "");
 	/* ...and other programs' files, old or not: never ours to remove */
 	put_file(&fx, "INBOX/tmp/1732780000.M1P1Q1R0.host", msg1);
-	set_mtime(&fx, "INBOX/tmp/1732780000.M1P1Q1R0.host",
-		  now - 37 * 3600, 0);
+	set_mtime(&fx, "INBOX/tmp/1732780000.M1P1Q1R0.host", now - 37 * 3600,
+		  0);
 	put_file(&fx, "INBOX/tmp/1732780004.4242_1.host", msg1);
 	res = scan(fx.st, MF_WANT_SIZE);
 	assert_int_equal(res->n, 1);
@@ -1664,7 +1662,7 @@ test_crash_leftovers_in_tmp(void **state)
 		must(fx.st->ops->select_box(fx.st, "INBOX", &ro, NULL, &err),
 		     &err, "examine");
 		assert_true(exists(&fx, "INBOX/tmp/mailferry.1732780001.M1P1Q2"
-				   "R0.other"));
+					"R0.other"));
 	}
 	res = scan(fx.st, 0);
 	assert_int_equal(res->n, 1);
@@ -1724,20 +1722,19 @@ test_scan_extras(void **state)
 	static const struct {
 		const char *file;
 		const char *data;
-		uint64_t size;		/* with MF_WANT_SIZE */
-		uint64_t size_free;	/* without: only from W= */
+		uint64_t size;	    /* with MF_WANT_SIZE */
+		uint64_t size_free; /* without: only from W= */
 		const char *msgid;
 		uint32_t uid;
-	} rows[] = {	/* in key order */
-		{ "a.1.host:2,S",
-		  "Message-ID: <abc@x>\nSubject: hi\n\nbody\n", 42, 0,
-		  "<abc@x>", 0 },
+	} rows[] = {
+		/* in key order */
+		{ "a.1.host:2,S", "Message-ID: <abc@x>\nSubject: hi\n\nbody\n",
+		  42, 0, "<abc@x>", 0 },
 		{ "b.2.host,S=38,W=999:2,",
 		  "Subject: hi\nMessage-Id:\n <folded@x>\n\nx\n", 999, 999,
 		  "<folded@x>", 0 },
 		{ "c.3.host,U=77:2,",
-		  "Subject: hi\n\nMessage-ID: <in-body@x>\n", 40, 0, NULL,
-		  77 },
+		  "Subject: hi\n\nMessage-ID: <in-body@x>\n", 40, 0, NULL, 77 },
 		{ "d.4.host:2,", "", 0, 0, NULL, 0 },
 		{ "e.5.host:2,", "MESSAGE-ID:   bare-id  \n\n", 27, 0,
 		  "bare-id", 0 },
@@ -1810,8 +1807,8 @@ test_scan_huge_header(void **state)
 	create_select(fx.st, "INBOX");
 	mf_buf_init(&b, 4u << 20);
 	for (i = 0; i < 5000; i++)
-		if (mf_buf_printf(&b, NULL, "X-Filler-%zu: %0100zu\n", i,
-				  i) < 0)
+		if (mf_buf_printf(&b, NULL, "X-Filler-%zu: %0100zu\n", i, i) <
+		    0)
 			fail_msg("buf");
 	if (mf_buf_append_str(&b, "Message-ID: <late@x>\n\nbody\n", NULL) < 0)
 		fail_msg("buf");
@@ -1849,7 +1846,7 @@ test_token_compute(void **state)
 	new_.st_mtim.tv_sec = 1699999998;
 	new_.st_mtim.tv_nsec = 500000001;
 	assert_true(mdir_token_compute(&cur, &new_, &now) == 0);
-	new_.st_mtim.tv_nsec = 500000000;	/* exactly 2 s */
+	new_.st_mtim.tv_nsec = 500000000; /* exactly 2 s */
 	assert_true(mdir_token_compute(&cur, &new_, &now) != 0);
 	cur.st_mtim.tv_sec = 1700000100;
 	assert_true(mdir_token_compute(&cur, &new_, &now) == 0);
@@ -1887,8 +1884,8 @@ test_dir_token(void **state)
 	b = token(fx.st, "INBOX");
 	assert_true(b != 0 && b != a);
 	/* a rename (new/ -> cur/) */
-	assert_int_equal(set_flags(fx.st, key, MF_FLAG_SEEN, 0, NULL,
-				   NULL).status, 0);
+	assert_int_equal(
+		set_flags(fx.st, key, MF_FLAG_SEEN, 0, NULL, NULL).status, 0);
 	assert_true(token(fx.st, "INBOX") == 0);
 	set_mtime(&fx, "INBOX/cur", old, 2);
 	set_mtime(&fx, "INBOX/new", old, 2);

@@ -39,20 +39,32 @@ roundtrip(const struct move_journal *in)
 static void
 test_journal_roundtrip(void **state)
 {
-	struct move_journal local = { .to = 7, .s_far = false, .hint = 4242,
-				      .m_uid = 19, .s_key = "1700.x.host" };
-	struct move_journal server = { .to = 3, .from = 9, .s_far = true,
+	struct move_journal local = { .to = 7,
+				      .s_far = false,
+				      .hint = 4242,
+				      .m_uid = 19,
+				      .s_key = "1700.x.host" };
+	struct move_journal server = { .to = 3,
+				       .from = 9,
+				       .s_far = true,
 				       .s_uid = 4294967295u,
 				       .m_key = "17 00 odd:name=1:2" };
-	struct move_journal longest = { .to = INT64_MAX, .from = INT64_MAX,
-					.hint = UINT32_MAX, .s_uid = UINT32_MAX,
-					.m_uid = UINT32_MAX, .relabel = true };
+	struct move_journal longest = { .to = INT64_MAX,
+					.from = INT64_MAX,
+					.hint = UINT32_MAX,
+					.s_uid = UINT32_MAX,
+					.m_uid = UINT32_MAX,
+					.relabel = true };
 	/* a hand move to relabel; "" is a set too (no keyword there) */
-	struct move_journal by_hand = { .to = 7, .hint = 4, .m_uid = 19,
-					.s_key = "1700.x.host", .relabel = true,
+	struct move_journal by_hand = { .to = 7,
+					.hint = 4,
+					.m_uid = 19,
+					.s_key = "1700.x.host",
+					.relabel = true,
 					.s_kw = "$Label1 Other" };
-	struct move_journal by_hand_none = { .to = 7, .m_uid = 19,
-					     .s_key = "1.y", .relabel = true };
+	struct move_journal by_hand_none = {
+		.to = 7, .m_uid = 19, .s_key = "1.y", .relabel = true
+	};
 
 	(void)state;
 	roundtrip(&local);
@@ -106,7 +118,7 @@ test_journal_refused(void **state)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (move_journal_parse(bad[i], &j))
 			fail_msg("accepted \"%s\"", bad[i]);
-	assert_int_equal(j.to, 0);	/* zeroed when refused */
+	assert_int_equal(j.to, 0); /* zeroed when refused */
 	assert_int_equal(move_journal_format(&big, buf, sizeof(buf)), -1);
 }
 
@@ -138,10 +150,17 @@ test_dest_row_keeps_base(void **state)
 {
 	static const struct move_journal journal = { .to = 3, .s_far = true };
 	struct state_msg old = {
-		.rowid = 12, .far_uid = 5, .near_key = "old",
-		.far_flags = 0x3, .far_keywords = "$a", .near_flags = 0x1,
-		.near_keywords = "", .size = 99, .date = 1700000000,
-		.msgid = "<x@y>", .pending = STATE_PENDING_MOVE,
+		.rowid = 12,
+		.far_uid = 5,
+		.near_key = "old",
+		.far_flags = 0x3,
+		.far_keywords = "$a",
+		.near_flags = 0x1,
+		.near_keywords = "",
+		.size = 99,
+		.date = 1700000000,
+		.msgid = "<x@y>",
+		.pending = STATE_PENDING_MOVE,
 		.pending_move = &journal,
 	};
 	struct state_msg row;

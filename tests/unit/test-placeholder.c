@@ -59,8 +59,9 @@ make(const char *hdr, size_t step, struct keep_sink *out)
 	ph_sink_init(&ph, &out->sink, 123456, "c", "Lists/x");
 	for (off = 0; off < n; off += step)
 		assert_int_equal(mf_sink_write(&ph.sink, hdr + off,
-					       off + step <= n ? step :
-					       n - off, &err), 0);
+					       off + step <= n ? step : n - off,
+					       &err),
+				 0);
 	assert_int_equal(mf_sink_finish(&ph.sink, &err), 0);
 	assert_true(out->finished);
 	out->buf[out->len] = '\0';
@@ -71,7 +72,7 @@ test_ph_sink(void **state)
 {
 	static const struct {
 		const char *hdr;
-		const char *sep;	/* added between header and note */
+		const char *sep; /* added between header and note */
 	} rows[] = {
 		{ "Subject: a\r\nFrom: b\r\n\r\n", "" },
 		{ "Subject: a\r\nFrom: b\r\n", "\r\n" },
@@ -110,15 +111,18 @@ test_is_note(void **state)
 		bool note;
 	} rows[] = {
 		{ "S: a\r\n\r\n[mailferry: this message is 5 bytes; run "
-		  "`mailferry fetch c:I` to download it]\r\n", true },
+		  "`mailferry fetch c:I` to download it]\r\n",
+		  true },
 		/* quoted in a longer body */
 		{ "S: a\r\n\r\nSee:\r\n[mailferry: this message is 5 bytes; "
-		  "run `mailferry fetch c:I` to download it]\r\n", false },
+		  "run `mailferry fetch c:I` to download it]\r\n",
+		  false },
 		{ "S: a\r\n\r\n[mailferry: this message is 5 bytes; run "
 		  "`mailferry fetch c:I` to download it]\r\nthanks\r\n",
 		  false },
 		{ "[mailferry: this message is 5 bytes; run `mailferry "
-		  "fetch c:I` to download it]\r\n", false },
+		  "fetch c:I` to download it]\r\n",
+		  false },
 		{ "", false },
 		{ "\r\n", false },
 	};

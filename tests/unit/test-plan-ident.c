@@ -31,10 +31,14 @@ assert_want(const bool *v, size_t n, const char *want, size_t count)
 }
 
 static const struct mf_msg far3[] = {
-	{ .uid = 1 }, { .uid = 2 }, { .uid = 3 },
+	{ .uid = 1 },
+	{ .uid = 2 },
+	{ .uid = 3 },
 };
 static const struct mf_msg near3[] = {
-	{ .key = "a" }, { .key = "b" }, { .key = "c" },
+	{ .key = "a" },
+	{ .key = "b" },
+	{ .key = "c" },
 };
 
 static void
@@ -45,8 +49,12 @@ test_all_known(void **state)
 		{ .far_uid = 2, .near_key = K("b") },
 		{ .far_uid = 3, .near_key = K("c") },
 	};
-	struct plan_input in = { .state = rows, .nstate = 3, .far = far3,
-				 .nfar = 3, .near = near3, .nnear = 3 };
+	struct plan_input in = { .state = rows,
+				 .nstate = 3,
+				 .far = far3,
+				 .nfar = 3,
+				 .near = near3,
+				 .nnear = 3 };
 	struct plan_ident_need need;
 
 	(void)state;
@@ -65,8 +73,12 @@ test_new_one_side_only(void **state)
 		{ .far_uid = 2, .near_key = K("b") },
 		{ .far_uid = 0, .near_key = K("c") },
 	};
-	struct plan_input in = { .state = rows, .nstate = 3, .far = far3,
-				 .nfar = 3, .near = near3, .nnear = 3 };
+	struct plan_input in = { .state = rows,
+				 .nstate = 3,
+				 .far = far3,
+				 .nfar = 3,
+				 .near = near3,
+				 .nnear = 3 };
 	struct plan_ident_need need;
 
 	(void)state;
@@ -85,8 +97,12 @@ test_new_both_sides(void **state)
 		{ .far_uid = 1, .near_key = K("a") },
 		{ .far_uid = 2, .near_key = K("b") },
 	};
-	struct plan_input in = { .state = rows, .nstate = 2, .far = far3,
-				 .nfar = 3, .near = near3, .nnear = 3 };
+	struct plan_input in = { .state = rows,
+				 .nstate = 2,
+				 .far = far3,
+				 .nfar = 3,
+				 .near = near3,
+				 .nnear = 3 };
 	struct plan_ident_need need;
 
 	(void)state;
@@ -106,8 +122,12 @@ test_pending_push(void **state)
 		{ .far_uid = 2, .near_key = K("b") },
 		{ .near_key = K("c"), .pending = STATE_PENDING_PUSH },
 	};
-	struct plan_input in = { .state = rows, .nstate = 3, .far = far3,
-				 .nfar = 3, .near = near3, .nnear = 3 };
+	struct plan_input in = { .state = rows,
+				 .nstate = 3,
+				 .far = far3,
+				 .nfar = 3,
+				 .near = near3,
+				 .nnear = 3 };
 	struct plan_ident_need need;
 
 	(void)state;
@@ -125,8 +145,12 @@ test_far_reset(void **state)
 		{ .far_uid = 2, .near_key = K("b") },
 		{ .far_uid = 3, .near_key = K("c") },
 	};
-	struct plan_input in = { .state = rows, .nstate = 3, .far = far3,
-				 .nfar = 3, .near = near3, .nnear = 3,
+	struct plan_input in = { .state = rows,
+				 .nstate = 3,
+				 .far = far3,
+				 .nfar = 3,
+				 .near = near3,
+				 .nnear = 3,
 				 .far_reset = true };
 	struct plan_ident_need need;
 
@@ -147,8 +171,12 @@ test_near_uids_pending_pull(void **state)
 		{ .far_uid = 1, .near_uid = 10 },
 		{ .far_uid = 2, .pending = STATE_PENDING_PULL },
 	};
-	struct plan_input in = { .state = rows, .nstate = 2, .far = far2,
-				 .nfar = 2, .near = near2, .nnear = 2,
+	struct plan_input in = { .state = rows,
+				 .nstate = 2,
+				 .far = far2,
+				 .nfar = 2,
+				 .near = near2,
+				 .nnear = 2,
 				 .near_uids = true };
 	struct plan_ident_need need;
 
@@ -170,19 +198,29 @@ test_hints_to_digest(void **state)
 	};
 	static const struct mf_msg near[] = {
 		/* nothing confirms or refutes: digest both */
-		{ .key = "a", .size = 90, .fp = "z", .name_uid = 1,
+		{ .key = "a",
+		  .size = 90,
+		  .fp = "z",
+		  .name_uid = 1,
 		  .name_uid_checked = true },
 		/* both have a Message-ID: no */
-		{ .key = "b", .size = 90, .msgid = "<m@x>", .name_uid = 2,
+		{ .key = "b",
+		  .size = 90,
+		  .msgid = "<m@x>",
+		  .name_uid = 2,
 		  .name_uid_checked = true },
 		/* same fingerprint: no */
-		{ .key = "c", .size = 90, .fp = "y", .name_uid = 3,
+		{ .key = "c",
+		  .size = 90,
+		  .fp = "y",
+		  .name_uid = 3,
 		  .name_uid_checked = true },
 		/* unchecked hint: no */
 		{ .key = "d", .size = 90, .name_uid = 1 },
 	};
-	struct plan_input in = { .far = far, .nfar = 3, .near = near,
-				 .nnear = 4 };
+	struct plan_input in = {
+		.far = far, .nfar = 3, .near = near, .nnear = 4
+	};
 	struct plan_ident_need need;
 
 	(void)state;

@@ -32,14 +32,14 @@
 struct srow {
 	uint32_t far;
 	const char *near;
-	const char *ff, *nf;	/* recorded far / near flags (|keywords) */
+	const char *ff, *nf; /* recorded far / near flags (|keywords) */
 	enum state_pending pending;
-	uint32_t uidnext;	/* PULL, PUSH: the journaled UIDNEXT */
+	uint32_t uidnext; /* PULL, PUSH: the journaled UIDNEXT */
 	const char *id;
 	uint64_t size;
-	bool ph;		/* the near copy is a placeholder */
-	const char *key;	/* FETCH: the full copy's key */
-	uint32_t near_uid;	/* near_uids cases */
+	bool ph;	   /* the near copy is a placeholder */
+	const char *key;   /* FETCH: the full copy's key */
+	uint32_t near_uid; /* near_uids cases */
 };
 
 struct fmsg {
@@ -48,8 +48,8 @@ struct fmsg {
 	const char *id;
 	uint64_t size;
 	int64_t date;
-	const char *fp;		/* header fingerprint */
-	const char *cd;		/* content digest */
+	const char *fp; /* header fingerprint */
+	const char *cd; /* content digest */
 };
 
 struct nmsg {
@@ -58,22 +58,22 @@ struct nmsg {
 	const char *id;
 	uint64_t size;
 	uint32_t name_uid;
-	uint64_t ph;		/* placeholder_of, from the file name */
-	bool checked;		/* name_uid_checked */
+	uint64_t ph;  /* placeholder_of, from the file name */
+	bool checked; /* name_uid_checked */
 	const char *fp;
 	const char *cd;
-	uint32_t uid;		/* near_uids cases, instead of key */
+	uint32_t uid; /* near_uids cases, instead of key */
 };
 
 enum pol_kind {
-	POL_BOTH = 0,	/* default: everything both ways, expunge both */
-	POL_PULL,	/* pull only */
-	POL_PUSH,	/* push only */
-	POL_NOEXPUNGE,	/* both ways, expunge none */
-	POL_GUARD50,	/* both ways, max_delete_percent 50 */
-	POL_MAXSIZE,	/* max_size 1000 */
-	POL_MAXAGE,	/* max_age 10 days */
-	POL_MAXMSG,	/* max_messages 2 */
+	POL_BOTH = 0,  /* default: everything both ways, expunge both */
+	POL_PULL,      /* pull only */
+	POL_PUSH,      /* push only */
+	POL_NOEXPUNGE, /* both ways, expunge none */
+	POL_GUARD50,   /* both ways, max_delete_percent 50 */
+	POL_MAXSIZE,   /* max_size 1000 */
+	POL_MAXAGE,    /* max_age 10 days */
+	POL_MAXMSG,    /* max_messages 2 */
 };
 
 struct pcase {
@@ -84,9 +84,9 @@ struct pcase {
 	enum pol_kind pol;
 	bool far_reset;
 	bool near_reset;
-	bool near_uids;		/* near side by UID (IMAP to IMAP) */
-	bool no_near_kw;	/* near side cannot store keywords */
-	bool ph;		/* near side can hold placeholders */
+	bool near_uids;	 /* near side by UID (IMAP to IMAP) */
+	bool no_near_kw; /* near side cannot store keywords */
+	bool ph;	 /* near side can hold placeholders */
 	const char *expect;
 };
 
@@ -95,82 +95,58 @@ struct pcase {
 static const struct pcase cases[] = {
 	/* ---- nothing to do ---- */
 	{ "empty", .expect = "" },
-	{ "unchanged pair",
-	  .s = { { 1, "a", "S", "S" } },
-	  .f = { { 1, "S" } }, .n = { { "a", "S" } },
-	  .expect = "" },
+	{ "unchanged pair", .s = { { 1, "a", "S", "S" } }, .f = { { 1, "S" } },
+	  .n = { { "a", "S" } }, .expect = "" },
 	{ "unchanged pair with keywords",
-	  .s = { { 1, "a", "S|work", "S|work" } },
-	  .f = { { 1, "S|work" } }, .n = { { "a", "S|work" } },
-	  .expect = "" },
+	  .s = { { 1, "a", "S|work", "S|work" } }, .f = { { 1, "S|work" } },
+	  .n = { { "a", "S|work" } }, .expect = "" },
 
 	/* ---- flags ---- */
-	{ "far added F",
-	  .s = { { 1, "a", "S", "S" } },
-	  .f = { { 1, "FS" } }, .n = { { "a", "S" } },
-	  .expect = "near a +F =FS/FS" },
-	{ "near added R",
-	  .s = { { 1, "a", "", "" } },
-	  .f = { { 1, "" } }, .n = { { "a", "R" } },
-	  .expect = "far 1 +R =R/R" },
-	{ "far removed S",
-	  .s = { { 1, "a", "S", "S" } },
-	  .f = { { 1, "" } }, .n = { { "a", "S" } },
-	  .expect = "near a -S =/" },
-	{ "both added the same",
-	  .s = { { 1, "a", "", "" } },
-	  .f = { { 1, "S" } }, .n = { { "a", "S" } },
-	  .expect = "=S/S" },
-	{ "both changed different flags",
-	  .s = { { 1, "a", "S", "S" } },
+	{ "far added F", .s = { { 1, "a", "S", "S" } }, .f = { { 1, "FS" } },
+	  .n = { { "a", "S" } }, .expect = "near a +F =FS/FS" },
+	{ "near added R", .s = { { 1, "a", "", "" } }, .f = { { 1, "" } },
+	  .n = { { "a", "R" } }, .expect = "far 1 +R =R/R" },
+	{ "far removed S", .s = { { 1, "a", "S", "S" } }, .f = { { 1, "" } },
+	  .n = { { "a", "S" } }, .expect = "near a -S =/" },
+	{ "both added the same", .s = { { 1, "a", "", "" } },
+	  .f = { { 1, "S" } }, .n = { { "a", "S" } }, .expect = "=S/S" },
+	{ "both changed different flags", .s = { { 1, "a", "S", "S" } },
 	  .f = { { 1, "FS" } }, .n = { { "a", "" } },
 	  .expect = "far 1 -S near a +F =F/F" },
-	{ "keyword added far",
-	  .s = { { 1, "a", "S", "S" } },
+	{ "keyword added far", .s = { { 1, "a", "S", "S" } },
 	  .f = { { 1, "S|$Label1" } }, .n = { { "a", "S" } },
 	  .expect = "near a +kw:$Label1 =S|$Label1/S|$Label1" },
-	{ "keyword removed near",
-	  .s = { { 1, "a", "|x y", "|x y" } },
+	{ "keyword removed near", .s = { { 1, "a", "|x y", "|x y" } },
 	  .f = { { 1, "|x y" } }, .n = { { "a", "|y" } },
 	  .expect = "far 1 -kw:x =|y/|y" },
 	{ "keywords kept in state when near cannot hold them",
-	  .s = { { 1, "a", "|x", "|x" } },
-	  .f = { { 1, "|x z" } }, .n = { { "a", "" } },
-	  .no_near_kw = true,
-	  .expect = "=|x z/|x z" },
+	  .s = { { 1, "a", "|x", "|x" } }, .f = { { 1, "|x z" } },
+	  .n = { { "a", "" } }, .no_near_kw = true, .expect = "=|x z/|x z" },
 	{ "near without keywords does not remove far keywords",
-	  .s = { { 1, "a", "|x", "|x" } },
-	  .f = { { 1, "|x" } }, .n = { { "a", "S" } },
-	  .no_near_kw = true,
+	  .s = { { 1, "a", "|x", "|x" } }, .f = { { 1, "|x" } },
+	  .n = { { "a", "S" } }, .no_near_kw = true,
 	  .expect = "far 1 +S =S|x/S|x" },
-	{ "pull only: near change stays local",
-	  .s = { { 1, "a", "", "" } },
-	  .f = { { 1, "" } }, .n = { { "a", "F" } },
-	  .pol = POL_PULL,
+	{ "pull only: near change stays local", .s = { { 1, "a", "", "" } },
+	  .f = { { 1, "" } }, .n = { { "a", "F" } }, .pol = POL_PULL,
 	  .expect = "=/F" },
 	{ "pull only: far change still arrives, local extra kept",
-	  .s = { { 1, "a", "", "F" } },
-	  .f = { { 1, "S" } }, .n = { { "a", "F" } },
-	  .pol = POL_PULL,
-	  .expect = "near a +S =S/FS" },
+	  .s = { { 1, "a", "", "F" } }, .f = { { 1, "S" } },
+	  .n = { { "a", "F" } }, .pol = POL_PULL, .expect = "near a +S =S/FS" },
 	{ "push only: far-only flag is not removed",
-	  .s = { { 1, "a", "F", "" } },
-	  .f = { { 1, "F" } }, .n = { { "a", "S" } },
-	  .pol = POL_PUSH,
-	  .expect = "far 1 +S =FS/S" },
+	  .s = { { 1, "a", "F", "" } }, .f = { { 1, "F" } },
+	  .n = { { "a", "S" } }, .pol = POL_PUSH, .expect = "far 1 +S =FS/S" },
 
 	/* ---- new messages ---- */
-	{ "new on far",
-	  .f = { { 1, "S" }, { 2, "" } },
+	{ "new on far", .f = { { 1, "S" }, { 2, "" } },
 	  .expect = "pull 1 =S/S; pull 2 =/" },
-	{ "new on near",
-	  .n = { { "a", "S" }, { "b", "F" } },
+	{ "new on near", .n = { { "a", "S" }, { "b", "F" } },
 	  .expect = "push a =S/S; push b =F/F" },
-	{ "new on both, different",
-	  .f = { { 5, "", "<x@h>", 100 } }, .n = { { "a", "", "<y@h>", 100 } },
+	{ "new on both, different", .f = { { 5, "", "<x@h>", 100 } },
+	  .n = { { "a", "", "<y@h>", 100 } },
 	  .expect = "pull 5 =/; push a =/" },
 	{ "new on both, same message: paired, flags united",
-	  .f = { { 5, "S", "<x@h>", 100 } }, .n = { { "a", "F", "<x@h>", 100 } },
+	  .f = { { 5, "S", "<x@h>", 100 } },
+	  .n = { { "a", "F", "<x@h>", 100 } },
 	  .expect = "far 5 +F near a +S =FS/FS" },
 	{ "same id, other size, other header: left alone, not copied",
 	  .f = { { 5, "", "<x@h>", 100 } }, .n = { { "a", "", "<x@h>", 101 } },
@@ -181,8 +157,7 @@ static const struct pcase cases[] = {
 	  .expect = "near a +S =S/S" },
 	{ "no Message-ID, same fingerprint, other size: paired",
 	  .f = { { 5, "", "H:aa", 100, 0, "N:1" } },
-	  .n = { { "a", "", "H:bb", 118, .fp = "N:1" } },
-	  .expect = "=/" },
+	  .n = { { "a", "", "H:bb", 118, .fp = "N:1" } }, .expect = "=/" },
 	{ "no Message-ID, other fingerprint: copied both ways",
 	  .f = { { 5, "", "H:aa", 100, 0, "N:1" } },
 	  .n = { { "a", "", "H:bb", 118, .fp = "N:2" } },
@@ -192,8 +167,8 @@ static const struct pcase cases[] = {
 	  .n = { { "a", "", "<d@h>", 10 }, { "b", "", "<d@h>", 21 } },
 	  .expect = "=/; ambiguous 2; ambiguous b" },
 	{ "repeated Message-ID, one side longer: the extra is copied",
-	  .f = { { 1, "", "<d@h>", 10, 0, "N:1" }, { 2, "", "<d@h>", 20, 0,
-						     "N:2" } },
+	  .f = { { 1, "", "<d@h>", 10, 0, "N:1" },
+		 { 2, "", "<d@h>", 20, 0, "N:2" } },
 	  .n = { { "a", "", "<d@h>", 11, .fp = "N:1" } },
 	  .expect = "=/; pull 2 =/" },
 	{ "checked hint, same Message-ID, other size: paired",
@@ -219,7 +194,8 @@ static const struct pcase cases[] = {
 	  .n = { { "m1", "", "<m@h>", 318, 9 } },
 	  .expect = "ambiguous 9; ambiguous m1" },
 	{ "duplicates pair in order, extra copied",
-	  .f = { { 1, "", "<d@h>", 10 }, { 2, "", "<d@h>", 10 },
+	  .f = { { 1, "", "<d@h>", 10 },
+		 { 2, "", "<d@h>", 10 },
 		 { 3, "", "<d@h>", 10 } },
 	  .n = { { "a", "", "<d@h>", 10 }, { "b", "", "<d@h>", 10 } },
 	  .expect = "=/; =/; pull 3 =/" },
@@ -227,21 +203,16 @@ static const struct pcase cases[] = {
 	  .f = { { 7, "S", "H:abc", 50 } }, .n = { { "k", "S", "H:abc", 50 } },
 	  .expect = "=S/S" },
 	{ "mbsync U= in the name pairs when the size agrees",
-	  .f = { { 9, "S", NULL, 300 } },
-	  .n = { { "m1", "S", NULL, 300, 9 } },
+	  .f = { { 9, "S", NULL, 300 } }, .n = { { "m1", "S", NULL, 300, 9 } },
 	  .expect = "=S/S" },
 	{ "U= with a different size is not trusted",
-	  .f = { { 9, "", NULL, 300 } },
-	  .n = { { "m1", "", NULL, 301, 9 } },
+	  .f = { { 9, "", NULL, 300 } }, .n = { { "m1", "", NULL, 301, 9 } },
 	  .expect = "pull 9 =/; push m1 =/" },
-	{ "pull only: near new stays",
-	  .n = { { "a", "" } }, .f = { { 1, "" } },
-	  .pol = POL_PULL,
-	  .expect = "pull 1 =/" },
+	{ "pull only: near new stays", .n = { { "a", "" } }, .f = { { 1, "" } },
+	  .pol = POL_PULL, .expect = "pull 1 =/" },
 	{ "max_size skips large far messages",
 	  .f = { { 1, "", NULL, 999 }, { 2, "", NULL, 5000 } },
-	  .pol = POL_MAXSIZE,
-	  .expect = "pull 1 =/" },
+	  .pol = POL_MAXSIZE, .expect = "pull 1 =/" },
 	{ "max_size with placeholders: large ones arrive as placeholders",
 	  .f = { { 1, "", NULL, 999 }, { 2, "S", NULL, 5000 } },
 	  .pol = POL_MAXSIZE, .ph = true,
@@ -249,22 +220,18 @@ static const struct pcase cases[] = {
 	{ "placeholder: a local flag change reaches the far side",
 	  .s = { { 1, "a", "", "", .size = 5000, .ph = true } },
 	  .f = { { 1, "", NULL, 5000 } }, .n = { { "a", "S", NULL, 300 } },
-	  .pol = POL_MAXSIZE, .ph = true,
-	  .expect = "far 1 +S =S/S ph" },
+	  .pol = POL_MAXSIZE, .ph = true, .expect = "far 1 +S =S/S ph" },
 	{ "placeholder: a far flag change reaches it",
 	  .s = { { 1, "a", "", "", .size = 5000, .ph = true } },
 	  .f = { { 1, "F", NULL, 5000 } }, .n = { { "a", "", NULL, 300 } },
-	  .pol = POL_MAXSIZE, .ph = true,
-	  .expect = "near a +F =F/F ph" },
+	  .pol = POL_MAXSIZE, .ph = true, .expect = "near a +F =F/F ph" },
 	{ "placeholder deleted locally: the far message goes",
 	  .s = { { 1, "a", "S", "S", .size = 5000, .ph = true } },
-	  .f = { { 1, "S", NULL, 5000 } },
-	  .pol = POL_MAXSIZE, .ph = true,
+	  .f = { { 1, "S", NULL, 5000 } }, .pol = POL_MAXSIZE, .ph = true,
 	  .expect = "expunge 1 forget" },
 	{ "far gone, placeholder flagged locally: not pushed back",
 	  .s = { { 1, "a", "S", "S", .size = 5000, .ph = true } },
-	  .n = { { "a", "FS", NULL, 300 } },
-	  .pol = POL_MAXSIZE, .ph = true,
+	  .n = { { "a", "FS", NULL, 300 } }, .pol = POL_MAXSIZE, .ph = true,
 	  .expect = "unlink a forget" },
 	{ "far gone, placeholder marked by name only: not pushed back",
 	  .s = { { 1, "a", "S", "S" } },
@@ -272,203 +239,174 @@ static const struct pcase cases[] = {
 	  .expect = "unlink a forget" },
 	{ "far changed, placeholder deleted: back as a placeholder",
 	  .s = { { 1, "a", "S", "S", .size = 5000, .ph = true } },
-	  .f = { { 1, "FS", NULL, 5000 } },
-	  .pol = POL_MAXSIZE, .ph = true,
+	  .f = { { 1, "FS", NULL, 5000 } }, .pol = POL_MAXSIZE, .ph = true,
 	  .expect = "pull 1 =FS/FS ph" },
 	{ "interrupted placeholder copy is redone as one",
 	  .s = { { 1, "a", "", "", STATE_PENDING_PULL, .ph = true } },
-	  .f = { { 1, "", NULL, 5000 } },
-	  .pol = POL_MAXSIZE, .ph = true,
+	  .f = { { 1, "", NULL, 5000 } }, .pol = POL_MAXSIZE, .ph = true,
 	  .expect = "pull 1 =/ ph" },
 	{ "lost state: placeholder pairs by identity and its full size",
 	  .f = { { 1, "S", "<x@t>", 5000 } },
-	  .n = { { "a", "S", "<x@t>", 300, 0, 5000 } },
-	  .pol = POL_MAXSIZE, .ph = true,
-	  .expect = "=S/S ph" },
+	  .n = { { "a", "S", "<x@t>", 300, 0, 5000 } }, .pol = POL_MAXSIZE,
+	  .ph = true, .expect = "=S/S ph" },
 	{ "lost state: placeholder without its far message is not pushed",
-	  .n = { { "a", "", "<y@t>", 300, 0, 5000 } },
-	  .expect = "" },
+	  .n = { { "a", "", "<y@t>", 300, 0, 5000 } }, .expect = "" },
 	{ "near side without placeholders: large ones are skipped",
-	  .f = { { 2, "", NULL, 5000 } },
-	  .pol = POL_MAXSIZE,
-	  .expect = "" },
+	  .f = { { 2, "", NULL, 5000 } }, .pol = POL_MAXSIZE, .expect = "" },
 	{ "interrupted fetch: nothing planned, the full copy is not new",
-	  .s = { { 1, "a", "", "", STATE_PENDING_FETCH, .key = "b", .size = 5000,
-		   .ph = true } },
+	  .s = { { 1, "a", "", "", STATE_PENDING_FETCH, .key = "b",
+		   .size = 5000, .ph = true } },
 	  .f = { { 1, "", NULL, 5000 } },
 	  .n = { { "a", "", NULL, 300 }, { "b", "", NULL, 5000 } },
-	  .pol = POL_MAXSIZE, .ph = true,
-	  .expect = "" },
+	  .pol = POL_MAXSIZE, .ph = true, .expect = "" },
 	{ "max_age skips old far messages",
 	  .f = { { 1, "", NULL, 10, NOW - 20 * 86400 },
 		 { 2, "", NULL, 10, NOW - 86400 } },
-	  .pol = POL_MAXAGE,
-	  .expect = "pull 2 =/" },
+	  .pol = POL_MAXAGE, .expect = "pull 2 =/" },
 	{ "max_messages keeps the newest",
-	  .f = { { 1, "" }, { 2, "" }, { 3, "" } },
-	  .pol = POL_MAXMSG,
+	  .f = { { 1, "" }, { 2, "" }, { 3, "" } }, .pol = POL_MAXMSG,
 	  .expect = "pull 2 =/; pull 3 =/" },
 
 	/* ---- deletions ---- */
-	{ "expunged on far: unlink near",
-	  .s = { { 1, "a", "S", "S" } },
-	  .n = { { "a", "S" } },
-	  .expect = "unlink a forget" },
-	{ "deleted near: expunge far",
-	  .s = { { 1, "a", "S", "S" } },
-	  .f = { { 1, "S" } },
-	  .expect = "expunge 1 forget" },
-	{ "gone on both: forget",
-	  .s = { { 1, "a", "S", "S" } },
+	{ "expunged on far: unlink near", .s = { { 1, "a", "S", "S" } },
+	  .n = { { "a", "S" } }, .expect = "unlink a forget" },
+	{ "deleted near: expunge far", .s = { { 1, "a", "S", "S" } },
+	  .f = { { 1, "S" } }, .expect = "expunge 1 forget" },
+	{ "gone on both: forget", .s = { { 1, "a", "S", "S" } },
 	  .expect = "forget" },
 	{ "expunge none: near deletion only flags far",
-	  .s = { { 1, "a", "S", "S" } },
-	  .f = { { 1, "S" } },
-	  .pol = POL_NOEXPUNGE,
-	  .expect = "far 1 +T =ST/-" },
+	  .s = { { 1, "a", "S", "S" } }, .f = { { 1, "S" } },
+	  .pol = POL_NOEXPUNGE, .expect = "far 1 +T =ST/-" },
 	{ "expunge none: far expunge only flags near",
-	  .s = { { 1, "a", "S", "S" } },
-	  .n = { { "a", "S" } },
-	  .pol = POL_NOEXPUNGE,
-	  .expect = "near a +T =-/ST" },
-	{ "far-only row stays quiet",
-	  .s = { { 1, NULL, "ST", "" } },
-	  .f = { { 1, "ST" } },
-	  .expect = "" },
+	  .s = { { 1, "a", "S", "S" } }, .n = { { "a", "S" } },
+	  .pol = POL_NOEXPUNGE, .expect = "near a +T =-/ST" },
+	{ "far-only row stays quiet", .s = { { 1, NULL, "ST", "" } },
+	  .f = { { 1, "ST" } }, .expect = "" },
 	{ "changes win: deleted near, flagged far -> copied back",
-	  .s = { { 1, "a", "", "" } },
-	  .f = { { 1, "F" } },
+	  .s = { { 1, "a", "", "" } }, .f = { { 1, "F" } },
 	  .expect = "pull 1 =F/F" },
 	{ "changes win: expunged far, flagged near -> copied back",
-	  .s = { { 1, "a", "", "" } },
-	  .n = { { "a", "F" } },
+	  .s = { { 1, "a", "", "" } }, .n = { { "a", "F" } },
 	  .expect = "push a =F/F" },
 	{ "deleted near, only \\Deleted added far: deletion goes on",
-	  .s = { { 1, "a", "S", "S" } },
-	  .f = { { 1, "ST" } },
+	  .s = { { 1, "a", "S", "S" } }, .f = { { 1, "ST" } },
 	  .expect = "expunge 1 forget" },
 	{ "expunged far, only T added near: deletion goes on",
-	  .s = { { 1, "a", "S", "S" } },
-	  .n = { { "a", "ST" } },
+	  .s = { { 1, "a", "S", "S" } }, .n = { { "a", "ST" } },
 	  .expect = "unlink a forget" },
 	{ "pull only: local delete not carried, not re-pulled",
-	  .s = { { 1, "a", "", "" } },
-	  .f = { { 1, "" } },
-	  .pol = POL_PULL,
+	  .s = { { 1, "a", "", "" } }, .f = { { 1, "" } }, .pol = POL_PULL,
 	  .expect = "=/-" },
 	{ "guard: 11 of 12 deleted near is held back",
-	  .s = { { 1, "a", "", "" }, { 2, "b", "", "" }, { 3, "c", "", "" },
-		 { 4, "d", "", "" }, { 5, "e", "", "" }, { 6, "f", "", "" },
-		 { 7, "g", "", "" }, { 8, "h", "", "" }, { 9, "i", "", "" },
-		 { 10, "j", "", "" }, { 11, "k", "", "" },
+	  .s = { { 1, "a", "", "" },
+		 { 2, "b", "", "" },
+		 { 3, "c", "", "" },
+		 { 4, "d", "", "" },
+		 { 5, "e", "", "" },
+		 { 6, "f", "", "" },
+		 { 7, "g", "", "" },
+		 { 8, "h", "", "" },
+		 { 9, "i", "", "" },
+		 { 10, "j", "", "" },
+		 { 11, "k", "", "" },
 		 { 12, "l", "", "" } },
-	  .f = { { 1, "" }, { 2, "" }, { 3, "" }, { 4, "" }, { 5, "" },
-		 { 6, "" }, { 7, "" }, { 8, "" }, { 9, "" }, { 10, "" },
-		 { 11, "" }, { 12, "" } },
-	  .n = { { "l", "" } },
-	  .pol = POL_GUARD50,
-	  .expect = "" },
+	  .f = { { 1, "" },
+		 { 2, "" },
+		 { 3, "" },
+		 { 4, "" },
+		 { 5, "" },
+		 { 6, "" },
+		 { 7, "" },
+		 { 8, "" },
+		 { 9, "" },
+		 { 10, "" },
+		 { 11, "" },
+		 { 12, "" } },
+	  .n = { { "l", "" } }, .pol = POL_GUARD50, .expect = "" },
 
 	/* ---- interrupted runs ---- */
 	{ "pending pull landed: confirm",
 	  .s = { { 3, "k", "S", "S", STATE_PENDING_PULL } },
-	  .f = { { 3, "S" } }, .n = { { "k", "S" } },
-	  .expect = "=S/S" },
+	  .f = { { 3, "S" } }, .n = { { "k", "S" } }, .expect = "=S/S" },
 	{ "pending pull lost: copy again",
 	  .s = { { 3, "k", "S", "S", STATE_PENDING_PULL } },
-	  .f = { { 3, "S" } },
-	  .expect = "pull 3 =S/S" },
+	  .f = { { 3, "S" } }, .expect = "pull 3 =S/S" },
 	{ "pending push landed: found by identity",
 	  .s = { { 0, "k", "", "", STATE_PENDING_PUSH, 10, "<p@h>", 77 } },
-	  .f = { { 4, "" }, { 12, "", "<p@h>", 77 } },
-	  .n = { { "k", "" } },
+	  .f = { { 4, "" }, { 12, "", "<p@h>", 77 } }, .n = { { "k", "" } },
 	  .expect = "=/; pull 4 =/" },
 	{ "pending push landed below the recorded UIDNEXT is not it",
 	  .s = { { 0, "k", "", "", STATE_PENDING_PUSH, 10, "<p@h>", 77 } },
-	  .f = { { 4, "", "<p@h>", 77 } },
-	  .n = { { "k", "" } },
+	  .f = { { 4, "", "<p@h>", 77 } }, .n = { { "k", "" } },
 	  .expect = "push k =/; pull 4 =/" },
 	{ "pending push lost: APPEND again",
 	  .s = { { 0, "k", "S", "S", STATE_PENDING_PUSH, 10, "<p@h>", 77 } },
-	  .n = { { "k", "S" } },
-	  .expect = "push k =S/S" },
+	  .n = { { "k", "S" } }, .expect = "push k =S/S" },
 
 	/* ---- interrupted pulls into an IMAP near side (APPEND) ---- */
 	{ "IMAP near: pending pull landed above the journaled UIDNEXT",
 	  .s = { { 3, NULL, "S", "S", STATE_PENDING_PULL, 10, "<p@h>", 77 } },
 	  .f = { { 3, "S", "<p@h>", 77 } },
-	  .n = { { NULL, "S", "<p@h>", 77, .uid = 12 } },
-	  .near_uids = true,
+	  .n = { { NULL, "S", "<p@h>", 77, .uid = 12 } }, .near_uids = true,
 	  .expect = "=S/S" },
 	{ "IMAP near: landed at exactly the journaled UIDNEXT",
 	  .s = { { 3, NULL, "S", "S", STATE_PENDING_PULL, 10, "<p@h>", 77 } },
 	  .f = { { 3, "S", "<p@h>", 77 } },
-	  .n = { { NULL, "S", "<p@h>", 77, .uid = 10 } },
-	  .near_uids = true,
+	  .n = { { NULL, "S", "<p@h>", 77, .uid = 10 } }, .near_uids = true,
 	  .expect = "=S/S" },
 	{ "IMAP near: the same message below the journaled UIDNEXT is not it",
 	  .s = { { 3, NULL, "S", "S", STATE_PENDING_PULL, 10, "<p@h>", 77 } },
 	  .f = { { 3, "S", "<p@h>", 77 } },
-	  .n = { { NULL, "S", "<p@h>", 77, .uid = 4 } },
-	  .near_uids = true,
+	  .n = { { NULL, "S", "<p@h>", 77, .uid = 4 } }, .near_uids = true,
 	  .expect = "pull 3 =S/S; push 4 =S/S" },
 	{ "IMAP near: same Message-ID, other size is not it",
 	  .s = { { 3, NULL, "", "", STATE_PENDING_PULL, 10, "<p@h>", 77 } },
 	  .f = { { 3, "", "<p@h>", 77 } },
-	  .n = { { NULL, "", "<p@h>", 78, .uid = 11 } },
-	  .near_uids = true,
+	  .n = { { NULL, "", "<p@h>", 78, .uid = 11 } }, .near_uids = true,
 	  .expect = "pull 3 =/; push 11 =/" },
 	{ "IMAP near: pending pull lost: APPEND again",
 	  .s = { { 3, NULL, "S", "S", STATE_PENDING_PULL, 10, "<p@h>", 77 } },
-	  .f = { { 3, "S", "<p@h>", 77 } },
-	  .near_uids = true,
+	  .f = { { 3, "S", "<p@h>", 77 } }, .near_uids = true,
 	  .expect = "pull 3 =S/S" },
 	{ "IMAP near: two equal copies journaled, one landed",
 	  .s = { { 3, NULL, "", "", STATE_PENDING_PULL, 10, "<p@h>", 77 },
 		 { 4, NULL, "", "", STATE_PENDING_PULL, 10, "<p@h>", 77 } },
 	  .f = { { 3, "", "<p@h>", 77 }, { 4, "", "<p@h>", 77 } },
-	  .n = { { NULL, "", "<p@h>", 77, .uid = 10 } },
-	  .near_uids = true,
+	  .n = { { NULL, "", "<p@h>", 77, .uid = 10 } }, .near_uids = true,
 	  .expect = "=/; pull 4 =/" },
 	{ "IMAP near: a synced row's message is not taken for the copy",
 	  .s = { { 2, NULL, "", "", .near_uid = 11, .id = "<p@h>", .size = 77 },
 		 { 3, NULL, "", "", STATE_PENDING_PULL, 10, "<p@h>", 77 } },
 	  .f = { { 2, "", "<p@h>", 77 }, { 3, "", "<p@h>", 77 } },
-	  .n = { { NULL, "", "<p@h>", 77, .uid = 11 } },
-	  .near_uids = true,
+	  .n = { { NULL, "", "<p@h>", 77, .uid = 11 } }, .near_uids = true,
 	  .expect = "pull 3 =/" },
 	{ "IMAP near: flags changed on the far side meanwhile are carried",
 	  .s = { { 3, NULL, "", "", STATE_PENDING_PULL, 10, "<p@h>", 77 } },
 	  .f = { { 3, "F", "<p@h>", 77 } },
-	  .n = { { NULL, "", "<p@h>", 77, .uid = 10 } },
-	  .near_uids = true,
+	  .n = { { NULL, "", "<p@h>", 77, .uid = 10 } }, .near_uids = true,
 	  .expect = "near 10 +F =F/F" },
 	{ "IMAP near: far message gone meanwhile: the row goes",
 	  .s = { { 3, NULL, "", "", STATE_PENDING_PULL, 10, "<p@h>", 77 } },
-	  .near_uids = true,
-	  .expect = "forget" },
+	  .near_uids = true, .expect = "forget" },
 	{ "IMAP near: after a near UIDVALIDITY change the whole side counts",
 	  .s = { { 3, NULL, "", "", STATE_PENDING_PULL, 10, "<p@h>", 77 } },
 	  .f = { { 3, "", "<p@h>", 77 } },
-	  .n = { { NULL, "", "<p@h>", 77, .uid = 2 } },
-	  .near_uids = true, .near_reset = true,
-	  .expect = "=/" },
+	  .n = { { NULL, "", "<p@h>", 77, .uid = 2 } }, .near_uids = true,
+	  .near_reset = true, .expect = "=/" },
 
 	/* ---- UIDVALIDITY change ---- */
 	{ "uidvalidity reset: rows found again by identity",
 	  .s = { { 1, "a", "S", "S", 0, 0, "<a@h>", 10 },
 		 { 2, "b", "", "", 0, 0, "<b@h>", 20 } },
-	  .f = { { 101, "S", "<a@h>", 10 }, { 102, "F", "<b@h>", 20 },
+	  .f = { { 101, "S", "<a@h>", 10 },
+		 { 102, "F", "<b@h>", 20 },
 		 { 103, "", "<c@h>", 30 } },
-	  .n = { { "a", "S" }, { "b", "" } },
-	  .far_reset = true,
+	  .n = { { "a", "S" }, { "b", "" } }, .far_reset = true,
 	  .expect = "=S/S; near b +F =F/F; pull 103 =/" },
 	{ "uidvalidity reset: unmatched row is never deleted",
 	  .s = { { 1, "a", "S", "S", 0, 0, "<a@h>", 10 } },
-	  .f = { { 101, "", "<z@h>", 99 } },
-	  .n = { { "a", "S", "<a@h>", 10 } },
-	  .far_reset = true,
-	  .expect = "forget; pull 101 =/; push a =S/S" },
+	  .f = { { 101, "", "<z@h>", 99 } }, .n = { { "a", "S", "<a@h>", 10 } },
+	  .far_reset = true, .expect = "forget; pull 101 =/; push a =S/S" },
 };
 
 /* "FS|kw1 kw2" -> flags and normalized keywords (malloc'd) */
@@ -523,25 +461,27 @@ fmt_op(struct mf_buf *b, const char *side, const char *id,
 	case PLAN_OP_NONE:
 		return;
 	case PLAN_OP_COPY:
-		assert_int_equal(mf_buf_printf(b, &err, "%s ", far ? "push" :
-					       "pull"), 0);
+		assert_int_equal(mf_buf_printf(b, &err, "%s ",
+					       far ? "push" : "pull"),
+				 0);
 		/* a copy names the message on the side it comes from */
 		return;
 	case PLAN_OP_DELETE:
-		assert_int_equal(mf_buf_printf(b, &err, "%s %s ", far ?
-					       "expunge" : "unlink", id), 0);
+		assert_int_equal(mf_buf_printf(b, &err, "%s %s ",
+					       far ? "expunge" : "unlink", id),
+				 0);
 		return;
 	case PLAN_OP_FLAGS:
 		assert_int_equal(mf_buf_printf(b, &err, "%s %s ", side, id), 0);
 		if (op->add) {
 			mf_flags_to_maildir(op->add, letters);
-			assert_int_equal(mf_buf_printf(b, &err, "+%s",
-						       letters), 0);
+			assert_int_equal(mf_buf_printf(b, &err, "+%s", letters),
+					 0);
 		}
 		if (op->del) {
 			mf_flags_to_maildir(op->del, letters);
-			assert_int_equal(mf_buf_printf(b, &err, "-%s",
-						       letters), 0);
+			assert_int_equal(mf_buf_printf(b, &err, "-%s", letters),
+					 0);
 		}
 		fmt_kw(b, '+', op->kw_add);
 		fmt_kw(b, '-', op->kw_del);
@@ -561,7 +501,8 @@ run_case(const struct pcase *c)
 	struct mf_msg far[16], near[16];
 	size_t ns = 0, nf = 0, nn = 0, i;
 	struct sync_policy pol = {
-		.pull = SYNC_ALL, .push = SYNC_ALL,
+		.pull = SYNC_ALL,
+		.push = SYNC_ALL,
 		.expunge = SYNC_SIDE_BOTH,
 	};
 	struct plan_input in = { 0 };
@@ -572,20 +513,35 @@ run_case(const struct pcase *c)
 	size_t nfrees = 0;
 
 	switch (c->pol) {
-	case POL_BOTH: break;
-	case POL_PULL: pol.push = 0; break;
-	case POL_PUSH: pol.pull = 0; break;
-	case POL_NOEXPUNGE: pol.expunge = 0; break;
-	case POL_GUARD50: pol.max_delete_percent = 50; break;
-	case POL_MAXSIZE: pol.max_size = 1000; break;
-	case POL_MAXAGE: pol.max_age_days = 10; break;
-	case POL_MAXMSG: pol.max_messages = 2; break;
+	case POL_BOTH:
+		break;
+	case POL_PULL:
+		pol.push = 0;
+		break;
+	case POL_PUSH:
+		pol.pull = 0;
+		break;
+	case POL_NOEXPUNGE:
+		pol.expunge = 0;
+		break;
+	case POL_GUARD50:
+		pol.max_delete_percent = 50;
+		break;
+	case POL_MAXSIZE:
+		pol.max_size = 1000;
+		break;
+	case POL_MAXAGE:
+		pol.max_age_days = 10;
+		break;
+	case POL_MAXMSG:
+		pol.max_messages = 2;
+		break;
 	}
 	memset(rows, 0, sizeof(rows));
 	memset(far, 0, sizeof(far));
 	memset(near, 0, sizeof(near));
-	for (; ns < 16 && (c->s[ns].far || c->s[ns].near ||
-			   c->s[ns].near_uid); ns++) {
+	for (; ns < 16 && (c->s[ns].far || c->s[ns].near || c->s[ns].near_uid);
+	     ns++) {
 		const struct srow *r = &c->s[ns];
 
 		rows[ns].far_uid = r->far;
@@ -666,34 +622,41 @@ run_case(const struct pcase *c)
 					 0);
 		if (e->why == PLAN_WHY_AMBIGUOUS) {
 			assert_int_equal(mf_buf_printf(&out, &err,
-				"ambiguous %s", e->far >= 0 ? farid : nearid),
-				0);
+						       "ambiguous %s",
+						       e->far >= 0 ? farid :
+								     nearid),
+					 0);
 			continue;
 		}
 		fmt_op(&out, "far", farid, &e->far_op, true);
 		if (e->far_op.op == PLAN_OP_COPY)
 			assert_int_equal(mf_buf_printf(&out, &err, "%s ",
-						       nearid), 0);
+						       nearid),
+					 0);
 		fmt_op(&out, "near", nearid, &e->near_op, false);
 		if (e->near_op.op == PLAN_OP_COPY)
 			assert_int_equal(mf_buf_printf(&out, &err, "%s ",
-						       farid), 0);
+						       farid),
+					 0);
 		if (e->rec == PLAN_REC_FORGET) {
 			assert_int_equal(mf_buf_append_str(&out, "forget",
-							   &err), 0);
+							   &err),
+					 0);
 		} else if (e->rec == PLAN_REC_SET) {
 			assert_int_equal(mf_buf_append_str(&out, "=", &err), 0);
 			if (e->has_far)
 				fmt_flags(&out, e->far_flags, e->far_kw);
 			else
 				assert_int_equal(mf_buf_append_str(&out, "-",
-								   &err), 0);
+								   &err),
+						 0);
 			assert_int_equal(mf_buf_append_str(&out, "/", &err), 0);
 			if (e->has_near)
 				fmt_flags(&out, e->near_flags, e->near_kw);
 			else
 				assert_int_equal(mf_buf_append_str(&out, "-",
-								   &err), 0);
+								   &err),
+						 0);
 		} else if (out.len > 0 && out.data[out.len - 1] == ' ') {
 			out.data[--out.len] = '\0';
 		}
@@ -740,8 +703,8 @@ test_merge_exhaustive(void **state)
 						 &fnew, &nnew);
 				if (fnew != nnew)
 					fail_msg("last %x far %x near %x: %x "
-						 "!= %x", last, f, n, fnew,
-						 nnew);
+						 "!= %x",
+						 last, f, n, fnew, nnew);
 				for (bit = 1; bit <= MF_FLAG_ALL; bit <<= 1) {
 					bool added = (!(last & bit)) &&
 						     ((f | n) & bit);
@@ -776,19 +739,29 @@ test_idempotent(void **state)
 
 	(void)state;
 	for (flags = 0; flags <= MF_FLAG_ALL; flags++) {
-		struct state_msg row = { .far_uid = 1, .near_key = "a",
-					 .far_flags = flags, .near_flags = flags,
+		struct state_msg row = { .far_uid = 1,
+					 .near_key = "a",
+					 .far_flags = flags,
+					 .near_flags = flags,
 					 .far_keywords = "k",
 					 .near_keywords = "k" };
 		struct mf_msg f = { .uid = 1, .flags = flags, .keywords = "k" };
-		struct mf_msg n = { .key = "a", .flags = flags,
+		struct mf_msg n = { .key = "a",
+				    .flags = flags,
 				    .keywords = "k" };
-		struct sync_policy pol = { .pull = SYNC_ALL, .push = SYNC_ALL,
+		struct sync_policy pol = { .pull = SYNC_ALL,
+					   .push = SYNC_ALL,
 					   .expunge = SYNC_SIDE_BOTH };
 		struct plan_input in = {
-			.policy = &pol, .state = &row, .nstate = 1,
-			.far = &f, .nfar = 1, .near = &n, .nnear = 1,
-			.far_keywords = true, .near_keywords = true,
+			.policy = &pol,
+			.state = &row,
+			.nstate = 1,
+			.far = &f,
+			.nfar = 1,
+			.near = &n,
+			.nnear = 1,
+			.far_keywords = true,
+			.near_keywords = true,
 		};
 		struct plan_result *res = NULL;
 

@@ -52,9 +52,9 @@ test_commands(void **state)
 {
 	static const struct {
 		const char *cmd;
-		const char *secret;	/* NULL: must fail */
-		const char *error;	/* substring of the message */
-		const char *never;	/* must not appear in the message */
+		const char *secret; /* NULL: must fail */
+		const char *error;  /* substring of the message */
+		const char *never;  /* must not appear in the message */
 	} rows[] = {
 		{ "printf 'hunter2\\nnotes: x\\n'", "hunter2", NULL, NULL },
 		{ "printf 'tok\\r\\n'", "tok", NULL, NULL },
@@ -67,8 +67,8 @@ test_commands(void **state)
 		  "leaked-secret" },
 		{ "true", NULL, "printed nothing", NULL },
 		{ "printf '\\n\\nlater'", NULL, "printed nothing", "later" },
-		{ "echo partial-secret; kill -9 $$", NULL,
-		  "killed by signal 9", "partial-secret" },
+		{ "echo partial-secret; kill -9 $$", NULL, "killed by signal 9",
+		  "partial-secret" },
 		{ "exec /nonexistent/helper 2>/dev/null", NULL,
 		  "exit status 127", NULL },
 		{ "head -c 20000 /dev/zero | tr '\\0' x", NULL,
@@ -127,7 +127,8 @@ test_env_and_plain(void **state)
 	unsetenv("MF_SECRET_UNSET");
 	acct.password_env = "MF_SECRET_UNSET";
 	assert_null(get(&acct, IMAP_SECRET_PASSWORD, &err));
-	assert_string_equal(err.msg, "account 'work': password_env: "
+	assert_string_equal(err.msg,
+			    "account 'work': password_env: "
 			    "environment variable MF_SECRET_UNSET is not set");
 	assert_int_equal(err.cls, MF_E_CONFIG);
 
@@ -161,7 +162,8 @@ test_oauth(void **state)
 	acct.imap.use_oauth = true;
 	/* through the callback the IMAP store calls */
 	assert_int_equal(secret_imap_fn(&acct, IMAP_SECRET_OAUTH_TOKEN, &s,
-					&err), 0);
+					&err),
+			 0);
 	assert_string_equal(s, "ya29.token");
 	free(s);
 	/* a password is not to be had from a token command */
@@ -182,7 +184,7 @@ test_no_terminal(void **state)
 	init_account(&acct);
 	assert_null(get(&acct, IMAP_SECRET_PASSWORD, &err));
 	assert_non_null(strstr(err.msg, "no terminal to ask on; set "
-			       "password_command"));
+					"password_command"));
 	assert_int_equal(err.cls, MF_E_CONFIG);
 	dup2(saved, STDIN_FILENO);
 	close(saved);
@@ -225,7 +227,7 @@ read_until(int fd, char *buf, size_t size, size_t *len, const char *want)
 		n = read(fd, buf + *len, size - 1 - *len);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)	/* EIO: the child closed the terminal */
+		if (n <= 0) /* EIO: the child closed the terminal */
 			return want == NULL;
 		*len += (size_t)n;
 		buf[*len] = '\0';
@@ -239,7 +241,7 @@ start_prompt(int *master_r, char *buf, size_t size, size_t *len)
 	struct termios tio;
 	pid_t pid;
 
-	fflush(NULL);	/* or the child would write cmocka's buffered lines */
+	fflush(NULL); /* or the child would write cmocka's buffered lines */
 	pid = forkpty(master_r, NULL, NULL, NULL);
 	if (pid < 0)
 		fail_msg("forkpty: %s", strerror(errno));

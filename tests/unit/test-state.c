@@ -28,7 +28,7 @@
 
 struct fixture {
 	char dir[64];
-	char path[128];		/* dir/chan.db */
+	char path[128]; /* dir/chan.db */
 };
 
 static int
@@ -40,7 +40,8 @@ setup(void **state)
 		return -1;
 	snprintf(fx->dir, sizeof(fx->dir), "%s/mf-state-XXXXXX",
 		 getenv("TMPDIR") != NULL && strlen(getenv("TMPDIR")) < 32 ?
-		 getenv("TMPDIR") : "/tmp");
+			 getenv("TMPDIR") :
+			 "/tmp");
 	if (mkdtemp(fx->dir) == NULL) {
 		free(fx);
 		return -1;
@@ -122,10 +123,9 @@ raw_int(const char *path, const char *sql)
 	sqlite3_stmt *st = NULL;
 	int64_t v;
 
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY,
-					 NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
 			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
@@ -207,7 +207,8 @@ test_create_reopen(void **state)
 			 STATE_APPLICATION_ID);
 	assert_int_equal(raw_int(fx->path, "PRAGMA user_version"),
 			 STATE_SCHEMA_VERSION);
-	assert_int_equal(raw_int(fx->path, "SELECT count(*) FROM sqlite_master"
+	assert_int_equal(raw_int(fx->path,
+				 "SELECT count(*) FROM sqlite_master"
 				 " WHERE name IN ('meta', 'boxes', 'msgs')"),
 			 3);
 
@@ -249,9 +250,11 @@ test_wal_mode(void **state)
 
 	state_close(&db);
 	assert_int_equal(sqlite3_open_v2(fx->path, &raw, SQLITE_OPEN_READONLY,
-					 NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(raw, "PRAGMA journal_mode", -1,
-					    &st, NULL), SQLITE_OK);
+					 NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(raw, "PRAGMA journal_mode", -1, &st,
+					    NULL),
+			 SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
 	sqlite3_finalize(st);
@@ -289,7 +292,7 @@ test_boxes(void **state)
 	a.far.uidvalidity = UINT32_MAX;
 	a.far.uidnext = UINT32_MAX;
 	a.far.messages = UINT32_MAX;
-	a.far.highestmodseq = INT64_MAX;	/* 2^63-1, RFC 7162 */
+	a.far.highestmodseq = INT64_MAX; /* 2^63-1, RFC 7162 */
 	a.far.dir_token = UINT64_MAX;
 	a.near.dir_token = 0x8000000000000001u;
 	a.near.highestmodseq = 1;
@@ -448,14 +451,23 @@ test_msgs_roundtrip(void **state)
 	/* a: keys with spaces and a colon, relabel; b: the longest m_key
 	 * (filled in below) */
 	static const struct move_journal move_a = {
-		.to = INT64_MAX, .from = 0, .s_far = true,
-		.hint = 4294967295u, .s_uid = 17, .m_uid = 0,
+		.to = INT64_MAX,
+		.from = 0,
+		.s_far = true,
+		.hint = 4294967295u,
+		.s_uid = 17,
+		.m_uid = 0,
 		.m_key = "1700000000.M1P2Q3.host name:2,S",
-		.relabel = true, .s_kw = "$Label1 Work",
+		.relabel = true,
+		.s_kw = "$Label1 Work",
 	};
 	static struct move_journal move_b = {
-		.to = 2, .from = 3, .s_far = false, .s_uid = 0,
-		.s_key = "k 11", .m_uid = 4294967295u,
+		.to = 2,
+		.from = 3,
+		.s_far = false,
+		.s_uid = 0,
+		.s_key = "k 11",
+		.m_uid = 4294967295u,
 	};
 	static const struct {
 		const char *name;
@@ -463,72 +475,114 @@ test_msgs_roundtrip(void **state)
 		struct state_msg changed;
 	} rows[] = {
 		{ "extremes",
-		  { .far_uid = 4294967295u, .near_uid = 4294967294u,
+		  { .far_uid = 4294967295u,
+		    .near_uid = 4294967294u,
 		    .near_key = (char *)"1700000000.M1P2Q3.host",
 		    .far_flags = 0x1f,
 		    .far_keywords = (char *)"$Forwarded Work",
 		    .near_flags = 4294967295u,
 		    .near_keywords = (char *)"$Forwarded",
-		    .size = INT64_MAX, .date = INT64_MAX,
+		    .size = INT64_MAX,
+		    .date = INT64_MAX,
 		    .msgid = (char *)"<a@b.example>",
 		    .pending = STATE_PENDING_PULL,
 		    .pending_uidnext = 4294967295u },
-		  { .far_uid = 4294967295u, .near_uid = 0,
-		    .near_key = NULL, .far_flags = 0,
+		  { .far_uid = 4294967295u,
+		    .near_uid = 0,
+		    .near_key = NULL,
+		    .far_flags = 0,
 		    .far_keywords = (char *)"",
-		    .near_flags = 0, .near_keywords = (char *)"Work",
-		    .size = 0, .date = INT64_MIN, .msgid = NULL,
+		    .near_flags = 0,
+		    .near_keywords = (char *)"Work",
+		    .size = 0,
+		    .date = INT64_MIN,
+		    .msgid = NULL,
 		    .pending = STATE_PENDING_NONE } },
 		{ "nulls and empties",
-		  { .far_uid = 1, .far_keywords = (char *)"",
+		  { .far_uid = 1,
+		    .far_keywords = (char *)"",
 		    .near_keywords = (char *)"" },
-		  { .far_uid = 1, .near_key = (char *)"k1",
-		    .far_keywords = (char *)"$Junk", .near_flags = 2,
-		    .near_keywords = (char *)"", .msgid = (char *)"",
-		    .pending = STATE_PENDING_MOVE, .pending_move = NULL } },
+		  { .far_uid = 1,
+		    .near_key = (char *)"k1",
+		    .far_keywords = (char *)"$Junk",
+		    .near_flags = 2,
+		    .near_keywords = (char *)"",
+		    .msgid = (char *)"",
+		    .pending = STATE_PENDING_MOVE,
+		    .pending_move = NULL } },
 		{ "quotes and utf-8",
-		  { .far_uid = 2, .near_key = (char *)"k'2\"; DROP TABLE msgs;",
-		    .far_keywords = (char *)"\xc3\xbcnic\xc3\xb6" "de",
+		  { .far_uid = 2,
+		    .near_key = (char *)"k'2\"; DROP TABLE msgs;",
+		    .far_keywords = (char *)"\xc3\xbcnic\xc3\xb6"
+					    "de",
 		    .near_keywords = (char *)"\xc3\xbc",
-		    .msgid = (char *)"<x'y@z>", .date = -1, .size = 12345 },
-		  { .far_uid = 3, .near_key = (char *)"k'2\"; DROP TABLE msgs;",
+		    .msgid = (char *)"<x'y@z>",
+		    .date = -1,
+		    .size = 12345 },
+		  { .far_uid = 3,
+		    .near_key = (char *)"k'2\"; DROP TABLE msgs;",
 		    .far_keywords = (char *)"a b c",
 		    .near_keywords = (char *)"c",
 		    .size = 12346 } },
 		{ "near only, push pending",
-		  { .far_uid = 0, .near_uid = 7, .far_keywords = (char *)"",
-		    .near_flags = 8, .near_keywords = (char *)"",
+		  { .far_uid = 0,
+		    .near_uid = 7,
+		    .far_keywords = (char *)"",
+		    .near_flags = 8,
+		    .near_keywords = (char *)"",
 		    .pending = STATE_PENDING_PUSH,
 		    .pending_uidnext = 1000 },
-		  { .far_uid = 1000, .near_uid = 7, .far_keywords = (char *)"",
-		    .near_keywords = (char *)"", .far_flags = 4 } },
+		  { .far_uid = 1000,
+		    .near_uid = 7,
+		    .far_keywords = (char *)"",
+		    .near_keywords = (char *)"",
+		    .far_flags = 4 } },
 		{ "placeholder, then its fetch journaled",
-		  { .far_uid = 9, .near_key = (char *)"k9",
-		    .far_keywords = (char *)"", .near_keywords = (char *)"",
-		    .size = 60000000, .placeholder = true },
-		  { .far_uid = 9, .near_key = (char *)"k9",
-		    .far_keywords = (char *)"", .near_keywords = (char *)"",
-		    .size = 60000000, .placeholder = true,
+		  { .far_uid = 9,
+		    .near_key = (char *)"k9",
+		    .far_keywords = (char *)"",
+		    .near_keywords = (char *)"",
+		    .size = 60000000,
+		    .placeholder = true },
+		  { .far_uid = 9,
+		    .near_key = (char *)"k9",
+		    .far_keywords = (char *)"",
+		    .near_keywords = (char *)"",
+		    .size = 60000000,
+		    .placeholder = true,
 		    .pending = STATE_PENDING_FETCH,
 		    .pending_key = (char *)"k10" } },
 		{ "move journaled, then another",
-		  { .far_uid = 11, .near_key = (char *)"k11",
-		    .far_keywords = (char *)"", .near_keywords = (char *)"",
-		    .pending = STATE_PENDING_MOVE, .pending_move = &move_a },
-		  { .far_uid = 11, .near_key = (char *)"k11",
-		    .far_keywords = (char *)"", .near_keywords = (char *)"",
-		    .pending = STATE_PENDING_MOVE, .pending_move = &move_b } },
+		  { .far_uid = 11,
+		    .near_key = (char *)"k11",
+		    .far_keywords = (char *)"",
+		    .near_keywords = (char *)"",
+		    .pending = STATE_PENDING_MOVE,
+		    .pending_move = &move_a },
+		  { .far_uid = 11,
+		    .near_key = (char *)"k11",
+		    .far_keywords = (char *)"",
+		    .near_keywords = (char *)"",
+		    .pending = STATE_PENDING_MOVE,
+		    .pending_move = &move_b } },
 		{ "pull into a maildir: no UIDNEXT",
-		  { .far_uid = 12, .near_key = (char *)"k12",
-		    .far_keywords = (char *)"", .near_keywords = (char *)"",
+		  { .far_uid = 12,
+		    .near_key = (char *)"k12",
+		    .far_keywords = (char *)"",
+		    .near_keywords = (char *)"",
 		    .pending = STATE_PENDING_PULL },
-		  { .far_uid = 12, .near_key = (char *)"k12",
-		    .far_keywords = (char *)"", .near_keywords = (char *)"",
-		    .pending = STATE_PENDING_PUSH, .pending_uidnext = 1 } },
+		  { .far_uid = 12,
+		    .near_key = (char *)"k12",
+		    .far_keywords = (char *)"",
+		    .near_keywords = (char *)"",
+		    .pending = STATE_PENDING_PUSH,
+		    .pending_uidnext = 1 } },
 		{ "keywords NULL stored as empty",
 		  { .far_uid = 0, .near_key = (char *)"k5" },
-		  { .far_uid = 0, .near_key = (char *)"k5",
-		    .far_keywords = (char *)"", .near_keywords = (char *)"" } },
+		  { .far_uid = 0,
+		    .near_key = (char *)"k5",
+		    .far_keywords = (char *)"",
+		    .near_keywords = (char *)"" } },
 	};
 	struct fixture *fx = *state;
 	struct state_db *db = open_ok(fx->path, false);
@@ -578,9 +632,9 @@ test_msgs_roundtrip(void **state)
 	/* sorted by far_uid */
 	for (i = 1; i < list->n; i++)
 		if (list->v[i - 1].far_uid > list->v[i].far_uid)
-			fail_msg("position %zu: far_uid %" PRIu32 " after %"
-				 PRIu32, i, list->v[i].far_uid,
-				 list->v[i - 1].far_uid);
+			fail_msg("position %zu: far_uid %" PRIu32
+				 " after %" PRIu32,
+				 i, list->v[i].far_uid, list->v[i - 1].far_uid);
 	state_msg_list_free(&list);
 	assert_null(list);
 
@@ -635,8 +689,10 @@ load_pending(struct fixture *fx, int pending, const char *arg_sql,
 	assert_int_equal(state_msg_insert(db, box, &m, err), 0);
 	commit_ok(db);
 	state_close(&db);
-	snprintf(sql, sizeof(sql), "UPDATE msgs SET pending = %d, "
-		 "pending_arg = %s", pending, arg_sql);
+	snprintf(sql, sizeof(sql),
+		 "UPDATE msgs SET pending = %d, "
+		 "pending_arg = %s",
+		 pending, arg_sql);
 	raw_sql(fx->path, sql);
 	db = open_ok(fx->path, false);
 	ret = state_msgs_load(db, box, list_r, err);
@@ -668,12 +724,16 @@ test_pending_decode(void **state)
 		{ "push, too large", STATE_PENDING_PUSH, "'4294967296'", 0 },
 		{ "fetch", STATE_PENDING_FETCH, "'a key'", 0, "a key" },
 		{ "move, no journal", STATE_PENDING_MOVE, "NULL", 0 },
-		{ "move", STATE_PENDING_MOVE, "'mv1 to=2 from=0 s=far hint=5 "
-		  "s_uid=6 m_uid=0 s_key=0: m_key=3:a b'", 0, NULL, true },
+		{ "move", STATE_PENDING_MOVE,
+		  "'mv1 to=2 from=0 s=far hint=5 "
+		  "s_uid=6 m_uid=0 s_key=0: m_key=3:a b'",
+		  0, NULL, true },
 		{ "none, text ignored", STATE_PENDING_NONE, "'17'", 0 },
 	};
 	static const char *const bad[] = {
-		"''", "'17'", "'mv1 to=2 from=0 s=far hint=5 s_uid=6'",
+		"''",
+		"'17'",
+		"'mv1 to=2 from=0 s=far hint=5 s_uid=6'",
 		"'mv1 to=2 from=0 s=far hint=5 s_uid=6 m_uid=0 s_key=0: "
 		"m_key=9:a b'",
 		"'mv1 to=2 from=0 s=both hint=5 s_uid=6 m_uid=0 s_key=0: "
@@ -710,12 +770,13 @@ test_pending_decode(void **state)
 	for (i = 0; i < MF_N_ELEMENTS(bad); i++) {
 		unlink(fx->path);
 		assert_int_equal(load_pending(fx, STATE_PENDING_MOVE, bad[i],
-					      &list, &err), -1);
+					      &list, &err),
+				 -1);
 		assert_null(list);
 		assert_int_equal(err.cls, MF_E_STATE);
 		if (strstr(err.msg, fx->path) == NULL ||
 		    strstr(err.msg, "message row 1: pending_arg is not a move "
-			   "journal") == NULL)
+				    "journal") == NULL)
 			fail_msg("bad[%zu]: %s", i, err.msg);
 	}
 }
@@ -732,8 +793,10 @@ test_msgs_unique(void **state)
 		{ "same far uid", { .far_uid = 5 }, { .far_uid = 5 }, -1 },
 		{ "far uid 0 twice", { .far_uid = 0 }, { .far_uid = 0 }, 0 },
 		{ "same near uid", { .near_uid = 9 }, { .near_uid = 9 }, -1 },
-		{ "same near key", { .near_key = (char *)"k" },
-		  { .near_key = (char *)"k" }, -1 },
+		{ "same near key",
+		  { .near_key = (char *)"k" },
+		  { .near_key = (char *)"k" },
+		  -1 },
 		{ "both keys NULL", { .far_uid = 1 }, { .far_uid = 2 }, 0 },
 	};
 	struct fixture *fx = *state;
@@ -855,7 +918,8 @@ test_readonly(void **state)
 {
 	struct fixture *fx = *state;
 	struct state_db *db = open_ok(fx->path, false);
-	struct state_msg m = { .far_uid = 1, .far_keywords = (char *)"",
+	struct state_msg m = { .far_uid = 1,
+			       .far_keywords = (char *)"",
 			       .pending = STATE_PENDING_PULL };
 	struct mf_err err = { 0 };
 	uint64_t n = 0;
@@ -1010,25 +1074,31 @@ test_refused(void **state)
 	static const struct {
 		const char *name;
 		void (*make)(const char *path);
-		const char *want;	/* in the message, after the path */
-		bool lazy;	/* a writer finds it at its first write */
+		const char *want; /* in the message, after the path */
+		bool lazy;	  /* a writer finds it at its first write */
 	} rows[] = {
 		{ "newer schema", make_newer,
 		  ": state database schema version 99 is newer than this "
-		  "mailferry supports (2); upgrade mailferry", false },
+		  "mailferry supports (2); upgrade mailferry",
+		  false },
 		{ "foreign application_id", make_foreign,
 		  ": not a mailferry state database (application_id "
-		  "0x12345678)", false },
+		  "0x12345678)",
+		  false },
 		{ "foreign application_id, empty", make_foreign_empty,
 		  ": not a mailferry state database (application_id "
-		  "0x00000007)", false },
+		  "0x00000007)",
+		  false },
 		{ "plain sqlite file", make_plain_sqlite,
 		  ": not a mailferry state database (application_id "
-		  "0x00000000)", false },
+		  "0x00000000)",
+		  false },
 		{ "ours without a schema version", make_ours_unversioned,
-		  ": state database has no schema version (user_version 0)", false },
+		  ": state database has no schema version (user_version 0)",
+		  false },
 		{ "text file", make_text,
-		  ": not a mailferry state database: file is not a database", false },
+		  ": not a mailferry state database: file is not a database",
+		  false },
 		{ "truncated", make_truncated,
 		  ": state database is corrupt: ", false },
 		{ "corrupt pages", make_corrupt,
@@ -1094,8 +1164,10 @@ test_migrate_v1(void **state)
 {
 	struct fixture *fx = *state;
 	struct state_db *db = open_ok(fx->path, false);
-	struct state_msg m = { .far_uid = 5, .near_key = (char *)"k5",
-			       .far_keywords = (char *)"", .size = 123,
+	struct state_msg m = { .far_uid = 5,
+			       .near_key = (char *)"k5",
+			       .far_keywords = (char *)"",
+			       .size = 123,
 			       .near_keywords = (char *)"" };
 	struct state_msg_list *list = NULL;
 	struct mf_err err = { 0 };
@@ -1108,10 +1180,12 @@ test_migrate_v1(void **state)
 	commit_ok(db);
 	state_close(&db);
 	raw_sql(fx->path, "ALTER TABLE msgs DROP COLUMN placeholder; "
-		"PRAGMA user_version = 1");
-	assert_int_equal(raw_int(fx->path, "SELECT count(*) FROM "
+			  "PRAGMA user_version = 1");
+	assert_int_equal(raw_int(fx->path,
+				 "SELECT count(*) FROM "
 				 "pragma_table_info('msgs') WHERE name = "
-				 "'placeholder'"), 0);
+				 "'placeholder'"),
+			 0);
 
 	/* read-only never migrates: it refuses */
 	assert_int_equal(state_open(fx->path, true, &db, &err), -1);
@@ -1235,8 +1309,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_create_reopen, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_wal_mode, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_wal_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_boxes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msgs_roundtrip, setup,
 						teardown),
@@ -1245,12 +1318,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_msgs_unique, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rollback, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_needs_transaction, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_readonly, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup,
 						teardown),
