@@ -37,10 +37,11 @@ all_tmp() { (cd "$1" && find . -path '*/tmp/*' -type f | wc -l); }
 # wait_step LOG STEP PID [N]: until LOG has N (default 1) STEP lines, or
 # PID is gone
 wait_step() {
-	local i
+	local i n
 	for ((i = 0; i < 1500; i++)); do
-		[ "$(grep -c " $2\$" "$1" 2>/dev/null)" -ge "${4:-1}" ] &&
-			return 0
+		# no LOG yet: grep prints nothing
+		n=$(grep -c " $2\$" "$1" 2>/dev/null)
+		[ "${n:-0}" -ge "${4:-1}" ] && return 0
 		kill -0 "$3" 2>/dev/null || return 1
 		sleep 0.02
 	done
