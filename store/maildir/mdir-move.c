@@ -177,34 +177,6 @@ mdir_move(struct mf_store *mst, struct mf_move_item *items, size_t n,
 	return ret;
 }
 
-/* The letters of e (read with from's map) as the selected folder's. */
-static int
-relabel_name(struct mdir_store *st, const struct mdir_ent *e,
-	     struct mdir_box *from, char *buf, size_t size, struct mf_err *err)
-{
-	struct mdir_box *here = st->box;
-	uint32_t kept = e->kw_letters & ~mdir_kwmap_mask(&from->kw);
-	uint32_t letters;
-	struct mdir_name pn;
-	char *names = mdir_kwmap_names(&from->kw, e->kw_letters);
-
-	/* the kept letters must not get a name here */
-	if (mdir_box_kw_ensure(st, here, names, kept, err) < 0) {
-		free(names);
-		return mf_err_prefix(err, "%s", here->name);
-	}
-	letters = mdir_kwmap_letters(&here->kw, names, NULL) | kept;
-	free(names);
-	mdir_name_parse(e->name, strlen(e->name), &pn);
-	if (letters == e->kw_letters) {
-		if (strlen(e->name) >= size)
-			return mf_err_set(err, MF_E_MSG, "name too long");
-		memcpy(buf, e->name, strlen(e->name) + 1);
-		return 0;
-	}
-	return mdir_name_with_flags(&pn, pn.flags, letters, buf, size, err);
-}
-
 static int
 relabel_one(struct mdir_store *st, struct mf_relabel_item *item,
 	    struct mdir_box *from, bool *rescanned, struct mf_err *err)
@@ -231,7 +203,8 @@ relabel_one(struct mdir_store *st, struct mf_relabel_item *item,
 			item->skipped = true;
 			return 0;
 		}
-		if (relabel_name(st, e, from, to, sizeof(to), &item->err) < 0) {
+		if (mdir_name_translate(st, e, &from->kw, st->box, false, to,
+					sizeof(to), &item->err) < 0) {
 			item->status = -1;
 			return 0;
 		}

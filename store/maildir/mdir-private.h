@@ -114,6 +114,13 @@ int mdir_box_kw_ensure(struct mdir_store *st, struct mdir_box *box,
 int mdir_name_for_box(struct mdir_store *st, const struct mdir_ent *e,
 		      struct mdir_box *dst, bool with_info, char *buf,
 		      size_t size, struct mf_err *err);
+/* The same with e's letters read by src's map instead of the selected
+ * folder's (a file moved here by hand still carries its old folder's
+ * letters: mdir-move.c relabel). */
+int mdir_name_translate(struct mdir_store *st, const struct mdir_ent *e,
+			const struct mdir_kwmap *src, struct mdir_box *dst,
+			bool with_info, char *buf, size_t size,
+			struct mf_err *err);
 
 /* mdir-move.c */
 int mdir_move(struct mf_store *st, struct mf_move_item *items, size_t n,

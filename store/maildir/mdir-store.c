@@ -528,7 +528,15 @@ mdir_name_for_box(struct mdir_store *st, const struct mdir_ent *e,
 		  struct mdir_box *dst, bool with_info, char *buf, size_t size,
 		  struct mf_err *err)
 {
-	const struct mdir_kwmap *src = &st->box->kw;
+	return mdir_name_translate(st, e, &st->box->kw, dst, with_info, buf,
+				   size, err);
+}
+
+int
+mdir_name_translate(struct mdir_store *st, const struct mdir_ent *e,
+		    const struct mdir_kwmap *src, struct mdir_box *dst,
+		    bool with_info, char *buf, size_t size, struct mf_err *err)
+{
 	struct mdir_name pn;
 	uint32_t letters = e->kw_letters, unnamed;
 	char *names;
