@@ -57,6 +57,10 @@ struct scan_ctx {
 	uint32_t *search;
 	size_t nsearch, scap;
 	bool search_bad;
+	/* a FETCH whose UID item was not a valid nonzero number was seen;
+	 * the first one's sequence number */
+	bool bad_uid;
+	uint32_t bad_uid_seq;
 };
 
 /* "<id@host>" from a Message-ID header block, or NULL. */
@@ -73,10 +77,18 @@ extract_msgid(struct mf_arena *a, const char *s, size_t len)
 	return mf_arena_strndup(a, lt, (size_t)(gt - lt) + 1);
 }
 
+/*
+ * One FETCH of the scan.  A FETCH without a UID item is someone else's
+ * (another client changed flags): not ours, not an error.  One whose UID
+ * item is not a valid nonzero number is claimed and remembered, and the
+ * scan fails: dropped, that message would look deleted.
+ */
 static bool
-scan_fetch(struct scan_ctx *sc, const struct imap_arg *l, size_t n)
+scan_fetch(struct scan_ctx *sc, uint32_t seq, const struct imap_arg *l,
+	   size_t n)
 {
 	struct scan_msg sm = { 0 };
+	bool has_uid = false;
 	size_t i;
 
 	sm.m.keywords = "";
@@ -89,8 +101,9 @@ scan_fetch(struct scan_ctx *sc, const struct imap_arg *l, size_t n)
 		if (!imap_arg_get_atom(k, &key))
 			continue;
 		if (strcasecmp(key, "UID") == 0) {
+			has_uid = true;
 			if (!imap_arg_get_u32(v, &sm.m.uid))
-				return false;
+				sm.m.uid = 0;
 		} else if (strcasecmp(key, "FLAGS") == 0 &&
 			   imap_arg_get_list(v, &sub, &nsub)) {
 			char *kw;
@@ -119,8 +132,14 @@ scan_fetch(struct scan_ctx *sc, const struct imap_arg *l, size_t n)
 			sm.have |= HAVE_MSGID;
 		}
 	}
-	if (sm.m.uid == 0)
-		return false; /* a FETCH without UID is not ours */
+	if (!has_uid)
+		return false; /* not ours (see above) */
+	if (sm.m.uid == 0) {
+		if (!sc->bad_uid)
+			sc->bad_uid_seq = seq;
+		sc->bad_uid = true;
+		return true;
+	}
 	if (sc->n == sc->cap) {
 		sc->cap = sc->cap ? sc->cap * 2 : 256;
 		sc->v = xreallocarray(sc->v, sc->cap, sizeof(*sc->v));
@@ -168,7 +187,7 @@ scan_untagged(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
 	if (resp->count >= 3 && imap_arg_get_u32(&resp->args[0], &seq) &&
 	    imap_arg_is_atom(&resp->args[1], "FETCH") &&
 	    imap_arg_get_list(&resp->args[2], &l, &n))
-		return scan_fetch(sc, l, n);
+		return scan_fetch(sc, seq, l, n);
 	return false;
 }
 
@@ -183,8 +202,11 @@ search_untagged(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
 		for (i = 1; i < resp->count; i++) {
 			uint32_t uid;
 
-			if (!imap_arg_get_u32(&resp->args[i], &uid))
+			if (!imap_arg_get_u32(&resp->args[i], &uid) ||
+			    uid == 0) {
+				sc->search_bad = true; /* not a UID */
 				continue;
+			}
 			if (sc->nsearch >= MAX_SEARCH) {
 				sc->search_bad = true;
 				break;
@@ -405,6 +427,70 @@ take_asked(struct scan_ctx *sc, uint32_t lo, uint32_t hi)
 	res->n = o;
 }
 
+/* Sorted, duplicates dropped; the new count. */
+static size_t
+sort_unique(uint32_t *v, size_t n)
+{
+	size_t i, o;
+
+	if (n > 1)
+		mf_qsort(v, n, sizeof(uint32_t), cmp_u32);
+	for (i = 0, o = 0; i < n; i++)
+		if (o == 0 || v[o - 1] != v[i])
+			v[o++] = v[i];
+	return o;
+}
+
+/*
+ * A full listing (every UID, no date or modseq filter) must account for
+ * every message the server says exists: a FETCH response we could not use
+ * would otherwise read as a deletion.  When the count listed differs from
+ * EXISTS, one UID SEARCH ALL settles it.  Every UID it names must have been
+ * listed, except those at or above the UIDNEXT of the SELECT: mail that
+ * arrived during the scan, which the next run lists.  A listed UID that
+ * the search no longer names was expunged meanwhile; it stays listed,
+ * which deletes nothing.  And the search must itself agree with EXISTS.
+ */
+static int
+check_complete(struct imap_store *st, struct scan_ctx *sc, struct mf_err *err)
+{
+	const struct mf_scan_result *res = sc->res;
+	uint32_t exists = st->exists, uidnext = st->sel_status.uidnext;
+	struct imap_cmd *cmd = imap_cmd_new(st->client);
+	size_t i, missing = 0, n;
+	int r;
+
+	cmd->untagged = search_untagged;
+	cmd->ctx = sc;
+	imap_cmd_printf(cmd, "UID SEARCH %sALL",
+			(st->caps & IMAP_CAP_ESEARCH) ? "RETURN (ALL) " : "");
+	r = imap_client_run(st->client, cmd, MF_E_BOX, "UID SEARCH ALL", err);
+	imap_cmd_free(&cmd);
+	if (r < 0)
+		return mf_err_prefix(err, "%s", st->sel_name);
+	if (sc->search_bad)
+		return mf_err_set(err, MF_E_BOX,
+				  "%s: UID SEARCH ALL: malformed or "
+				  "oversized answer",
+				  st->sel_name);
+	n = sort_unique(sc->search, sc->nsearch);
+	for (i = 0; i < n; i++)
+		if (mf_msgs_find_uid(res->msgs, res->n, sc->search[i]) < 0 &&
+		    (uidnext == 0 || sc->search[i] < uidnext))
+			missing++;
+	if (missing == 0 && n == st->exists) {
+		mf_debug(MF_LOGC_IMAP,
+			 "%s: %u EXISTS, %zu listed: the "
+			 "UID list agrees",
+			 st->sel_name, exists, res->n);
+		return 0;
+	}
+	return mf_err_set(err, MF_E_BOX,
+			  "%s: listing incomplete: %u EXISTS, %zu listed "
+			  "(UID SEARCH ALL: %zu UIDs, %zu of them not listed)",
+			  st->sel_name, exists, res->n, n, missing);
+}
+
 /* The VANISHED UIDs, sorted and unique, handed over to sc->res. */
 static void
 take_vanished(struct scan_ctx *sc)
@@ -463,7 +549,18 @@ imap_scan(struct mf_store *mst, const struct mf_scan_req *req,
 				   st->sel_name, cmds[i]->text);
 			goto out;
 		}
+	if (sc.bad_uid) {
+		mf_err_set(err, MF_E_BOX,
+			   "%s: the FETCH response for message %u has "
+			   "no valid UID",
+			   st->sel_name, sc.bad_uid_seq);
+		goto out;
+	}
 	take_asked(&sc, lo, hi);
+	if (req->uid_lo == 0 && req->uid_hi == 0 && req->since == 0 &&
+	    req->changedsince == 0 && res->n != st->exists &&
+	    check_complete(st, &sc, err) < 0)
+		goto out;
 	if (req->vanished && req->changedsince != 0 && st->qresync &&
 	    !st->sel_nomodseq && !sc.vanished_overflow)
 		take_vanished(&sc);

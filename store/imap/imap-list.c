@@ -15,6 +15,7 @@
 struct entry {
 	char *raw; /* server name, raw bytes */
 	size_t raw_len;
+	char *name; /* canonical; NULL: cannot be used (name_entries) */
 	char delim;
 	unsigned attrs;
 	enum mf_role role;
@@ -60,6 +61,15 @@ parse_status_items(struct mf_box_status *s, const struct imap_arg *l, size_t n)
 			ok = imap_arg_get_u64(v, &s->highestmodseq);
 		if (!ok)
 			mf_debug(MF_LOGC_IMAP, "STATUS: bad value ignored");
+	}
+	/* no valid UIDVALIDITY: the counters are not worth recording, and
+	 * the engine must SELECT, which refuses the folder if it is 0 there
+	 * too; so 0 never reaches the state */
+	if (s->uidvalidity == 0) {
+		mf_debug(MF_LOGC_IMAP, "STATUS: no valid UIDVALIDITY; "
+				       "status ignored");
+		memset(s, 0, sizeof(*s));
+		return;
 	}
 	s->has_status = true;
 }
@@ -189,7 +199,7 @@ status_each(struct imap_store *st, struct list_ctx *lc, const char *store_name,
 
 	scmds = xcalloc(lc->n ? lc->n : 1, sizeof(*scmds));
 	for (i = 0; i < lc->n; i++) {
-		if (lc->v[i].attrs & MF_BOX_NOSELECT)
+		if ((lc->v[i].attrs & MF_BOX_NOSELECT) || lc->v[i].name == NULL)
 			continue;
 		scmds[nscmds] = imap_cmd_new(st->client);
 		scmds[nscmds]->untagged = list_untagged;
@@ -215,23 +225,43 @@ status_each(struct imap_store *st, struct list_ctx *lc, const char *store_name,
 	return ret;
 }
 
-/* The listed mailboxes under canonical names, sorted (INBOX first). */
+/*
+ * Each listed mailbox's canonical name, before anything else is asked
+ * about it: a name that cannot be represented or is unsafe (control
+ * characters, "..") is logged once and left out, STATUS included.
+ */
+static void
+name_entries(struct imap_store *st, struct list_ctx *lc)
+{
+	size_t i;
+
+	for (i = 0; i < lc->n; i++) {
+		struct entry *e = &lc->v[i];
+
+		if (imap_name_from_server(st, e->raw, e->raw_len,
+					  e->delim ? e->delim : st->delim,
+					  &e->name) < 0)
+			e->name = NULL;
+	}
+}
+
+/* The listed mailboxes under canonical names, sorted (INBOX first); the
+ * names move from lc into the list. */
 static struct mf_box_list *
-make_box_list(struct imap_store *st, const struct list_ctx *lc, bool status)
+make_box_list(struct list_ctx *lc, bool status)
 {
 	struct mf_box_list *list = xcalloc(1, sizeof(*list));
 	size_t i;
 
 	list->v = xcalloc(lc->n ? lc->n : 1, sizeof(*list->v));
 	for (i = 0; i < lc->n; i++) {
-		const struct entry *e = &lc->v[i];
+		struct entry *e = &lc->v[i];
 		struct mf_box_info *info = &list->v[list->n];
-		char *name;
+		char *name = e->name;
 
-		if (imap_name_from_server(st, e->raw, e->raw_len,
-					  e->delim ? e->delim : st->delim,
-					  &name) < 0)
+		if (name == NULL)
 			continue;
+		e->name = NULL;
 		/* the prefix itself ("INBOX." listed as "INBOX") is INBOX */
 		info->name = name;
 		info->role = strcmp(name, "INBOX") == 0 ? MF_ROLE_INBOX :
@@ -285,16 +315,19 @@ imap_list_boxes(struct mf_store *mst, bool status, struct mf_box_list **list_r,
 	cmd = new_list_cmd(st, &lc, special, list_status);
 	if (imap_client_run(st->client, cmd, MF_E_STORE, "LIST", err) < 0)
 		goto out;
+	name_entries(st, &lc);
 	if (status && !list_status && status_each(st, &lc, mst->name, err) < 0)
 		goto out;
-	list = make_box_list(st, &lc, status);
+	list = make_box_list(&lc, status);
 	drop_same_names(list, mst->name);
 	*list_r = list;
 	ret = 0;
 out:
 	imap_cmd_free(&cmd);
-	for (i = 0; i < lc.n; i++)
+	for (i = 0; i < lc.n; i++) {
 		free(lc.v[i].raw);
+		free(lc.v[i].name);
+	}
 	free(lc.v);
 	if (ret < 0)
 		imap_store_fail(st, err);

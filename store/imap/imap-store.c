@@ -184,12 +184,82 @@ valid_utf8(const char *s, size_t len)
 	return ok;
 }
 
+/*
+ * Why a canonical name from the server must not be used, or NULL: a
+ * control character (C0, DEL, C1: terminal escapes in every message that
+ * shows the name, and no file name should hold one), or a level that is
+ * empty, "." or ".." (a local directory outside its folder).
+ */
+static const char *
+name_unsafe(const char *name)
+{
+	const unsigned char *p = (const unsigned char *)name;
+	const char *lv = name;
+
+	for (; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f ||
+		    (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
+			return "control character in name";
+	}
+	for (;;) {
+		size_t n = strcspn(lv, "/");
+
+		if (n == 0 || (n == 1 && lv[0] == '.') ||
+		    (n == 2 && lv[0] == '.' && lv[1] == '.'))
+			return "empty, \".\" or \"..\" level in name";
+		if (lv[n] == '\0')
+			return NULL;
+		lv += n + 1;
+	}
+}
+
+/* name (valid UTF-8) for a message: controls as \xHH, C1 as \u00HH, and
+ * the backslash doubled, so the output shows what the name holds. */
+static void
+escape_name(char *dst, size_t size, const char *name)
+{
+	const unsigned char *p = (const unsigned char *)name;
+	size_t o = 0;
+
+	for (; *p != '\0' && o + 8 < size; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			o += (size_t)snprintf(dst + o, size - o, "\\x%02x", *p);
+		} else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			o += (size_t)snprintf(dst + o, size - o, "\\u%04x",
+					      p[1]);
+			p++;
+		} else if (*p == '\\') {
+			dst[o++] = '\\';
+			dst[o++] = '\\';
+		} else {
+			dst[o++] = (char)*p;
+		}
+	}
+	dst[o] = '\0';
+}
+
+/* A canonical name from the server that name_unsafe() refuses: logged,
+ * freed, -1. */
+static int
+refuse_name(char **name_r, const char *clean, const char *why)
+{
+	char shown[300];
+
+	escape_name(shown, sizeof(shown), *name_r);
+	mf_log(MF_LOG_WARN, MF_LOGC_IMAP,
+	       "skipping mailbox \"%s\" (server name '%s'): %s", shown, clean,
+	       why);
+	free(*name_r);
+	*name_r = NULL;
+	return -1;
+}
+
 int
 imap_name_from_server(const struct imap_store *st, const char *raw, size_t len,
 		      char delim, char **name_r)
 {
 	char clean[200], *dec = NULL, *p;
-	const char *s;
+	const char *s, *why;
 	size_t plen = st->prefix ? strlen(st->prefix) : 0;
 
 	*name_r = NULL;
@@ -227,6 +297,9 @@ imap_name_from_server(const struct imap_store *st, const char *raw, size_t len,
 		for (p = *name_r; *p != '\0'; p++)
 			if (*p == delim)
 				*p = '/';
+	why = name_unsafe(*name_r);
+	if (why != NULL)
+		return refuse_name(name_r, clean, why);
 	return 0;
 skip_enc:
 	mf_log(MF_LOG_WARN, MF_LOGC_IMAP,
@@ -239,6 +312,28 @@ skip_enc:
 
 /* ---- unsolicited responses ------------------------------------------ */
 
+/*
+ * "* VANISHED 3:5,9" without (EARLIER) stands for one EXPUNGE per UID
+ * (RFC 7162 3.2.10): the message count drops by as many.  The scan checks
+ * its full listings against that count (imap-fetch.c).
+ */
+static void
+vanished_now(struct imap_store *st, const struct imap_arg *set)
+{
+	const char *s, *end;
+	uint32_t lo, hi;
+	bool bad;
+
+	if (!imap_arg_get_atom(set, &s))
+		return;
+	end = s + set->len;
+	while (imap_seqset_next(&s, end, &lo, &hi, &bad)) {
+		uint64_t k = (uint64_t)hi - lo + 1;
+
+		st->exists = k >= st->exists ? 0 : st->exists - (uint32_t)k;
+	}
+}
+
 static bool
 unsolicited(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
 {
@@ -246,6 +341,11 @@ unsolicited(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
 	uint32_t n;
 
 	(void)cmd;
+	if (resp->count >= 2 && imap_arg_is_atom(&resp->args[0], "VANISHED") &&
+	    resp->args[1].type != IMAP_ARG_LIST) {
+		vanished_now(st, &resp->args[1]);
+		return true;
+	}
 	if (resp->count >= 2 && imap_arg_get_u32(&resp->args[0], &n)) {
 		if (imap_arg_is_atom(&resp->args[1], "EXISTS"))
 			st->exists = n;
@@ -753,6 +853,13 @@ imap_select_box(struct mf_store *mst, const char *box,
 	if (r == 0 && cmd->status != IMAP_CMD_OK)
 		r = mf_err_set(err, MF_E_BOX, "SELECT %s: %s", box, cmd->text);
 	imap_cmd_free(&cmd);
+	/* UIDs mean nothing without it (RFC 3501 2.3.1.1): recorded as 0,
+	 * the next run could not tell that they were renumbered */
+	if (r == 0 && sc.status.uidvalidity == 0)
+		r = mf_err_set(err, MF_E_BOX,
+			       "SELECT %s: server reported no valid "
+			       "UIDVALIDITY",
+			       box);
 	if (r < 0) {
 		free(sc.perm_kw);
 		free(server);

@@ -97,6 +97,8 @@ decode_run(const unsigned char *in, size_t len, struct mf_buf *b)
 			return false; /* low without high */
 		} else if (u >= 0x20 && u <= 0x7e) {
 			return false; /* must be written directly */
+		} else if (u == 0) {
+			return false; /* would end the C string: "a&AAA-b" is not "a" */
 		}
 		if (!put_utf8(b, u))
 			return false;

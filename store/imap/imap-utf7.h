@@ -8,7 +8,9 @@
  * Both directions are strict: a name that is not valid UTF-8, or not valid
  * modified UTF-7 (an 8-bit byte, an unterminated or empty-but-not-"&-" shift,
  * a printable ASCII character encoded in BASE64, leftover non-zero bits, a
- * lone surrogate), is refused so that a name never changes in a round trip.
+ * lone surrogate, U+0000), is refused so that a name never changes in a round
+ * trip.  Other control characters decode; refusing them is the caller's
+ * policy (imap_name_from_server()).
  */
 #ifndef MF_IMAP_UTF7_H
 #define MF_IMAP_UTF7_H
