@@ -18,6 +18,7 @@
  */
 #include "imap-private.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +29,134 @@
 #include "base/str.h"
 #include "base/xalloc.h"
 
+/*
+ * Bodies: no message is taken larger than IMAP_MAX_MESSAGE_SIZE, nor larger
+ * than the RFC822.SIZE a scan of this mailbox reported for it plus
+ * IMAP_SIZE_SLACK.  The slack is there because servers that store bare LF
+ * may count RFC822.SIZE one way and send BODY[] with CRLF the other (or
+ * the message was rewritten in between); a real difference is a few bytes
+ * per line, a hostile one is gigabytes.  A body over its limit fails that
+ * item before a byte reaches its sink; the literal is read and dropped to
+ * keep the connection in step if it is at most IMAP_MAX_DISCARD bytes,
+ * else the connection ends (MF_E_NET).  store/imap/QUIRKS.md, mailferry(1).
+ */
+#define IMAP_MAX_MESSAGE_SIZE (1ull << 30)
+#define IMAP_SIZE_SLACK (64u * 1024u)
+#define IMAP_MAX_DISCARD (64ull << 20)
+
 /* VANISHED can name huge ranges; beyond this we say "rescan" instead */
 #define MAX_VANISHED (4u * 1024u * 1024u)
 #define MAX_SEARCH (16u * 1024u * 1024u)
+
+/* ---- sizes the scans saw --------------------------------------------- */
+
+struct size_entry {
+	uint32_t uid;
+	uint64_t size;
+};
+
+struct imap_size_memo {
+	char *box; /* the server name it was scanned under */
+	uint32_t uidvalidity;
+	struct size_entry *v; /* sorted by uid, unique */
+	size_t n, cap;
+};
+
+void
+imap_size_memo_free(struct imap_size_memo **m)
+{
+	if (*m == NULL)
+		return;
+	free((*m)->box);
+	free((*m)->v);
+	free(*m);
+	*m = NULL;
+}
+
+/* The memo if it belongs to the selected mailbox as it is now, else NULL. */
+static struct imap_size_memo *
+memo_of_selected(const struct imap_store *st)
+{
+	const struct imap_size_memo *m = st->sizes;
+
+	if (m == NULL || st->sel_server == NULL ||
+	    strcmp(m->box, st->sel_server) != 0 ||
+	    m->uidvalidity != st->sel_status.uidvalidity)
+		return NULL;
+	return st->sizes;
+}
+
+static int
+cmp_size_entry(const void *a, const void *b)
+{
+	const struct size_entry *x = a, *y = b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+static long
+memo_find(const struct imap_size_memo *m, size_t n, uint32_t uid)
+{
+	size_t lo = 0, hi = n;
+
+	while (m != NULL && lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->v[mid].uid == uid)
+			return (long)mid;
+		if (m->v[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* Keep the sizes res reports (a size of 0 is "not asked"). */
+static void
+memo_note(struct imap_store *st, const struct mf_scan_result *res)
+{
+	struct imap_size_memo *m = memo_of_selected(st);
+	size_t i, old;
+
+	if (m == NULL) {
+		imap_size_memo_free(&st->sizes);
+		m = st->sizes = xcalloc(1, sizeof(*m));
+		m->box = xstrdup(st->sel_server);
+		m->uidvalidity = st->sel_status.uidvalidity;
+	}
+	old = m->n;
+	for (i = 0; i < res->n; i++) {
+		const struct mf_msg *msg = &res->msgs[i];
+		long k;
+
+		if (msg->size == 0)
+			continue;
+		k = memo_find(m, old, msg->uid);
+		if (k >= 0) {
+			m->v[k].size = msg->size;
+			continue;
+		}
+		if (m->n == m->cap) {
+			m->cap = m->cap ? m->cap * 2 : 256;
+			m->v = xreallocarray(m->v, m->cap, sizeof(*m->v));
+		}
+		m->v[m->n].uid = msg->uid;
+		m->v[m->n++].size = msg->size;
+	}
+	if (m->n > old)
+		mf_qsort(m->v, m->n, sizeof(*m->v), cmp_size_entry);
+}
+
+/* The size a scan reported for uid in the selected mailbox; 0: unknown. */
+static uint64_t
+memo_size(const struct imap_store *st, uint32_t uid)
+{
+	const struct imap_size_memo *m = memo_of_selected(st);
+	long k = m != NULL ? memo_find(m, m->n, uid) : -1;
+
+	return k >= 0 ? m->v[k].size : 0;
+}
 
 /* ---- scan ----------------------------------------------------------- */
 
@@ -557,6 +683,7 @@ imap_scan(struct mf_store *mst, const struct mf_scan_req *req,
 		goto out;
 	}
 	take_asked(&sc, lo, hi);
+	memo_note(st, res);
 	if (req->uid_lo == 0 && req->uid_hi == 0 && req->since == 0 &&
 	    req->changedsince == 0 && res->n != st->exists &&
 	    check_complete(st, &sc, err) < 0)
@@ -612,6 +739,11 @@ struct fetch_ctx {
 	/* the literal of the current response when its UID came late */
 	struct imap_spool *pending_spool;
 	struct mf_sink discard;
+	/* a literal too large to read past: its first write ends the
+	 * connection (cut_uid 0: the UID was not known yet) */
+	struct mf_sink cut;
+	uint32_t cut_uid;
+	uint64_t cut_size;
 };
 
 static int
@@ -654,6 +786,79 @@ discard_write(struct mf_sink *sink, const void *data, size_t len,
 }
 
 static const struct mf_sink_ops discard_ops = { discard_write, wrap_finish };
+
+static int
+cut_write(struct mf_sink *sink, const void *data, size_t len,
+	  struct mf_err *err)
+{
+	struct fetch_ctx *fc = (struct fetch_ctx *)((char *)sink -
+						    offsetof(struct fetch_ctx,
+							     cut));
+
+	(void)data;
+	(void)len;
+	if (fc->cut_uid == 0)
+		return mf_err_set(err, MF_E_NET,
+				  "%s: the server sends a body of %llu "
+				  "bytes, over the limit of %llu: closing "
+				  "the connection",
+				  fc->st->sel_name,
+				  (unsigned long long)fc->cut_size,
+				  (unsigned long long)IMAP_MAX_MESSAGE_SIZE);
+	return mf_err_set(err, MF_E_NET,
+			  "%s: UID %u: the server sends a body of %llu bytes, "
+			  "too large to read and drop: closing the connection",
+			  fc->st->sel_name, fc->cut_uid,
+			  (unsigned long long)fc->cut_size);
+}
+
+static const struct mf_sink_ops cut_ops = { cut_write, wrap_finish };
+
+/* The most bytes a body for fi may have (see the top of the file). */
+static uint64_t
+body_limit(const struct fetch_ctx *fc, const struct fitem *fi,
+	   uint64_t *known_r)
+{
+	uint64_t lim = IMAP_MAX_MESSAGE_SIZE;
+	uint64_t known = memo_size(fc->st, fi->item->uid);
+
+	if (known != 0 && known < lim - IMAP_SIZE_SLACK)
+		lim = known + IMAP_SIZE_SLACK;
+	if (fi->sec == SEC_PARTIAL && fi->item->length != 0 &&
+	    fi->item->length < lim)
+		lim = fi->item->length;
+	*known_r = known;
+	return lim;
+}
+
+/*
+ * fi's body is size bytes, over its limit: fi fails, before a byte of it
+ * reaches its sink.  True if the body is too large to be read and dropped.
+ */
+static bool
+refuse_body(struct fetch_ctx *fc, struct fitem *fi, uint64_t size, uint64_t lim,
+	    uint64_t known)
+{
+	struct mf_fetch_item *it = fi->item;
+
+	fi->done = true;
+	it->status = -1;
+	if (known != 0 && lim < IMAP_MAX_MESSAGE_SIZE)
+		mf_err_set(&it->err, MF_E_MSG,
+			   "%s: UID %u: the server sends %llu bytes for a "
+			   "message it listed as %llu bytes; refused",
+			   fc->st->sel_name, it->uid, (unsigned long long)size,
+			   (unsigned long long)known);
+	else
+		mf_err_set(&it->err, MF_E_MSG,
+			   "%s: UID %u: the server sends %llu bytes, over "
+			   "the limit of %llu; refused",
+			   fc->st->sel_name, it->uid, (unsigned long long)size,
+			   (unsigned long long)lim);
+	fc->cut_uid = it->uid;
+	fc->cut_size = size;
+	return size > IMAP_MAX_DISCARD;
+}
 
 static int
 cmp_key(uint32_t uid, enum section sec, uint64_t off, const struct fitem *b)
@@ -743,8 +948,8 @@ literal_cb(void *ctx, const struct imap_resp *resp, const struct imap_arg *args,
 	uint64_t off;
 	uint32_t uid;
 	struct fitem *fi;
+	uint64_t lim, known;
 
-	(void)size;
 	if (resp->count < 2 || !imap_arg_is_atom(&resp->args[1], "FETCH") ||
 	    count == 0 || count % 2 == 0 ||
 	    !imap_arg_get_atom(&args[count - 1], &key) ||
@@ -752,6 +957,11 @@ literal_cb(void *ctx, const struct imap_resp *resp, const struct imap_arg *args,
 		return NULL; /* small, kept in memory by the parser */
 	if (!find_uid(args, count - 1, &uid)) {
 		/* BODY[] before UID: keep it until the UID shows up */
+		if (size > IMAP_MAX_MESSAGE_SIZE) {
+			fc->cut_uid = 0;
+			fc->cut_size = size;
+			return &fc->cut;
+		}
 		imap_spool_destroy(&fc->pending_spool);
 		fc->pending_spool = imap_spool_create();
 		return imap_spool_sink(fc->pending_spool);
@@ -760,8 +970,14 @@ literal_cb(void *ctx, const struct imap_resp *resp, const struct imap_arg *args,
 	if (fi == NULL || fi->done || fi->streaming) {
 		mf_debug(MF_LOGC_IMAP, "UID %u: unexpected body, discarded",
 			 uid);
-		return &fc->discard;
+		fc->cut_uid = uid;
+		fc->cut_size = size;
+		return size > IMAP_MAX_DISCARD ? &fc->cut : &fc->discard;
 	}
+	lim = body_limit(fc, fi, &known);
+	if (size > lim)
+		return refuse_body(fc, fi, size, lim, known) ? &fc->cut :
+							       &fc->discard;
 	fi->streaming = true;
 	fi->item->bytes = 0;
 	return &fi->wrap.sink;
@@ -784,6 +1000,18 @@ finish_item(struct fitem *fi)
 		return;
 	}
 	it->status = 0;
+}
+
+/* A body already read (spooled, in memory) over fi's limit fails fi. */
+static bool
+over_limit(struct fetch_ctx *fc, struct fitem *fi, uint64_t size)
+{
+	uint64_t known, lim = body_limit(fc, fi, &known);
+
+	if (size <= lim)
+		return false;
+	(void)refuse_body(fc, fi, size, lim, known);
+	return true;
 }
 
 static bool
@@ -821,6 +1049,11 @@ fetch_untagged(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
 		if (v->type == IMAP_ARG_LITERAL_SINK && fi->streaming) {
 			finish_item(fi);
 		} else if (v->type == IMAP_ARG_LITERAL_SINK &&
+			   fc->pending_spool != NULL &&
+			   over_limit(fc, fi,
+				      imap_spool_size(fc->pending_spool))) {
+			imap_spool_destroy(&fc->pending_spool);
+		} else if (v->type == IMAP_ARG_LITERAL_SINK &&
 			   fc->pending_spool != NULL) {
 			fi->item->bytes = imap_spool_size(fc->pending_spool);
 			if (imap_spool_copy(fc->pending_spool, fi->item->sink,
@@ -830,6 +1063,8 @@ fetch_untagged(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
 			finish_item(fi);
 		} else if (imap_arg_get_nstring(v, &s, &len) && s != NULL) {
 			/* a small body as a quoted string or literal */
+			if (over_limit(fc, fi, len))
+				continue;
 			if (mf_sink_write(fi->item->sink, s, len,
 					  &fi->item->err) < 0)
 				fi->failed = true;
@@ -984,6 +1219,7 @@ imap_fetch(struct mf_store *mst, struct mf_fetch_item *items, size_t n,
 	if (n == 0)
 		return 0;
 	fc.discard.ops = &discard_ops;
+	fc.cut.ops = &cut_ops;
 	fc.fi = xcalloc(n, sizeof(*fc.fi));
 	fc.index = xcalloc(n, sizeof(*fc.index));
 	order = xcalloc(n, sizeof(*order));

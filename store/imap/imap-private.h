@@ -63,6 +63,10 @@ struct imap_store {
 	 * the only ones the server keeps; NULL: any keyword is kept */
 	char *sel_kw_permanent;
 
+	/* RFC822.SIZE the scans reported, to bound a fetch's literals
+	 * (imap-fetch.c); for one mailbox and UIDVALIDITY at a time */
+	struct imap_size_memo *sizes;
+
 	/* deliveries begun since the last flush, in begin order */
 	struct imap_delivery *deliv;
 	size_t ndeliv, deliv_cap;
@@ -101,6 +105,10 @@ void imap_parse_flags(const struct imap_arg *list, size_t n, unsigned *flags_r,
  * false on a syntax error or when more than max. */
 bool imap_seqset_collect(const char *s, size_t len, uint32_t **v, size_t *n,
 			 size_t *cap, size_t max);
+
+/* Frees the memo of scanned sizes (imap-fetch.c) and NULLs *m. */
+struct imap_size_memo;
+void imap_size_memo_free(struct imap_size_memo **m);
 
 /* the ops, by file */
 int imap_list_boxes(struct mf_store *st, bool status,

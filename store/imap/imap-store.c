@@ -1101,6 +1101,7 @@ imap_destroy(struct mf_store *mst)
 	free(st->sel_name);
 	free(st->sel_server);
 	free(st->sel_kw_permanent);
+	imap_size_memo_free(&st->sizes);
 	free(st->base.name);
 	free(st);
 }

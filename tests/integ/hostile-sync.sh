@@ -8,7 +8,10 @@
 #   (b) UIDVALIDITY missing or 0 on SELECT, 0 in STATUS: such folders are
 #       refused, and the state never records 0;
 #   (c) mailbox names with control characters (raw, or from modified UTF-7)
-#       and "."/".." levels: left out, shown escaped, no directory made.
+#       and "."/".." levels: left out, shown escaped, no directory made;
+#   (d) a BODY[] literal over the listed size plus slack (dropped, the
+#       other message arrives) or over the 1 GiB cap (connection closed):
+#       nothing of it is written.
 # One fake server per sync (it serves one connection); the state and the
 # Maildir of (a) carry over from its first run to the next ones.
 set -u
@@ -164,6 +167,28 @@ check "(c) an empty level refused" grep -qF '"/abs"' "$tmp/out"
 check "(c) raw controls refused (not modified UTF-7)" \
 	test "$(grep -c "skipping mailbox '.*': name is not valid" "$tmp/out")" -eq 3
 check "(c) U+0000 refused" grep -qF "'nul&AAA-x'" "$tmp/out"
+
+# ---- (d) literals larger than the message ------------------------------
+biggest() { { echo 0; find "$tmp/$1/local" -type f -printf '%s\n'; } |
+	sort -n | tail -1; }
+sync_with d hostile-literal.script
+check "(d) over the listed size: exit 1" test "$rc" -eq 1
+check "(d) over the listed size: the error names UID 1" \
+	grep -q 'INBOX: UID 1: the server sends 65672 bytes for a message it listed as 135 bytes' "$tmp/out"
+check "(d) over the listed size: message 2 arrived" has_body d two
+check "(d) over the listed size: message 1 did not" \
+	test "$(count_local d)" -eq 1
+check "(d) over the listed size: no file of its size" \
+	test "$(biggest d)" -lt 1000
+check "(d) over the listed size: the server's script played out" played_out
+
+sync_with e hostile-huge.script
+check "(d) over 1 GiB: exit 4 (connection closed)" test "$rc" -eq 4
+check "(d) over 1 GiB: the error names UID 1" \
+	grep -qE 'UID 1: the server sends (a body of )?2000000000 bytes' "$tmp/out"
+check "(d) over 1 GiB: nothing delivered" test "$(count_local e)" -eq 0
+check "(d) over 1 GiB: no file of its size" \
+	test "$(biggest e)" -lt 1000
 
 echo "1..$n"
 [ "$fails" -eq 0 ]
