@@ -4,7 +4,8 @@
 #   (a) a FETCH with UID 0, and a FETCH without UID leaving the listing
 #       short of EXISTS: the folder fails and is skipped (exit 1, warning
 #       naming it), the local copy stays, nothing is deleted on the server;
-#       an unsolicited FETCH without UID in a complete listing is fine;
+#       an unsolicited FETCH without UID in a complete listing, and mail
+#       arriving while the listing runs, are fine;
 #   (b) UIDVALIDITY missing or 0 on SELECT, 0 in STATUS: such folders are
 #       refused, and the state never records 0;
 #   (c) mailbox names with control characters (raw, or from modified UTF-7)
@@ -130,6 +131,15 @@ check "(a) FETCH without UID: all three are still here" \
 check "(a) FETCH without UID: no STORE, EXPUNGE or APPEND sent" \
 	nothing_deleted
 check "(a) FETCH without UID: the server's script played out" played_out
+
+sync_with a hostile-arrived.script
+check "(a) mail arriving during the listing: exit 0" test "$rc" -eq 0
+check "(a) mail arriving during the listing: UID SEARCH ALL was asked" \
+	grep -q '^C: A[0-9]* UID SEARCH ALL$' "$tmp/log"
+check "(a) mail arriving during the listing: the server's script played out" \
+	played_out
+check "(a) mail arriving during the listing: all three are still here" \
+	test "$(count_local a)" -eq 3
 
 # ---- (b) UIDVALIDITY ---------------------------------------------------
 sync_with b hostile-uidvalidity.script
