@@ -138,11 +138,16 @@ static void
 job_fail(struct fetch_box_report *rep, const struct fetch_job *j,
 	 const struct mf_err *why)
 {
+	char uid[24];
+
 	rep->failed++;
-	if (rep->err.cls == MF_OK) {
-		mf_err_copy(&rep->err, why);
+	if (rep->err.cls != MF_OK)
+		return;
+	mf_err_copy(&rep->err, why);
+	/* once: the store's own item errors may name the UID already */
+	snprintf(uid, sizeof(uid), "UID %u:", j->row.far_uid);
+	if (strncmp(rep->err.msg, uid, strlen(uid)) != 0)
 		mf_err_prefix(&rep->err, "UID %u", j->row.far_uid);
-	}
 }
 
 static int
@@ -300,6 +305,7 @@ fetch_batch(const struct fetch_opts *o, struct fetch_job *jobs, size_t n,
 		if (ferr.cls == MF_OK)
 			mf_err_set(&ferr, MF_E_STORE, "fetch failed");
 		mf_err_copy(err, &ferr);
+		mf_err_prefix(err, "far: fetch");
 		goto out;
 	}
 	ret = 0;
@@ -329,10 +335,8 @@ fetch_box(const struct fetch_opts *o, const struct state_box *b,
 
 	side_init(&far, SIDE_FAR, o->far, b->far_name, NULL);
 	side_init(&near, SIDE_NEAR, o->near, b->near_name, NULL);
-	if (side_open(&near, b->near_name, false, &status, err) < 0) {
-		mf_err_prefix(err, "near %s", b->near_name);
-		return -1;
-	}
+	if (side_open(&near, b->near_name, false, &status, err) < 0)
+		return mf_err_prefix(err, "near");
 	if (state_msgs_load(o->db, b->id, &rows, err) < 0 ||
 	    fetch_settle(o->db, o->near, rows, &changed, err) < 0)
 		goto out;
@@ -342,7 +346,7 @@ fetch_box(const struct fetch_opts *o, const struct state_box *b,
 			goto out;
 	}
 	if (o->near->ops->scan(o->near, &req, &res, err) < 0) {
-		mf_err_prefix(err, "near %s", b->near_name);
+		mf_err_prefix(err, "near: scan");
 		goto out;
 	}
 	jobs = xcalloc(rows->n + 1, sizeof(*jobs));
@@ -366,7 +370,7 @@ fetch_box(const struct fetch_opts *o, const struct state_box *b,
 		goto out;
 	}
 	if (side_open(&far, b->far_name, true, &status, err) < 0) {
-		mf_err_prefix(err, "far %s", b->far_name);
+		mf_err_prefix(err, "far");
 		goto out;
 	}
 	for (i = 0; i < n; i += batch) {

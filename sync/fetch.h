@@ -43,10 +43,12 @@ int fetch_settle(struct state_db *db, struct mf_store *near,
 /* What "fetch" did in one folder pair. */
 struct fetch_box_report {
 	const char *far_name, *near_name;
-	size_t fetched;	   /* placeholders replaced */
-	size_t left;	   /* still placeholders (failed or gone) */
-	size_t failed;	   /* message-level failures */
-	struct mf_err err; /* the first failure, or the box's */
+	size_t fetched; /* placeholders replaced */
+	size_t left;	/* still placeholders (failed or gone) */
+	size_t failed;	/* message-level failures */
+	/* the first failure, or the box's; it leaves out the folder's
+	 * name, which the caller prints from far_name */
+	struct mf_err err;
 	bool box_failed;
 };
 
