@@ -17,6 +17,9 @@
  *      that fails before its flush without dying (a folder error at
  *      deliver_begin, a journal that does not commit) is aborted: nothing
  *      of it lands, nothing of it stays journaled.
+ *      A fetch that breaks the far session (an answer the store cannot
+ *      parse, a cut) is fetched around on a new one ("fetching around"
+ *      below), so one bad message does not stop the folder for good.
  *      A message over max_size arrives as a placeholder (placeholder.h):
  *      only its header is fetched, the row is marked, and its size is the
  *      far message's.
@@ -70,6 +73,9 @@ struct copy_job {
 	struct mf_fetch_item item;
 	struct state_msg row;
 	bool begun, journaled;
+	/* not fetched because the fetch call failed (store.h): no failure
+	 * of its own, fetched again on a new session (fetching around) */
+	bool unfetched;
 	char ident[IDENT_MAX];
 };
 
@@ -106,13 +112,16 @@ static void
 msg_fail(struct box_run *r, const char *what, const struct mf_msg *m,
 	 const struct mf_err *e)
 {
+	/* a store that failed without saying why is a bug to see */
+	const char *why = e->msg[0] != '\0' ? e->msg : "no reason given";
+
 	r->rep.failed++;
 	if (m->uid != 0)
 		mf_log(MF_LOG_WARN, MF_LOGC_SYNC, "%s: UID %u: %s: %s",
-		       r->far.box, m->uid, what, e->msg);
+		       r->far.box, m->uid, what, why);
 	else
 		mf_log(MF_LOG_WARN, MF_LOGC_SYNC, "%s: %s: %s: %s", r->near.box,
-		       m->key, what, e->msg);
+		       m->key, what, why);
 	if (r->rep.err.cls == MF_OK)
 		mf_err_copy(&r->rep.err, e);
 }
@@ -196,6 +205,34 @@ journal(struct box_run *r, struct copy_job *jobs, size_t n, struct side *dst,
 	return commit(r, "journal", err);
 }
 
+/*
+ * A journaled copy that did not land: its row goes back to what it was
+ * before the batch (or away, when the batch made it), so the next run (or
+ * fetching around, for an unfetched one) copies it anew.  An unfetched
+ * copy is no failure of its own: the fetch call's error speaks for it,
+ * once, and not once per message.
+ */
+static int
+confirm_undo(struct box_run *r, struct copy_job *j, struct mf_err *err)
+{
+	struct mf_err incomplete = { 0 };
+	const struct mf_err *why = &j->d.err;
+
+	if (j->item.status != 0) {
+		why = &j->item.err;
+	} else if (j->d.status == 0) {
+		mf_err_set(&incomplete, MF_E_MSG,
+			   "the message arrived "
+			   "incomplete");
+		why = &incomplete;
+	}
+	if (!j->unfetched)
+		msg_fail(r, "copy", j->src, why);
+	if (j->e->state >= 0)
+		return state_msg_update(r->db, &r->rows->v[j->e->state], err);
+	return state_msg_delete(r->db, j->row.rowid, err);
+}
+
 /* After the flush: confirm what landed, undo the journal of what did not. */
 static int
 confirm(struct box_run *r, struct copy_job *jobs, size_t n, struct side *dst,
@@ -213,17 +250,7 @@ confirm(struct box_run *r, struct copy_job *jobs, size_t n, struct side *dst,
 		if (!j->journaled)
 			continue;
 		if (!ok) {
-			const struct mf_err *why = j->item.status != 0 ?
-							   &j->item.err :
-							   &j->d.err;
-
-			msg_fail(r, "copy", j->src, why);
-			if (j->e->state >= 0 &&
-			    state_msg_update(r->db, &r->rows->v[j->e->state],
-					     err) < 0)
-				goto fail;
-			if (j->e->state < 0 &&
-			    state_msg_delete(r->db, j->row.rowid, err) < 0)
+			if (confirm_undo(r, j, err) < 0)
 				goto fail;
 			continue;
 		}
@@ -335,10 +362,14 @@ copy_begin(struct box_run *r, struct side *dst, struct copy_job *j,
  * rolls back), so no row of an aborted batch is pending and its copies are
  * planned again from scratch.  A failed flush is not aborted (it has ended
  * the lending itself) and leaves every row of the batch pending.
+ * A fetch that broke the source's session (MF_E_NET, on a store that can
+ * reconnect) after everything else went through also sets broke to the
+ * store's error: the unfetched jobs can be fetched around it.
  */
 static int
 copy_batch(struct box_run *r, struct side *src, struct side *dst,
-	   struct copy_job *jobs, size_t n, struct mf_err *err)
+	   struct copy_job *jobs, size_t n, struct mf_err *broke,
+	   struct mf_err *err)
 {
 	struct mf_err ferr = { 0 };
 	struct mf_fetch_item *items = xcalloc(n, sizeof(*items));
@@ -366,6 +397,10 @@ copy_batch(struct box_run *r, struct side *src, struct side *dst,
 			jobs[i].item = items[nitems++];
 	if (fetch_rc < 0 && ferr.cls == MF_OK)
 		mf_err_set(&ferr, MF_E_STORE, "fetch failed");
+	for (i = 0; i < n; i++)
+		jobs[i].unfetched = fetch_rc < 0 && jobs[i].begun &&
+				    jobs[i].item.status != 0 &&
+				    jobs[i].item.err.cls != MF_E_MSG;
 	if (dst->uids && journal(r, jobs, n, dst, err) < 0)
 		goto out;
 	/* flush even after a failed fetch: what arrived complete is kept */
@@ -380,6 +415,8 @@ copy_batch(struct box_run *r, struct side *src, struct side *dst,
 	if (confirm(r, jobs, n, dst, err) < 0)
 		goto out;
 	if (fetch_rc < 0) {
+		if (ferr.cls == MF_E_NET && src->st->ops->reconnect != NULL)
+			mf_err_copy(broke, &ferr);
 		mf_err_copy(err, &ferr);
 		mf_err_prefix(err, "%s %s: fetch", src->label, src->box);
 		goto out;
@@ -393,6 +430,246 @@ out:
 			ident_sink_deinit(&jobs[i].id);
 	free(items);
 	return ret;
+}
+
+/* ---- fetching around a message that breaks the session ---------------- */
+
+/*
+ * A server's answer that the IMAP store cannot parse ends its connection
+ * (MF_E_NET), and with it the batch: what arrived before it is kept (the
+ * flush and the confirmation run as after any failed fetch), the rest is
+ * unfetched.  Asking for the same batch again would break the same way
+ * every run, and nothing after the culprit would ever arrive; so the
+ * unfetched copies are fetched around it, on a new session (store.h
+ * reconnect, then the folder selected again with the same UIDVALIDITY):
+ *   - the first unfetched one alone, in the order the store asks for them
+ *     (bodies before headers, by UID): the answer the parse stopped at is
+ *     the first one missing from a server that answers in order.  Breaking
+ *     the session again on its own, it is skipped: a warning names folder
+ *     and UID, the run counts a failure (exit 1), and its row is as before
+ *     the batch, so the next run tries it again;
+ *   - then the rest as one batch, and the same again if that breaks;
+ *   - when the one alone landed after all (a server answering out of
+ *     order, a connection cut at random), the rest in halves, so that one
+ *     bad message costs about log2(batch) breaks at most.
+ * Each part is a whole copy batch (begin, journal, fetch, flush, confirm),
+ * so it is as crash-safe as any batch.  Bounded per folder and direction:
+ * at most AROUND_BAD_MAX messages skipped and log2(batch) +
+ * 2 * AROUND_BAD_MAX reconnects.  Past either the folder is given up
+ * (MF_E_BOX, naming the skipped UIDs), what is unfetched is left for the
+ * next run, and the session is made anew for the next folder.  A cut
+ * connection (not a parse error) takes the same way; every break costs a
+ * reconnect from the same budget, so it cannot loop, and a reconnect that
+ * fails stops the channel with both reasons.
+ */
+#define AROUND_BAD_MAX 4
+
+struct around {
+	struct side *src, *dst;
+	unsigned reconnects, max_reconnects;
+	uint32_t bad[AROUND_BAD_MAX]; /* the UIDs skipped */
+	unsigned nbad;
+	bool broken;	   /* src's session failed: a new one first */
+	struct mf_err why; /* what broke it last, as the store said */
+};
+
+static void
+around_init(struct around *a, struct side *src, struct side *dst, size_t batch)
+{
+	memset(a, 0, sizeof(*a));
+	a->src = src;
+	a->dst = dst;
+	a->max_reconnects = 2 * AROUND_BAD_MAX;
+	for (; batch > 1; batch /= 2)
+		a->max_reconnects++;
+}
+
+static int
+cmp_fetch_order(const void *x, const void *y)
+{
+	const struct copy_job *a = x, *b = y;
+
+	if (a->item.header_only != b->item.header_only)
+		return a->item.header_only ? 1 : -1;
+	return a->item.uid < b->item.uid ? -1 : a->item.uid > b->item.uid;
+}
+
+/* Move the unfetched jobs to the front, in fetch order, ready for another
+ * batch (the rest of each job is made anew by copy_batch). */
+static size_t
+take_unfetched(struct copy_job *jobs, size_t n)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (jobs[i].unfetched)
+			jobs[k++] = jobs[i];
+	mf_qsort(jobs, k, sizeof(*jobs), cmp_fetch_order);
+	for (i = 0; i < k; i++) {
+		struct plan_entry *e = jobs[i].e;
+		const struct mf_msg *m = jobs[i].src;
+
+		memset(&jobs[i], 0, sizeof(jobs[i]));
+		jobs[i].e = e;
+		jobs[i].src = m;
+	}
+	return k;
+}
+
+/*
+ * Give the folder up, and make the session anew for the next folder (it
+ * is broken, and would fail that one for nothing).
+ */
+static int
+around_give_up(struct around *a, const char *what, struct mf_err *err)
+{
+	struct side *s = a->src;
+	struct mf_err rerr = { 0 };
+	char uids[AROUND_BAD_MAX * 12 + 16] = " none";
+	size_t i, o = 0;
+
+	for (i = 0; i < a->nbad; i++)
+		o += (size_t)snprintf(uids + o, sizeof(uids) - o, " %u",
+				      a->bad[i]);
+	mf_err_set(err, MF_E_BOX,
+		   "%s %s: fetch: given up after %s (UIDs skipped:%s; the "
+		   "rest is fetched next run); last: %s",
+		   s->label, s->box, what, uids, a->why.msg);
+	s->selected = false;
+	if (s->st->ops->reconnect(s->st, &rerr) < 0) {
+		err->cls = rerr.cls;
+		o = strlen(err->msg);
+		snprintf(err->msg + o, sizeof(err->msg) - o, "; then %s",
+			 rerr.msg);
+	}
+	return -1;
+}
+
+/* A new session with the folder selected again, if the last one broke. */
+static int
+around_reconnect(struct around *a, struct mf_err *err)
+{
+	struct side *s = a->src;
+	struct mf_box_status now;
+	struct mf_err rerr = { 0 };
+
+	if (!a->broken)
+		return 0;
+	if (sync_stopped(err) < 0)
+		return -1;
+	if (a->reconnects == a->max_reconnects)
+		return around_give_up(a, "too many broken connections", err);
+	a->reconnects++;
+	s->selected = false;
+	if (s->st->ops->reconnect(s->st, &rerr) < 0 ||
+	    side_open(s, s->box, false, &now, &rerr) < 0)
+		return mf_err_set(err, rerr.cls, "%s %s: fetch: %s; then %s",
+				  s->label, s->box, a->why.msg, rerr.msg);
+	if (s->status_known && s->status.uidvalidity != now.uidvalidity)
+		return mf_err_set(err, MF_E_BOX,
+				  "%s %s: UIDVALIDITY %u became %u while "
+				  "reconnecting: the folder is read anew "
+				  "next run",
+				  s->label, s->box, s->status.uidvalidity,
+				  now.uidvalidity);
+	s->selected = true;
+	if (now.uidnext > s->uidnext)
+		s->uidnext = now.uidnext;
+	a->broken = false;
+	return 0;
+}
+
+/*
+ * One part as a copy batch, on a working session.  *left_r: how many did
+ * not land because the fetch broke the session again; they are at the
+ * front of jobs, in fetch order.
+ */
+static int
+around_attempt(struct box_run *r, struct around *a, struct copy_job *jobs,
+	       size_t n, size_t *left_r, struct mf_err *err)
+{
+	struct mf_err broke = { 0 };
+
+	*left_r = 0;
+	if (n == 0)
+		return 0;
+	if (around_reconnect(a, err) < 0)
+		return -1;
+	if (copy_batch(r, a->src, a->dst, jobs, n, &broke, err) == 0)
+		return 0;
+	if (broke.cls == MF_OK)
+		return -1; /* any other failure: as for any batch */
+	a->broken = true;
+	a->why = broke;
+	mf_err_clear(err);
+	*left_r = take_unfetched(jobs, n);
+	mf_log(MF_LOG_INFO, MF_LOGC_SYNC,
+	       "%s %s: the connection broke while fetching (%s): %zu "
+	       "messages to fetch on a new one",
+	       a->src->label, a->src->box, broke.msg, *left_r);
+	return 0;
+}
+
+/* The one that broke the session alone: skipped, tried next run. */
+static int
+around_skip(struct box_run *r, struct around *a, const struct copy_job *j,
+	    struct mf_err *err)
+{
+	struct mf_err why = { 0 };
+
+	if (a->nbad == AROUND_BAD_MAX)
+		return around_give_up(a, "too many messages that break it",
+				      err);
+	a->bad[a->nbad++] = j->src->uid;
+	mf_err_set(&why, MF_E_MSG,
+		   "the server's answer broke the connection (%s): "
+		   "skipped, tried again next run",
+		   a->why.msg);
+	msg_fail(r, "fetch", j->src, &why);
+	return 0;
+}
+
+static int land_part(struct box_run *r, struct around *a, struct copy_job *jobs,
+		     size_t n, struct mf_err *err);
+
+/* jobs[0..n): unfetched after a break, in fetch order (see above). */
+static int
+land_around(struct box_run *r, struct around *a, struct copy_job *jobs,
+	    size_t n, struct mf_err *err)
+{
+	size_t left, h;
+
+	while (n > 0) {
+		if (around_attempt(r, a, jobs, 1, &left, err) < 0)
+			return -1;
+		if (left == 1 && around_skip(r, a, jobs, err) < 0)
+			return -1;
+		jobs++;
+		n--;
+		if (left == 0 && n > 1) {
+			/* it was not the culprit: the rest in halves */
+			h = n / 2;
+			if (land_part(r, a, jobs, h, err) < 0)
+				return -1;
+			return land_part(r, a, jobs + h, n - h, err);
+		}
+		if (around_attempt(r, a, jobs, n, &left, err) < 0)
+			return -1;
+		n = left;
+	}
+	return 0;
+}
+
+/* A batch, fetched around what breaks the session in it. */
+static int
+land_part(struct box_run *r, struct around *a, struct copy_job *jobs, size_t n,
+	  struct mf_err *err)
+{
+	size_t left;
+
+	if (around_attempt(r, a, jobs, n, &left, err) < 0)
+		return -1;
+	return left > 0 ? land_around(r, a, jobs, left, err) : 0;
 }
 
 /*
@@ -477,9 +754,12 @@ copy_all(struct box_run *r, struct side *dst, const bool *skip,
 	struct side *src = other(r, dst);
 	size_t batch = r->o->batch ? r->o->batch : BATCH_DEFAULT;
 	struct copy_job *jobs = xcalloc(batch, sizeof(*jobs));
+	struct around a;
 	size_t i, n = 0;
 	uint64_t bytes = 0;
 	int ret = 0;
+
+	around_init(&a, src, dst, batch);
 
 	for (i = 0; i <= r->plan->n && ret == 0; i++) {
 		struct plan_entry *e = i < r->plan->n ? &r->plan->v[i] : NULL;
@@ -513,11 +793,14 @@ copy_all(struct box_run *r, struct side *dst, const bool *skip,
 				ret = -1;
 				break;
 			}
-			ret = copy_batch(r, src, dst, jobs, n, err);
+			ret = land_part(r, &a, jobs, n, err);
 			n = 0;
 			bytes = 0;
 		}
 	}
+	/* the flags and deletions after the copies need a session */
+	if (ret == 0)
+		ret = around_reconnect(&a, err);
 	free(jobs);
 	return ret;
 }
