@@ -96,6 +96,8 @@ have() {
 		sort -n | tr '\n' ' ' | sed 's/ $//'
 }
 have_is() { [ "$(have)" = "$1" ]; }
+# no file left in the Maildir's tmp/ (a body cut short is discarded)
+tmp_empty() { [ -z "$(find "$tmp/local/INBOX/tmp" -type f 2>/dev/null)" ]; }
 script_done() { grep -q '^# script done' "$tmp/log"; }
 connections() { grep -c '^# connected' "$tmp/log"; }
 # body fetches the client sent, as "1:6 3 4:6"
@@ -115,6 +117,7 @@ sync_with badmsg-pull.script fresh
 check "(a) exit 1 (a message failed)" test "$rc" -eq 1
 check "(a) the server saw the script through" script_done
 check "(a) 1, 2, 4, 5, 6 are in the Maildir, 3 is not" have_is "1 2 4 5 6"
+check "(a) nothing of 3 left in tmp/" tmp_empty
 check "(a) a warning names INBOX and UID 3" \
 	grep -q '^warning: INBOX: UID 3: fetch: .*protocol error.*tried again next run$' "$tmp/err"
 check "(a) only UID 3 is named as failed" \
@@ -148,6 +151,7 @@ check "(c) no warning about a message" absent 'UID [0-9]' "$tmp/err"
 sync_with badmsg-gone.script fresh
 check "(d) exit 4 (network)" test "$rc" -eq 4
 check "(d) 1 and 2 are kept" have_is "1 2"
+check "(d) nothing left in tmp/" tmp_empty
 check "(d) the error is said once" \
 	test "$(grep -c '^mailferry: ' "$tmp/err")" -eq 1
 check "(d) it names folder, cut and refused reconnect" \
