@@ -565,7 +565,8 @@ around_reconnect(struct around *a, struct mf_err *err)
 	    side_open(s, s->box, false, &now, &rerr) < 0)
 		return mf_err_set(err, rerr.cls, "%s %s: fetch: %s; then %s",
 				  s->label, s->box, a->why.msg, rerr.msg);
-	if (s->status_known && s->status.uidvalidity != now.uidvalidity)
+	if (s->status_known && s->status.uidvalidity != 0 &&
+	    s->status.uidvalidity != now.uidvalidity)
 		return mf_err_set(err, MF_E_BOX,
 				  "%s %s: UIDVALIDITY %u became %u while "
 				  "reconnecting: the folder is read anew "

@@ -12,7 +12,9 @@
 #       the error is said once, with every context word once (no folder
 #       name twice), and no per-message warning with an empty reason;
 #   (e) every answer is broken: a bounded number of connections, then the
-#       folder is given up with the skipped UIDs named, exit 1.
+#       folder is given up with the skipped UIDs named, exit 1;
+#   (f) the connection is cut and the folder is back with another
+#       UIDVALIDITY: nothing more is fetched from it, the folder fails.
 # The fake's script checks every command the client sends, in order.
 set -u
 
@@ -174,6 +176,15 @@ check "(e) the folder is given up, naming the skipped UIDs" \
 	grep -q '^mailferry: c: INBOX: far: fetch: given up .*UIDs skipped: 1 2 3 4;' "$tmp/err"
 check "(e) no folder name twice in an error" inbox_once
 check "(e) no empty reason" no_empty_reason
+
+# (f) cut, and back with another UIDVALIDITY
+sync_with badmsg-uidvalidity.script fresh
+check "(f) exit 1 (the folder failed)" test "$rc" -eq 1
+check "(f) the server saw the script through" script_done
+check "(f) no body asked after the reconnect" asked_is "1:6"
+check "(f) 1 and 2 are kept" have_is "1 2"
+check "(f) the error names the change" \
+	grep -q '^mailferry: c: INBOX: far: UIDVALIDITY 42 became 43 while reconnecting' "$tmp/err"
 
 echo "1..$n"
 exit $((fails > 0))
