@@ -18,8 +18,8 @@
  *      deliver_begin, a journal that does not commit) is aborted: nothing
  *      of it lands, nothing of it stays journaled.
  *      A fetch that breaks the far session (an answer the store cannot
- *      parse, a cut) is fetched around on a new one ("fetching around"
- *      below), so one bad message does not stop the folder for good.
+ *      parse, a cut) is fetched around on a new one (around.h), so one
+ *      bad message does not stop the folder for good.
  *      A message over max_size arrives as a placeholder (placeholder.h):
  *      only its header is fetched, the row is marked, and its size is the
  *      far message's.
@@ -55,6 +55,7 @@
 
 #include "base/log.h"
 #include "base/testhook.h"
+#include "around.h"
 #include "base/xalloc.h"
 #include "engine.h"
 #include "ident.h"
@@ -432,56 +433,20 @@ out:
 	return ret;
 }
 
-/* ---- fetching around a message that breaks the session ---------------- */
+/* ---- fetching around a message that breaks the session (around.h) --- */
 
-/*
- * A server's answer that the IMAP store cannot parse ends its connection
- * (MF_E_NET), and with it the batch: what arrived before it is kept (the
- * flush and the confirmation run as after any failed fetch), the rest is
- * unfetched.  Asking for the same batch again would break the same way
- * every run, and nothing after the culprit would ever arrive; so the
- * unfetched copies are fetched around it, on a new session (store.h
- * reconnect, then the folder selected again with the same UIDVALIDITY):
- *   - the first unfetched one alone, in the order the store asks for them
- *     (bodies before headers, by UID): the answer the parse stopped at is
- *     the first one missing from a server that answers in order.  Breaking
- *     the session again on its own, it is skipped: a warning names folder
- *     and UID, the run counts a failure (exit 1), and its row is as before
- *     the batch, so the next run tries it again;
- *   - then the rest as one batch, and the same again if that breaks;
- *   - when the one alone landed after all (a server answering out of
- *     order, a connection cut at random), the rest in halves, so that one
- *     bad message costs about log2(batch) breaks at most.
- * Each part is a whole copy batch (begin, journal, fetch, flush, confirm),
- * so it is as crash-safe as any batch.  Bounded per folder and direction:
- * at most AROUND_BAD_MAX messages skipped and log2(batch) +
- * 2 * AROUND_BAD_MAX reconnects.  Past either the folder is given up
- * (MF_E_BOX, naming the skipped UIDs), what is unfetched is left for the
- * next run, and the session is made anew for the next folder.  A cut
- * connection (not a parse error) takes the same way; every break costs a
- * reconnect from the same budget, so it cannot loop, and a reconnect that
- * fails stops the channel with both reasons.
- */
-#define AROUND_BAD_MAX 4
-
-struct around {
+struct copy_dir {
+	struct box_run *r;
 	struct side *src, *dst;
-	unsigned reconnects, max_reconnects;
-	uint32_t bad[AROUND_BAD_MAX]; /* the UIDs skipped */
-	unsigned nbad;
-	bool broken;	   /* src's session failed: a new one first */
-	struct mf_err why; /* what broke it last, as the store said */
 };
 
-static void
-around_init(struct around *a, struct side *src, struct side *dst, size_t batch)
+static int
+around_batch(void *ctx, void *jobs, size_t n, struct mf_err *broke,
+	     struct mf_err *err)
 {
-	memset(a, 0, sizeof(*a));
-	a->src = src;
-	a->dst = dst;
-	a->max_reconnects = 2 * AROUND_BAD_MAX;
-	for (; batch > 1; batch /= 2)
-		a->max_reconnects++;
+	struct copy_dir *c = ctx;
+
+	return copy_batch(c->r, c->src, c->dst, jobs, n, broke, err);
 }
 
 static int
@@ -494,13 +459,15 @@ cmp_fetch_order(const void *x, const void *y)
 	return a->item.uid < b->item.uid ? -1 : a->item.uid > b->item.uid;
 }
 
-/* Move the unfetched jobs to the front, in fetch order, ready for another
+/* The unfetched jobs to the front, in fetch order, ready for another
  * batch (the rest of each job is made anew by copy_batch). */
 static size_t
-take_unfetched(struct copy_job *jobs, size_t n)
+around_take(void *ctx, void *vjobs, size_t n)
 {
+	struct copy_job *jobs = vjobs;
 	size_t i, k = 0;
 
+	(void)ctx;
 	for (i = 0; i < n; i++)
 		if (jobs[i].unfetched)
 			jobs[k++] = jobs[i];
@@ -516,162 +483,27 @@ take_unfetched(struct copy_job *jobs, size_t n)
 	return k;
 }
 
-/*
- * Give the folder up, and make the session anew for the next folder (it
- * is broken, and would fail that one for nothing).
- */
-static int
-around_give_up(struct around *a, const char *what, struct mf_err *err)
+static void
+around_skipped(void *ctx, void *job, const struct mf_err *why)
 {
-	struct side *s = a->src;
-	struct mf_err rerr = { 0 };
-	char uids[AROUND_BAD_MAX * 12 + 16] = " none";
-	size_t i, o = 0;
+	struct copy_dir *c = ctx;
+	const struct copy_job *j = job;
 
-	for (i = 0; i < a->nbad; i++)
-		o += (size_t)snprintf(uids + o, sizeof(uids) - o, " %u",
-				      a->bad[i]);
-	mf_err_set(err, MF_E_BOX,
-		   "%s %s: fetch: given up after %s (UIDs skipped:%s; the "
-		   "rest is fetched next run); last: %s",
-		   s->label, s->box, what, uids, a->why.msg);
-	s->selected = false;
-	if (s->st->ops->reconnect(s->st, &rerr) < 0) {
-		err->cls = rerr.cls;
-		o = strlen(err->msg);
-		snprintf(err->msg + o, sizeof(err->msg) - o, "; then %s",
-			 rerr.msg);
-	}
-	return -1;
+	msg_fail(c->r, "fetch", j->src, why);
 }
 
-/* A new session with the folder selected again, if the last one broke. */
-static int
-around_reconnect(struct around *a, struct mf_err *err)
+static uint32_t
+around_uid(const void *job)
 {
-	struct side *s = a->src;
-	struct mf_box_status now;
-	struct mf_err rerr = { 0 };
-
-	if (!a->broken)
-		return 0;
-	if (sync_stopped(err) < 0)
-		return -1;
-	if (a->reconnects == a->max_reconnects)
-		return around_give_up(a, "too many broken connections", err);
-	a->reconnects++;
-	s->selected = false;
-	if (s->st->ops->reconnect(s->st, &rerr) < 0 ||
-	    side_open(s, s->box, false, &now, &rerr) < 0)
-		return mf_err_set(err, rerr.cls, "%s %s: fetch: %s; then %s",
-				  s->label, s->box, a->why.msg, rerr.msg);
-	if (s->status_known && s->status.uidvalidity != 0 &&
-	    s->status.uidvalidity != now.uidvalidity)
-		return mf_err_set(err, MF_E_BOX,
-				  "%s %s: UIDVALIDITY %u became %u while "
-				  "reconnecting: the folder is read anew "
-				  "next run",
-				  s->label, s->box, s->status.uidvalidity,
-				  now.uidvalidity);
-	s->selected = true;
-	if (now.uidnext > s->uidnext)
-		s->uidnext = now.uidnext;
-	a->broken = false;
-	return 0;
+	return ((const struct copy_job *)job)->src->uid;
 }
 
-/*
- * One part as a copy batch, on a working session.  *left_r: how many did
- * not land because the fetch broke the session again; they are at the
- * front of jobs, in fetch order.
- */
-static int
-around_attempt(struct box_run *r, struct around *a, struct copy_job *jobs,
-	       size_t n, size_t *left_r, struct mf_err *err)
-{
-	struct mf_err broke = { 0 };
-
-	*left_r = 0;
-	if (n == 0)
-		return 0;
-	if (around_reconnect(a, err) < 0)
-		return -1;
-	if (copy_batch(r, a->src, a->dst, jobs, n, &broke, err) == 0)
-		return 0;
-	if (broke.cls == MF_OK)
-		return -1; /* any other failure: as for any batch */
-	a->broken = true;
-	a->why = broke;
-	mf_err_clear(err);
-	*left_r = take_unfetched(jobs, n);
-	mf_log(MF_LOG_INFO, MF_LOGC_SYNC,
-	       "%s %s: the connection broke while fetching (%s): %zu "
-	       "messages to fetch on a new one",
-	       a->src->label, a->src->box, broke.msg, *left_r);
-	return 0;
-}
-
-/* The one that broke the session alone: skipped, tried next run. */
-static int
-around_skip(struct box_run *r, struct around *a, const struct copy_job *j,
-	    struct mf_err *err)
-{
-	struct mf_err why = { 0 };
-
-	if (a->nbad == AROUND_BAD_MAX)
-		return around_give_up(a, "too many messages that break it",
-				      err);
-	a->bad[a->nbad++] = j->src->uid;
-	mf_err_set(&why, MF_E_MSG,
-		   "the server's answer broke the connection (%s): "
-		   "skipped, tried again next run",
-		   a->why.msg);
-	msg_fail(r, "fetch", j->src, &why);
-	return 0;
-}
-
-static int land_part(struct box_run *r, struct around *a, struct copy_job *jobs,
-		     size_t n, struct mf_err *err);
-
-/* jobs[0..n): unfetched after a break, in fetch order (see above). */
-static int
-land_around(struct box_run *r, struct around *a, struct copy_job *jobs,
-	    size_t n, struct mf_err *err)
-{
-	size_t left, h;
-
-	while (n > 0) {
-		if (around_attempt(r, a, jobs, 1, &left, err) < 0)
-			return -1;
-		if (left == 1 && around_skip(r, a, jobs, err) < 0)
-			return -1;
-		jobs++;
-		n--;
-		if (left == 0 && n > 1) {
-			/* it was not the culprit: the rest in halves */
-			h = n / 2;
-			if (land_part(r, a, jobs, h, err) < 0)
-				return -1;
-			return land_part(r, a, jobs + h, n - h, err);
-		}
-		if (around_attempt(r, a, jobs, n, &left, err) < 0)
-			return -1;
-		n = left;
-	}
-	return 0;
-}
-
-/* A batch, fetched around what breaks the session in it. */
-static int
-land_part(struct box_run *r, struct around *a, struct copy_job *jobs, size_t n,
-	  struct mf_err *err)
-{
-	size_t left;
-
-	if (around_attempt(r, a, jobs, n, &left, err) < 0)
-		return -1;
-	return left > 0 ? land_around(r, a, jobs, left, err) : 0;
-}
+static const struct around_ops copy_around = {
+	.batch = around_batch,
+	.take_unfetched = around_take,
+	.skipped = around_skipped,
+	.uid = around_uid,
+};
 
 /*
  * A scan that races with a reader renaming files can miss one (maildir: a
@@ -755,13 +587,14 @@ copy_all(struct box_run *r, struct side *dst, const bool *skip,
 	struct side *src = other(r, dst);
 	size_t batch = r->o->batch ? r->o->batch : BATCH_DEFAULT;
 	struct copy_job *jobs = xcalloc(batch, sizeof(*jobs));
+	struct copy_dir dir = { r, src, dst };
 	struct around a;
 	size_t i, n = 0;
 	uint64_t bytes = 0;
 	int ret = 0;
 
-	around_init(&a, src, dst, batch);
-
+	/* the pair's folders are open read-write (side_select()) */
+	around_init(&a, src, false, batch, &copy_around, &dir, sizeof(*jobs));
 	for (i = 0; i <= r->plan->n && ret == 0; i++) {
 		struct plan_entry *e = i < r->plan->n ? &r->plan->v[i] : NULL;
 		const struct plan_side_op *op = NULL;
@@ -794,14 +627,14 @@ copy_all(struct box_run *r, struct side *dst, const bool *skip,
 				ret = -1;
 				break;
 			}
-			ret = land_part(r, &a, jobs, n, err);
+			ret = around_run(&a, jobs, n, err);
 			n = 0;
 			bytes = 0;
 		}
 	}
 	/* the flags and deletions after the copies need a session */
 	if (ret == 0)
-		ret = around_reconnect(&a, err);
+		ret = around_finish(&a, err);
 	free(jobs);
 	return ret;
 }

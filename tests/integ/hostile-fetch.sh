@@ -157,7 +157,7 @@ check "(d) nothing left in tmp/" tmp_empty
 check "(d) the error is said once" \
 	test "$(grep -c '^mailferry: ' "$tmp/err")" -eq 1
 check "(d) it names folder, cut and refused reconnect" \
-	grep -q '^mailferry: c: far INBOX: fetch: .*closed the connection; then fake: reconnect: .*refused' "$tmp/err"
+	grep -q '^mailferry: c: INBOX: far: fetch: .*closed the connection; then fake: reconnect: .*refused' "$tmp/err"
 check "(d) no folder name twice in it" inbox_once
 check "(d) no per-message warning" absent 'UID [0-9]' "$tmp/err"
 check "(d) no empty reason" no_empty_reason
