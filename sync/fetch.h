@@ -20,6 +20,11 @@
  *
  * The sync engine settles the same way before planning a folder, so a
  * sync after a killed fetch neither uploads K1 nor keeps both.
+ *
+ * A batch whose fetch breaks the far session (an answer the IMAP store
+ * cannot parse, a cut) is fetched around on a new one (around.h): what
+ * breaks it alone stays a placeholder, counted as failed, for the next
+ * fetch.
  */
 #ifndef MF_SYNC_FETCH_H
 #define MF_SYNC_FETCH_H

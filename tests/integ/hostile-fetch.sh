@@ -14,7 +14,10 @@
 #   (e) every answer is broken: a bounded number of connections, then the
 #       folder is given up with the skipped UIDs named, exit 1;
 #   (f) the connection is cut and the folder is back with another
-#       UIDVALIDITY: nothing more is fetched from it, the folder fails.
+#       UIDVALIDITY: nothing more is fetched from it, the folder fails;
+#   (g) "mailferry fetch" of six placeholders with UID 3 malformed: 5
+#       replaced, 3 stays a placeholder, exit 1; the next fetch asks for
+#       UID 3 only and replaces it.
 # The fake's script checks every command the client sends, in order.
 set -u
 
@@ -50,10 +53,11 @@ check() {
 }
 absent() { ! grep -qaE "$1" "$2"; }
 
-# sync SCRIPT [fresh]: one "mailferry sync" against the fake server
-# running SCRIPT; fresh starts from an empty Maildir and state.  Sets rc,
-# $tmp/out, $tmp/err, $tmp/log (the client's lines, "# connected" per
-# connection) and waits for the server to finish.
+# sync_with SCRIPT [fresh]: one "mailferry sync" ($CMD if set) against
+# the fake server running SCRIPT, with max_size $MAX_SIZE if set; fresh
+# starts from an empty Maildir and state.  Sets rc, $tmp/out, $tmp/err,
+# $tmp/log (the client's lines, "# connected" per connection) and waits
+# for the server to finish.
 sync_with() {
 	local i
 	[ "${2:-}" = fresh ] && rm -rf "$tmp/local" "$tmp/state"
@@ -84,16 +88,19 @@ channels:
   c:
     far: fake
     near: local
+${MAX_SIZE:+    max_size: $MAX_SIZE}
 YAML
-	"$MAILFERRY" -c "$tmp/cfg.yaml" sync >"$tmp/out" 2>"$tmp/err"
+	"$MAILFERRY" -c "$tmp/cfg.yaml" "${CMD:-sync}" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 	wait "$fake_pid" 2>/dev/null
 	fake_pid=
 }
 
-# which messages the Maildir holds, as "1 2 4" (from their Subject)
+# which messages the Maildir holds, as "1 2 4" (from their Subject);
+# PH=1: the placeholders among them instead (",PH=" in the file name)
 have() {
 	find "$tmp/local/INBOX" -type f \( -path '*/cur/*' -o -path '*/new/*' \) \
+		-name "${PH:+*,PH=*}*" \
 		-exec sed -n 's/^Subject: message \([0-9]*\)$/\1/p' {} + |
 		sort -n | tr '\n' ' ' | sed 's/ $//'
 }
@@ -185,6 +192,25 @@ check "(f) no body asked after the reconnect" asked_is "1:6"
 check "(f) 1 and 2 are kept" have_is "1 2"
 check "(f) the error names the change" \
 	grep -q '^mailferry: c: INBOX: far: UIDVALIDITY 42 became 43 while reconnecting' "$tmp/err"
+
+# (g) mailferry fetch, UID 3 malformed
+MAX_SIZE=10 sync_with badmsg-headers.script fresh
+check "(g) six placeholders made" eval 'PH=1 have_is "1 2 3 4 5 6"'
+CMD=fetch MAX_SIZE=10 sync_with badmsg-fetch.script
+check "(g) fetch: exit 1 (a message failed)" test "$rc" -eq 1
+check "(g) fetch: the server saw the script through" script_done
+check "(g) fetch: bodies asked: 1:6, then 3 alone, then 4:6" asked_is "1:6 3 4:6"
+check "(g) fetch: 3 is still a placeholder, the others are not" \
+	eval 'PH=1 have_is "3"'
+check "(g) fetch: one file per message" have_is "1 2 3 4 5 6"
+check "(g) fetch: the report names UID 3 and the broken answer" \
+	grep -q '^mailferry: c: INBOX: 1 not fetched: UID 3: the server.s answer broke the connection (.*protocol error' "$tmp/err"
+check "(g) fetch: no folder name twice in an error" inbox_once
+CMD=fetch MAX_SIZE=10 sync_with badmsg-fetch-rerun.script
+check "(g) next fetch: exit 0" test "$rc" -eq 0
+check "(g) next fetch: UID 3 only" asked_is "3"
+check "(g) next fetch: no placeholder left" eval 'PH=1 have_is ""'
+check "(g) next fetch: one file per message" have_is "1 2 3 4 5 6"
 
 echo "1..$n"
 exit $((fails > 0))
