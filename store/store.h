@@ -431,7 +431,13 @@ struct mf_store_ops {
 	int (*scan)(struct mf_store *st, const struct mf_scan_req *req,
 		    struct mf_scan_result **res_r, struct mf_err *err);
 
-	/* Write each item's message into its sink. */
+	/*
+	 * Write each item's message into its sink.  When the call fails
+	 * (-1), the items it did not complete have status -1 and carry the
+	 * call's error (its class store-level, or MF_E_BOX), so that they
+	 * can be told from items that failed on their own (MF_E_MSG); what
+	 * completed before the failure keeps status 0.
+	 */
 	int (*fetch)(struct mf_store *st, struct mf_fetch_item *items, size_t n,
 		     struct mf_err *err);
 
@@ -480,6 +486,20 @@ struct mf_store_ops {
 	 * on the folder (IMAP). */
 	int (*relabel)(struct mf_store *st, struct mf_relabel_item *items,
 		       size_t n, const char *from, struct mf_err *err);
+
+	/*
+	 * A new session after the old one failed at store level (a
+	 * response it could not parse, a cut connection): connect and log
+	 * in again as at create, with the same capabilities.  Afterwards no
+	 * mailbox is selected and every delivery begun is gone, as by
+	 * deliver_abort_all(); the caller selects again and checks that the
+	 * UIDVALIDITY it works with is still the server's.  -1: no new
+	 * session (err store-level; the store stays failed), or one that
+	 * offers less than the first did.  NULL where a store has no
+	 * session to lose (maildir).  The engine bounds how often it asks
+	 * (sync/exec.c).
+	 */
+	int (*reconnect)(struct mf_store *st, struct mf_err *err);
 
 	void (*destroy)(struct mf_store *st);
 };

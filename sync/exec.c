@@ -17,6 +17,9 @@
  *      that fails before its flush without dying (a folder error at
  *      deliver_begin, a journal that does not commit) is aborted: nothing
  *      of it lands, nothing of it stays journaled.
+ *      A fetch that breaks the far session (an answer the store cannot
+ *      parse, a cut) is fetched around on a new one (around.h), so one
+ *      bad message does not stop the folder for good.
  *      A message over max_size arrives as a placeholder (placeholder.h):
  *      only its header is fetched, the row is marked, and its size is the
  *      far message's.
@@ -52,6 +55,7 @@
 
 #include "base/log.h"
 #include "base/testhook.h"
+#include "around.h"
 #include "base/xalloc.h"
 #include "engine.h"
 #include "ident.h"
@@ -70,6 +74,9 @@ struct copy_job {
 	struct mf_fetch_item item;
 	struct state_msg row;
 	bool begun, journaled;
+	/* not fetched because the fetch call failed (store.h): no failure
+	 * of its own, fetched again on a new session (fetching around) */
+	bool unfetched;
 	char ident[IDENT_MAX];
 };
 
@@ -106,13 +113,16 @@ static void
 msg_fail(struct box_run *r, const char *what, const struct mf_msg *m,
 	 const struct mf_err *e)
 {
+	/* a store that failed without saying why is a bug to see */
+	const char *why = e->msg[0] != '\0' ? e->msg : "no reason given";
+
 	r->rep.failed++;
 	if (m->uid != 0)
 		mf_log(MF_LOG_WARN, MF_LOGC_SYNC, "%s: UID %u: %s: %s",
-		       r->far.box, m->uid, what, e->msg);
+		       r->far.box, m->uid, what, why);
 	else
 		mf_log(MF_LOG_WARN, MF_LOGC_SYNC, "%s: %s: %s: %s", r->near.box,
-		       m->key, what, e->msg);
+		       m->key, what, why);
 	if (r->rep.err.cls == MF_OK)
 		mf_err_copy(&r->rep.err, e);
 }
@@ -196,6 +206,34 @@ journal(struct box_run *r, struct copy_job *jobs, size_t n, struct side *dst,
 	return commit(r, "journal", err);
 }
 
+/*
+ * A journaled copy that did not land: its row goes back to what it was
+ * before the batch (or away, when the batch made it), so the next run (or
+ * fetching around, for an unfetched one) copies it anew.  An unfetched
+ * copy is no failure of its own: the fetch call's error speaks for it,
+ * once, and not once per message.
+ */
+static int
+confirm_undo(struct box_run *r, struct copy_job *j, struct mf_err *err)
+{
+	struct mf_err incomplete = { 0 };
+	const struct mf_err *why = &j->d.err;
+
+	if (j->item.status != 0) {
+		why = &j->item.err;
+	} else if (j->d.status == 0) {
+		mf_err_set(&incomplete, MF_E_MSG,
+			   "the message arrived "
+			   "incomplete");
+		why = &incomplete;
+	}
+	if (!j->unfetched)
+		msg_fail(r, "copy", j->src, why);
+	if (j->e->state >= 0)
+		return state_msg_update(r->db, &r->rows->v[j->e->state], err);
+	return state_msg_delete(r->db, j->row.rowid, err);
+}
+
 /* After the flush: confirm what landed, undo the journal of what did not. */
 static int
 confirm(struct box_run *r, struct copy_job *jobs, size_t n, struct side *dst,
@@ -213,17 +251,7 @@ confirm(struct box_run *r, struct copy_job *jobs, size_t n, struct side *dst,
 		if (!j->journaled)
 			continue;
 		if (!ok) {
-			const struct mf_err *why = j->item.status != 0 ?
-							   &j->item.err :
-							   &j->d.err;
-
-			msg_fail(r, "copy", j->src, why);
-			if (j->e->state >= 0 &&
-			    state_msg_update(r->db, &r->rows->v[j->e->state],
-					     err) < 0)
-				goto fail;
-			if (j->e->state < 0 &&
-			    state_msg_delete(r->db, j->row.rowid, err) < 0)
+			if (confirm_undo(r, j, err) < 0)
 				goto fail;
 			continue;
 		}
@@ -335,10 +363,14 @@ copy_begin(struct box_run *r, struct side *dst, struct copy_job *j,
  * rolls back), so no row of an aborted batch is pending and its copies are
  * planned again from scratch.  A failed flush is not aborted (it has ended
  * the lending itself) and leaves every row of the batch pending.
+ * A fetch that broke the source's session (MF_E_NET, on a store that can
+ * reconnect) after everything else went through also sets broke to the
+ * store's error: the unfetched jobs can be fetched around it.
  */
 static int
 copy_batch(struct box_run *r, struct side *src, struct side *dst,
-	   struct copy_job *jobs, size_t n, struct mf_err *err)
+	   struct copy_job *jobs, size_t n, struct mf_err *broke,
+	   struct mf_err *err)
 {
 	struct mf_err ferr = { 0 };
 	struct mf_fetch_item *items = xcalloc(n, sizeof(*items));
@@ -366,6 +398,10 @@ copy_batch(struct box_run *r, struct side *src, struct side *dst,
 			jobs[i].item = items[nitems++];
 	if (fetch_rc < 0 && ferr.cls == MF_OK)
 		mf_err_set(&ferr, MF_E_STORE, "fetch failed");
+	for (i = 0; i < n; i++)
+		jobs[i].unfetched = fetch_rc < 0 && jobs[i].begun &&
+				    jobs[i].item.status != 0 &&
+				    jobs[i].item.err.cls != MF_E_MSG;
 	if (dst->uids && journal(r, jobs, n, dst, err) < 0)
 		goto out;
 	/* flush even after a failed fetch: what arrived complete is kept */
@@ -380,6 +416,8 @@ copy_batch(struct box_run *r, struct side *src, struct side *dst,
 	if (confirm(r, jobs, n, dst, err) < 0)
 		goto out;
 	if (fetch_rc < 0) {
+		if (ferr.cls == MF_E_NET && src->st->ops->reconnect != NULL)
+			mf_err_copy(broke, &ferr);
 		mf_err_copy(err, &ferr);
 		mf_err_prefix(err, "%s %s: fetch", src->label, src->box);
 		goto out;
@@ -394,6 +432,78 @@ out:
 	free(items);
 	return ret;
 }
+
+/* ---- fetching around a message that breaks the session (around.h) --- */
+
+struct copy_dir {
+	struct box_run *r;
+	struct side *src, *dst;
+};
+
+static int
+around_batch(void *ctx, void *jobs, size_t n, struct mf_err *broke,
+	     struct mf_err *err)
+{
+	struct copy_dir *c = ctx;
+
+	return copy_batch(c->r, c->src, c->dst, jobs, n, broke, err);
+}
+
+static int
+cmp_fetch_order(const void *x, const void *y)
+{
+	const struct copy_job *a = x, *b = y;
+
+	if (a->item.header_only != b->item.header_only)
+		return a->item.header_only ? 1 : -1;
+	return a->item.uid < b->item.uid ? -1 : a->item.uid > b->item.uid;
+}
+
+/* The unfetched jobs to the front, in fetch order, ready for another
+ * batch (the rest of each job is made anew by copy_batch). */
+static size_t
+around_take(void *ctx, void *vjobs, size_t n)
+{
+	struct copy_job *jobs = vjobs;
+	size_t i, k = 0;
+
+	(void)ctx;
+	for (i = 0; i < n; i++)
+		if (jobs[i].unfetched)
+			jobs[k++] = jobs[i];
+	mf_qsort(jobs, k, sizeof(*jobs), cmp_fetch_order);
+	for (i = 0; i < k; i++) {
+		struct plan_entry *e = jobs[i].e;
+		const struct mf_msg *m = jobs[i].src;
+
+		memset(&jobs[i], 0, sizeof(jobs[i]));
+		jobs[i].e = e;
+		jobs[i].src = m;
+	}
+	return k;
+}
+
+static void
+around_skipped(void *ctx, void *job, const struct mf_err *why)
+{
+	struct copy_dir *c = ctx;
+	const struct copy_job *j = job;
+
+	msg_fail(c->r, "fetch", j->src, why);
+}
+
+static uint32_t
+around_uid(const void *job)
+{
+	return ((const struct copy_job *)job)->src->uid;
+}
+
+static const struct around_ops copy_around = {
+	.batch = around_batch,
+	.take_unfetched = around_take,
+	.skipped = around_skipped,
+	.uid = around_uid,
+};
 
 /*
  * A scan that races with a reader renaming files can miss one (maildir: a
@@ -477,10 +587,14 @@ copy_all(struct box_run *r, struct side *dst, const bool *skip,
 	struct side *src = other(r, dst);
 	size_t batch = r->o->batch ? r->o->batch : BATCH_DEFAULT;
 	struct copy_job *jobs = xcalloc(batch, sizeof(*jobs));
+	struct copy_dir dir = { r, src, dst };
+	struct around a;
 	size_t i, n = 0;
 	uint64_t bytes = 0;
 	int ret = 0;
 
+	/* the pair's folders are open read-write (side_select()) */
+	around_init(&a, src, false, batch, &copy_around, &dir, sizeof(*jobs));
 	for (i = 0; i <= r->plan->n && ret == 0; i++) {
 		struct plan_entry *e = i < r->plan->n ? &r->plan->v[i] : NULL;
 		const struct plan_side_op *op = NULL;
@@ -513,11 +627,14 @@ copy_all(struct box_run *r, struct side *dst, const bool *skip,
 				ret = -1;
 				break;
 			}
-			ret = copy_batch(r, src, dst, jobs, n, err);
+			ret = around_run(&a, jobs, n, err);
 			n = 0;
 			bytes = 0;
 		}
 	}
+	/* the flags and deletions after the copies need a session */
+	if (ret == 0)
+		ret = around_finish(&a, err);
 	free(jobs);
 	return ret;
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "around.h"
 #include "base/testhook.h"
 #include "base/xalloc.h"
 #include "engine.h"
@@ -113,6 +114,9 @@ struct fetch_job {
 	struct mf_delivery d;
 	struct mf_fetch_item item;
 	bool begun, journaled;
+	/* not fetched because the fetch call failed (store.h): fetched
+	 * again around what broke the session (around.h) */
+	bool unfetched;
 };
 
 /* Commit; a failed COMMIT is rolled back (as in sync/exec.c). */
@@ -138,11 +142,16 @@ static void
 job_fail(struct fetch_box_report *rep, const struct fetch_job *j,
 	 const struct mf_err *why)
 {
+	char uid[24];
+
 	rep->failed++;
-	if (rep->err.cls == MF_OK) {
-		mf_err_copy(&rep->err, why);
+	if (rep->err.cls != MF_OK)
+		return;
+	mf_err_copy(&rep->err, why);
+	/* once: the store's own item errors may name the UID already */
+	snprintf(uid, sizeof(uid), "UID %u:", j->row.far_uid);
+	if (strncmp(rep->err.msg, uid, strlen(uid)) != 0)
 		mf_err_prefix(&rep->err, "UID %u", j->row.far_uid);
-	}
 }
 
 static int
@@ -198,7 +207,7 @@ record(const struct fetch_opts *o, struct fetch_job *jobs, size_t n,
 			row.near_key = j->d.key;
 			row.placeholder = false;
 			rep->fetched++;
-		} else {
+		} else if (!j->unfetched) {
 			if (j->item.gone) {
 				struct mf_err gone = { 0 };
 
@@ -223,22 +232,16 @@ record(const struct fetch_opts *o, struct fetch_job *jobs, size_t n,
 }
 
 /*
- * Every way out passes "out", where a batch that did not reach its flush
- * is aborted: the near store holds pointers into jobs from deliver_begin()
- * on (store.h), and fetch_box() frees jobs.  The journal is not committed
- * then (commit() rolls back), so no row is left pending for a copy that
- * was never made.
+ * Step 1 for each job, its fetch item into items (*nitems_r of them).  A
+ * message-level refusal fails that job only; -1: the batch stops.
  */
 static int
-fetch_batch(const struct fetch_opts *o, struct fetch_job *jobs, size_t n,
-	    struct fetch_box_report *rep, struct mf_err *err)
+begin_all(const struct fetch_opts *o, struct fetch_job *jobs, size_t n,
+	  struct mf_fetch_item *items, size_t *nitems_r,
+	  struct fetch_box_report *rep, struct mf_err *err)
 {
-	struct mf_fetch_item *items = xcalloc(n, sizeof(*items));
-	struct mf_remove_item *rm = xcalloc(n, sizeof(*rm));
-	struct mf_err ferr = { 0 }, berr = { 0 };
-	size_t i, nitems = 0, nrm = 0;
-	int fetch_rc = 0, ret = -1;
-	bool flushed = false;
+	struct mf_err berr = { 0 };
+	size_t i, nitems = 0;
 
 	for (i = 0; i < n; i++) {
 		struct fetch_job *j = &jobs[i];
@@ -251,17 +254,13 @@ fetch_batch(const struct fetch_opts *o, struct fetch_job *jobs, size_t n,
 			j->d.keywords = j->ph->keywords;
 		j->d.date = j->row.date;
 		j->d.size = j->row.size;
-		if (mf_test_fail("fetch deliver begin")) {
-			mf_err_set(err, MF_E_BOX,
-				   "deliver: failure injected "
-				   "by MAILFERRY_TEST_FAIL");
-			goto out;
-		}
+		if (mf_test_fail("fetch deliver begin"))
+			return mf_err_set(err, MF_E_BOX,
+					  "deliver: failure injected "
+					  "by MAILFERRY_TEST_FAIL");
 		if (o->near->ops->deliver_begin(o->near, &j->d, &berr) < 0) {
-			if (berr.cls != MF_E_MSG) {
-				mf_err_copy(err, &berr);
-				goto out;
-			}
+			if (berr.cls != MF_E_MSG)
+				return mf_err_copy(err, &berr);
 			job_fail(rep, j, &berr);
 			rep->left++;
 			continue;
@@ -271,6 +270,33 @@ fetch_batch(const struct fetch_opts *o, struct fetch_job *jobs, size_t n,
 		j->item.sink = j->d.sink;
 		items[nitems++] = j->item;
 	}
+	*nitems_r = nitems;
+	return 0;
+}
+
+/*
+ * Every way out passes "out", where a batch that did not reach its flush
+ * is aborted: the near store holds pointers into jobs from deliver_begin()
+ * on (store.h), and fetch_box() frees jobs.  The journal is not committed
+ * then (commit() rolls back), so no row is left pending for a copy that
+ * was never made.  A fetch that broke the far session (MF_E_NET, on a
+ * store that can reconnect) after everything else went through sets
+ * broke to the store's error, its unfetched jobs marked (around.h).
+ */
+static int
+fetch_batch(const struct fetch_opts *o, struct fetch_job *jobs, size_t n,
+	    struct fetch_box_report *rep, struct mf_err *broke,
+	    struct mf_err *err)
+{
+	struct mf_fetch_item *items = xcalloc(n, sizeof(*items));
+	struct mf_remove_item *rm = xcalloc(n, sizeof(*rm));
+	struct mf_err ferr = { 0 };
+	size_t i, nitems = 0, nrm = 0;
+	int fetch_rc = 0, ret = -1;
+	bool flushed = false;
+
+	if (begin_all(o, jobs, n, items, &nitems, rep, err) < 0)
+		goto out;
 	if (journal(o, jobs, n, err) < 0)
 		goto out;
 	if (nitems > 0)
@@ -278,6 +304,10 @@ fetch_batch(const struct fetch_opts *o, struct fetch_job *jobs, size_t n,
 	for (i = 0, nitems = 0; i < n; i++)
 		if (jobs[i].begun)
 			jobs[i].item = items[nitems++];
+	for (i = 0; i < n; i++)
+		jobs[i].unfetched = fetch_rc < 0 && jobs[i].begun &&
+				    jobs[i].item.status != 0 &&
+				    jobs[i].item.err.cls != MF_E_MSG;
 	/* flush even after a failed fetch: what arrived complete is kept */
 	flushed = true;
 	if (o->near->ops->deliver_flush(o->near, err) < 0)
@@ -299,7 +329,10 @@ fetch_batch(const struct fetch_opts *o, struct fetch_job *jobs, size_t n,
 	if (fetch_rc < 0) {
 		if (ferr.cls == MF_OK)
 			mf_err_set(&ferr, MF_E_STORE, "fetch failed");
+		if (ferr.cls == MF_E_NET && o->far->ops->reconnect != NULL)
+			mf_err_copy(broke, &ferr);
 		mf_err_copy(err, &ferr);
+		mf_err_prefix(err, "far: fetch");
 		goto out;
 	}
 	ret = 0;
@@ -311,6 +344,78 @@ out:
 	return ret;
 }
 
+/* ---- fetching around what breaks the session (around.h) --------------- */
+
+struct fetch_dir {
+	const struct fetch_opts *o;
+	struct fetch_box_report *rep;
+};
+
+static int
+around_batch(void *ctx, void *jobs, size_t n, struct mf_err *broke,
+	     struct mf_err *err)
+{
+	struct fetch_dir *d = ctx;
+
+	return fetch_batch(d->o, jobs, n, d->rep, broke, err);
+}
+
+static int
+cmp_uid(const void *x, const void *y)
+{
+	const struct fetch_job *a = x, *b = y;
+
+	return a->row.far_uid < b->row.far_uid ?
+		       -1 :
+		       a->row.far_uid > b->row.far_uid;
+}
+
+/* The unfetched jobs to the front, by UID (all whole bodies), ready for
+ * another batch. */
+static size_t
+around_take(void *ctx, void *vjobs, size_t n)
+{
+	struct fetch_job *jobs = vjobs;
+	size_t i, k = 0;
+
+	(void)ctx;
+	for (i = 0; i < n; i++)
+		if (jobs[i].unfetched)
+			jobs[k++] = jobs[i];
+	mf_qsort(jobs, k, sizeof(*jobs), cmp_uid);
+	for (i = 0; i < k; i++) {
+		struct state_msg row = jobs[i].row;
+		const struct mf_msg *ph = jobs[i].ph;
+
+		memset(&jobs[i], 0, sizeof(jobs[i]));
+		jobs[i].row = row;
+		jobs[i].ph = ph;
+	}
+	return k;
+}
+
+static void
+around_skipped(void *ctx, void *job, const struct mf_err *why)
+{
+	struct fetch_dir *d = ctx;
+
+	job_fail(d->rep, job, why);
+	d->rep->left++;
+}
+
+static uint32_t
+around_uid(const void *job)
+{
+	return ((const struct fetch_job *)job)->row.far_uid;
+}
+
+static const struct around_ops fetch_around = {
+	.batch = around_batch,
+	.take_unfetched = around_take,
+	.skipped = around_skipped,
+	.uid = around_uid,
+};
+
 /* Select both folders, settle, and replace every placeholder found. */
 static int
 fetch_box(const struct fetch_opts *o, const struct state_box *b,
@@ -321,6 +426,8 @@ fetch_box(const struct fetch_opts *o, const struct state_box *b,
 	struct mf_scan_result *res = NULL;
 	struct state_msg_list *rows = NULL;
 	struct fetch_job *jobs = NULL;
+	struct fetch_dir dir = { o, rep };
+	struct around a;
 	struct mf_box_status status;
 	size_t batch = o->batch ? o->batch : FETCH_BATCH_DEFAULT;
 	size_t i, n = 0;
@@ -329,10 +436,8 @@ fetch_box(const struct fetch_opts *o, const struct state_box *b,
 
 	side_init(&far, SIDE_FAR, o->far, b->far_name, NULL);
 	side_init(&near, SIDE_NEAR, o->near, b->near_name, NULL);
-	if (side_open(&near, b->near_name, false, &status, err) < 0) {
-		mf_err_prefix(err, "near %s", b->near_name);
-		return -1;
-	}
+	if (side_open(&near, b->near_name, false, &status, err) < 0)
+		return mf_err_prefix(err, "near");
 	if (state_msgs_load(o->db, b->id, &rows, err) < 0 ||
 	    fetch_settle(o->db, o->near, rows, &changed, err) < 0)
 		goto out;
@@ -342,7 +447,7 @@ fetch_box(const struct fetch_opts *o, const struct state_box *b,
 			goto out;
 	}
 	if (o->near->ops->scan(o->near, &req, &res, err) < 0) {
-		mf_err_prefix(err, "near %s", b->near_name);
+		mf_err_prefix(err, "near: scan");
 		goto out;
 	}
 	jobs = xcalloc(rows->n + 1, sizeof(*jobs));
@@ -366,17 +471,20 @@ fetch_box(const struct fetch_opts *o, const struct state_box *b,
 		goto out;
 	}
 	if (side_open(&far, b->far_name, true, &status, err) < 0) {
-		mf_err_prefix(err, "far %s", b->far_name);
+		mf_err_prefix(err, "far");
 		goto out;
 	}
+	far.status = status;
+	far.status_known = far.selected = true;
+	around_init(&a, &far, true, batch, &fetch_around, &dir, sizeof(*jobs));
 	for (i = 0; i < n; i += batch) {
 		size_t m = n - i < batch ? n - i : batch;
 
 		if (sync_stopped(err) < 0 ||
-		    fetch_batch(o, jobs + i, m, rep, err) < 0)
+		    around_run(&a, jobs + i, m, err) < 0)
 			goto out;
 	}
-	ret = 0;
+	ret = around_finish(&a, err);
 out:
 	free(jobs);
 	mf_scan_result_free(&res);

@@ -20,6 +20,11 @@
  *
  * The sync engine settles the same way before planning a folder, so a
  * sync after a killed fetch neither uploads K1 nor keeps both.
+ *
+ * A batch whose fetch breaks the far session (an answer the IMAP store
+ * cannot parse, a cut) is fetched around on a new one (around.h): what
+ * breaks it alone stays a placeholder, counted as failed, for the next
+ * fetch.
  */
 #ifndef MF_SYNC_FETCH_H
 #define MF_SYNC_FETCH_H
@@ -43,10 +48,12 @@ int fetch_settle(struct state_db *db, struct mf_store *near,
 /* What "fetch" did in one folder pair. */
 struct fetch_box_report {
 	const char *far_name, *near_name;
-	size_t fetched;	   /* placeholders replaced */
-	size_t left;	   /* still placeholders (failed or gone) */
-	size_t failed;	   /* message-level failures */
-	struct mf_err err; /* the first failure, or the box's */
+	size_t fetched; /* placeholders replaced */
+	size_t left;	/* still placeholders (failed or gone) */
+	size_t failed;	/* message-level failures */
+	/* the first failure, or the box's; it leaves out the folder's
+	 * name, which the caller prints from far_name */
+	struct mf_err err;
 	bool box_failed;
 };
 

@@ -389,8 +389,7 @@ sync_pair(const struct sync_opts *o, const struct box_pair *pair,
 	ret = record_box(&r, clean, err);
 	rep->outcome = SYNC_BOX_SYNCED;
 out:
-	if (ret < 0)
-		mf_err_prefix(err, "%s", pair->far_name);
+	/* no folder name added here: see folder_err() */
 	pass_reset(&r);
 	side_deinit(&r.far);
 	side_deinit(&r.near);
@@ -548,6 +547,70 @@ effective_policy(const struct sync_opts *o, struct sync_policy *pol)
 	}
 }
 
+/* The length of "<word> " or "<word>" (space false) when msg starts with
+ * it followed by ": ", else 0. */
+static size_t
+lead(const char *msg, const char *word, bool space)
+{
+	size_t n = word != NULL ? strlen(word) : 0;
+
+	if (n == 0 || strncmp(msg, word, n) != 0)
+		return 0;
+	if (space)
+		return msg[n] == ' ' ? n + 1 : 0;
+	return msg[n] == ':' && msg[n + 1] == ' ' ? n : 0;
+}
+
+/* How many bytes of a leading "far NAME" / "near NAME" / "NAME" are the
+ * folder's name, and where they start. */
+static size_t
+name_in_lead(const char *msg, const char *far, const char *near, size_t *at)
+{
+	size_t k;
+
+	*at = 0;
+	if ((k = lead(msg, "far", true)) > 0 && lead(msg + k, far, false)) {
+		*at = k - 1;
+		return strlen(far) + 1;
+	}
+	if ((k = lead(msg, "near", true)) > 0 && lead(msg + k, near, false)) {
+		*at = k - 1;
+		return strlen(near) + 1;
+	}
+	if (lead(msg, far, false))
+		return strlen(far) + 2;
+	if (lead(msg, near, false))
+		return strlen(near) + 2;
+	return 0;
+}
+
+/*
+ * Each context word once.  A pair's report carries its names, which the
+ * caller prints before the error, so the error in it leaves them out ("far
+ * NAME: x" becomes "far: x", "NAME: x" becomes "x").  An error that stops
+ * the channel has no names printed before it: one that names its folder
+ * first stays as it is, another gets the folder's name in front.
+ */
+static void
+folder_err(const struct box_pair *pair, const struct mf_err *in,
+	   struct mf_err *report, struct mf_err *stop)
+{
+	size_t at, len = name_in_lead(in->msg, pair->far_name, pair->near_name,
+				      &at);
+
+	*report = *in;
+	if (len > 0)
+		memmove(report->msg + at, report->msg + at + len,
+			strlen(report->msg + at + len) + 1);
+	if (stop == NULL)
+		return;
+	*stop = *in;
+	if (len == 0)
+		mf_err_prefix(stop, "%s",
+			      pair->far_name != NULL ? pair->far_name :
+						       pair->near_name);
+}
+
 int
 sync_stopped(struct mf_err *err)
 {
@@ -607,18 +670,17 @@ sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 		if (run_pair(o, &plan->v[i], moved[i], touched[i], &kept[2 * i],
 			     &rep, &berr) < 0) {
 			rep.box_failed = true;
-			rep.err = berr;
 			if (rep.far_name == NULL) {
 				rep.far_name = plan->v[i].far_name;
 				rep.near_name = plan->v[i].near_name;
 			}
 			if (mf_err_is_store_level(berr.cls)) {
+				/* said once, as the channel's error */
+				folder_err(&plan->v[i], &berr, &rep.err, err);
 				add_summary(sum, &rep);
-				if (o->report != NULL)
-					o->report(o->ctx, &rep);
-				mf_err_copy(err, &berr);
 				goto out;
 			}
+			folder_err(&plan->v[i], &berr, &rep.err, NULL);
 		}
 		add_summary(sum, &rep);
 		if (o->report != NULL)

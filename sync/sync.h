@@ -61,7 +61,9 @@ struct sync_box_report {
 					 * (dry run: would be) */
 	size_t failed;		      /* message-level failures */
 	bool box_failed;	      /* the folder was abandoned */
-	struct mf_err err;	      /* why, when failed or box_failed */
+	/* why, when failed or box_failed; without the pair's names, which
+	 * the caller prints before it ("far: fetch: ...") */
+	struct mf_err err;
 };
 
 typedef void sync_report_fn(void *ctx, const struct sync_box_report *r);
@@ -132,7 +134,8 @@ struct sync_summary {
 /*
  * Sync every folder pair of the channel.  Returns 0 when the channel ran
  * (folder and message failures are counted in the summary and reported),
- * -1 when it had to stop (store-level or state error in err).
+ * -1 when it had to stop (store-level or state error in err).  The folder
+ * a stop happened in is not reported: err names it, once.
  *
  * A stop asked for by signal (base/cancel.h) is obeyed between folders and
  * between copy batches, after what was done is committed to the state:

@@ -1202,6 +1202,22 @@ mark_gone(struct fetch_ctx *fc)
 	}
 }
 
+/* The connection failed: what did not complete carries why (store.h). */
+static void
+unfinished(struct fetch_ctx *fc, const struct mf_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < fc->n; i++) {
+		struct fitem *fi = &fc->fi[i];
+
+		if (fi->done)
+			continue;
+		fi->item->status = -1;
+		mf_err_copy(&fi->item->err, err);
+	}
+}
+
 int
 imap_fetch(struct mf_store *mst, struct mf_fetch_item *items, size_t n,
 	   struct mf_err *err)
@@ -1242,6 +1258,7 @@ imap_fetch(struct mf_store *mst, struct mf_fetch_item *items, size_t n,
 	}
 	if (imap_client_wait_all(st->client, err) < 0) {
 		imap_store_fail(st, err);
+		unfinished(&fc, err);
 		goto out;
 	}
 	ret = 0;

@@ -48,6 +48,7 @@ struct imap_store {
 	bool qresync;	/* QRESYNC enabled */
 	bool utf8;	/* UTF8=ACCEPT enabled: no mUTF-7 */
 	bool warned_no_uidplus;
+	bool warned_cleartext; /* once, not again at each reconnect */
 
 	char delim;   /* hierarchy delimiter; 0: flat */
 	char *prefix; /* personal namespace ("INBOX.") */

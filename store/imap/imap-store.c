@@ -1,7 +1,8 @@
 /*
- * The IMAP store: connecting and logging in, mailbox names, SELECT, CREATE,
- * DELETE, RENAME and IDLE.  The bulk operations live in imap-list.c,
- * imap-fetch.c, imap-append.c and imap-flags.c.
+ * The IMAP store: connecting and logging in (and again after a failure:
+ * reconnect), mailbox names, SELECT, CREATE, DELETE, RENAME and IDLE.  The
+ * bulk operations live in imap-list.c, imap-fetch.c, imap-append.c and
+ * imap-flags.c.
  *
  * Connection set-up, in order (imap_store_create):
  *   1. TCP or tunnel; TLS at once for implicit TLS.
@@ -686,7 +687,9 @@ connect_and_login(struct imap_store *st, struct mf_err *err)
 		if (do_starttls(st, &tls, err) < 0)
 			return -1;
 		imap_client_allow_alerts(st->client, true);
-	} else if (cfg->tunnel == NULL && cfg->tls == IMAP_TLS_NONE) {
+	} else if (cfg->tunnel == NULL && cfg->tls == IMAP_TLS_NONE &&
+		   !st->warned_cleartext) {
+		st->warned_cleartext = true;
 		mf_log(MF_LOG_WARN, MF_LOGC_IMAP,
 		       "%s: %s: cleartext "
 		       "connection, the password travels unencrypted",
@@ -1106,6 +1109,87 @@ imap_destroy(struct mf_store *mst)
 	free(st);
 }
 
+/* The capabilities the engine sees (store.h) of a logged-in session. */
+static unsigned
+store_caps(const struct imap_store *st)
+{
+	unsigned caps = MF_CAP_UIDS | MF_CAP_KEYWORDS | MF_CAP_CHEAP_SIZE;
+
+	if (st->condstore)
+		caps |= MF_CAP_CONDSTORE;
+	if (st->qresync)
+		caps |= MF_CAP_QRESYNC;
+	if (st->caps & IMAP_CAP_UIDPLUS)
+		caps |= MF_CAP_UIDPLUS;
+	if (st->caps & IMAP_CAP_MOVE)
+		caps |= MF_CAP_MOVE;
+	if (st->caps & IMAP_CAP_LIST_STATUS)
+		caps |= MF_CAP_LIST_STATUS;
+	return caps;
+}
+
+/* Forget what a session set up, before a new one sets it up again. */
+static void
+forget_session(struct imap_store *st)
+{
+	struct mf_err dead = { .cls = MF_E_NET };
+
+	imap_deliver_abort_all(&st->base);
+	if (st->client != NULL)
+		imap_client_fail(st->client, &dead); /* no LOGOUT on it */
+	imap_client_destroy(&st->client);
+	free(st->prefix);
+	free(st->sel_name);
+	free(st->sel_server);
+	free(st->sel_kw_permanent);
+	st->prefix = st->sel_name = st->sel_server = NULL;
+	st->sel_kw_permanent = NULL;
+	st->delim = 0;
+	st->condstore = st->qresync = st->utf8 = false;
+	st->exists = 0;
+}
+
+/*
+ * store.h reconnect: a new connection in place of the failed one, set up
+ * as imap_store_create() does.  The new session must map names and offer
+ * extensions as the first did: the engine chose its way through the
+ * folder by them, and a name read through another prefix or delimiter
+ * would be another folder.
+ */
+static int
+imap_reconnect(struct mf_store *mst, struct mf_err *err)
+{
+	struct imap_store *st = imap_store_of(mst);
+	char *prefix = st->prefix != NULL ? xstrdup(st->prefix) : NULL;
+	char delim = st->delim;
+	bool utf8 = st->utf8;
+	int ret = -1;
+
+	forget_session(st);
+	if (connect_and_login(st, err) < 0) {
+		if (st->client != NULL)
+			imap_client_fail(st->client, err);
+		imap_store_fail(st, err);
+		mf_err_prefix(err, "%s: reconnect", st->base.name);
+		goto out;
+	}
+	if (store_caps(st) != st->base.caps || st->delim != delim ||
+	    st->utf8 != utf8 || (prefix == NULL) != (st->prefix == NULL) ||
+	    (prefix != NULL && strcmp(prefix, st->prefix) != 0)) {
+		mf_err_set(err, MF_E_NET,
+			   "%s: reconnect: the new session offers other "
+			   "capabilities or names than the first",
+			   st->base.name);
+		imap_client_fail(st->client, err);
+		goto out;
+	}
+	mf_debug(MF_LOGC_IMAP, "%s: reconnected", st->base.name);
+	ret = 0;
+out:
+	free(prefix);
+	return ret;
+}
+
 static const struct mf_store_ops imap_ops = {
 	.kind = "imap",
 	.list_boxes = imap_list_boxes,
@@ -1120,6 +1204,7 @@ static const struct mf_store_ops imap_ops = {
 	.set_flags = imap_set_flags,
 	.remove = imap_remove,
 	.move = imap_move,
+	.reconnect = imap_reconnect,
 	.destroy = imap_destroy,
 };
 
@@ -1140,17 +1225,7 @@ imap_store_create(const struct imap_store_cfg *cfg, struct mf_store **st_r,
 	}
 	if (connect_and_login(st, err) < 0)
 		goto fail;
-	st->base.caps = MF_CAP_UIDS | MF_CAP_KEYWORDS | MF_CAP_CHEAP_SIZE;
-	if (st->condstore)
-		st->base.caps |= MF_CAP_CONDSTORE;
-	if (st->qresync)
-		st->base.caps |= MF_CAP_QRESYNC;
-	if (st->caps & IMAP_CAP_UIDPLUS)
-		st->base.caps |= MF_CAP_UIDPLUS;
-	if (st->caps & IMAP_CAP_MOVE)
-		st->base.caps |= MF_CAP_MOVE;
-	if (st->caps & IMAP_CAP_LIST_STATUS)
-		st->base.caps |= MF_CAP_LIST_STATUS;
+	st->base.caps = store_caps(st);
 	*st_r = &st->base;
 	return 0;
 fail:

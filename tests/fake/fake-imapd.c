@@ -7,9 +7,11 @@
  *
  * Listens on 127.0.0.1 on a free port, writes the port to --port-file (or
  * stdout), serves ONE connection by running the script, and exits (also
- * after --timeout seconds, default 30).  With --tls the connection is TLS
- * from the first byte.  Every line the client sends is appended to the log
- * as "C: <line>", so a test can assert on exactly what was sent.
+ * after --timeout seconds, default 30); ACCEPT in the script moves on to
+ * the next connection, so a client's reconnect is scripted too.  With
+ * --tls each connection is TLS from the first byte.  Every line the client
+ * sends is appended to the log as "C: <line>", so a test can assert on
+ * exactly what was sent; each connection starts with "# connected".
  *
  * Script, one command per line ('#' comments and blank lines ignored):
  *   SEND text       send text + CRLF in ONE write (so "\r\n" inside text
@@ -22,6 +24,9 @@
  *   STARTTLS        switch to TLS with --cert/--key
  *   DELAY ms        sleep
  *   CLOSE           close the connection and exit
+ *   ACCEPT          close the connection (unread client lines are lost)
+ *                   and wait for the next one on the same port; the
+ *                   script goes on with it ($TAG reset to "*")
  *   LITERAL n c     send n bytes of the character c, generated on the fly
  *   FLOOD           send 'x' forever (a never-ending line)
  * In text: \r \n \t \\ \xHH escapes (any other backslash is kept, so
@@ -53,6 +58,8 @@ static char inbuf[65536];
 static size_t inlen;
 static char tag[64] = "*";
 static const char *cert, *key;
+static int lfd = -1; /* the listening socket, open for ACCEPT */
+static bool tls;
 
 static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void die(const char *fmt, ...)
@@ -208,10 +215,14 @@ start_tls(void)
 {
 	if (cert == NULL || key == NULL)
 		die("TLS needs --cert and --key");
-	ctx = SSL_CTX_new(TLS_server_method());
-	if (ctx == NULL || SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
-		die("cannot load %s / %s", cert, key);
+	if (ctx == NULL) { /* one context for every connection */
+		ctx = SSL_CTX_new(TLS_server_method());
+		if (ctx == NULL ||
+		    SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
+		    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) !=
+			    1)
+			die("cannot load %s / %s", cert, key);
+	}
 	ssl = SSL_new(ctx);
 	SSL_set_fd(ssl, fd);
 	inlen = 0;
@@ -220,6 +231,27 @@ start_tls(void)
 		exit(0);
 	}
 	logmsg("# TLS on");
+}
+
+/* Drop the current connection, if any, and take the next one. */
+static void
+accept_next(void)
+{
+	if (ssl != NULL) {
+		SSL_shutdown(ssl);
+		SSL_free(ssl);
+		ssl = NULL;
+	}
+	if (fd >= 0)
+		close(fd);
+	inlen = 0;
+	snprintf(tag, sizeof(tag), "*");
+	fd = accept(lfd, NULL, NULL);
+	if (fd < 0)
+		die("accept: %s", strerror(errno));
+	logmsg("# connected");
+	if (tls)
+		start_tls();
 }
 
 static void
@@ -276,6 +308,9 @@ run_line(char *cmd)
 	} else if (strcmp(cmd, "CLOSE") == 0) {
 		logmsg("# closed by script");
 		exit(0);
+	} else if (strcmp(cmd, "ACCEPT") == 0) {
+		logmsg("# closed by script, waiting for the next connection");
+		accept_next();
 	} else if (strcmp(cmd, "LITERAL") == 0) {
 		unsigned long long total = strtoull(arg, &arg, 10);
 		char c = arg != NULL && arg[0] == ' ' ? arg[1] : 'x';
@@ -303,10 +338,9 @@ main(int argc, char **argv)
 	struct sockaddr_in sa = { 0 };
 	socklen_t salen = sizeof(sa);
 	unsigned timeout = 30;
-	bool tls = false;
 	char line[1 << 16];
 	FILE *sf, *pf;
-	int lfd, i, one = 1;
+	int i, one = 1;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--tls") == 0)
@@ -342,7 +376,7 @@ main(int argc, char **argv)
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(lfd, 1) < 0 ||
+	    listen(lfd, 4) < 0 ||
 	    getsockname(lfd, (struct sockaddr *)&sa, &salen) < 0)
 		die("listen: %s", strerror(errno));
 	if (portfile != NULL) {
@@ -359,13 +393,7 @@ main(int argc, char **argv)
 		printf("%u\n", ntohs(sa.sin_port));
 		fflush(stdout);
 	}
-	fd = accept(lfd, NULL, NULL);
-	if (fd < 0)
-		die("accept: %s", strerror(errno));
-	close(lfd);
-	logmsg("# connected");
-	if (tls)
-		start_tls();
+	accept_next();
 	while (fgets(line, sizeof(line), sf) != NULL) {
 		line[strcspn(line, "\r\n")] = '\0';
 		if (line[0] == '\0' || line[0] == '#')
