@@ -23,14 +23,8 @@
 #include "sync.h"
 #include "targets.h"
 
-struct out_ctx {
-	const char *channel;
-	int verbosity;
-};
-
-/* "name", or "far <-> near" when the two sides name the folder apart */
 static void
-box_names(const struct sync_box_report *r, char *names, size_t size)
+box_raw_names(const struct sync_box_report *r, char *names, size_t size)
 {
 	/* a folder on one side only has one name (sync.h) */
 	if (r->far_name == NULL || r->near_name == NULL)
@@ -42,6 +36,22 @@ box_names(const struct sync_box_report *r, char *names, size_t size)
 		snprintf(names, size, "%s", r->far_name);
 	else
 		snprintf(names, size, "%s <-> %s", r->far_name, r->near_name);
+}
+
+struct out_ctx {
+	const char *channel;
+	int verbosity;
+};
+
+/* "name", or "far <-> near" when the two sides name the folder apart;
+ * sanitized (cmd_shown) */
+static void
+box_names(const struct sync_box_report *r, char *names, size_t size)
+{
+	char raw[512];
+
+	box_raw_names(r, raw, sizeof(raw));
+	cmd_shown(names, size, raw);
 }
 
 /* The plan of a dry run (-n). */
@@ -128,12 +138,12 @@ static void
 print_report(void *vctx, const struct sync_box_report *r)
 {
 	const struct out_ctx *ctx = vctx;
-	char names[512];
+	char names[2048], msg[4 * sizeof(r->err.msg)];
 
 	box_names(r, names, sizeof(names));
 	if (r->box_failed) {
 		fprintf(stderr, "mailferry: %s: %s: %s\n", ctx->channel, names,
-			r->err.msg);
+			cmd_shown(msg, sizeof(msg), r->err.msg));
 		return;
 	}
 	if (ctx->verbosity < 0)
@@ -186,10 +196,10 @@ static void
 print_action(void *vctx, const struct sync_action *a)
 {
 	const struct out_ctx *ctx = vctx;
-	char line[512];
+	char line[512], shown[2048];
 
 	dry_run_line(a, line, sizeof(line));
-	printf("%s: %s\n", ctx->channel, line);
+	printf("%s: %s\n", ctx->channel, cmd_shown(shown, sizeof(shown), line));
 }
 
 static int

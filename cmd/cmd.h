@@ -5,6 +5,7 @@
 #define MF_CMD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "base/err.h"
 
@@ -56,7 +57,15 @@ struct cmd_desc {
 
 /* Map an error class to the exit code above. */
 int cmd_exit_code(enum mf_err_class cls);
-/* Print "mailferry: <err>" to stderr and return its exit code. */
+/*
+ * Text from a server or the file system (folder names, error messages that
+ * quote them) sanitized for the terminal into buf (mf_str_sanitize(): every
+ * control character shown escaped); returns buf.  mf_log() does this
+ * itself; what a command prints with printf goes through here.
+ */
+const char *cmd_shown(char *buf, size_t size, const char *s);
+/* Print "mailferry: <err>" to stderr, sanitized, and return its exit
+ * code. */
 int cmd_fail(const struct mf_err *err);
 /*
  * After a stop by signal (base/cancel.h): say so on stderr and return
