@@ -14,12 +14,15 @@ struct mf_config;
 /* Exit codes, documented in mailferry(1). */
 enum mf_exit {
 	MF_EXIT_OK = 0,
-	MF_EXIT_PARTIAL = 1,	  /* some folders or messages failed */
-	MF_EXIT_USAGE = 2,	  /* bad command line or configuration */
-	MF_EXIT_AUTH = 3,	  /* login refused */
-	MF_EXIT_NET = 4,	  /* network, TLS or protocol failure */
-	MF_EXIT_STATE = 5,	  /* state database unusable */
-	MF_EXIT_LOCKED = 6,	  /* another mailferry holds the channel */
+	MF_EXIT_PARTIAL = 1, /* some folders or messages failed */
+	MF_EXIT_USAGE = 2,   /* bad command line or configuration */
+	MF_EXIT_AUTH = 3,    /* login refused */
+	MF_EXIT_NET = 4,     /* network, TLS or protocol failure */
+	MF_EXIT_STATE = 5,   /* state database unusable */
+	MF_EXIT_LOCKED = 6,  /* another mailferry holds the channel */
+	/* the run succeeded but the mass-deletion guard held deletions back;
+	 * every failure code above wins over it */
+	MF_EXIT_HELD_BACK = 7,
 	MF_EXIT_UNAVAILABLE = 69, /* command not built yet */
 	MF_EXIT_INTERNAL = 70,	  /* a bug */
 	/* stopped by signal N at a safe point: 128 + N (130 SIGINT, 143
