@@ -1,13 +1,39 @@
 /*
  * A folder pair one of whose folders vanished since the last run: the
  * other one is removed too where the policy says so (remove:) and only
- * when every message in it was synced, else it is kept and said so.
+ * when every message in it was synced, else it is kept and said so.  A
+ * near folder gone while remove: does not cover the far side is pulled
+ * again instead (forget_vanished_near); a far folder gone is kept, not
+ * pushed back: a server folder can vanish from a listing without being
+ * deleted (a rename, an ACL or namespace change), and uploading it again
+ * would then copy every message a second time on the server.
  */
 #include <string.h>
 
 #include "base/log.h"
 #include "boxes.h"
 #include "engine.h"
+
+int
+forget_vanished_near(const struct sync_opts *o, const struct box_pair *pair,
+		     struct mf_err *err)
+{
+	mf_log(MF_LOG_NOTICE, MF_LOGC_SYNC,
+	       "%s: vanished on the near side; remove: does not cover the "
+	       "far side, so it is made again and pulled",
+	       pair->near_name);
+	if (state_begin(o->db, err) < 0)
+		return -1;
+	if (state_box_delete(o->db, pair->state->id, err) < 0) {
+		state_rollback(o->db);
+		return -1;
+	}
+	if (state_commit(o->db, err) < 0)
+		return -1;
+	if (o->near->ops->create_box(o->near, pair->near_name, err) < 0)
+		return mf_err_prefix(err, "%s: create", pair->near_name);
+	return 0;
+}
 
 /* The near folder of a vanished far one goes only if all of it is synced. */
 int
