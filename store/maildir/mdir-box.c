@@ -602,7 +602,8 @@ mdir_delete_box(struct mf_store *mst, const char *name, struct mf_err *err)
 			   name, cur + new_);
 		goto out;
 	}
-	if (mdir_tmp_clean(box->dir_fd, st->host, time(NULL), &stale, err) < 0)
+	if (mdir_tmp_clean(box->dir_fd, st->host, time(NULL), &st->started,
+			   &stale, err) < 0)
 		goto out;
 	tmp = count_entries(box->dir_fd, "tmp");
 	if (tmp != 0) {

@@ -55,6 +55,9 @@ struct mdir_store {
 	struct mdir_dsink **pending;
 	size_t npending, pending_cap;
 	char host[64]; /* escaped host name for unique names */
+	/* when the store was opened: tmp/ files of our pid older than this
+	 * are of an earlier process (mdir-tmp.h) */
+	struct timespec started;
 	/* keywords reported as left without a letter, per folder, so that
 	 * each is reported once (mdir_box_kw_ensure) */
 	char *kw_noted_box, *kw_noted;

@@ -116,7 +116,7 @@ mdir_select_box(struct mf_store *mst, const char *name,
 	st->readonly = req != NULL && req->readonly;
 	/* what crashed or killed deliveries of ours left in tmp/ */
 	if (!st->readonly && mdir_tmp_clean(box->dir_fd, st->host, time(NULL),
-					    &stale, &cerr) < 0)
+					    &st->started, &stale, &cerr) < 0)
 		mf_log(MF_LOG_WARN, MF_LOGC_MAILDIR, "%s: %s", name, cerr.msg);
 	if (status_r != NULL) {
 		memset(status_r, 0, sizeof(*status_r));
@@ -779,6 +779,7 @@ mdir_store_create(const struct mdir_store_cfg *cfg, struct mf_store **st_r,
 		st->trash = xstrdup("INBOX");
 	}
 	mdir_index_init(&st->idx);
+	clock_gettime(CLOCK_REALTIME, &st->started);
 	if (gethostname(host, sizeof(host) - 1) < 0)
 		host[0] = '\0';
 	mdir_name_escape_host(host, st->host, sizeof(st->host));

@@ -21,9 +21,14 @@
  * process stays, and so does every file not named by us, however old:
  * mbsync, OfflineIMAP, a delivery agent or a mail reader may be writing
  * it, and only its owner knows.  The pid test is kill(pid, 0): a pid that
- * was reused keeps the file until the age bound.
+ * was reused keeps the file until the age bound.  A file with our own pid
+ * is ours only when it changed after started (when this process opened
+ * the store): one older is of an earlier process that had our pid, as in
+ * a container where every run gets the same pid, and is dead.  started
+ * NULL: every file with our pid is taken as ours.
  */
 int mdir_tmp_clean(int dir_fd, const char *host, time_t now,
-		   unsigned *removed_r, struct mf_err *err);
+		   const struct timespec *started, unsigned *removed_r,
+		   struct mf_err *err);
 
 #endif

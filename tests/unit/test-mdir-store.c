@@ -26,6 +26,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "maildir/mdir-name.h"
+#include "maildir/mdir-tmp.h"
 #include "maildir/mdir-token.h"
 #include "maildir/mdir-store.h"
 #include "flags.h"
@@ -1671,6 +1672,54 @@ test_crash_leftovers_in_tmp(void **state)
 	fixture_close(&fx);
 }
 
+/* A file with our own pid: ours while it is newer than our start, else an
+ * earlier process's that had the same pid (a container's every run). */
+static void
+test_tmp_same_pid(void **state)
+{
+	struct fixture fx;
+	struct mf_err err = { 0 };
+	struct timespec later, earlier;
+	char mine[160], host[64], hn[256] = "", *inbox;
+	unsigned removed = 9;
+	int fd;
+
+	(void)state;
+	if (gethostname(hn, sizeof(hn) - 1) < 0)
+		hn[0] = '\0';
+	mdir_name_escape_host(hn, host, sizeof(host));
+	snprintf(mine, sizeof(mine),
+		 "INBOX/tmp/mailferry.1732780005.M1P%ldQ1R0.%s", (long)getpid(),
+		 host);
+	fixture_open(&fx, MDIR_LAYOUT_FS, NULL);
+	create_select(fx.st, "INBOX");
+	put_file(&fx, mine, "x\n");
+	inbox = path_of(&fx, "INBOX");
+	fd = open(inbox, O_RDONLY | O_DIRECTORY);
+	assert_true(fd >= 0);
+	clock_gettime(CLOCK_REALTIME, &earlier);
+	earlier.tv_sec -= 10;
+	later = earlier;
+	later.tv_sec += 20;
+	/* we started before it changed: a delivery of ours, kept */
+	must(mdir_tmp_clean(fd, host, time(NULL), &earlier, &removed, &err),
+	     &err, "clean");
+	assert_int_equal(removed, 0);
+	assert_true(exists(&fx, mine));
+	must(mdir_tmp_clean(fd, host, time(NULL), NULL, &removed, &err), &err,
+	     "clean");
+	assert_int_equal(removed, 0);
+	assert_true(exists(&fx, mine));
+	/* we started after it changed: an earlier process's, removed */
+	must(mdir_tmp_clean(fd, host, time(NULL), &later, &removed, &err), &err,
+	     "clean");
+	assert_int_equal(removed, 1);
+	assert_false(exists(&fx, mine));
+	close(fd);
+	free(inbox);
+	fixture_close(&fx);
+}
+
 static void
 test_duplicates(void **state)
 {
@@ -1922,6 +1971,7 @@ main(void)
 		cmocka_unit_test(test_remove),
 		cmocka_unit_test(test_remove_to_trash),
 		cmocka_unit_test(test_crash_leftovers_in_tmp),
+		cmocka_unit_test(test_tmp_same_pid),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_scan_extras),
 		cmocka_unit_test(test_scan_huge_header),
