@@ -61,15 +61,18 @@ mdir_tmp_clean(int dir_fd, const char *host, time_t now,
 	while ((de = readdir(d)) != NULL) {
 		struct stat st;
 		const char *fhost;
+		int64_t born;
 		pid_t pid;
 		bool dead;
 
-		if (!mdir_name_tmp_parse(de->d_name, &pid, &fhost))
+		if (!mdir_name_tmp_parse(de->d_name, &pid, &fhost, &born))
 			continue; /* not ours: never touched */
 		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISREG(st.st_mode))
 			continue;
-		dead = now - st.st_mtime >= MDIR_TMP_STALE_SECS ||
+		if (born < (int64_t)st.st_mtime)
+			born = (int64_t)st.st_mtime;
+		dead = (int64_t)now - born >= MDIR_TMP_STALE_SECS ||
 		       (host != NULL && strcmp(fhost, host) == 0 &&
 			dead_here(pid, &st, started));
 		if (!dead)

@@ -1715,6 +1715,22 @@ test_tmp_same_pid(void **state)
 	     "clean");
 	assert_int_equal(removed, 1);
 	assert_false(exists(&fx, mine));
+	/* a live delivery of an old message: its mtime is the message's
+	 * date, years back, but its name says it began now: kept */
+	snprintf(mine, sizeof(mine), "INBOX/tmp/mailferry.%lld.M1P%ldQ1R0.%s",
+		 (long long)time(NULL), (long)getppid(), host);
+	put_file(&fx, mine, "x\n");
+	set_mtime(&fx, mine, time(NULL) - 400 * 86400, 0);
+	must(mdir_tmp_clean(fd, host, time(NULL), &later, &removed, &err), &err,
+	     "clean");
+	assert_int_equal(removed, 0);
+	assert_true(exists(&fx, mine));
+	/* the same 37 hours on: stale */
+	must(mdir_tmp_clean(fd, host, time(NULL) + 37 * 3600, &later, &removed,
+			    &err),
+	     &err, "clean");
+	assert_int_equal(removed, 1);
+	assert_false(exists(&fx, mine));
 	close(fd);
 	free(inbox);
 	fixture_close(&fx);
