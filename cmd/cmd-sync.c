@@ -231,7 +231,7 @@ sync_target(struct cmd_ctx *ctx, const struct target *t, size_t *held_back,
 	} else if (state_open(path, ctx->dry_run, &db, err) < 0) {
 		goto out;
 	}
-	if (stores_open_channel(ch, &far, &near, err) < 0)
+	if (stores_open_channel(ch, !ctx->dry_run, &far, &near, err) < 0)
 		goto out;
 	o.channel = ch->name;
 	o.far = far;

@@ -377,6 +377,29 @@ add_parents(struct list_ctx *lc)
 	lc->n = o;
 }
 
+/* Once per store: clean the tmp/ of every listed folder (mdir-store.h). */
+static void
+tidy_tmp(struct mdir_store *st, const struct mf_box_list *list)
+{
+	size_t i;
+
+	st->tidy_tmp = false;
+	for (i = 0; i < list->n; i++) {
+		struct mdir_box *box = NULL;
+		struct mf_err e = { 0 };
+		unsigned n = 0;
+
+		if (list->v[i].attrs & MF_BOX_NOSELECT)
+			continue;
+		if (mdir_box_open(st, list->v[i].name, &box, &e) < 0 ||
+		    mdir_tmp_clean(box->dir_fd, st->host, time(NULL),
+				   &st->started, &n, &e) < 0)
+			mf_log(MF_LOG_WARN, MF_LOGC_MAILDIR, "%s: %s",
+			       list->v[i].name, e.msg);
+		mdir_box_unref(&box);
+	}
+}
+
 int
 mdir_list_boxes(struct mf_store *mst, bool status, struct mf_box_list **list_r,
 		struct mf_err *err)
@@ -432,6 +455,8 @@ mdir_list_boxes(struct mf_store *mst, bool status, struct mf_box_list **list_r,
 		if (!(list->v[i].attrs & MF_BOX_HASCHILDREN))
 			list->v[i].attrs |= MF_BOX_HASNOCHILDREN;
 	free(lc.v);
+	if (st->tidy_tmp)
+		tidy_tmp(st, list);
 	*list_r = list;
 	return 0;
 }

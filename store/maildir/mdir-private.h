@@ -58,6 +58,7 @@ struct mdir_store {
 	/* when the store was opened: tmp/ files of our pid older than this
 	 * are of an earlier process (mdir-tmp.h) */
 	struct timespec started;
+	bool tidy_tmp; /* cfg->tidy_tmp, cleared once done */
 	/* keywords reported as left without a letter, per folder, so that
 	 * each is reported once (mdir_box_kw_ensure) */
 	char *kw_noted_box, *kw_noted;

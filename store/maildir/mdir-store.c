@@ -773,6 +773,7 @@ mdir_store_create(const struct mdir_store_cfg *cfg, struct mf_store **st_r,
 	st->root = strip_root(cfg->path);
 	st->layout = cfg->layout;
 	st->no_fsync = cfg->no_fsync;
+	st->tidy_tmp = cfg->tidy_tmp;
 	st->trash = cfg->trash != NULL ? xstrdup(cfg->trash) : NULL;
 	if (st->trash != NULL && mdir_box_is_inbox(st->trash)) {
 		free(st->trash);

@@ -83,6 +83,29 @@ mf sync >"$T/out.again" 2>&1
 check "the run after that has nothing to do" \
 	grep -q "pulled 0, pushed 0, flags 0/0, deleted 0/0" "$T/out.again"
 
+# a dead delivery of ours in a folder with nothing to sync (which a run
+# does not select) goes too
+sh -c 'exit 0' &
+dead=$!
+wait $dead
+host=$(hostname)
+case $host in */*|*:*|*,*|*!*|'') host= ;; esac	# escaped: skip the plant
+if [ -n "$host" ]; then
+	# a token of cur/ and new/ younger than 2 s is not trusted: age them
+	# and let a run record it, so that the next one skips the folder
+	touch -d '1 minute ago' "$LOCAL/Archive/cur" "$LOCAL/Archive/new"
+	mf sync >/dev/null 2>&1
+	planted=$LOCAL/Archive/tmp/mailferry.$(date +%s).M1P${dead}Q1R0.$host
+	: >"$planted"
+	mf -v sync >"$T/out.quiet" 2>&1
+	check "Archive is unchanged, so not selected" \
+		grep -q "^c: Archive: unchanged" "$T/out.quiet"
+	check "  yet the dead delivery in its tmp/ was removed" \
+		test ! -e "$planted"
+else
+	echo "# host name needs escaping: no planted leftover"
+fi
+
 # an absent root (unmounted disk, broken symlink) is an error; with
 # remove: far it must not delete anything on the server either
 mv "$LOCAL" "$LOCAL.away"
