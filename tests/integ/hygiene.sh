@@ -1,7 +1,8 @@
 #!/bin/bash
 # What the user sees and what a run leaves behind (issue 10):
 #   1. kill -9 and SIGINT in the middle of a pull: the next run leaves no
-#      file in tmp/ and every message is there once;
+#      file in tmp/ and every message is there once; a dead delivery in
+#      the tmp/ of a folder with nothing to sync is removed too;
 #   2. a local folder the user removed (rm -rf) is made again and pulled,
 #      with nothing copied twice or deleted on the server; an absent
 #      Maildir root is an error, never "every folder vanished";
@@ -177,6 +178,7 @@ accounts:
 YAML
 "$MAILFERRY" -c "$T/fake.yaml" list fake >"$T/out.esc" 2>"$T/err.esc"
 rc=$?
+kill "$fake" 2>/dev/null # done with its script, or stuck: either way
 wait "$fake" 2>/dev/null
 check "the refused LIST fails (exit $rc)" test "$rc" -eq 4
 check "no raw ESC, BEL or C1 byte in what was printed" \
