@@ -64,7 +64,8 @@ int cmd_exit_code(enum mf_err_class cls);
  * Text from a server or the file system (folder names, error messages that
  * quote them) sanitized for the terminal into buf (mf_str_sanitize(): every
  * control character shown escaped); returns buf.  mf_log() does this
- * itself; what a command prints with printf goes through here.
+ * itself; what a command prints with printf goes through here.  NULL is
+ * shown as "?".
  */
 const char *cmd_shown(char *buf, size_t size, const char *s);
 /* Print "mailferry: <err>" to stderr, sanitized, and return its exit

@@ -86,6 +86,8 @@ cmd_exit_code(enum mf_err_class cls)
 const char *
 cmd_shown(char *buf, size_t size, const char *s)
 {
+	if (s == NULL)
+		s = "?";
 	return mf_str_sanitize(buf, size, s, strlen(s));
 }
 
