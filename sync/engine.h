@@ -150,7 +150,9 @@ int remove_vanished(const struct sync_opts *o, const struct box_pair *pair,
  * pair's rows, committed, and only then create the near folder again, so
  * that the caller syncs it as a new folder and pulls every message.  In
  * that order no crash can leave rows beside an empty folder, which would
- * read as "all deleted here" and delete them on the server.
+ * read as "all deleted here" and delete them on the server.  A maildir
+ * folder that is only unreadable (a disk not mounted) fails with MF_E_BOX
+ * instead, both sides untouched.  A dry run only checks that.
  */
 int forget_vanished_near(const struct sync_opts *o, const struct box_pair *pair,
 			 struct mf_err *err);

@@ -435,14 +435,14 @@ pull_again(const struct sync_opts *o, const struct box_pair *pair,
 {
 	struct box_pair p = *pair;
 
+	if (forget_vanished_near(o, pair, err) < 0)
+		return -1;
 	if (o->dry_run) {
 		rep->far_name = pair->far_name;
 		rep->near_name = pair->near_name;
 		rep->outcome = SYNC_BOX_WOULD_CREATE_NEAR;
 		return 0;
 	}
-	if (forget_vanished_near(o, pair, err) < 0)
-		return -1;
 	p.action = BOX_CREATE_NEAR;
 	p.state = NULL;
 	p.near = NULL;

@@ -46,6 +46,34 @@ box_path(const struct mdir_store *st, const char *rel)
 	return rel[0] != '\0' ? mf_path_join(st->root, rel) : xstrdup(st->root);
 }
 
+/*
+ * Why a folder's directory did not open.  Only a name that is not there at
+ * all is "does not exist", with sys_errno ENOENT (mdir-private.h): a
+ * symlink to nothing (a disk that is not mounted) or a file in its place is
+ * a folder that is there but unreadable, never a deleted one.
+ */
+static int
+open_failed(const char *name, const char *path, struct mf_err *err)
+{
+	struct stat sb;
+
+	if (errno != ENOENT && errno != ENOTDIR)
+		return mf_err_sys(err, MF_E_BOX, "open mailbox %s", name);
+	if (lstat(path, &sb) == 0)
+		return mf_err_set(err, MF_E_BOX, "mailbox %s: %s is %s", name,
+				  path,
+				  S_ISLNK(sb.st_mode) ?
+					  "a symlink to nothing (a disk "
+					  "that is not mounted?)" :
+					  "not a directory");
+	if (errno != ENOENT)
+		return mf_err_sys(err, MF_E_BOX, "open mailbox %s", name);
+	mf_err_set(err, MF_E_BOX, "mailbox %s does not exist", name);
+	if (err != NULL)
+		err->sys_errno = ENOENT;
+	return -1;
+}
+
 int
 mdir_box_open(struct mdir_store *st, const char *name, struct mdir_box **box_r,
 	      struct mf_err *err)
@@ -61,13 +89,13 @@ mdir_box_open(struct mdir_store *st, const char *name, struct mdir_box **box_r,
 	path = box_path(st, rel);
 	free(rel);
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(path);
 	if (fd < 0) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return mf_err_set(err, MF_E_BOX,
-					  "mailbox %s does not exist", name);
-		return mf_err_sys(err, MF_E_BOX, "open mailbox %s", name);
+		int ret = open_failed(name, path, err);
+
+		free(path);
+		return ret;
 	}
+	free(path);
 	box = xcalloc(1, sizeof(*box));
 	box->refs = 1;
 	box->name = xstrdup(name);

@@ -70,7 +70,9 @@ struct mdir_store {
 /* mdir-box.c */
 
 /*
- * Open the folder box (must exist with cur/ new/ tmp/); MF_E_BOX if not.
+ * Open the folder box (must exist with cur/ new/ tmp/); MF_E_BOX if not,
+ * with sys_errno ENOENT only when nothing at all is in its place (not a
+ * symlink to nothing, not an empty directory: vanish.c relies on it).
  * The new box has one reference, freed with mdir_box_unref().
  */
 int mdir_box_open(struct mdir_store *st, const char *box,

@@ -71,6 +71,12 @@ struct mdir_store_cfg {
 	bool tidy_tmp;
 };
 
+/*
+ * select_box() of a folder fails with sys_errno ENOENT only when nothing is
+ * in its place: a folder on a disk that is not mounted (a symlink to
+ * nothing, an empty mount point) fails with another message and sys_errno
+ * 0, so that the engine never takes it for one the user deleted.
+ */
 int mdir_store_create(const struct mdir_store_cfg *cfg, struct mf_store **st_r,
 		      struct mf_err *err);
 

@@ -107,6 +107,34 @@ else
 	echo "# host name needs escaping: no planted leftover"
 fi
 
+# a folder on a disk that is not mounted (a symlink to nothing, an empty
+# mount point) is not a folder the user deleted: the folder fails, and
+# even with remove: far nothing is re-pulled or removed on the server
+mv "$LOCAL/Archive" "$T/Archive.disk"
+ln -s "$T/unmounted/Archive" "$LOCAL/Archive"
+mf_config "remove: far"
+for what in symlink mountpoint; do
+	mf sync >"$T/out.$what" 2>&1
+	rc=$?
+	check "a $what in place of Archive: the run fails (exit $rc)" \
+		test "$rc" -eq 1
+	check "  the error says why" grep -q \
+		"Archive: not listed on the near side, but not gone" "$T/out.$what"
+	check "  the server keeps Archive and every message" \
+		test "$(count "$MF_MAILDIR")" -eq "$total" -a \
+		"$(count "$MF_MAILDIR/Archive" 2>/dev/null)" -eq 12
+	check "  nothing was pulled behind it" test ! -e "$T/unmounted"
+	rm -f "$LOCAL/Archive"
+	mkdir "$LOCAL/Archive"	# the mount point, for the second round
+done
+rmdir "$LOCAL/Archive"
+mv "$T/Archive.disk" "$LOCAL/Archive"
+mf_config
+mf sync >"$T/out.mounted" 2>&1
+check "mounted again: exit 0" test $? -eq 0
+check "  nothing to do" \
+	grep -q "pulled 0, pushed 0, flags 0/0, deleted 0/0" "$T/out.mounted"
+
 # an absent root (unmounted disk, broken symlink) is an error; with
 # remove: far it must not delete anything on the server either
 mv "$LOCAL" "$LOCAL.away"
