@@ -145,7 +145,8 @@ int remove_vanished(const struct sync_opts *o, const struct box_pair *pair,
 		    struct mf_err *err);
 
 /*
- * A near folder gone while its far one stays, and remove: does not cover
+ * A maildir near folder (MF_CAP_DIR_TOKEN: a store listing the file
+ * system) gone while its far one stays, and remove: does not cover
  * the far side (the user deleted the local copy, not the mail): forget the
  * pair's rows, committed, and only then create the near folder again, so
  * that the caller syncs it as a new folder and pulls every message.  In

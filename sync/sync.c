@@ -498,8 +498,10 @@ run_pair(const struct sync_opts *o, const struct box_pair *pair, size_t moved,
 		return 0;
 	case BOX_VANISHED_FAR:
 	case BOX_VANISHED_NEAR:
+		/* a maildir, where a folder gone is one the user removed */
 		if (pair->action == BOX_VANISHED_NEAR &&
-		    !(o->policy->remove & SYNC_SIDE_FAR))
+		    !(o->policy->remove & SYNC_SIDE_FAR) &&
+		    (o->near->caps & MF_CAP_DIR_TOKEN))
 			return pull_again(o, pair, rep, err);
 		rep->far_name = pair->far_name;
 		rep->near_name = pair->near_name;

@@ -2,11 +2,12 @@
  * A folder pair one of whose folders vanished since the last run: the
  * other one is removed too where the policy says so (remove:) and only
  * when every message in it was synced, else it is kept and said so.  A
- * near folder gone while remove: does not cover the far side is pulled
- * again instead (forget_vanished_near); a far folder gone is kept, not
- * pushed back: a server folder can vanish from a listing without being
- * deleted (a rename, an ACL or namespace change), and uploading it again
- * would then copy every message a second time on the server.
+ * maildir folder gone on the near side while remove: does not cover the
+ * far side is pulled again instead (forget_vanished_near).  A folder gone
+ * on a server (far, or an IMAP near side) is kept, not uploaded again: a
+ * server folder can vanish from a listing without being deleted (a rename,
+ * an ACL or namespace change), and uploading it would then store every
+ * message a second time on that server.
  */
 #include <errno.h>
 #include <string.h>
