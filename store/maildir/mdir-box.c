@@ -46,14 +46,36 @@ box_path(const struct mdir_store *st, const char *rel)
 	return rel[0] != '\0' ? mf_path_join(st->root, rel) : xstrdup(st->root);
 }
 
+/* Is a directory between root and path (both excluded) a symlink to
+ * nothing? */
+static bool
+dangling_above(const char *root, const char *path)
+{
+	char *p = xstrdup(path), *slash;
+	size_t rlen = strlen(root);
+	bool found = false;
+
+	while (!found && (slash = strrchr(p, '/')) != NULL &&
+	       (size_t)(slash - p) > rlen) {
+		struct stat sb;
+
+		*slash = '\0';
+		found = stat(p, &sb) < 0 && lstat(p, &sb) == 0;
+	}
+	free(p);
+	return found;
+}
+
 /*
  * Why a folder's directory did not open.  Only a name that is not there at
  * all is "does not exist", with sys_errno ENOENT (mdir-private.h): a
- * symlink to nothing (a disk that is not mounted) or a file in its place is
- * a folder that is there but unreadable, never a deleted one.
+ * symlink to nothing (a disk that is not mounted), also one above the
+ * folder, or a file in its place is a folder that is there but unreadable,
+ * never a deleted one.
  */
 static int
-open_failed(const char *name, const char *path, struct mf_err *err)
+open_failed(const char *root, const char *name, const char *path,
+	    struct mf_err *err)
 {
 	struct stat sb;
 
@@ -68,6 +90,11 @@ open_failed(const char *name, const char *path, struct mf_err *err)
 					  "not a directory");
 	if (errno != ENOENT)
 		return mf_err_sys(err, MF_E_BOX, "open mailbox %s", name);
+	if (dangling_above(root, path))
+		return mf_err_set(err, MF_E_BOX,
+				  "mailbox %s: a folder above it is a symlink "
+				  "to nothing (a disk that is not mounted?)",
+				  name);
 	mf_err_set(err, MF_E_BOX, "mailbox %s does not exist", name);
 	if (err != NULL)
 		err->sys_errno = ENOENT;
@@ -90,7 +117,7 @@ mdir_box_open(struct mdir_store *st, const char *name, struct mdir_box **box_r,
 	free(rel);
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		int ret = open_failed(name, path, err);
+		int ret = open_failed(st->root, name, path, err);
 
 		free(path);
 		return ret;

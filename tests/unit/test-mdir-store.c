@@ -1672,6 +1672,52 @@ test_crash_leftovers_in_tmp(void **state)
 	fixture_close(&fx);
 }
 
+/* Only a folder with nothing in its place "does not exist" (ENOENT): one
+ * on a disk that is not mounted is there, unreadable (mdir-store.h). */
+static void
+test_select_absent_or_unmounted(void **state)
+{
+	static const struct {
+		const char *box, *msg;
+		int sys_errno;
+	} rows[] = {
+		{ "Nope", "mailbox Nope does not exist", ENOENT },
+		{ "Gone/Deep", "mailbox Gone/Deep does not exist", ENOENT },
+		{ "Link", "is a symlink to nothing", 0 },
+		{ "Up/Child", "a folder above it is a symlink to nothing", 0 },
+		{ "Empty", "is not a maildir", 0 },
+		{ "File", "is not a directory", 0 },
+	};
+	struct fixture fx;
+	char *p;
+	size_t i;
+
+	(void)state;
+	fixture_open(&fx, MDIR_LAYOUT_FS, NULL);
+	p = path_of(&fx, "Link");
+	assert_int_equal(symlink("/nonexistent/mailferry-disk", p), 0);
+	free(p);
+	p = path_of(&fx, "Up");
+	assert_int_equal(symlink("/nonexistent/mailferry-disk", p), 0);
+	free(p);
+	p = path_of(&fx, "Empty");
+	assert_int_equal(mkdir(p, 0700), 0);
+	free(p);
+	put_file(&fx, "File", "x\n");
+	for (i = 0; i < MF_N_ELEMENTS(rows); i++) {
+		struct mf_err err = { 0 };
+
+		assert_int_equal(fx.st->ops->select_box(fx.st, rows[i].box,
+							NULL, NULL, &err),
+				 -1);
+		if (strstr(err.msg, rows[i].msg) == NULL ||
+		    err.sys_errno != rows[i].sys_errno)
+			fail_msg("%s: '%s' errno %d", rows[i].box, err.msg,
+				 err.sys_errno);
+	}
+	fixture_close(&fx);
+}
+
 /* A file with our own pid: ours while it is newer than our start, else an
  * earlier process's that had the same pid (a container's every run). */
 static void
@@ -1988,6 +2034,7 @@ main(void)
 		cmocka_unit_test(test_remove_to_trash),
 		cmocka_unit_test(test_crash_leftovers_in_tmp),
 		cmocka_unit_test(test_tmp_same_pid),
+		cmocka_unit_test(test_select_absent_or_unmounted),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_scan_extras),
 		cmocka_unit_test(test_scan_huge_header),
