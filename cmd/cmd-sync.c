@@ -23,6 +23,7 @@
 #include "sync.h"
 #include "targets.h"
 
+/* "name", or "far <-> near" when the two sides name the folder apart */
 static void
 box_raw_names(const struct sync_box_report *r, char *names, size_t size)
 {
@@ -44,8 +45,7 @@ struct out_ctx {
 	size_t *held_back; /* deletions the guard held back, all channels */
 };
 
-/* "name", or "far <-> near" when the two sides name the folder apart;
- * sanitized (cmd_shown) */
+/* box_raw_names(), sanitized for the terminal (cmd_shown) */
 static void
 box_names(const struct sync_box_report *r, char *names, size_t size)
 {
