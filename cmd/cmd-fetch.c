@@ -31,18 +31,21 @@ static void
 print_report(void *vctx, const struct fetch_box_report *r)
 {
 	const struct out_ctx *ctx = vctx;
+	char name[1024], msg[4 * sizeof(r->err.msg)];
 
+	cmd_shown(name, sizeof(name), r->far_name);
+	cmd_shown(msg, sizeof(msg), r->err.msg);
 	if (r->box_failed) {
-		fprintf(stderr, "mailferry: %s: %s: %s\n", ctx->channel,
-			r->far_name, r->err.msg);
+		fprintf(stderr, "mailferry: %s: %s: %s\n", ctx->channel, name,
+			msg);
 		return;
 	}
 	if (r->failed > 0)
 		fprintf(stderr, "mailferry: %s: %s: %zu not fetched: %s\n",
-			ctx->channel, r->far_name, r->failed, r->err.msg);
+			ctx->channel, name, r->failed, msg);
 	if (ctx->verbosity < 0)
 		return;
-	printf("%s: %s: fetched %zu", ctx->channel, r->far_name, r->fetched);
+	printf("%s: %s: fetched %zu", ctx->channel, name, r->fetched);
 	if (r->left > 0)
 		printf(", %zu placeholders left", r->left);
 	printf("\n");
@@ -120,7 +123,7 @@ fetch_target(struct cmd_ctx *ctx, const struct target *t,
 	if (targets_lock(ctx->cfg, ch, &lock, err) < 0 ||
 	    state_open(path, false, &db, err) < 0)
 		goto out;
-	if (stores_open_channel(ch, &far, &near, err) < 0)
+	if (stores_open_channel(ch, true, &far, &near, err) < 0)
 		goto out;
 	o.channel = ch->name;
 	o.far = far;

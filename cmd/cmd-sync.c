@@ -23,14 +23,9 @@
 #include "sync.h"
 #include "targets.h"
 
-struct out_ctx {
-	const char *channel;
-	int verbosity;
-};
-
 /* "name", or "far <-> near" when the two sides name the folder apart */
 static void
-box_names(const struct sync_box_report *r, char *names, size_t size)
+box_raw_names(const struct sync_box_report *r, char *names, size_t size)
 {
 	/* a folder on one side only has one name (sync.h) */
 	if (r->far_name == NULL || r->near_name == NULL)
@@ -42,6 +37,22 @@ box_names(const struct sync_box_report *r, char *names, size_t size)
 		snprintf(names, size, "%s", r->far_name);
 	else
 		snprintf(names, size, "%s <-> %s", r->far_name, r->near_name);
+}
+
+struct out_ctx {
+	const char *channel;
+	int verbosity;
+	size_t *held_back; /* deletions the guard held back, all channels */
+};
+
+/* box_raw_names(), sanitized for the terminal (cmd_shown) */
+static void
+box_names(const struct sync_box_report *r, char *names, size_t size)
+{
+	char raw[512];
+
+	box_raw_names(r, raw, sizeof(raw));
+	cmd_shown(names, size, raw);
 }
 
 /* The plan of a dry run (-n). */
@@ -128,12 +139,14 @@ static void
 print_report(void *vctx, const struct sync_box_report *r)
 {
 	const struct out_ctx *ctx = vctx;
-	char names[512];
+	char names[2048], msg[4 * sizeof(r->err.msg)];
 
 	box_names(r, names, sizeof(names));
+	/* counted before -q returns: the exit code tells (cmd.h) */
+	*ctx->held_back += r->planned.guard_far + r->planned.guard_near;
 	if (r->box_failed) {
 		fprintf(stderr, "mailferry: %s: %s: %s\n", ctx->channel, names,
-			r->err.msg);
+			cmd_shown(msg, sizeof(msg), r->err.msg));
 		return;
 	}
 	if (ctx->verbosity < 0)
@@ -186,18 +199,18 @@ static void
 print_action(void *vctx, const struct sync_action *a)
 {
 	const struct out_ctx *ctx = vctx;
-	char line[512];
+	char line[512], shown[2048];
 
 	dry_run_line(a, line, sizeof(line));
-	printf("%s: %s\n", ctx->channel, line);
+	printf("%s: %s\n", ctx->channel, cmd_shown(shown, sizeof(shown), line));
 }
 
 static int
-sync_target(struct cmd_ctx *ctx, const struct target *t,
+sync_target(struct cmd_ctx *ctx, const struct target *t, size_t *held_back,
 	    struct sync_summary *sum, struct mf_err *err)
 {
 	const struct config_channel *ch = t->ch;
-	struct out_ctx out = { ch->name, ctx->verbosity };
+	struct out_ctx out = { ch->name, ctx->verbosity, held_back };
 	struct mf_store *far = NULL, *near = NULL;
 	struct state_db *db = NULL;
 	struct sync_opts o = { 0 };
@@ -218,7 +231,7 @@ sync_target(struct cmd_ctx *ctx, const struct target *t,
 	} else if (state_open(path, ctx->dry_run, &db, err) < 0) {
 		goto out;
 	}
-	if (stores_open_channel(ch, &far, &near, err) < 0)
+	if (stores_open_channel(ch, !ctx->dry_run, &far, &near, err) < 0)
 		goto out;
 	o.channel = ch->name;
 	o.far = far;
@@ -256,6 +269,28 @@ out:
 	return ret;
 }
 
+/* The channel's line after its folders'. */
+static void
+print_summary(const char *channel, const struct sync_summary *sum)
+{
+	char mv[96] = "", skipped[48] = "";
+
+	if (sum->boxes_skipped > 0)
+		snprintf(skipped, sizeof(skipped), ", %zu skipped",
+			 sum->boxes_skipped);
+	if (sum->moved > 0)
+		snprintf(mv, sizeof(mv), ", moved %zu", sum->moved);
+	if (sum->placeholders > 0)
+		snprintf(mv + strlen(mv), sizeof(mv) - strlen(mv),
+			 ", %zu placeholders", sum->placeholders);
+	printf("%s: %zu folders (%zu unchanged%s): pulled "
+	       "%zu, pushed %zu, flags %zu/%zu, deleted "
+	       "%zu/%zu%s%s\n",
+	       channel, sum->boxes, sum->boxes_unchanged, skipped, sum->pulled,
+	       sum->pushed, sum->flags_far, sum->flags_near, sum->del_far,
+	       sum->del_near, mv, sum->failed ? ", with failures" : "");
+}
+
 int
 cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 {
@@ -265,7 +300,7 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 	};
 	struct target *targets = NULL;
 	struct mf_err err = { 0 };
-	size_t n = 0, i;
+	size_t n = 0, i, held_back = 0;
 	int c, code = MF_EXIT_OK;
 
 	optind = 1;
@@ -291,7 +326,7 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 		bool ran = true;
 
 		mf_err_clear(&err);
-		if (sync_target(ctx, &targets[i], &sum, &err) < 0) {
+		if (sync_target(ctx, &targets[i], &held_back, &sum, &err) < 0) {
 			int rc = cmd_fail(&err);
 
 			/* the worst failure decides; other channels go on */
@@ -304,29 +339,8 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 		}
 		/* a channel that stopped gets its error only: a summary
 		 * after it ("0 folders: pulled 0") would read as success */
-		if (ran && ctx->verbosity >= 0 && !ctx->dry_run) {
-			char mv[96] = "", skipped[48] = "";
-
-			if (sum.boxes_skipped > 0)
-				snprintf(skipped, sizeof(skipped),
-					 ", %zu skipped", sum.boxes_skipped);
-			if (sum.moved > 0)
-				snprintf(mv, sizeof(mv), ", moved %zu",
-					 sum.moved);
-			if (sum.placeholders > 0)
-				snprintf(mv + strlen(mv),
-					 sizeof(mv) - strlen(mv),
-					 ", %zu placeholders",
-					 sum.placeholders);
-			printf("%s: %zu folders (%zu unchanged%s): pulled "
-			       "%zu, pushed %zu, flags %zu/%zu, deleted "
-			       "%zu/%zu%s%s\n",
-			       targets[i].ch->name, sum.boxes,
-			       sum.boxes_unchanged, skipped, sum.pulled,
-			       sum.pushed, sum.flags_far, sum.flags_near,
-			       sum.del_far, sum.del_near, mv,
-			       sum.failed ? ", with failures" : "");
-		}
+		if (ran && ctx->verbosity >= 0 && !ctx->dry_run)
+			print_summary(targets[i].ch->name, &sum);
 		free(targets[i].only);
 		if (mf_cancel_signal() != 0)
 			break; /* the channels after it are not begun */
@@ -334,6 +348,10 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 	for (i++; i < n; i++)
 		free(targets[i].only);
 	free(targets);
+	/* cron mails only what exits non-zero: a guard that held deletions
+	 * back must be seen, but any failure is the worse news */
+	if (code == MF_EXIT_OK && held_back > 0)
+		code = MF_EXIT_HELD_BACK;
 	if (mf_cancel_signal() != 0)
 		code = cmd_exit_stopped();
 	return code;

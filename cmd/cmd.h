@@ -5,6 +5,7 @@
 #define MF_CMD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "base/err.h"
 
@@ -13,12 +14,15 @@ struct mf_config;
 /* Exit codes, documented in mailferry(1). */
 enum mf_exit {
 	MF_EXIT_OK = 0,
-	MF_EXIT_PARTIAL = 1,	  /* some folders or messages failed */
-	MF_EXIT_USAGE = 2,	  /* bad command line or configuration */
-	MF_EXIT_AUTH = 3,	  /* login refused */
-	MF_EXIT_NET = 4,	  /* network, TLS or protocol failure */
-	MF_EXIT_STATE = 5,	  /* state database unusable */
-	MF_EXIT_LOCKED = 6,	  /* another mailferry holds the channel */
+	MF_EXIT_PARTIAL = 1, /* some folders or messages failed */
+	MF_EXIT_USAGE = 2,   /* bad command line or configuration */
+	MF_EXIT_AUTH = 3,    /* login refused */
+	MF_EXIT_NET = 4,     /* network, TLS or protocol failure */
+	MF_EXIT_STATE = 5,   /* state database unusable */
+	MF_EXIT_LOCKED = 6,  /* another mailferry holds the channel */
+	/* the run succeeded but the mass-deletion guard held deletions back;
+	 * every failure code above wins over it */
+	MF_EXIT_HELD_BACK = 7,
 	MF_EXIT_UNAVAILABLE = 69, /* command not built yet */
 	MF_EXIT_INTERNAL = 70,	  /* a bug */
 	/* stopped by signal N at a safe point: 128 + N (130 SIGINT, 143
@@ -56,7 +60,16 @@ struct cmd_desc {
 
 /* Map an error class to the exit code above. */
 int cmd_exit_code(enum mf_err_class cls);
-/* Print "mailferry: <err>" to stderr and return its exit code. */
+/*
+ * Text from a server or the file system (folder names, error messages that
+ * quote them) sanitized for the terminal into buf (mf_str_sanitize(): every
+ * control character shown escaped); returns buf.  mf_log() does this
+ * itself; what a command prints with printf goes through here.  NULL is
+ * shown as "?".
+ */
+const char *cmd_shown(char *buf, size_t size, const char *s);
+/* Print "mailferry: <err>" to stderr, sanitized, and return its exit
+ * code. */
 int cmd_fail(const struct mf_err *err);
 /*
  * After a stop by signal (base/cancel.h): say so on stderr and return

@@ -15,6 +15,7 @@
 
 #include "base/cancel.h"
 #include "base/log.h"
+#include "base/str.h"
 #include "cmd.h"
 #include "config.h"
 
@@ -82,11 +83,23 @@ cmd_exit_code(enum mf_err_class cls)
 	return MF_EXIT_INTERNAL;
 }
 
+const char *
+cmd_shown(char *buf, size_t size, const char *s)
+{
+	if (s == NULL)
+		s = "?";
+	return mf_str_sanitize(buf, size, s, strlen(s));
+}
+
 int
 cmd_fail(const struct mf_err *err)
 {
+	char shown[4 * sizeof(err->msg)];
+
 	fprintf(stderr, "%s: %s\n", progname,
-		err->msg[0] != '\0' ? err->msg : "failed");
+		err->msg[0] != '\0' ?
+			cmd_shown(shown, sizeof(shown), err->msg) :
+			"failed");
 	return cmd_exit_code(err->cls);
 }
 

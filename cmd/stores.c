@@ -9,8 +9,8 @@
 #include "secret.h"
 
 int
-stores_open_side(const struct config_side *side, struct mf_store **st_r,
-		 struct mf_err *err)
+stores_open_side(const struct config_side *side, bool tidy,
+		 struct mf_store **st_r, struct mf_err *err)
 {
 	struct imap_store_cfg imap;
 	struct mdir_store_cfg mdir;
@@ -26,6 +26,7 @@ stores_open_side(const struct config_side *side, struct mf_store **st_r,
 	case CONFIG_SIDE_MAILDIR:
 		mdir = side->maildir->mdir;
 		mdir.create_root = true;
+		mdir.tidy_tmp = tidy;
 		return mdir_store_create(&mdir, st_r, err);
 	}
 	return mf_err_set(err, MF_E_INTERNAL, "unknown channel side kind %d",
@@ -46,13 +47,14 @@ stores_state_dir_create(const struct mf_config *cfg, struct mf_err *err)
 }
 
 int
-stores_open_channel(const struct config_channel *ch, struct mf_store **far_r,
-		    struct mf_store **near_r, struct mf_err *err)
+stores_open_channel(const struct config_channel *ch, bool tidy,
+		    struct mf_store **far_r, struct mf_store **near_r,
+		    struct mf_err *err)
 {
 	*far_r = *near_r = NULL;
-	if (stores_open_side(&ch->far, far_r, err) < 0)
+	if (stores_open_side(&ch->far, tidy, far_r, err) < 0)
 		return mf_err_prefix(err, "far");
-	if (stores_open_side(&ch->near, near_r, err) < 0) {
+	if (stores_open_side(&ch->near, tidy, near_r, err) < 0) {
 		mf_store_destroy(far_r);
 		return mf_err_prefix(err, "near");
 	}

@@ -5,6 +5,8 @@
 #ifndef MF_STORES_H
 #define MF_STORES_H
 
+#include <stdbool.h>
+
 #include "base/err.h"
 #include "config.h"
 #include "store.h"
@@ -14,16 +16,19 @@
  * password only if the server wants one; a maildir store: open the root,
  * creating it if missing).  cfg must outlive the store: the store keeps
  * pointers to its strings and to the account for the secret callback.
+ * tidy: a maildir store removes the dead deliveries of ours from every
+ * folder's tmp/ at its first listing (mdir-store.h); false for what must
+ * change nothing (a dry run).
  */
-int stores_open_side(const struct config_side *side, struct mf_store **st_r,
-		     struct mf_err *err);
+int stores_open_side(const struct config_side *side, bool tidy,
+		     struct mf_store **st_r, struct mf_err *err);
 
 /*
  * Both sides of a channel, far first (a failed login should not leave a
  * maildir half set up).  On failure neither is left open and the message
  * says which side failed.
  */
-int stores_open_channel(const struct config_channel *ch,
+int stores_open_channel(const struct config_channel *ch, bool tidy,
 			struct mf_store **far_r, struct mf_store **near_r,
 			struct mf_err *err);
 

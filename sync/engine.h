@@ -144,6 +144,20 @@ int remove_vanished(const struct sync_opts *o, const struct box_pair *pair,
 		    bool far_gone, struct sync_box_report *rep,
 		    struct mf_err *err);
 
+/*
+ * A maildir near folder (MF_CAP_DIR_TOKEN: a store listing the file
+ * system) gone while its far one stays, and remove: does not cover
+ * the far side (the user deleted the local copy, not the mail): forget the
+ * pair's rows, committed, and only then create the near folder again, so
+ * that the caller syncs it as a new folder and pulls every message.  In
+ * that order no crash can leave rows beside an empty folder, which would
+ * read as "all deleted here" and delete them on the server.  A maildir
+ * folder that is only unreadable (a disk not mounted) fails with MF_E_BOX
+ * instead, both sides untouched.  A dry run only checks that.
+ */
+int forget_vanished_near(const struct sync_opts *o, const struct box_pair *pair,
+			 struct mf_err *err);
+
 /* Build s->view (snapshot.c). */
 int snapshot_side(struct box_run *r, struct side *s, struct mf_err *err);
 

@@ -427,6 +427,27 @@ skip_reason(const struct sync_opts *o, const struct box_pair *pair)
 		      "make it";
 }
 
+/* A near folder the user removed: made again and pulled (vanish.c). */
+static int
+pull_again(const struct sync_opts *o, const struct box_pair *pair,
+	   struct sync_box_report *rep, struct mf_err *err)
+{
+	struct box_pair p = *pair;
+
+	if (forget_vanished_near(o, pair, err) < 0)
+		return -1;
+	if (o->dry_run) {
+		rep->far_name = pair->far_name;
+		rep->near_name = pair->near_name;
+		rep->outcome = SYNC_BOX_WOULD_CREATE_NEAR;
+		return 0;
+	}
+	p.action = BOX_CREATE_NEAR;
+	p.state = NULL;
+	p.near = NULL;
+	return sync_pair(o, &p, NULL, rep, err);
+}
+
 /*
  * moved: messages moved into the pair by the move pass; touched: the pass
  * changed its folders, so their listed status is stale and they are
@@ -476,6 +497,11 @@ run_pair(const struct sync_opts *o, const struct box_pair *pair, size_t moved,
 		return 0;
 	case BOX_VANISHED_FAR:
 	case BOX_VANISHED_NEAR:
+		/* a maildir, where a folder gone is one the user removed */
+		if (pair->action == BOX_VANISHED_NEAR &&
+		    !(o->policy->remove & SYNC_SIDE_FAR) &&
+		    (o->near->caps & MF_CAP_DIR_TOKEN))
+			return pull_again(o, pair, rep, err);
 		rep->far_name = pair->far_name;
 		rep->near_name = pair->near_name;
 		return remove_vanished(o, pair,

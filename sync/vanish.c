@@ -1,13 +1,72 @@
 /*
  * A folder pair one of whose folders vanished since the last run: the
  * other one is removed too where the policy says so (remove:) and only
- * when every message in it was synced, else it is kept and said so.
+ * when every message in it was synced, else it is kept and said so.  A
+ * maildir folder gone on the near side while remove: does not cover the
+ * far side is pulled again instead (forget_vanished_near).  A folder gone
+ * on a server (far, or an IMAP near side) is kept, not uploaded again: a
+ * server folder can vanish from a listing without being deleted (a rename,
+ * an ACL or namespace change), and uploading it would then store every
+ * message a second time on that server.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "base/log.h"
 #include "boxes.h"
 #include "engine.h"
+
+/*
+ * A maildir folder missing from the listing may still be there, unreadable:
+ * a symlink to a disk that is not mounted, an empty mount point.  Only one
+ * whose name is gone from the file system is gone (mdir-store.h); anything
+ * else fails the folder, and neither side is touched.  Other near stores
+ * (IMAP) list what they have.
+ */
+static int
+near_gone(const struct sync_opts *o, const char *name, struct mf_err *err)
+{
+	struct mf_select_req req = { .readonly = true };
+	struct mf_err e = { 0 };
+
+	if (!(o->near->caps & MF_CAP_DIR_TOKEN))
+		return 0;
+	if (o->near->ops->select_box(o->near, name, &req, NULL, &e) == 0)
+		return mf_err_set(err, MF_E_BOX,
+				  "%s: not listed on the near side, yet it "
+				  "opens: kept",
+				  name);
+	if (e.sys_errno == ENOENT)
+		return 0;
+	mf_err_copy(err, &e);
+	return mf_err_prefix(err, "not listed on the near side, but not "
+				  "gone either: kept");
+}
+
+int
+forget_vanished_near(const struct sync_opts *o, const struct box_pair *pair,
+		     struct mf_err *err)
+{
+	if (near_gone(o, pair->near_name, err) < 0)
+		return -1;
+	if (o->dry_run)
+		return 0;
+	mf_log(MF_LOG_NOTICE, MF_LOGC_SYNC,
+	       "%s: vanished on the near side; remove: does not cover the "
+	       "far side, so it is made again and pulled",
+	       pair->near_name);
+	if (state_begin(o->db, err) < 0)
+		return -1;
+	if (state_box_delete(o->db, pair->state->id, err) < 0) {
+		state_rollback(o->db);
+		return -1;
+	}
+	if (state_commit(o->db, err) < 0)
+		return -1;
+	if (o->near->ops->create_box(o->near, pair->near_name, err) < 0)
+		return mf_err_prefix(err, "%s: create", pair->near_name);
+	return 0;
+}
 
 /* The near folder of a vanished far one goes only if all of it is synced. */
 int
@@ -29,6 +88,8 @@ remove_vanished(const struct sync_opts *o, const struct box_pair *pair,
 				  SYNC_BOX_VANISHED_NEAR_KEPT;
 	if (!(o->policy->remove & side) || o->dry_run)
 		return 0;
+	if (!far_gone && near_gone(o, pair->near_name, err) < 0)
+		return -1;
 	side_init(&s, far_gone ? SIDE_NEAR : SIDE_FAR, st, name, NULL);
 	if (side_open(&s, name, true, &status, err) < 0 ||
 	    st->ops->scan(st, &sreq, &res, err) < 0 ||

@@ -2,6 +2,9 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "str.h"
 
 static mf_log_fn *handler;
 static void *handler_ctx;
@@ -40,7 +43,7 @@ mf_log_enabled(enum mf_log_level level, unsigned cat)
 void
 mf_log(enum mf_log_level level, unsigned cat, const char *fmt, ...)
 {
-	char msg[4096];
+	char msg[4096], shown[8192];
 	va_list ap;
 
 	if (!mf_log_enabled(level, cat))
@@ -48,5 +51,7 @@ mf_log(enum mf_log_level level, unsigned cat, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	handler(level, cat, msg, handler_ctx);
+	/* here, so that no caller can forget it (log.h) */
+	mf_str_sanitize(shown, sizeof(shown), msg, strlen(msg));
+	handler(level, cat, shown, handler_ctx);
 }

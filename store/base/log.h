@@ -7,6 +7,14 @@
  * messages are further filtered by category, so "-D" can show the IMAP
  * conversation without the maildir chatter.
  *
+ * A message is one line, and it reaches the handler sanitized: mf_log()
+ * passes the formatted text through mf_str_sanitize() (str.h), so a control
+ * character a server or a file name slipped into it, newline included, is
+ * shown escaped ("\x1b") and cannot act on the terminal or forge a line.
+ * Our own multi-line output is therefore one mf_log() call per line; the
+ * handler adds the line end.  Text sanitized before (the IMAP store does)
+ * passes unchanged: a sanitize is its own sanitize.
+ *
  * Nothing secret may be passed to mf_log(): callers redact at the point of
  * formatting (the IMAP store prints "LOGIN <redacted>").
  */

@@ -7,10 +7,17 @@
 #include <stdint.h>
 
 /*
- * Copy untrusted text (server ALERTs, NO/BAD texts, file names) for display:
- * control characters, DEL and ESC (terminal escapes) become '?', invalid
- * UTF-8 bytes become '?'.  dst always ends with NUL; the result is truncated
- * to dstsize - 1 bytes.  Returns dst.
+ * Copy untrusted text (server ALERTs, NO/BAD texts, mailbox and file names)
+ * for display, so that it cannot move the cursor, recolour or retitle the
+ * terminal, or forge a line of its own.  Printable ASCII and valid UTF-8
+ * (RFC 3629) are copied; everything else is shown escaped: C0 controls
+ * (tab and newline too), DEL, raw bytes 0x80-0xff that are not part of a
+ * valid sequence (the C1 controls among them) as "\x1b", and the C1
+ * controls in their UTF-8 form (U+0080-U+009F) as "\u009b".  A backslash
+ * is copied as it is: the result of a sanitize is its own sanitize, so text
+ * sanitized in a lower layer passes mf_log() unchanged.  dst always ends
+ * with NUL; the result is truncated to dstsize - 1 bytes, never in the
+ * middle of an escape or a character.  Returns dst.
  */
 char *mf_str_sanitize(char *dst, size_t dstsize, const char *src,
 		      size_t srclen);

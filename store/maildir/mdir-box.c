@@ -46,6 +46,61 @@ box_path(const struct mdir_store *st, const char *rel)
 	return rel[0] != '\0' ? mf_path_join(st->root, rel) : xstrdup(st->root);
 }
 
+/* Is a directory between root and path (both excluded) a symlink to
+ * nothing? */
+static bool
+dangling_above(const char *root, const char *path)
+{
+	char *p = xstrdup(path), *slash;
+	size_t rlen = strlen(root);
+	bool found = false;
+
+	while (!found && (slash = strrchr(p, '/')) != NULL &&
+	       (size_t)(slash - p) > rlen) {
+		struct stat sb;
+
+		*slash = '\0';
+		found = stat(p, &sb) < 0 && lstat(p, &sb) == 0;
+	}
+	free(p);
+	return found;
+}
+
+/*
+ * Why a folder's directory did not open.  Only a name that is not there at
+ * all is "does not exist", with sys_errno ENOENT (mdir-private.h): a
+ * symlink to nothing (a disk that is not mounted), also one above the
+ * folder, or a file in its place is a folder that is there but unreadable,
+ * never a deleted one.
+ */
+static int
+open_failed(const char *root, const char *name, const char *path,
+	    struct mf_err *err)
+{
+	struct stat sb;
+
+	if (errno != ENOENT && errno != ENOTDIR)
+		return mf_err_sys(err, MF_E_BOX, "open mailbox %s", name);
+	if (lstat(path, &sb) == 0)
+		return mf_err_set(err, MF_E_BOX, "mailbox %s: %s is %s", name,
+				  path,
+				  S_ISLNK(sb.st_mode) ?
+					  "a symlink to nothing (a disk "
+					  "that is not mounted?)" :
+					  "not a directory");
+	if (errno != ENOENT)
+		return mf_err_sys(err, MF_E_BOX, "open mailbox %s", name);
+	if (dangling_above(root, path))
+		return mf_err_set(err, MF_E_BOX,
+				  "mailbox %s: a folder above it is a symlink "
+				  "to nothing (a disk that is not mounted?)",
+				  name);
+	mf_err_set(err, MF_E_BOX, "mailbox %s does not exist", name);
+	if (err != NULL)
+		err->sys_errno = ENOENT;
+	return -1;
+}
+
 int
 mdir_box_open(struct mdir_store *st, const char *name, struct mdir_box **box_r,
 	      struct mf_err *err)
@@ -61,13 +116,13 @@ mdir_box_open(struct mdir_store *st, const char *name, struct mdir_box **box_r,
 	path = box_path(st, rel);
 	free(rel);
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(path);
 	if (fd < 0) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return mf_err_set(err, MF_E_BOX,
-					  "mailbox %s does not exist", name);
-		return mf_err_sys(err, MF_E_BOX, "open mailbox %s", name);
+		int ret = open_failed(st->root, name, path, err);
+
+		free(path);
+		return ret;
 	}
+	free(path);
 	box = xcalloc(1, sizeof(*box));
 	box->refs = 1;
 	box->name = xstrdup(name);
@@ -377,6 +432,29 @@ add_parents(struct list_ctx *lc)
 	lc->n = o;
 }
 
+/* Once per store: clean the tmp/ of every listed folder (mdir-store.h). */
+static void
+tidy_tmp(struct mdir_store *st, const struct mf_box_list *list)
+{
+	size_t i;
+
+	st->tidy_tmp = false;
+	for (i = 0; i < list->n; i++) {
+		struct mdir_box *box = NULL;
+		struct mf_err e = { 0 };
+		unsigned n = 0;
+
+		if (list->v[i].attrs & MF_BOX_NOSELECT)
+			continue;
+		if (mdir_box_open(st, list->v[i].name, &box, &e) < 0 ||
+		    mdir_tmp_clean(box->dir_fd, st->host, time(NULL),
+				   &st->started, &n, &e) < 0)
+			mf_log(MF_LOG_WARN, MF_LOGC_MAILDIR, "%s: %s",
+			       list->v[i].name, e.msg);
+		mdir_box_unref(&box);
+	}
+}
+
 int
 mdir_list_boxes(struct mf_store *mst, bool status, struct mf_box_list **list_r,
 		struct mf_err *err)
@@ -432,6 +510,8 @@ mdir_list_boxes(struct mf_store *mst, bool status, struct mf_box_list **list_r,
 		if (!(list->v[i].attrs & MF_BOX_HASCHILDREN))
 			list->v[i].attrs |= MF_BOX_HASNOCHILDREN;
 	free(lc.v);
+	if (st->tidy_tmp)
+		tidy_tmp(st, list);
 	*list_r = list;
 	return 0;
 }
@@ -602,7 +682,8 @@ mdir_delete_box(struct mf_store *mst, const char *name, struct mf_err *err)
 			   name, cur + new_);
 		goto out;
 	}
-	if (mdir_tmp_clean(box->dir_fd, st->host, time(NULL), &stale, err) < 0)
+	if (mdir_tmp_clean(box->dir_fd, st->host, time(NULL), &st->started,
+			   &stale, err) < 0)
 		goto out;
 	tmp = count_entries(box->dir_fd, "tmp");
 	if (tmp != 0) {

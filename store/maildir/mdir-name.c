@@ -371,17 +371,18 @@ skip_digits(const char *p, bool hex, uint64_t *value_r)
 }
 
 bool
-mdir_name_tmp_parse(const char *name, pid_t *pid_r, const char **host_r)
+mdir_name_tmp_parse(const char *name, pid_t *pid_r, const char **host_r,
+		    int64_t *sec_r)
 {
 	size_t plen = sizeof(MDIR_TMP_PREFIX) - 1;
 	const char *p = name;
-	uint64_t pid = 0;
+	uint64_t pid = 0, sec = 0;
 
 	/* "<sec>.M<usec>P<pid>Q<counter>R<rand hex>.<host>" */
 	if (strncmp(p, MDIR_TMP_PREFIX, plen) != 0)
 		return false;
 	p += plen;
-	if ((p = skip_digits(p, false, NULL)) == NULL || *p++ != '.' ||
+	if ((p = skip_digits(p, false, &sec)) == NULL || *p++ != '.' ||
 	    *p++ != 'M' || (p = skip_digits(p, false, NULL)) == NULL ||
 	    *p++ != 'P' || (p = skip_digits(p, false, &pid)) == NULL ||
 	    *p++ != 'Q' || (p = skip_digits(p, false, NULL)) == NULL ||
@@ -392,5 +393,7 @@ mdir_name_tmp_parse(const char *name, pid_t *pid_r, const char **host_r)
 		return false;
 	*pid_r = (pid_t)pid;
 	*host_r = p;
+	if (sec_r != NULL)
+		*sec_r = sec > INT64_MAX ? INT64_MAX : (int64_t)sec;
 	return true;
 }

@@ -125,8 +125,10 @@ int mdir_name_tmp(char *buf, size_t size, const char *key, struct mf_err *err);
 /*
  * Is name a tmp/ name of ours, MDIR_TMP_PREFIX followed by a key exactly
  * as mdir_name_make_key() makes it?  Then *pid_r is the delivering
- * process (> 0) and *host_r points at the escaped host in name.
+ * process (> 0), *host_r points at the escaped host in name and *sec_r
+ * (unless NULL) is the key's time: when the delivery began.
  */
-bool mdir_name_tmp_parse(const char *name, pid_t *pid_r, const char **host_r);
+bool mdir_name_tmp_parse(const char *name, pid_t *pid_r, const char **host_r,
+			 int64_t *sec_r);
 
 #endif

@@ -55,6 +55,10 @@ struct mdir_store {
 	struct mdir_dsink **pending;
 	size_t npending, pending_cap;
 	char host[64]; /* escaped host name for unique names */
+	/* when the store was opened: tmp/ files of our pid older than this
+	 * are of an earlier process (mdir-tmp.h) */
+	struct timespec started;
+	bool tidy_tmp; /* cfg->tidy_tmp, cleared once done */
 	/* keywords reported as left without a letter, per folder, so that
 	 * each is reported once (mdir_box_kw_ensure) */
 	char *kw_noted_box, *kw_noted;
@@ -66,7 +70,9 @@ struct mdir_store {
 /* mdir-box.c */
 
 /*
- * Open the folder box (must exist with cur/ new/ tmp/); MF_E_BOX if not.
+ * Open the folder box (must exist with cur/ new/ tmp/); MF_E_BOX if not,
+ * with sys_errno ENOENT only when nothing at all is in its place (not a
+ * symlink to nothing, not an empty directory: vanish.c relies on it).
  * The new box has one reference, freed with mdir_box_unref().
  */
 int mdir_box_open(struct mdir_store *st, const char *box,

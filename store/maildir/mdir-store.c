@@ -116,7 +116,7 @@ mdir_select_box(struct mf_store *mst, const char *name,
 	st->readonly = req != NULL && req->readonly;
 	/* what crashed or killed deliveries of ours left in tmp/ */
 	if (!st->readonly && mdir_tmp_clean(box->dir_fd, st->host, time(NULL),
-					    &stale, &cerr) < 0)
+					    &st->started, &stale, &cerr) < 0)
 		mf_log(MF_LOG_WARN, MF_LOGC_MAILDIR, "%s: %s", name, cerr.msg);
 	if (status_r != NULL) {
 		memset(status_r, 0, sizeof(*status_r));
@@ -773,12 +773,14 @@ mdir_store_create(const struct mdir_store_cfg *cfg, struct mf_store **st_r,
 	st->root = strip_root(cfg->path);
 	st->layout = cfg->layout;
 	st->no_fsync = cfg->no_fsync;
+	st->tidy_tmp = cfg->tidy_tmp;
 	st->trash = cfg->trash != NULL ? xstrdup(cfg->trash) : NULL;
 	if (st->trash != NULL && mdir_box_is_inbox(st->trash)) {
 		free(st->trash);
 		st->trash = xstrdup("INBOX");
 	}
 	mdir_index_init(&st->idx);
+	clock_gettime(CLOCK_REALTIME, &st->started);
 	if (gethostname(host, sizeof(host) - 1) < 0)
 		host[0] = '\0';
 	mdir_name_escape_host(host, st->host, sizeof(st->host));

@@ -61,8 +61,22 @@ struct mdir_store_cfg {
 	bool no_fsync;
 	/* remove(): move to this folder instead of unlinking; NULL unlink */
 	const char *trash;
+	/*
+	 * The first list_boxes() also removes the dead deliveries of ours
+	 * from every folder's tmp/ (mdir-tmp.h), not only from the folders a
+	 * run selects: a folder with nothing to sync is not selected, and
+	 * what a crash left there would otherwise stay until it changes.
+	 * Off for a dry run, which changes nothing.
+	 */
+	bool tidy_tmp;
 };
 
+/*
+ * select_box() of a folder fails with sys_errno ENOENT only when nothing is
+ * in its place: a folder on a disk that is not mounted (a symlink to
+ * nothing, an empty mount point) fails with another message and sys_errno
+ * 0, so that the engine never takes it for one the user deleted.
+ */
 int mdir_store_create(const struct mdir_store_cfg *cfg, struct mf_store **st_r,
 		      struct mf_err *err);
 

@@ -17,8 +17,31 @@
 #include "base/str.h"
 #include "mdir-name.h"
 
+/* Did st change before started?  Then no delivery of this process made
+ * it. */
+static bool
+before(const struct stat *st, const struct timespec *started)
+{
+	if (started == NULL)
+		return false;
+	return st->st_ctim.tv_sec < started->tv_sec ||
+	       (st->st_ctim.tv_sec == started->tv_sec &&
+		st->st_ctim.tv_nsec < started->tv_nsec);
+}
+
+/* A dead delivery of ours on this host: its process is gone, or it is of
+ * an earlier process that had our pid. */
+static bool
+dead_here(pid_t pid, const struct stat *st, const struct timespec *started)
+{
+	if (pid == getpid())
+		return before(st, started);
+	return kill(pid, 0) < 0 && errno == ESRCH;
+}
+
 int
-mdir_tmp_clean(int dir_fd, const char *host, time_t now, unsigned *removed_r,
+mdir_tmp_clean(int dir_fd, const char *host, time_t now,
+	       const struct timespec *started, unsigned *removed_r,
 	       struct mf_err *err)
 {
 	struct dirent *de;
@@ -38,17 +61,20 @@ mdir_tmp_clean(int dir_fd, const char *host, time_t now, unsigned *removed_r,
 	while ((de = readdir(d)) != NULL) {
 		struct stat st;
 		const char *fhost;
+		int64_t born;
 		pid_t pid;
 		bool dead;
 
-		if (!mdir_name_tmp_parse(de->d_name, &pid, &fhost))
+		if (!mdir_name_tmp_parse(de->d_name, &pid, &fhost, &born))
 			continue; /* not ours: never touched */
 		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISREG(st.st_mode))
 			continue;
-		dead = now - st.st_mtime >= MDIR_TMP_STALE_SECS ||
+		if (born < (int64_t)st.st_mtime)
+			born = (int64_t)st.st_mtime;
+		dead = (int64_t)now - born >= MDIR_TMP_STALE_SECS ||
 		       (host != NULL && strcmp(fhost, host) == 0 &&
-			pid != getpid() && kill(pid, 0) < 0 && errno == ESRCH);
+			dead_here(pid, &st, started));
 		if (!dead)
 			continue; /* maybe a delivery in progress */
 		if (unlinkat(fd, de->d_name, 0) == 0) {

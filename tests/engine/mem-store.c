@@ -512,9 +512,13 @@ mem_select_box(struct mf_store *st, const char *box,
 	(void)req;
 	if (f != 0)
 		return fail_call(m, "select_box", f, err);
-	if (x == NULL)
-		return mf_err_set(err, MF_E_BOX, "select %s: no such folder",
-				  box);
+	if (x == NULL) {
+		/* as the maildir store says it (mdir-store.h): not there */
+		mf_err_set(err, MF_E_BOX, "select %s: no such folder", box);
+		if (err != NULL)
+			err->sys_errno = ENOENT;
+		return -1;
+	}
 	m->sel = (long)(x - m->boxes);
 	if (status_r != NULL)
 		fill_status(m, x, status_r);

@@ -244,7 +244,8 @@ check "silent server: timed out" \
 start alert.script
 list none
 check "(f) alert: exit 0" test "$rc" -eq 0
-check "(f) alert: shown" grep -q 'server alert: ?\[31mSystem going down?\]0;pwned? at noon' "$tmp/err"
+check "(f) alert: shown escaped" grep -qF \
+	'server alert: \x1b[31mSystem going down\x1b]0;pwned\x07 at noon' "$tmp/err"
 check "(f) alert: no escape bytes" absent $'\x1b|\x07' "$tmp/err"
 
 echo "1..$n"

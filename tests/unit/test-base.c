@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -13,6 +14,7 @@
 #include "base/cancel.h"
 #include "base/crlf.h"
 #include "base/err.h"
+#include "base/log.h"
 #include "base/str.h"
 
 static void
@@ -59,14 +61,27 @@ test_sanitize(void **state)
 		const char *out;
 	} rows[] = {
 		{ "plain text", "plain text" },
-		{ "bell\a and \x1b[31mred", "bell? and ?[31mred" },
-		{ "tab\there", "tab here" },
+		{ "bell\a and \x1b[31mred", "bell\\x07 and \\x1b[31mred" },
+		{ "tab\there", "tab\\x09here" },
+		{ "two\nlines\r", "two\\x0alines\\x0d" },
 		{ "caf\xc3\xa9", "caf\xc3\xa9" }, /* valid UTF-8 */
-		{ "bad \xc3 utf8", "bad ? utf8" },
-		{ "c1 \xc2\x9b csi", "c1 ?? csi" }, /* C1 CSI */
-		{ "del\x7f", "del?" },
+		{ "\xe2\x82\xac \xf0\x9f\x93\xa7",
+		  "\xe2\x82\xac \xf0\x9f\x93\xa7" },
+		{ "bad \xc3 utf8", "bad \\xc3 utf8" },
+		{ "c1 \xc2\x9b csi", "c1 \\u009b csi" }, /* C1 CSI as UTF-8 */
+		{ "c1 \xc2\x80\xc2\x9f", "c1 \\u0080\\u009f" },
+		{ "nbsp \xc2\xa0", "nbsp \xc2\xa0" }, /* U+00A0 is no control */
+		{ "raw \x9b\x84 c1",
+		  "raw \\x9b\\x84 c1" }, /* C1 as raw bytes */
+		{ "del\x7f", "del\\x7f" },
+		{ "overlong \xc0\xaf \xe0\x80\xaf", "overlong \\xc0\\xaf "
+						    "\\xe0\\x80\\xaf" },
+		{ "surrogate \xed\xa0\x80", "surrogate \\xed\\xa0\\x80" },
+		{ "too big \xf4\x90\x80\x80", "too big \\xf4\\x90\\x80\\x80" },
+		{ "cut \xe2\x82", "cut \\xe2\\x82" },
+		{ "back\\slash", "back\\slash" },
 	};
-	char out[64];
+	char out[64], again[64];
 	size_t i;
 
 	(void)state;
@@ -76,10 +91,47 @@ test_sanitize(void **state)
 		if (strcmp(out, rows[i].out) != 0)
 			fail_msg("row %zu: got '%s' want '%s'", i, out,
 				 rows[i].out);
+		/* a sanitize is its own sanitize (mf_log() relies on it) */
+		mf_str_sanitize(again, sizeof(again), out, strlen(out));
+		if (strcmp(again, out) != 0)
+			fail_msg("row %zu: not idempotent: '%s'", i, again);
 	}
-	/* truncation never splits a UTF-8 sequence */
+	/* a NUL inside the length is a control too */
+	mf_str_sanitize(out, sizeof(out), "a\0b", 3);
+	assert_string_equal(out, "a\\x00b");
+	/* truncation never splits a UTF-8 sequence or an escape */
 	mf_str_sanitize(out, 5, "abc\xc3\xa9", 5);
 	assert_string_equal(out, "abc");
+	mf_str_sanitize(out, 6, "ab\x1b", 3);
+	assert_string_equal(out, "ab");
+	mf_str_sanitize(out, 7, "ab\x1b", 3);
+	assert_string_equal(out, "ab\\x1b");
+	mf_str_sanitize(out, 1, "abc", 3);
+	assert_string_equal(out, "");
+}
+
+/* Whatever a caller formats, the handler gets no control character. */
+static char logged[8192];
+
+static void
+log_capture(enum mf_log_level level, unsigned cat, const char *msg, void *ctx)
+{
+	(void)level;
+	(void)cat;
+	(void)ctx;
+	snprintf(logged, sizeof(logged), "%s", msg);
+}
+
+static void
+test_log_sanitizes(void **state)
+{
+	(void)state;
+	mf_log_set_handler(log_capture, NULL);
+	mf_log(MF_LOG_WARN, MF_LOGC_GENERAL, "%s: NO %s", "box\x1b]0;x\a",
+	       "text\nerror: forged\xc2\x9b");
+	mf_log_set_handler(NULL, NULL);
+	assert_string_equal(logged, "box\\x1b]0;x\\x07: NO "
+				    "text\\x0aerror: forged\\u009b");
 }
 
 static void
@@ -272,6 +324,7 @@ main(void)
 		cmocka_unit_test(test_err_prefix),
 		cmocka_unit_test(test_buf_limit),
 		cmocka_unit_test(test_sanitize),
+		cmocka_unit_test(test_log_sanitizes),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_crlf),
 		cmocka_unit_test(test_crlf_random),

@@ -252,7 +252,7 @@ static const struct bcase cases[] = {
 	  .expect = "no folder 'Junk' in channel" },
 	{ "only error sanitizes the name", .only = "x\x1b[2J", .far = "INBOX",
 	  .near = "INBOX", .error = MF_E_USAGE,
-	  .expect = "no folder 'x?[2J' in channel" },
+	  .expect = "no folder 'x\\x1b[2J' in channel" },
 
 	/* ---- hostile lists ---- */
 	{ "duplicate far name: the first wins", .far = "INBOX,A=noselect,A",

@@ -316,7 +316,9 @@ test_tmp_names(void **state)
 	for (i = 0; i < MF_N_ELEMENTS(rows); i++) {
 		const char *host = NULL;
 		pid_t pid = 0;
-		bool ours = mdir_name_tmp_parse(rows[i].name, &pid, &host);
+		int64_t sec = -1;
+		bool ours = mdir_name_tmp_parse(rows[i].name, &pid, &host,
+						&sec);
 
 		if (ours != rows[i].ours)
 			fail_msg("row %zu (%s): ours %d", i, rows[i].name,
@@ -325,6 +327,8 @@ test_tmp_names(void **state)
 			continue;
 		assert_int_equal(pid, rows[i].pid);
 		assert_string_equal(host, rows[i].host);
+		/* the key's seconds, right after the prefix */
+		assert_true(sec == strtoll(rows[i].name + 10, NULL, 10));
 	}
 	/* what mdir_name_make_key() makes parses back */
 	assert_int_equal(mdir_name_tmp(buf, sizeof(buf),

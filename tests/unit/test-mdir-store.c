@@ -26,6 +26,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "maildir/mdir-name.h"
+#include "maildir/mdir-tmp.h"
 #include "maildir/mdir-token.h"
 #include "maildir/mdir-store.h"
 #include "flags.h"
@@ -1671,6 +1672,116 @@ test_crash_leftovers_in_tmp(void **state)
 	fixture_close(&fx);
 }
 
+/* Only a folder with nothing in its place "does not exist" (ENOENT): one
+ * on a disk that is not mounted is there, unreadable (mdir-store.h). */
+static void
+test_select_absent_or_unmounted(void **state)
+{
+	static const struct {
+		const char *box, *msg;
+		int sys_errno;
+	} rows[] = {
+		{ "Nope", "mailbox Nope does not exist", ENOENT },
+		{ "Gone/Deep", "mailbox Gone/Deep does not exist", ENOENT },
+		{ "Link", "is a symlink to nothing", 0 },
+		{ "Up/Child", "a folder above it is a symlink to nothing", 0 },
+		{ "Empty", "is not a maildir", 0 },
+		{ "File", "is not a directory", 0 },
+	};
+	struct fixture fx;
+	char *p;
+	size_t i;
+
+	(void)state;
+	fixture_open(&fx, MDIR_LAYOUT_FS, NULL);
+	p = path_of(&fx, "Link");
+	assert_int_equal(symlink("/nonexistent/mailferry-disk", p), 0);
+	free(p);
+	p = path_of(&fx, "Up");
+	assert_int_equal(symlink("/nonexistent/mailferry-disk", p), 0);
+	free(p);
+	p = path_of(&fx, "Empty");
+	assert_int_equal(mkdir(p, 0700), 0);
+	free(p);
+	put_file(&fx, "File", "x\n");
+	for (i = 0; i < MF_N_ELEMENTS(rows); i++) {
+		struct mf_err err = { 0 };
+
+		assert_int_equal(fx.st->ops->select_box(fx.st, rows[i].box,
+							NULL, NULL, &err),
+				 -1);
+		if (strstr(err.msg, rows[i].msg) == NULL ||
+		    err.sys_errno != rows[i].sys_errno)
+			fail_msg("%s: '%s' errno %d", rows[i].box, err.msg,
+				 err.sys_errno);
+	}
+	fixture_close(&fx);
+}
+
+/* A file with our own pid: ours while it is newer than our start, else an
+ * earlier process's that had the same pid (a container's every run). */
+static void
+test_tmp_same_pid(void **state)
+{
+	struct fixture fx;
+	struct mf_err err = { 0 };
+	struct timespec later, earlier;
+	char mine[160], host[64], hn[256] = "", *inbox;
+	unsigned removed = 9;
+	int fd;
+
+	(void)state;
+	if (gethostname(hn, sizeof(hn) - 1) < 0)
+		hn[0] = '\0';
+	mdir_name_escape_host(hn, host, sizeof(host));
+	snprintf(mine, sizeof(mine),
+		 "INBOX/tmp/mailferry.1732780005.M1P%ldQ1R0.%s", (long)getpid(),
+		 host);
+	fixture_open(&fx, MDIR_LAYOUT_FS, NULL);
+	create_select(fx.st, "INBOX");
+	put_file(&fx, mine, "x\n");
+	inbox = path_of(&fx, "INBOX");
+	fd = open(inbox, O_RDONLY | O_DIRECTORY);
+	assert_true(fd >= 0);
+	clock_gettime(CLOCK_REALTIME, &earlier);
+	earlier.tv_sec -= 10;
+	later = earlier;
+	later.tv_sec += 20;
+	/* we started before it changed: a delivery of ours, kept */
+	must(mdir_tmp_clean(fd, host, time(NULL), &earlier, &removed, &err),
+	     &err, "clean");
+	assert_int_equal(removed, 0);
+	assert_true(exists(&fx, mine));
+	must(mdir_tmp_clean(fd, host, time(NULL), NULL, &removed, &err), &err,
+	     "clean");
+	assert_int_equal(removed, 0);
+	assert_true(exists(&fx, mine));
+	/* we started after it changed: an earlier process's, removed */
+	must(mdir_tmp_clean(fd, host, time(NULL), &later, &removed, &err), &err,
+	     "clean");
+	assert_int_equal(removed, 1);
+	assert_false(exists(&fx, mine));
+	/* a live delivery of an old message: its mtime is the message's
+	 * date, years back, but its name says it began now: kept */
+	snprintf(mine, sizeof(mine), "INBOX/tmp/mailferry.%lld.M1P%ldQ1R0.%s",
+		 (long long)time(NULL), (long)getppid(), host);
+	put_file(&fx, mine, "x\n");
+	set_mtime(&fx, mine, time(NULL) - 400 * 86400, 0);
+	must(mdir_tmp_clean(fd, host, time(NULL), &later, &removed, &err), &err,
+	     "clean");
+	assert_int_equal(removed, 0);
+	assert_true(exists(&fx, mine));
+	/* the same 37 hours on: stale */
+	must(mdir_tmp_clean(fd, host, time(NULL) + 37 * 3600, &later, &removed,
+			    &err),
+	     &err, "clean");
+	assert_int_equal(removed, 1);
+	assert_false(exists(&fx, mine));
+	close(fd);
+	free(inbox);
+	fixture_close(&fx);
+}
+
 static void
 test_duplicates(void **state)
 {
@@ -1922,6 +2033,8 @@ main(void)
 		cmocka_unit_test(test_remove),
 		cmocka_unit_test(test_remove_to_trash),
 		cmocka_unit_test(test_crash_leftovers_in_tmp),
+		cmocka_unit_test(test_tmp_same_pid),
+		cmocka_unit_test(test_select_absent_or_unmounted),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_scan_extras),
 		cmocka_unit_test(test_scan_huge_header),
