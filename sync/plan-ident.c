@@ -18,6 +18,7 @@ plan_ident_need(const struct plan_input *in, struct plan_ident_need *need)
 	bool *known_far = xcalloc(in->nfar + 1, sizeof(bool));
 	bool *known_near = xcalloc(in->nnear + 1, sizeof(bool));
 	bool pending_far = false, pending_near = false;
+	bool reset = in->far_reset || in->near_reset;
 	size_t i, new_far = 0, new_near = 0;
 
 	memset(need, 0, sizeof(*need));
@@ -29,11 +30,18 @@ plan_ident_need(const struct plan_input *in, struct plan_ident_need *need)
 			pending_far = true;
 		if (row->pending == STATE_PENDING_PULL && in->near_uids)
 			pending_near = true;
-		/* after a reset no recorded UID means anything */
-		k = in->far_reset ? -1 : plan_find_far(in, row->far_uid);
+		/* after a reset no recorded UID means anything, and a row
+		 * that is not found again by its identity (one a stopped
+		 * first run left without it) is forgotten, which makes its
+		 * message on the other side new as well (plan.c,
+		 * plan_recorded_row and plan_pending_row): so nothing
+		 * counts as known on either side then */
+		if (reset)
+			continue;
+		k = plan_find_far(in, row->far_uid);
 		if (k >= 0)
 			known_far[k] = true;
-		k = in->near_reset ? -1 : plan_find_near(in, row);
+		k = plan_find_near(in, row);
 		if (k >= 0)
 			known_near[k] = true;
 	}

@@ -148,7 +148,13 @@ open_pair(struct box_run *r, const struct box_pair *pair, struct mf_err *err)
 		return 0;
 	if (state_begin(o->db, err) < 0)
 		return -1;
-	/* no rows yet: all it will record is what the near side stores */
+	/* no rows yet: all it will record is what the near side stores.
+	 * The UIDVALIDITY goes in at once: a first run stopped after some
+	 * copies leaves rows whose UIDs only mean something under it, and a
+	 * change before the next run must be seen (snapshot.c, s->reset).
+	 * UIDNEXT stays 0 ("nothing known yet") until the run is recorded. */
+	r->sbox->far.uidvalidity = r->far.status.uidvalidity;
+	r->sbox->near.uidvalidity = r->near.status.uidvalidity;
 	if (state_box_add(o->db, r->sbox, err) < 0 ||
 	    ((o->near->caps & MF_CAP_KEYWORDS) &&
 	     near_kw_mark(o->db, r->sbox->id, err) < 0)) {

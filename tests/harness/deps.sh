@@ -14,7 +14,7 @@
 
 mf_deps_default=(
 	gcc libc6-dev meson ninja-build pkg-config
-	libsqlite3-dev libssl-dev libyaml-dev zlib1g-dev libcmocka-dev
+	libsqlite3-dev sqlite3 libssl-dev libyaml-dev zlib1g-dev libcmocka-dev
 	dovecot-core dovecot-imapd openssl ca-certificates
 	clang clang-format python3
 	isync offlineimap3 neomutt notmuch tmux

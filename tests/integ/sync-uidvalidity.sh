@@ -49,4 +49,44 @@ sleep 2.2
 mf -v sync >"$T/out2" 2>&1
 check "next sync has nothing to do" \
 	grep -q "pulled 0, pushed 0, flags 0/0, deleted 0/0$" "$T/out2"
+# A first sync stopped after its copies, before it recorded the folder:
+# the rows it left name UIDs of the UIDVALIDITY of that run.  When that
+# changes before the next run (here: UID 1 expunged, then the index
+# rebuilt, so every UID shifts), the rows must not be paired with the new
+# UIDs, or deleting one local message would expunge another on the server.
+gen_msgs "$T/part" 101 110 part
+mf_harness doveadm mailbox create Part >/dev/null 2>&1
+mf_harness seed Part "$T"/part/* >/dev/null 2>&1
+# one step per run until the copies are there, the folder not recorded
+for i in 1 2 3 4 5 6 7 8; do
+	[ "$(count "$LOCAL/Part" 2>/dev/null)" = 10 ] && break
+	MAILFERRY_TEST_STOP_AFTER=$i mf -q sync >/dev/null 2>&1
+done
+check "the stopped first sync left Part's copies, unrecorded" \
+	test "$(count "$LOCAL/Part")" -eq 10 -a "$(sqlite3 "$T/state/c.db" \
+		"SELECT far_uidnext FROM boxes WHERE far_name = 'Part'")" = 0
+check "and recorded the UIDVALIDITY they belong to" \
+	test "$(sqlite3 "$T/state/c.db" \
+		"SELECT far_uidvalidity FROM boxes WHERE far_name = 'Part'")" \
+		= "$(mf_harness doveadm -f flow mailbox status uidvalidity Part |
+			sed 's/.*=//')"
+mf_harness doveadm expunge mailbox Part uid 1 >/dev/null 2>&1
+mf_harness uidvalidity Part --reset >/dev/null 2>&1
+mf -v sync >"$T/out3" 2>&1
+check "sync after the change exits 0" test $? -eq 0
+rm -f "$(local_file Part m101.part)" "$(local_file Part m105.part)"
+mf -v sync >>"$T/out3" 2>&1
+check "a local deletion after it exits 0" test $? -eq 0
+check "the message deleted locally is gone from the server" \
+	test -z "$(server_uid Part m105.part)"
+for id in 102 103 104 106 107 108 109 110; do
+	[ -n "$(server_uid Part m$id.part)" ] || echo "m$id" >>"$T/lost"
+done
+check "no other message was expunged on the server" test ! -s "$T/lost"
+[ -s "$T/lost" ] && sed 's/^/# lost: /' "$T/lost"
+check "after the change: matched again, nothing pulled" \
+	grep -q "Part: pulled 0, pushed 1, .*matched 9" "$T/out3"
+same_sides "both sides agree after the change"
+no_duplicates "$LOCAL" "no duplicates locally after the change"
+no_duplicates "$MF_MAILDIR" "no duplicates on the server after the change"
 finish
