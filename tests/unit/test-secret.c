@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -106,6 +107,67 @@ test_commands(void **state)
 			fail_msg("row %zu: message shows the command", i);
 		free(s);
 	}
+}
+
+/* Is a process with this exact command line left?  (pgrep -x -f) */
+static bool
+left_running(const char *cmdline)
+{
+	char cmd[200];
+
+	snprintf(cmd, sizeof(cmd), "pgrep -x -f '%s' >/dev/null", cmdline);
+	return system(cmd) == 0;
+}
+
+static void
+test_timeout(void **state)
+{
+	static const struct {
+		const char *cmd;
+		const char *leftover; /* a process it starts */
+	} rows[] = {
+		{ "sleep 1234.5", "sleep 1234.5" },
+		/* a child in the background holds stdout open */
+		{ "sleep 1234.6 & sleep 1234.6", "sleep 1234.6" },
+		/* stdout closed after the line, but it never exits */
+		{ "echo pw; exec >&-; sleep 1234.7", "sleep 1234.7" },
+		/* SIGTERM ignored: SIGKILL after the grace */
+		{ "trap '' TERM; sleep 1234.8", "sleep 1234.8" },
+	};
+	struct config_account acct;
+	struct mf_err err;
+	struct timespec t0, t1;
+	size_t i;
+	char *s;
+
+	(void)state;
+	init_account(&acct);
+	acct.secret_timeout_ms = 1000;
+	for (i = 0; i < MF_N_ELEMENTS(rows); i++) {
+		acct.password_command = rows[i].cmd;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (get(&acct, IMAP_SECRET_PASSWORD, &err) != NULL)
+			fail_msg("row %zu: succeeded", i);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (strstr(err.msg, "account 'work': password_command did "
+				    "not finish within 1 s") == NULL ||
+		    err.cls != MF_E_AUTH)
+			fail_msg("row %zu: message '%s'", i, err.msg);
+		/* 1 s, the 1 s grace: a bound on a hang, not a speed test */
+		if (t1.tv_sec - t0.tv_sec > 6)
+			fail_msg("row %zu: took %ld s", i,
+				 (long)(t1.tv_sec - t0.tv_sec));
+		if (left_running(rows[i].leftover))
+			fail_msg("row %zu: '%s' still runs", i,
+				 rows[i].leftover);
+	}
+	/* the default applies without password_command_timeout */
+	acct.secret_timeout_ms = 0;
+	acct.password_command = "echo quick";
+	s = get(&acct, IMAP_SECRET_PASSWORD, &err);
+	assert_non_null(s);
+	assert_string_equal(s, "quick");
+	free(s);
 }
 
 static void
@@ -301,6 +363,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_commands),
+		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_env_and_plain),
 		cmocka_unit_test(test_oauth),
 		cmocka_unit_test(test_no_terminal),
