@@ -109,42 +109,49 @@ test_commands(void **state)
 	}
 }
 
-/* Is a process with this exact command line left?  (pgrep -x -f) */
-static bool
-left_running(const char *cmdline)
+/* tmpl with each '@' replaced by pid. */
+static void
+with_pid(const char *tmpl, long pid, char *out, size_t size)
 {
-	char cmd[200];
+	size_t o = 0;
 
-	snprintf(cmd, sizeof(cmd), "pgrep -x -f '%s' >/dev/null", cmdline);
-	return system(cmd) == 0;
+	for (; *tmpl != '\0' && o + 24 < size; tmpl++) {
+		if (*tmpl == '@')
+			o += (size_t)snprintf(out + o, size - o, "%ld", pid);
+		else
+			out[o++] = *tmpl;
+	}
+	out[o] = '\0';
 }
 
 static void
 test_timeout(void **state)
 {
-	static const struct {
-		const char *cmd;
-		const char *leftover; /* a process it starts */
-	} rows[] = {
-		{ "sleep 1234.5", "sleep 1234.5" },
+	/* sleeps with our pid in the argument (a parallel run has another);
+	 * short, so a failure leaves nothing for long */
+	static const char *const tmpls[] = {
+		"sleep 29.@1",
 		/* a child in the background holds stdout open */
-		{ "sleep 1234.6 & sleep 1234.6", "sleep 1234.6" },
+		"sleep 29.@2 & sleep 29.@2",
 		/* stdout closed after the line, but it never exits */
-		{ "echo pw; exec >&-; sleep 1234.7", "sleep 1234.7" },
+		"echo pw; exec >&-; sleep 29.@3",
 		/* SIGTERM ignored: SIGKILL after the grace */
-		{ "trap '' TERM; sleep 1234.8", "sleep 1234.8" },
+		"trap '' TERM; sleep 29.@4",
 	};
 	struct config_account acct;
 	struct mf_err err;
 	struct timespec t0, t1;
+	char cmd[200], left[100];
+	long me = (long)getpid();
 	size_t i;
 	char *s;
 
 	(void)state;
 	init_account(&acct);
 	acct.secret_timeout_ms = 1000;
-	for (i = 0; i < MF_N_ELEMENTS(rows); i++) {
-		acct.password_command = rows[i].cmd;
+	for (i = 0; i < MF_N_ELEMENTS(tmpls); i++) {
+		with_pid(tmpls[i], me, cmd, sizeof(cmd));
+		acct.password_command = cmd;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (get(&acct, IMAP_SECRET_PASSWORD, &err) != NULL)
 			fail_msg("row %zu: succeeded", i);
@@ -157,9 +164,11 @@ test_timeout(void **state)
 		if (t1.tv_sec - t0.tv_sec > 6)
 			fail_msg("row %zu: took %ld s", i,
 				 (long)(t1.tv_sec - t0.tv_sec));
-		if (left_running(rows[i].leftover))
-			fail_msg("row %zu: '%s' still runs", i,
-				 rows[i].leftover);
+		snprintf(left, sizeof(left),
+			 "pgrep -f 'sleep 29\\.%ld%zu( |$)' >/dev/null", me,
+			 i + 1);
+		if (system(left) == 0)
+			fail_msg("row %zu: a sleep of it still runs", i);
 	}
 	/* the default applies without password_command_timeout */
 	acct.secret_timeout_ms = 0;
