@@ -367,6 +367,50 @@ test_prompt_interrupted(void **state)
 	close(master);
 }
 
+/*
+ * A password_command that reads the terminal (as gpg may for its
+ * passphrase) runs in a group of its own: it must get the terminal, not
+ * SIGTTIN, and we must get it back.
+ */
+static void
+test_command_on_terminal(void **state)
+{
+	char buf[1024] = "";
+	size_t len = 0;
+	int master, status;
+	pid_t pid;
+
+	(void)state;
+	fflush(NULL);
+	pid = forkpty(&master, NULL, NULL, NULL);
+	if (pid < 0)
+		fail_msg("forkpty: %s", strerror(errno));
+	if (pid == 0) {
+		struct config_account acct;
+		struct mf_err err = { 0 };
+		char *s = NULL;
+		int ret;
+
+		init_account(&acct);
+		acct.password_command = "printf 'say: ' >&2; read -r p; "
+					"echo \"$p\"";
+		acct.secret_timeout_ms = 20000;
+		ret = secret_get(&acct, IMAP_SECRET_PASSWORD, &s, &err);
+		printf("ret=%d secret=[%s] fg=%d %s\n", ret, s != NULL ? s : "",
+		       tcgetpgrp(STDIN_FILENO) == getpgrp(), err.msg);
+		fflush(stdout);
+		_exit(0);
+	}
+	if (!read_until(master, buf, sizeof(buf), &len, "say: "))
+		fail_msg("no question, got '%s'", buf);
+	assert_int_equal(write(master, "from-tty\n", 9), 9);
+	assert_true(read_until(master, buf, sizeof(buf), &len, NULL));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	close(master);
+	if (strstr(buf, "ret=0 secret=[from-tty] fg=1") == NULL)
+		fail_msg("got '%s'", buf);
+}
+
 int
 main(void)
 {
@@ -378,6 +422,7 @@ main(void)
 		cmocka_unit_test(test_no_terminal),
 		cmocka_unit_test(test_prompt),
 		cmocka_unit_test(test_prompt_interrupted),
+		cmocka_unit_test(test_command_on_terminal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
