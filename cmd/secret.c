@@ -162,7 +162,8 @@ give_terminal(pid_t pgid)
 /*
  * Fork /bin/sh -c cmd in a process group of its own, stdout on a pipe; *fd_r
  * is the read end.  When we own the terminal, its group gets it while it
- * runs (pass and gpg may ask for a passphrase there): *tty_r says so.
+ * runs (pass and gpg may ask for a passphrase there): *tty_r says so.  A
+ * ^C then goes to the command only; run_command() passes it on to us.
  */
 static int
 spawn(const char *cmd, pid_t *pid_r, int *fd_r, bool *tty_r)
@@ -312,6 +313,12 @@ run_command(const struct config_account *acct, const char *key, const char *cmd,
 		kill_group(pid, &status, &reaped);
 	if (tty)
 		give_terminal(getpgrp());
+	/* a ^C typed while the command held the terminal was meant for us */
+	if (tty && rd == 0 && WIFSIGNALED(status) &&
+	    WTERMSIG(status) == SIGINT) {
+		mf_cancel_set(SIGINT);
+		rd = -1;
+	}
 	ret = run_error(acct, key, rd, timeout_ms, err);
 	if (ret == 0 && !reaped)
 		ret = mf_err_sys(err, MF_E_AUTH, "account '%s': %s: waitpid",

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "base/cancel.h"
 #include "secret.h"
 
 static void
@@ -373,14 +374,13 @@ test_prompt_interrupted(void **state)
  * SIGTTIN, and we must get it back.
  */
 static void
-test_command_on_terminal(void **state)
+command_on_terminal(const char *typed, const char *want)
 {
 	char buf[1024] = "";
 	size_t len = 0;
 	int master, status;
 	pid_t pid;
 
-	(void)state;
 	fflush(NULL);
 	pid = forkpty(&master, NULL, NULL, NULL);
 	if (pid < 0)
@@ -396,19 +396,33 @@ test_command_on_terminal(void **state)
 					"echo \"$p\"";
 		acct.secret_timeout_ms = 20000;
 		ret = secret_get(&acct, IMAP_SECRET_PASSWORD, &s, &err);
-		printf("ret=%d secret=[%s] fg=%d %s\n", ret, s != NULL ? s : "",
-		       tcgetpgrp(STDIN_FILENO) == getpgrp(), err.msg);
+		printf("ret=%d secret=[%s] fg=%d stop=%d %s\n", ret,
+		       s != NULL ? s : "", tcgetpgrp(STDIN_FILENO) == getpgrp(),
+		       mf_cancel_signal(), err.msg);
 		fflush(stdout);
 		_exit(0);
 	}
 	if (!read_until(master, buf, sizeof(buf), &len, "say: "))
 		fail_msg("no question, got '%s'", buf);
-	assert_int_equal(write(master, "from-tty\n", 9), 9);
+	assert_int_equal(write(master, typed, strlen(typed)),
+			 (ssize_t)strlen(typed));
 	assert_true(read_until(master, buf, sizeof(buf), &len, NULL));
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	close(master);
-	if (strstr(buf, "ret=0 secret=[from-tty] fg=1") == NULL)
-		fail_msg("got '%s'", buf);
+	if (strstr(buf, want) == NULL)
+		fail_msg("want '%s', got '%s'", want, buf);
+}
+
+static void
+test_command_on_terminal(void **state)
+{
+	(void)state;
+	command_on_terminal("from-tty\n",
+			    "ret=0 secret=[from-tty] fg=1 stop=0");
+	/* ^C stops the command and, through it, us */
+	command_on_terminal("\003", "ret=-1 secret=[] fg=1 stop=2 account "
+				    "'work': password_command: interrupted by "
+				    "SIGINT");
 }
 
 int
