@@ -666,10 +666,11 @@ pump(struct imap_client *c, struct mf_err *err)
 		cmd->in_flight = true;
 		cmd->sent_ms = imap_conn_now_ms();
 		cmd->sent_moved = imap_conn_moved(c->conn);
+		/* a large literal is flushed while it is written */
+		arm_deadline(c);
 		if (send_parts(c, cmd, err) < 0)
 			return imap_client_fail(c, err);
 	}
-	arm_deadline(c);
 	if (imap_conn_flush(c->conn, err) < 0)
 		return imap_client_fail(c, err);
 	return 0;

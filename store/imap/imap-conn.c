@@ -72,6 +72,7 @@ struct imap_conn {
 
 	int command_ms;	   /* base of a deadline */
 	uint64_t moved;	   /* bytes read and written on the wire */
+	int64_t last_rx;   /* when the last of them were read */
 	bool has_dl;	   /* a deadline is set: */
 	int64_t dl_start;  /* its start */
 	uint64_t dl_moved; /* moved at its start */
@@ -264,11 +265,12 @@ dl_check(struct imap_conn *c, bool sending, struct mf_err *err)
 	if (!c->has_dl ||
 	    now < imap_conn_deadline_of(c, c->dl_start, c->dl_moved))
 		return 0;
-	why = sending		     ? "server not reading" :
-	      c->moved > c->dl_moved ? "server kept sending" :
-				       "server silent";
-	mf_err_set(err, MF_E_NET, "%s: %s: no answer within %lld s (%s)",
-		   c->label, c->dl_what,
+	/* "kept sending": bytes came in since the start, yet no answer */
+	why = sending		       ? "server not reading" :
+	      c->last_rx > c->dl_start ? "server kept sending" :
+					 "server silent";
+	mf_err_set(err, MF_E_NET, "%s: %s: %s within %lld s (%s)", c->label,
+		   c->dl_what, sending ? "not sent" : "no answer",
 		   (long long)((now - c->dl_start + 500) / 1000), why);
 	drop(c);
 	return -1;
@@ -480,6 +482,7 @@ raw_read(struct imap_conn *c, char *buf, size_t n, short *events_r,
 		errno = 0;
 		if (SSL_read_ex(c->ssl, buf, n, &got) == 1) {
 			c->moved += got;
+			c->last_rx = now_ms();
 			return (ssize_t)got;
 		}
 		switch (SSL_get_error(c->ssl, 0)) {
@@ -502,6 +505,7 @@ raw_read(struct imap_conn *c, char *buf, size_t n, short *events_r,
 	r = read(c->rfd, buf, n);
 	if (r > 0) {
 		c->moved += (uint64_t)r;
+		c->last_rx = now_ms();
 		return r;
 	}
 	if (r == 0)

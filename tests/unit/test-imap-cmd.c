@@ -194,6 +194,16 @@ test_deadline_chatter(void **state)
 }
 
 static void
+test_deadline_silent(void **state)
+{
+	(void)state;
+	/* a command timeout below the read timeout: silence is caught too */
+	deadline_case("printf '* OK [CAPABILITY IMAP4rev1] hi\\r\\n'",
+		      "read l2",
+		      "tunnel: A1 NOOP: no answer within 1 s (server silent)");
+}
+
+static void
 test_deadline_drip(void **state)
 {
 	(void)state;
@@ -250,6 +260,7 @@ main(void)
 		cmocka_unit_test(test_login_literal),
 		cmocka_unit_test(test_deadline_chatter),
 		cmocka_unit_test(test_deadline_drip),
+		cmocka_unit_test(test_deadline_silent),
 		cmocka_unit_test(test_scram_vector),
 	};
 
