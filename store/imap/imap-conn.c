@@ -259,11 +259,13 @@ drop(struct imap_conn *c)
 static int
 dl_check(struct imap_conn *c, bool sending, struct mf_err *err)
 {
-	int64_t now = now_ms();
+	int64_t due;
 	const char *why;
 
-	if (!c->has_dl ||
-	    now < imap_conn_deadline_of(c, c->dl_start, c->dl_moved))
+	if (!c->has_dl)
+		return 0;
+	due = imap_conn_deadline_of(c, c->dl_start, c->dl_moved);
+	if (now_ms() < due)
 		return 0;
 	/* "kept sending": bytes came in since the start, yet no answer */
 	why = sending		       ? "server not reading" :
@@ -271,7 +273,7 @@ dl_check(struct imap_conn *c, bool sending, struct mf_err *err)
 					 "server silent";
 	mf_err_set(err, MF_E_NET, "%s: %s: %s within %lld s (%s)", c->label,
 		   c->dl_what, sending ? "not sent" : "no answer",
-		   (long long)((now - c->dl_start + 500) / 1000), why);
+		   (long long)((due - c->dl_start + 500) / 1000), why);
 	drop(c);
 	return -1;
 }

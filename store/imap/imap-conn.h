@@ -87,8 +87,10 @@ void imap_conn_consume(struct imap_conn *c, size_t n);
  * floor rate or faster, and nothing takes longer than base + the cap.
  *
  * While one is set, every read and flush fails on expiry with MF_E_NET,
- * "host:port: WHAT: no answer within N s (server kept sending)", and the
- * connection is closed: what arrives after that cannot be trusted.
+ * "host:port: WHAT: no answer within N s (server kept sending)" (N: the
+ * time it was given; "server silent" when nothing came, "not sent ...
+ * (server not reading)" in a flush), and the connection is closed: what
+ * arrives after that cannot be trusted.
  */
 #define IMAP_CONN_FLOOR_RATE (10 * 1024)  /* bytes per second */
 #define IMAP_CONN_MAX_EXTEND_S (4 * 3600) /* seconds */
