@@ -220,6 +220,57 @@ test_deadline_drip(void **state)
 		      "sending)");
 }
 
+/*
+ * A server that stops reading in the middle of a 1 MB literal: the flush
+ * must give up by the deadline, not restart its timeout at every write.
+ * The pipe is cut to its minimum (F_SETPIPE_SZ, through python3), so what
+ * the kernel takes in advances the deadline by 0.4 s only (4 KB pages).
+ */
+static void
+test_deadline_deaf(void **state)
+{
+	struct imap_conn *conn = imap_conn_create(10000);
+	struct imap_client *client;
+	struct imap_cmd *cmd;
+	struct mf_err err = { 0 };
+	enum imap_greeting g;
+	size_t lit = 1 << 20;
+	char *data = calloc(1, lit);
+	int64_t t0;
+
+	(void)state;
+	if (system("python3 -c '' 2>/dev/null") != 0)
+		skip();
+	imap_conn_set_command_timeout(conn, 1000);
+	assert_int_equal(
+		imap_conn_tunnel(conn,
+				 "python3 -c 'import fcntl; "
+				 "fcntl.fcntl(0, 1031, 4096)' && "
+				 "printf '* OK [CAPABILITY IMAP4rev1 LITERAL+] "
+				 "hi\\r\\n' && read l && "
+				 "while printf '* OK busy\\r\\n'; do "
+				 "sleep 0.2; done",
+				 &err),
+		0);
+	client = imap_client_create(conn, 0);
+	assert_int_equal(imap_client_greeting(client, &g, &err), 0);
+	t0 = imap_conn_now_ms();
+	cmd = imap_cmd_new(client);
+	imap_cmd_printf(cmd, "APPEND INBOX ");
+	imap_cmd_add_literal(cmd, data, -1, lit);
+	assert_int_equal(imap_client_run(client, cmd, MF_E_BOX, "APPEND", &err),
+			 -1);
+	/* the pipe's minimum is a page: 4 KB here, 64 KB on some systems */
+	if (strstr(err.msg, "tunnel: A1 APPEND: not sent within ") == NULL ||
+	    strstr(err.msg, " s (server not reading)") == NULL)
+		fail_msg("got '%s'", err.msg);
+	if (imap_conn_now_ms() - t0 > 10000)
+		fail_msg("took %lld ms", (long long)(imap_conn_now_ms() - t0));
+	imap_cmd_free(&cmd);
+	imap_client_destroy(&client);
+	free(data);
+}
+
 /* RFC 7677 section 3: the SCRAM-SHA-256 example exchange */
 static void
 test_scram_vector(void **state)
@@ -261,6 +312,7 @@ main(void)
 		cmocka_unit_test(test_deadline_chatter),
 		cmocka_unit_test(test_deadline_drip),
 		cmocka_unit_test(test_deadline_silent),
+		cmocka_unit_test(test_deadline_deaf),
 		cmocka_unit_test(test_scram_vector),
 	};
 
