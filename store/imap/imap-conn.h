@@ -85,6 +85,9 @@ void imap_conn_consume(struct imap_conn *c, size_t n);
  * announce 4 GB and then drip), plus at most IMAP_CONN_MAX_EXTEND_S in all.
  * So a transfer keeps its deadline ahead of it as long as it runs at the
  * floor rate or faster, and nothing takes longer than base + the cap.
+ * Bytes written count when the kernel takes them, so a server that stops
+ * reading still gets the time its socket buffer is worth, once.  With
+ * COMPRESS the compressed bytes count: what inflates cannot buy time.
  *
  * While one is set, every read and flush fails on expiry with MF_E_NET,
  * "host:port: WHAT: no answer within N s (server kept sending)" (N: the
