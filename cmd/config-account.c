@@ -11,6 +11,10 @@
  * - at most one secret source: password_command, password_env, password
  *   (plain text, warned) or oauth_token_command.  None at all is fine: the
  *   password is asked for on the terminal when the server wants one.
+ * - password_command_timeout bounds password_command or
+ *   oauth_token_command, so it is an error without either.
+ * - timeout bounds each wait for the server, command_timeout each command
+ *   as a whole (default 10 x timeout; it grows with the bytes moved).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -35,6 +39,8 @@ static const char *const account_keys[] = {
 	"allow_insecure",
 	"pipeline_depth",
 	"timeout",
+	"command_timeout",
+	"password_command_timeout",
 	"compress",
 	"disable",
 	NULL,
@@ -182,6 +188,29 @@ is_env_name(const char *s)
 	return true;
 }
 
+/* The bound on a secret command; meaningless without one. */
+static int
+parse_secret_timeout(struct cy_ctx *c, const yaml_node_t *map,
+		     struct config_account *acct)
+{
+	const char *key = "password_command_timeout";
+	yaml_node_t *kn = NULL;
+	uint64_t secs = 0;
+	int ret = cy_uint(c, map, key, 1, 3600, &secs);
+
+	if (ret <= 0)
+		return ret;
+	if (acct->password_command == NULL &&
+	    acct->oauth_token_command == NULL) {
+		cy_lookup(c, map, key, &kn);
+		return cy_fail(c, kn, key,
+			       "password_command_timeout needs "
+			       "password_command or oauth_token_command");
+	}
+	acct->secret_timeout_ms = (int)secs * 1000;
+	return 0;
+}
+
 /* At most one of the secret sources; remember which. */
 static int
 parse_secret(struct cy_ctx *c, const yaml_node_t *map,
@@ -223,7 +252,7 @@ parse_secret(struct cy_ctx *c, const yaml_node_t *map,
 			"password_command or password_env");
 	}
 	acct->imap.use_oauth = acct->oauth_token_command != NULL;
-	return 0;
+	return parse_secret_timeout(c, map, acct);
 }
 
 /* The list, lower-cased and checked, as "plain login" for the store. */
@@ -326,15 +355,17 @@ static int
 parse_tuning(struct cy_ctx *c, const yaml_node_t *map,
 	     struct imap_store_cfg *imap)
 {
-	uint64_t depth = 0, timeout = 0;
+	uint64_t depth = 0, timeout = 0, command = 0;
 
 	imap->compress = true;
 	if (cy_uint(c, map, "pipeline_depth", 1, 1000, &depth) < 0 ||
 	    cy_uint(c, map, "timeout", 1, 3600, &timeout) < 0 ||
+	    cy_uint(c, map, "command_timeout", 1, 86400, &command) < 0 ||
 	    cy_bool(c, map, "compress", &imap->compress) < 0)
 		return -1;
 	imap->pipeline_depth = (unsigned)depth;
 	imap->timeout_ms = (int)timeout * 1000;
+	imap->command_timeout_ms = (int)command * 1000;
 	return parse_disable(c, map, imap);
 }
 

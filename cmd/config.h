@@ -42,6 +42,9 @@ struct config_account {
 	const char *password_env;
 	const char *password; /* plain in the file: warned */
 	const char *oauth_token_command;
+	/* password_command / oauth_token_command is killed after this;
+	 * 0: SECRET_DEFAULT_TIMEOUT_MS (secret.h) */
+	int secret_timeout_ms;
 };
 
 struct config_maildir {

@@ -6,13 +6,17 @@
  * We keep the first SECRET_MAX_OUTPUT bytes and drain, without keeping, up
  * to SECRET_MAX_DRAIN more, so "pass show" with long notes after the
  * password still works, while a command that never stops writing is killed
- * instead of hanging us.  Every buffer that held a secret is wiped.
+ * instead of hanging us.  So is one that takes longer than its timeout, and
+ * with it its process group: a child it left behind holding the pipe would
+ * keep us waiting too.  Every buffer that held a secret is wiped.
  */
 #include "secret.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +24,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/cancel.h"
@@ -28,57 +33,146 @@
 /* Output beyond the kept part that is read and thrown away. */
 #define SECRET_MAX_DRAIN (1024 * 1024)
 
-/* Read everything up to EOF; keep the first size - 1 bytes in buf. */
+/* Between SIGTERM and SIGKILL to a command's group. */
+#define SECRET_KILL_GRACE_MS 1000
+
+static int64_t
+clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int
-read_output(int fd, char *buf, size_t size, size_t *len_r, bool *more_r)
+left_ms(int64_t deadline)
+{
+	int64_t left = deadline - clock_ms();
+
+	return left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
+/*
+ * Read everything up to EOF or the deadline; keep the first size - 1 bytes
+ * in buf.  0: EOF; 1: too much output; 2: deadline; -1: error or stop.
+ */
+static int
+read_output(int fd, int64_t deadline, char *buf, size_t size, size_t *len_r,
+	    bool *more_r)
 {
 	char scratch[4096];
 	size_t len = 0, drained = 0;
-	ssize_t n;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	ssize_t n = 0;
+	int ret = 0, p;
 
 	*more_r = false;
 	for (;;) {
+		p = poll(&pfd, 1, left_ms(deadline));
+		/* a stop asked for (cancel.h) ends the wait for the command */
+		if (p < 0 && errno == EINTR && mf_cancel_signal() == 0)
+			continue;
+		if (p <= 0) {
+			ret = p == 0 ? 2 : -1;
+			break;
+		}
 		if (len < size - 1)
 			n = read(fd, buf + len, size - 1 - len);
 		else
 			n = read(fd, scratch, sizeof(scratch));
-		/* a stop asked for (cancel.h) ends the wait for the command */
 		if (n < 0 && errno == EINTR && mf_cancel_signal() == 0)
 			continue;
-		if (n <= 0)
+		if (n <= 0) {
+			ret = n < 0 ? -1 : 0;
 			break;
+		}
 		if (len < size - 1) {
 			len += (size_t)n;
 			continue;
 		}
 		*more_r = true;
 		drained += (size_t)n;
-		if (drained > SECRET_MAX_DRAIN)
+		if (drained > SECRET_MAX_DRAIN) {
+			ret = 1;
 			break;
+		}
 	}
 	explicit_bzero(scratch, sizeof(scratch));
 	buf[len] = '\0';
 	*len_r = len;
-	return n < 0 ? -1 : drained > SECRET_MAX_DRAIN ? 1 : 0;
+	return ret;
 }
 
+/* Reap pid by the deadline (-1: wait for ever).  0: reaped; 1: not yet. */
 static int
-wait_child(pid_t pid, int *status_r)
+wait_child(pid_t pid, int64_t deadline, int *status_r)
 {
-	while (waitpid(pid, status_r, 0) < 0)
-		if (errno != EINTR)
+	for (;;) {
+		pid_t r = waitpid(pid, status_r, deadline < 0 ? 0 : WNOHANG);
+
+		if (r == pid)
+			return 0;
+		if (r < 0 && errno != EINTR)
 			return -1;
-	return 0;
+		if (r == 0 && left_ms(deadline) == 0)
+			return 1;
+		if (r == 0)
+			usleep(10 * 1000);
+	}
 }
 
-/* Fork /bin/sh -c cmd with stdout on a pipe; *fd_r is the read end. */
+/*
+ * End the command and everything it started (its process group: "sh -c
+ * 'helper &'" leaves a helper holding the pipe): SIGTERM, up to a grace for
+ * the command to exit, then SIGKILL for whatever is left.  Whether others
+ * in the group are still alive cannot be told (kill(-pgid, 0) counts the
+ * zombies an init that does not reap leaves), so the SIGKILL always goes.
+ * Its id could only name another group once the pid counter has wrapped
+ * round, not in the 20 ms after we reaped the leader.
+ */
+static void
+kill_group(pid_t pid, int *status_r, bool *reaped)
+{
+	int64_t grace = clock_ms() + SECRET_KILL_GRACE_MS;
+
+	kill(-pid, SIGTERM);
+	if (!*reaped && wait_child(pid, grace, status_r) == 0)
+		*reaped = true;
+	if (*reaped)
+		usleep(20 * 1000); /* its children got the SIGTERM too */
+	kill(-pid, SIGKILL);
+	if (!*reaped && wait_child(pid, -1, status_r) == 0)
+		*reaped = true;
+}
+
+/* Give the terminal to group pgid (or back to ours) without SIGTTOU. */
+static void
+give_terminal(pid_t pgid)
+{
+	sigset_t set, old;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTTOU);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	tcsetpgrp(STDIN_FILENO, pgid);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+/*
+ * Fork /bin/sh -c cmd in a process group of its own, stdout on a pipe; *fd_r
+ * is the read end.  When we own the terminal, its group gets it while it
+ * runs (pass and gpg may ask for a passphrase there): *tty_r says so.  A
+ * ^C then goes to the command only; run_command() passes it on to us.
+ */
 static int
-spawn(const char *cmd, pid_t *pid_r, int *fd_r)
+spawn(const char *cmd, pid_t *pid_r, int *fd_r, bool *tty_r)
 {
 	struct sigaction dfl;
 	int fds[2];
 	pid_t pid;
 
+	*tty_r = isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
 	/* we may ignore SIGPIPE; the command should not inherit that */
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
@@ -92,6 +186,10 @@ spawn(const char *cmd, pid_t *pid_r, int *fd_r)
 		return -1;
 	}
 	if (pid == 0) {
+		/* both sides set the group, so neither waits for the other */
+		setpgid(0, 0);
+		if (*tty_r)
+			give_terminal(getpid());
 		/* dup2 clears close-on-exec on the new descriptor */
 		if (dup2(fds[1], STDOUT_FILENO) < 0)
 			_exit(127);
@@ -99,6 +197,9 @@ spawn(const char *cmd, pid_t *pid_r, int *fd_r)
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
+	setpgid(pid, pid);
+	if (*tty_r)
+		give_terminal(pid);
 	close(fds[1]);
 	*pid_r = pid;
 	*fd_r = fds[0];
@@ -153,41 +254,78 @@ first_line(const struct config_account *acct, const char *key, char *buf,
 	return 0;
 }
 
+/* What went wrong, from read_output()'s result rd; 0 when nothing did. */
+static int
+run_error(const struct config_account *acct, const char *key, int rd,
+	  int timeout_ms, struct mf_err *err)
+{
+	if (rd == 1)
+		return mf_err_set(err, MF_E_AUTH,
+				  "account '%s': %s printed "
+				  "more than %d bytes",
+				  acct->name, key, SECRET_MAX_DRAIN);
+	if (rd == 2)
+		return mf_err_set(err, MF_E_AUTH,
+				  "account '%s': %s did not "
+				  "finish within %d s and was killed "
+				  "(password_command_timeout)",
+				  acct->name, key, timeout_ms / 1000);
+	if (rd < 0 && mf_cancel_signal() != 0)
+		return mf_err_set(err, MF_E_CANCELED,
+				  "account '%s': %s: "
+				  "interrupted by %s",
+				  acct->name, key, mf_cancel_name());
+	if (rd < 0)
+		return mf_err_sys(err, MF_E_AUTH, "account '%s': %s: read",
+				  acct->name, key);
+	return 0;
+}
+
 static int
 run_command(const struct config_account *acct, const char *key, const char *cmd,
 	    char **secret_r, struct mf_err *err)
 {
+	int timeout_ms = acct->secret_timeout_ms > 0 ?
+				 acct->secret_timeout_ms :
+				 SECRET_DEFAULT_TIMEOUT_MS;
+	int64_t deadline = clock_ms() + timeout_ms;
 	char buf[SECRET_MAX_OUTPUT + 1];
 	size_t len = 0;
-	bool more;
+	bool more, tty, reaped = false;
 	pid_t pid;
-	int fd, status, rd, ret;
+	int fd, status = 0, rd, ret;
 
-	if (spawn(cmd, &pid, &fd) < 0)
+	if (spawn(cmd, &pid, &fd, &tty) < 0)
 		return mf_err_sys(err, MF_E_AUTH,
 				  "account '%s': %s: cannot "
 				  "start /bin/sh",
 				  acct->name, key);
-	rd = read_output(fd, buf, sizeof(buf), &len, &more);
+	rd = read_output(fd, deadline, buf, sizeof(buf), &len, &more);
 	close(fd);
-	if (rd > 0)
-		kill(pid, SIGKILL); /* it would never stop writing */
-	else if (rd < 0 && mf_cancel_signal() != 0)
-		kill(pid, SIGTERM); /* we stop: so does it */
-	if (wait_child(pid, &status) < 0)
+	/* stdout closed, but the command may still be running */
+	if (rd == 0) {
+		int w = wait_child(pid, deadline, &status);
+
+		reaped = w == 0;
+		rd = w == 1 ? 2 : w < 0 ? -1 : 0;
+	}
+	if (!reaped)
+		kill_group(pid, &status, &reaped);
+	if (tty)
+		give_terminal(getpgrp());
+	/* a ^C typed while the command held the terminal was meant for us */
+	if (tty && rd == 0 && WIFSIGNALED(status) &&
+	    WTERMSIG(status) == SIGINT) {
+		mf_cancel_set(SIGINT);
+		rd = -1;
+	}
+	ret = run_error(acct, key, rd, timeout_ms, err);
+	if (ret == 0 && !reaped)
 		ret = mf_err_sys(err, MF_E_AUTH, "account '%s': %s: waitpid",
 				 acct->name, key);
-	else if (rd > 0)
-		ret = mf_err_set(err, MF_E_AUTH,
-				 "account '%s': %s printed "
-				 "more than %d bytes",
-				 acct->name, key, SECRET_MAX_DRAIN);
-	else if (rd < 0)
-		ret = mf_err_sys(err, MF_E_AUTH, "account '%s': %s: read",
-				 acct->name, key);
-	else if (check_status(acct, key, status, err) < 0)
+	if (ret == 0 && check_status(acct, key, status, err) < 0)
 		ret = -1;
-	else
+	if (ret == 0)
 		ret = first_line(acct, key, buf, len, more, secret_r, err);
 	explicit_bzero(buf, sizeof(buf));
 	return ret;

@@ -8,6 +8,12 @@
  * file); with none of them the password is read from the terminal with echo
  * off.  Messages never contain the secret nor the command's output.
  *
+ * A command runs in a process group of its own and has
+ * acct->secret_timeout_ms (default SECRET_DEFAULT_TIMEOUT_MS) to print its
+ * line and exit; after that, or when we are stopped, the whole group gets
+ * SIGTERM, then SIGKILL, and the call fails (MF_E_AUTH, naming the
+ * account): nothing is sent to the server without a secret.
+ *
  * Ownership: *secret_r is allocated here and owned by the caller, who wipes
  * it (mf_str_wipe) before free().  The IMAP store does that itself for
  * secrets it receives through secret_imap_fn().
@@ -21,6 +27,8 @@
 
 /* Longest command output read; the secret is its first line. */
 #define SECRET_MAX_OUTPUT 8192
+/* A command not done by then (password_command_timeout) is killed. */
+#define SECRET_DEFAULT_TIMEOUT_MS 60000
 
 int secret_get(const struct config_account *acct, enum imap_secret_kind kind,
 	       char **secret_r, struct mf_err *err);

@@ -72,6 +72,7 @@ struct imap_client {
 
 	bool broken;
 	struct mf_err broken_err;
+	bool no_deadline; /* in imap_client_poll() */
 };
 
 /* ---- capabilities --------------------------------------------------- */
@@ -506,8 +507,12 @@ send_parts(struct imap_client *c, struct imap_cmd *cmd, struct mf_err *err)
 			/* data of a literal whose header already went out */
 			if (write_literal_data(c, p, err) < 0)
 				return -1;
-			mf_debug(MF_LOGC_IMAP, "C: {%llu bytes}",
-				 (unsigned long long)p->len);
+			/* a password's length is a hint too */
+			if (cmd->flags & IMAP_CMD_REDACT)
+				mf_debug(MF_LOGC_IMAP, "C: <redacted>");
+			else
+				mf_debug(MF_LOGC_IMAP, "C: {%llu bytes}",
+					 (unsigned long long)p->len);
 			cmd->next_part++;
 			/* a literal that ends the command needs its CRLF */
 			if (cmd->next_part == cmd->nparts &&
@@ -583,10 +588,61 @@ barrier_in_flight(const struct imap_client *c)
 	return false;
 }
 
+/* "A5 UID FETCH": the tag and the command's name, for messages. */
+static void
+cmd_name(const struct imap_cmd *cmd, char *out, size_t size)
+{
+	const char *t = "";
+	size_t len = 0, n = 0;
+
+	if (cmd->nparts > 0 && cmd->parts[0].type == PART_TEXT &&
+	    cmd->parts[0].text.data != NULL) {
+		t = cmd->parts[0].text.data;
+		len = cmd->parts[0].text.len;
+	}
+	/* one word, two after UID; never an argument (LOGIN's password) */
+	while (n < len && t[n] != ' ')
+		n++;
+	if (n == 3 && strncasecmp(t, "UID", 3) == 0 && n < len) {
+		n++;
+		while (n < len && t[n] != ' ')
+			n++;
+	}
+	snprintf(out, size, "%s %.*s", cmd->tag, (int)(n > 40 ? 40 : n), t);
+}
+
+/* Bound the next waits by the in-flight command due first. */
+static void
+arm_deadline(struct imap_client *c)
+{
+	struct imap_cmd *due = NULL;
+	int64_t best = 0;
+	char what[80];
+	size_t i;
+
+	for (i = 0; i < c->nin_flight && !c->no_deadline; i++) {
+		struct imap_cmd *cmd = c->in_flight[i];
+		int64_t d = imap_conn_deadline_of(c->conn, cmd->sent_ms,
+						  cmd->sent_moved);
+
+		if (due == NULL || d < best) {
+			due = cmd;
+			best = d;
+		}
+	}
+	if (due == NULL) {
+		imap_conn_set_deadline(c->conn, 0, 0, NULL);
+		return;
+	}
+	cmd_name(due, what, sizeof(what));
+	imap_conn_set_deadline(c->conn, due->sent_ms, due->sent_moved, what);
+}
+
 /* Send what the pipeline allows (RFC 3501 section 5.5, see the header). */
 static int
 pump(struct imap_client *c, struct mf_err *err)
 {
+	arm_deadline(c);
 	while (c->queue_head != NULL && c->cont_cmd == NULL &&
 	       c->nin_flight < c->depth && !barrier_in_flight(c)) {
 		struct imap_cmd *cmd = c->queue_head;
@@ -608,6 +664,10 @@ pump(struct imap_client *c, struct mf_err *err)
 		}
 		c->in_flight[c->nin_flight++] = cmd;
 		cmd->in_flight = true;
+		cmd->sent_ms = imap_conn_now_ms();
+		cmd->sent_moved = imap_conn_moved(c->conn);
+		/* a large literal is flushed while it is written */
+		arm_deadline(c);
 		if (send_parts(c, cmd, err) < 0)
 			return imap_client_fail(c, err);
 	}
@@ -620,8 +680,16 @@ int
 imap_client_send_line(struct imap_client *c, const char *line,
 		      struct mf_err *err)
 {
+	size_t i;
+
 	if (c->broken)
 		return broken(c, err);
+	/* the server owes an answer to this line, from now (IDLE's DONE) */
+	for (i = 0; i < c->nin_flight; i++) {
+		c->in_flight[i]->sent_ms = imap_conn_now_ms();
+		c->in_flight[i]->sent_moved = imap_conn_moved(c->conn);
+	}
+	arm_deadline(c);
 	mf_debug(MF_LOGC_IMAP, "C: %s", line);
 	if (imap_conn_write(c->conn, line, strlen(line), err) < 0 ||
 	    imap_conn_write(c->conn, "\r\n", 2, err) < 0 ||
@@ -908,10 +976,16 @@ imap_client_greeting(struct imap_client *c, enum imap_greeting *kind_r,
 {
 	const struct imap_resp *resp = NULL;
 	char text[300];
+	int r;
 
 	if (c->broken)
 		return broken(c, err);
-	if (read_response(c, -1, &resp, err) <= 0)
+	/* a greeting that never ends is no better than none */
+	imap_conn_set_deadline(c->conn, imap_conn_now_ms(),
+			       imap_conn_moved(c->conn), "greeting");
+	r = read_response(c, -1, &resp, err);
+	imap_conn_set_deadline(c->conn, 0, 0, NULL);
+	if (r <= 0)
 		return -1;
 	trace_server(resp);
 	if (resp->kind != IMAP_RESP_UNTAGGED || resp->status == NULL)
@@ -979,9 +1053,12 @@ imap_client_poll(struct imap_client *c, int timeout_ms, struct mf_err *err)
 
 	if (c->broken)
 		return broken(c, err);
-	if (pump(c, err) < 0)
-		return -1;
-	r = read_response(c, timeout_ms, &resp, err);
+	/* the caller bounds this wait; IDLE may last for half an hour */
+	c->no_deadline = true;
+	r = pump(c, err);
+	if (r == 0)
+		r = read_response(c, timeout_ms, &resp, err);
+	c->no_deadline = false;
 	if (r <= 0)
 		return r;
 	if (dispatch(c, resp, err) < 0)

@@ -24,9 +24,18 @@
  * data given to imap_cmd_add_literal() is borrowed until the command is
  * done.  Responses passed to handlers live until the handler returns.
  *
+ * Deadlines: every command in flight must be done by a deadline that
+ * starts when it is sent and grows with the bytes moved since (imap-conn.h);
+ * each wait is bounded by the earliest one.  On expiry the client breaks
+ * with "host:port: A5 UID FETCH: no answer within N s (...)".  The greeting
+ * has one too.  imap_client_poll() has none (its caller bounds the wait,
+ * as IDLE does); a line sent with imap_client_send_line() (IDLE's DONE)
+ * starts the deadlines of the commands in flight again.
+ *
  * Trace (debug category MF_LOGC_IMAP): every line as "C: ..." / "S: ...",
- * literals as "{N bytes}", the arguments of IMAP_CMD_REDACT commands and
- * their continuation replies as "<redacted>", server text sanitized.
+ * literals as "{N bytes}", the arguments of IMAP_CMD_REDACT commands, their
+ * literals and their continuation replies as "<redacted>" (not even the
+ * length of a password is shown), server text sanitized.
  */
 #ifndef MF_IMAP_CMD_H
 #define MF_IMAP_CMD_H
@@ -122,6 +131,8 @@ struct imap_cmd {
 	size_t nparts, next_part;
 	bool queued, in_flight, waiting_cont;
 	struct imap_cmd *next;
+	int64_t sent_ms; /* its deadline's start (imap-conn.h) */
+	uint64_t sent_moved;
 };
 
 /* A command for client; the text starts after the tag. */

@@ -14,6 +14,11 @@
  * it; one arriving just before it is seen when the poll returns, at the
  * latest after the connection's timeout.
  *
+ * Deadlines (imap-conn.h) bound an exchange as a whole on top of that: the
+ * per-wait timeout restarts whenever a byte moves, the deadline does not
+ * (it only grows with the bytes moved), and each wait polls for the
+ * earlier of the two.
+ *
  * TLS verification runs inside OpenSSL (chain against the system store or
  * ca_file, host name through SSL_set1_host) but with SSL_VERIFY_NONE, and
  * the result is checked right after the handshake, before a single byte of
@@ -65,6 +70,14 @@ struct imap_conn {
 	int timeout_ms;
 	int64_t stop_at; /* waits end here after a stop; 0: none */
 
+	int command_ms;	   /* base of a deadline */
+	uint64_t moved;	   /* bytes read and written on the wire */
+	int64_t last_rx;   /* when the last of them were read */
+	bool has_dl;	   /* a deadline is set: */
+	int64_t dl_start;  /* its start */
+	uint64_t dl_moved; /* moved at its start */
+	char dl_what[80];  /* "A5 UID FETCH" */
+
 	SSL_CTX *ctx;
 	SSL *ssl;
 
@@ -86,6 +99,7 @@ imap_conn_create(int timeout_ms)
 	c->rfd = c->wfd = -1;
 	c->child = -1;
 	c->timeout_ms = timeout_ms > 0 ? timeout_ms : 60000;
+	c->command_ms = c->timeout_ms * 10;
 	snprintf(c->label, sizeof(c->label), "(not connected)");
 	c->in_cap = IN_CHUNK * 2;
 	c->in = xmalloc(c->in_cap);
@@ -172,6 +186,96 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+imap_conn_now_ms(void)
+{
+	return now_ms();
+}
+
+uint64_t
+imap_conn_moved(const struct imap_conn *c)
+{
+	return c->moved;
+}
+
+void
+imap_conn_set_command_timeout(struct imap_conn *c, int ms)
+{
+	c->command_ms = ms > 0 ? ms : c->timeout_ms * 10;
+}
+
+int64_t
+imap_conn_deadline_of(const struct imap_conn *c, int64_t start_ms,
+		      uint64_t moved)
+{
+	const uint64_t cap = (uint64_t)IMAP_CONN_MAX_EXTEND_S *
+			     IMAP_CONN_FLOOR_RATE;
+	uint64_t extra = c->moved > moved ? c->moved - moved : 0;
+
+	if (extra > cap)
+		extra = cap;
+	return start_ms + c->command_ms +
+	       (int64_t)(extra * 1000 / IMAP_CONN_FLOOR_RATE);
+}
+
+void
+imap_conn_set_deadline(struct imap_conn *c, int64_t start_ms, uint64_t moved,
+		       const char *what)
+{
+	c->has_dl = what != NULL;
+	if (what == NULL)
+		return;
+	c->dl_start = start_ms;
+	c->dl_moved = moved;
+	snprintf(c->dl_what, sizeof(c->dl_what), "%s", what);
+}
+
+/* The end of a wait that would end at deadline, brought forward by ours. */
+static int64_t
+dl_bound(const struct imap_conn *c, int64_t deadline)
+{
+	int64_t d;
+
+	if (!c->has_dl)
+		return deadline;
+	d = imap_conn_deadline_of(c, c->dl_start, c->dl_moved);
+	return d < deadline ? d : deadline;
+}
+
+/* Close the fds: after a deadline the stream is out of step with us. */
+static void
+drop(struct imap_conn *c)
+{
+	if (c->rfd >= 0)
+		close(c->rfd);
+	if (c->wfd >= 0 && c->wfd != c->rfd)
+		close(c->wfd);
+	c->rfd = c->wfd = -1;
+}
+
+/* Has the deadline passed?  Then fail and drop the connection. */
+static int
+dl_check(struct imap_conn *c, bool sending, struct mf_err *err)
+{
+	int64_t due;
+	const char *why;
+
+	if (!c->has_dl)
+		return 0;
+	due = imap_conn_deadline_of(c, c->dl_start, c->dl_moved);
+	if (now_ms() < due)
+		return 0;
+	/* "kept sending": bytes came in since the start, yet no answer */
+	why = sending		       ? "server not reading" :
+	      c->last_rx > c->dl_start ? "server kept sending" :
+					 "server silent";
+	mf_err_set(err, MF_E_NET, "%s: %s: %s within %lld s (%s)", c->label,
+		   c->dl_what, sending ? "not sent" : "no answer",
+		   (long long)((due - c->dl_start + 500) / 1000), why);
+	drop(c);
+	return -1;
 }
 
 static int
@@ -378,8 +482,11 @@ raw_read(struct imap_conn *c, char *buf, size_t n, short *events_r,
 
 		ERR_clear_error();
 		errno = 0;
-		if (SSL_read_ex(c->ssl, buf, n, &got) == 1)
+		if (SSL_read_ex(c->ssl, buf, n, &got) == 1) {
+			c->moved += got;
+			c->last_rx = now_ms();
 			return (ssize_t)got;
+		}
 		switch (SSL_get_error(c->ssl, 0)) {
 		case SSL_ERROR_WANT_READ:
 			return 0;
@@ -398,8 +505,11 @@ raw_read(struct imap_conn *c, char *buf, size_t n, short *events_r,
 		}
 	}
 	r = read(c->rfd, buf, n);
-	if (r > 0)
+	if (r > 0) {
+		c->moved += (uint64_t)r;
+		c->last_rx = now_ms();
 		return r;
+	}
 	if (r == 0)
 		return mf_err_set(err, MF_E_NET,
 				  "%s: server closed the "
@@ -478,6 +588,8 @@ write_nosigpipe(struct imap_conn *c, const char *buf, size_t n, short *events_r,
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	errno = saved;
+	if (r > 0)
+		c->moved += (uint64_t)r;
 	return r;
 }
 
@@ -591,7 +703,7 @@ imap_conn_read(struct imap_conn *c, int timeout_ms, struct mf_err *err)
 	if (c->rfd < 0)
 		return mf_err_set(err, MF_E_NET, "not connected");
 	for (;;) {
-		if (stop_check(c, err) < 0)
+		if (stop_check(c, err) < 0 || dl_check(c, false, err) < 0)
 			return -1;
 		r = read_some(c, &events, err);
 		if (r < 0)
@@ -602,13 +714,17 @@ imap_conn_read(struct imap_conn *c, int timeout_ms, struct mf_err *err)
 			continue;
 		pfd.fd = events == POLLOUT ? c->wfd : c->rfd;
 		pfd.events = events;
-		p = poll(&pfd, 1, remaining_ms(stop_deadline(c, deadline)));
+		p = poll(&pfd, 1,
+			 remaining_ms(dl_bound(c, stop_deadline(c, deadline))));
 		if (p < 0 && errno == EINTR)
 			continue;
 		if (p < 0)
 			return mf_err_sys(err, MF_E_NET, "%s: poll", c->label);
-		if (p == 0 && stop_check(c, err) < 0)
+		if (p == 0 &&
+		    (stop_check(c, err) < 0 || dl_check(c, false, err) < 0))
 			return -1;
+		if (p == 0 && now_ms() < deadline)
+			continue; /* woken early by a deadline not yet due */
 		if (p == 0) {
 			if (timeout_ms >= 0)
 				return 0;
@@ -696,7 +812,7 @@ imap_conn_flush(struct imap_conn *c, struct mf_err *err)
 		return -1;
 	b = c->compress ? &c->rawout : &c->out;
 	while (off < b->len) {
-		if (stop_check(c, err) < 0)
+		if (stop_check(c, err) < 0 || dl_check(c, true, err) < 0)
 			return -1;
 		r = write_nosigpipe(c, b->data + off, b->len - off, &events,
 				    err);
@@ -717,13 +833,17 @@ imap_conn_flush(struct imap_conn *c, struct mf_err *err)
 		pfd[1].fd = c->rfd;
 		pfd[1].events = POLLIN;
 		pfd[1].revents = 0;
-		p = poll(pfd, 2, remaining_ms(stop_deadline(c, deadline)));
+		p = poll(pfd, 2,
+			 remaining_ms(dl_bound(c, stop_deadline(c, deadline))));
 		if (p < 0 && errno == EINTR)
 			continue;
 		if (p < 0)
 			return mf_err_sys(err, MF_E_NET, "%s: poll", c->label);
-		if (p == 0 && stop_check(c, err) < 0)
+		if (p == 0 &&
+		    (stop_check(c, err) < 0 || dl_check(c, true, err) < 0))
 			return -1;
+		if (p == 0 && now_ms() < deadline)
+			continue;
 		if (p == 0)
 			return mf_err_set(err, MF_E_NET,
 					  "%s: timed out after "

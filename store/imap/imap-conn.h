@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/compat.h"
 #include "base/err.h"
@@ -32,6 +33,8 @@ struct imap_conn_tls {
 
 /* timeout_ms: connect and read timeout (0 = 60 s). */
 struct imap_conn *imap_conn_create(int timeout_ms);
+/* The base of every deadline (below); 0: 10 x the read timeout. */
+void imap_conn_set_command_timeout(struct imap_conn *c, int ms);
 /* Closes everything; reaps a tunnel child.  NULLs *c. */
 void imap_conn_destroy(struct imap_conn **c);
 
@@ -71,5 +74,39 @@ int imap_conn_read(struct imap_conn *c, int timeout_ms,
 		   struct mf_err *err) MF_WARN_UNUSED;
 const char *imap_conn_input(const struct imap_conn *c, size_t *len_r);
 void imap_conn_consume(struct imap_conn *c, size_t n);
+
+/*
+ * Deadlines.  The read timeout starts again at every byte, so on its own it
+ * lets a server that never stops talking (a keepalive line every second,
+ * one byte at a time) hold us for ever.  A deadline bounds one exchange as
+ * a whole: it expires the command timeout after its start, plus one second
+ * for every IMAP_CONN_FLOOR_RATE bytes moved on the wire since then (either
+ * way, counted as they move, not as a literal announces them: a server can
+ * announce 4 GB and then drip), plus at most IMAP_CONN_MAX_EXTEND_S in all.
+ * So a transfer keeps its deadline ahead of it as long as it runs at the
+ * floor rate or faster, and nothing takes longer than base + the cap.
+ * Bytes written count when the kernel takes them, so a server that stops
+ * reading still gets the time its socket buffer is worth, once.  With
+ * COMPRESS the compressed bytes count: what inflates cannot buy time.
+ *
+ * While one is set, every read and flush fails on expiry with MF_E_NET,
+ * "host:port: WHAT: no answer within N s (server kept sending)" (N: the
+ * time it was given; "server silent" when nothing came, "not sent ...
+ * (server not reading)" in a flush), and the connection is closed: what
+ * arrives after that cannot be trusted.
+ */
+#define IMAP_CONN_FLOOR_RATE (10 * 1024)  /* bytes per second */
+#define IMAP_CONN_MAX_EXTEND_S (4 * 3600) /* seconds */
+
+/* A monotonic clock in ms, and the bytes moved so far: a start mark. */
+int64_t imap_conn_now_ms(void);
+uint64_t imap_conn_moved(const struct imap_conn *c);
+/* When an exchange started at (start_ms, moved) expires, as things are. */
+int64_t imap_conn_deadline_of(const struct imap_conn *c, int64_t start_ms,
+			      uint64_t moved);
+/* Bound every wait by that deadline; what ("A5 UID FETCH") is copied for
+ * the message.  what NULL: no deadline, only the read timeout. */
+void imap_conn_set_deadline(struct imap_conn *c, int64_t start_ms,
+			    uint64_t moved, const char *what);
 
 #endif

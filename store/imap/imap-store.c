@@ -651,6 +651,8 @@ connect_and_login(struct imap_store *st, struct mf_err *err)
 	unsigned port = cfg->port;
 	bool secure;
 
+	imap_conn_set_command_timeout(conn, cfg->command_timeout_ms);
+
 	if (cfg->tunnel == NULL && port == 0)
 		port = cfg->tls == IMAP_TLS_IMPLICIT ? 993 : 143;
 	tls.host = cfg->host;

@@ -49,7 +49,9 @@ struct imap_store_cfg {
 	void *secret_ctx;
 	unsigned pipeline_depth; /* commands in flight; 0 = default (64) */
 	int timeout_ms;		 /* connect and read timeout; 0 = 60 s */
-	bool compress;		 /* COMPRESS=DEFLATE when offered */
+	/* base of a command's deadline (imap-conn.h); 0 = 10 x timeout */
+	int command_timeout_ms;
+	bool compress; /* COMPRESS=DEFLATE when offered */
 	/* Disable extensions even if offered (tests, broken servers). */
 	bool no_condstore, no_qresync, no_uidplus, no_move, no_list_status;
 };

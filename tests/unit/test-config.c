@@ -59,6 +59,8 @@ static const char full_yaml[] =
 	"    allow_insecure: false\n"
 	"    pipeline_depth: 16\n"
 	"    timeout: 30\n"
+	"    command_timeout: 300\n"
+	"    password_command_timeout: 20\n"
 	"    compress: no\n"
 	"    disable: [condstore, qresync, uidplus, move, list_status]\n"
 	"stores:\n"
@@ -112,6 +114,8 @@ test_full(void **state)
 	assert_false(a->imap.allow_insecure);
 	assert_int_equal(a->imap.pipeline_depth, 16);
 	assert_int_equal(a->imap.timeout_ms, 30000);
+	assert_int_equal(a->imap.command_timeout_ms, 300000);
+	assert_int_equal(a->secret_timeout_ms, 20000);
 	assert_false(a->imap.compress);
 	assert_true(a->imap.no_condstore && a->imap.no_qresync &&
 		    a->imap.no_uidplus && a->imap.no_move &&
@@ -173,6 +177,8 @@ test_defaults(void **state)
 	assert_true(a->imap.compress);
 	assert_int_equal(a->imap.pipeline_depth, 0);
 	assert_int_equal(a->imap.timeout_ms, 0);
+	assert_int_equal(a->imap.command_timeout_ms, 0);
+	assert_int_equal(a->secret_timeout_ms, 0);
 	assert_null(a->imap.auth_mechs);
 	assert_null(a->imap.ca_file);
 	assert_null(a->imap.tunnel);
@@ -456,6 +462,10 @@ static const struct bad_row bad_rows[] = {
 	{ ACCT "    port: 0x3e1\n", 5, 11, "expected a number" },
 	{ ACCT "    port: 9 93\n", 5, 11, "expected a number" },
 	{ ACCT "    timeout: 0\n", 5, 14, "from 1 to 3600" },
+	{ ACCT "    command_timeout: 0\n", 5, 22, "from 1 to 86400" },
+	{ ACCT "    password_command_timeout: 5\n", 5, 5,
+	  "password_command_timeout needs password_command or "
+	  "oauth_token_command" },
 	{ ACCT STORE CHAN "    max_size: 10X\n", 12, 15,
 	  "bad max_size unit, use K, M or G" },
 	{ ACCT STORE CHAN "    max_size: 99999999999G\n", 12, 15,

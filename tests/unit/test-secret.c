@@ -16,9 +16,11 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "base/cancel.h"
 #include "secret.h"
 
 static void
@@ -106,6 +108,76 @@ test_commands(void **state)
 			fail_msg("row %zu: message shows the command", i);
 		free(s);
 	}
+}
+
+/* tmpl with each '@' replaced by pid. */
+static void
+with_pid(const char *tmpl, long pid, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (; *tmpl != '\0' && o + 24 < size; tmpl++) {
+		if (*tmpl == '@')
+			o += (size_t)snprintf(out + o, size - o, "%ld", pid);
+		else
+			out[o++] = *tmpl;
+	}
+	out[o] = '\0';
+}
+
+static void
+test_timeout(void **state)
+{
+	/* sleeps with our pid in the argument (a parallel run has another);
+	 * short, so a failure leaves nothing for long */
+	static const char *const tmpls[] = {
+		"sleep 29.@1",
+		/* a child in the background holds stdout open */
+		"sleep 29.@2 & sleep 29.@2",
+		/* stdout closed after the line, but it never exits */
+		"echo pw; exec >&-; sleep 29.@3",
+		/* SIGTERM ignored: SIGKILL after the grace */
+		"trap '' TERM; sleep 29.@4",
+	};
+	struct config_account acct;
+	struct mf_err err;
+	struct timespec t0, t1;
+	char cmd[200], left[100];
+	long me = (long)getpid();
+	size_t i;
+	char *s;
+
+	(void)state;
+	init_account(&acct);
+	acct.secret_timeout_ms = 1000;
+	for (i = 0; i < MF_N_ELEMENTS(tmpls); i++) {
+		with_pid(tmpls[i], me, cmd, sizeof(cmd));
+		acct.password_command = cmd;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (get(&acct, IMAP_SECRET_PASSWORD, &err) != NULL)
+			fail_msg("row %zu: succeeded", i);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (strstr(err.msg, "account 'work': password_command did "
+				    "not finish within 1 s") == NULL ||
+		    err.cls != MF_E_AUTH)
+			fail_msg("row %zu: message '%s'", i, err.msg);
+		/* 1 s, the 1 s grace: a bound on a hang, not a speed test */
+		if (t1.tv_sec - t0.tv_sec > 6)
+			fail_msg("row %zu: took %ld s", i,
+				 (long)(t1.tv_sec - t0.tv_sec));
+		snprintf(left, sizeof(left),
+			 "pgrep -f 'sleep 29\\.%ld%zu( |$)' >/dev/null", me,
+			 i + 1);
+		if (system(left) == 0)
+			fail_msg("row %zu: a sleep of it still runs", i);
+	}
+	/* the default applies without password_command_timeout */
+	acct.secret_timeout_ms = 0;
+	acct.password_command = "echo quick";
+	s = get(&acct, IMAP_SECRET_PASSWORD, &err);
+	assert_non_null(s);
+	assert_string_equal(s, "quick");
+	free(s);
 }
 
 static void
@@ -296,16 +368,75 @@ test_prompt_interrupted(void **state)
 	close(master);
 }
 
+/*
+ * A password_command that reads the terminal (as gpg may for its
+ * passphrase) runs in a group of its own: it must get the terminal, not
+ * SIGTTIN, and we must get it back.
+ */
+static void
+command_on_terminal(const char *typed, const char *want)
+{
+	char buf[1024] = "";
+	size_t len = 0;
+	int master, status;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = forkpty(&master, NULL, NULL, NULL);
+	if (pid < 0)
+		fail_msg("forkpty: %s", strerror(errno));
+	if (pid == 0) {
+		struct config_account acct;
+		struct mf_err err = { 0 };
+		char *s = NULL;
+		int ret;
+
+		init_account(&acct);
+		acct.password_command = "printf 'say: ' >&2; read -r p; "
+					"echo \"$p\"";
+		acct.secret_timeout_ms = 20000;
+		ret = secret_get(&acct, IMAP_SECRET_PASSWORD, &s, &err);
+		printf("ret=%d secret=[%s] fg=%d stop=%d %s\n", ret,
+		       s != NULL ? s : "", tcgetpgrp(STDIN_FILENO) == getpgrp(),
+		       mf_cancel_signal(), err.msg);
+		fflush(stdout);
+		_exit(0);
+	}
+	if (!read_until(master, buf, sizeof(buf), &len, "say: "))
+		fail_msg("no question, got '%s'", buf);
+	assert_int_equal(write(master, typed, strlen(typed)),
+			 (ssize_t)strlen(typed));
+	assert_true(read_until(master, buf, sizeof(buf), &len, NULL));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	close(master);
+	if (strstr(buf, want) == NULL)
+		fail_msg("want '%s', got '%s'", want, buf);
+}
+
+static void
+test_command_on_terminal(void **state)
+{
+	(void)state;
+	command_on_terminal("from-tty\n",
+			    "ret=0 secret=[from-tty] fg=1 stop=0");
+	/* ^C stops the command and, through it, us */
+	command_on_terminal("\003", "ret=-1 secret=[] fg=1 stop=2 account "
+				    "'work': password_command: interrupted by "
+				    "SIGINT");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_commands),
+		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_env_and_plain),
 		cmocka_unit_test(test_oauth),
 		cmocka_unit_test(test_no_terminal),
 		cmocka_unit_test(test_prompt),
 		cmocka_unit_test(test_prompt_interrupted),
+		cmocka_unit_test(test_command_on_terminal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
