@@ -278,11 +278,30 @@ mdir_name_with_flags(const struct mdir_name *n, unsigned flags,
 	for (i = 0x21; i < 0x7f; i++)
 		if (ascii[i])
 			buf[o++] = (char)i;
+	/* letters "2!" come out sorted as "!2": before a ",rest" that would
+	 * be a new, later info separator "!2," and so change the key */
+	if (ntail == 0 && rest_len > 0 && o >= n->base_len + 5 &&
+	    buf[o - 2] == '!' && buf[o - 1] == '2') {
+		buf[o - 2] = '2';
+		buf[o - 1] = '!';
+	}
 	memcpy(buf + o, tail, ntail);
 	o += ntail;
 	memcpy(buf + o, n->name + rest_off, rest_len);
 	o += rest_len;
 	buf[o] = '\0';
+	{
+		struct mdir_name check;
+
+		/* whatever else letters could spell: the info must stay put */
+		memset(&check, 0, sizeof(check));
+		check.name = buf;
+		find_info(buf, o, &check);
+		if (check.base_len != n->base_len)
+			return mf_err_set(err, MF_E_MSG,
+					  "file name cannot carry new flags "
+					  "without changing its key");
+	}
 	return 0;
 }
 

@@ -171,6 +171,11 @@ test_with_flags(void **state)
 		{ "x:2,ZS", F | S, 0, "x:2,FSZ" },
 		{ "x:2,S3", R, 0, "x:2,3R" },
 		{ "x:2,SZ", 0, 0, "x:2,Z" },
+		/* "2!" before a rest stays "2!": sorted, "!2,r" would be a
+		 * new separator and another key (found by fuzz-mdir-name) */
+		{ "x:2,2!,r", S, 0, "x:2,!2S,r" },
+		{ "x:2,2!,r", 0, 0, "x:2,2!,r" },
+		{ "x:2,!2", 0, 0, "x:2,!2" },
 		/* the separator of the file is kept */
 		{ "x!2,S", T, 0, "x!2,T" },
 		/* keyword letters replaced, rest kept verbatim */
