@@ -1036,7 +1036,8 @@ imap_store_idle(struct mf_store *mst, int timeout_ms, bool *changed_r,
 	struct imap_store *st = imap_store_of(mst);
 	struct idle_ctx ic = { 0 };
 	struct imap_cmd *cmd;
-	int r = 0, left = timeout_ms;
+	int r = 0;
+	int64_t end = imap_conn_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 
 	*changed_r = false;
 	if (imap_need_selected(st, "IDLE", err) < 0)
@@ -1050,15 +1051,18 @@ imap_store_idle(struct mf_store *mst, int timeout_ms, bool *changed_r,
 	cmd->ctx = &ic;
 	imap_cmd_printf(cmd, "IDLE");
 	imap_client_submit(st->client, cmd);
-	/* wait in slices so a change ends the IDLE at once */
-	while (cmd->status == IMAP_CMD_PENDING && !ic.changed && left > 0) {
-		int slice = left > 1000 ? 1000 : left;
+	/* wait in slices so a change ends the IDLE at once; the time left
+	 * is measured, not counted in quiet slices, or a server sending
+	 * "* OK still here" every second would keep the IDLE up for ever */
+	for (;;) {
+		int64_t left = end - imap_conn_now_ms();
 
-		r = imap_client_poll(st->client, slice, err);
+		if (cmd->status != IMAP_CMD_PENDING || ic.changed || left <= 0)
+			break;
+		r = imap_client_poll(st->client, left > 1000 ? 1000 : (int)left,
+				     err);
 		if (r < 0)
 			goto out;
-		if (r == 0)
-			left -= slice;
 	}
 	if (cmd->status == IMAP_CMD_PENDING) {
 		if (!ic.idling && imap_client_wait(st->client, cmd, err) < 0) {

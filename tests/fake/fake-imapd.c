@@ -29,6 +29,8 @@
  *                   script goes on with it ($TAG reset to "*")
  *   LITERAL n c     send n bytes of the character c, generated on the fly
  *   FLOOD           send 'x' forever (a never-ending line)
+ *   CHATTER ms text send text + CRLF every ms until the client sends a
+ *                   line (left for the next EXPECT or READ)
  * In text: \r \n \t \\ \xHH escapes (any other backslash is kept, so
  * "\Seen" needs no doubling), and $TAG.  A write the client refuses
  * (it hung up) ends the script with exit 0 and "# client closed" logged.
@@ -45,6 +47,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <openssl/err.h>
@@ -254,6 +257,42 @@ accept_next(void)
 		start_tls();
 }
 
+/* CHATTER ms text: text + CRLF every ms until the client sends a line
+ * (which the next EXPECT or READ then reads). */
+static void
+chatter(char *arg, char *out, size_t size)
+{
+	long ms = strtol(arg, &arg, 10);
+	size_t n;
+
+	if (ms <= 0 || arg == NULL || *arg != ' ')
+		die("usage: CHATTER ms text");
+	n = expand(arg + 1, out, size - 2);
+	out[n++] = '\r';
+	out[n++] = '\n';
+	while (memchr(inbuf, '\n', inlen) == NULL) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t r;
+
+		if ((ssl == NULL || SSL_pending(ssl) == 0) &&
+		    poll(&pfd, 1, (int)ms) == 0) {
+			put(out, n);
+			continue;
+		}
+		if (inlen == sizeof(inbuf))
+			die("client line too long");
+		r = ssl != NULL ?
+			    SSL_read(ssl, inbuf + inlen,
+				     (int)(sizeof(inbuf) - inlen)) :
+			    read(fd, inbuf + inlen, sizeof(inbuf) - inlen);
+		if (r < 0 && ssl == NULL && errno == EINTR)
+			continue;
+		if (r <= 0)
+			client_closed();
+		inlen += (size_t)r;
+	}
+}
+
 static void
 run_line(char *cmd)
 {
@@ -321,6 +360,8 @@ run_line(char *cmd)
 			put(out, n);
 			total -= n;
 		}
+	} else if (strcmp(cmd, "CHATTER") == 0) {
+		chatter(arg, out, sizeof(out));
 	} else if (strcmp(cmd, "FLOOD") == 0) {
 		memset(out, 'x', sizeof(out));
 		put("* OK ", 5);

@@ -1126,6 +1126,37 @@ test_permanent_keywords(void **state)
 	fake_finish(&f);
 }
 
+/* IDLE ends on time even when the server keeps talking (keepalives). */
+static void
+test_idle_chatter(void **state)
+{
+	struct fake f;
+	struct imap_store_cfg cfg;
+	struct mf_store *st;
+	struct mf_box_status bs;
+	struct mf_err err = { 0 };
+	struct timespec t0, t1;
+	bool changed = true;
+	double secs;
+
+	(void)state;
+	fake_start(&f, "idle-chatter.script");
+	st = fake_store(&f, &cfg);
+	select_box(st, "INBOX", &bs);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (imap_store_idle(st, 1000, &changed, &err) < 0)
+		fail_msg("idle: %s", err.msg);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) +
+	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_false(changed);
+	/* a bound on a hang (the script chatters until DONE), not a speed */
+	if (secs > 5.0)
+		fail_msg("IDLE of 1 s took %.1f s", secs);
+	mf_store_destroy(&st);
+	fake_finish(&f);
+}
+
 static void
 test_append_pipelined_sync_literals(void **state)
 {
@@ -1381,6 +1412,7 @@ main(void)
 		cmocka_unit_test(test_append_pipelined_sync_literals),
 		cmocka_unit_test(test_append_lost_answer),
 		cmocka_unit_test(test_permanent_keywords),
+		cmocka_unit_test(test_idle_chatter),
 		cmocka_unit_test(test_no_password_in_trace),
 		cmocka_unit_test(test_move),
 	};
