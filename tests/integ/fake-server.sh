@@ -14,38 +14,10 @@
 #   (f) an ALERT with terminal escapes, shown sanitized.
 set -u
 
-: "${MAILFERRY:?set by meson}" "${MF_SOURCE_ROOT:?set by meson}"
-: "${MF_BUILD_ROOT:?set by meson}"
-FAKE=$MF_BUILD_ROOT/tests/fake/fake-imapd
-SCRIPTS=$MF_SOURCE_ROOT/tests/fake
-[ -x "$FAKE" ] || { echo "Bail out! $FAKE not built"; exit 1; }
+FAKE_TIMEOUT=60
+. "$(dirname "$0")/lib-fake.sh"
 command -v openssl >/dev/null || { echo "1..0 # SKIP no openssl"; exit 77; }
-
-tmp=$(mktemp -d)
-fake_pid=
-cleanup() {
-	[ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-export HOME="$tmp/home" XDG_STATE_HOME= XDG_CONFIG_HOME=
-mkdir -p "$HOME"
-PW="fake-secret-$RANDOM$RANDOM"
-export MF_FAKE_PW=$PW
-
-fails=0 n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else
-		not_ok "$name"
-		sed 's/^/# err: /' "$tmp/err"
-		sed 's/^/# log: /' "$tmp/log"
-	fi
-}
-absent() { ! grep -qaE "$1" "$2"; }
+PW=$MF_FAKE_PW
 
 # ---- certificates: a CA, localhost, wrong.example, self-signed --------
 mkcert() {	# mkcert NAME SAN [selfsigned]
@@ -74,22 +46,6 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
 	{ echo "Bail out! cannot make certificates"; exit 1; }
 
 # ---- running one case --------------------------------------------------
-# start SCRIPT [fake options]: starts the fake server, sets PORT
-start() {
-	local script=$1 i
-	shift
-	rm -f "$tmp/port" "$tmp/log"
-	"$FAKE" --script "$SCRIPTS/$script" --log "$tmp/log" \
-		--port-file "$tmp/port" --timeout 60 "$@" 2>"$tmp/fake.err" &
-	fake_pid=$!
-	for i in $(seq 100); do
-		[ -s "$tmp/port" ] && break
-		sleep 0.05
-	done
-	PORT=$(cat "$tmp/port" 2>/dev/null)
-	[ -n "$PORT" ] || { echo "Bail out! fake server did not start"; exit 1; }
-}
-
 # config TLS [extra yaml lines...]: the account "fake" for the server
 config() {
 	local tls=$1 line
@@ -117,8 +73,7 @@ run() {
 	(ulimit -v "$limit"; exec "$MAILFERRY" -c "$tmp/cfg.yaml" list fake \
 		>"$tmp/out" 2>"$tmp/err")
 	rc=$?
-	wait "$fake_pid" 2>/dev/null
-	fake_pid=
+	fake_wait
 }
 
 list() {
@@ -132,28 +87,28 @@ no_credentials() {
 }
 
 # (a) STARTTLS required, not offered
-start starttls-missing.script
+fake_start starttls-missing.script
 list starttls
 check "(a) no STARTTLS: exit 4" test "$rc" -eq 4
 check "(a) no STARTTLS: says so" grep -q 'does not offer STARTTLS' "$tmp/err"
 check "(a) no STARTTLS: nothing sent" absent '^C:' "$tmp/log"
 check "(a) no STARTTLS: no credentials" no_credentials
 
-start starttls-missing-nocode.script
+fake_start starttls-missing-nocode.script
 list starttls
 check "(a) no STARTTLS after CAPABILITY: exit 4" test "$rc" -eq 4
 check "(a) no STARTTLS after CAPABILITY: only CAPABILITY sent" \
 	test "$(grep -c '^C:' "$tmp/log")" -eq 1
 check "(a) no STARTTLS after CAPABILITY: no credentials" no_credentials
 
-start starttls-preauth.script
+fake_start starttls-preauth.script
 list starttls
 check "(a) PREAUTH with STARTTLS required: exit 4" test "$rc" -eq 4
 check "(a) PREAUTH with STARTTLS required: says so" grep -q PREAUTH "$tmp/err"
 check "(a) PREAUTH with STARTTLS required: no credentials" no_credentials
 
 # (b) response injection after the OK to STARTTLS
-start starttls-inject.script --cert "$tmp/localhost.pem" --key "$tmp/localhost.key"
+fake_start starttls-inject.script --cert "$tmp/localhost.pem" --key "$tmp/localhost.key"
 list starttls "ca_file: $tmp/ca.pem"
 check "(b) injection: exit 4" test "$rc" -eq 4
 check "(b) injection: named" grep -q 'injection' "$tmp/err"
@@ -161,37 +116,37 @@ check "(b) injection: no TLS started" absent 'TLS on' "$tmp/log"
 check "(b) injection: no credentials" no_credentials
 
 # STARTTLS done right, AUTH=PLAIN offered only under TLS (QUIRKS.md)
-start starttls-ok.script --cert "$tmp/localhost.pem" --key "$tmp/localhost.key"
+fake_start starttls-ok.script --cert "$tmp/localhost.pem" --key "$tmp/localhost.key"
 list starttls "ca_file: $tmp/ca.pem"
 check "STARTTLS, then PLAIN: exit 0" test "$rc" -eq 0
 check "STARTTLS, then PLAIN: listed" grep -Eq '^INBOX +7  \(2 unseen\)  inbox$' "$tmp/out"
 check "STARTTLS, then PLAIN: script completed" grep -q '# script done' "$tmp/log"
 
 # (c) certificates
-start tls-greeting.script --tls --cert "$tmp/wrong.pem" --key "$tmp/wrong.key"
+fake_start tls-greeting.script --tls --cert "$tmp/wrong.pem" --key "$tmp/wrong.key"
 list implicit "ca_file: $tmp/ca.pem"
 check "(c) wrong host: exit 4" test "$rc" -eq 4
 check "(c) wrong host: names host and reason" \
 	grep -q "localhost:$PORT: TLS certificate verification failed: hostname mismatch: the certificate is not valid for 'localhost'" "$tmp/err"
 check "(c) wrong host: nothing sent" absent '^C:' "$tmp/log"
 
-start tls-greeting.script --tls --cert "$tmp/self.pem" --key "$tmp/self.key"
+fake_start tls-greeting.script --tls --cert "$tmp/self.pem" --key "$tmp/self.key"
 list implicit
 fp=$(grep -o 'fingerprint: sha256:[0-9a-f]*' "$tmp/err" | head -n 1)
 fp=${fp#fingerprint: }
 check "(c) self-signed: exit 4" test "$rc" -eq 4
 check "(c) self-signed: reason and fingerprint to pin" \
 	grep -q 'verification failed: self-signed certificate.*fingerprint: sha256:[0-9a-f]\{64\}' "$tmp/err"
-start tls-greeting.script --tls --cert "$tmp/self.pem" --key "$tmp/self.key"
+fake_start tls-greeting.script --tls --cert "$tmp/self.pem" --key "$tmp/self.key"
 list implicit "fingerprint: \"$fp\""
 check "(c) self-signed, pinned: listed" \
 	grep -Eq '^INBOX +7  \(2 unseen\)  inbox$' "$tmp/out"
-start tls-greeting.script --tls --cert "$tmp/wrong.pem" --key "$tmp/wrong.key"
+fake_start tls-greeting.script --tls --cert "$tmp/wrong.pem" --key "$tmp/wrong.key"
 list implicit "fingerprint: \"$fp\""
 check "(c) pin of another certificate: refused" \
 	grep -q 'does not match the pinned fingerprint' "$tmp/err"
 
-start tls-greeting.script --tls --cert "$tmp/localhost.pem" --key "$tmp/localhost.key"
+fake_start tls-greeting.script --tls --cert "$tmp/localhost.pem" --key "$tmp/localhost.key"
 list implicit "ca_file: $tmp/ca.pem"
 check "(c) good certificate: exit 0" test "$rc" -eq 0
 check "(c) good certificate: listed" grep -Eq '^INBOX +7' "$tmp/out"
@@ -202,31 +157,31 @@ if ldd "$MAILFERRY" 2>/dev/null | grep -q asan; then
 else
 	limit=204800		# 200 MB
 fi
-start huge-literal.script
+fake_start huge-literal.script
 config none
 run "$limit"
 check "(d) 2 GB literal: exit 4" test "$rc" -eq 4
 check "(d) 2 GB literal: protocol error" grep -q 'protocol error.*literal' "$tmp/err"
 
-start flood.script
+fake_start flood.script
 config none
 run "$limit"
 check "(d) endless line: exit 4" test "$rc" -eq 4
 check "(d) endless line: protocol error" grep -q 'protocol error' "$tmp/err"
 
 # (e) unknown tag
-start unknown-tag.script
+fake_start unknown-tag.script
 list none
 check "(e) unknown tag: exit 4" test "$rc" -eq 4
 check "(e) unknown tag: named" grep -q 'tag that was never sent: ZZ9' "$tmp/err"
 check "cleartext warned" grep -q 'cleartext' "$tmp/err"
 
 # OAuth: XOAUTH2's exact initial response; OAUTHBEARER refused (exit 3)
-start xoauth2.script
+fake_start xoauth2.script
 list none 'oauth_token_command: "echo tok123"' "auth_mechs: [xoauth2]"
 check "XOAUTH2: exit 0" test "$rc" -eq 0
 check "XOAUTH2: script completed" grep -q '# script done' "$tmp/log"
-start oauthbearer-fail.script
+fake_start oauthbearer-fail.script
 list none 'oauth_token_command: "echo tok123"'
 check "OAUTHBEARER refused: exit 3" test "$rc" -eq 3
 check "OAUTHBEARER refused: server text" \
@@ -234,19 +189,18 @@ check "OAUTHBEARER refused: server text" \
 check "OAUTHBEARER refused: no token shown" absent tok123 "$tmp/err"
 
 # a server that stops answering: the read timeout, naming host:port
-start slow.script
+fake_start slow.script
 list none "timeout: 1"
 check "silent server: exit 4" test "$rc" -eq 4
 check "silent server: timed out" \
 	grep -q "localhost:$PORT: timed out after 1 s waiting for the server" "$tmp/err"
 
 # (f) ALERT with terminal escapes
-start alert.script
+fake_start alert.script
 list none
 check "(f) alert: exit 0" test "$rc" -eq 0
 check "(f) alert: shown escaped" grep -qF \
 	'server alert: \x1b[31mSystem going down\x1b]0;pwned\x07 at noon' "$tmp/err"
 check "(f) alert: no escape bytes" absent $'\x1b|\x07' "$tmp/err"
 
-echo "1..$n"
-exit $((fails > 0))
+fake_finish

@@ -21,37 +21,7 @@
 # The fake's script checks every command the client sends, in order.
 set -u
 
-: "${MAILFERRY:?set by meson}" "${MF_SOURCE_ROOT:?set by meson}"
-: "${MF_BUILD_ROOT:?set by meson}"
-FAKE=$MF_BUILD_ROOT/tests/fake/fake-imapd
-SCRIPTS=$MF_SOURCE_ROOT/tests/fake
-[ -x "$FAKE" ] || { echo "Bail out! $FAKE not built"; exit 1; }
-
-tmp=$(mktemp -d)
-fake_pid=
-cleanup() {
-	[ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-export HOME="$tmp/home" XDG_STATE_HOME= XDG_CONFIG_HOME=
-mkdir -p "$HOME"
-export MF_FAKE_PW="fake-secret-$RANDOM$RANDOM"
-
-fails=0 n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else
-		not_ok "$name"
-		sed 's/^/# out: /' "$tmp/out"
-		sed 's/^/# err: /' "$tmp/err"
-		grep -a '^[#C]' "$tmp/log" | sed 's/^/# log: /'
-	fi
-}
-absent() { ! grep -qaE "$1" "$2"; }
+. "$(dirname "$0")/lib-fake.sh"
 
 # sync_with SCRIPT [fresh]: one "mailferry sync" ($CMD if set) against
 # the fake server running SCRIPT, with max_size $MAX_SIZE if set; fresh
@@ -59,23 +29,14 @@ absent() { ! grep -qaE "$1" "$2"; }
 # $tmp/log (the client's lines, "# connected" per connection) and waits
 # for the server to finish.
 sync_with() {
-	local i
 	[ "${2:-}" = fresh ] && rm -rf "$tmp/local" "$tmp/state"
-	rm -f "$tmp/port" "$tmp/log"
-	"$FAKE" --script "$SCRIPTS/$1" --log "$tmp/log" \
-		--port-file "$tmp/port" --timeout 20 2>"$tmp/fake.err" &
-	fake_pid=$!
-	for i in $(seq 100); do
-		[ -s "$tmp/port" ] && break
-		sleep 0.05
-	done
-	[ -s "$tmp/port" ] || { echo "Bail out! fake server did not start"; exit 1; }
+	fake_start "$1"
 	cat >"$tmp/cfg.yaml" <<YAML
 state_dir: $tmp/state
 accounts:
   fake:
     host: localhost
-    port: $(cat "$tmp/port")
+    port: $PORT
     tls: none
     allow_insecure: true
     user: alice
@@ -92,8 +53,7 @@ ${MAX_SIZE:+    max_size: $MAX_SIZE}
 YAML
 	"$MAILFERRY" -c "$tmp/cfg.yaml" "${CMD:-sync}" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
-	wait "$fake_pid" 2>/dev/null
-	fake_pid=
+	fake_wait
 }
 
 # which messages the Maildir holds, as "1 2 4" (from their Subject);
@@ -212,5 +172,4 @@ check "(g) next fetch: UID 3 only" asked_is "3"
 check "(g) next fetch: no placeholder left" eval 'PH=1 have_is ""'
 check "(g) next fetch: one file per message" have_is "1 2 3 4 5 6"
 
-echo "1..$n"
-exit $((fails > 0))
+fake_finish

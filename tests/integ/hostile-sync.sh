@@ -17,58 +17,14 @@
 # Maildir of (a) carry over from its first run to the next ones.
 set -u
 
-: "${MAILFERRY:?set by meson}" "${MF_SOURCE_ROOT:?set by meson}"
-: "${MF_BUILD_ROOT:?set by meson}"
-FAKE=$MF_BUILD_ROOT/tests/fake/fake-imapd
-SCRIPTS=$MF_SOURCE_ROOT/tests/fake
-[ -x "$FAKE" ] || { echo "Bail out! $FAKE not built"; exit 1; }
-
-tmp=$(mktemp -d)
-fake_pid=
-cleanup() {
-	[ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-export HOME="$tmp/home" XDG_STATE_HOME= XDG_CONFIG_HOME=
-mkdir -p "$HOME"
-export MF_FAKE_PW="fake-secret-$RANDOM$RANDOM"
-
-fails=0 n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else
-		not_ok "$name"
-		sed 's/^/# out: /' "$tmp/out"
-		sed 's/^/# log: /' "$tmp/log"
-	fi
-}
-absent() { ! grep -qaE "$1" "$2"; }
-
-# start SCRIPT: the fake server for one connection; sets PORT
-start() {
-	local i
-	rm -f "$tmp/port" "$tmp/log"
-	"$FAKE" --script "$SCRIPTS/$1" --log "$tmp/log" \
-		--port-file "$tmp/port" --timeout 20 2>"$tmp/fake.err" &
-	fake_pid=$!
-	for i in $(seq 100); do
-		[ -s "$tmp/port" ] && break
-		sleep 0.05
-	done
-	PORT=$(cat "$tmp/port" 2>/dev/null)
-	[ -n "$PORT" ] || { echo "Bail out! fake server did not start"; exit 1; }
-}
+. "$(dirname "$0")/lib-fake.sh"
 
 # sync CASE SCRIPT: mailferry sync of channel "c" (state and Maildir
 # under $tmp/CASE) against SCRIPT; sets rc and $tmp/out (stdout+stderr),
 # and waits for the server (its status in frc: 0 = script played out)
 sync_with() {
 	local dir=$tmp/$1
-	start "$2"
+	fake_start "$2"
 	mkdir -p "$dir"
 	cat >"$tmp/cfg.yaml" <<YAML
 state_dir: $dir/state
@@ -92,9 +48,7 @@ channels:
 YAML
 	"$MAILFERRY" -c "$tmp/cfg.yaml" sync >"$tmp/out" 2>&1
 	rc=$?
-	wait "$fake_pid" 2>/dev/null
-	frc=$?
-	fake_pid=
+	fake_wait
 }
 
 count_local() { find "$tmp/$1/local" -path '*/cur/*' -type f -o \
@@ -200,5 +154,4 @@ check "(d) over 1 GiB: nothing delivered" test "$(count_local e)" -eq 0
 check "(d) over 1 GiB: no file of its size" \
 	test "$(biggest e)" -lt 1000
 
-echo "1..$n"
-[ "$fails" -eq 0 ]
+fake_finish

@@ -14,51 +14,9 @@
 # The bounds are bounds on a hang, not speed assertions.
 set -u
 
-: "${MAILFERRY:?set by meson}" "${MF_SOURCE_ROOT:?set by meson}"
-: "${MF_BUILD_ROOT:?set by meson}"
-FAKE=$MF_BUILD_ROOT/tests/fake/fake-imapd
-SCRIPTS=$MF_SOURCE_ROOT/tests/fake
-[ -x "$FAKE" ] || { echo "Bail out! $FAKE not built"; exit 1; }
+FAKE_TIMEOUT=40
+. "$(dirname "$0")/lib-fake.sh"
 command -v pgrep >/dev/null || { echo "1..0 # SKIP no pgrep"; exit 77; }
-
-tmp=$(mktemp -d)
-fake_pid=
-cleanup() {
-	[ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-export HOME="$tmp/home" XDG_STATE_HOME= XDG_CONFIG_HOME=
-mkdir -p "$HOME"
-
-fails=0 n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else
-		not_ok "$name"
-		sed 's/^/# err: /' "$tmp/err"
-		sed 's/^/# log: /' "$tmp/log"
-	fi
-}
-absent() { ! grep -qaE "$1" "$2"; }
-
-# start SCRIPT: the fake server for one connection; sets PORT
-start() {
-	local i
-	rm -f "$tmp/port" "$tmp/log"
-	"$FAKE" --script "$SCRIPTS/$1" --log "$tmp/log" \
-		--port-file "$tmp/port" --timeout 40 2>"$tmp/fake.err" &
-	fake_pid=$!
-	for i in $(seq 100); do
-		[ -s "$tmp/port" ] && break
-		sleep 0.05
-	done
-	PORT=$(cat "$tmp/port" 2>/dev/null)
-	[ -n "$PORT" ] || { echo "Bail out! fake server did not start"; exit 1; }
-}
 
 # list [yaml lines...]: mailferry list fake; sets rc and ms (its run time)
 list() {
@@ -78,14 +36,13 @@ list() {
 	rc=$?
 	ms=$(($(date +%s%3N) - t0))
 	# the fake notices the client is gone at its next write
-	wait "$fake_pid" 2>/dev/null
-	fake_pid=
+	fake_wait
 }
 
 export MF_FAKE_PW="fake-secret-$RANDOM$RANDOM"
 slow=("password_env: MF_FAKE_PW" "timeout: 5" "command_timeout: 2")
 
-start chatter-list.script
+fake_start chatter-list.script
 list "${slow[@]}"
 check "(a) chatter: exit 4" test "$rc" -eq 4
 check "(a) chatter: ends in < 6 s ($ms ms)" test "$ms" -lt 6000
@@ -95,7 +52,7 @@ check "(a) chatter: names server and command" grep -q \
 check "(a) chatter: the server saw the client go" \
 	grep -q '# client closed' "$tmp/log"
 
-start drip-list.script
+fake_start drip-list.script
 list "${slow[@]}"
 check "(b) drip: exit 4" test "$rc" -eq 4
 check "(b) drip: ends in < 6 s ($ms ms)" test "$ms" -lt 6000
@@ -103,7 +60,7 @@ check "(b) drip: names server and command" grep -q \
 	"localhost:$PORT: A1 LIST: no answer within 2 s (server kept sending)" \
 	"$tmp/err"
 
-start drip-greeting.script
+fake_start drip-greeting.script
 list "${slow[@]}"
 check "(c) drip greeting: exit 4" test "$rc" -eq 4
 check "(c) drip greeting: ends in < 6 s ($ms ms)" test "$ms" -lt 6000
@@ -115,7 +72,7 @@ check "(c) drip greeting: nothing sent" absent '^C:' "$tmp/log"
 # Sleeps with an argument of this run's own (a parallel run has another
 # pid), short enough that a failed case leaves nothing for long.
 S1="29.${$}1" S2="29.${$}2"
-start chatter-auth.script
+fake_start chatter-auth.script
 list "password_command: \"sleep $S1\"" "password_command_timeout: 1"
 check "(d) sleeping password_command: exit 3" test "$rc" -eq 3
 check "(d) sleeping password_command: ends in < 3 s ($ms ms)" \
@@ -128,7 +85,7 @@ check "(d) sleeping password_command: no login sent" \
 	absent 'LOGIN|AUTHENTICATE' "$tmp/log"
 check "(d) the server saw the client go" grep -q '# client closed' "$tmp/log"
 
-start chatter-auth.script
+fake_start chatter-auth.script
 list "password_command: \"sh -c 'sleep $S2 & sleep $S2'\"" \
 	"password_command_timeout: 1"
 check "(e) child holding stdout: exit 3" test "$rc" -eq 3
@@ -140,5 +97,4 @@ check "(e) child holding stdout: no process of the group left" \
 check "(e) child holding stdout: no login sent" \
 	absent 'LOGIN|AUTHENTICATE' "$tmp/log"
 
-echo "1..$n"
-exit $((fails > 0))
+fake_finish
