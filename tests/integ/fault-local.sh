@@ -25,6 +25,11 @@
 #            deletion guard holds the deletions back and says so
 #   broken root  the Maildir root a dangling symlink: nothing deleted on
 #            the server, also in a folder under the guard's ten messages
+#   power loss  tests/fault/nofsync.so (LD_PRELOAD) cuts each file back to
+#            what was durable at the N-th fsync/rename and exits 97, at 8
+#            points of a pull plus push with fsync: true (MF_LONG=1: every
+#            point): the state passes integrity_check, each row it calls
+#            synced has its whole file, the next run converges
 #
 # Checks that fail today for a reported bug print "not ok ... # TODO known
 # bug: ..." (known_bug): visible in the log, not counted as failures.
@@ -185,6 +190,87 @@ enospc_case() {
 		cmp -s "$T/nospc2.sig" <(sig "$MF_MAILDIR" | grep '^Big ')
 	check "ENOSPC, then room: no message twice" \
 		test -z "$(uniq -d "$T/nospc2.ids")"
+}
+
+# --- power loss: tests/fault/nofsync.so cuts every file back to what was
+# durable at its N-th fsync/rename and exits 97.  Then the state must pass
+# integrity_check, every row it calls synced must have its whole file
+# (size as its ,S= says) and a plain run must converge with each message
+# once.  A pull of 20 plus a push of 3 new local messages each time, with
+# fsync: true; a sample of the points (MF_LONG=1: all of them).
+power_case() {
+	local so=$MF_BUILD_ROOT/tests/fault/nofsync.so pts N i tried=0 cut=0
+	local bad=0 k f sz
+	PL=$T/pl
+	[ -f "$so" ] || { not_ok "power loss: $so not built"; return; }
+	sed -e "s|^state_dir: .*|state_dir: $T/state-pl|" \
+		-e "s|^    maildir: .*|    maildir: $PL|" \
+		-e "s|fsync: false|fsync: true|" "$CFG" >"$T/cfg-pl"
+	printf '    folders: ["Power"]\n' >>"$T/cfg-pl"
+	gen_msgs "$T/pw" 1 20 pw
+	mf_harness seed Power "$T"/pw/* >/dev/null 2>&1
+	pl_round() {	# pl_round R: empty Maildir and state, 3 new local
+		rm -rf "$PL" "$T/state-pl"
+		gen_msgs "$T/plp$1" 1 3 "pl$1"
+		mkdir -p "$PL/Power/cur" "$PL/Power/new" "$PL/Power/tmp"
+		for i in 1 2 3; do
+			cp "$T/plp$1/m$i" "$PL/Power/cur/1700000$i.pl$1.test:2,S"
+		done
+	}
+	pl_round 0
+	# env, not timeout, gets the library: timeout would count too
+	timeout 60 env LD_PRELOAD="$so" MF_POWER_COUNT="$T/pl.count" \
+		"$MAILFERRY" -c "$T/cfg-pl" -q sync >/dev/null 2>&1
+	pts=$(cat "$T/pl.count" 2>/dev/null || echo 0)
+	check "power loss: a run has points to stop at ($pts)" test "$pts" -gt 10
+	if [ "${MF_LONG:-0}" = 1 ]; then
+		sample=$(seq 1 "$pts")
+	else
+		sample=$(awk -v p="$pts" 'BEGIN { for (i = 0; i < 8; i++)
+			print 1 + int(i * (p - 1) / 7) }' | uniq)
+	fi
+	for N in $sample; do
+		tried=$((tried + 1))
+		pl_round "$N"
+		timeout 60 env LD_PRELOAD="$so" MF_POWER_AFTER="$N" \
+			"$MAILFERRY" -c "$T/cfg-pl" -q sync >"$T/pl.out" 2>&1
+		rc=$?
+		[ $rc = 97 ] && cut=$((cut + 1))
+		case $rc in 97 | 0 | 1) ;; *)
+			echo "# point $N: exit $rc"; bad=$((bad + 1)) ;;
+		esac
+		if [ -s "$T/state-pl/c.db" ] &&
+			[ "$(sqlite3 "$T/state-pl/c.db" 'PRAGMA integrity_check' 2>&1)" != ok ]; then
+			echo "# point $N: the state fails integrity_check"
+			bad=$((bad + 1))
+		fi
+		for k in $(sqlite3 "$T/state-pl/c.db" "SELECT near_key FROM msgs
+			WHERE pending = 0 AND near_key IS NOT NULL" 2>/dev/null); do
+			f=$(ls "$PL"/Power/cur/"$k"[,:]* "$PL"/Power/new/"$k"[,:]* \
+				2>/dev/null | head -1)
+			sz=$(echo "$f" | sed -n 's/.*,S=\([0-9]*\).*/\1/p')
+			if [ -z "$f" ]; then
+				echo "# point $N: $k synced in the state, no file"
+				bad=$((bad + 1))
+			elif [ -n "$sz" ] && [ "$(stat -c %s "$f")" != "$sz" ]; then
+				echo "# point $N: $k synced in the state, $(stat -c %s "$f") of $sz bytes on disk"
+				bad=$((bad + 1))
+			fi
+		done
+		if ! timeout 60 "$MAILFERRY" -c "$T/cfg-pl" -q sync >"$T/pl2.out" 2>&1; then
+			echo "# point $N: the next run failed: $(head -1 "$T/pl2.out")"
+			bad=$((bad + 1))
+		elif ! cmp -s <(sig "$PL") <(sig "$MF_MAILDIR" | grep '^Power ') ||
+			[ -n "$(ids "$PL" | uniq -d)" ] ||
+			[ -n "$(ids "$MF_MAILDIR" | uniq -d)" ]; then
+			echo "# point $N: the next run does not converge"
+			diff <(sig "$PL") <(sig "$MF_MAILDIR" | grep '^Power ') |
+				head -4 | sed 's/^/#   /'
+			bad=$((bad + 1))
+		fi
+	done
+	check "power loss at $tried points ($cut cut): state intact, synced means on disk, converges" \
+		test $bad -eq 0 -a $cut -gt 0
 }
 
 gen_msgs "$T/inbox" 1 12 i
@@ -351,4 +437,5 @@ check "Work: no message twice on the server" \
 echo "# after the emptied folder: exit $rc, $(count "$LOCAL/Work") local files in Work"
 
 enospc_case
+power_case
 finish
