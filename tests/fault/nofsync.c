@@ -126,8 +126,9 @@ power_loss(void)
 	for (int i = 0; i < nfiles; i++) {
 		struct stat st;
 		if (files[i].dirty && stat(files[i].path, &st) == 0 &&
-		    st.st_size > files[i].durable)
-			truncate(files[i].path, files[i].durable);
+		    st.st_size > files[i].durable &&
+		    truncate(files[i].path, files[i].durable) < 0)
+			perror(files[i].path);
 	}
 	_exit(97);
 }
