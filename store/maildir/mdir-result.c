@@ -41,10 +41,16 @@ file_extras(int sub_fd, const char *fname, unsigned need, char *buf,
 			m->date = (int64_t)st.st_mtime;
 		return;
 	}
-	fd = openat(sub_fd, fname, O_RDONLY | O_CLOEXEC);
+	/* not through a symlink (mdir-store.c, fetch_one), nor a FIFO */
+	fd = openat(sub_fd, fname,
+		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return; /* renamed or removed meanwhile: unknown */
-	if ((need & NEED_DATE) && fstat(fd, &st) == 0)
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return;
+	}
+	if (need & NEED_DATE)
 		m->date = (int64_t)st.st_mtime;
 	mf_buf_reset(hdr);
 	for (;;) {

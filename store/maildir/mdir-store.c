@@ -26,6 +26,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,6 +255,14 @@ stream_file(struct mdir_store *st, int fd, struct mf_fetch_item *item,
 	return mf_sink_finish(item->sink, &item->err);
 }
 
+static bool
+is_regular(int fd)
+{
+	struct stat sb;
+
+	return fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
 static int
 fetch_one(struct mdir_store *st, struct mf_fetch_item *item, bool *rescanned,
 	  struct mf_err *err)
@@ -266,7 +275,12 @@ fetch_one(struct mdir_store *st, struct mf_fetch_item *item, bool *rescanned,
 			return -1;
 		if (e == NULL)
 			break;
-		fd = openat(sub_fd(st, e), e->name, O_RDONLY | O_CLOEXEC);
+		/* never through a symlink: its target may be any file on
+		 * the machine (outside the Maildir), and uploading it is
+		 * not what a Maildir holds; the name stays listed, so a
+		 * message synced before is not taken as deleted */
+		fd = openat(sub_fd(st, e), e->name,
+			    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 		if (fd >= 0 || errno != ENOENT)
 			break;
 	}
@@ -285,8 +299,20 @@ fetch_one(struct mdir_store *st, struct mf_fetch_item *item, bool *rescanned,
 				   "message %s keeps "
 				   "being renamed; try again",
 				   item->key);
+		else if (errno == ELOOP)
+			mf_err_set(&item->err, MF_E_MSG,
+				   "%s is a symbolic link: not read (only "
+				   "regular files are messages)",
+				   e->name);
 		else
 			mf_err_sys(&item->err, MF_E_MSG, "open %s", e->name);
+		return 0;
+	}
+	if (!is_regular(fd)) {
+		close(fd);
+		item->status = -1;
+		mf_err_set(&item->err, MF_E_MSG,
+			   "%s is not a regular file: not read", e->name);
 		return 0;
 	}
 	if (stream_file(st, fd, item, item->key) < 0)

@@ -30,9 +30,7 @@
 #            points of a pull plus push with fsync: true (MF_LONG=1: every
 #            point): the state passes integrity_check, each row it calls
 #            synced has its whole file, the next run converges
-#
-# Checks that fail today for a reported bug print "not ok ... # TODO known
-# bug: ..." (known_bug): visible in the log, not counted as failures.
+
 set -u
 . "$(dirname "$0")/lib.sh"
 MF_STORE_OPTS="fsync: false"
@@ -68,16 +66,6 @@ rc_in() {
 	grep -v '^ *$' "$T/out.last" 2>/dev/null | head -5 | sed 's/^/#   /'
 }
 show() { cp "$T/$1.out" "$T/out.last"; }
-# known_bug NAME WHY COMMAND...: a check that fails today for a reported
-# bug: "not ok ... # TODO WHY" (visible, not counted) until it passes
-known_bug() {
-	local name=$1 why=$2
-	shift 2
-	n=$((n + 1))
-	if "$@"; then echo "ok $n - $name"; else
-		echo "not ok $n - $name # TODO known bug: $why"
-	fi
-}
 
 # ids DIR: "folder message-id" per message file, sorted, duplicates kept
 ids() {
@@ -177,8 +165,7 @@ enospc_case() {
 		test ! -s "$T/nospc.missing"
 	sed 's/^/# missing: /' "$T/nospc.missing" | head -3
 	if [ -s "$T/nospc.tmp" ]; then
-		n=$((n + 1))
-		echo "not ok $n - ENOSPC while pulling: tmp/ empty after the failure # TODO tmp/ cleaning after an interruption"
+		not_ok "ENOSPC while pulling: tmp/ empty after the failure"
 		sed 's/^/# left: /' "$T/nospc.tmp" | head -3
 	else
 		ok "ENOSPC while pulling: tmp/ empty after the failure"
@@ -322,9 +309,10 @@ ln -s "$T/nowhere" "$LOCAL"
 runmf broken -q sync
 show broken
 check "Maildir root a dangling symlink: an error (exit $rc)" test $rc -ne 0
-known_bug "Maildir root a dangling symlink: not the network status 4" \
-	"a Maildir root that is not a directory exits 4 (network, TLS or protocol)" \
-	test $rc -ne 4
+check "Maildir root a dangling symlink: the store status 4 (mailferry(1))" \
+	test $rc -eq 4
+check "Maildir root a dangling symlink: the error names the root" \
+	grep -q "local" "$T/broken.out"
 server_same "Maildir root a dangling symlink: nothing deleted on the server (Small has 5)"
 check "Maildir root a dangling symlink: nothing made at its target" \
 	test ! -e "$T/nowhere"
@@ -343,8 +331,7 @@ eacces_case() {	# eacces_case NAME PATH
 	rc=$?
 	chmod 755 "$p"
 	show eacces
-	known_bug "$name unreadable: the run reports a failure (exit $rc)" \
-		"an unreadable folder directory is reported as vanished, exit 0" \
+	check "$name unreadable: the run reports a failure (exit $rc)" \
 		test $rc -eq 1
 	check "$name unreadable: the error names it" \
 		grep -q 'Work' "$T/eacces.out"
@@ -360,8 +347,7 @@ mf_config "remove: far"
 chmod 000 "$LOCAL/Work"
 unpriv timeout 30 "$MAILFERRY" -c "$CFG" sync >"$T/eacces-rm.out" 2>&1
 chmod 755 "$LOCAL/Work"
-known_bug "folder Work unreadable, remove: far: the server keeps Work's 30" \
-	"taken as vanished, the server folder is removed (its messages go up again next run)" \
+check "folder Work unreadable, remove: far: the server keeps Work's 30" \
 	test "$(count "$MF_MAILDIR/Work" 2>/dev/null)" -eq 30
 mf_config
 converges "folder Work readable again (remove: far undone): converges"
@@ -383,9 +369,10 @@ rc=$?
 show odd
 check "odd files in cur/: no hang (exit $rc)" test $rc -ne 124
 rc_in "odd files in cur/: no crash, a plain status" 0 1
-known_bug "odd files in cur/: the symlink's target not uploaded" \
-	"a symlink in cur/ is followed: its target (outside the Maildir) goes up, no warning" \
+check "odd files in cur/: the symlink's target not uploaded" \
 	test -z "$(server_uid INBOX outside)"
+check "odd files in cur/: a warning names the symlink" \
+	grep -q 'link.test.*symbolic link' "$T/odd.out"
 check "odd files in cur/: the unreadable file not uploaded" \
 	test -z "$(server_uid INBOX unread)"
 check "odd files in cur/: nothing from the FIFO or the empty file uploaded" \
