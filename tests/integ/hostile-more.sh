@@ -166,7 +166,7 @@ check "(1) the 300-byte level refused: name too long" \
 	grep -qaE "c: L{300}: .*name too long" "$io/out"
 check "(1) exactly these directories under the root" \
 	test "$(cd "$tmp/names/local" && find . -mindepth 1 -maxdepth 1 |
-		sort | tr '\n' ' ')" = './$(touch x) ./-rf ./INBOX ./`touch y` ./'"$p99"' ./s;t|u*v '
+		LC_ALL=C sort | tr '\n' ' ')" = './$(touch x) ./-rf ./INBOX ./`touch y` ./'"$p99"' ./s;t|u*v '
 check "(1) the three-level name is three directories" \
 	test -d "$tmp/names/local/$p99/$p99/$p99/cur"
 check "(1) '\$(touch x)' holds its message" has_body names 'body x'
