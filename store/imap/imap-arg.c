@@ -5,6 +5,7 @@
  */
 #include "imap-parser.h"
 
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -58,6 +59,17 @@ imap_arg_get_u64(const struct imap_arg *a, uint64_t *val_r)
 {
 	return a != NULL && a->type == IMAP_ARG_ATOM &&
 	       mf_str_to_u64(a->str, a->len, val_r);
+}
+
+bool
+imap_arg_get_u63(const struct imap_arg *a, uint64_t *val_r)
+{
+	uint64_t v;
+
+	if (!imap_arg_get_u64(a, &v) || v > INT64_MAX)
+		return false;
+	*val_r = v;
+	return true;
 }
 
 bool

@@ -207,7 +207,9 @@ extract_msgid(struct mf_arena *a, const char *s, size_t len)
  * One FETCH of the scan.  A FETCH without a UID item is someone else's
  * (another client changed flags): not ours, not an error.  One whose UID
  * item is not a valid nonzero number is claimed and remembered, and the
- * scan fails: dropped, that message would look deleted.
+ * scan fails: dropped, that message would look deleted.  A RFC822.SIZE or
+ * MODSEQ over 2^63-1 is not taken (as if not sent): the state could not
+ * record it, and every run of the channel would stop on it.
  */
 static bool
 scan_fetch(struct scan_ctx *sc, uint32_t seq, const struct imap_arg *l,
@@ -241,7 +243,7 @@ scan_fetch(struct scan_ctx *sc, uint32_t seq, const struct imap_arg *l,
 			free(kw);
 			sm.have |= HAVE_FLAGS;
 		} else if (strcasecmp(key, "RFC822.SIZE") == 0 &&
-			   imap_arg_get_u64(v, &sm.m.size)) {
+			   imap_arg_get_u63(v, &sm.m.size)) {
 			sm.have |= HAVE_SIZE;
 		} else if (strcasecmp(key, "INTERNALDATE") == 0 &&
 			   imap_arg_get_astring(v, &s, &len) &&
@@ -249,7 +251,7 @@ scan_fetch(struct scan_ctx *sc, uint32_t seq, const struct imap_arg *l,
 			sm.have |= HAVE_DATE;
 		} else if (strcasecmp(key, "MODSEQ") == 0 &&
 			   imap_arg_get_list(v, &sub, &nsub) && nsub == 1 &&
-			   imap_arg_get_u64(&sub[0], &sm.m.modseq)) {
+			   imap_arg_get_u63(&sub[0], &sm.m.modseq)) {
 			sm.have |= HAVE_MODSEQ;
 		} else if (strncasecmp(key, "BODY[HEADER.FIELDS", 18) == 0) {
 			if (imap_arg_get_nstring(v, &s, &len) && s != NULL)

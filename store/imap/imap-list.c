@@ -58,7 +58,7 @@ parse_status_items(struct mf_box_status *s, const struct imap_arg *l, size_t n)
 		else if (imap_arg_is_atom(k, "UNSEEN"))
 			ok = imap_arg_get_u32(v, &s->unseen);
 		else if (imap_arg_is_atom(k, "HIGHESTMODSEQ"))
-			ok = imap_arg_get_u64(v, &s->highestmodseq);
+			ok = imap_arg_get_u63(v, &s->highestmodseq);
 		if (!ok)
 			mf_debug(MF_LOGC_IMAP, "STATUS: bad value ignored");
 	}

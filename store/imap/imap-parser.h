@@ -163,6 +163,9 @@ bool imap_arg_get_nstring(const struct imap_arg *a, const char **str_r,
 			  size_t *len_r) MF_WARN_UNUSED;
 bool imap_arg_get_u32(const struct imap_arg *a, uint32_t *val_r) MF_WARN_UNUSED;
 bool imap_arg_get_u64(const struct imap_arg *a, uint64_t *val_r) MF_WARN_UNUSED;
+/* number64 and mod-sequence-value: at most 2^63-1 (RFC 9051 9, RFC 7162 7);
+ * a larger one is no valid size or modseq, and would not fit the state */
+bool imap_arg_get_u63(const struct imap_arg *a, uint64_t *val_r) MF_WARN_UNUSED;
 bool imap_arg_get_list(const struct imap_arg *a, const struct imap_arg **list_r,
 		       size_t *count_r) MF_WARN_UNUSED;
 

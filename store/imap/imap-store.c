@@ -771,7 +771,7 @@ select_untagged(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
 			return true;
 		if (imap_arg_is_atom(&code[0], "HIGHESTMODSEQ") &&
 		    resp->ncode > 1 &&
-		    imap_arg_get_u64(&code[1], &sc->status.highestmodseq))
+		    imap_arg_get_u63(&code[1], &sc->status.highestmodseq))
 			return true;
 		if (imap_arg_is_atom(&code[0], "NOMODSEQ")) {
 			sc->nomodseq = true;
