@@ -1283,6 +1283,38 @@ test_limit_depth_and_args(void **state)
 
 /* ---- accessors ---------------------------------------------------------- */
 
+/* 63-bit numbers (RFC 9051 number64, RFC 7162 mod-sequence-value): the
+ * state database keeps signed 64-bit integers, so more is "not sent". */
+static void
+test_u63(void **state)
+{
+	static const char in[] = "* 1 FETCH (A 9223372036854775807 "
+				 "B 9223372036854775808 "
+				 "C 18446744073709551615 D 0)\r\n";
+	struct imap_parser *p = imap_parser_create(NULL);
+	const struct imap_resp *r;
+	const struct imap_arg *l;
+	struct mf_err err = { 0 };
+	size_t used, n;
+	uint64_t v = 7;
+
+	(void)state;
+	assert_int_equal(imap_parser_feed(p, in, sizeof(in) - 1, &used, &r,
+					  &err),
+			 IMAP_PARSE_DONE);
+	assert_true(imap_arg_get_list(&r->args[2], &l, &n));
+	assert_int_equal(n, 8);
+	assert_true(imap_arg_get_u63(&l[1], &v));
+	assert_true(v == 9223372036854775807ull);
+	assert_false(imap_arg_get_u63(&l[3], &v));
+	assert_true(v == 9223372036854775807ull); /* untouched */
+	assert_false(imap_arg_get_u63(&l[5], &v));
+	assert_true(imap_arg_get_u64(&l[5], &v)); /* a u64 all the same */
+	assert_true(imap_arg_get_u63(&l[7], &v));
+	assert_true(v == 0);
+	imap_parser_destroy(&p);
+}
+
 /*
  * Long because it is a list of independent assertions, one group per
  * accessor.
@@ -1572,6 +1604,7 @@ main(void)
 		cmocka_unit_test(test_limit_line),
 		cmocka_unit_test(test_limit_depth_and_args),
 		cmocka_unit_test(test_accessors),
+		cmocka_unit_test(test_u63),
 		cmocka_unit_test(test_code_accessors),
 		cmocka_unit_test(test_transcripts),
 	};
