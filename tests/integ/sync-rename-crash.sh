@@ -1,0 +1,205 @@
+#!/bin/bash
+# Folder renames (issue 15) stopped at every step (MAILFERRY_TEST_STOP_AFTER,
+# store/base/testhook.h), then a full run: one folder under the new name on
+# both sides, no old folder, every message once per side, and across both
+# runs no body FETCH and no APPEND (nothing copied again).
+#   F. renamed on the server (CrF -> CrF-new): steps "rename near" and
+#      "rename record"
+#   N. renamed locally (CrN -> CrN-new): "rename far" and "rename record"
+#   H. both in one run, each into a new hierarchy with a child: CrH and
+#      CrH/sub -> CrOld/CrH on the server, CrL and CrL/sub -> CrNew/CrL
+#      locally
+# Each case's channel covers only its folders (folders:), to keep the
+# number of steps, and so of runs, small.
+# Each N starts from a copy of the server's mail, the Maildir and the state
+# taken before the renaming sync (the server stopped for the copy).
+set -u
+. "$(dirname "$0")/lib.sh"
+MF_STORE_OPTS="fsync: false"
+mf_setup "$@"
+
+case_todo=
+todo() {
+	n=$((n + 1))
+	echo "not ok $n - $1 # TODO $2"
+}
+not_ok() {
+	if [ -n "$case_todo" ]; then
+		todo "$1" "$case_todo"
+		return
+	fi
+	n=$((n + 1))
+	fails=$((fails + 1))
+	echo "not ok $n - $1"
+}
+
+no_body_fetch() {
+	! grep -E '^C: [^ ]+ UID FETCH .*(BODY(\.PEEK)?\[\]|RFC822[ )])' "$1" \
+		>/dev/null
+}
+appends() {
+	trace_commands "$1" | grep -c '^APPEND$'
+}
+srv_has() {
+	mf_harness doveadm mailbox list 2>/dev/null | grep -qxF "$1"
+}
+ids() {
+	cat "$1"/cur/* "$1"/new/* 2>/dev/null |
+		sed -n 's/\r$//; s/^Message-ID: //p' | LC_ALL=C sort
+}
+want_ids() {
+	local i
+	for ((i = $1; i <= $2; i++)); do echo "<m$i.$3@test>"; done |
+		LC_ALL=C sort
+}
+
+snapshot() {	# snapshot NAME: save server mail, local maildir, state
+	bash "$MF_HARNESS" stop "$MF_HARNESS_DIR" --keep-runtime >/dev/null 2>&1
+	rm -rf "$T/snap-$1"
+	mkdir -p "$T/snap-$1"
+	cp -a "$MF_MAILDIR/." "$T/snap-$1/server"
+	cp -a "$LOCAL/." "$T/snap-$1/local"
+	cp -a "$T/state/." "$T/snap-$1/state"
+	bash "$MF_HARNESS" restart "$MF_HARNESS_DIR" >/dev/null 2>&1
+}
+restore() {	# restore NAME
+	bash "$MF_HARNESS" stop "$MF_HARNESS_DIR" --keep-runtime >/dev/null 2>&1
+	find "$MF_MAILDIR" -mindepth 1 -delete
+	cp -a "$T/snap-$1/server/." "$MF_MAILDIR"
+	bash "$MF_HARNESS" restart "$MF_HARNESS_DIR" >/dev/null 2>&1
+	rm -rf "$LOCAL" "$T/state"
+	cp -a "$T/snap-$1/local" "$LOCAL"
+	cp -a "$T/snap-$1/state" "$T/state"
+}
+
+# EXPECT holds "NEW FROM TO TAG" lines (the folder NEW holds exactly
+# those messages on both sides) and GONE the old names
+# result_ok: prints what is wrong, returns 1 if anything is
+result_ok() {
+	local new from to tag old bad=0 want a b
+	while read -r new from to tag; do
+		want=$(want_ids "$from" "$to" "$tag")
+		srv_has "$new" || { echo "#     server lacks $new"; bad=1; }
+		[ -d "$LOCAL/$new/cur" ] || { echo "#     local lacks $new"; bad=1; }
+		[ "$(ids "$MF_MAILDIR/$new")" = "$want" ] ||
+			{ echo "#     server $new: not each message once"; bad=1; }
+		[ "$(ids "$LOCAL/$new")" = "$want" ] ||
+			{ echo "#     local $new: not each message once"; bad=1; }
+	done <<<"$EXPECT"
+	for old in $GONE; do
+		srv_has "$old" && { echo "#     server still has $old"; bad=1; }
+		[ -e "$LOCAL/$old" ] && { echo "#     local still has $old"; bad=1; }
+	done
+	a=$(sig "$MF_MAILDIR")
+	b=$(sig "$LOCAL")
+	[ "$a" = "$b" ] || {
+		echo "#     sides differ:"
+		diff <(echo "$a") <(echo "$b") | head -6 | sed 's/^/#       /'
+		bad=1
+	}
+	return $bad
+}
+
+# crash_every NAME STEP: the renaming run must log STEP and "rename
+# record"; then stopped at each of its steps and run again
+crash_every() {
+	local name=$1 want_step=$2 steps N bad=0 copied=0 rc tr
+	restore "$name"
+	rm -f "$T/steps-$name"
+	MAILFERRY_TEST_STEP_LOG=$T/steps-$name mf -D sync >"$T/out-$name" \
+		2>"$T/trace-$name"
+	echo "# $name: exit $?; steps: $(tr '\n' ',' <"$T/steps-$name")"
+	grep renamed "$T/out-$name" | sed 's/^/#   /'
+	steps=$(wc -l <"$T/steps-$name")
+	check "$name: the run has the step \"$want_step\"" \
+		grep -Eqx "[0-9]+ $want_step" "$T/steps-$name"
+	check "$name: the run has the step \"rename record\"" \
+		grep -Eqx "[0-9]+ rename record" "$T/steps-$name"
+	if no_body_fetch "$T/trace-$name" &&
+		[ "$(appends "$T/trace-$name")" -eq 0 ]; then
+		ok "$name: the uninterrupted run copies nothing"
+	else
+		not_ok "$name: the uninterrupted run copies nothing"
+	fi
+	if result_ok; then ok "$name: the uninterrupted run's result"; else
+		not_ok "$name: the uninterrupted run's result"
+	fi
+	for ((N = 1; N <= steps; N++)); do
+		restore "$name"
+		MAILFERRY_TEST_STOP_AFTER=$N mf -D sync >/dev/null 2>"$T/tr1"
+		rc=$?
+		mf -D sync >/dev/null 2>"$T/tr2"
+		mf sync >"$T/out3" 2>&1
+		for tr in "$T/tr1" "$T/tr2"; do
+			if ! no_body_fetch "$tr" || [ "$(appends "$tr")" -ne 0 ]; then
+				echo "# $name: step $N: a body fetched or appended"
+				copied=$((copied + 1))
+			fi
+		done
+		if [ $rc -ne 99 ]; then
+			echo "# $name: step $N: not stopped (exit $rc)"
+			bad=$((bad + 1))
+		elif ! result_ok; then
+			echo "# $name: step $N ($(sed -n "${N}p" "$T/steps-$name")): result wrong"
+			bad=$((bad + 1))
+		elif ! grep -Eq '^c: [0-9]+ folders.*pulled 0, pushed 0' "$T/out3" ||
+			grep -q renamed "$T/out3"; then
+			echo "# $name: step $N: a third run still had work: $(grep -E '^c: [0-9]+ folders' "$T/out3")"
+			bad=$((bad + 1))
+		fi
+	done
+	check "$name: stopped at each of $steps steps, the next run gives one folder, each message once" \
+		test $bad -eq 0
+	check "$name: and no run of them fetched a body or appended" \
+		test $copied -eq 0
+}
+
+gen_msgs "$T/g" 1 30 cr
+mf_harness seed Keep "$T"/g/m{1..3} >/dev/null 2>&1
+mf_harness seed CrF "$T"/g/m{4..8} >/dev/null 2>&1
+mf_harness seed CrN --flags S "$T"/g/m{9..13} >/dev/null 2>&1
+mf_harness seed CrH "$T"/g/m{14..16} >/dev/null 2>&1
+mf_harness seed CrH/sub "$T"/g/m{17..19} >/dev/null 2>&1
+mf_harness seed CrL "$T"/g/m{20..22} >/dev/null 2>&1
+mf_harness seed CrL/sub "$T"/g/m{23..25} >/dev/null 2>&1
+check "initial sync" mf -q sync
+same_sides "initial sync converged"
+
+# --- F
+mf_config 'folders: ["CrF*"]'
+mf_harness doveadm mailbox rename CrF CrF-new >/dev/null
+snapshot F
+EXPECT='CrF-new 4 8 cr'
+GONE=CrF
+crash_every F "rename near"
+restore F
+mf -q sync >/dev/null 2>&1
+
+# --- N
+mf_config 'folders: ["CrN*"]'
+mv "$LOCAL/CrN" "$LOCAL/CrN-new"
+snapshot N
+EXPECT='CrN-new 9 13 cr'
+GONE=CrN
+crash_every N "rename far"
+restore N
+mf -q sync >/dev/null 2>&1
+
+# --- H
+mf_config 'folders: ["CrH*", "CrOld*", "CrL*", "CrNew*"]'
+mf_harness doveadm mailbox rename CrH CrOld/CrH >/dev/null
+mkdir "$LOCAL/CrNew"
+mv "$LOCAL/CrL" "$LOCAL/CrNew/"
+snapshot H
+EXPECT='CrOld/CrH 14 16 cr
+CrOld/CrH/sub 17 19 cr
+CrNew/CrL 20 22 cr
+CrNew/CrL/sub 23 25 cr'
+GONE="CrH CrH/sub CrL CrL/sub"
+crash_every H "rename near"
+mf_config
+restore H
+mf -q sync >/dev/null 2>&1
+same_sides "all: every folder agrees at the end"
+check "H: and the step \"rename far\"" grep -Eqx "[0-9]+ rename far" "$T/steps-H"
+finish

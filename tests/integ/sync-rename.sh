@@ -1,0 +1,384 @@
+#!/bin/bash
+# Folder renames (issue 15): a folder renamed on one side is renamed on the
+# other side, nothing downloaded or uploaded again, one folder under the new
+# name on both sides.
+#   1. renamed on the server (another client's RENAME) with 100 messages:
+#      the local directory is renamed (file names kept), no body FETCH,
+#      the old name gone on both sides; the next run does nothing
+#   2. renamed locally (mv of the directory, 100 messages): an IMAP RENAME,
+#      no APPEND
+#   3. a parent with children, both directions, into a new hierarchy
+#      (Proj -> Old/Proj on the server, Team -> Arch/Team locally): every
+#      child follows, the parents the other side needs are made
+#   4. the local renames of 2 and 3 in a maildir++ tree (.Name.Child):
+#      the server's fs layout compared by Message-IDs per folder
+#   6. ambiguity is not guessed, the messages move one by one: a folder
+#      split in two new ones; renamed differently on both sides (the
+#      server's name wins); copied whole into two new folders
+#   7. INBOX renamed on the server (Dovecot moves its messages and keeps an
+#      empty INBOX): the local INBOX stays, every message once
+#   8. sync -n lists the rename and changes nothing
+# (5, a rename stopped at every step, is sync-rename-crash.sh.)
+set -u
+. "$(dirname "$0")/lib.sh"
+MF_STORE_OPTS="fsync: false"
+mf_setup "$@"
+
+# A failing check inside a case marked todo (case_todo=WHY) is reported as
+# "not ok N - NAME # TODO WHY" and not counted: only for the cases the
+# report lists as failing against the current engine.
+case_todo=
+todo() {
+	n=$((n + 1))
+	echo "not ok $n - $1 # TODO $2"
+}
+not_ok() {
+	if [ -n "$case_todo" ]; then
+		todo "$1" "$case_todo"
+		return
+	fi
+	n=$((n + 1))
+	fails=$((fails + 1))
+	echo "not ok $n - $1"
+}
+
+# no_body_fetch TRACE: no FETCH of whole messages (headers are fine)
+no_body_fetch() {
+	! grep -E '^C: [^ ]+ UID FETCH .*(BODY(\.PEEK)?\[\]|RFC822[ )])' "$1" \
+		>/dev/null
+}
+# appends TRACE: the number of APPENDs sent
+appends() {
+	trace_commands "$1" | grep -c '^APPEND$'
+}
+# srv_boxes: the server's folder names, sorted
+srv_boxes() {
+	mf_harness doveadm mailbox list 2>/dev/null | LC_ALL=C sort
+}
+srv_has() {
+	srv_boxes | grep -qxF "$1"
+}
+# loc_has BOX: the fs-layout local folder BOX is there (a maildir)
+loc_has() {
+	[ -d "$LOCAL/$1/cur" ]
+}
+# ids DIR: the Message-IDs of the messages of the maildir DIR, sorted
+ids() {
+	cat "$1"/cur/* "$1"/new/* 2>/dev/null |
+		sed -n 's/\r$//; s/^Message-ID: //p' | LC_ALL=C sort
+}
+# want_ids FROM TO TAG: the Message-IDs gen_msgs gave, sorted
+want_ids() {
+	local i
+	for ((i = $1; i <= $2; i++)); do echo "<m$i.$3@test>"; done |
+		LC_ALL=C sort
+}
+# has_ids NAME DIR FROM TO TAG: DIR holds exactly those messages, once each
+has_ids() {
+	local got
+	got=$(ids "$2")
+	if [ "$got" = "$(want_ids "$3" "$4" "$5")" ]; then ok "$1"; else
+		not_ok "$1"
+		diff <(want_ids "$3" "$4" "$5") <(echo "$got") | head -6 |
+			sed 's/^/#   /'
+	fi
+}
+# once_in NAME ROOT FROM TO TAG BOX...: the messages FROM..TO are in the
+# folders BOX... of ROOT together, each exactly once
+once_in() {
+	local name=$1 root=$2 from=$3 to=$4 tag=$5 got b
+	shift 5
+	got=$(for b in "$@"; do ids "$root/$b"; done | LC_ALL=C sort)
+	if [ "$got" = "$(want_ids "$from" "$to" "$tag")" ]; then ok "$name"; else
+		not_ok "$name"
+		diff <(want_ids "$from" "$to" "$tag") <(echo "$got") | head -6 |
+			sed 's/^/#   /'
+	fi
+}
+# names DIR: the message file names of DIR, without the flags, sorted
+names() {
+	(cd "$1" && ls cur new 2>/dev/null) | grep -v ':$' | grep . |
+		sed 's/[:!]2,.*//' | LC_ALL=C sort
+}
+# same_in NAME BOX...: the two sides hold the same messages with the same
+# flags in the folders BOX... and their children (so that one case failing
+# does not fail the next ones)
+same_in() {
+	local name=$1 a b
+	shift
+	a=$(sig "$MF_MAILDIR" | only "$@")
+	b=$(sig "$LOCAL" | only "$@")
+	if [ "$a" = "$b" ]; then ok "$name"; else
+		not_ok "$name"
+		diff <(echo "$a") <(echo "$b") | head -8 | sed 's/^/#   /'
+	fi
+}
+only() {
+	awk -v boxes="$*" 'BEGIN { n = split(boxes, b, " ") }
+	{ for (i = 1; i <= n; i++)
+		if ($1 == b[i] || index($1, b[i] "/") == 1) { print; next } }'
+}
+# summary OUT: the channel's summary line of a sync's output
+summary() {
+	grep -E '^c: [0-9]+ folders' "$1"
+}
+
+gen_msgs "$T/a1" 1 100 a1
+gen_msgs "$T/s2" 1 100 s2
+mf_harness seed Archive "$T"/a1/m{1..100} >/dev/null 2>&1
+mf_harness seed Sent --flags S "$T"/s2/m{1..100} >/dev/null 2>&1
+check "initial sync" mf -q sync
+same_sides "initial sync converged"
+
+# --- 1. renamed on the server
+before=$(names "$LOCAL/Archive")
+mf_harness doveadm mailbox rename Archive Archive-2025 >/dev/null
+mf -D sync >"$T/out1" 2>"$T/trace1"
+echo "# exit $?; $(summary "$T/out1")"
+check "1: the rename is reported" \
+	grep -qxF 'c: renamed Archive -> Archive-2025 (on far)' "$T/out1"
+check "1: the summary counts it" \
+	grep -Eq '^c: [0-9]+ folders.*, renamed 1($|[,; ])' "$T/out1"
+check "1: no message body fetched" no_body_fetch "$T/trace1"
+check "1: nothing appended" test "$(appends "$T/trace1")" -eq 0
+check "1: the server has Archive-2025 and no Archive" \
+	eval 'srv_has Archive-2025 && ! srv_has Archive'
+check "1: locally Archive-2025 and no Archive" \
+	eval 'loc_has Archive-2025 && [ ! -e "$LOCAL/Archive" ]'
+check "1: the local files were renamed, names kept" \
+	test "$before" = "$(names "$LOCAL/Archive-2025")"
+has_ids "1: every message once in the local Archive-2025" \
+	"$LOCAL/Archive-2025" 1 100 a1
+same_in "1: sides agree" Archive Archive-2025
+no_duplicates "$LOCAL" "1: no duplicates locally"
+no_duplicates "$MF_MAILDIR" "1: no duplicates on the server"
+mf -D sync >"$T/out1b" 2>"$T/trace1b"
+check "1: the next run copies nothing" \
+	grep -Eq '^c: [0-9]+ folders.*pulled 0, pushed 0' "$T/out1b"
+check "1: and renames nothing" eval '! grep -q renamed "$T/out1b"'
+check "1: and sends no RENAME, MOVE or APPEND" \
+	test "$(trace_commands "$T/trace1b" | grep -Ec '^(RENAME|MOVE|APPEND)$')" -eq 0
+
+# --- 2. renamed locally
+mv "$LOCAL/Sent" "$LOCAL/Sent-old"
+mf -D sync >"$T/out2" 2>"$T/trace2"
+echo "# exit $?; $(summary "$T/out2")"
+check "2: the rename is reported" \
+	grep -qxF 'c: renamed Sent -> Sent-old (on near)' "$T/out2"
+check "2: the summary counts it" \
+	grep -Eq '^c: [0-9]+ folders.*, renamed 1($|[,; ])' "$T/out2"
+check "2: the server got RENAME" \
+	grep -Eq '^C: [^ ]+ RENAME "?Sent"? "?Sent-old"?' "$T/trace2"
+check "2: nothing appended" test "$(appends "$T/trace2")" -eq 0
+check "2: no message body fetched" no_body_fetch "$T/trace2"
+check "2: the server has Sent-old and no Sent" \
+	eval 'srv_has Sent-old && ! srv_has Sent'
+check "2: no local Sent made again" test ! -e "$LOCAL/Sent"
+has_ids "2: every message once in the server's Sent-old" \
+	"$MF_MAILDIR/Sent-old" 1 100 s2
+same_in "2: sides agree" Sent Sent-old
+no_duplicates "$MF_MAILDIR" "2: no duplicates on the server"
+mf sync >"$T/out2b" 2>&1
+check "2: the next run copies nothing" \
+	grep -Eq '^c: [0-9]+ folders.*pulled 0, pushed 0' "$T/out2b"
+
+# --- 3. a parent and its children, into a new hierarchy
+gen_msgs "$T/p" 1 15 p3
+gen_msgs "$T/t" 1 15 t3
+mf_harness seed Proj "$T"/p/m{1..5} >/dev/null 2>&1
+mf_harness seed Proj/a "$T"/p/m{6..10} >/dev/null 2>&1
+mf_harness seed Proj/b "$T"/p/m{11..15} >/dev/null 2>&1
+mf_harness seed Team "$T"/t/m{1..5} >/dev/null 2>&1
+mf_harness seed Team/a "$T"/t/m{6..10} >/dev/null 2>&1
+mf_harness seed Team/b "$T"/t/m{11..15} >/dev/null 2>&1
+mf -q sync >/dev/null 2>&1
+same_in "3: synced before" Proj Team
+mf_harness doveadm mailbox rename Proj Old/Proj >/dev/null
+mkdir "$LOCAL/Arch"
+mv "$LOCAL/Team" "$LOCAL/Arch/"
+mf -D sync >"$T/out3" 2>"$T/trace3"
+echo "# exit $?; $(summary "$T/out3")"
+grep renamed "$T/out3" | sed 's/^/#   /'
+check "3: the server's rename is reported" \
+	grep -qxF 'c: renamed Proj -> Old/Proj (on far)' "$T/out3"
+check "3: the local rename is reported" \
+	grep -qxF 'c: renamed Team -> Arch/Team (on near)' "$T/out3"
+check "3: no message body fetched" no_body_fetch "$T/trace3"
+check "3: nothing appended" test "$(appends "$T/trace3")" -eq 0
+check "3: the server got RENAME Team" \
+	grep -Eq '^C: [^ ]+ RENAME "?Team"? "?Arch/Team"?' "$T/trace3"
+ok3=0
+for b in Old/Proj Old/Proj/a Old/Proj/b Arch/Team Arch/Team/a Arch/Team/b; do
+	srv_has "$b" && loc_has "$b" || { ok3=1; echo "# 3: $b missing"; }
+done
+check "3: every folder under its new name on both sides" test $ok3 -eq 0
+ok3=0
+for b in Proj Proj/a Proj/b Team Team/a Team/b; do
+	! srv_has "$b" && [ ! -e "$LOCAL/$b" ] || { ok3=1; echo "# 3: $b still there"; }
+done
+check "3: no old name on either side" test $ok3 -eq 0
+has_ids "3: local Old/Proj/a holds its messages once" "$LOCAL/Old/Proj/a" 6 10 p3
+has_ids "3: server Arch/Team/b holds its messages once" \
+	"$MF_MAILDIR/Arch/Team/b" 11 15 t3
+same_in "3: sides agree" Proj Team Old Arch
+no_duplicates "$LOCAL" "3: no duplicates locally"
+no_duplicates "$MF_MAILDIR" "3: no duplicates on the server"
+
+# --- 6a. split into two new folders, the old one deleted: no rename
+gen_msgs "$T/x" 1 10 x6
+gen_msgs "$T/b" 1 10 b6
+gen_msgs "$T/c" 1 10 c6
+mf_harness seed Amb "$T"/x/m{1..10} >/dev/null 2>&1
+mf_harness seed Both "$T"/b/m{1..10} >/dev/null 2>&1
+mf_harness seed Cp "$T"/c/m{1..10} >/dev/null 2>&1
+mf -q sync >/dev/null 2>&1
+same_in "6: synced before" Amb Both Cp
+for b in AmbX AmbY; do mf_harness doveadm mailbox create "$b" >/dev/null; done
+mf_harness doveadm move AmbX mailbox Amb uid 1:5 >/dev/null
+mf_harness doveadm move AmbY mailbox Amb uid 6:10 >/dev/null
+mf_harness doveadm mailbox delete Amb >/dev/null
+mf -D sync >"$T/out6a" 2>"$T/trace6a"
+echo "# exit $?; $(summary "$T/out6a")"
+check "6a: not taken for a rename" eval '! grep -q "renamed Amb" "$T/out6a"'
+once_in "6a: locally every message once" "$LOCAL" 1 10 x6 Amb AmbX AmbY
+once_in "6a: on the server every message once" "$MF_MAILDIR" 1 10 x6 \
+	Amb AmbX AmbY
+has_ids "6a: local AmbX holds the first half" "$LOCAL/AmbX" 1 5 x6
+has_ids "6a: local AmbY holds the second half" "$LOCAL/AmbY" 6 10 x6
+check "6a: no message body fetched" no_body_fetch "$T/trace6a"
+check "6a: nothing appended" test "$(appends "$T/trace6a")" -eq 0
+same_in "6a: sides agree" Amb AmbX AmbY
+
+# --- 6b. renamed on both sides to different names: the server's wins
+mf_harness doveadm mailbox rename Both BothB >/dev/null
+mv "$LOCAL/Both" "$LOCAL/BothC"
+mf -D sync >"$T/out6b" 2>"$T/trace6b"
+echo "# exit $?; $(summary "$T/out6b")"
+grep renamed "$T/out6b" | sed 's/^/#   /'
+check "6b: BothB on both sides" eval 'srv_has BothB && loc_has BothB'
+check "6b: no BothC on either side" \
+	eval '! srv_has BothC && [ ! -e "$LOCAL/BothC" ]'
+check "6b: no Both on either side" \
+	eval '! srv_has Both && [ ! -e "$LOCAL/Both" ]'
+has_ids "6b: local BothB holds every message once" "$LOCAL/BothB" 1 10 b6
+has_ids "6b: server BothB holds every message once" "$MF_MAILDIR/BothB" 1 10 b6
+check "6b: no message body fetched" no_body_fetch "$T/trace6b"
+check "6b: nothing appended" test "$(appends "$T/trace6b")" -eq 0
+same_in "6b: sides agree" Both BothB BothC
+
+# --- 6c. copied whole into two new folders, then deleted: two candidates
+for b in CpX CpY; do mf_harness doveadm mailbox create "$b" >/dev/null; done
+mf_harness doveadm copy CpX mailbox Cp all >/dev/null
+mf_harness doveadm copy CpY mailbox Cp all >/dev/null
+mf_harness doveadm mailbox delete Cp >/dev/null
+mf -D sync >"$T/out6c" 2>"$T/trace6c"
+echo "# exit $?; $(summary "$T/out6c")"
+check "6c: not taken for a rename" eval '! grep -q "renamed Cp" "$T/out6c"'
+has_ids "6c: local CpX holds every message of Cp once" "$LOCAL/CpX" 1 10 c6
+has_ids "6c: local CpY holds every message of Cp once" "$LOCAL/CpY" 1 10 c6
+check "6c: nothing appended" test "$(appends "$T/trace6c")" -eq 0
+same_in "6c: sides agree" Cp CpX CpY
+no_duplicates "$LOCAL" "6c: no duplicates locally"
+
+# --- 7. INBOX renamed on the server
+gen_msgs "$T/i" 1 10 i7
+mf_harness seed INBOX "$T"/i/m{1..10} >/dev/null 2>&1
+mf -q sync >/dev/null 2>&1
+same_in "7: synced before" INBOX
+mf_harness doveadm mailbox rename INBOX Old-Inbox >/dev/null
+mf -D sync >"$T/out7" 2>"$T/trace7"
+echo "# exit $?; $(summary "$T/out7")"
+check "7: the local INBOX is still there" loc_has INBOX
+check "7: the server's INBOX is still there" srv_has INBOX
+check "7: INBOX not reported as renamed" \
+	eval '! grep -q "renamed INBOX" "$T/out7"'
+once_in "7: locally every message once" "$LOCAL" 1 10 i7 INBOX Old-Inbox
+once_in "7: on the server every message once" "$MF_MAILDIR" 1 10 i7 \
+	INBOX Old-Inbox
+has_ids "7: local Old-Inbox holds them" "$LOCAL/Old-Inbox" 1 10 i7
+check "7: nothing appended" test "$(appends "$T/trace7")" -eq 0
+same_in "7: sides agree" INBOX Old-Inbox
+
+# --- 8. dry run
+gen_msgs "$T/d" 1 10 d8
+mf_harness seed DryA "$T"/d/m{1..10} >/dev/null 2>&1
+mf -q sync >/dev/null 2>&1
+mf_harness doveadm mailbox rename DryA DryB >/dev/null
+srv_before=$(srv_boxes)
+tree_before=$(cd "$LOCAL" && find . | LC_ALL=C sort)
+cp -a "$T/state" "$T/state.before8"
+mf sync -n >"$T/out8" 2>&1
+echo "# exit $?; $(summary "$T/out8")"
+check "8: the dry run lists the rename" \
+	grep -qxF 'c: would rename DryA -> DryB (on far)' "$T/out8"
+check "8: and does not say it renamed" \
+	eval '! grep -q "c: renamed" "$T/out8"'
+check "8: the local tree is unchanged" \
+	test "$tree_before" = "$(cd "$LOCAL" && find . | LC_ALL=C sort)"
+check "8: the server's folders are unchanged" test "$srv_before" = "$(srv_boxes)"
+check "8: the state is unchanged" cmp -s "$T/state/c.db" "$T/state.before8/c.db"
+mf -D sync >"$T/out8b" 2>"$T/trace8b"
+check "8: the real sync renames" \
+	grep -qxF 'c: renamed DryA -> DryB (on far)' "$T/out8b"
+check "8: locally DryB, no DryA" \
+	eval 'loc_has DryB && [ ! -e "$LOCAL/DryA" ]'
+check "8: no message body fetched" no_body_fetch "$T/trace8b"
+same_in "8: sides agree" DryA DryB
+
+same_sides "1-8: the whole trees agree"
+
+# --- 4. maildir++: its own tree, state and config (channel c again), for
+# the Pp* folders only; last, so that the fs channel never sees them
+PP=$T/pp
+mkdir -p "$PP"
+sed -e "s|^state_dir: .*|state_dir: $T/state-pp|" \
+	-e "s|maildir: $LOCAL\$|maildir: $PP|" -e 's|layout: fs|layout: maildir++|' \
+	"$CFG" >"$T/pp.yaml"
+printf '    folders: ["Pp*"]\n' >>"$T/pp.yaml"
+pp() { "$MAILFERRY" -c "$T/pp.yaml" "$@"; }
+gen_msgs "$T/pp4" 1 40 pp4
+mf_harness seed PpSent "$T"/pp4/m{1..25} >/dev/null 2>&1
+mf_harness seed PpProj "$T"/pp4/m{26..30} >/dev/null 2>&1
+mf_harness seed PpProj/a "$T"/pp4/m{31..35} >/dev/null 2>&1
+mf_harness seed PpProj/b "$T"/pp4/m{36..40} >/dev/null 2>&1
+check "4: first sync into maildir++" pp -q sync
+check "4: the maildir++ names" \
+	test -d "$PP/.PpSent/cur" -a -d "$PP/.PpProj.a/cur" -a ! -e "$PP/.Archive-2025"
+mv "$PP/.PpSent" "$PP/.PpSent-old"
+for s in "" .a .b; do mv "$PP/.PpProj$s" "$PP/.PpOld.PpProj$s"; done
+pp -D sync >"$T/out4" 2>"$T/trace4"
+echo "# exit $?; $(summary "$T/out4")"
+grep renamed "$T/out4" | sed 's/^/#   /'
+check "4: the rename is reported" \
+	grep -qxF 'c: renamed PpSent -> PpSent-old (on near)' "$T/out4"
+check "4: the parent's rename is reported" \
+	grep -qxF 'c: renamed PpProj -> PpOld/PpProj (on near)' "$T/out4"
+check "4: nothing appended" test "$(appends "$T/trace4")" -eq 0
+check "4: no message body fetched" no_body_fetch "$T/trace4"
+ok4=0
+for b in PpSent-old PpOld/PpProj PpOld/PpProj/a PpOld/PpProj/b; do
+	srv_has "$b" || { ok4=1; echo "# 4: $b not on the server"; }
+done
+check "4: the server has the new names" test $ok4 -eq 0
+ok4=0
+for b in PpSent PpProj PpProj/a PpProj/b; do
+	srv_has "$b" && { ok4=1; echo "# 4: $b still on the server"; }
+done
+for b in .PpSent .PpProj .PpProj.a .PpProj.b; do
+	[ -e "$PP/$b" ] && { ok4=1; echo "# 4: $b still local"; }
+done
+check "4: no old name on either side" test $ok4 -eq 0
+ok4=0
+for b in PpSent-old PpOld/PpProj PpOld/PpProj/a PpOld/PpProj/b; do
+	[ "$(ids "$MF_MAILDIR/$b")" = "$(ids "$PP/.$(echo "$b" | tr / .)")" ] ||
+		{ ok4=1; echo "# 4: $b differs"; }
+done
+check "4: each folder holds the same messages on both sides" test $ok4 -eq 0
+has_ids "4: the server's PpSent-old holds every message once" \
+	"$MF_MAILDIR/PpSent-old" 1 25 pp4
+once_in "4: the server holds every message once" "$MF_MAILDIR" 1 40 pp4 \
+	PpSent-old PpOld/PpProj PpOld/PpProj/a PpOld/PpProj/b
+pp sync >"$T/out4b" 2>&1
+check "4: the next run copies nothing" \
+	grep -Eq '^c: [0-9]+ folders.*pulled 0, pushed 0' "$T/out4b"
+finish
