@@ -131,8 +131,27 @@ outcome_name(enum sync_box_outcome outcome)
 		return "gone on both sides";
 	case SYNC_BOX_SKIPPED_ONE_SIDED:
 		return "skipped";
+	case SYNC_BOX_RENAMED:
+		return "renamed";
+	case SYNC_BOX_WOULD_RENAME:
+		return "would rename";
 	}
 	return "?";
+}
+
+/* "c: renamed Archive -> Archive-2025 (on far)": the names of the side
+ * it was found on */
+static void
+print_rename(const struct out_ctx *ctx, const struct sync_box_report *r)
+{
+	char from[1024], to[1024];
+	const char *a = r->renamed_on_far ? r->far_name : r->near_name;
+	const char *b = r->renamed_on_far ? r->new_far_name : r->new_near_name;
+
+	printf("%s: %s %s -> %s (on %s)\n", ctx->channel,
+	       outcome_name(r->outcome), cmd_shown(from, sizeof(from), a),
+	       cmd_shown(to, sizeof(to), b),
+	       r->renamed_on_far ? "far" : "near");
 }
 
 static void
@@ -155,6 +174,11 @@ print_report(void *vctx, const struct sync_box_report *r)
 		printf("%s: %s: %s: %s\n", ctx->channel, names,
 		       outcome_name(r->outcome),
 		       r->skip_reason != NULL ? r->skip_reason : "not created");
+		return;
+	}
+	if (r->outcome == SYNC_BOX_RENAMED ||
+	    r->outcome == SYNC_BOX_WOULD_RENAME) {
+		print_rename(ctx, r);
 		return;
 	}
 	if (r->outcome == SYNC_BOX_UNCHANGED && ctx->verbosity < 1)
@@ -280,6 +304,9 @@ print_summary(const char *channel, const struct sync_summary *sum)
 			 sum->boxes_skipped);
 	if (sum->moved > 0)
 		snprintf(mv, sizeof(mv), ", moved %zu", sum->moved);
+	if (sum->renamed > 0)
+		snprintf(mv + strlen(mv), sizeof(mv) - strlen(mv),
+			 ", renamed %zu", sum->renamed);
 	if (sum->placeholders > 0)
 		snprintf(mv + strlen(mv), sizeof(mv) - strlen(mv),
 			 ", %zu placeholders", sum->placeholders);

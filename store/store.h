@@ -415,6 +415,19 @@ struct mf_store_ops {
 			  struct mf_err *err);
 	int (*delete_box)(struct mf_store *st, const char *box,
 			  struct mf_err *err);
+	/*
+	 * Rename mailbox from to to, with its children ("from/x" becomes
+	 * "to/x"), as IMAP RENAME does (RFC 3501 section 6.3.5), making the
+	 * parents to needs.  Never over an existing mailbox: to taken fails
+	 * with MF_E_BOX, and so does INBOX on either end (an IMAP RENAME of
+	 * INBOX moves its messages instead).  Afterwards no mailbox is
+	 * selected.  Not atomic for a maildir++ folder with children (one
+	 * rename per directory): a stop part way leaves some children under
+	 * the old name, each a rename of its own to the engine.  NULL where
+	 * a store cannot rename.
+	 */
+	int (*rename_box)(struct mf_store *st, const char *from, const char *to,
+			  struct mf_err *err);
 
 	/*
 	 * Open a mailbox for the calls below; closes the previous one.

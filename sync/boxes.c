@@ -900,6 +900,10 @@ boxes_action_name(enum box_action action)
 		return "vanished-near";
 	case BOX_VANISHED_BOTH:
 		return "vanished-both";
+	case BOX_RENAMED:
+		return "renamed";
+	case BOX_FOLDED:
+		return "folded";
 	}
 	return "?";
 }

@@ -48,6 +48,15 @@ enum box_action {
 	BOX_VANISHED_FAR,
 	BOX_VANISHED_NEAR, /* mirror of BOX_VANISHED_FAR */
 	BOX_VANISHED_BOTH, /* neither side exists: forget the row */
+	/*
+	 * Not made by boxes_plan(): the rename pass (sync/rename.h) turns a
+	 * BOX_VANISHED_* pair whose folder was renamed into BOX_RENAMED
+	 * (report only: renamed_far and renamed_near say what it is
+	 * called now), and the pair of a folder it folded into another rename
+	 * into BOX_FOLDED (nothing at all, not even reported).
+	 */
+	BOX_RENAMED,
+	BOX_FOLDED,
 };
 
 struct box_pair {
@@ -68,6 +77,11 @@ struct box_pair {
 	 * could not be created even if the policy allowed it.
 	 */
 	bool blocked;
+	/* BOX_RENAMED: the new names (the pair that now carries the state
+	 * has them), and where the rename was found (the far side, else
+	 * the near side) */
+	const char *renamed_far, *renamed_near;
+	bool renamed_on_far;
 };
 
 struct box_plan {

@@ -27,6 +27,7 @@
 #include "engine.h"
 #include "move.h"
 #include "near-kw.h"
+#include "rename.h"
 
 /* What the planner reads: the rows and the two views as they are now. */
 static void
@@ -513,6 +514,16 @@ run_pair(const struct sync_opts *o, const struct box_pair *pair, size_t moved,
 		return remove_vanished(o, pair,
 				       pair->action == BOX_VANISHED_FAR, rep,
 				       err);
+	case BOX_RENAMED:
+	case BOX_FOLDED: /* sync_run() skips it */
+		rep->far_name = pair->far_name;
+		rep->near_name = pair->near_name;
+		rep->new_far_name = pair->renamed_far;
+		rep->new_near_name = pair->renamed_near;
+		rep->renamed_on_far = pair->renamed_on_far;
+		rep->outcome = o->dry_run ? SYNC_BOX_WOULD_RENAME :
+					    SYNC_BOX_RENAMED;
+		return 0;
 	case BOX_VANISHED_BOTH:
 		rep->far_name = pair->far_name;
 		rep->near_name = pair->near_name;
@@ -533,6 +544,12 @@ run_pair(const struct sync_opts *o, const struct box_pair *pair, size_t moved,
 static void
 add_summary(struct sync_summary *sum, const struct sync_box_report *rep)
 {
+	/* the folder is counted once, under its new name */
+	if (rep->outcome == SYNC_BOX_RENAMED ||
+	    rep->outcome == SYNC_BOX_WOULD_RENAME) {
+		sum->renamed++;
+		return;
+	}
 	sum->boxes++;
 	if (rep->outcome == SYNC_BOX_UNCHANGED)
 		sum->boxes_unchanged++;
@@ -688,6 +705,10 @@ sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 	kept = xcalloc(2 * plan->n + 1, sizeof(*kept));
 	if (sync_stopped(err) < 0)
 		goto out;
+	if (renames_run(o, plan, state, err) < 0) {
+		mf_err_prefix(err, "renames");
+		goto out;
+	}
 	if (moves_run(o, plan, moved, touched, kept, err) < 0) {
 		mf_err_prefix(err, "moves");
 		goto out;
@@ -696,6 +717,8 @@ sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 		struct sync_box_report rep = { 0 };
 		struct mf_err berr = { 0 };
 
+		if (plan->v[i].action == BOX_FOLDED)
+			continue; /* part of another pair's rename */
 		/* between folders: everything before is recorded */
 		if (sync_stopped(err) < 0)
 			goto out;

@@ -38,6 +38,9 @@ enum sync_box_outcome {
 	SYNC_BOX_GONE_BOTH,	     /* gone on both sides: its state too */
 	SYNC_BOX_SKIPPED_ONE_SIDED,  /* on one side only and not created
 					 * there, not an error: skip_reason */
+	SYNC_BOX_RENAMED,	     /* renamed on one side, so on the other
+					 * too: new_far_name, new_near_name */
+	SYNC_BOX_WOULD_RENAME,	     /* dry run: would be */
 };
 
 /* What happened to one folder pair. */
@@ -51,6 +54,11 @@ struct sync_box_report {
 	/* SYNC_BOX_SKIPPED_ONE_SIDED: why, a sentence for the user (which
 	 * setting would create it, or that its name is taken); else NULL */
 	const char *skip_reason;
+	/* SYNC_BOX_RENAMED, SYNC_BOX_WOULD_RENAME: the names now (far_name
+	 * and near_name are the old ones), and whether the rename was
+	 * found on the far side (else on the near side) */
+	const char *new_far_name, *new_near_name;
+	bool renamed_on_far;
 	struct plan_stats planned;
 	size_t pulled, pushed;	      /* copies done */
 	size_t flags_far, flags_near; /* flag updates done */
@@ -128,6 +136,7 @@ struct sync_summary {
 	size_t pulled, pushed, flags_far, flags_near, del_far, del_near;
 	size_t placeholders;
 	size_t moved;
+	size_t renamed; /* folders renamed (dry run: would be) */
 	size_t failed;
 };
 

@@ -968,22 +968,39 @@ imap_delete_box(struct mf_store *mst, const char *box, struct mf_err *err)
 	return box_cmd(st, "DELETE", box, NULL, err);
 }
 
+/* Is name box itself or one of its children? */
+static bool
+is_or_under(const char *name, const char *box)
+{
+	size_t n = strlen(box);
+
+	return strncmp(name, box, n) == 0 &&
+	       (name[n] == '\0' || name[n] == '/');
+}
+
+/*
+ * RENAME (RFC 3501 section 6.3.5): the server renames the children with
+ * the folder and makes the parents the new name needs.  INBOX is refused
+ * here, since renaming it moves its messages and leaves it in place,
+ * which is not a rename to the engine.  The selection is forgotten when
+ * it was the folder or a child: the next select_box() sends a SELECT
+ * under the new name, and the UIDVALIDITY it returns is checked then.
+ */
 int
 imap_store_rename_box(struct mf_store *mst, const char *from, const char *to,
 		      struct mf_err *err)
 {
 	struct imap_store *st = imap_store_of(mst);
-	char *server = NULL;
 
+	if (mf_str_ieq(from, "INBOX") || mf_str_ieq(to, "INBOX"))
+		return mf_err_set(err, MF_E_BOX, "RENAME %s: not for INBOX",
+				  from);
 	if (box_cmd(st, "RENAME", from, to, err) < 0)
 		return -1;
-	/* the selected mailbox keeps its UIDs under the new name */
-	if (st->sel_name != NULL && strcmp(st->sel_name, from) == 0 &&
-	    imap_name_to_server(st, to, &server, NULL) == 0) {
+	if (st->sel_name != NULL && is_or_under(st->sel_name, from)) {
 		free(st->sel_name);
 		free(st->sel_server);
-		st->sel_name = xstrdup(to);
-		st->sel_server = server;
+		st->sel_name = st->sel_server = NULL;
 	}
 	return 0;
 }
@@ -1201,6 +1218,7 @@ static const struct mf_store_ops imap_ops = {
 	.list_boxes = imap_list_boxes,
 	.create_box = imap_create_box,
 	.delete_box = imap_delete_box,
+	.rename_box = imap_store_rename_box,
 	.select_box = imap_select_box,
 	.scan = imap_scan,
 	.fetch = imap_fetch,

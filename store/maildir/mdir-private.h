@@ -87,6 +87,9 @@ int mdir_list_boxes(struct mf_store *st, bool status,
 		    struct mf_box_list **list_r, struct mf_err *err);
 int mdir_create_box(struct mf_store *st, const char *box, struct mf_err *err);
 int mdir_delete_box(struct mf_store *st, const char *box, struct mf_err *err);
+/* mdir-rename.c */
+int mdir_rename_box(struct mf_store *st, const char *from, const char *to,
+		    struct mf_err *err);
 
 /* mdir-store.c: the selected folder's entry for key, looking on disk
  * again (once per call chain, *rescanned) when the index misses or force

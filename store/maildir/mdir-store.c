@@ -737,6 +737,7 @@ static const struct mf_store_ops mdir_ops = {
 	.list_boxes = mdir_list_boxes,
 	.create_box = mdir_create_box,
 	.delete_box = mdir_delete_box,
+	.rename_box = mdir_rename_box,
 	.select_box = mdir_select_box,
 	.scan = mdir_scan,
 	.fetch = mdir_fetch,

@@ -440,6 +440,10 @@ check_pair(const char *row, const struct box_pair *p)
 		     p->far_name == p->state->far_name &&
 		     p->near_name == p->state->near_name;
 		break;
+	case BOX_RENAMED:
+	case BOX_FOLDED:
+		ok = false; /* made by the rename pass only */
+		break;
 	}
 	if (p->role_mapped && (p->action != BOX_SYNC || p->state))
 		ok = false;

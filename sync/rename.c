@@ -1,0 +1,539 @@
+/*
+ * Folder renames (rename.h has the rules): find the evidence, decide,
+ * carry the renames out, rewrite the folder plan.  Runs once per channel
+ * after the folders are paired and before the move pass (sync.c).
+ *
+ * Cost: nothing on a channel where no folder vanished, or where no
+ * folder is new on the side it vanished from.  Otherwise one readonly
+ * SELECT and one listing (UIDs and sizes, or the directory) of each new
+ * folder on that side, and the state rows of each vanished one.
+ */
+#include "rename.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/arena.h"
+#include "base/log.h"
+#include "base/str.h"
+#include "base/testhook.h"
+#include "base/xalloc.h"
+#include "boxes.h"
+#include "engine.h"
+#include "state.h"
+#include "sync.h"
+
+/* ---- deciding (pure) -------------------------------------------------- */
+
+static bool
+is_gone(const struct box_pair *p)
+{
+	return (p->action == BOX_VANISHED_FAR ||
+		p->action == BOX_VANISHED_NEAR ||
+		p->action == BOX_VANISHED_BOTH) &&
+	       p->state != NULL;
+}
+
+/* The one link of gone (or of cand) on a side, or NULL for none or more
+ * than one. */
+static const struct rename_link *
+only_link(const struct rename_link *links, size_t nlinks, size_t idx,
+	  bool by_gone, bool far)
+{
+	const struct rename_link *found = NULL;
+	size_t i;
+
+	for (i = 0; i < nlinks; i++) {
+		if (links[i].far != far ||
+		    (by_gone ? links[i].gone : links[i].cand) != idx)
+			continue;
+		if (found != NULL)
+			return NULL;
+		found = &links[i];
+	}
+	return found;
+}
+
+/* gone's link on a side, when it is gone's only one and its cand's only
+ * one: the one kind of evidence taken */
+static const struct rename_link *
+sole_link(const struct rename_link *links, size_t nlinks, size_t gone, bool far)
+{
+	const struct rename_link *l = only_link(links, nlinks, gone, true, far);
+
+	if (l == NULL || only_link(links, nlinks, l->cand, false, far) != l)
+		return NULL;
+	return l;
+}
+
+size_t
+rename_decide(const struct box_pair *pairs, size_t npairs,
+	      const struct rename_link *links, size_t nlinks,
+	      struct rename_job *jobs)
+{
+	size_t g, n = 0;
+
+	for (g = 0; g < npairs; g++) {
+		const struct rename_link *lf, *ln;
+		struct rename_job j = { .gone = g };
+
+		if (!is_gone(&pairs[g]))
+			continue;
+		lf = sole_link(links, nlinks, g, true);
+		ln = sole_link(links, nlinks, g, false);
+		switch (pairs[g].action) {
+		case BOX_VANISHED_FAR:
+			if (lf == NULL ||
+			    pairs[lf->cand].action != BOX_CREATE_NEAR)
+				continue;
+			j.kind = RENAME_FAR;
+			j.cand = lf->cand;
+			break;
+		case BOX_VANISHED_NEAR:
+			if (ln == NULL ||
+			    pairs[ln->cand].action != BOX_CREATE_FAR)
+				continue;
+			j.kind = RENAME_NEAR;
+			j.cand = ln->cand;
+			break;
+		default: /* BOX_VANISHED_BOTH */
+			if (lf == NULL || ln == NULL)
+				continue;
+			if (lf->cand == ln->cand) {
+				if (pairs[lf->cand].action != BOX_SYNC ||
+				    pairs[lf->cand].state != NULL)
+					continue;
+				j.kind = RENAME_RECORD;
+			} else {
+				if (pairs[lf->cand].action != BOX_CREATE_NEAR ||
+				    pairs[ln->cand].action != BOX_CREATE_FAR)
+					continue;
+				j.kind = RENAME_FAR_WINS;
+				j.fold = ln->cand;
+			}
+			j.cand = lf->cand;
+			break;
+		}
+		jobs[n++] = j;
+	}
+	return n;
+}
+
+/* ---- evidence --------------------------------------------------------- */
+
+/* A new folder's listing on one side, read once for every vanished one. */
+struct cand_scan {
+	bool tried, ok;
+	uint32_t uidvalidity;
+	struct mf_scan_result *res;
+};
+
+static const char *
+name_on(const struct box_pair *p, bool far)
+{
+	return far ? p->far_name : p->near_name;
+}
+
+/* May p be a renamed folder's new pair, seen on side far? */
+static bool
+is_cand(const struct box_pair *p, bool far)
+{
+	const struct mf_box_info *info = far ? p->far : p->near;
+
+	if (p->state != NULL || p->role_mapped || info == NULL ||
+	    (info->attrs & MF_BOX_NOSELECT) || p->far_name == NULL ||
+	    p->near_name == NULL || strcmp(p->far_name, p->near_name) != 0 ||
+	    mf_str_ieq(p->far_name, "INBOX"))
+		return false;
+	return p->action == BOX_SYNC ||
+	       p->action == (far ? BOX_CREATE_NEAR : BOX_CREATE_FAR);
+}
+
+/* May p be a renamed folder, gone from side far? */
+static bool
+is_gone_on(const struct box_pair *p, bool far)
+{
+	if (!is_gone(p) || p->role_mapped || p->far_name == NULL ||
+	    p->near_name == NULL || strcmp(p->far_name, p->near_name) != 0 ||
+	    mf_str_ieq(p->far_name, "INBOX"))
+		return false;
+	return p->action == BOX_VANISHED_BOTH ||
+	       p->action == (far ? BOX_VANISHED_FAR : BOX_VANISHED_NEAR);
+}
+
+static int
+scan_cand(struct mf_store *st, const char *name, struct cand_scan *cs,
+	  struct mf_err *err)
+{
+	struct mf_select_req sel = { .readonly = true };
+	struct mf_scan_req req = { 0 };
+	struct mf_box_status status = { 0 };
+	struct mf_err e = { 0 };
+
+	cs->tried = true;
+	req.want = (st->caps & MF_CAP_UIDS) ? MF_WANT_SIZE : 0;
+	if (st->ops->select_box(st, name, &sel, &status, &e) < 0 ||
+	    st->ops->scan(st, &req, &cs->res, &e) < 0) {
+		if (mf_err_is_store_level(e.cls)) {
+			*err = e;
+			return mf_err_prefix(err, "%s", name);
+		}
+		mf_log(MF_LOG_NOTICE, MF_LOGC_SYNC,
+		       "%s: not read for a rename: %s", name, e.msg);
+		return 0;
+	}
+	cs->uidvalidity = status.uidvalidity;
+	cs->ok = true;
+	return 0;
+}
+
+static int
+cmp_uid(const void *key, const void *elem)
+{
+	uint32_t u = *(const uint32_t *)key;
+	const struct mf_msg *m = elem;
+
+	return u < m->uid ? -1 : u > m->uid;
+}
+
+static int
+cmp_key(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct mf_msg *)elem)->key);
+}
+
+/*
+ * Is the folder listed in cs the one whose rows these are (rename.h,
+ * "Enough")?  rec: the state's record of that side.
+ */
+static bool
+same_folder(const struct state_msg_list *rows, const struct state_side *rec,
+	    bool far, bool uids, const struct cand_scan *cs)
+{
+	size_t i, with_id = 0, matched = 0, against = 0;
+
+	if (!cs->ok || (uids && (rec->uidvalidity == 0 ||
+				 cs->uidvalidity != rec->uidvalidity)))
+		return false;
+	for (i = 0; i < rows->n; i++) {
+		const struct state_msg *row = &rows->v[i];
+		uint32_t uid = far ? row->far_uid : row->near_uid;
+		const struct mf_msg *m;
+
+		if (uids ? uid == 0 : row->near_key == NULL)
+			continue;
+		with_id++;
+		m = uids ? bsearch(&uid, cs->res->msgs, cs->res->n, sizeof(*m),
+				   cmp_uid) :
+			   bsearch(row->near_key, cs->res->msgs, cs->res->n,
+				   sizeof(*m), cmp_key);
+		if (m == NULL)
+			continue;
+		if (uids && row->size != 0 && m->size != 0 &&
+		    row->size != m->size)
+			against++;
+		else
+			matched++;
+	}
+	return matched > 0 && against == 0 && 2 * matched >= with_id;
+}
+
+struct finder {
+	const struct sync_opts *o;
+	struct box_plan *plan;
+	struct cand_scan *scans; /* [2 * pair + near] */
+	struct rename_link *links;
+	size_t nlinks, cap;
+};
+
+/* The links of vanished folder g on one side. */
+static int
+links_of(struct finder *f, size_t g, bool far, struct mf_err *err)
+{
+	const struct box_pair *gp = &f->plan->v[g];
+	struct mf_store *st = far ? f->o->far : f->o->near;
+	bool uids = (st->caps & MF_CAP_UIDS) != 0;
+	struct state_msg_list *rows = NULL;
+	size_t c;
+	int ret = 0;
+
+	for (c = 0; c < f->plan->n && ret == 0; c++) {
+		const struct box_pair *cp = &f->plan->v[c];
+		struct cand_scan *cs = &f->scans[2 * c + !far];
+
+		if (!is_cand(cp, far))
+			continue;
+		if (rows == NULL &&
+		    state_msgs_load(f->o->db, gp->state->id, &rows, err) < 0)
+			return -1;
+		if (!cs->tried)
+			ret = scan_cand(st, name_on(cp, far), cs, err);
+		if (ret == 0 &&
+		    same_folder(rows, far ? &gp->state->far : &gp->state->near,
+				far, uids, cs)) {
+			if (f->nlinks == f->cap) {
+				f->cap = f->cap ? 2 * f->cap : 8;
+				f->links = xrealloc(f->links,
+						    f->cap * sizeof(*f->links));
+			}
+			f->links[f->nlinks].gone = g;
+			f->links[f->nlinks].cand = c;
+			f->links[f->nlinks].far = far;
+			f->nlinks++;
+		}
+	}
+	state_msg_list_free(&rows);
+	return ret;
+}
+
+/* ---- carrying out ----------------------------------------------------- */
+
+/* Renames done on one side in this run, for the children that followed
+ * their parent there. */
+struct done {
+	bool far;
+	const char *from, *to;
+};
+
+struct doer {
+	const struct sync_opts *o;
+	struct box_plan *plan;
+	struct state_box_list *state;
+	struct done *done;
+	size_t ndone;
+};
+
+/* What a folder listed as name is called now on side far. */
+static const char *
+now_named(const struct doer *d, bool far, const char *name)
+{
+	size_t i;
+
+	for (i = d->ndone; i-- > 0;) {
+		const struct done *x = &d->done[i];
+		size_t n = strlen(x->from);
+		char *s;
+
+		if (x->far != far || strncmp(name, x->from, n) != 0 ||
+		    name[n] != '/')
+			continue;
+		s = mf_arena_alloc(d->plan->arena,
+				   strlen(x->to) + strlen(name + n) + 1);
+		strcpy(s, x->to);
+		strcat(s, name + n);
+		return s;
+	}
+	return name;
+}
+
+/* The rename on the side that did not see it.  1: done or nothing to
+ * do; 0: not possible (said why); -1: store-level error. */
+static int
+mirror(struct doer *d, const struct rename_job *j, struct mf_err *err)
+{
+	const struct box_pair *g = &d->plan->v[j->gone];
+	const struct box_pair *c = &d->plan->v[j->cand];
+	bool far = j->kind == RENAME_NEAR;
+	struct mf_store *st = far ? d->o->far : d->o->near;
+	const char *from, *to = name_on(c, far), *now;
+	struct mf_err e = { 0 };
+
+	if (j->kind == RENAME_RECORD)
+		return 1;
+	from = j->kind == RENAME_FAR_WINS ? d->plan->v[j->fold].near_name :
+					    name_on(g, far);
+	now = now_named(d, far, from);
+	if (strcmp(now, to) == 0)
+		return 1; /* its parent's rename took it along */
+	if (st->ops->rename_box == NULL) {
+		mf_log(MF_LOG_NOTICE, MF_LOGC_SYNC,
+		       "%s: the %s store cannot rename folders", from,
+		       far ? "far" : "near");
+		return 0;
+	}
+	if (st->ops->rename_box(st, now, to, &e) < 0) {
+		if (mf_err_is_store_level(e.cls)) {
+			*err = e;
+			return mf_err_prefix(err, "%s: rename to %s", from, to);
+		}
+		mf_log(MF_LOG_WARN, MF_LOGC_SYNC,
+		       "%s: not renamed to %s on the %s side, so left as a "
+		       "folder gone and one new: %s",
+		       from, to, far ? "far" : "near", e.msg);
+		return 0;
+	}
+	mf_test_step(far ? "rename far" : "rename near");
+	d->done = xrealloc(d->done, (d->ndone + 1) * sizeof(*d->done));
+	d->done[d->ndone].far = far;
+	d->done[d->ndone].from = from;
+	d->done[d->ndone].to = to;
+	d->ndone++;
+	return 1;
+}
+
+/* The row takes the new names, in one transaction. */
+static int
+record(struct doer *d, const struct rename_job *j, struct mf_err *err)
+{
+	struct box_pair *g = &d->plan->v[j->gone];
+	const struct box_pair *c = &d->plan->v[j->cand];
+	struct state_box *row = NULL;
+	size_t i;
+
+	for (i = 0; i < d->state->n; i++)
+		if (d->state->v[i].id == g->state->id)
+			row = &d->state->v[i];
+	if (row == NULL)
+		return mf_err_set(err, MF_E_INTERNAL, "%s: no state row",
+				  g->far_name);
+	/* g's names may be the row's own strings, which go now */
+	g->far_name = mf_arena_strdup(d->plan->arena, g->far_name);
+	g->near_name = mf_arena_strdup(d->plan->arena, g->near_name);
+	free(row->far_name);
+	free(row->near_name);
+	row->far_name = xstrdup(c->far_name);
+	row->near_name = xstrdup(c->near_name);
+	if (state_begin(d->o->db, err) < 0)
+		return -1;
+	if (state_box_update(d->o->db, row, err) < 0) {
+		state_rollback(d->o->db);
+		return -1;
+	}
+	if (state_commit(d->o->db, err) < 0)
+		return -1;
+	mf_test_step("rename record");
+	return 0;
+}
+
+/* The plan after job j: the new pair syncs with the state, the old one
+ * only reports. */
+static void
+replan(struct doer *d, const struct rename_job *j)
+{
+	struct box_pair *g = &d->plan->v[j->gone];
+	struct box_pair *c = &d->plan->v[j->cand];
+	const struct mf_box_info *mirror_info = NULL;
+	struct mf_store *mst;
+
+	g->renamed_far = c->far_name;
+	g->renamed_near = c->near_name;
+	g->renamed_on_far = j->kind != RENAME_NEAR;
+	if (j->kind == RENAME_FAR_WINS)
+		d->plan->v[j->fold].action = BOX_FOLDED;
+	if (d->o->dry_run) {
+		g->action = BOX_RENAMED;
+		c->action = BOX_FOLDED;
+		return;
+	}
+	/* A maildir directory renamed keeps cur/ and new/ and so its
+	 * listed token; an IMAP folder is selected again under its name. */
+	mst = j->kind == RENAME_NEAR ? d->o->far : d->o->near;
+	if (mst->caps & MF_CAP_DIR_TOKEN)
+		mirror_info = j->kind == RENAME_FAR_WINS ?
+				      d->plan->v[j->fold].near :
+				      (j->kind == RENAME_NEAR ? g->far :
+								g->near);
+	if (j->kind == RENAME_NEAR)
+		c->far = mirror_info;
+	else if (j->kind != RENAME_RECORD)
+		c->near = mirror_info;
+	c->state = g->state;
+	c->action = BOX_SYNC;
+	g->action = BOX_RENAMED;
+}
+
+static int
+cmp_job(const void *a, const void *b, void *ctx)
+{
+	const struct box_plan *plan = ctx;
+	const struct rename_job *x = a, *y = b;
+
+	return strcmp(plan->v[x->gone].far_name, plan->v[y->gone].far_name);
+}
+
+/* Parents first: "A" sorts before "A/x". */
+static void
+sort_jobs(struct rename_job *jobs, size_t n, const struct box_plan *plan)
+{
+	size_t i, k;
+
+	for (i = 1; i < n; i++) {
+		struct rename_job t = jobs[i];
+
+		for (k = i;
+		     k > 0 && cmp_job(&jobs[k - 1], &t, (void *)plan) > 0; k--)
+			jobs[k] = jobs[k - 1];
+		jobs[k] = t;
+	}
+}
+
+static int
+carry_out(const struct sync_opts *o, struct box_plan *plan,
+	  struct state_box_list *state, struct rename_job *jobs, size_t n,
+	  struct mf_err *err)
+{
+	struct doer d = { .o = o, .plan = plan, .state = state };
+	size_t i;
+	int ret = 0;
+
+	sort_jobs(jobs, n, plan);
+	for (i = 0; i < n && ret == 0; i++) {
+		int r = o->dry_run ? 1 : mirror(&d, &jobs[i], err);
+
+		if (r < 0 ||
+		    (r > 0 && !o->dry_run && record(&d, &jobs[i], err) < 0))
+			ret = -1;
+		else if (r > 0)
+			replan(&d, &jobs[i]);
+	}
+	free(d.done);
+	return ret;
+}
+
+/* ---- the pass --------------------------------------------------------- */
+
+/* Is there a vanished folder and a new one on the same side? */
+static bool
+worth_looking(const struct box_plan *plan, bool far)
+{
+	bool gone = false, cand = false;
+	size_t i;
+
+	for (i = 0; i < plan->n; i++) {
+		gone = gone || is_gone_on(&plan->v[i], far);
+		cand = cand || is_cand(&plan->v[i], far);
+	}
+	return gone && cand;
+}
+
+int
+renames_run(const struct sync_opts *o, struct box_plan *plan,
+	    struct state_box_list *state, struct mf_err *err)
+{
+	struct finder f = { .o = o, .plan = plan };
+	struct rename_job *jobs = NULL;
+	size_t i, n;
+	int side, ret = 0;
+
+	if (!worth_looking(plan, true) && !worth_looking(plan, false))
+		return 0;
+	f.scans = xcalloc(2 * plan->n, sizeof(*f.scans));
+	for (side = 0; side < 2 && ret == 0; side++) {
+		bool far = side == 0;
+
+		for (i = 0; i < plan->n && ret == 0; i++)
+			if (is_gone_on(&plan->v[i], far))
+				ret = links_of(&f, i, far, err);
+	}
+	if (ret == 0) {
+		jobs = xcalloc(plan->n, sizeof(*jobs));
+		n = rename_decide(plan->v, plan->n, f.links, f.nlinks, jobs);
+		ret = carry_out(o, plan, state, jobs, n, err);
+	}
+	for (i = 0; i < 2 * plan->n; i++)
+		mf_scan_result_free(&f.scans[i].res);
+	free(f.scans);
+	free(f.links);
+	free(jobs);
+	return ret;
+}

@@ -1,0 +1,113 @@
+/*
+ * Folder renames: a folder renamed on one side is renamed on the other
+ * (IMAP RENAME, rename(2) of the maildir directory) instead of being
+ * copied again under its new name beside the old one, which is what a
+ * folder gone plus a folder new would otherwise cost (mbsync and
+ * OfflineIMAP do that: every message twice).
+ *
+ * Found without the server's help.  A pair whose folder vanished on side
+ * S (boxes.h, BOX_VANISHED_*) and a folder new on S in the same run (no
+ * state row) are the same folder when the new one holds the old one's
+ * messages under the ids the state recorded:
+ *   - a UID side: the same UIDVALIDITY (IMAP servers keep it and the
+ *     UIDs on RENAME; Dovecot does), and the recorded UIDs there with the
+ *     recorded sizes; a UID there with another size is counted against
+ *     (a server that gives every folder UIDVALIDITY 1 must not turn two
+ *     folders into one);
+ *   - a key side: the recorded file names (the maildir keys a rename of
+ *     the directory keeps).
+ * Enough: at least one message, none against, and at least half of the
+ * rows that have an id on S (the rest were expunged or moved on by the
+ * user, and are carried over as such by the folder's sync and the move
+ * pass).  A folder that held nothing has no evidence and is not taken
+ * for a rename.
+ *
+ * Never a guess (rename_decide(), pure): a rename is taken only when the
+ * vanished folder has exactly one new folder with enough evidence on S
+ * and that folder has no other vanished one.  Otherwise (two new folders
+ * with part of the messages each, a new folder with the messages of two
+ * old ones) the folders stay as they are and the move pass carries the
+ * messages over one by one (move.h), which loses nothing.  Cases:
+ *   RENAME_FAR    vanished on far, new far-only folder: rename near;
+ *   RENAME_NEAR   the mirror: rename far;
+ *   RENAME_RECORD vanished on both, one new folder on both sides with the
+ *                 messages of both (renamed the same way on both, or a
+ *                 run stopped between its rename and its record): only
+ *                 the state follows;
+ *   RENAME_FAR_WINS vanished on both, a new far-only and a new near-only
+ *                 folder each with its messages: renamed differently on
+ *                 the two sides; the far name wins (as for a message
+ *                 moved on both sides, move.h) and the near folder is
+ *                 renamed to it.
+ * A rename is carried to a side only where the policy creates folders
+ * there (the new folder's pair is BOX_CREATE_*): a rename is a folder
+ * made there whose messages come along.  Not for INBOX on either end
+ * (RFC 3501 section 6.3.5: renaming INBOX moves its messages, which the
+ * move pass follows), nor for folders paired by special-use role rather
+ * than by name.  MAILBOXID (RFC 8474) is not used yet.
+ *
+ * Parents and children.  A rename takes the children with it, on both
+ * stores (store.h, rename_box()), and each child is a rename of its own
+ * here: they are carried out parents first, and a child whose parent's
+ * rename already moved it on the other side is only recorded.
+ *
+ * Crash safety.  The rename on the other side comes first, then the
+ * state row takes the new names in one transaction.  A stop between the
+ * two leaves the folder under the new name on both sides and the row
+ * under the old: RENAME_RECORD on the next run.  The folder's sync after
+ * the rename finds the messages where the row says (a server that
+ * changed UIDVALIDITY on RENAME is re-paired by identity, snapshot.c).
+ */
+#ifndef MF_SYNC_RENAME_H
+#define MF_SYNC_RENAME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/err.h"
+
+struct box_pair;
+struct box_plan;
+struct state_box_list;
+struct sync_opts;
+
+/* Evidence that new folder cand on one side is vanished folder gone. */
+struct rename_link {
+	size_t gone, cand; /* plan indexes */
+	bool far;	   /* found on the far side (else near) */
+};
+
+enum rename_kind {
+	RENAME_FAR,	 /* far renamed: rename near */
+	RENAME_NEAR,	 /* near renamed: rename far */
+	RENAME_RECORD,	 /* renamed on both: the state follows */
+	RENAME_FAR_WINS, /* renamed differently: near follows far */
+};
+
+struct rename_job {
+	enum rename_kind kind;
+	size_t gone, cand; /* cand: the pair that carries the state on */
+	size_t fold;	   /* RENAME_FAR_WINS: the near-only new pair */
+};
+
+/*
+ * The renames that links prove and nothing contradicts (the rules
+ * above), in plan order of gone.  pairs: the plan's; jobs: room for
+ * npairs.  Returns the number of jobs.
+ */
+size_t rename_decide(const struct box_pair *pairs, size_t npairs,
+		     const struct rename_link *links, size_t nlinks,
+		     struct rename_job *jobs);
+
+/*
+ * Find the channel's renames, carry them out (with o->dry_run only
+ * decide) and rewrite the plan: a renamed pair becomes BOX_RENAMED, the
+ * pair with the new names BOX_SYNC with the state row (now under the new
+ * names), a folded one BOX_FOLDED.  state: the rows plan borrows from.
+ * Returns -1 on a store-level or state error; a folder that cannot be
+ * read or renamed only leaves its pairs as they were.
+ */
+int renames_run(const struct sync_opts *o, struct box_plan *plan,
+		struct state_box_list *state, struct mf_err *err);
+
+#endif

@@ -1,0 +1,173 @@
+/*
+ * Deciding folder renames (sync/rename.c, rename_decide()): a table of
+ * folder pairs and evidence links -> the renames taken.
+ *
+ * Pairs are written as their action letters: F vanished on far, N on
+ * near, B on both; cn a new far-only folder (BOX_CREATE_NEAR), cf a new
+ * near-only one (BOX_CREATE_FAR), s a folder on both sides without state
+ * (BOX_SYNC), S one with state.  Links are "G-Cf" (found on the far
+ * side) or "G-Cn".  The renames wanted are "kind:G-C" with kind f
+ * (RENAME_FAR), n (RENAME_NEAR), r (RENAME_RECORD) or w (RENAME_FAR_WINS,
+ * then "w:G-C/FOLD"), separated by spaces; "" for none.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "boxes.h"
+#include "rename.h"
+
+#define MAXP 8
+
+struct rename_case {
+	const char *name;
+	const char *pairs[MAXP];
+	const char *links;
+	const char *want;
+};
+
+static const struct rename_case cases[] = {
+	{ "nothing vanished", { "S", "cn" }, "", "" },
+	{ "renamed on far", { "F", "cn" }, "0-1f", "f:0-1" },
+	{ "renamed on near", { "N", "cf" }, "0-1n", "n:0-1" },
+	{ "no evidence: no rename", { "F", "cn" }, "", "" },
+	{ "evidence on the wrong side", { "F", "cn" }, "0-1n", "" },
+	{ "far rename, but the new folder is near-only",
+	  { "F", "cf" },
+	  "0-1f",
+	  "" },
+	{ "two new folders with its messages: moves, not a rename",
+	  { "F", "cn", "cn" },
+	  "0-1f 0-2f",
+	  "" },
+	{ "one new folder with two old ones' messages: moves",
+	  { "F", "F", "cn" },
+	  "0-2f 1-2f",
+	  "" },
+	{ "two renames side by side",
+	  { "F", "N", "cn", "cf" },
+	  "0-2f 1-3n",
+	  "f:0-2 n:1-3" },
+	{ "renamed the same on both sides, or stopped before the record",
+	  { "B", "s" },
+	  "0-1f 0-1n",
+	  "r:0-1" },
+	{ "gone on both, new on both, but evidence on one side only",
+	  { "B", "s" },
+	  "0-1f",
+	  "" },
+	{ "renamed differently on the two sides: far wins",
+	  { "B", "cn", "cf" },
+	  "0-1f 0-2n",
+	  "w:0-1/2" },
+	{ "renamed on far, removed on near: not a rename",
+	  { "B", "cn" },
+	  "0-1f",
+	  "" },
+	{ "a pair with state is never the new folder",
+	  { "F", "S" },
+	  "0-1f",
+	  "" },
+	{ "a rename contradicted on the other side's count",
+	  { "B", "cn", "cf", "cf" },
+	  "0-1f 0-2n 0-3n",
+	  "" },
+};
+
+static void
+parse_pair(const char *s, struct box_pair *p, struct state_box *sb)
+{
+	memset(p, 0, sizeof(*p));
+	if (strcmp(s, "F") == 0)
+		p->action = BOX_VANISHED_FAR;
+	else if (strcmp(s, "N") == 0)
+		p->action = BOX_VANISHED_NEAR;
+	else if (strcmp(s, "B") == 0)
+		p->action = BOX_VANISHED_BOTH;
+	else if (strcmp(s, "cn") == 0)
+		p->action = BOX_CREATE_NEAR;
+	else if (strcmp(s, "cf") == 0)
+		p->action = BOX_CREATE_FAR;
+	else
+		p->action = BOX_SYNC;
+	if (s[0] == 'F' || s[0] == 'N' || s[0] == 'B' || s[0] == 'S')
+		p->state = sb;
+}
+
+static size_t
+parse_links(const char *s, struct rename_link *v)
+{
+	size_t n = 0;
+	unsigned g, c;
+	char side;
+	int used;
+
+	while (sscanf(s, " %u-%u%c%n", &g, &c, &side, &used) == 3) {
+		v[n].gone = g;
+		v[n].cand = c;
+		v[n].far = side == 'f';
+		n++;
+		s += used;
+	}
+	return n;
+}
+
+static void
+show(const struct rename_job *jobs, size_t n, char *buf, size_t size)
+{
+	static const char kind[] = { 'f', 'n', 'r', 'w' };
+	size_t i, len = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < n; i++) {
+		len += snprintf(buf + len, size - len, "%s%c:%zu-%zu",
+				i ? " " : "", kind[jobs[i].kind], jobs[i].gone,
+				jobs[i].cand);
+		if (jobs[i].kind == RENAME_FAR_WINS)
+			len += snprintf(buf + len, size - len, "/%zu",
+					jobs[i].fold);
+	}
+}
+
+static void
+test_cases(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct rename_case *c = &cases[i];
+		struct box_pair pairs[MAXP];
+		struct state_box sb = { .id = 1 };
+		struct rename_link links[4 * MAXP];
+		struct rename_job jobs[MAXP];
+		size_t np = 0, nl, nj;
+		char got[256];
+
+		while (np < MAXP && c->pairs[np] != NULL) {
+			parse_pair(c->pairs[np], &pairs[np], &sb);
+			np++;
+		}
+		nl = parse_links(c->links, links);
+		nj = rename_decide(pairs, np, links, nl, jobs);
+		show(jobs, nj, got, sizeof(got));
+		if (strcmp(got, c->want) != 0)
+			fail_msg("case '%s': got \"%s\", want \"%s\"", c->name,
+				 got, c->want);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cases),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
