@@ -317,11 +317,10 @@ now_named(const struct doer *d, bool far, const char *name)
 		if (x->far != far || strncmp(name, x->from, n) != 0 ||
 		    name[n] != '/')
 			continue;
-		s = mf_arena_alloc(d->plan->arena,
-				   strlen(x->to) + strlen(name + n) + 1);
-		strcpy(s, x->to);
-		strcat(s, name + n);
-		return s;
+		s = xasprintf("%s%s", x->to, name + n);
+		name = mf_arena_strdup(d->plan->arena, s);
+		free(s);
+		return name;
 	}
 	return name;
 }

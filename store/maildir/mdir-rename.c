@@ -170,10 +170,9 @@ rename_pp(struct mdir_store *st, const char *from, const char *rel_from,
 	/* none of the new names may be taken, before anything moves */
 	for (i = 0; i <= n; i++) {
 		const char *tail = i < n ? kids[i] + lf : "";
-		char *to = xmalloc(strlen(rel_to) + strlen(tail) + 1), *path;
+		char *to = xasprintf("%s%s", rel_to, tail), *path;
 		struct stat sb;
 
-		sprintf(to, "%s%s", rel_to, tail);
 		path = mf_path_join(st->root, to);
 		free(to);
 		if (lstat(path, &sb) == 0) {
@@ -185,9 +184,8 @@ rename_pp(struct mdir_store *st, const char *from, const char *rel_from,
 		free(path);
 	}
 	for (i = 0; i < n; i++) {
-		char *to = xmalloc(strlen(rel_to) + strlen(kids[i] + lf) + 1);
+		char *to = xasprintf("%s%s", rel_to, kids[i] + lf);
 
-		sprintf(to, "%s%s", rel_to, kids[i] + lf);
 		if (rename_pp_one(st, from, kids[i], to, err) < 0) {
 			free(to);
 			goto out;
