@@ -17,6 +17,10 @@ set -u
 . "$(dirname "$0")/lib.sh"
 MF_STORE_OPTS="fsync: false"
 mf_setup "$@"
+# Under ASan/UBSan (CI runs this in that build too) every report goes to
+# a file, also from the runs whose output is thrown away; checked at the end
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T/sanitizer"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T/sanitizer"
 
 case_todo=
 todo() {
@@ -202,4 +206,7 @@ restore H
 mf -q sync >/dev/null 2>&1
 same_sides "all: every folder agrees at the end"
 check "H: and the step \"rename far\"" grep -Eqx "[0-9]+ rename far" "$T/steps-H"
+check "no sanitizer report from any run" \
+	test -z "$(ls "$T"/sanitizer.* 2>/dev/null)"
+[ -z "$(ls "$T"/sanitizer.* 2>/dev/null)" ] || head -20 "$T"/sanitizer.* | sed 's/^/# /'
 finish

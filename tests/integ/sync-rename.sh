@@ -31,6 +31,10 @@ set -u
 . "$(dirname "$0")/lib.sh"
 MF_STORE_OPTS="fsync: false"
 mf_setup "$@"
+# Under ASan/UBSan (CI runs this in that build too) every report goes to
+# a file, also from the runs whose output is thrown away; checked at the end
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T/sanitizer"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T/sanitizer"
 
 # A failing check inside a case marked todo (case_todo=WHY) is reported as
 # "not ok N - NAME # TODO WHY" and not counted: only for the cases the
@@ -665,4 +669,7 @@ check "12: the two accounts agree" \
 im sync >"$T/out12b" 2>&1
 check "12: the next run copies nothing" \
 	grep -Eq '^c: [0-9]+ folders.*pulled 0, pushed 0' "$T/out12b"
+check "no sanitizer report from any run" \
+	test -z "$(ls "$T"/sanitizer.* 2>/dev/null)"
+[ -z "$(ls "$T"/sanitizer.* 2>/dev/null)" ] || head -20 "$T"/sanitizer.* | sed 's/^/# /'
 finish
