@@ -90,6 +90,7 @@
 
 struct box_plan;
 struct side_scan;
+struct state_box;
 struct state_msg;
 struct state_msg_list;
 struct sync_opts;
@@ -134,13 +135,19 @@ void move_match(const struct move_cand *gone, size_t ngone,
  * entries, [2 * i + enum side_id], zeroed by the caller, or NULL) gets
  * the listings the pass made of pair i's folders and that no move of its
  * changed after (engine.h, struct side_scan), for the folders' syncs; the
- * caller frees what is left.  With o->dry_run the moves are only reported
- * through o->planned.  Returns -1 on a store-level or state error;
- * folder-level trouble only skips moves.
+ * caller frees what is left.  made (plan->n entries, zeroed by the
+ * caller, or NULL: folders new in this run take no moves) gets, for a
+ * pair without a state box that a move went into, the folder made on the
+ * other side and the state box added (made[i].id != 0; its names are the
+ * plan's, borrowed): the pair is then synced as a BOX_SYNC pair with that
+ * state box, its folders as after a move (touched), and not created
+ * again.  With o->dry_run the moves are only reported through o->planned.
+ * Returns -1 on a store-level or state error; folder-level trouble only
+ * skips moves.
  */
 int moves_run(const struct sync_opts *o, const struct box_plan *plan,
 	      size_t *moved, bool *touched, struct side_scan *kept,
-	      struct mf_err *err);
+	      struct state_box *made, struct mf_err *err);
 
 /* ---- the journal (move-journal.c, pure) ------------------------------ */
 
