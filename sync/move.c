@@ -29,9 +29,10 @@
  * exactly a deletion plus a copy.
  *
  * Limits.  Only folders synced before, present on both sides and in this
- * run take part: a move into a folder created in this run, or out of the
- * channel's folder patterns, is still a deletion plus a copy.  A folder
- * pair with interrupted copies is left to its own sync.  A maildir
+ * run take part as sources; as destinations also folders new in this run
+ * (move.h, "Folders new in this run": created on the mirror side first).
+ * A move out of the channel's folder patterns is still a deletion plus a
+ * copy.  A folder pair with interrupted copies is left to its own sync.  A maildir
  * folder's readdir is handed to its pair's sync (struct side_scan,
  * engine.h) unless a move of ours changed the folder after it; an IMAP
  * folder is read once more than the pair run will (a UID list and a fetch
