@@ -471,6 +471,31 @@ identify_box(const struct side *s, const struct box_pair *p,
 	return ret;
 }
 
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Is the header of fresh message f of pair k worth reading?  A folder new
+ * in this run holds nothing but fresh messages, so one deletion elsewhere
+ * would cost the header of each: there, on a UID side (exact sizes), only
+ * a message of the size of one gone unmatched can be its move (a saved
+ * copy that grew, BY_IDENT_BARE, is a maildir's).  sizes: those, sorted.
+ */
+static bool
+worth_reading(const struct mv_run *r, const struct side *s, size_t k,
+	      const struct move_cand *f, const uint64_t *sizes, size_t nsizes)
+{
+	if (r->plan->v[k].state != NULL || !s->uids || f->size == 0)
+		return true;
+	return mf_bsearch(&f->size, sizes, nsizes, sizeof(*sizes), cmp_u64) !=
+	       NULL;
+}
+
 /* Read identities where a content match is possible at all. */
 static int
 identify_fresh(struct mv_run *r, const struct side *s,
@@ -482,6 +507,7 @@ identify_fresh(struct mv_run *r, const struct side *s,
 	bool *gone_done = xcalloc(ngone + 1, sizeof(bool));
 	bool *fresh_done = xcalloc(nfresh + 1, sizeof(bool));
 	size_t *which = xcalloc(nfresh + 1, sizeof(size_t));
+	uint64_t *sizes = xcalloc(ngone + 1, sizeof(*sizes));
 	size_t i, k, left = 0;
 	int ret = 0;
 
@@ -490,7 +516,9 @@ identify_fresh(struct mv_run *r, const struct side *s,
 		fresh_done[pairs[i].fresh] = true;
 	}
 	for (i = 0; i < ngone; i++)
-		left += !gone_done[i] && gone[i].ident != NULL;
+		if (!gone_done[i] && gone[i].ident != NULL)
+			sizes[left++] = gone[i].size;
+	mf_qsort(sizes, left, sizeof(*sizes), cmp_u64);
 	for (k = 0; left > 0 && ret == 0 && k < r->plan->n; k++) {
 		size_t n = 0;
 		bool other_box_gone = false;
@@ -502,7 +530,8 @@ identify_fresh(struct mv_run *r, const struct side *s,
 		if (!other_box_gone)
 			continue;
 		for (i = 0; i < nfresh; i++)
-			if (fresh[i].box == k && !fresh_done[i])
+			if (fresh[i].box == k && !fresh_done[i] &&
+			    worth_reading(r, s, k, &fresh[i], sizes, left))
 				which[n++] = i;
 		if (n > 0)
 			ret = identify_box(s, r->plan->v + k, fresh, fref,
@@ -511,6 +540,7 @@ identify_fresh(struct mv_run *r, const struct side *s,
 	free(gone_done);
 	free(fresh_done);
 	free(which);
+	free(sizes);
 	return ret;
 }
 
