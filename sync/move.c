@@ -29,9 +29,10 @@
  * exactly a deletion plus a copy.
  *
  * Limits.  Only folders synced before, present on both sides and in this
- * run take part: a move into a folder created in this run, or out of the
- * channel's folder patterns, is still a deletion plus a copy.  A folder
- * pair with interrupted copies is left to its own sync.  A maildir
+ * run take part as sources; as destinations also folders new in this run
+ * (move.h, "Folders new in this run": created on the mirror side first).
+ * A move out of the channel's folder patterns is still a deletion plus a
+ * copy.  A folder pair with interrupted copies is left to its own sync.  A maildir
  * folder's readdir is handed to its pair's sync (struct side_scan,
  * engine.h) unless a move of ours changed the folder after it; an IMAP
  * folder is read once more than the pair run will (a UID list and a fetch
@@ -68,6 +69,7 @@
 #include "boxes.h"
 #include "engine.h"
 #include "ident.h"
+#include "near-kw.h"
 
 /* A folder pair taking part. */
 struct mv_box {
@@ -78,6 +80,7 @@ struct mv_box {
 	struct mf_scan_result *list;	  /* everything there (or NULL) */
 	struct mf_box_status list_status; /* selected before list */
 	struct mf_scan_result *fresh;	  /* UID side: from old UIDNEXT on */
+	struct mf_box_status seen_status; /* selected before fresh or list */
 };
 
 /* Candidate details beside the move_cand arrays. */
@@ -116,7 +119,20 @@ struct mv_run {
 	 * which folders this pass changed on either side ([2 * pair + side]) */
 	struct side_scan *kept;
 	bool *changed;
+	/* made[i]: the state box this pass gave pair i, a pair new in this
+	 * run (id 0: none yet; moves_run()), or NULL: such pairs stay out */
+	struct state_box *made;
 };
+
+/* The state box of pair i: the one listed, the one this pass made, or
+ * NULL. */
+static const struct state_box *
+pair_state(const struct mv_run *r, size_t i)
+{
+	if (r->plan->v[i].state != NULL)
+		return r->plan->v[i].state;
+	return r->made != NULL && r->made[i].id != 0 ? &r->made[i] : NULL;
+}
 
 static uint32_t
 row_uid(const struct side *s, const struct state_msg *row)
@@ -174,6 +190,19 @@ guess_changes(const struct side *s, const struct box_pair *p, struct mv_box *b)
 		      (uint64_t)now->messages <
 			      (uint64_t)rec->messages +
 				      (now->uidnext - rec->uidnext);
+}
+
+/*
+ * A folder new in this run, on the side s where it exists: it can only
+ * have gained, and only if it holds anything.
+ */
+static void
+guess_new(const struct side *s, const struct box_pair *p, struct mv_box *b)
+{
+	const struct mf_box_info *info = s->id == SIDE_FAR ? p->far : p->near;
+
+	b->may_lose = false;
+	b->may_gain = !info->status.has_status || info->status.messages > 0;
 }
 
 static bool
@@ -249,13 +278,18 @@ static int
 look(const struct side *s, struct mv_box *b, struct mf_err *err)
 {
 	const struct box_pair *p = b->pair;
-	const struct state_side *rec = s->id == SIDE_FAR ? &p->state->far :
+	/* NULL: a folder new in this run, every message of it is fresh */
+	const struct state_side *rec = p->state == NULL	 ? NULL :
+				       s->id == SIDE_FAR ? &p->state->far :
 							   &p->state->near;
 
 	if (!s->uids) {
 		struct mf_scan_req req = { .want = MF_WANT_FLAGS };
 
-		return scan_box(s, p, &req, &b->list, &b->list_status, err);
+		if (scan_box(s, p, &req, &b->list, &b->list_status, err) < 0)
+			return -1;
+		b->seen_status = b->list_status;
+		return 0;
 	}
 	if (b->may_lose) {
 		struct mf_scan_req req = { .want = 0 };
@@ -266,10 +300,11 @@ look(const struct side *s, struct mv_box *b, struct mf_err *err)
 	if (b->may_gain) {
 		struct mf_scan_req req = {
 			.want = MF_WANT_FLAGS | MF_WANT_SIZE,
-			.uid_lo = rec->uidnext ? rec->uidnext : 1,
+			.uid_lo = rec != NULL && rec->uidnext ? rec->uidnext :
+								1,
 		};
 
-		if (scan_box(s, p, &req, &b->fresh, NULL, err) < 0)
+		if (scan_box(s, p, &req, &b->fresh, &b->seen_status, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -436,6 +471,31 @@ identify_box(const struct side *s, const struct box_pair *p,
 	return ret;
 }
 
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Is the header of fresh message f of pair k worth reading?  A folder new
+ * in this run holds nothing but fresh messages, so one deletion elsewhere
+ * would cost the header of each: there, on a UID side (exact sizes), only
+ * a message of the size of one gone unmatched can be its move (a saved
+ * copy that grew, BY_IDENT_BARE, is a maildir's).  sizes: those, sorted.
+ */
+static bool
+worth_reading(const struct mv_run *r, const struct side *s, size_t k,
+	      const struct move_cand *f, const uint64_t *sizes, size_t nsizes)
+{
+	if (r->plan->v[k].state != NULL || !s->uids || f->size == 0)
+		return true;
+	return mf_bsearch(&f->size, sizes, nsizes, sizeof(*sizes), cmp_u64) !=
+	       NULL;
+}
+
 /* Read identities where a content match is possible at all. */
 static int
 identify_fresh(struct mv_run *r, const struct side *s,
@@ -447,6 +507,7 @@ identify_fresh(struct mv_run *r, const struct side *s,
 	bool *gone_done = xcalloc(ngone + 1, sizeof(bool));
 	bool *fresh_done = xcalloc(nfresh + 1, sizeof(bool));
 	size_t *which = xcalloc(nfresh + 1, sizeof(size_t));
+	uint64_t *sizes = xcalloc(ngone + 1, sizeof(*sizes));
 	size_t i, k, left = 0;
 	int ret = 0;
 
@@ -455,7 +516,9 @@ identify_fresh(struct mv_run *r, const struct side *s,
 		fresh_done[pairs[i].fresh] = true;
 	}
 	for (i = 0; i < ngone; i++)
-		left += !gone_done[i] && gone[i].ident != NULL;
+		if (!gone_done[i] && gone[i].ident != NULL)
+			sizes[left++] = gone[i].size;
+	mf_qsort(sizes, left, sizeof(*sizes), cmp_u64);
 	for (k = 0; left > 0 && ret == 0 && k < r->plan->n; k++) {
 		size_t n = 0;
 		bool other_box_gone = false;
@@ -467,7 +530,8 @@ identify_fresh(struct mv_run *r, const struct side *s,
 		if (!other_box_gone)
 			continue;
 		for (i = 0; i < nfresh; i++)
-			if (fresh[i].box == k && !fresh_done[i])
+			if (fresh[i].box == k && !fresh_done[i] &&
+			    worth_reading(r, s, k, &fresh[i], sizes, left))
 				which[n++] = i;
 		if (n > 0)
 			ret = identify_box(s, r->plan->v + k, fresh, fref,
@@ -476,6 +540,7 @@ identify_fresh(struct mv_run *r, const struct side *s,
 	free(gone_done);
 	free(fresh_done);
 	free(which);
+	free(sizes);
 	return ret;
 }
 
@@ -504,8 +569,8 @@ journal_arg(const struct mv_run *r, const struct side *s, const struct side *m,
 	const struct mf_box_info *info = m->id == SIDE_FAR ? to->far : to->near;
 	struct move_journal jr = { 0 };
 
-	jr.to = to->state->id;
-	jr.from = j->m_src == j->g->box ? 0 : r->plan->v[j->m_src].state->id;
+	jr.to = pair_state(r, j->f->box)->id;
+	jr.from = j->m_src == j->g->box ? 0 : pair_state(r, j->m_src)->id;
 	jr.s_far = s->id == SIDE_FAR;
 	if (m->uids && info != NULL && info->status.has_status)
 		jr.hint = info->status.uidnext;
@@ -521,9 +586,27 @@ journal_arg(const struct mv_run *r, const struct side *s, const struct side *m,
 	*jrp = jr; /* keys fit: collect() takes no longer one */
 }
 
+/* A state box for a pair new in this run, as sync.c open_pair() adds one. */
+static int
+add_box(struct mv_run *r, struct state_box *box, struct mf_err *err)
+{
+	if (state_box_add(r->o->db, box, err) < 0)
+		return -1;
+	if ((r->o->near->caps & MF_CAP_KEYWORDS) &&
+	    near_kw_mark(r->o->db, box->id, err) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Journal the jobs in one transaction.  add (or NULL): the destination's
+ * state box, new in this run (dest_ready()), goes in the same one, first:
+ * a run stopped before finds neither, one stopped after finds both.
+ */
 static int
 journal(struct mv_run *r, const struct side *s, const struct side *m,
-	struct mv_job *jobs, size_t n, struct mf_err *err)
+	struct mv_job *jobs, size_t n, struct state_box *add,
+	struct mf_err *err)
 {
 	struct state_db *db = r->o->db;
 	struct move_journal jr;
@@ -531,6 +614,8 @@ journal(struct mv_run *r, const struct side *s, const struct side *m,
 
 	if (state_begin(db, err) < 0)
 		return -1;
+	if (add != NULL && add_box(r, add, err) < 0)
+		goto fail;
 	for (i = 0; i < n; i++) {
 		struct state_msg row = *jobs[i].g->row;
 
@@ -538,16 +623,19 @@ journal(struct mv_run *r, const struct side *s, const struct side *m,
 		state_msg_clear_pending(&row);
 		row.pending = STATE_PENDING_MOVE;
 		row.pending_move = &jr;
-		if (state_msg_update(db, &row, err) < 0) {
-			state_rollback(db);
-			return -1;
-		}
+		if (state_msg_update(db, &row, err) < 0)
+			goto fail;
 		jobs[i].journaled = true;
 	}
 	if (state_commit(db, err) < 0)
-		return -1;
+		goto fail;
 	mf_test_step("move journal");
 	return 0;
+fail:
+	state_rollback(db);
+	if (add != NULL)
+		add->id = 0; /* not in the database */
+	return -1;
 }
 
 /* The row for the destination: the old one with the new ids. */
@@ -603,7 +691,7 @@ record(struct mv_run *r, const struct side *s, const struct side *m, size_t dst,
        struct mv_job *jobs, size_t n, struct mf_err *err)
 {
 	struct state_db *db = r->o->db;
-	const struct state_box *to = r->plan->v[dst].state;
+	const struct state_box *to = pair_state(r, dst);
 	size_t i;
 
 	if (state_begin(db, err) < 0)
@@ -723,6 +811,75 @@ relabel_group(struct mv_run *r, const struct side *s, size_t src, size_t dst,
 	return 0;
 }
 
+/*
+ * A destination new in this run (no state box): make its folder on m
+ * where it is missing, and fill box with the state box that goes in with
+ * the first journal into it (journal()).  The folder comes first: a run
+ * stopped after it finds the folder on both sides and no state box, a
+ * pair new in this run still (newcomer()), and this pass goes on from
+ * there; the other order would leave a state box whose folder is missing
+ * on m, which reads as a folder removed there (boxes.h, BOX_VANISHED_*).
+ * m's folder must be empty: copies already in it are paired by the
+ * folder's first sync, and a move beside them would make two.  The box
+ * records both UIDVALIDITYs at once and no UIDNEXT, as open_pair() in
+ * sync.c does, and the names are the plan's (borrowed).  Returns 1 when
+ * ready, 0 when the moves are left to the folders' syncs (a folder-level
+ * failure: the pair's own run reports it), -1 on a store-level error.
+ */
+static int
+dest_ready(struct mv_run *r, const struct side *m, size_t dst,
+	   struct state_box *box, struct mf_err *err)
+{
+	const struct box_pair *p = &r->plan->v[dst];
+	const struct mf_box_info *there = m->id == SIDE_FAR ? p->far : p->near;
+	const char *name = side_box_of(m, p);
+	struct mf_scan_req req = { .want = 0 };
+	struct mf_scan_result *res = NULL;
+	struct mf_box_status status;
+	struct mf_err merr = { 0 };
+	size_t held;
+
+	if (there == NULL) {
+		if (m->st->ops->create_box(m->st, name, &merr) == 0)
+			mf_test_step("move create");
+		else if (mf_err_is_store_level(merr.cls))
+			goto fail;
+		else /* made meanwhile by another client? the select says */
+			mf_err_clear(&merr);
+	}
+	if (side_open(m, name, true, &status, &merr) < 0 ||
+	    m->st->ops->scan(m->st, &req, &res, &merr) < 0)
+		goto fail;
+	held = res->n;
+	mf_scan_result_free(&res);
+	if (held > 0) {
+		mf_debug(MF_LOGC_SYNC,
+			 "%s %s: new in this run and not empty: "
+			 "moves into it left to its sync",
+			 m->label, name);
+		return 0;
+	}
+	memset(box, 0, sizeof(*box));
+	box->far_name = (char *)p->far_name;
+	box->near_name = (char *)p->near_name;
+	if (m->id == SIDE_FAR) {
+		box->far.uidvalidity = status.uidvalidity;
+		box->near.uidvalidity = r->boxes[dst].seen_status.uidvalidity;
+	} else {
+		box->near.uidvalidity = status.uidvalidity;
+		box->far.uidvalidity = r->boxes[dst].seen_status.uidvalidity;
+	}
+	return 1;
+fail:
+	mf_err_prefix(&merr, "%s %s: folder for moves", m->label, name);
+	if (mf_err_is_store_level(merr.cls)) {
+		mf_err_copy(err, &merr);
+		return -1;
+	}
+	mf_debug(MF_LOGC_SYNC, "moves: %s", merr.msg);
+	return 0;
+}
+
 /* Move the jobs from folder src to dst on m, then record them. */
 static int
 move_group(struct mv_run *r, const struct side *s, const struct side *m,
@@ -734,6 +891,7 @@ move_group(struct mv_run *r, const struct side *s, const struct side *m,
 	struct mf_box_status status;
 	struct mf_move_item *items;
 	struct mf_err merr = { 0 };
+	struct state_box *add = NULL;
 	size_t i;
 	int ret;
 
@@ -747,7 +905,15 @@ move_group(struct mv_run *r, const struct side *s, const struct side *m,
 	changed(r, m->id, src);
 	changed(r, m->id, m_src);
 	changed(r, m->id, dst);
+	if (pair_state(r, dst) == NULL) {
+		/* a folder new in this run (move.h) */
+		if ((ret = dest_ready(r, m, dst, &r->made[dst], err)) <= 0)
+			return ret;
+		add = &r->made[dst];
+	}
 	if (m_src == dst) {
+		if (add != NULL)
+			return 0; /* m's copy is there: not empty */
 		/* moved there on both sides: the two copies pair up */
 		for (i = 0; i < n; i++) {
 			memset(&jobs[i].item, 0, sizeof(jobs[i].item));
@@ -758,7 +924,7 @@ move_group(struct mv_run *r, const struct side *s, const struct side *m,
 		}
 		return record(r, s, m, dst, jobs, n, err);
 	}
-	if (journal(r, s, m, jobs, n, err) < 0)
+	if (journal(r, s, m, jobs, n, add, err) < 0)
 		return -1;
 	from = &r->plan->v[m_src];
 	items = xcalloc(n, sizeof(*items));
@@ -874,6 +1040,35 @@ candidate(const struct mv_run *r, size_t i)
 	       p->far != NULL && p->near != NULL;
 }
 
+/*
+ * Pair i is new in this run (no state box) and may take moves seen on s
+ * (move.h, "Folders new in this run"): its folder exists on s, and on m
+ * it is one the policy creates (BOX_CREATE_*) or one that exists and may
+ * be empty (a run stopped after making it: BOX_SYNC without state).
+ */
+static bool
+newcomer(const struct mv_run *r, size_t i, const struct side *s)
+{
+	const struct box_pair *p = &r->plan->v[i];
+	const struct mf_box_info *here = s->id == SIDE_FAR ? p->far : p->near;
+	const struct mf_box_info *there = s->id == SIDE_FAR ? p->near : p->far;
+
+	if (r->made == NULL || p->state != NULL || r->made[i].id != 0 ||
+	    here == NULL)
+		return false;
+	switch (p->action) {
+	case BOX_CREATE_NEAR:
+		return s->id == SIDE_FAR;
+	case BOX_CREATE_FAR:
+		return s->id == SIDE_NEAR;
+	case BOX_SYNC:
+		return there != NULL && (!there->status.has_status ||
+					 there->status.messages == 0);
+	default:
+		return false;
+	}
+}
+
 static int
 side_moves(struct mv_run *r, const struct side *s, const struct side *m,
 	   struct mf_err *err)
@@ -895,9 +1090,12 @@ side_moves(struct mv_run *r, const struct side *s, const struct side *m,
 		struct mv_box *b = &r->boxes[i];
 
 		b->may_lose = b->may_gain = false;
-		if (!candidate(r, i) || has_interrupted_copies(b->rows))
+		if (newcomer(r, i, s))
+			guess_new(s, b->pair, b);
+		else if (!candidate(r, i) || has_interrupted_copies(b->rows))
 			continue;
-		guess_changes(s, b->pair, b);
+		else
+			guess_changes(s, b->pair, b);
 		losers += b->may_lose;
 		gainers += b->may_gain;
 		involved += b->may_lose || b->may_gain;
@@ -997,9 +1195,10 @@ side_may_move(const struct mv_run *r, const struct side *s,
 	for (i = 0; i < r->plan->n; i++) {
 		struct mv_box b = { 0 };
 
-		if (!candidate(r, i))
-			continue;
-		guess_changes(s, &r->plan->v[i], &b);
+		if (newcomer(r, i, s))
+			guess_new(s, &r->plan->v[i], &b);
+		else if (candidate(r, i))
+			guess_changes(s, &r->plan->v[i], &b);
 		losers += b.may_lose;
 		gainers += b.may_gain;
 		involved += b.may_lose || b.may_gain;
@@ -1052,12 +1251,15 @@ recover(struct mv_run *r, struct mf_err *err)
 
 int
 moves_run(const struct sync_opts *o, const struct box_plan *plan, size_t *moved,
-	  bool *touched, struct side_scan *kept, struct mf_err *err)
+	  bool *touched, struct side_scan *kept, struct state_box *made,
+	  struct mf_err *err)
 {
 	struct side far, near;
-	struct mv_run r = {
-		.o = o, .plan = plan, .moved = moved, .touched = touched
-	};
+	struct mv_run r = { .o = o,
+			    .plan = plan,
+			    .moved = moved,
+			    .touched = touched,
+			    .made = made };
 	size_t i, n = 0;
 	int ret = -1;
 	bool near_may, far_may, journaled = false;
@@ -1065,7 +1267,8 @@ moves_run(const struct sync_opts *o, const struct box_plan *plan, size_t *moved,
 	side_init(&far, SIDE_FAR, o->far, NULL, NULL);
 	side_init(&near, SIDE_NEAR, o->near, NULL, NULL);
 	for (i = 0; i < plan->n; i++)
-		n += candidate(&r, i);
+		n += candidate(&r, i) || newcomer(&r, i, &far) ||
+		     newcomer(&r, i, &near);
 	if (n < 2)
 		return 0;
 	if (!o->dry_run && any_journal(&r, &journaled, err) < 0)

@@ -71,12 +71,38 @@
  * journal keeps the keywords the destination read in the file before
  * (s_kw), and relabel() changes the file only while it still reads so.
  *
+ * Folders new in this run.  A folder pair without a state box takes moves
+ * as a destination on the side S where its folder is, when on M it is one
+ * the policy creates (boxes.h, BOX_CREATE_NEAR / BOX_CREATE_FAR) or one
+ * that exists and is empty (BOX_SYNC without a state box: a run stopped
+ * after making it).  Before the first move into it (move.c dest_ready()):
+ *   1. the folder is created on M (a folder that exists by then is taken
+ *      as it is) and must be empty there: copies already in it are
+ *      paired by its first sync, and a move beside them would make two;
+ *   2. its state box (both UIDVALIDITYs, UIDNEXT 0, as sync.c adds one)
+ *      goes into the database in the transaction of the first journal
+ *      into it;
+ *   3. the moves are made and recorded as above.
+ * A run stopped after 1 finds the folder on both sides, no state box, M's
+ * empty: a pair new in this run still, and this pass goes on from there.
+ * One stopped after 2 finds a pair with a state box, no rows and
+ * journals pointing into it: settled as above.  The folder is never made
+ * after its state box: a state box whose folder is missing on M would
+ * read as a folder removed there (BOX_VANISHED_*).  moves_run() gives the
+ * state box to sync.c, which syncs the pair as BOX_SYNC with it, not as a
+ * folder to create.  So messages filed into a new folder, on either side
+ * (half of a folder, or one folder's mail into two new ones), are moved
+ * there on the other side, nothing fetched or uploaded.
+ *
  * Limits.  A dry run settles no journal and lists a double move as the
  * two plain moves it looks like.  A journaled row with no identity or no
  * size, on an IMAP M, cannot be looked for: it keeps its journal and the
  * older rule (move.c).  Where the near copy cannot follow the far one (its
  * name is taken there) the message is left to the folders' syncs, which
- * copy it both ways: it ends in both folders, as before.
+ * copy it both ways: it ends in both folders, as before.  A folder new in
+ * this run and not empty on M takes no moves (its first sync pairs the
+ * copies, and the old folder's sync deletes); one whose creation for a
+ * move fails is left to its own sync, which tries again and reports it.
  */
 #ifndef MF_SYNC_MOVE_H
 #define MF_SYNC_MOVE_H
@@ -90,6 +116,7 @@
 
 struct box_plan;
 struct side_scan;
+struct state_box;
 struct state_msg;
 struct state_msg_list;
 struct sync_opts;
@@ -134,13 +161,19 @@ void move_match(const struct move_cand *gone, size_t ngone,
  * entries, [2 * i + enum side_id], zeroed by the caller, or NULL) gets
  * the listings the pass made of pair i's folders and that no move of its
  * changed after (engine.h, struct side_scan), for the folders' syncs; the
- * caller frees what is left.  With o->dry_run the moves are only reported
- * through o->planned.  Returns -1 on a store-level or state error;
- * folder-level trouble only skips moves.
+ * caller frees what is left.  made (plan->n entries, zeroed by the
+ * caller, or NULL: folders new in this run take no moves) gets, for a
+ * pair without a state box that a move went into, the folder made on the
+ * other side and the state box added (made[i].id != 0; its names are the
+ * plan's, borrowed): the pair is then synced as a BOX_SYNC pair with that
+ * state box, its folders as after a move (touched), and not created
+ * again.  With o->dry_run the moves are only reported through o->planned.
+ * Returns -1 on a store-level or state error; folder-level trouble only
+ * skips moves.
  */
 int moves_run(const struct sync_opts *o, const struct box_plan *plan,
 	      size_t *moved, bool *touched, struct side_scan *kept,
-	      struct mf_err *err);
+	      struct state_box *made, struct mf_err *err);
 
 /* ---- the journal (move-journal.c, pure) ------------------------------ */
 

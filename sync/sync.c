@@ -458,17 +458,24 @@ pull_again(const struct sync_opts *o, const struct box_pair *pair,
 /*
  * moved: messages moved into the pair by the move pass; touched: the pass
  * changed its folders, so their listed status is stale and they are
- * opened and looked at like folders without one.
+ * opened and looked at like folders without one.  made: the state box the
+ * pass gave a pair new in this run (id 0: none; move.h moves_run()): its
+ * folders exist on both sides now, and it is synced as BOX_SYNC with it.
  */
 static int
 run_pair(const struct sync_opts *o, const struct box_pair *pair, size_t moved,
-	 bool touched, struct side_scan *kept, struct sync_box_report *rep,
-	 struct mf_err *err)
+	 bool touched, struct side_scan *kept, const struct state_box *made,
+	 struct sync_box_report *rep, struct mf_err *err)
 {
 	struct box_pair p = *pair;
 
 	rep->moved = moved;
-	switch (pair->action) {
+	if (made->id != 0) {
+		p.action = BOX_SYNC;
+		p.state = made;
+		touched = true;
+	}
+	switch (p.action) {
 	case BOX_SYNC:
 		if (touched)
 			p.far = p.near = NULL;
@@ -681,6 +688,7 @@ sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 	size_t *moved = NULL;
 	bool *touched = NULL;
 	struct side_scan *kept = NULL;
+	struct state_box *made = NULL;
 	size_t i;
 	int ret = -1;
 
@@ -703,13 +711,14 @@ sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 	moved = xcalloc(plan->n + 1, sizeof(*moved));
 	touched = xcalloc(plan->n + 1, sizeof(*touched));
 	kept = xcalloc(2 * plan->n + 1, sizeof(*kept));
+	made = xcalloc(plan->n + 1, sizeof(*made));
 	if (sync_stopped(err) < 0)
 		goto out;
 	if (renames_run(o, plan, state, err) < 0) {
 		mf_err_prefix(err, "renames");
 		goto out;
 	}
-	if (moves_run(o, plan, moved, touched, kept, err) < 0) {
+	if (moves_run(o, plan, moved, touched, kept, made, err) < 0) {
 		mf_err_prefix(err, "moves");
 		goto out;
 	}
@@ -723,7 +732,7 @@ sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 		if (sync_stopped(err) < 0)
 			goto out;
 		if (run_pair(o, &plan->v[i], moved[i], touched[i], &kept[2 * i],
-			     &rep, &berr) < 0) {
+			     &made[i], &rep, &berr) < 0) {
 			rep.box_failed = true;
 			if (rep.far_name == NULL) {
 				rep.far_name = plan->v[i].far_name;
@@ -746,6 +755,7 @@ out:
 	for (i = 0; kept != NULL && i < 2 * plan->n; i++)
 		mf_scan_result_free(&kept[i].res);
 	free(kept);
+	free(made);
 	free(moved);
 	free(touched);
 	boxes_plan_free(&plan);
