@@ -10,6 +10,7 @@
 #   3. a parent with children, both directions, into a new hierarchy
 #      (Proj -> Old/Proj on the server, Team -> Arch/Team locally): every
 #      child follows, the parents the other side needs are made
+#   3b. a parent without mail (\Noselect): the children are renamed
 #   4. the local renames of 2 and 3 in a maildir++ tree (.Name.Child):
 #      the server's fs layout compared by Message-IDs per folder
 #   6. ambiguity is not guessed, the messages move one by one: a folder
@@ -19,7 +20,6 @@
 #   7. INBOX renamed on the server (Dovecot moves its messages and keeps an
 #      empty INBOX): the local INBOX stays, every message once
 #   8. sync -n lists the rename and changes nothing
-#   3b. a parent without mail (\Noselect): the children are renamed
 #   9. renamed and the old name made again at once (server: new folder
 #      under the old name; locally: an empty maildir there), and two
 #      folders swapped on the server
@@ -27,7 +27,9 @@
 #      expunged, flagged and moved messages): only the new ones copied
 #   11. names outside ASCII (modified UTF-7 RENAME)
 #   12. IMAP <-> IMAP: renamed on either account
-# (5, a rename stopped at every step, is sync-rename-crash.sh.)
+# (5, a rename stopped at every step, is sync-rename-crash.sh.)  4 and 12
+# run last, with their own trees, states and configs.  Checks marked TODO
+# are what the rename code does not do yet (the reason follows the mark).
 set -u
 . "$(dirname "$0")/lib.sh"
 MF_STORE_OPTS="fsync: false"
@@ -388,7 +390,16 @@ check "8: and does not say it renamed" \
 check "8: the local tree is unchanged" \
 	test "$tree_before" = "$(cd "$LOCAL" && find . | LC_ALL=C sort)"
 check "8: the server's folders are unchanged" test "$srv_before" = "$(srv_boxes)"
-check "8: the state is unchanged" cmp -s "$T/state/c.db" "$T/state.before8/c.db"
+# the database is in WAL mode: compare what it holds, not the main file
+if command -v sqlite3 >/dev/null 2>&1; then
+	d1=$(sqlite3 "$T/state.before8/c.db" .dump 2>&1)
+	d2=$(sqlite3 "$T/state/c.db" .dump 2>&1)
+	check "8: the state is unchanged" eval \
+		'[ "$d1" = "$d2" ] && grep -q "^INSERT INTO msgs" <<<"$d1"'
+else
+	check "8: the state is unchanged" \
+		cmp -s "$T/state/c.db" "$T/state.before8/c.db"
+fi
 mf -D sync >"$T/out8b" 2>"$T/trace8b"
 check "8: the real sync renames" \
 	grep -qxF 'c: renamed DryA -> DryB (on far)' "$T/out8b"
