@@ -82,7 +82,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_RUNS 3
-#define WAIT_MS 50 /* MF_FUZZ_WAIT_MS overrides */
+#define WAIT_MS 500 /* MF_FUZZ_WAIT_MS overrides */
 #define SEP "@@@"
 #define RUN_SEP "@@@!"
 
@@ -116,8 +116,7 @@ struct fake {
 	const char *data;
 	size_t pos, end; /* the current run's turns not yet sent */
 	bool exhausted;	 /* the last turn of the run is sent */
-	int wait_ms;
-	int fd; /* the server's end, for the thread */
+	int fd;		 /* the server's end, for the thread */
 	/* the command reader */
 	char tag[32];
 	char line[1024]; /* the current line (its end, when longer) */

@@ -9,7 +9,8 @@
 # Seeds: a preauth tunnel, two runs with server-side changes between them
 # (flags, a keyword, an expunge, a new message); a LOGIN over a plain
 # port with a local message to push; maildir++ with local changes between
-# runs (\Seen, a deletion); a placeholder for a message over max_size.
+# runs (\Seen, a deletion); a placeholder for a message over max_size; a
+# server without UIDPLUS, CONDSTORE or MOVE, two runs.
 set -euo pipefail
 mailferry=$(realpath "$1")
 here=$(cd "$(dirname "$0")" && pwd)
@@ -64,9 +65,13 @@ run() {
 		echo "note: $1 run $2 exited $?" >&2
 }
 
+# The message fuzz-session.c's option n puts in the near INBOX, byte for
+# byte, so that the server's answers to its APPEND fit.
 local_msg() {
 	mkdir -p "$1"/{cur,new,tmp}
-	printf 'From: a@example.org\r\nSubject: local\r\nMessage-ID: <l1@example.org>\r\n\r\nhere\r\n' \
+	printf '%s\r\n' "From: a@example.org" "To: b@example.org" \
+		"Subject: local 1" "Message-ID: <local1@example.org>" \
+		"Date: Mon, 1 Jan 2024 10:00:00 +0000" "" "written here" \
 		>"$1/cur/1700000000.local1.host:2,"
 }
 
@@ -110,4 +115,24 @@ config big tun-pre.sh fs 'max_size: 2000'
 run big 1
 python3 "$here/session-seed.py" seed --opts s "$tmp"/big.1 \
 	>"$out/max-size"
+
+# A server with none of the extensions: no UIDPLUS (an APPEND found again
+# by Message-ID, \Deleted without UID EXPUNGE), no CONDSTORE, no MOVE.
+mf_harness_stop
+mf_harness_start --caps "IMAP4rev1 LITERAL+" >/dev/null || exit 1
+cat >"$tmp/tun-old.sh" <<EOF
+exec python3 "$here/session-seed.py" record "\$REC" -- sh -c '$MF_TUNNEL'
+EOF
+mf_harness seed INBOX "$data"/message.14.msg "$data"/message.2.msg >/dev/null
+mf_harness seed Archive --flags S "$data"/message.19.msg >/dev/null
+config old tun-old.sh fs
+local_msg "$tmp/old-mail/INBOX"
+run old 1
+mf_harness doveadm expunge mailbox INBOX uid 1
+for f in "$tmp"/old-mail/INBOX/cur/*; do
+	[[ $f == *:* ]] || mv "$f" "$f:2,S"
+done
+run old 2
+python3 "$here/session-seed.py" seed --opts nc "$tmp"/old.1 "$tmp"/old.2 \
+	>"$out/no-extensions-2runs"
 ls -l "$out"
