@@ -7,7 +7,7 @@
 #   tests/fuzz/make-session-corpus.sh MAILFERRY-BINARY
 #
 # Seeds: a preauth tunnel, two runs with server-side changes between them
-# (flags, a keyword, an expunge, a new message); a LOGIN over a plain
+# (flags, a keyword, an expunge, a move between folders, a new message); a LOGIN over a plain
 # port with a local message to push; maildir++ with local changes between
 # runs (\Seen, a deletion); a placeholder for a message over max_size; a
 # server without UIDPLUS, CONDSTORE or MOVE, two runs.
@@ -83,6 +83,7 @@ run pre 1
 mf_harness doveadm flags add '\Flagged' mailbox INBOX 1
 mf_harness doveadm flags add 'Project' mailbox INBOX 3
 mf_harness doveadm expunge mailbox Lists/dev uid 2
+mf_harness doveadm move Lists/dev mailbox INBOX uid 2
 mf_harness seed INBOX "$data"/message.25.msg >/dev/null
 run pre 2
 python3 "$here/session-seed.py" seed "$tmp"/pre.1 "$tmp"/pre.2 \
