@@ -18,9 +18,9 @@
  * command's tag.  So a turn is one tagged answer, or one continuation, and
  * the tags the client chooses never have to be guessed.  A reconnect
  * takes the next turn as its greeting.  When the run's turns are used up,
- * or the client sends nothing within WAIT_MS (it is waiting for an answer
- * the input did not give), the server closes: the client sees EOF at once,
- * so nothing stalls.
+ * or the client sends nothing and is found asleep (waiting for an answer
+ * the input did not give; /proc tells) or busy past WAIT_MS, the server
+ * closes: the client sees EOF at once, so nothing stalls.
  *
  * Options:  p  maildir++ layout (else fs)     s  max_size 2000 (placeholders)
  *           k  expunge on neither side (else both, the default)
@@ -38,7 +38,9 @@
  *      symbolic link, no file with a second hard link;
  *   b) every state row that names a near key (and is not pending) has a
  *      file with that key in its folder's cur/ or new/: a row without its
- *      file reads as a local deletion next run and deletes on the server.
+ *      file reads as a local deletion next run and deletes on the server
+ *      (the files option d removed are the exception: their deletion is
+ *      for a run to carry over).
  *
  * The fake server runs in a thread on a socketpair, handed to the IMAP
  * store by the tunnel test hook (imap-conn.h).  Sleeps return at once
