@@ -79,6 +79,9 @@ print_account_extras(const struct imap_store_cfg *imap)
 		printf(", pipeline %u", imap->pipeline_depth);
 	if (imap->timeout_ms != 0)
 		printf(", timeout %ds", imap->timeout_ms / 1000);
+	if (imap->command_timeout_ms != 0)
+		printf(", command_timeout %ds",
+		       imap->command_timeout_ms / 1000);
 	if (imap->no_condstore || imap->no_qresync || imap->no_uidplus ||
 	    imap->no_move || imap->no_list_status)
 		printf(", disabled%s%s%s%s%s",
@@ -107,6 +110,8 @@ print_account(const struct config_account *acct)
 	       secret_source(acct));
 	if (acct->password_env != NULL)
 		fputs(acct->password_env, stdout);
+	if (acct->secret_timeout_ms != 0)
+		printf(" (at most %ds)", acct->secret_timeout_ms / 1000);
 	print_account_extras(imap);
 	fputc(')', stdout);
 }

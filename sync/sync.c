@@ -676,6 +676,53 @@ sync_stopped(struct mf_err *err)
 			  mf_cancel_name());
 }
 
+/* What the rename and move passes hand to the folders' syncs, [pair]. */
+struct passes {
+	size_t *moved;
+	bool *touched;
+	struct side_scan *kept; /* [2 * pair + side] */
+	struct state_box *made;
+};
+
+/* Each pair of the plan in turn; -1 when the channel has to stop. */
+static int
+sync_pairs(const struct sync_opts *o, const struct box_plan *plan,
+	   const struct passes *ps, struct sync_summary *sum,
+	   struct mf_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < plan->n; i++) {
+		struct sync_box_report rep = { 0 };
+		struct mf_err berr = { 0 };
+
+		if (plan->v[i].action == BOX_FOLDED)
+			continue; /* part of another pair's rename */
+		/* between folders: everything before is recorded */
+		if (sync_stopped(err) < 0)
+			return -1;
+		if (run_pair(o, &plan->v[i], ps->moved[i], ps->touched[i],
+			     &ps->kept[2 * i], &ps->made[i], &rep, &berr) < 0) {
+			rep.box_failed = true;
+			if (rep.far_name == NULL) {
+				rep.far_name = plan->v[i].far_name;
+				rep.near_name = plan->v[i].near_name;
+			}
+			if (mf_err_is_store_level(berr.cls)) {
+				/* said once, as the channel's error */
+				folder_err(&plan->v[i], &berr, &rep.err, err);
+				add_summary(sum, &rep);
+				return -1;
+			}
+			folder_err(&plan->v[i], &berr, &rep.err, NULL);
+		}
+		add_summary(sum, &rep);
+		if (o->report != NULL)
+			o->report(o->ctx, &rep);
+	}
+	return 0;
+}
+
 int
 sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 	 struct mf_err *err)
@@ -685,10 +732,7 @@ sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 	struct mf_box_list *far = NULL, *near = NULL;
 	struct state_box_list *state = NULL;
 	struct box_plan *plan = NULL;
-	size_t *moved = NULL;
-	bool *touched = NULL;
-	struct side_scan *kept = NULL;
-	struct state_box *made = NULL;
+	struct passes ps = { 0 };
 	size_t i;
 	int ret = -1;
 
@@ -708,56 +752,29 @@ sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 	if (boxes_plan(far, near, state, o->policy, o->only, o->nonly, &plan,
 		       err) < 0)
 		goto out;
-	moved = xcalloc(plan->n + 1, sizeof(*moved));
-	touched = xcalloc(plan->n + 1, sizeof(*touched));
-	kept = xcalloc(2 * plan->n + 1, sizeof(*kept));
-	made = xcalloc(plan->n + 1, sizeof(*made));
+	ps.moved = xcalloc(plan->n + 1, sizeof(*ps.moved));
+	ps.touched = xcalloc(plan->n + 1, sizeof(*ps.touched));
+	ps.kept = xcalloc(2 * plan->n + 1, sizeof(*ps.kept));
+	ps.made = xcalloc(plan->n + 1, sizeof(*ps.made));
 	if (sync_stopped(err) < 0)
 		goto out;
 	if (renames_run(o, plan, state, err) < 0) {
 		mf_err_prefix(err, "renames");
 		goto out;
 	}
-	if (moves_run(o, plan, moved, touched, kept, made, err) < 0) {
+	if (moves_run(o, plan, ps.moved, ps.touched, ps.kept, ps.made, err) <
+	    0) {
 		mf_err_prefix(err, "moves");
 		goto out;
 	}
-	for (i = 0; i < plan->n; i++) {
-		struct sync_box_report rep = { 0 };
-		struct mf_err berr = { 0 };
-
-		if (plan->v[i].action == BOX_FOLDED)
-			continue; /* part of another pair's rename */
-		/* between folders: everything before is recorded */
-		if (sync_stopped(err) < 0)
-			goto out;
-		if (run_pair(o, &plan->v[i], moved[i], touched[i], &kept[2 * i],
-			     &made[i], &rep, &berr) < 0) {
-			rep.box_failed = true;
-			if (rep.far_name == NULL) {
-				rep.far_name = plan->v[i].far_name;
-				rep.near_name = plan->v[i].near_name;
-			}
-			if (mf_err_is_store_level(berr.cls)) {
-				/* said once, as the channel's error */
-				folder_err(&plan->v[i], &berr, &rep.err, err);
-				add_summary(sum, &rep);
-				goto out;
-			}
-			folder_err(&plan->v[i], &berr, &rep.err, NULL);
-		}
-		add_summary(sum, &rep);
-		if (o->report != NULL)
-			o->report(o->ctx, &rep);
-	}
-	ret = 0;
+	ret = sync_pairs(o, plan, &ps, sum, err);
 out:
-	for (i = 0; kept != NULL && i < 2 * plan->n; i++)
-		mf_scan_result_free(&kept[i].res);
-	free(kept);
-	free(made);
-	free(moved);
-	free(touched);
+	for (i = 0; ps.kept != NULL && i < 2 * plan->n; i++)
+		mf_scan_result_free(&ps.kept[i].res);
+	free(ps.kept);
+	free(ps.made);
+	free(ps.moved);
+	free(ps.touched);
 	boxes_plan_free(&plan);
 	state_box_list_free(&state);
 	mf_box_list_free(&far);

@@ -66,6 +66,7 @@
 struct imap_conn {
 	int rfd, wfd; /* the same socket, or the tunnel's pipes */
 	pid_t child;
+	bool tunnel; /* a tunnel command (or the test hook's socket) */
 	char label[300];
 	int timeout_ms;
 	int64_t stop_at; /* waits end here after a stop; 0: none */
@@ -168,7 +169,7 @@ imap_conn_is_tls(const struct imap_conn *c)
 bool
 imap_conn_is_tunnel(const struct imap_conn *c)
 {
-	return c->child > 0;
+	return c->tunnel;
 }
 
 const char *
@@ -403,6 +404,8 @@ imap_conn_connect(struct imap_conn *c, const char *host, unsigned port,
 	return 0;
 }
 
+imap_conn_tunnel_fn *imap_conn_test_tunnel;
+
 int
 imap_conn_tunnel(struct imap_conn *c, const char *command, struct mf_err *err)
 {
@@ -410,6 +413,15 @@ imap_conn_tunnel(struct imap_conn *c, const char *command, struct mf_err *err)
 	pid_t pid;
 
 	snprintf(c->label, sizeof(c->label), "tunnel");
+	c->tunnel = true;
+	if (imap_conn_test_tunnel != NULL) {
+		c->rfd = c->wfd = imap_conn_test_tunnel(command);
+		if (c->rfd < 0)
+			return mf_err_sys(err, MF_E_NET, "tunnel: test hook");
+		if (set_nonblock(c->rfd) < 0)
+			return mf_err_sys(err, MF_E_NET, "tunnel: fcntl");
+		return 0;
+	}
 	/*
 	 * Two pipes, not a socketpair: Dovecot's imap binary refuses to run
 	 * with a socket on stdin/stdout.

@@ -44,6 +44,15 @@ int imap_conn_connect(struct imap_conn *c, const char *host, unsigned port,
 int imap_conn_tunnel(struct imap_conn *c, const char *command,
 		     struct mf_err *err) MF_WARN_UNUSED;
 /*
+ * For tests/fuzz/fuzz-session.c only: when set, imap_conn_tunnel() starts
+ * no command and takes its peer from this function instead, a connected
+ * socket (read and written both) that the connection then owns; -1 with
+ * errno set fails the tunnel.  It is still a tunnel (imap_conn_is_tunnel),
+ * so an in-process fake server drives the same code a real one does.
+ */
+typedef int imap_conn_tunnel_fn(const char *command);
+extern imap_conn_tunnel_fn *imap_conn_test_tunnel;
+/*
  * TLS handshake and verification.  On failure nothing was sent over the
  * connection and the message says why and what to configure.  With a pin,
  * a matching certificate is accepted even if its chain does not verify.

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Fuzz the IMAP response parser, the configuration loader and the Maildir
-# file name parser for a bounded time in all.
+# Fuzz the IMAP response parser, the configuration loader, the Maildir
+# file name parser and whole sync sessions for a bounded time in all.
 #
 #   tests/fuzz/run.sh [build-dir] [target...]
 #
@@ -8,8 +8,10 @@
 # at the top of the tree; -Dfuzz=true -Dtests=false), copies each seed
 # corpus to a scratch dir and runs libFuzzer on it.  FUZZ_SECONDS is shared:
 # half for fuzz-imap-parser (the input from the network), a quarter each
-# for fuzz-config and fuzz-mdir-name (at least 1 s each).  Naming targets
-# (imap-parser, config, mdir-name) runs only those, each for FUZZ_SECONDS.
+# for fuzz-config and fuzz-mdir-name (at least 1 s each); fuzz-session
+# gets half of FUZZ_SECONDS on top (FUZZ_SESSION_SECONDS overrides; 0
+# skips it).  Naming targets (imap-parser, config, mdir-name, session)
+# runs only those, each for FUZZ_SECONDS; NAME:SECONDS sets the time.
 #
 # Environment:
 #   FUZZ_SECONDS   how long to fuzz in all (default 60)
@@ -39,11 +41,15 @@ if [ ! -f "$build/build.ninja" ]; then
 		-Dbuildtype=debugoptimized
 fi
 ninja -C "$build" tests/fuzz/fuzz-imap-parser tests/fuzz/fuzz-config \
-	tests/fuzz/fuzz-mdir-name
+	tests/fuzz/fuzz-mdir-name tests/fuzz/fuzz-session
 mkdir -p "$build/artifacts"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/fuzz.XXXXXX")
-trap 'rm -rf "$work"' EXIT INT TERM
+# fuzz-session's Maildirs and state files: on tmpfs when there is one,
+# and gone even after a crash
+scratch=$(mktemp -d /dev/shm/fuzz-session.XXXXXX 2>/dev/null) ||
+	scratch=$(mktemp -d "$work/scratch.XXXXXX")
+trap 'rm -rf "$work" "$scratch"' EXIT INT TERM
 
 # fuzz TARGET SECONDS MAX_LEN [libFuzzer options...]
 fuzz() {
@@ -78,6 +84,8 @@ if [ $# -eq 0 ]; then
 	[ "$quarter" -ge 1 ] || quarter=1
 	set -- "imap-parser:$((secs - 2 * quarter))" "config:$quarter" \
 		"mdir-name:$quarter"
+	session=${FUZZ_SESSION_SECONDS:-$(((secs + 1) / 2))}
+	[ "$session" -eq 0 ] || set -- "$@" "session:$session"
 fi
 total=0
 for arg in "$@"; do
@@ -93,6 +101,9 @@ for arg in "$@"; do
 		fuzz config "$t" 8192 -dict="$src/tests/fuzz/config.dict" ;;
 	mdir-name)
 		fuzz mdir-name "$t" 300 ;;
+	session)
+		TMPDIR=$scratch fuzz session "$t" 65536 \
+			-dict="$src/tests/fuzz/session.dict" ;;
 	*)
 		echo "unknown target: $name" >&2
 		exit 2 ;;
