@@ -16,7 +16,10 @@
 #      locally a flag set and a file moved out (the new one is fetched,
 #      nothing appended)
 #   P. a maildir++ tree (children renamed one by one there): CrP, CrP/a,
-#      CrP/b -> CrZ/CrP... on the server
+#      CrP/b -> CrZ/CrP... on the server; and a stop between the children
+#      (no test step there: made by hand), which the next run must finish
+#      (TODO: it does not)
+# Also: the third run after each recovery has nothing left to do.
 # Each case's channel covers only its folders (folders:), to keep the
 # number of steps, and so of runs, small.
 # Each N starts from a copy of the server's mail, the Maildir and the state
