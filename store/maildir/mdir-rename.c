@@ -7,10 +7,10 @@
  * are its subdirectories, and the parents the new name needs are made
  * first as plain directories (as mkdir -p; the listing shows them as
  * \Noselect parents).  maildir++: every folder is a directory of the
- * root (".A", ".A.x"), so the children are renamed one by one, the
- * folder itself last: a stop part way leaves the folder and the rest of
- * its children under the old names, which the engine sees as renames of
- * their own on its next run.
+ * root (".A", ".A.x"), so the folder is renamed first and then its
+ * children one by one: a stop part way leaves the rest of the children
+ * under the old name, each a folder of its own (under a \Noselect parent)
+ * that the engine sees as a rename of its own on its next run.
  *
  * Never over an existing folder: RENAME_NOREPLACE where the kernel has
  * it, else a check just before (another program creating the name in
@@ -183,6 +183,12 @@ rename_pp(struct mdir_store *st, const char *from, const char *rel_from,
 		}
 		free(path);
 	}
+	/* the folder first: children left behind by a stop are folders
+	 * of their own under the old parent's name, each a rename the next
+	 * run finds; children first would leave the new name a \Noselect
+	 * parent of theirs, which the folder could not be renamed onto */
+	if (rename_pp_one(st, from, rel_from, rel_to, err) < 0)
+		goto out;
 	for (i = 0; i < n; i++) {
 		char *to = xasprintf("%s%s", rel_to, kids[i] + lf);
 
@@ -192,8 +198,6 @@ rename_pp(struct mdir_store *st, const char *from, const char *rel_from,
 		}
 		free(to);
 	}
-	if (rename_pp_one(st, from, rel_from, rel_to, err) < 0)
-		goto out;
 	ret = st->no_fsync ? 0 : mf_fsync_dir(st->root, err);
 out:
 	free_names(kids, n);
