@@ -20,6 +20,7 @@
 #include "base/xalloc.h"
 #include "boxes.h"
 #include "engine.h"
+#include "ident.h"
 #include "state.h"
 #include "sync.h"
 
@@ -238,6 +239,80 @@ same_folder(const struct state_msg_list *rows, const struct state_side *rec,
 	return matched > 0 && against == 0 && 2 * matched >= with_id;
 }
 
+/*
+ * A UID side's evidence is numbers only, and a folder made anew with the
+ * old one's UIDVALIDITY (a server that hands out 1 to every folder, one
+ * that reuses them) can hold other messages of the same sizes under the
+ * same UIDs.  So the header of a sample of the matched messages is read:
+ * each must have the identity its row recorded.  Up to RENAME_SAMPLE of
+ * them, spread over the folder; rows without an identity are not asked.
+ */
+#define RENAME_SAMPLE 16
+
+static int
+identities_agree(struct mf_store *st, const char *name,
+		 const struct state_msg_list *rows, bool far,
+		 const struct cand_scan *cs, bool *agree, struct mf_err *err)
+{
+	struct mf_select_req sel = { .readonly = true };
+	struct mf_fetch_item items[RENAME_SAMPLE];
+	struct ident_sink sinks[RENAME_SAMPLE];
+	const struct state_msg *asked[RENAME_SAMPLE];
+	size_t i, n = 0, have = 0, k, stride;
+	struct mf_err e = { 0 };
+	int ret = 0;
+
+	*agree = true;
+	for (i = 0; i < rows->n; i++) {
+		uint32_t uid = far ? rows->v[i].far_uid : rows->v[i].near_uid;
+
+		have += uid != 0 && rows->v[i].msgid != NULL &&
+			bsearch(&uid, cs->res->msgs, cs->res->n,
+				sizeof(struct mf_msg), cmp_uid) != NULL;
+	}
+	stride = have > RENAME_SAMPLE ? have / RENAME_SAMPLE : 1;
+	for (i = 0, k = 0; i < rows->n && n < RENAME_SAMPLE; i++) {
+		const struct state_msg *row = &rows->v[i];
+		uint32_t uid = far ? row->far_uid : row->near_uid;
+
+		if (uid == 0 || row->msgid == NULL ||
+		    bsearch(&uid, cs->res->msgs, cs->res->n,
+			    sizeof(struct mf_msg), cmp_uid) == NULL)
+			continue;
+		/* every stride-th of them, so the sample spans the folder */
+		if (k++ % stride != 0)
+			continue;
+		memset(&items[n], 0, sizeof(items[n]));
+		ident_sink_init(&sinks[n], NULL);
+		items[n].uid = uid;
+		items[n].sink = &sinks[n].sink;
+		items[n].header_only = true;
+		asked[n++] = row;
+	}
+	if (n == 0)
+		return 0;
+	if (st->ops->select_box(st, name, &sel, NULL, &e) < 0 ||
+	    st->ops->fetch(st, items, n, &e) < 0) {
+		*agree = false;
+		if (mf_err_is_store_level(e.cls)) {
+			*err = e;
+			ret = mf_err_prefix(err, "%s", name);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		char id[IDENT_MAX];
+
+		if (ret == 0 && *agree && items[i].status == 0) {
+			ident_sink_identity(&sinks[i], id);
+			*agree = strcmp(id, asked[i]->msgid) == 0;
+		} else if (items[i].status != 0) {
+			*agree = false;
+		}
+		ident_sink_deinit(&sinks[i]);
+	}
+	return ret;
+}
+
 struct finder {
 	const struct sync_opts *o;
 	struct box_plan *plan;
@@ -271,6 +346,22 @@ links_of(struct finder *f, size_t g, bool far, struct mf_err *err)
 		if (ret == 0 &&
 		    same_folder(rows, far ? &gp->state->far : &gp->state->near,
 				far, uids, cs)) {
+			bool agree = true;
+
+			if (uids)
+				ret = identities_agree(st, name_on(cp, far),
+						       rows, far, cs, &agree,
+						       err);
+			if (ret < 0 || !agree) {
+				if (ret == 0)
+					mf_log(MF_LOG_NOTICE, MF_LOGC_SYNC,
+					       "%s is not %s renamed: the "
+					       "same UIDs hold other "
+					       "messages",
+					       name_on(cp, far),
+					       name_on(gp, far));
+				continue;
+			}
 			if (f->nlinks == f->cap) {
 				f->cap = f->cap ? 2 * f->cap : 8;
 				f->links = xrealloc(f->links,
