@@ -82,6 +82,9 @@ struct box_pair {
 	 * the near side) */
 	const char *renamed_far, *renamed_near;
 	bool renamed_on_far;
+	/* messages the rename pass moved into this pair's near folder (the
+	 * server renamed INBOX: rename.h), for its report */
+	size_t moved_in;
 };
 
 struct box_plan {

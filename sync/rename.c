@@ -26,13 +26,28 @@
 
 /* ---- deciding (pure) -------------------------------------------------- */
 
+/*
+ * Is the folder the state row of p recorded gone from a side: not listed
+ * there, or listed with another UIDVALIDITY (reset: a folder made anew
+ * under the old name, as after a RENAME of INBOX or a rename and a
+ * CREATE of the old name)?  reset: [2 * pair + near], or NULL.
+ */
 static bool
-is_gone(const struct box_pair *p)
+gone_on(const struct box_pair *pairs, size_t i, const bool *reset, bool far)
 {
-	return (p->action == BOX_VANISHED_FAR ||
-		p->action == BOX_VANISHED_NEAR ||
-		p->action == BOX_VANISHED_BOTH) &&
-	       p->state != NULL;
+	const struct box_pair *p = &pairs[i];
+
+	if (p->state == NULL)
+		return false;
+	if ((far ? p->far : p->near) == NULL)
+		return true;
+	return reset != NULL && reset[2 * i + !far];
+}
+
+static bool
+is_inbox(const struct box_pair *p)
+{
+	return p->far_name != NULL && mf_str_ieq(p->far_name, "INBOX");
 }
 
 /* The one link of gone (or of cand) on a side, or NULL for none or more
@@ -67,56 +82,60 @@ sole_link(const struct rename_link *links, size_t nlinks, size_t gone, bool far)
 	return l;
 }
 
+/* The job for pair g, if the links prove one (rename.h). */
+static bool
+decide_one(const struct box_pair *pairs, size_t g, const bool *reset,
+	   const struct rename_link *links, size_t nlinks, struct rename_job *j)
+{
+	bool gf = gone_on(pairs, g, reset, true);
+	bool gn = gone_on(pairs, g, reset, false);
+	const struct rename_link *lf = sole_link(links, nlinks, g, true);
+	const struct rename_link *ln = sole_link(links, nlinks, g, false);
+
+	memset(j, 0, sizeof(*j));
+	j->gone = g;
+	if (gf && !gn) {
+		/* INBOX stays: its messages go to the new folder, which a
+		 * run stopped part way has made already */
+		if (lf == NULL || !(pairs[lf->cand].action == BOX_CREATE_NEAR ||
+				    (is_inbox(&pairs[g]) &&
+				     pairs[lf->cand].action == BOX_SYNC)))
+			return false;
+		j->kind = RENAME_FAR;
+		j->cand = lf->cand;
+		return true;
+	}
+	if (gn && !gf) {
+		if (ln == NULL || pairs[ln->cand].action != BOX_CREATE_FAR ||
+		    is_inbox(&pairs[g]))
+			return false;
+		j->kind = RENAME_NEAR;
+		j->cand = ln->cand;
+		return true;
+	}
+	if (!gf || lf == NULL || ln == NULL || is_inbox(&pairs[g]))
+		return false;
+	j->cand = lf->cand;
+	if (lf->cand == ln->cand) {
+		j->kind = RENAME_RECORD;
+		return pairs[lf->cand].action == BOX_SYNC;
+	}
+	j->kind = RENAME_FAR_WINS;
+	j->fold = ln->cand;
+	return pairs[lf->cand].action == BOX_CREATE_NEAR &&
+	       pairs[ln->cand].action == BOX_CREATE_FAR;
+}
+
 size_t
-rename_decide(const struct box_pair *pairs, size_t npairs,
+rename_decide(const struct box_pair *pairs, size_t npairs, const bool *reset,
 	      const struct rename_link *links, size_t nlinks,
 	      struct rename_job *jobs)
 {
 	size_t g, n = 0;
 
-	for (g = 0; g < npairs; g++) {
-		const struct rename_link *lf, *ln;
-		struct rename_job j = { .gone = g };
-
-		if (!is_gone(&pairs[g]))
-			continue;
-		lf = sole_link(links, nlinks, g, true);
-		ln = sole_link(links, nlinks, g, false);
-		switch (pairs[g].action) {
-		case BOX_VANISHED_FAR:
-			if (lf == NULL ||
-			    pairs[lf->cand].action != BOX_CREATE_NEAR)
-				continue;
-			j.kind = RENAME_FAR;
-			j.cand = lf->cand;
-			break;
-		case BOX_VANISHED_NEAR:
-			if (ln == NULL ||
-			    pairs[ln->cand].action != BOX_CREATE_FAR)
-				continue;
-			j.kind = RENAME_NEAR;
-			j.cand = ln->cand;
-			break;
-		default: /* BOX_VANISHED_BOTH */
-			if (lf == NULL || ln == NULL)
-				continue;
-			if (lf->cand == ln->cand) {
-				if (pairs[lf->cand].action != BOX_SYNC ||
-				    pairs[lf->cand].state != NULL)
-					continue;
-				j.kind = RENAME_RECORD;
-			} else {
-				if (pairs[lf->cand].action != BOX_CREATE_NEAR ||
-				    pairs[ln->cand].action != BOX_CREATE_FAR)
-					continue;
-				j.kind = RENAME_FAR_WINS;
-				j.fold = ln->cand;
-			}
-			j.cand = lf->cand;
-			break;
-		}
-		jobs[n++] = j;
-	}
+	for (g = 0; g < npairs; g++)
+		if (decide_one(pairs, g, reset, links, nlinks, &jobs[n]))
+			n++;
 	return n;
 }
 
@@ -150,16 +169,47 @@ is_cand(const struct box_pair *p, bool far)
 	       p->action == (far ? BOX_CREATE_NEAR : BOX_CREATE_FAR);
 }
 
-/* May p be a renamed folder, gone from side far? */
+/* May pair i be a renamed folder, gone from side far?  INBOX only when
+ * the far one is made anew (a RENAME of INBOX on the server). */
 static bool
-is_gone_on(const struct box_pair *p, bool far)
+is_gone_on(const struct box_plan *plan, size_t i, const bool *reset, bool far)
 {
-	if (!is_gone(p) || p->role_mapped || p->far_name == NULL ||
-	    p->near_name == NULL || strcmp(p->far_name, p->near_name) != 0 ||
-	    mf_str_ieq(p->far_name, "INBOX"))
+	const struct box_pair *p = &plan->v[i];
+
+	if (!gone_on(plan->v, i, reset, far) || p->role_mapped ||
+	    p->far_name == NULL || p->near_name == NULL ||
+	    strcmp(p->far_name, p->near_name) != 0)
 		return false;
-	return p->action == BOX_VANISHED_BOTH ||
-	       p->action == (far ? BOX_VANISHED_FAR : BOX_VANISHED_NEAR);
+	return !is_inbox(p) || (far && reset[2 * i]);
+}
+
+/* Listed with another UIDVALIDITY than the state recorded? */
+static bool
+listed_anew(const struct mf_box_info *info, const struct state_side *rec)
+{
+	return info != NULL && info->status.has_status &&
+	       info->status.uidvalidity != 0 && rec->uidvalidity != 0 &&
+	       info->status.uidvalidity != rec->uidvalidity;
+}
+
+/* [2 * pair + near]: the folder under the row's name is another one */
+static bool *
+resets_of(const struct sync_opts *o, const struct box_plan *plan)
+{
+	bool *reset = xcalloc(2 * plan->n + 1, sizeof(*reset));
+	size_t i;
+
+	for (i = 0; i < plan->n; i++) {
+		const struct box_pair *p = &plan->v[i];
+
+		if (p->state == NULL)
+			continue;
+		reset[2 * i] = (o->far->caps & MF_CAP_UIDS) &&
+			       listed_anew(p->far, &p->state->far);
+		reset[2 * i + 1] = (o->near->caps & MF_CAP_UIDS) &&
+				   listed_anew(p->near, &p->state->near);
+	}
+	return reset;
 }
 
 static int
@@ -316,6 +366,7 @@ identities_agree(struct mf_store *st, const char *name,
 struct finder {
 	const struct sync_opts *o;
 	struct box_plan *plan;
+	const bool *reset;
 	struct cand_scan *scans; /* [2 * pair + near] */
 	struct rename_link *links;
 	size_t nlinks, cap;
@@ -390,8 +441,12 @@ struct doer {
 	const struct sync_opts *o;
 	struct box_plan *plan;
 	struct state_box_list *state;
+	const bool *reset;
 	struct done *done;
 	size_t ndone;
+	/* pairs for the folders made anew under a renamed one's name */
+	struct box_pair *extra;
+	size_t nextra;
 };
 
 /* What a folder listed as name is called now on side far. */
@@ -416,6 +471,64 @@ now_named(const struct doer *d, bool far, const char *name)
 	return name;
 }
 
+/*
+ * INBOX renamed on the server: Dovecot (RFC 3501 section 6.3.5) moves
+ * its messages into the new folder, which keeps INBOX's UIDVALIDITY and
+ * UIDs, and makes INBOX anew.  The local INBOX stays; the files its row
+ * names are moved into the new folder (rename(2), names kept), where the
+ * row follows them.  A key side only: an IMAP near side's moves would
+ * give new UIDs the row does not have.  1: done; 0: not possible; -1:
+ * store-level error.  Done twice after a stop, a file moved already is
+ * simply not in INBOX any more.
+ */
+static int
+inbox_out(struct doer *d, const struct rename_job *j, struct mf_err *err)
+{
+	const struct box_pair *g = &d->plan->v[j->gone];
+	const struct box_pair *c = &d->plan->v[j->cand];
+	struct mf_store *st = d->o->near;
+	struct mf_select_req sel = { .readonly = false };
+	struct state_msg_list *rows = NULL;
+	struct mf_move_item *items;
+	struct mf_err e = { 0 };
+	size_t i, n = 0;
+	int ret = 1;
+
+	if ((st->caps & MF_CAP_UIDS) || st->ops->move == NULL)
+		return 0;
+	if (state_msgs_load(d->o->db, g->state->id, &rows, err) < 0)
+		return -1;
+	items = xcalloc(rows->n + 1, sizeof(*items));
+	for (i = 0; i < rows->n; i++)
+		if (rows->v[i].near_key != NULL)
+			items[n++].key = rows->v[i].near_key;
+	if ((c->near == NULL &&
+	     st->ops->create_box(st, c->near_name, &e) < 0) ||
+	    st->ops->select_box(st, g->near_name, &sel, NULL, &e) < 0 ||
+	    (n > 0 && st->ops->move(st, items, n, c->near_name, &e) < 0))
+		ret = 0;
+	for (i = 0; ret > 0 && i < n; i++)
+		if (items[i].status != 0 && !items[i].gone) {
+			e = items[i].err;
+			ret = 0;
+		}
+	if (ret == 0 && mf_err_is_store_level(e.cls)) {
+		*err = e;
+		ret = mf_err_prefix(err, "INBOX: move to %s", c->near_name);
+	} else if (ret == 0) {
+		mf_log(MF_LOG_WARN, MF_LOGC_SYNC,
+		       "INBOX: its messages not moved to %s: %s", c->near_name,
+		       e.msg);
+	} else {
+		mf_test_step("rename near");
+		for (i = 0; i < n; i++)
+			d->plan->v[j->cand].moved_in += !items[i].gone;
+	}
+	free(items);
+	state_msg_list_free(&rows);
+	return ret;
+}
+
 /* The rename on the side that did not see it.  1: done or nothing to
  * do; 0: not possible (said why); -1: store-level error. */
 static int
@@ -430,6 +543,8 @@ mirror(struct doer *d, const struct rename_job *j, struct mf_err *err)
 
 	if (j->kind == RENAME_RECORD)
 		return 1;
+	if (is_inbox(g))
+		return inbox_out(d, j, err);
 	from = j->kind == RENAME_FAR_WINS ? d->plan->v[j->fold].near_name :
 					    name_on(g, far);
 	now = now_named(d, far, from);
@@ -495,6 +610,40 @@ record(struct doer *d, const struct rename_job *j, struct mf_err *err)
 	return 0;
 }
 
+/*
+ * A folder made anew on side far under the name of g, which was renamed:
+ * a pair of its own, without state, for sync_run() to create (or skip,
+ * as the policy says) like any new folder.  INBOX is there on both sides.
+ */
+static void
+add_anew(struct doer *d, const struct box_pair *g, bool far)
+{
+	struct box_pair p = { 0 };
+	unsigned there = far ? SYNC_SIDE_NEAR : SYNC_SIDE_FAR;
+
+	p.far_name = g->far_name;
+	p.near_name = g->near_name;
+	if (is_inbox(g)) {
+		p.action = BOX_SYNC;
+		p.far = g->far;
+		p.near = g->near;
+	} else if (far) {
+		p.far = g->far;
+		p.action = (d->o->policy->create & there) ? BOX_CREATE_NEAR :
+							    BOX_SKIP_NEW_FAR;
+		if (p.action == BOX_SKIP_NEW_FAR)
+			p.near_name = NULL;
+	} else {
+		p.near = g->near;
+		p.action = (d->o->policy->create & there) ? BOX_CREATE_FAR :
+							    BOX_SKIP_NEW_NEAR;
+		if (p.action == BOX_SKIP_NEW_NEAR)
+			p.far_name = NULL;
+	}
+	d->extra = xrealloc(d->extra, (d->nextra + 1) * sizeof(*d->extra));
+	d->extra[d->nextra++] = p;
+}
+
 /* The plan after job j: the new pair syncs with the state, the old one
  * only reports. */
 static void
@@ -529,7 +678,12 @@ replan(struct doer *d, const struct rename_job *j)
 		c->near = mirror_info;
 	c->state = g->state;
 	c->action = BOX_SYNC;
-	g->action = BOX_RENAMED;
+	/* INBOX stays: what happened is the moves c reports */
+	g->action = is_inbox(g) ? BOX_FOLDED : BOX_RENAMED;
+	if (d->reset[2 * j->gone])
+		add_anew(d, g, true);
+	if (d->reset[2 * j->gone + 1])
+		add_anew(d, g, false);
 }
 
 static int
@@ -559,10 +713,12 @@ sort_jobs(struct rename_job *jobs, size_t n, const struct box_plan *plan)
 
 static int
 carry_out(const struct sync_opts *o, struct box_plan *plan,
-	  struct state_box_list *state, struct rename_job *jobs, size_t n,
-	  struct mf_err *err)
+	  struct state_box_list *state, const bool *reset,
+	  struct rename_job *jobs, size_t n, struct mf_err *err)
 {
-	struct doer d = { .o = o, .plan = plan, .state = state };
+	struct doer d = {
+		.o = o, .plan = plan, .state = state, .reset = reset
+	};
 	size_t i;
 	int ret = 0;
 
@@ -576,6 +732,13 @@ carry_out(const struct sync_opts *o, struct box_plan *plan,
 		else if (r > 0)
 			replan(&d, &jobs[i]);
 	}
+	if (d.nextra > 0) {
+		plan->v = xrealloc(plan->v,
+				   (plan->n + d.nextra) * sizeof(*plan->v));
+		memcpy(plan->v + plan->n, d.extra, d.nextra * sizeof(*d.extra));
+		plan->n += d.nextra;
+	}
+	free(d.extra);
 	free(d.done);
 	return ret;
 }
@@ -584,13 +747,13 @@ carry_out(const struct sync_opts *o, struct box_plan *plan,
 
 /* Is there a vanished folder and a new one on the same side? */
 static bool
-worth_looking(const struct box_plan *plan, bool far)
+worth_looking(const struct box_plan *plan, const bool *reset, bool far)
 {
 	bool gone = false, cand = false;
 	size_t i;
 
 	for (i = 0; i < plan->n; i++) {
-		gone = gone || is_gone_on(&plan->v[i], far);
+		gone = gone || is_gone_on(plan, i, reset, far);
 		cand = cand || is_cand(&plan->v[i], far);
 	}
 	return gone && cand;
@@ -602,28 +765,35 @@ renames_run(const struct sync_opts *o, struct box_plan *plan,
 {
 	struct finder f = { .o = o, .plan = plan };
 	struct rename_job *jobs = NULL;
-	size_t i, n;
+	bool *reset = resets_of(o, plan);
+	size_t i, n, npairs = plan->n;
 	int side, ret = 0;
 
-	if (!worth_looking(plan, true) && !worth_looking(plan, false))
+	f.reset = reset;
+	if (!worth_looking(plan, reset, true) &&
+	    !worth_looking(plan, reset, false)) {
+		free(reset);
 		return 0;
-	f.scans = xcalloc(2 * plan->n, sizeof(*f.scans));
+	}
+	f.scans = xcalloc(2 * npairs, sizeof(*f.scans));
 	for (side = 0; side < 2 && ret == 0; side++) {
 		bool far = side == 0;
 
-		for (i = 0; i < plan->n && ret == 0; i++)
-			if (is_gone_on(&plan->v[i], far))
+		for (i = 0; i < npairs && ret == 0; i++)
+			if (is_gone_on(plan, i, reset, far))
 				ret = links_of(&f, i, far, err);
 	}
 	if (ret == 0) {
-		jobs = xcalloc(plan->n, sizeof(*jobs));
-		n = rename_decide(plan->v, plan->n, f.links, f.nlinks, jobs);
-		ret = carry_out(o, plan, state, jobs, n, err);
+		jobs = xcalloc(npairs, sizeof(*jobs));
+		n = rename_decide(plan->v, npairs, reset, f.links, f.nlinks,
+				  jobs);
+		ret = carry_out(o, plan, state, reset, jobs, n, err);
 	}
-	for (i = 0; i < 2 * plan->n; i++)
+	for (i = 0; i < 2 * npairs; i++)
 		mf_scan_result_free(&f.scans[i].res);
 	free(f.scans);
 	free(f.links);
 	free(jobs);
+	free(reset);
 	return ret;
 }

@@ -6,9 +6,12 @@
  * OfflineIMAP do that: every message twice).
  *
  * Found without the server's help.  A pair whose folder vanished on side
- * S (boxes.h, BOX_VANISHED_*) and a folder new on S in the same run (no
- * state row) are the same folder when the new one holds the old one's
- * messages under the ids the state recorded:
+ * S (boxes.h, BOX_VANISHED_*), or is listed there with another
+ * UIDVALIDITY than recorded (a folder made anew under the old name: the
+ * old name made again right after a rename, INBOX after a RENAME of it),
+ * and a folder new on S in the same run (no state row) are the same
+ * folder when the new one holds the old one's messages under the ids the
+ * state recorded:
  *   - a UID side: the same UIDVALIDITY (IMAP servers keep it and the
  *     UIDs on RENAME; Dovecot does), and the recorded UIDs there with the
  *     recorded sizes; a UID there with another size is counted against
@@ -16,6 +19,10 @@
  *     folders into one);
  *   - a key side: the recorded file names (the maildir keys a rename of
  *     the directory keeps).
+ * On a UID side the numbers are checked against content too: the header
+ * of a sample of the matched messages (RENAME_SAMPLE, rename.c) must give
+ * the identity each row recorded, so that a folder made anew with the
+ * old UIDVALIDITY and other messages of the same sizes is not taken.
  * Enough: at least one message, none against, and at least half of the
  * rows that have an id on S (the rest were expunged or moved on by the
  * user, and are carried over as such by the folder's sync and the move
@@ -41,10 +48,16 @@
  *                 renamed to it.
  * A rename is carried to a side only where the policy creates folders
  * there (the new folder's pair is BOX_CREATE_*): a rename is a folder
- * made there whose messages come along.  Not for INBOX on either end
- * (RFC 3501 section 6.3.5: renaming INBOX moves its messages, which the
- * move pass follows), nor for folders paired by special-use role rather
- * than by name.  MAILBOXID (RFC 8474) is not used yet.
+ * made there whose messages come along.  The folder made anew under the
+ * old name gets a pair of its own, without state (created or skipped as
+ * the policy says).  INBOX is never renamed: renaming it on the server
+ * (RFC 3501 section 6.3.5) moves its messages into the new folder, which
+ * Dovecot gives INBOX's UIDVALIDITY and UIDs while INBOX is made anew;
+ * the local files of INBOX's rows are moved there (a maildir near side
+ * only), INBOX's row follows them, and INBOX starts again without state.
+ * A rename found on the near side never touches INBOX.  Not for folders
+ * paired by special-use role rather than by name, nor for a swap (no
+ * folder is new).  MAILBOXID (RFC 8474) is not used yet.
  *
  * Parents and children.  A rename takes the children with it, on both
  * stores (store.h, rename_box()), and each child is a rename of its own
@@ -92,12 +105,14 @@ struct rename_job {
 
 /*
  * The renames that links prove and nothing contradicts (the rules
- * above), in plan order of gone.  pairs: the plan's; jobs: room for
- * npairs.  Returns the number of jobs.
+ * above), in plan order of gone.  pairs: the plan's; reset: per pair and
+ * side ([2 * pair + near]) whether the folder is listed with another
+ * UIDVALIDITY than the state's (NULL: none is); jobs: room for npairs.
+ * Returns the number of jobs.
  */
 size_t rename_decide(const struct box_pair *pairs, size_t npairs,
-		     const struct rename_link *links, size_t nlinks,
-		     struct rename_job *jobs);
+		     const bool *reset, const struct rename_link *links,
+		     size_t nlinks, struct rename_job *jobs);
 
 /*
  * Find the channel's renames, carry them out (with o->dry_run only

@@ -701,8 +701,9 @@ sync_pairs(const struct sync_opts *o, const struct box_plan *plan,
 		/* between folders: everything before is recorded */
 		if (sync_stopped(err) < 0)
 			return -1;
-		if (run_pair(o, &plan->v[i], ps->moved[i], ps->touched[i],
-			     &ps->kept[2 * i], &ps->made[i], &rep, &berr) < 0) {
+		if (run_pair(o, &plan->v[i], ps->moved[i] + plan->v[i].moved_in,
+			     ps->touched[i], &ps->kept[2 * i], &ps->made[i],
+			     &rep, &berr) < 0) {
 			rep.box_failed = true;
 			if (rep.far_name == NULL) {
 				rep.far_name = plan->v[i].far_name;
@@ -752,16 +753,17 @@ sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 	if (boxes_plan(far, near, state, o->policy, o->only, o->nonly, &plan,
 		       err) < 0)
 		goto out;
-	ps.moved = xcalloc(plan->n + 1, sizeof(*ps.moved));
-	ps.touched = xcalloc(plan->n + 1, sizeof(*ps.touched));
-	ps.kept = xcalloc(2 * plan->n + 1, sizeof(*ps.kept));
-	ps.made = xcalloc(plan->n + 1, sizeof(*ps.made));
 	if (sync_stopped(err) < 0)
 		goto out;
+	/* first: it may add pairs (rename.h) */
 	if (renames_run(o, plan, state, err) < 0) {
 		mf_err_prefix(err, "renames");
 		goto out;
 	}
+	ps.moved = xcalloc(plan->n + 1, sizeof(*ps.moved));
+	ps.touched = xcalloc(plan->n + 1, sizeof(*ps.touched));
+	ps.kept = xcalloc(2 * plan->n + 1, sizeof(*ps.kept));
+	ps.made = xcalloc(plan->n + 1, sizeof(*ps.made));
 	if (moves_run(o, plan, ps.moved, ps.touched, ps.kept, ps.made, err) <
 	    0) {
 		mf_err_prefix(err, "moves");

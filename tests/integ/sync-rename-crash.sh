@@ -15,6 +15,8 @@
 #   M. renamed on the server, a message new there, and under the old name
 #      locally a flag set and a file moved out (the new one is fetched,
 #      nothing appended)
+#   R. renamed on the server and the old name made again at once
+#   I. INBOX renamed on the server: its messages move, INBOX stays
 #   P. a maildir++ tree (the folder, then its children renamed one by one
 #      there): CrP, CrP/a, CrP/b -> CrZ/CrP... on the server; and a stop
 #      between them (no test step there: made by hand), which the next run
@@ -193,7 +195,7 @@ crash_every() {
 	check "$name: and no run of them $what" test $copied -eq 0
 }
 
-gen_msgs "$T/g" 1 50 cr
+gen_msgs "$T/g" 1 60 cr
 mf_harness seed Keep "$T"/g/m{1..3} >/dev/null 2>&1
 mf_harness seed CrF "$T"/g/m{4..8} >/dev/null 2>&1
 mf_harness seed CrN --flags S "$T"/g/m{9..13} >/dev/null 2>&1
@@ -204,6 +206,8 @@ mf_harness seed CrL/sub "$T"/g/m{23..25} >/dev/null 2>&1
 mf_harness seed CrB "$T"/g/m{26..30} >/dev/null 2>&1
 mf_harness seed CrS "$T"/g/m{31..35} >/dev/null 2>&1
 mf_harness seed CrM "$T"/g/m{45..49} >/dev/null 2>&1
+mf_harness seed INBOX "$T"/g/m{51..55} >/dev/null 2>&1
+mf_harness seed CrR "$T"/g/m{56..58} >/dev/null 2>&1
 check "initial sync" mf -q sync
 same_sides "initial sync converged"
 
@@ -287,9 +291,36 @@ check "M: the flag set locally reached the server" eval \
 	'mf_harness doveadm fetch flags mailbox CrM2 header message-id m46.cr@test |
 	 grep -q "\\\\Seen"'
 restore M
+mf -q sync >/dev/null 2>&1
+
+# --- R: renamed on the server and the old name made again at once (a
+# yearly archive rotation): the old name is another folder (another
+# UIDVALIDITY), the messages went with the rename
+mf_config 'folders: ["CrR*"]'
+mf_harness doveadm mailbox rename CrR CrR-2025 >/dev/null
+mf_harness doveadm mailbox create CrR >/dev/null
+snapshot R
+EXPECT='CrR-2025 56 58 cr
+CrR 1 0 cr'
+GONE=
+crash_every R "rename near"
+restore R
+mf -q sync >/dev/null 2>&1
+
+# --- I: INBOX renamed on the server (Dovecot moves its messages into the
+# new folder, which keeps INBOX's UIDVALIDITY and UIDs, and makes INBOX
+# anew): the local files move, INBOX stays on both sides
+mf_config 'folders: ["INBOX", "Old-Inbox"]'
+mf_harness doveadm mailbox rename INBOX Old-Inbox >/dev/null
+snapshot I
+EXPECT='Old-Inbox 51 55 cr
+INBOX 1 0 cr'
+GONE=
+crash_every I "rename near"
+restore I
 mf_config
 mf -q sync >/dev/null 2>&1
-same_sides "all: every folder agrees after F, N, H, B, S, M"
+same_sides "all: every folder agrees after F, N, H, B, S, M, R, I"
 
 # --- P: from here on a maildir++ tree with its own state
 mf_harness seed CrP "$T"/g/m{36..38} >/dev/null 2>&1

@@ -368,11 +368,11 @@ check "7: the local INBOX is still there" loc_has INBOX
 check "7: the server's INBOX is still there" srv_has INBOX
 check "7: INBOX not reported as renamed" \
 	eval '! grep -q "renamed INBOX" "$T/out7"'
-as_todo "lead: Dovecot gives the new INBOX a new UIDVALIDITY, Old-Inbox keeps the old one and the UIDs: INBOX reset pushes all back, Old-Inbox pulled" once_in "7: locally every message once" "$LOCAL" 1 10 i7 INBOX Old-Inbox
-as_todo "lead: Dovecot gives the new INBOX a new UIDVALIDITY, Old-Inbox keeps the old one and the UIDs: INBOX reset pushes all back, Old-Inbox pulled" once_in "7: on the server every message once" "$MF_MAILDIR" 1 10 i7 \
+once_in "7: locally every message once" "$LOCAL" 1 10 i7 INBOX Old-Inbox
+once_in "7: on the server every message once" "$MF_MAILDIR" 1 10 i7 \
 	INBOX Old-Inbox
 has_ids "7: local Old-Inbox holds them" "$LOCAL/Old-Inbox" 1 10 i7
-as_todo "lead: Dovecot gives the new INBOX a new UIDVALIDITY, Old-Inbox keeps the old one and the UIDs: INBOX reset pushes all back, Old-Inbox pulled" check "7: nothing appended" test "$(appends "$T/trace7")" -eq 0
+check "7: nothing appended" test "$(appends "$T/trace7")" -eq 0
 same_in "7: sides agree" INBOX Old-Inbox
 
 # --- 8. dry run
@@ -431,19 +431,19 @@ mf_harness doveadm mailbox rename SwT SwB >/dev/null
 mf -D sync >"$T/out9" 2>"$T/trace9"
 echo "# exit $?; $(summary "$T/out9")"
 grep -E 'renamed|Arc|Snt|Sw' "$T/out9" | sed 's/^/#   /'
-w9='lead: a name made again at once is not a vanished folder: no rename'
+w9='lead: 9b (renamed locally and the old name made again: a maildir folder has no UIDVALIDITY to tell) and 9c (a swap: no folder is new) are not taken for renames'
 as_todo "$w9" check "9: nothing appended" test "$(appends "$T/trace9")" -eq 0
 as_todo "$w9" check "9: no message body fetched" no_body_fetch "$T/trace9"
-as_todo "$w9" check "9a: the server's rename is reported" \
+check "9a: the server's rename is reported" \
 	grep -qxF 'c: renamed Arc -> Arc-2025 (on far)' "$T/out9"
 as_todo "$w9" check "9b: the local rename is reported" \
 	grep -qxF 'c: renamed Snt -> Snt-old (on near)' "$T/out9"
 for root in "$MF_MAILDIR" "$LOCAL"; do
 	side=server
 	[ "$root" = "$LOCAL" ] && side=local
-	as_todo "$w9" has_ids "9a: $side Arc-2025 holds every message once" \
+	has_ids "9a: $side Arc-2025 holds every message once" \
 		"$root/Arc-2025" 1 10 r9
-	as_todo "$w9" check "9a: $side Arc is empty" test "$(ids "$root/Arc")" = ""
+	check "9a: $side Arc is empty" test "$(ids "$root/Arc")" = ""
 	as_todo "$w9" has_ids "9b: $side Snt-old holds every message once" \
 		"$root/Snt-old" 11 20 r9
 	as_todo "$w9" check "9b: $side Snt is empty" test "$(ids "$root/Snt")" = ""

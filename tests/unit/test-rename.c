@@ -5,7 +5,10 @@
  * Pairs are written as their action letters: F vanished on far, N on
  * near, B on both; cn a new far-only folder (BOX_CREATE_NEAR), cf a new
  * near-only one (BOX_CREATE_FAR), s a folder on both sides without state
- * (BOX_SYNC), S one with state.  Links are "G-Cf" (found on the far
+ * (BOX_SYNC), S one with state, R one with state whose far folder is
+ * listed with another UIDVALIDITY (made anew), I the same for INBOX, RN
+ * one made anew on far and gone on near.
+ * Links are "G-Cf" (found on the far
  * side) or "G-Cn".  The renames wanted are "kind:G-C" with kind f
  * (RENAME_FAR), n (RENAME_NEAR), r (RENAME_RECORD) or w (RENAME_FAR_WINS,
  * then "w:G-C/FOLD"), separated by spaces; "" for none.
@@ -73,11 +76,37 @@ static const struct rename_case cases[] = {
 	  { "F", "S" },
 	  "0-1f",
 	  "" },
+	{ "made anew under the old name, renamed on far",
+	  { "R", "cn" },
+	  "0-1f",
+	  "f:0-1" },
+	{ "INBOX made anew: its messages go to the new folder",
+	  { "I", "cn" },
+	  "0-1f",
+	  "f:0-1" },
+	{ "INBOX, a run stopped after making the new folder",
+	  { "I", "s" },
+	  "0-1f",
+	  "f:0-1" },
+	{ "not INBOX: a new folder on both sides is not renamed onto",
+	  { "R", "s" },
+	  "0-1f",
+	  "" },
+	{ "vanished, not made anew: the new folder must be far-only",
+	  { "F", "s" },
+	  "0-1f",
+	  "" },
+	{ "made anew on far and gone on near: only the state follows",
+	  { "RN", "s" },
+	  "0-1f 0-1n",
+	  "r:0-1" },
 	{ "a rename contradicted on the other side's count",
 	  { "B", "cn", "cf", "cf" },
 	  "0-1f 0-2n 0-3n",
 	  "" },
 };
+
+static const struct mf_box_info listed = { .name = "x" };
 
 static void
 parse_pair(const char *s, struct box_pair *p, struct state_box *sb)
@@ -85,7 +114,7 @@ parse_pair(const char *s, struct box_pair *p, struct state_box *sb)
 	memset(p, 0, sizeof(*p));
 	if (strcmp(s, "F") == 0)
 		p->action = BOX_VANISHED_FAR;
-	else if (strcmp(s, "N") == 0)
+	else if (strcmp(s, "N") == 0 || strcmp(s, "RN") == 0)
 		p->action = BOX_VANISHED_NEAR;
 	else if (strcmp(s, "B") == 0)
 		p->action = BOX_VANISHED_BOTH;
@@ -95,8 +124,16 @@ parse_pair(const char *s, struct box_pair *p, struct state_box *sb)
 		p->action = BOX_CREATE_FAR;
 	else
 		p->action = BOX_SYNC;
-	if (s[0] == 'F' || s[0] == 'N' || s[0] == 'B' || s[0] == 'S')
+	if (s[0] == 'F' || s[0] == 'N' || s[0] == 'B' || s[0] == 'S' ||
+	    s[0] == 'R' || s[0] == 'I')
 		p->state = sb;
+	/* where the folder is listed */
+	if (strcmp(s, "F") != 0 && strcmp(s, "B") != 0 && strcmp(s, "cf") != 0)
+		p->far = &listed;
+	if (strcmp(s, "N") != 0 && strcmp(s, "B") != 0 &&
+	    strcmp(s, "cn") != 0 && strcmp(s, "RN") != 0)
+		p->near = &listed;
+	p->far_name = p->near_name = s[0] == 'I' ? "INBOX" : "x";
 }
 
 static size_t
@@ -146,15 +183,21 @@ test_cases(void **state)
 		struct state_box sb = { .id = 1 };
 		struct rename_link links[4 * MAXP];
 		struct rename_job jobs[MAXP];
-		size_t np = 0, nl, nj;
+		bool reset[2 * MAXP];
+		size_t np = 0, nl, nj, k;
 		char got[256];
 
 		while (np < MAXP && c->pairs[np] != NULL) {
 			parse_pair(c->pairs[np], &pairs[np], &sb);
 			np++;
 		}
+		for (k = 0; k < np; k++) {
+			reset[2 * k] = c->pairs[k][0] == 'R' ||
+				       c->pairs[k][0] == 'I';
+			reset[2 * k + 1] = false;
+		}
 		nl = parse_links(c->links, links);
-		nj = rename_decide(pairs, np, links, nl, jobs);
+		nj = rename_decide(pairs, np, reset, links, nl, jobs);
 		show(jobs, nj, got, sizeof(got));
 		if (strcmp(got, c->want) != 0)
 			fail_msg("case '%s': got \"%s\", want \"%s\"", c->name,
