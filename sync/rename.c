@@ -644,6 +644,32 @@ add_anew(struct doer *d, const struct box_pair *g, bool far)
 	d->extra[d->nextra++] = p;
 }
 
+/*
+ * The status of an IMAP folder we just renamed, as a listing would give
+ * it, so that the move pass can take the folder in (move.c reads the
+ * listed status; a server that changed the UIDVALIDITY on RENAME shows
+ * here, and the folder is matched again, not moved from).  NULL when it
+ * cannot be read: the folder's sync selects it then.
+ */
+static const struct mf_box_info *
+looked_at(struct doer *d, struct mf_store *st, const char *name)
+{
+	struct mf_select_req sel = { .readonly = true };
+	struct mf_box_info *info;
+	struct mf_box_status status = { 0 };
+	struct mf_err e = { 0 };
+
+	if (st->ops->select_box(st, name, &sel, &status, &e) < 0) {
+		mf_debug(MF_LOGC_SYNC, "%s: after the rename: %s", name, e.msg);
+		return NULL;
+	}
+	info = mf_arena_alloc(d->plan->arena, sizeof(*info));
+	info->name = mf_arena_strdup(d->plan->arena, name);
+	info->status = status;
+	info->status.has_status = true;
+	return info;
+}
+
 /* The plan after job j: the new pair syncs with the state, the old one
  * only reports. */
 static void
@@ -665,13 +691,16 @@ replan(struct doer *d, const struct rename_job *j)
 		return;
 	}
 	/* A maildir directory renamed keeps cur/ and new/ and so its
-	 * listed token; an IMAP folder is selected again under its name. */
+	 * listed token; an IMAP folder is looked at under its new name. */
 	mst = j->kind == RENAME_NEAR ? d->o->far : d->o->near;
 	if (mst->caps & MF_CAP_DIR_TOKEN)
 		mirror_info = j->kind == RENAME_FAR_WINS ?
 				      d->plan->v[j->fold].near :
 				      (j->kind == RENAME_NEAR ? g->far :
 								g->near);
+	else if (j->kind != RENAME_RECORD)
+		mirror_info = looked_at(d, mst,
+					name_on(c, j->kind == RENAME_NEAR));
 	if (j->kind == RENAME_NEAR)
 		c->far = mirror_info;
 	else if (j->kind != RENAME_RECORD)

@@ -515,8 +515,7 @@ check "10: only the two new server messages fetched ($(body_uids "$T/trace10"))"
 	"$(printf '%s\n' "$mix11" "$nix11" | LC_ALL=C sort | tr '\n' ' ')"
 grep -E '^C: [^ ]+ (APPEND|UID MOVE|RENAME)' "$T/trace10" | cut -c1-72 |
 	sed 's/^/#   /'
-as_todo "lead: a file moved out of a folder renamed locally in the same round is uploaded (APPEND Keep10), not UID MOVEd" \
-	check "10: only the two new local messages appended" \
+check "10: only the two new local messages appended" \
 	test "$(appends "$T/trace10")" -eq 2
 check "10: no old name on either side" eval \
 	'! srv_has Mix && ! srv_has Nix && [ ! -e "$LOCAL/Mix" ] && [ ! -e "$LOCAL/Nix" ]'
