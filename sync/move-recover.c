@@ -65,11 +65,12 @@ struct rc_run {
 	size_t njobs;
 };
 
+/* Synced before, on both sides (or renamed this run: move.c candidate()) */
 static bool
 candidate(const struct box_pair *p)
 {
 	return p->action == BOX_SYNC && p->state != NULL && p->state->id != 0 &&
-	       p->far != NULL && p->near != NULL;
+	       (p->far != NULL || p->near != NULL);
 }
 
 /*

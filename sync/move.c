@@ -29,7 +29,8 @@
  * exactly a deletion plus a copy.
  *
  * Limits.  Only folders synced before and in this run take part as
- * sources: present on both sides, or gone on the side being looked at
+ * sources: present on both sides (or renamed by this run's rename pass,
+ * candidate()), or gone on the side being looked at
  * only (move.h, "Folders gone on one side": every row is gone there, M
  * moves out of the folder it still has); as destinations folders present
  * on both sides, and also folders new in this run (move.h, "Folders new
@@ -303,7 +304,7 @@ look(const struct side *s, struct mv_box *b, struct mf_err *err)
 	if (b->may_lose) {
 		struct mf_scan_req req = { .want = 0 };
 
-		if (scan_box(s, p, &req, &b->list, NULL, err) < 0)
+		if (scan_box(s, p, &req, &b->list, &b->list_status, err) < 0)
 			return -1;
 	}
 	if (b->may_gain) {
@@ -315,6 +316,16 @@ look(const struct side *s, struct mv_box *b, struct mf_err *err)
 
 		if (scan_box(s, p, &req, &b->fresh, &b->seen_status, err) < 0)
 			return -1;
+	}
+	/* the recorded UIDs mean nothing under another UIDVALIDITY (a folder
+	 * without a listed status: guess_changes() could not tell) */
+	if (rec != NULL && rec->uidvalidity != 0 &&
+	    ((b->list != NULL &&
+	      b->list_status.uidvalidity != rec->uidvalidity) ||
+	     (b->fresh != NULL &&
+	      b->seen_status.uidvalidity != rec->uidvalidity))) {
+		mf_scan_result_free(&b->list);
+		mf_scan_result_free(&b->fresh);
 	}
 	return 0;
 }
@@ -1140,13 +1151,20 @@ carry_out(struct mv_run *r, const struct side *s, const struct side *m,
 
 /* ---- one side --------------------------------------------------------- */
 
+/*
+ * Pair i was synced before and is on both sides: as listed, or renamed on
+ * one side by this run's rename pass (rename.c replan(): a folder renamed
+ * on an IMAP side has no listed status, and guess_changes() takes it as
+ * changed).  Moves out of a folder just renamed are carried over too: a
+ * rename leaves the messages moved on elsewhere to the move pass.
+ */
 static bool
 candidate(const struct mv_run *r, size_t i)
 {
 	const struct box_pair *p = &r->plan->v[i];
 
 	return p->action == BOX_SYNC && p->state != NULL && p->state->id != 0 &&
-	       p->far != NULL && p->near != NULL;
+	       (p->far != NULL || p->near != NULL);
 }
 
 /*

@@ -122,6 +122,13 @@
  *     folder gone (journaled before it vanished) finds the old message
  *     gone with it.  A journal that is not settled keeps the folder and
  *     its state (vanish.c): not removed, not pulled again.
+ *   - A run stopped between the moves into two folders may leave the
+ *     rest of the folder's messages all in one new folder, with their
+ *     recorded ids: the next run's rename pass takes that for a rename
+ *     (rename.h), M's folder is renamed there, and this pass moves on
+ *     from it what is still to move (a pair renamed in this run is a
+ *     source, move.c candidate()).  The same messages in the same
+ *     folders; only the emptied folder is gone instead of kept.
  * BOX_VANISHED_BOTH takes no part (its journals are settled all the same).
  *
  * Limits.  A dry run settles no journal and lists a double move as the
