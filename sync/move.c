@@ -393,6 +393,13 @@ collect(const struct side *s, const struct side *m, size_t bi, struct mv_box *b,
 		if ((b->list == NULL && !b->gone_here) ||
 		    !row_may_move(s, m, row) || !key_fits(row->near_key))
 			continue;
+		/* out of a folder gone: only what a stopped run's journal
+		 * can be settled for (move-recover.c looks for the moved
+		 * message on an IMAP m by identity and size); one left
+		 * journaled would keep the folder (vanish.c) */
+		if (b->gone_here && m->uids &&
+		    (row->msgid == NULL || row->size == 0))
+			continue;
 		if (b->gone_here)
 			there = false;
 		else if (s->uids)

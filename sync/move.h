@@ -120,8 +120,13 @@
  *   - A journal left in such a pair is settled as any other (move-
  *     recover.c): the source is M's folder.  One whose source is the
  *     folder gone (journaled before it vanished) finds the old message
- *     gone with it.  A journal that is not settled keeps the folder and
- *     its state (vanish.c): not removed, not pulled again.
+ *     gone with it.  A journal that is not settled (a folder that cannot
+ *     be read, a destination no longer in the channel) keeps the folder
+ *     and its state (vanish.c): not removed, not pulled again, and a
+ *     maildir folder removed by hand is reported failed until it is.
+ *     So on an IMAP M a row without identity or size is not moved out of
+ *     a folder gone (its journal could not be settled): the folder's
+ *     rules take it, as before moves (pulled again: in two folders).
  *   - A run stopped between the moves into two folders may leave the
  *     rest of the folder's messages all in one new folder, with their
  *     recorded ids: the next run's rename pass takes that for a rename

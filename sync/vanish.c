@@ -49,14 +49,19 @@ near_gone(const struct sync_opts *o, const char *name, struct mf_err *err)
 				  "gone either: kept");
 }
 
-/* How many of rows are journaled moves (see the top of the file). */
+/*
+ * How many of rows are journaled moves (see the top of the file).  A row
+ * journaled by an older version (no journal argument) is not one: the
+ * move pass never settles it, the folders' rules take it as any row.
+ */
 static size_t
 moves_journaled(const struct state_msg_list *rows)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < rows->n; i++)
-		n += rows->v[i].pending == STATE_PENDING_MOVE;
+		n += rows->v[i].pending == STATE_PENDING_MOVE &&
+		     rows->v[i].pending_move != NULL;
 	return n;
 }
 
