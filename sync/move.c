@@ -130,6 +130,8 @@ struct mv_run {
 	 * run (id 0: none yet; moves_run()), or NULL: such pairs stay out */
 	struct state_box *made;
 	const struct side *far, *near;
+	/* vrows[i]: pair i vanished on a side and has rows (count_vanished()) */
+	bool *vrows;
 };
 
 /* The state box of pair i: the one listed, the one this pass made, or
@@ -1380,7 +1382,7 @@ side_may_move(const struct mv_run *r, const struct side *s,
 		if (newcomer(r, i, s))
 			guess_new(s, &r->plan->v[i], &b);
 		else if (vanished_on(r, i, s))
-			b.may_lose = true; /* its rows say: side_moves() */
+			b.may_lose = r->vrows[i];
 		else if (candidate(r, i))
 			guess_changes(s, &r->plan->v[i], &b);
 		losers += b.may_lose;
@@ -1388,6 +1390,30 @@ side_may_move(const struct mv_run *r, const struct side *s,
 		involved += b.may_lose || b.may_gain;
 	}
 	return losers > 0 && gainers > 0 && involved >= 2;
+}
+
+/*
+ * Which folders gone on a side still have rows: one kept after vanishing
+ * (vanish.c) and emptied by moves is no loser, and must not cost every
+ * later run with new mail the rows of every folder.  A count per such
+ * folder, and they are few.
+ */
+static int
+count_vanished(struct mv_run *r, struct mf_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < r->plan->n; i++) {
+		uint64_t n = 0;
+
+		if (!vanished_on(r, i, r->far) && !vanished_on(r, i, r->near))
+			continue;
+		if (state_msg_count(r->o->db, r->plan->v[i].state->id, &n,
+				    err) < 0)
+			return -1;
+		r->vrows[i] = n > 0;
+	}
+	return 0;
 }
 
 /* Did a stopped run leave rows journaled (or copies interrupted: they
@@ -1457,14 +1483,18 @@ moves_run(const struct sync_opts *o, const struct box_plan *plan, size_t *moved,
 		     newcomer(&r, i, &near);
 	if (n < 2)
 		return 0;
-	if (!o->dry_run && any_journal(&r, &journaled, err) < 0)
-		return -1;
+	r.vrows = xcalloc(plan->n + 1, sizeof(*r.vrows));
+	if ((!o->dry_run && any_journal(&r, &journaled, err) < 0) ||
+	    count_vanished(&r, err) < 0)
+		goto out;
 	/* both from the listing, as side_moves() does: a local move made
 	 * now changes the far status the far side's guess must not see */
 	near_may = side_may_move(&r, &near, &far);
 	far_may = side_may_move(&r, &far, &near);
-	if (!near_may && !far_may && !journaled)
-		return 0;
+	if (!near_may && !far_may && !journaled) {
+		ret = 0;
+		goto out;
+	}
 	r.boxes = xcalloc(plan->n, sizeof(*r.boxes));
 	r.kept = kept;
 	r.changed = xcalloc(2 * plan->n + 1, sizeof(*r.changed));
@@ -1486,5 +1516,6 @@ out:
 	free(r.boxes);
 	free(r.notes);
 	free(r.changed);
+	free(r.vrows);
 	return ret;
 }

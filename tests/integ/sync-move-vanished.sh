@@ -20,7 +20,7 @@ set -u
 MF_STORE_OPTS="fsync: false"
 mf_setup "$@"
 
-gen_msgs "$T/gen" 1 44
+gen_msgs "$T/gen" 1 45
 # d first, with few folders: every step of it is run again, and a
 # restored snapshot has every folder looked at anew
 mf_harness seed C "$T"/gen/m{21..24} >/dev/null 2>&1
@@ -240,6 +240,14 @@ check "a: the next run has nothing to do" \
 check "a: and copies nothing" \
 	test "$(grep -c 'pulled [1-9]\|pushed [1-9]\|moved [1-9]' "$T/out-a2")" -eq 0
 check "a: the local A is still there, empty" local_empty A
+# the emptied A is no loser any more: new mail alone makes the move pass
+# look at no folder (it would EXAMINE the one that gained before that
+# folder's own sync)
+mf_harness seed INBOX "$T"/gen/m45 >/dev/null 2>&1
+mf -D sync >"$T/out-a3" 2>"$T/trace-a3"
+check "a: new mail elsewhere: pulled" grep -q 'INBOX: pulled 1' "$T/out-a3"
+check "a: and no move pass for it" \
+	test "$(trace_commands "$T/trace-a3" | grep -c EXAMINE)" -eq 0
 
 # --- b. split locally, the old folder removed by hand
 loc_split B P Q 11 15 20
