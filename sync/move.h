@@ -108,8 +108,9 @@
  * kept, emptied of what moved, or removed where remove: names M and it
  * holds nothing unsynced; a maildir folder removed by hand is made again
  * and pulled, and what moved is no longer in M's folder to pull.
- *   - A kept folder stays a loser in every run while it has rows.  A
- *     match by content out of it is not taken while a row of another
+ *   - A kept folder stays a loser in every run while it has rows (a run
+ *     in which any folder may have gained then reads every folder's
+ *     rows; one emptied by moves costs a count).  A match by content out of it is not taken while a row of another
  *     folder knows a message of the same identity and size (it may be a
  *     copy of that one, and a run stopped between two folders' syncs
  *     would otherwise decide differently from one that was not), nor

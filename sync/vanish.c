@@ -74,6 +74,8 @@ forget_vanished_near(const struct sync_opts *o, const struct box_pair *pair,
 
 	if (near_gone(o, pair->near_name, err) < 0)
 		return -1;
+	if (o->dry_run)
+		return 0; /* a real run settles the journals first */
 	if (state_msgs_load(o->db, pair->state->id, &rows, err) < 0)
 		return -1;
 	journaled = moves_journaled(rows);
@@ -83,8 +85,6 @@ forget_vanished_near(const struct sync_opts *o, const struct box_pair *pair,
 				  "%s: vanished on the near side, %zu moves "
 				  "out of it not settled yet: kept",
 				  pair->near_name, journaled);
-	if (o->dry_run)
-		return 0;
 	mf_log(MF_LOG_NOTICE, MF_LOGC_SYNC,
 	       "%s: vanished on the near side; remove: does not cover the "
 	       "far side, so it is made again and pulled",
