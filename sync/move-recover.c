@@ -10,6 +10,13 @@
  * journaled UIDNEXT on (UIDs and sizes), and only the headers of the
  * messages no row knows, of a size some journaled row has, are fetched:
  * a crash costs a round trip or two per folder, not a re-download.
+ *
+ * The rows' folder may have vanished since (boxes.h, BOX_VANISHED_*):
+ * a move out of a folder gone on S was journaled with M's folder as the
+ * source, which is read as any other.  A source gone on M itself (a move
+ * journaled before the folder vanished there) is not read: the old
+ * message is gone with it.  Destinations are pairs present on both
+ * sides, as always.
  */
 #include "move.h"
 
@@ -31,6 +38,9 @@ struct rc_job {
 	const struct side *m; /* the side that mirrored the move */
 	size_t from, to;      /* folder pairs on m */
 	bool skip;	      /* a folder could not be read */
+	/* the source vanished on m (boxes.h, BOX_VANISHED_*): nothing to
+	 * read there, the old message is gone with it */
+	bool from_gone;
 	bool old_there, new_found;
 	uint32_t new_uid; /* UID m */
 	enum move_fix fix;
@@ -55,11 +65,27 @@ struct rc_run {
 	size_t njobs;
 };
 
+/* Synced before, on both sides (or renamed this run: move.c candidate()) */
 static bool
 candidate(const struct box_pair *p)
 {
 	return p->action == BOX_SYNC && p->state != NULL && p->state->id != 0 &&
-	       p->far != NULL && p->near != NULL;
+	       (p->far != NULL || p->near != NULL);
+}
+
+/*
+ * A pair synced before whose folder vanished on a side since: a move out
+ * of it may have been journaled (move.c, vanished_on()), or one made
+ * before it vanished.  Its rows may hold journals; it is never a
+ * destination.
+ */
+static bool
+vanished(const struct box_pair *p)
+{
+	return (p->action == BOX_VANISHED_FAR ||
+		p->action == BOX_VANISHED_NEAR ||
+		p->action == BOX_VANISHED_BOTH) &&
+	       p->state != NULL && p->state->id != 0;
 }
 
 static long
@@ -71,6 +97,13 @@ pair_of(const struct box_plan *plan, int64_t id)
 		if (candidate(&plan->v[i]) && plan->v[i].state->id == id)
 			return (long)i;
 	return -1;
+}
+
+/* Is pair i's folder gone on side id? */
+static bool
+gone_on(const struct box_pair *p, enum side_id id)
+{
+	return id == SIDE_FAR ? p->far == NULL : p->near == NULL;
 }
 
 static void
@@ -109,13 +142,17 @@ collect(struct rc_run *r)
 			job.m = job.j.s_far ? &r->near : &r->far;
 			job.from = (size_t)from;
 			job.to = (size_t)to;
+			job.from_gone = vanished(&r->plan->v[from]) &&
+					gone_on(&r->plan->v[from], job.m->id);
 			if (r->njobs == cap) {
 				cap = cap ? cap * 2 : 16;
 				r->jobs = xreallocarray(r->jobs, cap,
 							sizeof(*r->jobs));
 			}
 			r->jobs[r->njobs++] = job;
-			need(&r->scans[job.m->id][job.from], job.j.m_uid);
+			if (!job.from_gone)
+				need(&r->scans[job.m->id][job.from],
+				     job.j.m_uid);
 			need(&r->scans[job.m->id][job.to], job.j.hint);
 		}
 	}
@@ -286,11 +323,13 @@ look(struct rc_run *r, struct rc_job *j)
 		return;
 	}
 	if (j->m->uids) {
-		j->old_there = mf_msgs_find_uid(from->res->msgs, from->res->n,
+		j->old_there = !j->from_gone &&
+			       mf_msgs_find_uid(from->res->msgs, from->res->n,
 						j->j.m_uid) >= 0;
 		find_new_uid(r, j);
 	} else {
-		j->old_there = mf_msgs_find_key(from->res->msgs, from->res->n,
+		j->old_there = !j->from_gone &&
+			       mf_msgs_find_key(from->res->msgs, from->res->n,
 						j->j.m_key) >= 0;
 		/* a rename keeps the name */
 		j->new_found = mf_msgs_find_key(to->res->msgs, to->res->n,

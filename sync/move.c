@@ -28,9 +28,13 @@
  * (new messages and deletions from S to M, and expunge on M): it replaces
  * exactly a deletion plus a copy.
  *
- * Limits.  Only folders synced before, present on both sides and in this
- * run take part as sources; as destinations also folders new in this run
- * (move.h, "Folders new in this run": created on the mirror side first).
+ * Limits.  Only folders synced before and in this run take part as
+ * sources: present on both sides (or renamed by this run's rename pass,
+ * candidate()), or gone on the side being looked at
+ * only (move.h, "Folders gone on one side": every row is gone there, M
+ * moves out of the folder it still has); as destinations folders present
+ * on both sides, and also folders new in this run (move.h, "Folders new
+ * in this run": created on the mirror side first).
  * A move out of the channel's folder patterns is still a deletion plus a
  * copy.  A folder pair with interrupted copies is left to its own sync.  A maildir
  * folder's readdir is handed to its pair's sync (struct side_scan,
@@ -77,6 +81,9 @@ struct mv_box {
 	struct state_msg_list *rows;
 	/* on the side being looked at */
 	bool may_lose, may_gain;
+	/* the folder vanished there (vanished_on()): nothing to list, every
+	 * row's message is gone */
+	bool gone_here;
 	struct mf_scan_result *list;	  /* everything there (or NULL) */
 	struct mf_box_status list_status; /* selected before list */
 	struct mf_scan_result *fresh;	  /* UID side: from old UIDNEXT on */
@@ -122,6 +129,9 @@ struct mv_run {
 	/* made[i]: the state box this pass gave pair i, a pair new in this
 	 * run (id 0: none yet; moves_run()), or NULL: such pairs stay out */
 	struct state_box *made;
+	const struct side *far, *near;
+	/* vrows[i]: pair i vanished on a side and has rows (count_vanished()) */
+	bool *vrows;
 };
 
 /* The state box of pair i: the one listed, the one this pass made, or
@@ -283,6 +293,8 @@ look(const struct side *s, struct mv_box *b, struct mf_err *err)
 				       s->id == SIDE_FAR ? &p->state->far :
 							   &p->state->near;
 
+	if (b->gone_here)
+		return 0; /* no folder to read: collect() knows */
 	if (!s->uids) {
 		struct mf_scan_req req = { .want = MF_WANT_FLAGS };
 
@@ -294,7 +306,7 @@ look(const struct side *s, struct mv_box *b, struct mf_err *err)
 	if (b->may_lose) {
 		struct mf_scan_req req = { .want = 0 };
 
-		if (scan_box(s, p, &req, &b->list, NULL, err) < 0)
+		if (scan_box(s, p, &req, &b->list, &b->list_status, err) < 0)
 			return -1;
 	}
 	if (b->may_gain) {
@@ -306,6 +318,16 @@ look(const struct side *s, struct mv_box *b, struct mf_err *err)
 
 		if (scan_box(s, p, &req, &b->fresh, &b->seen_status, err) < 0)
 			return -1;
+	}
+	/* the recorded UIDs mean nothing under another UIDVALIDITY (a folder
+	 * without a listed status: guess_changes() could not tell) */
+	if (rec != NULL && rec->uidvalidity != 0 &&
+	    ((b->list != NULL &&
+	      b->list_status.uidvalidity != rec->uidvalidity) ||
+	     (b->fresh != NULL &&
+	      b->seen_status.uidvalidity != rec->uidvalidity))) {
+		mf_scan_result_free(&b->list);
+		mf_scan_result_free(&b->fresh);
 	}
 	return 0;
 }
@@ -370,13 +392,24 @@ collect(const struct side *s, const struct side *m, size_t bi, struct mv_box *b,
 			uids[nu++] = row_uid(s, row);
 		if (!s->uids && row->near_key != NULL)
 			keys[nk++] = row->near_key;
-		if (b->list == NULL || !row_may_move(s, m, row) ||
-		    !key_fits(row->near_key))
+		if ((b->list == NULL && !b->gone_here) ||
+		    !row_may_move(s, m, row) || !key_fits(row->near_key))
 			continue;
-		there = s->uids ? mf_msgs_find_uid(b->list->msgs, b->list->n,
-						   row_uid(s, row)) >= 0 :
-				  mf_msgs_find_key(b->list->msgs, b->list->n,
-						   row->near_key) >= 0;
+		/* out of a folder gone: only what a stopped run's journal
+		 * can be settled for (move-recover.c looks for the moved
+		 * message on an IMAP m by identity and size); one left
+		 * journaled would keep the folder (vanish.c) */
+		if (b->gone_here && m->uids &&
+		    (row->msgid == NULL || row->size == 0))
+			continue;
+		if (b->gone_here)
+			there = false;
+		else if (s->uids)
+			there = mf_msgs_find_uid(b->list->msgs, b->list->n,
+						 row_uid(s, row)) >= 0;
+		else
+			there = mf_msgs_find_key(b->list->msgs, b->list->n,
+						 row->near_key) >= 0;
 		if (there)
 			continue;
 		if (*ngone == *gcap) {
@@ -485,12 +518,17 @@ cmp_u64(const void *a, const void *b)
  * would cost the header of each: there, on a UID side (exact sizes), only
  * a message of the size of one gone unmatched can be its move (a saved
  * copy that grew, BY_IDENT_BARE, is a maildir's).  sizes: those, sorted.
+ * The same where every gone row left is a vanished folder's (vanished:
+ * one kept after vanishing stays a loser in every run, and new mail
+ * anywhere would otherwise cost its header each time).
  */
 static bool
 worth_reading(const struct mv_run *r, const struct side *s, size_t k,
-	      const struct move_cand *f, const uint64_t *sizes, size_t nsizes)
+	      const struct move_cand *f, const uint64_t *sizes, size_t nsizes,
+	      bool vanished)
 {
-	if (r->plan->v[k].state != NULL || !s->uids || f->size == 0)
+	if ((r->plan->v[k].state != NULL && !vanished) || !s->uids ||
+	    f->size == 0)
 		return true;
 	return mf_bsearch(&f->size, sizes, nsizes, sizeof(*sizes), cmp_u64) !=
 	       NULL;
@@ -509,6 +547,7 @@ identify_fresh(struct mv_run *r, const struct side *s,
 	size_t *which = xcalloc(nfresh + 1, sizeof(size_t));
 	uint64_t *sizes = xcalloc(ngone + 1, sizeof(*sizes));
 	size_t i, k, left = 0;
+	bool vanished = true;
 	int ret = 0;
 
 	for (i = 0; i < npairs; i++) {
@@ -516,8 +555,10 @@ identify_fresh(struct mv_run *r, const struct side *s,
 		fresh_done[pairs[i].fresh] = true;
 	}
 	for (i = 0; i < ngone; i++)
-		if (!gone_done[i] && gone[i].ident != NULL)
+		if (!gone_done[i] && gone[i].ident != NULL) {
 			sizes[left++] = gone[i].size;
+			vanished &= r->boxes[gone[i].box].gone_here;
+		}
 	mf_qsort(sizes, left, sizeof(*sizes), cmp_u64);
 	for (k = 0; left > 0 && ret == 0 && k < r->plan->n; k++) {
 		size_t n = 0;
@@ -531,7 +572,8 @@ identify_fresh(struct mv_run *r, const struct side *s,
 			continue;
 		for (i = 0; i < nfresh; i++)
 			if (fresh[i].box == k && !fresh_done[i] &&
-			    worth_reading(r, s, k, &fresh[i], sizes, left))
+			    worth_reading(r, s, k, &fresh[i], sizes, left,
+					  vanished))
 				which[n++] = i;
 		if (n > 0)
 			ret = identify_box(s, r->plan->v + k, fresh, fref,
@@ -542,6 +584,91 @@ identify_fresh(struct mv_run *r, const struct side *s,
 	free(which);
 	free(sizes);
 	return ret;
+}
+
+/* A matched gone row's identity, for drop_copies(). */
+struct id_ref {
+	const char *ident;
+	uint64_t size;
+	size_t pair; /* index into the pairs */
+};
+
+static int
+cmp_id_ref(const void *a, const void *b)
+{
+	const struct id_ref *x = a, *y = b;
+	int c = strcmp(x->ident, y->ident);
+
+	if (c != 0)
+		return c;
+	return x->size < y->size ? -1 : x->size > y->size;
+}
+
+/*
+ * A vanished folder's message matched by content while a row of another
+ * folder knows a message of that identity and size: the fresh one may as
+ * well be a copy of that one, and is not taken for a move.  A vanished
+ * folder that is kept stays a loser in every run (vanish.c), so without
+ * this the same copies would be a move in one run and not in another: a
+ * message copied into two folders is not a move (move_match()), but once
+ * the first folder's sync has made its copy known (a run stopped between
+ * the two), the second copy alone would match.  A row of an interrupted
+ * copy may not know its identity yet: while any folder has one, no such
+ * match is taken (the folder's sync settles it, the next run decides).
+ * Matches by key are left: a maildir file keeps its unique name only
+ * when it is renamed.
+ */
+static void
+drop_copies(const struct mv_run *r, const struct move_cand *gone,
+	    struct move_pair *pairs, size_t *npairs)
+{
+	struct id_ref *v = xcalloc(*npairs + 1, sizeof(*v));
+	bool *drop = xcalloc(*npairs + 1, sizeof(*drop));
+	bool unsettled = false;
+	size_t i, k, n = 0;
+
+	for (i = 0; i < r->plan->n && !unsettled; i++)
+		unsettled = r->boxes[i].rows != NULL &&
+			    has_interrupted_copies(r->boxes[i].rows);
+	for (i = 0; i < *npairs; i++) {
+		const struct move_cand *g = &gone[pairs[i].gone];
+
+		if (pairs[i].by_key || !r->boxes[g->box].gone_here)
+			continue;
+		if (unsettled || g->ident == NULL)
+			drop[i] = true;
+		else
+			v[n++] = (struct id_ref){ g->ident, g->size, i };
+	}
+	mf_qsort(v, n, sizeof(*v), cmp_id_ref);
+	for (i = 0; n > 0 && i < r->plan->n; i++) {
+		const struct state_msg_list *rows = r->boxes[i].rows;
+
+		for (k = 0;
+		     !r->boxes[i].gone_here && rows != NULL && k < rows->n;
+		     k++) {
+			struct id_ref key = { rows->v[k].msgid, rows->v[k].size,
+					      0 };
+			const struct id_ref *hit;
+
+			if (key.ident == NULL)
+				continue;
+			hit = mf_bsearch(&key, v, n, sizeof(*v), cmp_id_ref);
+			if (hit != NULL)
+				drop[hit->pair] = true;
+		}
+	}
+	for (i = k = 0; i < *npairs; i++)
+		if (!drop[i])
+			pairs[k++] = pairs[i];
+	if (k < *npairs)
+		mf_debug(MF_LOGC_SYNC,
+			 "moves: %zu out of vanished folders left: "
+			 "a copy of each is known elsewhere",
+			 *npairs - k);
+	*npairs = k;
+	free(v);
+	free(drop);
 }
 
 /* ---- 4. carrying a move out ------------------------------------------- */
@@ -993,10 +1120,12 @@ carry_out(struct mv_run *r, const struct side *s, const struct side *m,
 		j->m_src = j->g->box;
 		j->m_uid = row_uid(m, j->g->row);
 		j->m_key = m->uids ? NULL : j->g->row->near_key;
-		/* a file renamed by hand keeps its letters (move.h) */
+		/* a file renamed by hand keeps its letters (move.h); not
+		 * out of a folder gone, whose letter map went with it */
 		j->relabel = s->id == SIDE_NEAR && !s->uids &&
 			     s->st->ops->relabel != NULL && pairs[i].by_key &&
-			     strlen(j->f->msg->keywords) < MOVE_KW_MAX;
+			     strlen(j->f->msg->keywords) < MOVE_KW_MAX &&
+			     !r->boxes[j->g->box].gone_here;
 		nt = s->id == SIDE_FAR ? find_note(r, j->g->row->rowid) : NULL;
 		if (nt != NULL) {
 			/* moved on both sides: the server's folder wins */
@@ -1031,13 +1160,56 @@ carry_out(struct mv_run *r, const struct side *s, const struct side *m,
 
 /* ---- one side --------------------------------------------------------- */
 
+/*
+ * Pair i was synced before and is on both sides: as listed, or renamed on
+ * one side by this run's rename pass (rename.c replan(): a folder renamed
+ * on an IMAP side has no listed status, and guess_changes() takes it as
+ * changed).  Moves out of a folder just renamed are carried over too: a
+ * rename leaves the messages moved on elsewhere to the move pass.
+ */
 static bool
 candidate(const struct mv_run *r, size_t i)
 {
 	const struct box_pair *p = &r->plan->v[i];
 
 	return p->action == BOX_SYNC && p->state != NULL && p->state->id != 0 &&
-	       p->far != NULL && p->near != NULL;
+	       (p->far != NULL || p->near != NULL);
+}
+
+/*
+ * Pair i was synced before and its folder vanished on s since (boxes.h,
+ * BOX_VANISHED_*), while the one on the other side is still there: it
+ * takes part on s as a loser only (move.h, "Folders gone on one side").
+ * The rename pass (rename.c) runs first: a folder it could tie to a new
+ * name is BOX_RENAMED by now, not this.
+ */
+static bool
+vanished_on(const struct mv_run *r, size_t i, const struct side *s)
+{
+	const struct box_pair *p = &r->plan->v[i];
+
+	if (p->state == NULL || p->state->id == 0)
+		return false;
+	if (s->id == SIDE_FAR)
+		return p->action == BOX_VANISHED_FAR && p->near != NULL;
+	return p->action == BOX_VANISHED_NEAR && p->far != NULL;
+}
+
+/*
+ * Pair i's rows matter to this pass: a side's pass may move out of it,
+ * or they may hold journals to settle (a folder gone on both sides since
+ * takes no part in a pass, but a move out of it journaled before is
+ * settled: move-recover.c).
+ */
+static bool
+has_rows(const struct mv_run *r, size_t i)
+{
+	const struct box_pair *p = &r->plan->v[i];
+
+	return candidate(r, i) || vanished_on(r, i, r->far) ||
+	       vanished_on(r, i, r->near) ||
+	       (p->action == BOX_VANISHED_BOTH && p->state != NULL &&
+		p->state->id != 0);
 }
 
 /*
@@ -1069,6 +1241,23 @@ newcomer(const struct mv_run *r, size_t i, const struct side *s)
 	}
 }
 
+/* What pair i may have lost or gained on s, with its rows. */
+static void
+guess(struct mv_run *r, const struct side *s, size_t i)
+{
+	struct mv_box *b = &r->boxes[i];
+
+	b->may_lose = b->may_gain = b->gone_here = false;
+	if (newcomer(r, i, s))
+		guess_new(s, b->pair, b);
+	else if (!has_rows(r, i) || has_interrupted_copies(b->rows))
+		return;
+	else if (vanished_on(r, i, s))
+		b->may_lose = b->gone_here = b->rows->n > 0;
+	else if (candidate(r, i))
+		guess_changes(s, b->pair, b);
+}
+
 static int
 side_moves(struct mv_run *r, const struct side *s, const struct side *m,
 	   struct mf_err *err)
@@ -1089,13 +1278,7 @@ side_moves(struct mv_run *r, const struct side *s, const struct side *m,
 	for (i = 0; i < r->plan->n; i++) {
 		struct mv_box *b = &r->boxes[i];
 
-		b->may_lose = b->may_gain = false;
-		if (newcomer(r, i, s))
-			guess_new(s, b->pair, b);
-		else if (!candidate(r, i) || has_interrupted_copies(b->rows))
-			continue;
-		else
-			guess_changes(s, b->pair, b);
+		guess(r, s, i);
 		losers += b->may_lose;
 		gainers += b->may_gain;
 		involved += b->may_lose || b->may_gain;
@@ -1137,6 +1320,7 @@ side_moves(struct mv_run *r, const struct side *s, const struct side *m,
 		free(pairs);
 		move_match(gone, ngone, fresh, nfresh, &pairs, &npairs);
 	}
+	drop_copies(r, gone, pairs, &npairs);
 	mf_debug(MF_LOGC_SYNC, "%s side: %zu gone, %zu new, %zu moved",
 		 s->label, ngone, nfresh, npairs);
 	ret = carry_out(r, s, m, gref, fref, pairs, npairs, err);
@@ -1164,7 +1348,7 @@ load_rows(struct mv_run *r, struct mf_err *err)
 		struct mv_box *b = &r->boxes[i];
 
 		b->pair = &r->plan->v[i];
-		if (!candidate(r, i)) {
+		if (!has_rows(r, i)) {
 			b->rows = state_msg_list_empty();
 			continue;
 		}
@@ -1197,6 +1381,8 @@ side_may_move(const struct mv_run *r, const struct side *s,
 
 		if (newcomer(r, i, s))
 			guess_new(s, &r->plan->v[i], &b);
+		else if (vanished_on(r, i, s))
+			b.may_lose = r->vrows[i];
 		else if (candidate(r, i))
 			guess_changes(s, &r->plan->v[i], &b);
 		losers += b.may_lose;
@@ -1204,6 +1390,30 @@ side_may_move(const struct mv_run *r, const struct side *s,
 		involved += b.may_lose || b.may_gain;
 	}
 	return losers > 0 && gainers > 0 && involved >= 2;
+}
+
+/*
+ * Which folders gone on a side still have rows: one kept after vanishing
+ * (vanish.c) and emptied by moves is no loser, and must not cost every
+ * later run with new mail the rows of every folder.  A count per such
+ * folder, and they are few.
+ */
+static int
+count_vanished(struct mv_run *r, struct mf_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < r->plan->n; i++) {
+		uint64_t n = 0;
+
+		if (!vanished_on(r, i, r->far) && !vanished_on(r, i, r->near))
+			continue;
+		if (state_msg_count(r->o->db, r->plan->v[i].state->id, &n,
+				    err) < 0)
+			return -1;
+		r->vrows[i] = n > 0;
+	}
+	return 0;
 }
 
 /* Did a stopped run leave rows journaled (or copies interrupted: they
@@ -1217,7 +1427,7 @@ any_journal(const struct mv_run *r, bool *any_r, struct mf_err *err)
 	for (i = 0; i < r->plan->n && !*any_r; i++) {
 		uint64_t n = 0;
 
-		if (!candidate(r, i))
+		if (!has_rows(r, i))
 			continue;
 		if (state_msg_count_pending(r->o->db, r->plan->v[i].state->id,
 					    &n, err) < 0)
@@ -1266,19 +1476,25 @@ moves_run(const struct sync_opts *o, const struct box_plan *plan, size_t *moved,
 
 	side_init(&far, SIDE_FAR, o->far, NULL, NULL);
 	side_init(&near, SIDE_NEAR, o->near, NULL, NULL);
+	r.far = &far;
+	r.near = &near;
 	for (i = 0; i < plan->n; i++)
-		n += candidate(&r, i) || newcomer(&r, i, &far) ||
+		n += has_rows(&r, i) || newcomer(&r, i, &far) ||
 		     newcomer(&r, i, &near);
 	if (n < 2)
 		return 0;
-	if (!o->dry_run && any_journal(&r, &journaled, err) < 0)
-		return -1;
+	r.vrows = xcalloc(plan->n + 1, sizeof(*r.vrows));
+	if ((!o->dry_run && any_journal(&r, &journaled, err) < 0) ||
+	    count_vanished(&r, err) < 0)
+		goto out;
 	/* both from the listing, as side_moves() does: a local move made
 	 * now changes the far status the far side's guess must not see */
 	near_may = side_may_move(&r, &near, &far);
 	far_may = side_may_move(&r, &far, &near);
-	if (!near_may && !far_may && !journaled)
-		return 0;
+	if (!near_may && !far_may && !journaled) {
+		ret = 0;
+		goto out;
+	}
 	r.boxes = xcalloc(plan->n, sizeof(*r.boxes));
 	r.kept = kept;
 	r.changed = xcalloc(2 * plan->n + 1, sizeof(*r.changed));
@@ -1300,5 +1516,6 @@ out:
 	free(r.boxes);
 	free(r.notes);
 	free(r.changed);
+	free(r.vrows);
 	return ret;
 }

@@ -94,6 +94,49 @@
  * (half of a folder, or one folder's mail into two new ones), are moved
  * there on the other side, nothing fetched or uploaded.
  *
+ * Folders gone on one side.  A pair synced before whose folder vanished
+ * on side S since, while M still has its folder (boxes.h,
+ * BOX_VANISHED_FAR for S far, BOX_VANISHED_NEAR for S near), and that the
+ * rename pass (rename.h) could not tie to one new name, takes part in S's
+ * pass as a loser only: every row's S message went with the folder, so
+ * every row is gone, and M moves its copies out of the folder it still
+ * has (move.c vanished_on()).  Only where move_match() pairs a gone row
+ * with a fresh message in another folder, as for any move.  So another
+ * client's "move half of A into X, half into Y, delete A" costs no
+ * download, and a maildir folder split by hand (mv, rm -rf) no upload.
+ * The folder left behind on M is then as the folder rules say (vanish.c):
+ * kept, emptied of what moved, or removed where remove: names M and it
+ * holds nothing unsynced; a maildir folder removed by hand is made again
+ * and pulled, and what moved is no longer in M's folder to pull.
+ *   - A kept folder stays a loser in every run while it has rows (a run
+ *     in which any folder may have gained then reads every folder's
+ *     rows; one emptied by moves costs a count).  A match by content out of it is not taken while a row of another
+ *     folder knows a message of the same identity and size (it may be a
+ *     copy of that one, and a run stopped between two folders' syncs
+ *     would otherwise decide differently from one that was not), nor
+ *     while any folder has an interrupted copy; on a UID S only fresh
+ *     messages of a gone row's size have their header read.
+ *   - A file moved by hand out of a maildir folder removed is not
+ *     relabeled: the folder's dovecot-keywords went with it.
+ *   - A journal left in such a pair is settled as any other (move-
+ *     recover.c): the source is M's folder.  One whose source is the
+ *     folder gone (journaled before it vanished) finds the old message
+ *     gone with it.  A journal that is not settled (a folder that cannot
+ *     be read, a destination no longer in the channel) keeps the folder
+ *     and its state (vanish.c): not removed, not pulled again, and a
+ *     maildir folder removed by hand is reported failed until it is.
+ *     So on an IMAP M a row without identity or size is not moved out of
+ *     a folder gone (its journal could not be settled): the folder's
+ *     rules take it, as before moves (pulled again: in two folders).
+ *   - A run stopped between the moves into two folders may leave the
+ *     rest of the folder's messages all in one new folder, with their
+ *     recorded ids: the next run's rename pass takes that for a rename
+ *     (rename.h), M's folder is renamed there, and this pass moves on
+ *     from it what is still to move (a pair renamed in this run is a
+ *     source, move.c candidate()).  The same messages in the same
+ *     folders; only the emptied folder is gone instead of kept.
+ * BOX_VANISHED_BOTH takes no part (its journals are settled all the same).
+ *
  * Limits.  A dry run settles no journal and lists a double move as the
  * two plain moves it looks like.  A journaled row with no identity or no
  * size, on an IMAP M, cannot be looked for: it keeps its journal and the
@@ -103,6 +146,9 @@
  * this run and not empty on M takes no moves (its first sync pairs the
  * copies, and the old folder's sync deletes); one whose creation for a
  * move fails is left to its own sync, which tries again and reports it.
+ * A folder gone on S is not a loser on M: a message the M side moved out
+ * of it in the same round is not a move there (the M copy is in M's new
+ * folder, the S copy in S's: the folders' syncs copy each across).
  */
 #ifndef MF_SYNC_MOVE_H
 #define MF_SYNC_MOVE_H

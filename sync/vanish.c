@@ -8,6 +8,12 @@
  * server folder can vanish from a listing without being deleted (a rename,
  * an ACL or namespace change), and uploading it would then store every
  * message a second time on that server.
+ *
+ * A row still journaled for a move out of the folder (sync/move.h, "Crash
+ * safety": the move pass settles journals before the folders run, so one
+ * left here is one it could not settle this run) keeps the folder and its
+ * state: removing either would drop the journal, re-pulling would copy a
+ * message the move may have taken elsewhere already.
  */
 #include <errno.h>
 #include <string.h>
@@ -43,14 +49,42 @@ near_gone(const struct sync_opts *o, const char *name, struct mf_err *err)
 				  "gone either: kept");
 }
 
+/*
+ * How many of rows are journaled moves (see the top of the file).  A row
+ * journaled by an older version (no journal argument) is not one: the
+ * move pass never settles it, the folders' rules take it as any row.
+ */
+static size_t
+moves_journaled(const struct state_msg_list *rows)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < rows->n; i++)
+		n += rows->v[i].pending == STATE_PENDING_MOVE &&
+		     rows->v[i].pending_move != NULL;
+	return n;
+}
+
 int
 forget_vanished_near(const struct sync_opts *o, const struct box_pair *pair,
 		     struct mf_err *err)
 {
+	struct state_msg_list *rows = NULL;
+	size_t journaled;
+
 	if (near_gone(o, pair->near_name, err) < 0)
 		return -1;
 	if (o->dry_run)
-		return 0;
+		return 0; /* a real run settles the journals first */
+	if (state_msgs_load(o->db, pair->state->id, &rows, err) < 0)
+		return -1;
+	journaled = moves_journaled(rows);
+	state_msg_list_free(&rows);
+	if (journaled > 0)
+		return mf_err_set(err, MF_E_BOX,
+				  "%s: vanished on the near side, %zu moves "
+				  "out of it not settled yet: kept",
+				  pair->near_name, journaled);
 	mf_log(MF_LOG_NOTICE, MF_LOGC_SYNC,
 	       "%s: vanished on the near side; remove: does not cover the "
 	       "far side, so it is made again and pulled",
@@ -95,6 +129,14 @@ remove_vanished(const struct sync_opts *o, const struct box_pair *pair,
 	    st->ops->scan(st, &sreq, &res, err) < 0 ||
 	    state_msgs_load(o->db, pair->state->id, &rows, err) < 0)
 		goto out;
+	if (moves_journaled(rows) > 0) {
+		mf_log(MF_LOG_WARN, MF_LOGC_SYNC,
+		       "%s: vanished on the %s side, %zu moves out of it not "
+		       "settled yet: kept",
+		       name, far_gone ? "far" : "near", moves_journaled(rows));
+		ret = 0;
+		goto out;
+	}
 	for (i = 0; i < res->n; i++) {
 		const struct mf_msg *m = &res->msgs[i];
 		bool known = false;
