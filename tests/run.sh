@@ -19,6 +19,10 @@
 #          --no-fuzz   skip fuzzing
 #          --fresh     wipe the build directories first
 #          --quick     --no-asan --no-fuzz
+# The crash loops (stop at step N, then a clean run) take every step in
+# the plain build and every MF_SAN_CRASH_STRIDE-th (default 5) under the
+# sanitizers, which look for memory errors, not for ordering: the plain
+# run is the proof of crash safety, the sanitizer run a sample of it.
 # Environment: CI=true (adds -Dwerror=true), FUZZ_SECONDS (default 60),
 #          MF_RUN_BUILD (build root, default build/), MESON_TEST_ARGS
 #          (extra arguments for meson test, e.g. "--suite unit" or a name).
@@ -200,7 +204,8 @@ if ((asan)); then
 		-Dwerror="$werror" -Db_sanitize=address,undefined \
 		-Db_lundef=false -- \
 		ASAN_OPTIONS=detect_leaks=1 \
-		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		MF_CRASH_STRIDE="${MF_SAN_CRASH_STRIDE:-5}"
 fi
 
 if ((fuzz)) && [[ -f tests/fuzz/run.sh ]]; then

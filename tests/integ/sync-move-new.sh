@@ -175,7 +175,7 @@ crash_every() {
 		test "$(bodies_since "$mark")" -eq 0 -a \
 		"$(grep -c '^C: [^ ]* APPEND' "$T/ref-trace-$name")" -eq 0
 	check "$name: each message once, in $1" once_in "$@"
-	for ((N = 1; N <= steps; N++)); do
+	for ((N = 1; N <= steps; N += ${MF_CRASH_STRIDE:-1})); do
 		restore "$name"
 		mark=$(mf_harness logmark)
 		MAILFERRY_TEST_STOP_AFTER=$N mf -D sync >/dev/null 2>"$T/trace1"

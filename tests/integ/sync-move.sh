@@ -131,7 +131,7 @@ crash_every() {
 		cmp -s "$T/ref-$name" <(sig "$MF_MAILDIR")
 	check "$name: the run moves ($(tr '\n' ',' <"$T/steps-$name"))" \
 		grep -q move "$T/steps-$name"
-	for ((N = 1; N <= steps; N++)); do
+	for ((N = 1; N <= steps; N += ${MF_CRASH_STRIDE:-1})); do
 		restore "$name"
 		MAILFERRY_TEST_STOP_AFTER=$N mf -q sync >/dev/null 2>&1
 		if [ $? -ne 99 ]; then
@@ -286,7 +286,7 @@ rm -f "$T/steps-F"
 MAILFERRY_TEST_STEP_LOG=$T/steps-F mf -q sync >/dev/null 2>&1
 steps=$(wc -l <"$T/steps-F")
 bad=0
-for ((N = 1; N <= steps; N++)); do
+for ((N = 1; N <= steps; N += ${MF_CRASH_STRIDE:-1})); do
 	restore F
 	MAILFERRY_TEST_STOP_AFTER=$N mf -q sync >/dev/null 2>&1
 	rc=$?

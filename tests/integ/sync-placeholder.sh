@@ -151,7 +151,7 @@ check "server unchanged by fetch and sync" \
 same_sides "both sides the same after fetch"
 
 bad=0 bad_sync=0
-for ((N = 1; N <= steps; N++)); do
+for ((N = 1; N <= steps; N += ${MF_CRASH_STRIDE:-1})); do
 	restore
 	MAILFERRY_TEST_STOP_AFTER=$N mf -q fetch >/dev/null 2>&1
 	rc=$?

@@ -163,7 +163,7 @@ crash_every() {
 	if result_ok; then ok "$name: the uninterrupted run's result"; else
 		not_ok "$name: the uninterrupted run's result"
 	fi
-	for ((N = 1; N <= steps; N++)); do
+	for ((N = 1; N <= steps; N += ${MF_CRASH_STRIDE:-1})); do
 		restore "$name"
 		MAILFERRY_TEST_STOP_AFTER=$N mf -D sync >/dev/null 2>"$T/tr1"
 		rc=$?
