@@ -114,6 +114,29 @@ size_t rename_decide(const struct box_pair *pairs, size_t npairs,
 		     const bool *reset, const struct rename_link *links,
 		     size_t nlinks, struct rename_job *jobs);
 
+/* ---- the pass's parts ------------------------------------------------- */
+
+/*
+ * Is the folder the state row of pairs[i] recorded gone from a side: not
+ * listed there, or listed with another UIDVALIDITY (reset, as for
+ * rename_decide()).  rename-match.c, pure.
+ */
+bool rename_gone_on(const struct box_pair *pairs, size_t i, const bool *reset,
+		    bool far);
+bool rename_is_inbox(const struct box_pair *p);
+
+/* reset for rename_decide(), from the listings and the state rows
+ * (rename-find.c); free() it */
+bool *rename_resets(const struct sync_opts *o, const struct box_plan *plan);
+
+/*
+ * The evidence (rename-find.c): every link the stores show, in
+ * *links_r (free()).  -1 on a store-level or state error.
+ */
+int rename_find(const struct sync_opts *o, struct box_plan *plan,
+		const bool *reset, struct rename_link **links_r,
+		size_t *nlinks_r, struct mf_err *err);
+
 /*
  * Find the channel's renames, carry them out (with o->dry_run only
  * decide) and rewrite the plan: a renamed pair becomes BOX_RENAMED, the

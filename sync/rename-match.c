@@ -1,0 +1,124 @@
+/*
+ * Deciding folder renames from the evidence (rename.h: "Never a guess"):
+ * pure, tested from tables (tests/unit/test-rename.c).
+ */
+#include "rename.h"
+
+#include <string.h>
+
+#include "base/str.h"
+#include "boxes.h"
+
+/*
+ * Is the folder the state row of p recorded gone from a side: not listed
+ * there, or listed with another UIDVALIDITY (reset: a folder made anew
+ * under the old name, as after a RENAME of INBOX or a rename and a
+ * CREATE of the old name)?  reset: [2 * pair + near], or NULL.
+ */
+bool
+rename_gone_on(const struct box_pair *pairs, size_t i, const bool *reset,
+	       bool far)
+{
+	const struct box_pair *p = &pairs[i];
+
+	if (p->state == NULL)
+		return false;
+	if ((far ? p->far : p->near) == NULL)
+		return true;
+	return reset != NULL && reset[2 * i + !far];
+}
+
+bool
+rename_is_inbox(const struct box_pair *p)
+{
+	return p->far_name != NULL && mf_str_ieq(p->far_name, "INBOX");
+}
+
+/* The one link of gone (or of cand) on a side, or NULL for none or more
+ * than one. */
+static const struct rename_link *
+only_link(const struct rename_link *links, size_t nlinks, size_t idx,
+	  bool by_gone, bool far)
+{
+	const struct rename_link *found = NULL;
+	size_t i;
+
+	for (i = 0; i < nlinks; i++) {
+		if (links[i].far != far ||
+		    (by_gone ? links[i].gone : links[i].cand) != idx)
+			continue;
+		if (found != NULL)
+			return NULL;
+		found = &links[i];
+	}
+	return found;
+}
+
+/* gone's link on a side, when it is gone's only one and its cand's only
+ * one: the one kind of evidence taken */
+static const struct rename_link *
+sole_link(const struct rename_link *links, size_t nlinks, size_t gone, bool far)
+{
+	const struct rename_link *l = only_link(links, nlinks, gone, true, far);
+
+	if (l == NULL || only_link(links, nlinks, l->cand, false, far) != l)
+		return NULL;
+	return l;
+}
+
+/* The job for pair g, if the links prove one (rename.h). */
+static bool
+decide_one(const struct box_pair *pairs, size_t g, const bool *reset,
+	   const struct rename_link *links, size_t nlinks, struct rename_job *j)
+{
+	bool gf = rename_gone_on(pairs, g, reset, true);
+	bool gn = rename_gone_on(pairs, g, reset, false);
+	const struct rename_link *lf = sole_link(links, nlinks, g, true);
+	const struct rename_link *ln = sole_link(links, nlinks, g, false);
+
+	memset(j, 0, sizeof(*j));
+	j->gone = g;
+	if (gf && !gn) {
+		/* INBOX stays: its messages go to the new folder, which a
+		 * run stopped part way has made already */
+		if (lf == NULL || !(pairs[lf->cand].action == BOX_CREATE_NEAR ||
+				    (rename_is_inbox(&pairs[g]) &&
+				     pairs[lf->cand].action == BOX_SYNC)))
+			return false;
+		j->kind = RENAME_FAR;
+		j->cand = lf->cand;
+		return true;
+	}
+	if (gn && !gf) {
+		if (ln == NULL || pairs[ln->cand].action != BOX_CREATE_FAR ||
+		    rename_is_inbox(&pairs[g]))
+			return false;
+		j->kind = RENAME_NEAR;
+		j->cand = ln->cand;
+		return true;
+	}
+	if (!gf || lf == NULL || ln == NULL || rename_is_inbox(&pairs[g]))
+		return false;
+	j->cand = lf->cand;
+	if (lf->cand == ln->cand) {
+		j->kind = RENAME_RECORD;
+		return pairs[lf->cand].action == BOX_SYNC;
+	}
+	j->kind = RENAME_FAR_WINS;
+	j->fold = ln->cand;
+	return pairs[lf->cand].action == BOX_CREATE_NEAR &&
+	       pairs[ln->cand].action == BOX_CREATE_FAR;
+}
+
+size_t
+rename_decide(const struct box_pair *pairs, size_t npairs, const bool *reset,
+	      const struct rename_link *links, size_t nlinks,
+	      struct rename_job *jobs)
+{
+	size_t g, n = 0;
+
+	for (g = 0; g < npairs; g++)
+		if (decide_one(pairs, g, reset, links, nlinks, &jobs[n]))
+			n++;
+	return n;
+}
