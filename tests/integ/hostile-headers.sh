@@ -16,7 +16,9 @@
 #   (c) the server answers it properly now: its header, then its body
 #       alone, all six are there once each, exit 0;
 #   (d) the connection is cut after the headers of 1 and 2: 3 alone, then
-#       4 and 5:6; all six land, exit 0, no warning.
+#       4 and 5:6; all six land, exit 0, no warning;
+#   (e) both ways, the Maildir holding also "twin", of UID 3's size: as
+#       (a), and "local" is pushed, "twin" is not (it may be UID 3's copy).
 # The fake's script checks every command the client sends, in order.
 set -u
 
@@ -33,6 +35,11 @@ sync_with() {
 		printf 'Message-ID: <local@near.example>\nSubject: local\n\nmine, kept here\n' \
 			>"$tmp/local/INBOX/cur/1700000000.1.host:2,S"
 	fi
+	# a message of UID 3's size (72 bytes with CRLF), for the push case
+	[ -n "${TWIN:-}" ] &&
+		printf 'Message-ID: <tw@near.example>\nSubject: twin\n\n%s\n' \
+			xxxxxxxxxxxxxxxxxxxxxx \
+			>"$tmp/local/INBOX/cur/1700000000.2.host:2,S"
 	fake_start "$1"
 	cat >"$tmp/cfg.yaml" <<YAML
 state_dir: $tmp/state
@@ -52,7 +59,7 @@ channels:
   c:
     far: fake
     near: local
-    sync: [pull]
+    sync: [${SYNC:-pull}]
 YAML
 	"$MAILFERRY" -c "$tmp/cfg.yaml" sync >"$tmp/out" 2>"$tmp/err"
 	rc=$?
@@ -132,5 +139,19 @@ check "(d) headers asked: 1:6, then 3 alone, then 4 and 5:6" \
 check "(d) all bodies in one fetch" body_is "1:6"
 check "(d) all six are in the Maildir" have_is "1 2 3 4 5 6"
 check "(d) no warning about a message" absent 'UID [0-9]' "$tmp/err"
+
+# (e) both ways: the local message is pushed, the twin waits
+SYNC="pull, push" TWIN=1 sync_with badhdr-both.script fresh
+check "(e) exit 1 (a message failed)" test "$rc" -eq 1
+check "(e) the server saw the script through" script_done
+check "(e) headers asked: 1:6, then 3 alone, then 4:6" hdr_is "1:6 3 4:6"
+check "(e) bodies asked: all but 3, once" body_is "1:2,4:6"
+check "(e) 1, 2, 4, 5, 6 are in the Maildir, 3 is not" have_is "1 2 4 5 6"
+check "(e) one APPEND, of the local message" \
+	test "$(grep -c '^C: [A-Z0-9]* APPEND ' "$tmp/log")" -eq 1
+check "(e) the APPEND carried the local message" \
+	grep -q '^C: Subject: local' "$tmp/log"
+check "(e) the twin is not uploaded" absent '^C: Subject: twin' "$tmp/log"
+check "(e) a warning names far, INBOX and UID 3" warned_3
 
 fake_finish
