@@ -202,6 +202,13 @@ struct mf_msg {
 	uint64_t hdr_size;
 	/* engine: the content digest, for the few that need it (NULL) */
 	const char *cd;
+	/*
+	 * engine: its header (or whole content) was wanted to identify it
+	 * and could not be read this run: the answer broke the session
+	 * every time (sync/around.h).  Its identity is unknown, so the
+	 * planner leaves it alone this run (sync/plan.h).
+	 */
+	bool held;
 };
 
 #define MF_WANT_FLAGS 0x01u

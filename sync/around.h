@@ -9,7 +9,8 @@
  * unfetched messages are fetched around it, on a new session (store.h
  * reconnect, then the folder selected again with the same UIDVALIDITY):
  *   - the first unfetched one alone, in the order the store asks for them
- *     (bodies before headers, by UID): the answer the parse stopped at is
+ *     (whole messages before header blocks, by UID): the answer the parse
+ *     stopped at is
  *     the first one missing from a server that answers in order.  Breaking
  *     the session again on its own, it is skipped: the caller counts it as
  *     failed and names it, and records nothing for it, so the next run
@@ -20,7 +21,12 @@
  *     bad message costs about log2(batch) breaks at most.
  * Each part is one of the caller's whole batches (sync/exec.c: begin,
  * journal, fetch, flush, confirm; sync/fetch.c alike), so it is as
- * crash-safe as any batch.  Bounded per folder: at most AROUND_BAD_MAX
+ * crash-safe as any batch.  The callers: the copies (exec.c), "mailferry
+ * fetch" (fetch.c), and the reads that come before planning
+ * (snapshot.c: the headers read to identify messages, the messages read
+ * whole for a digest), where a skipped message is marked held
+ * (mf_msg.held) and the planner leaves it, and what may be its copy or
+ * its row, alone for the run (plan.h).  Bounded per folder: at most AROUND_BAD_MAX
  * messages skipped and log2(batch) + 2 * AROUND_BAD_MAX reconnects.  Past
  * either the folder is given up (MF_E_BOX, naming the skipped UIDs), what
  * is unfetched is left for the next run, and the session is made anew for

@@ -172,7 +172,8 @@ int identify_side(struct box_run *r, struct side *s, const bool *want,
  * The content digest (sync/ident.h) of the wanted messages of a side,
  * each read whole (snapshot.c).  Only for the few that need it.
  */
-int digest_side(struct side *s, const bool *want, struct mf_err *err);
+int digest_side(struct box_run *r, struct side *s, const bool *want,
+		struct mf_err *err);
 
 /* Apply r->plan (exec.c). */
 int exec_plan(struct box_run *r, struct mf_err *err);

@@ -18,6 +18,9 @@
  *   4. pairing  - new on both sides and the same message: pair, do not copy
  *                 (by a file name's UID hint, identity and size, header
  *                 fingerprint; what stays doubtful is held back)
+ *      held     - a message whose identity could not be read this run
+ *                 (mf_msg.held) is left alone, and so is what may be its
+ *                 copy or its row (see hold_unread)
  *   5. copies   - what is left new on one side is copied to the other
  *   6. guard    - cancel a side's deletions when they exceed
  *                 max_delete_percent of the folder
@@ -52,6 +55,8 @@ struct planner {
 		long far;
 	} * pulls;
 	size_t npulls;
+	/* messages held on each side (mf_msg.held: identity unknown) */
+	size_t far_held, near_held;
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -606,6 +611,12 @@ plan_recorded_row(struct planner *p, size_t i, long fi, long ni, bool had_far,
 	const struct state_msg *row = &in->state[i];
 	long si = (long)i;
 
+	if ((in->far_reset && had_far && fi < 0 && p->far_held > 0) ||
+	    (in->near_reset && had_near && ni < 0 && p->near_held > 0)) {
+		/* it may be a held message, whose identity is unknown:
+		 * row and messages stay as they are this run */
+		return;
+	}
 	if ((in->far_reset && had_far && fi < 0) ||
 	    (in->near_reset && had_near && ni < 0)) {
 		/* not found again after a UIDVALIDITY change: whatever is
@@ -676,6 +687,24 @@ find_appended(const struct mf_msg *msgs, size_t n, const bool *used,
 	return -1;
 }
 
+/*
+ * Could the APPEND of row have landed as a held message (its identity
+ * unknown), one at or above the journaled UIDNEXT?  Then it is not
+ * copied again this run: the row stays pending as it is.
+ */
+static bool
+append_maybe_held(const struct mf_msg *msgs, size_t n,
+		  const struct state_msg *row, bool reset)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		if (msgs[k].held &&
+		    (reset || msgs[k].uid >= row->pending_uidnext))
+			return true;
+	return false;
+}
+
 /* A pull into a UID near side (IMAP to IMAP): landed, or copy again. */
 static void
 plan_pending_pull(struct planner *p, const struct pending_pull *pp)
@@ -690,6 +719,9 @@ plan_pending_pull(struct planner *p, const struct pending_pull *pp)
 			  true);
 		return;
 	}
+	if (append_maybe_held(in->near, in->nnear, &in->state[pp->row],
+			      in->near_reset))
+		return;
 	retry_pull(p, (long)pp->row, pp->far);
 }
 
@@ -708,6 +740,8 @@ plan_pending_push(struct planner *p, size_t i)
 		plan_pair(p, (long)i, k, ni, PLAN_WHY_CONFIRM, true);
 		return;
 	}
+	if (append_maybe_held(in->far, in->nfar, row, in->far_reset))
+		return;
 	/* not there: APPEND again */
 	e = entry_add(p, (long)i, -1, ni, PLAN_WHY_RETRY);
 	e->far_op.op = PLAN_OP_COPY;
@@ -936,6 +970,56 @@ hold_ambiguous(struct planner *p)
 	free(nv);
 }
 
+/* ---- held messages: left alone ---------------------------------------- */
+
+/*
+ * A held message (mf_msg.held) is new (no row named it in pass 2) and its
+ * identity is unknown: it is neither paired nor copied nor recorded this
+ * run; the engine named it, and the next run reads it again.
+ */
+static void
+hold_unread(struct planner *p)
+{
+	const struct plan_input *in = p->in;
+	size_t i;
+
+	for (i = 0; i < in->nfar; i++)
+		if (in->far[i].held && !p->far_used[i]) {
+			p->far_used[i] = true;
+			p->res->stats.held++;
+		}
+	for (i = 0; i < in->nnear; i++)
+		if (in->near[i].held && !p->near_used[i]) {
+			p->near_used[i] = true;
+			p->res->stats.held++;
+		}
+}
+
+/*
+ * Could m, new on one side and unpaired, be a copy of a held message of
+ * the other side (held[0..n))?  An exact copy has the same canonical
+ * size; near_uid: m's file name names the held far UID (another tool's
+ * hint).  Such a copy would make a second one there: it waits too.
+ */
+static bool
+maybe_copy_of_held(const struct mf_msg *m, const struct mf_msg *held, size_t n,
+		   bool by_name_uid)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!held[i].held)
+			continue;
+		if (pair_size(&held[i]) != 0 &&
+		    pair_size(&held[i]) == pair_size(m))
+			return true;
+		if (by_name_uid && m->name_uid != 0 &&
+		    m->name_uid == held[i].uid)
+			return true;
+	}
+	return false;
+}
+
 /* ---- pass 5: copies ----------------------------------------------------- */
 
 static void
@@ -956,6 +1040,11 @@ copy_new_far(struct planner *p)
 
 		if (p->far_used[i])
 			continue;
+		if (p->near_held > 0 &&
+		    maybe_copy_of_held(f, in->near, in->nnear, false)) {
+			p->res->stats.held++;
+			continue;
+		}
 		if (i < first) {
 			p->res->stats.skipped_count++;
 			continue;
@@ -993,6 +1082,11 @@ copy_new_near(struct planner *p)
 
 		if (p->near_used[i])
 			continue;
+		if (p->far_held > 0 &&
+		    maybe_copy_of_held(n, in->far, in->nfar, !in->near_uids)) {
+			p->res->stats.held++;
+			continue;
+		}
 		/* a placeholder left without its far message (or its row) is
 		 * only a header: it stays where it is and is never uploaded */
 		if ((in->policy->max_size != 0 &&
@@ -1075,8 +1169,13 @@ plan_box(const struct plan_input *in, struct plan_result **res_r,
 	p.pushes = xcalloc(in->nstate + 1, sizeof(size_t));
 	p.pulls = xcalloc(in->nstate + 1, sizeof(*p.pulls));
 
+	for (i = 0; i < in->nfar; i++)
+		p.far_held += in->far[i].held;
+	for (i = 0; i < in->nnear; i++)
+		p.near_held += in->near[i].held;
 	for (i = 0; i < in->nstate; i++)
 		plan_row(&p, i);
+	hold_unread(&p);
 	for (i = 0; i < p.npulls; i++)
 		plan_pending_pull(&p, &p.pulls[i]);
 	for (i = 0; i < p.npushes; i++)

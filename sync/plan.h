@@ -49,6 +49,15 @@
  * Within a group of equal values, copies pair in order (k on one side and
  * m on the other pair min(k, m) times; the rest are copied).
  *
+ * Held messages (mf_msg.held: the engine wanted the identity and the
+ * server's answer broke the session every time, sync/around.h): no
+ * entry, this run.  A held message is not paired, copied or recorded;
+ * neither is a new message of the other side that may be its copy (the
+ * same canonical size, or a file name's UID hint naming it), nor a row
+ * that may be its own (not found again after a UIDVALIDITY change of
+ * its side, or pending an APPEND to its side and journaled with a
+ * UIDNEXT at or below its UID).
+ *
  * Interrupted copies (rows journaled pending PULL or PUSH): a copy into a
  * key store is found by the key journaled before a byte was written; a
  * copy into a UID store (an APPEND: the far side, or an IMAP near side) by
@@ -164,6 +173,7 @@ struct plan_stats {
 	size_t placeholders;	      /* far -> near copies as placeholders */
 	size_t guard_far, guard_near; /* deletions held back by the guard */
 	size_t ambiguous; /* new messages left alone (PLAN_WHY_AMBIGUOUS) */
+	size_t held; /* left alone: held (mf_msg.held), or maybe its copy */
 };
 
 struct plan_result {

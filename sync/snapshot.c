@@ -24,6 +24,7 @@
 
 #include "base/arena.h"
 #include "base/log.h"
+#include "around.h"
 #include "base/xalloc.h"
 #include "engine.h"
 #include "ident.h"
@@ -370,10 +371,176 @@ snapshot_side(struct box_run *r, struct side *s, struct mf_err *err)
 	return full_scan(s, err);
 }
 
+/* ---- reading headers around a message that breaks the session ------- */
+
+/*
+ * The header (identify_side) and whole-message (digest_side) fetches go
+ * through around.h like the copies do: a message whose answer breaks the
+ * session every time is skipped and marked held, the others are read on
+ * a new session.  Items, sinks and view indexes stay in the caller's
+ * arrays, indexed by k; a job only names k, so that around.c can reorder
+ * jobs freely.
+ */
+struct read_job {
+	size_t k;
+	uint32_t uid;	  /* for around.c's list of skipped UIDs */
+	bool header_only; /* its item's: the fetch order */
+	bool unfetched;	  /* the fetch broke before this one completed */
+};
+
+struct read_run {
+	struct box_run *r;
+	struct side *s;
+	struct mf_fetch_item *items; /* k: sink set, results written back */
+	const size_t *idx;	     /* k: index into s->view */
+	const char *what;	     /* "header", "message": for the warning */
+	void (*reset)(struct read_run *rr, size_t k); /* sink k emptied */
+	void *sinks;
+};
+
+static int
+read_batch(void *ctx, void *vjobs, size_t n, struct mf_err *broke,
+	   struct mf_err *err)
+{
+	struct read_run *rr = ctx;
+	struct read_job *jobs = vjobs;
+	struct side *s = rr->s;
+	struct mf_fetch_item *items = xcalloc(n, sizeof(*items));
+	struct mf_err ferr = { 0 };
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		struct mf_fetch_item *it = &rr->items[jobs[i].k];
+
+		rr->reset(rr, jobs[i].k); /* a retry starts empty */
+		it->status = 0;
+		mf_err_clear(&it->err);
+		it->bytes = 0;
+		it->gone = false;
+		items[i] = *it;
+	}
+	rc = s->st->ops->fetch(s->st, items, n, &ferr);
+	if (rc < 0 && ferr.cls == MF_OK)
+		mf_err_set(&ferr, MF_E_STORE, "fetch failed");
+	for (i = 0; i < n; i++) {
+		rr->items[jobs[i].k] = items[i];
+		jobs[i].unfetched = rc < 0 && items[i].status != 0 &&
+				    items[i].err.cls != MF_E_MSG;
+	}
+	free(items);
+	if (rc == 0)
+		return 0;
+	if (ferr.cls == MF_E_NET && s->st->ops->reconnect != NULL)
+		mf_err_copy(broke, &ferr);
+	mf_err_copy(err, &ferr);
+	return mf_err_prefix(err, "%s %s: fetch %ss", s->label, s->box,
+			     rr->what);
+}
+
+/* The order an IMAP store asks in: whole messages first, then by UID. */
+static int
+cmp_read_order(const void *x, const void *y)
+{
+	const struct read_job *a = x, *b = y;
+
+	if (a->header_only != b->header_only)
+		return a->header_only ? 1 : -1;
+	if (a->uid != b->uid)
+		return a->uid < b->uid ? -1 : 1;
+	return a->k < b->k ? -1 : a->k > b->k; /* keys: the view's order */
+}
+
+static size_t
+read_take(void *ctx, void *vjobs, size_t n)
+{
+	struct read_job *jobs = vjobs;
+	size_t i, k = 0;
+
+	(void)ctx;
+	for (i = 0; i < n; i++)
+		if (jobs[i].unfetched) {
+			jobs[k] = jobs[i];
+			jobs[k++].unfetched = false;
+		}
+	mf_qsort(jobs, k, sizeof(*jobs), cmp_read_order);
+	return k;
+}
+
+/* Never read this run: held, counted as failed and named. */
+static void
+read_skipped(void *ctx, void *job, const struct mf_err *why)
+{
+	struct read_run *rr = ctx;
+	size_t k = ((const struct read_job *)job)->k;
+	struct mf_msg *m = &rr->s->view[rr->idx[k]];
+
+	m->held = true;
+	rr->r->rep.failed++;
+	if (rr->r->rep.err.cls == MF_OK)
+		mf_err_copy(&rr->r->rep.err, why);
+	if (m->uid != 0)
+		mf_log(MF_LOG_WARN, MF_LOGC_SYNC,
+		       "%s %s: UID %u: %s breaks the session: skipped, "
+		       "tried again next run",
+		       rr->s->label, rr->s->box, m->uid, rr->what);
+	else
+		mf_log(MF_LOG_WARN, MF_LOGC_SYNC,
+		       "%s %s: %s: %s breaks the session: skipped, tried "
+		       "again next run",
+		       rr->s->label, rr->s->box, m->key, rr->what);
+}
+
+static uint32_t
+read_uid(const void *job)
+{
+	return ((const struct read_job *)job)->uid;
+}
+
+static const struct around_ops read_around = {
+	.batch = read_batch,
+	.take_unfetched = read_take,
+	.skipped = read_skipped,
+	.uid = read_uid,
+};
+
+/* Fetch rr->items[0..n) around what breaks the session (around.h). */
+static int
+read_all(struct read_run *rr, size_t n, struct mf_err *err)
+{
+	struct read_job *jobs = xcalloc(n + 1, sizeof(*jobs));
+	struct around a;
+	size_t k;
+	int ret;
+
+	for (k = 0; k < n; k++) {
+		jobs[k].k = k;
+		jobs[k].uid = rr->items[k].uid;
+		jobs[k].header_only = rr->items[k].header_only;
+	}
+	mf_qsort(jobs, n, sizeof(*jobs), cmp_read_order);
+	around_init(&a, rr->s, false, n, &read_around, rr, sizeof(*jobs));
+	ret = around_run(&a, jobs, n, err);
+	if (ret == 0)
+		ret = around_finish(&a, err);
+	free(jobs);
+	return ret;
+}
+
+static void
+ident_reset(struct read_run *rr, size_t k)
+{
+	struct ident_sink *sinks = rr->sinks;
+
+	ident_sink_deinit(&sinks[k]);
+	ident_sink_init(&sinks[k], NULL);
+}
+
 /*
  * Identity and canonical size of the wanted messages of a side, read with
  * one bulk fetch: the header block where the size is known (IMAP), the
- * whole message otherwise (a maildir file without ,W= in its name).
+ * whole message otherwise (a maildir file without ,W= in its name).  A
+ * message whose answer breaks the session is held (mf_msg.held).
  */
 int
 identify_side(struct box_run *r, struct side *s, const bool *want,
@@ -382,9 +549,9 @@ identify_side(struct box_run *r, struct side *s, const bool *want,
 	struct mf_fetch_item *items;
 	struct ident_sink *sinks;
 	size_t *idx, n = 0, i;
+	struct read_run rr = { r, s, NULL, NULL, "header", ident_reset, NULL };
 	int ret = 0;
 
-	(void)r;
 	items = xcalloc(s->n + 1, sizeof(*items));
 	sinks = xcalloc(s->n + 1, sizeof(*sinks));
 	idx = xcalloc(s->n + 1, sizeof(*idx));
@@ -400,6 +567,9 @@ identify_side(struct box_run *r, struct side *s, const bool *want,
 		items[n].header_only = m->size != 0;
 		idx[n++] = i;
 	}
+	rr.items = items;
+	rr.idx = idx;
+	rr.sinks = sinks;
 	if (n > 0 && side_select(s, err) < 0) {
 		ret = -1;
 	} else if (n > 0) {
@@ -407,17 +577,13 @@ identify_side(struct box_run *r, struct side *s, const bool *want,
 			 "%s %s: reading %zu headers to match "
 			 "messages",
 			 s->label, s->box, n);
-		if (s->st->ops->fetch(s->st, items, n, err) < 0) {
-			mf_err_prefix(err, "%s %s: fetch headers", s->label,
-				      s->box);
-			ret = -1;
-		}
+		ret = read_all(&rr, n, err);
 	}
 	for (i = 0; i < n; i++) {
 		struct mf_msg *m = &s->view[idx[i]];
 		char id[IDENT_MAX];
 
-		if (ret == 0 && items[i].status == 0) {
+		if (ret == 0 && items[i].status == 0 && !m->held) {
 			const struct ident_sink *k = &sinks[i];
 			char fp[IDENT_FP_MAX];
 
@@ -474,12 +640,23 @@ static const struct mf_sink_ops whole_ops = {
 	.finish = whole_finish,
 };
 
+static void
+whole_reset(struct read_run *rr, size_t k)
+{
+	struct whole_sink *sinks = rr->sinks;
+
+	mf_buf_reset(&sinks[k].buf);
+	sinks[k].too_big = false;
+}
+
 int
-digest_side(struct side *s, const bool *want, struct mf_err *err)
+digest_side(struct box_run *r, struct side *s, const bool *want,
+	    struct mf_err *err)
 {
 	struct mf_fetch_item *items;
 	struct whole_sink *sinks;
 	size_t *idx, n = 0, i;
+	struct read_run rr = { r, s, NULL, NULL, "message", whole_reset, NULL };
 	int ret = 0;
 
 	items = xcalloc(s->n + 1, sizeof(*items));
@@ -488,7 +665,8 @@ digest_side(struct side *s, const bool *want, struct mf_err *err)
 	for (i = 0; i < s->n; i++) {
 		const struct mf_msg *m = &s->view[i];
 
-		if (!want[i] || m->cd != NULL || m->size > IDENT_CONTENT_MAX)
+		if (!want[i] || m->cd != NULL || m->size > IDENT_CONTENT_MAX ||
+		    m->held)
 			continue;
 		sinks[n].sink.ops = &whole_ops;
 		mf_buf_init(&sinks[n].buf, IDENT_CONTENT_MAX + 1);
@@ -497,6 +675,9 @@ digest_side(struct side *s, const bool *want, struct mf_err *err)
 		items[n].sink = &sinks[n].sink;
 		idx[n++] = i;
 	}
+	rr.items = items;
+	rr.idx = idx;
+	rr.sinks = sinks;
 	if (n > 0 && side_select(s, err) < 0) {
 		ret = -1;
 	} else if (n > 0) {
@@ -504,16 +685,14 @@ digest_side(struct side *s, const bool *want, struct mf_err *err)
 			 "%s %s: reading %zu messages whole to "
 			 "confirm another tool's UIDs",
 			 s->label, s->box, n);
-		if (s->st->ops->fetch(s->st, items, n, err) < 0) {
-			mf_err_prefix(err, "%s %s: fetch", s->label, s->box);
-			ret = -1;
-		}
+		ret = read_all(&rr, n, err);
 	}
 	for (i = 0; i < n; i++) {
 		struct mf_msg *m = &s->view[idx[i]];
 		char cd[IDENT_FP_MAX];
 
-		if (ret == 0 && items[i].status == 0 && !sinks[i].too_big) {
+		if (ret == 0 && items[i].status == 0 && !sinks[i].too_big &&
+		    !m->held) {
 			ident_content_digest(sinks[i].buf.data != NULL ?
 						     sinks[i].buf.data :
 						     "",

@@ -75,9 +75,9 @@ identify(struct box_run *r, struct mf_err *err)
 		plan_input_of(r, &in);
 		plan_hints_to_digest(&in, &digest);
 		if (digest.nnear_want > 0)
-			ret = digest_side(&r->far, digest.far, err);
+			ret = digest_side(r, &r->far, digest.far, err);
 		if (ret == 0 && digest.nnear_want > 0)
-			ret = digest_side(&r->near, digest.near, err);
+			ret = digest_side(r, &r->near, digest.near, err);
 		plan_ident_need_free(&digest);
 	}
 	plan_ident_need_free(&need);

@@ -50,6 +50,7 @@ struct fmsg {
 	int64_t date;
 	const char *fp; /* header fingerprint */
 	const char *cd; /* content digest */
+	bool held;	/* mf_msg.held: its header could not be read */
 };
 
 struct nmsg {
@@ -63,6 +64,7 @@ struct nmsg {
 	const char *fp;
 	const char *cd;
 	uint32_t uid; /* near_uids cases, instead of key */
+	bool held;
 };
 
 enum pol_kind {
@@ -394,6 +396,45 @@ static const struct pcase cases[] = {
 	  .n = { { NULL, "", "<p@h>", 77, .uid = 2 } }, .near_uids = true,
 	  .near_reset = true, .expect = "=/" },
 
+	/* ---- held: a header that breaks the session (mf_msg.held) ---- */
+	{ "held far message is neither copied nor paired, the rest is",
+	  .f = { { 1, "", "<a@h>", 10 },
+		 { 3, "S", .size = 30, .held = true },
+		 { 4, "", "<d@h>", 40 } },
+	  .n = { { "a", "", "<a@h>", 10 }, { "x", "", "<x@h>", 50 } },
+	  .expect = "=/; pull 4 =/; push x =/" },
+	{ "held far message: a new near message of its size waits too",
+	  .f = { { 3, "", .size = 30, .held = true } },
+	  .n = { { "c", "", "<c@h>", 30 }, { "x", "", "<x@h>", 50 } },
+	  .expect = "push x =/" },
+	{ "held far message: a near file naming its UID waits too",
+	  .f = { { 3, "", .size = 30, .held = true } },
+	  .n = { { "c", "", "<c@h>", 33, .name_uid = 3, .checked = true } },
+	  .expect = "" },
+	{ "held far message named by a row is planned as recorded",
+	  .s = { { 3, "c", "", "" } },
+	  .f = { { 3, "F", .size = 30, .held = true } }, .n = { { "c", "" } },
+	  .expect = "near c +F =F/F" },
+	{ "held near message (IMAP near) is not pushed",
+	  .f = { { 1, "", "<a@h>", 10 } },
+	  .n = { { NULL, "", .size = 20, .uid = 7, .held = true } },
+	  .near_uids = true, .expect = "pull 1 =/" },
+	{ "held far message: a pending push above its journaled UIDNEXT waits",
+	  .s = { { 0, "k", "", "", STATE_PENDING_PUSH, 10, "<p@h>", 77 } },
+	  .f = { { 12, "", .size = 77, .held = true } }, .n = { { "k", "" } },
+	  .expect = "" },
+	{ "held far message below the journaled UIDNEXT: push again",
+	  .s = { { 0, "k", "", "", STATE_PENDING_PUSH, 10, "<p@h>", 77 } },
+	  .f = { { 4, "", .size = 66, .held = true } }, .n = { { "k", "" } },
+	  .expect = "push k =/" },
+	{ "held after a far reset: an unmatched row is kept, not forgotten",
+	  .s = { { 1, "a", "S", "S", 0, 0, "<a@h>", 10 },
+		 { 2, "b", "", "", 0, 0, "<b@h>", 20 } },
+	  .f = { { 101, "S", "<a@h>", 10 },
+		 { 102, "", .size = 20, .held = true } },
+	  .n = { { "a", "S" }, { "b", "" } }, .far_reset = true,
+	  .expect = "=S/S" },
+
 	/* ---- UIDVALIDITY change ---- */
 	{ "uidvalidity reset: rows found again by identity",
 	  .s = { { 1, "a", "S", "S", 0, 0, "<a@h>", 10 },
@@ -571,6 +612,7 @@ run_case(const struct pcase *c)
 		far[nf].date = c->f[nf].date;
 		far[nf].fp = c->f[nf].fp;
 		far[nf].cd = c->f[nf].cd;
+		far[nf].held = c->f[nf].held;
 	}
 	for (; nn < 16 && (c->n[nn].key || c->n[nn].uid); nn++) {
 		char *kw;
@@ -587,6 +629,7 @@ run_case(const struct pcase *c)
 		near[nn].name_uid_checked = c->n[nn].checked;
 		near[nn].fp = c->n[nn].fp;
 		near[nn].cd = c->n[nn].cd;
+		near[nn].held = c->n[nn].held;
 	}
 	in.policy = &pol;
 	in.state = rows;
