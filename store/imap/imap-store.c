@@ -773,6 +773,14 @@ select_untagged(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
 		    resp->ncode > 1 &&
 		    imap_arg_get_u63(&code[1], &sc->status.highestmodseq))
 			return true;
+		/* RFC 8474 4.2; a malformed id leaves "" (unknown) */
+		if (imap_arg_is_atom(&code[0], "MAILBOXID")) {
+			if (resp->ncode < 2 ||
+			    !imap_objectid_get(&code[1], sc->status.mailboxid))
+				mf_debug(MF_LOGC_IMAP,
+					 "SELECT: bad MAILBOXID ignored");
+			return true;
+		}
 		if (imap_arg_is_atom(&code[0], "NOMODSEQ")) {
 			sc->nomodseq = true;
 			return true;
