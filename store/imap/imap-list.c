@@ -121,8 +121,12 @@ status_cb(struct list_ctx *lc, const struct imap_resp *resp)
 	    !imap_arg_get_list(&resp->args[2], &l, &n))
 		return true;
 	e = find_raw(lc, name, len);
-	if (e != NULL)
-		imap_status_items_parse(&e->status, l, n);
+	if (e == NULL)
+		return true;
+	imap_status_items_parse(&e->status, l, n);
+	/* an id we did not ask for (no OBJECTID, or disabled) is not used */
+	if (!(lc->st->caps & IMAP_CAP_OBJECTID))
+		e->status.mailboxid[0] = '\0';
 	return true;
 }
 

@@ -13,8 +13,10 @@
 #       Message-IDs but MAILBOXID Fm2-B: not a rename (A stays as a
 #       vanished folder, B gets a pair of its own, the messages follow by
 #       the move pass, none fetched and none twice).
-# Each server script also asserts that MAILBOXID is asked (STATUS, and
-# LIST-STATUS's RETURN) only because OBJECTID is offered.
+#   (d) mboxid-disabled.script: OBJECTID offered, "disable: [objectid]":
+#       no MAILBOXID asked, and the ids sent anyway are not recorded.
+# The server scripts also assert that MAILBOXID is asked in STATUS and in
+# LIST-STATUS's RETURN where OBJECTID is offered.
 set -u
 
 . "$(dirname "$0")/lib-fake.sh"
@@ -36,6 +38,7 @@ accounts:
     user: alice
     password_env: MF_FAKE_PW
     timeout: 10
+    disable: [${DISABLE:-}]
 stores:
   local:
     maildir: $dir/local
@@ -116,5 +119,12 @@ check "(b) B holds the three messages" test "$(files_in b B)" -eq 3
 check "(b) no message twice" test "$(all_files b)" -eq 3
 check "(b) no body fetched (the move pass found them)" no_body_fetch
 check "(b) nothing changed on the server" nothing_sent
+
+# ---- (d) disable: [objectid] ------------------------------------------
+DISABLE=objectid sync_with d mboxid-disabled.script
+check "(d) exit 0" test "$rc" -eq 0
+check "(d) the script played out (no MAILBOXID asked)" played_out
+check "(d) the id sent anyway is not recorded" \
+	test "$(db d "SELECT far_uidvalidity || ' [' || far_mailboxid || ']' FROM boxes WHERE far_name = 'INBOX'")" = "5 []"
 
 fake_finish
