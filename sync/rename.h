@@ -5,8 +5,9 @@
  * folder gone plus a folder new would otherwise cost (mbsync and
  * OfflineIMAP do that: every message twice).
  *
- * Found without the server's help.  A pair whose folder vanished on side
- * S (boxes.h, BOX_VANISHED_*), or is listed there with another
+ * Found without the server's help (but see MAILBOXID below).  A pair
+ * whose folder vanished on side S (boxes.h, BOX_VANISHED_*), or is
+ * listed there with another
  * UIDVALIDITY than recorded (a folder made anew under the old name: the
  * old name made again right after a rename, INBOX after a RENAME of it),
  * and a folder new on S in the same run (no state row) are the same
