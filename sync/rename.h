@@ -7,9 +7,9 @@
  *
  * Found without the server's help (but see MAILBOXID below).  A pair
  * whose folder vanished on side S (boxes.h, BOX_VANISHED_*), or is
- * listed there with another
- * UIDVALIDITY than recorded (a folder made anew under the old name: the
- * old name made again right after a rename, INBOX after a RENAME of it),
+ * listed there with another UIDVALIDITY than recorded (a folder made
+ * anew under the old name: the old name made again right after a
+ * rename, INBOX after a RENAME of it),
  * and a folder new on S in the same run (no state row) are the same
  * folder when the new one holds the old one's messages under the ids the
  * state recorded:
