@@ -930,7 +930,10 @@ bind_box(sqlite3_stmt *st, const struct state_box *box)
 	if (sqlite3_bind_int64(st, col++, box->last_sync) != SQLITE_OK)
 		return -1;
 	for (i = 0; i < MF_N_ELEMENTS(sides); i++)
-		if (sqlite3_bind_text(st, col++, sides[i]->mailboxid, -1,
+		/* bounded: the array is the caller's, the terminator too */
+		if (sqlite3_bind_text(st, col++, sides[i]->mailboxid,
+				      (int)strnlen(sides[i]->mailboxid,
+						   STATE_MAILBOXID_MAX),
 				      SQLITE_TRANSIENT) != SQLITE_OK)
 			return -1;
 	return 0;
