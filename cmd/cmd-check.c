@@ -83,13 +83,14 @@ print_account_extras(const struct imap_store_cfg *imap)
 		printf(", command_timeout %ds",
 		       imap->command_timeout_ms / 1000);
 	if (imap->no_condstore || imap->no_qresync || imap->no_uidplus ||
-	    imap->no_move || imap->no_list_status)
-		printf(", disabled%s%s%s%s%s",
+	    imap->no_move || imap->no_list_status || imap->no_objectid)
+		printf(", disabled%s%s%s%s%s%s",
 		       imap->no_condstore ? " condstore" : "",
 		       imap->no_qresync ? " qresync" : "",
 		       imap->no_uidplus ? " uidplus" : "",
 		       imap->no_move ? " move" : "",
-		       imap->no_list_status ? " list_status" : "");
+		       imap->no_list_status ? " list_status" : "",
+		       imap->no_objectid ? " objectid" : "");
 }
 
 static void

@@ -60,7 +60,8 @@ static const char *const mech_names[] = {
 #define MECH_OAUTH_MASK 0x0cu /* xoauth2, oauthbearer */
 
 static const char *const disable_names[] = {
-	"condstore", "qresync", "uidplus", "move", "list_status", NULL,
+	"condstore",   "qresync",  "uidplus", "move",
+	"list_status", "objectid", NULL,
 };
 
 /* "sha256:" and 64 hex digits, colons allowed; stored lower case, bare. */
@@ -319,9 +320,9 @@ static int
 parse_disable(struct cy_ctx *c, const yaml_node_t *map,
 	      struct imap_store_cfg *imap)
 {
-	bool *flags[] = { &imap->no_condstore, &imap->no_qresync,
-			  &imap->no_uidplus, &imap->no_move,
-			  &imap->no_list_status };
+	bool *flags[] = { &imap->no_condstore,	 &imap->no_qresync,
+			  &imap->no_uidplus,	 &imap->no_move,
+			  &imap->no_list_status, &imap->no_objectid };
 	const char **items;
 	yaml_node_t *list;
 	size_t n, i;
@@ -343,7 +344,8 @@ parse_disable(struct cy_ctx *c, const yaml_node_t *map,
 		hint = cy_suggest(items[i], disable_names);
 		return cy_fail_val(c, cy_list_item(c, list, i), "disable",
 				   "unknown extension, expected condstore, "
-				   "qresync, uidplus, move or list_status"
+				   "qresync, uidplus, move, list_status or "
+				   "objectid"
 				   "%s%s%s",
 				   hint ? "; did you mean '" : "",
 				   hint ? hint : "", hint ? "'?" : "");

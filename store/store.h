@@ -115,6 +115,9 @@ enum mf_role {
 	MF_ROLE_IMPORTANT,
 };
 
+/* RFC 8474 section 7: objectid = 1*255(ALPHA / DIGIT / "_" / "-") */
+#define MF_MAILBOXID_MAX 255
+
 #define MF_BOX_NOSELECT 0x01u /* exists only as a parent */
 #define MF_BOX_NOINFERIORS 0x02u
 #define MF_BOX_HASCHILDREN 0x04u
@@ -137,6 +140,16 @@ struct mf_box_status {
 	 * means "cannot tell, scan it".  Equal tokens mean no change.
 	 */
 	uint64_t dir_token;
+	/*
+	 * RFC 8474 MAILBOXID (IMAP servers with OBJECTID): the folder's own
+	 * id, kept by the server across RENAME and never given to another
+	 * folder.  Only an objectid (section 7: 1 to 255 of A-Z a-z 0-9 _ -)
+	 * is ever stored here; "" means unknown (no OBJECTID, maildir, or a
+	 * malformed value).  Stores fill it from the listing's status and
+	 * from select_box; no capability bit, since "" already says a store
+	 * cannot tell.
+	 */
+	char mailboxid[MF_MAILBOXID_MAX + 1];
 };
 
 struct mf_box_info {

@@ -12,12 +12,17 @@
  * so a delta view would lack it and its near twin would look new).
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "engine.h"
 #include "flags.h"
 #include "near-kw.h"
+
+_Static_assert(sizeof(((struct state_side *)0)->mailboxid) ==
+		       sizeof(((struct mf_box_status *)0)->mailboxid),
+	       "a recorded MAILBOXID holds any listed one");
 
 /*
  * Our own APPENDs, flag changes and expunges move a UID side's UIDNEXT and
@@ -119,6 +124,12 @@ record_box(struct box_run *r, bool clean, struct mf_err *err)
 
 	b->far.uidvalidity = r->far.status.uidvalidity;
 	b->near.uidvalidity = r->near.status.uidvalidity;
+	/* the id the run saw, like UIDVALIDITY even when not clean: it names
+	 * the folder, not how far the sync got ("" when the store gave none) */
+	memcpy(b->far.mailboxid, r->far.status.mailboxid,
+	       sizeof(b->far.mailboxid));
+	memcpy(b->near.mailboxid, r->near.status.mailboxid,
+	       sizeof(b->near.mailboxid));
 	if (clean) {
 		b->far.uidnext = r->far.status.uidnext;
 		b->far.messages = r->far.status.messages;

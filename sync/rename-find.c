@@ -3,7 +3,9 @@
  * vanished folder's messages a new folder holds, read from the stores.
  *
  * Cost: nothing on a channel where no folder vanished, or where no
- * folder is new on the side it vanished from.  Otherwise one readonly
+ * folder is new on the side it vanished from, nor for a new folder whose
+ * listed MAILBOXID and the vanished one's recorded one are both known
+ * (mailboxid_says()).  Otherwise one readonly
  * SELECT and one listing (UIDs and sizes, or the directory) of each new
  * folder on that side, the state rows of each vanished one, and on a UID
  * side the headers of a sample of the matched messages.
@@ -244,6 +246,26 @@ identities_agree(struct mf_store *st, const char *name,
 	return ret;
 }
 
+/*
+ * What RFC 8474 MAILBOXID says of candidate info being the folder rec
+ * recorded.  Section 4: the server keeps a folder's MAILBOXID on RENAME
+ * and never reports it for another folder, then or later; so when both
+ * are known they decide alone, whatever the UIDs say (and a folder that
+ * held nothing is proven too).  Unknown on either side: ID_UNKNOWN, and
+ * the UIDs or keys decide as without it.
+ */
+enum id_verdict { ID_UNKNOWN, ID_SAME, ID_OTHER };
+
+static enum id_verdict
+mailboxid_says(const struct state_side *rec, const struct mf_box_info *info)
+{
+	if (rec->mailboxid[0] == '\0' || info == NULL ||
+	    info->status.mailboxid[0] == '\0')
+		return ID_UNKNOWN;
+	return strcmp(rec->mailboxid, info->status.mailboxid) == 0 ? ID_SAME :
+								     ID_OTHER;
+}
+
 struct finder {
 	const struct sync_opts *o;
 	struct box_plan *plan;
@@ -252,6 +274,19 @@ struct finder {
 	struct rename_link *links;
 	size_t nlinks, cap;
 };
+
+static void
+add_link(struct finder *f, size_t g, size_t c, bool far)
+{
+	if (f->nlinks == f->cap) {
+		f->cap = f->cap ? 2 * f->cap : 8;
+		f->links = xrealloc(f->links, f->cap * sizeof(*f->links));
+	}
+	f->links[f->nlinks].gone = g;
+	f->links[f->nlinks].cand = c;
+	f->links[f->nlinks].far = far;
+	f->nlinks++;
+}
 
 /* The links of vanished folder g on one side. */
 static int
@@ -267,9 +302,21 @@ links_of(struct finder *f, size_t g, bool far, struct mf_err *err)
 	for (c = 0; c < f->plan->n && ret == 0; c++) {
 		const struct box_pair *cp = &f->plan->v[c];
 		struct cand_scan *cs = &f->scans[2 * c + !far];
+		enum id_verdict ids;
 
 		if (!is_cand(cp, far))
 			continue;
+		ids = mailboxid_says(far ? &gp->state->far : &gp->state->near,
+				     far ? cp->far : cp->near);
+		if (ids != ID_UNKNOWN) {
+			mf_debug(MF_LOGC_SYNC, "%s: MAILBOXID %s %s's",
+				 name_on(cp, far),
+				 ids == ID_SAME ? "is" : "is not",
+				 name_on(gp, far));
+			if (ids == ID_SAME)
+				add_link(f, g, c, far);
+			continue;
+		}
 		if (rows == NULL &&
 		    state_msgs_load(f->o->db, gp->state->id, &rows, err) < 0)
 			return -1;
@@ -294,15 +341,7 @@ links_of(struct finder *f, size_t g, bool far, struct mf_err *err)
 					       name_on(gp, far));
 				continue;
 			}
-			if (f->nlinks == f->cap) {
-				f->cap = f->cap ? 2 * f->cap : 8;
-				f->links = xrealloc(f->links,
-						    f->cap * sizeof(*f->links));
-			}
-			f->links[f->nlinks].gone = g;
-			f->links[f->nlinks].cand = c;
-			f->links[f->nlinks].far = far;
-			f->nlinks++;
+			add_link(f, g, c, far);
 		}
 	}
 	state_msg_list_free(&rows);

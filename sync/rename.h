@@ -5,10 +5,11 @@
  * folder gone plus a folder new would otherwise cost (mbsync and
  * OfflineIMAP do that: every message twice).
  *
- * Found without the server's help.  A pair whose folder vanished on side
- * S (boxes.h, BOX_VANISHED_*), or is listed there with another
- * UIDVALIDITY than recorded (a folder made anew under the old name: the
- * old name made again right after a rename, INBOX after a RENAME of it),
+ * Found without the server's help (but see MAILBOXID below).  A pair
+ * whose folder vanished on side S (boxes.h, BOX_VANISHED_*), or is
+ * listed there with another UIDVALIDITY than recorded (a folder made
+ * anew under the old name: the old name made again right after a
+ * rename, INBOX after a RENAME of it),
  * and a folder new on S in the same run (no state row) are the same
  * folder when the new one holds the old one's messages under the ids the
  * state recorded:
@@ -27,7 +28,17 @@
  * rows that have an id on S (the rest were expunged or moved on by the
  * user, and are carried over as such by the folder's sync and the move
  * pass).  A folder that held nothing has no evidence and is not taken
- * for a rename.
+ * for a rename, unless MAILBOXID proves it.
+ *
+ * MAILBOXID (RFC 8474, servers with OBJECTID; state_side.mailboxid and
+ * mf_box_status.mailboxid, "" when unknown) comes first: when the
+ * vanished folder's recorded id on S and the new folder's listed id are
+ * both known, they decide alone (rename-find.c, mailboxid_says()).  The
+ * same id is a link without a listing or a sample, also for an empty
+ * folder and when the server gave the folder another UIDVALIDITY on
+ * RENAME (section 4: the id is kept on RENAME and never reused); another
+ * id is no link, whatever the UIDs, sizes and headers say.  Unknown on
+ * either side: the evidence above.
  *
  * Never a guess (rename_decide(), pure): a rename is taken only when the
  * vanished folder has exactly one new folder with enough evidence on S
@@ -57,7 +68,7 @@
  * only), INBOX's row follows them, and INBOX starts again without state.
  * A rename found on the near side never touches INBOX.  Not for folders
  * paired by special-use role rather than by name, nor for a swap (no
- * folder is new).  MAILBOXID (RFC 8474) is not used yet.
+ * folder is new).
  *
  * Parents and children.  A rename takes the children with it, on both
  * stores (store.h, rename_box()), and each child is a rename of its own

@@ -79,10 +79,10 @@ enum stmt {
 #define BOX_SIDE_COLS(side) \
 	side "_uidvalidity, " side "_uidnext, " side "_messages, " side \
 	     "_highestmodseq, " side "_dir_token"
-/* bound as ?1..?13 by bind_box() */
+/* bound as ?1..?15 by bind_box(); the MAILBOXIDs last, as v3 added them */
 #define BOX_COLS \
 	"far_name, near_name, " BOX_SIDE_COLS("far") ", " BOX_SIDE_COLS( \
-		"near") ", last_sync"
+		"near") ", last_sync, far_mailboxid, near_mailboxid"
 /* bound as ?1..?13 by bind_msg(), read as columns 1..13 by msg_row() */
 #define MSG_COLS \
 	"far_uid, near_uid, near_key, flags, keywords, " \
@@ -105,10 +105,10 @@ static const char *const stmt_sql[ST_N] = {
 	[ST_BOX_LIST] = "SELECT id, " BOX_COLS " FROM boxes ORDER BY id",
 	[ST_BOX_ADD] = "INSERT INTO boxes (" BOX_COLS ") VALUES "
 		       "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-		       "?13)",
+		       "?13, ?14, ?15)",
 	[ST_BOX_UPDATE] = "UPDATE boxes SET (" BOX_COLS ") = "
 			  "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-			  "?13) WHERE id = ?14",
+			  "?13, ?14, ?15) WHERE id = ?16",
 	[ST_BOX_DELETE] = "DELETE FROM boxes WHERE id = ?1",
 	/* NULL near keys sort first, as do rows with far_uid 0 */
 	[ST_MSG_LOAD] = "SELECT id, " MSG_COLS " FROM msgs WHERE box_id = ?1 "
@@ -221,8 +221,20 @@ static const char schema_v2[] =
 	"ALTER TABLE msgs ADD COLUMN placeholder INTEGER NOT NULL DEFAULT 0\n"
 	"	CHECK (placeholder IN (0, 1));\n";
 
+/*
+ * Schema v3: each side's RFC 8474 MAILBOXID, "" where unknown (older
+ * rows, maildir, servers without OBJECTID).  Text, bounded as section 7
+ * bounds an objectid; the loader checks the characters again.
+ */
+static const char schema_v3[] =
+	"ALTER TABLE boxes ADD COLUMN far_mailboxid TEXT NOT NULL DEFAULT ''\n"
+	"	CHECK (length(far_mailboxid) <= 255);\n"
+	"ALTER TABLE boxes ADD COLUMN near_mailboxid TEXT NOT NULL DEFAULT ''\n"
+	"	CHECK (length(near_mailboxid) <= 255);\n";
+
 static int migrate_v1(struct state_db *db, struct mf_err *err);
 static int migrate_v2(struct state_db *db, struct mf_err *err);
+static int migrate_v3(struct state_db *db, struct mf_err *err);
 
 typedef int migrate_fn(struct state_db *db, struct mf_err *err);
 
@@ -230,6 +242,7 @@ typedef int migrate_fn(struct state_db *db, struct mf_err *err);
 static migrate_fn *const migrations[] = {
 	migrate_v1,
 	migrate_v2,
+	migrate_v3,
 };
 _Static_assert(MF_N_ELEMENTS(migrations) == STATE_SCHEMA_VERSION,
 	       "one migration per schema version");
@@ -545,6 +558,12 @@ static int
 migrate_v2(struct state_db *db, struct mf_err *err)
 {
 	return exec_sql(db, schema_v2, "migrate to schema v2", err);
+}
+
+static int
+migrate_v3(struct state_db *db, struct mf_err *err)
+{
+	return exec_sql(db, schema_v3, "migrate to schema v3", err);
 }
 
 /*
@@ -908,8 +927,16 @@ bind_box(sqlite3_stmt *st, const struct state_box *box)
 			    SQLITE_OK)
 			return -1;
 	}
-	return sqlite3_bind_int64(st, col, box->last_sync) == SQLITE_OK ? 0 :
-									  -1;
+	if (sqlite3_bind_int64(st, col++, box->last_sync) != SQLITE_OK)
+		return -1;
+	for (i = 0; i < MF_N_ELEMENTS(sides); i++)
+		/* bounded: the array is the caller's, the terminator too */
+		if (sqlite3_bind_text(st, col++, sides[i]->mailboxid,
+				      (int)strnlen(sides[i]->mailboxid,
+						   STATE_MAILBOXID_MAX),
+				      SQLITE_TRANSIENT) != SQLITE_OK)
+			return -1;
+	return 0;
 }
 
 static bool
@@ -945,6 +972,30 @@ column_side(sqlite3_stmt *st, int col, struct state_side *s)
 		return false;
 	s->dir_token = (uint64_t)sqlite3_column_int64(st, col + 4);
 	return true;
+}
+
+/*
+ * A MAILBOXID column into out: an objectid (RFC 8474 section 7) or "".
+ * Anything else (the file may come from anywhere) is loaded as unknown,
+ * which only leaves a rename to the other evidence, rather than refused.
+ */
+static void
+column_mailboxid(sqlite3_stmt *st, int col, char *out)
+{
+	const unsigned char *v = sqlite3_column_text(st, col);
+	size_t i, n = v != NULL ? strlen((const char *)v) : 0;
+
+	out[0] = '\0';
+	if (n > STATE_MAILBOXID_MAX)
+		return;
+	for (i = 0; i < n; i++)
+		if (!((v[i] >= 'A' && v[i] <= 'Z') ||
+		      (v[i] >= 'a' && v[i] <= 'z') ||
+		      (v[i] >= '0' && v[i] <= '9') || v[i] == '_' ||
+		      v[i] == '-'))
+			return;
+	if (n > 0)
+		memcpy(out, v, n + 1);
 }
 
 void
@@ -1000,6 +1051,8 @@ state_box_list(struct state_db *db, struct state_box_list **list_r,
 			break;
 		}
 		box->last_sync = sqlite3_column_int64(st, 13);
+		column_mailboxid(st, 14, box->far.mailboxid);
+		column_mailboxid(st, 15, box->near.mailboxid);
 	}
 	if (rc != SQLITE_DONE) {
 		if (rc != SQLITE_ROW)
@@ -1053,7 +1106,7 @@ state_box_update(struct state_db *db, const struct state_box *box,
 	    stmt_get(db, ST_BOX_UPDATE, &st, err) < 0)
 		return -1;
 	if (bind_box(st, box) < 0 ||
-	    sqlite3_bind_int64(st, 14, box->id) != SQLITE_OK)
+	    sqlite3_bind_int64(st, 16, box->id) != SQLITE_OK)
 		return db_fail(db, err, "update folder pair %s", box->far_name);
 	if (stmt_done(db, st, "update folder pair", err) < 0)
 		return mf_err_prefix(err, "%s", box->far_name);

@@ -29,8 +29,10 @@
 
 #include "base/err.h"
 
-#define STATE_SCHEMA_VERSION 2
+#define STATE_SCHEMA_VERSION 3
 #define STATE_APPLICATION_ID 0x4d464552 /* "MFER" */
+/* RFC 8474 section 7: at most 255 characters */
+#define STATE_MAILBOXID_MAX 255
 
 struct state_db;
 struct move_journal; /* move-journal.h */
@@ -78,6 +80,10 @@ struct state_side {
 				 * larger values are refused */
 	uint64_t dir_token;	/* maildir directory token, 0 = unknown; all
 				 * 64 bits are kept */
+	/* RFC 8474 MAILBOXID the last run saw, "" = unknown (store.h,
+	 * struct mf_box_status); rename evidence (rename.h).  Loaded only
+	 * when it is an objectid, else "". */
+	char mailboxid[STATE_MAILBOXID_MAX + 1];
 };
 
 struct state_box {

@@ -77,6 +77,7 @@ struct imap_cmd;
 #define IMAP_CAP_UTF8_ACCEPT (1ull << 19)
 #define IMAP_CAP_MULTIAPPEND (1ull << 20)
 #define IMAP_CAP_IMAP4REV2 (1ull << 21)
+#define IMAP_CAP_OBJECTID (1ull << 22) /* RFC 8474 */
 #define IMAP_CAP_AUTH_PLAIN (1ull << 32)
 #define IMAP_CAP_AUTH_XOAUTH2 (1ull << 33)
 #define IMAP_CAP_AUTH_OAUTHBEARER (1ull << 34)

@@ -40,8 +40,40 @@ find_raw(struct list_ctx *lc, const char *raw, size_t len)
 	return NULL;
 }
 
-static void
-parse_status_items(struct mf_box_status *s, const struct imap_arg *l, size_t n)
+/*
+ * RFC 8474 section 7: "(" objectid ")", objectid = 1*255(ALPHA / DIGIT /
+ * "_" / "-").  Anything else is ignored, never a protocol error: the id
+ * is only evidence for a rename (sync/rename.h), and an unknown one just
+ * leaves today's evidence, while refusing the line would fail the whole
+ * listing or SELECT over a quirk.  Never stored half: a value that is not
+ * an objectid could not be compared safely with a recorded one.
+ */
+bool
+imap_objectid_get(const struct imap_arg *v, char out[MF_MAILBOXID_MAX + 1])
+{
+	const struct imap_arg *l;
+	const char *a;
+	size_t n, i;
+
+	out[0] = '\0';
+	if (!imap_arg_get_list(v, &l, &n) || n != 1 ||
+	    !imap_arg_get_atom(&l[0], &a) || l[0].len == 0 ||
+	    l[0].len > MF_MAILBOXID_MAX)
+		return false;
+	for (i = 0; i < l[0].len; i++) {
+		char c = a[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return false;
+	}
+	memcpy(out, a, l[0].len + 1);
+	return true;
+}
+
+void
+imap_status_items_parse(struct mf_box_status *s, const struct imap_arg *l,
+			size_t n)
 {
 	size_t i;
 
@@ -59,6 +91,8 @@ parse_status_items(struct mf_box_status *s, const struct imap_arg *l, size_t n)
 			ok = imap_arg_get_u32(v, &s->unseen);
 		else if (imap_arg_is_atom(k, "HIGHESTMODSEQ"))
 			ok = imap_arg_get_u63(v, &s->highestmodseq);
+		else if (imap_arg_is_atom(k, "MAILBOXID"))
+			ok = imap_objectid_get(v, s->mailboxid);
 		if (!ok)
 			mf_debug(MF_LOGC_IMAP, "STATUS: bad value ignored");
 	}
@@ -87,8 +121,12 @@ status_cb(struct list_ctx *lc, const struct imap_resp *resp)
 	    !imap_arg_get_list(&resp->args[2], &l, &n))
 		return true;
 	e = find_raw(lc, name, len);
-	if (e != NULL)
-		parse_status_items(&e->status, l, n);
+	if (e == NULL)
+		return true;
+	imap_status_items_parse(&e->status, l, n);
+	/* an id we did not ask for (no OBJECTID, or disabled) is not used */
+	if (!(lc->st->caps & IMAP_CAP_OBJECTID))
+		e->status.mailboxid[0] = '\0';
 	return true;
 }
 
@@ -159,8 +197,9 @@ cmp_info(const void *a, const void *b)
 static void
 status_items(struct imap_store *st, struct imap_cmd *cmd)
 {
-	imap_cmd_printf(cmd, "(MESSAGES UIDNEXT UIDVALIDITY UNSEEN%s)",
-			st->condstore ? " HIGHESTMODSEQ" : "");
+	imap_cmd_printf(cmd, "(MESSAGES UIDNEXT UIDVALIDITY UNSEEN%s%s)",
+			st->condstore ? " HIGHESTMODSEQ" : "",
+			(st->caps & IMAP_CAP_OBJECTID) ? " MAILBOXID" : "");
 }
 
 /* LIST "" "*", with RETURN (SPECIAL-USE STATUS (...)) where the server

@@ -102,6 +102,15 @@ int imap_store_fail(struct imap_store *st, struct mf_err *err);
 void imap_parse_flags(const struct imap_arg *list, size_t n, unsigned *flags_r,
 		      char **keywords_r);
 
+/* RFC 8474 "(objectid)" (v, a list) into out; false and out "" when v is
+ * not exactly one valid objectid (imap-list.c has why it is ignored). */
+bool imap_objectid_get(const struct imap_arg *v,
+		       char out[MF_MAILBOXID_MAX + 1]);
+/* A STATUS response's item list (name value ...) into s; has_status only
+ * with a valid UIDVALIDITY, else all of s is cleared. */
+void imap_status_items_parse(struct mf_box_status *s, const struct imap_arg *l,
+			     size_t n);
+
 /* Expand a sequence set into uids (appending), at most max in total.
  * false on a syntax error or when more than max. */
 bool imap_seqset_collect(const char *s, size_t len, uint32_t **v, size_t *n,

@@ -494,6 +494,8 @@ session_caps(struct imap_store *st)
 		caps &= ~IMAP_CAP_MOVE;
 	if (cfg->no_list_status)
 		caps &= ~IMAP_CAP_LIST_STATUS;
+	if (cfg->no_objectid)
+		caps &= ~IMAP_CAP_OBJECTID;
 	return caps;
 }
 
@@ -773,6 +775,18 @@ select_untagged(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
 		    resp->ncode > 1 &&
 		    imap_arg_get_u63(&code[1], &sc->status.highestmodseq))
 			return true;
+		/* RFC 8474 4.2; a malformed id leaves "" (unknown), and
+		 * without OBJECTID (not offered, or disabled) none is
+		 * taken: capabilities are stated, never guessed */
+		if (imap_arg_is_atom(&code[0], "MAILBOXID")) {
+			if (!(sc->st->caps & IMAP_CAP_OBJECTID))
+				return true;
+			if (resp->ncode < 2 ||
+			    !imap_objectid_get(&code[1], sc->status.mailboxid))
+				mf_debug(MF_LOGC_IMAP,
+					 "SELECT: bad MAILBOXID ignored");
+			return true;
+		}
 		if (imap_arg_is_atom(&code[0], "NOMODSEQ")) {
 			sc->nomodseq = true;
 			return true;

@@ -62,7 +62,8 @@ static const char full_yaml[] =
 	"    command_timeout: 300\n"
 	"    password_command_timeout: 20\n"
 	"    compress: no\n"
-	"    disable: [condstore, qresync, uidplus, move, list_status]\n"
+	"    disable: [condstore, qresync, uidplus, move, list_status, "
+	"objectid]\n"
 	"stores:\n"
 	"  laptop:\n"
 	"    maildir: ${MF_TEST_DIR}/work\n"
@@ -119,7 +120,7 @@ test_full(void **state)
 	assert_false(a->imap.compress);
 	assert_true(a->imap.no_condstore && a->imap.no_qresync &&
 		    a->imap.no_uidplus && a->imap.no_move &&
-		    a->imap.no_list_status);
+		    a->imap.no_list_status && a->imap.no_objectid);
 	assert_null(a->imap.get_secret);
 
 	assert_non_null(md);

@@ -1079,7 +1079,7 @@ test_refused(void **state)
 	} rows[] = {
 		{ "newer schema", make_newer,
 		  ": state database schema version 99 is newer than this "
-		  "mailferry supports (2); upgrade mailferry",
+		  "mailferry supports (3); upgrade mailferry",
 		  false },
 		{ "foreign application_id", make_foreign,
 		  ": not a mailferry state database (application_id "
@@ -1180,6 +1180,8 @@ test_migrate_v1(void **state)
 	commit_ok(db);
 	state_close(&db);
 	raw_sql(fx->path, "ALTER TABLE msgs DROP COLUMN placeholder; "
+			  "ALTER TABLE boxes DROP COLUMN far_mailboxid; "
+			  "ALTER TABLE boxes DROP COLUMN near_mailboxid; "
 			  "PRAGMA user_version = 1");
 	assert_int_equal(raw_int(fx->path,
 				 "SELECT count(*) FROM "
@@ -1194,7 +1196,8 @@ test_migrate_v1(void **state)
 
 	/* read-write migrates, keeping the rows, none a placeholder */
 	db = open_ok(fx->path, false);
-	assert_int_equal(raw_int(fx->path, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(fx->path, "PRAGMA user_version"),
+			 STATE_SCHEMA_VERSION);
 	assert_int_equal(state_msgs_load(db, box, &list, &err), 0);
 	assert_int_equal(list->n, 1);
 	assert_int_equal(list->v[0].far_uid, 5);
@@ -1211,13 +1214,63 @@ test_migrate_v1(void **state)
 	assert_int_equal(count, 1);
 	state_close(&db);
 
-	/* and it stays v2 with the mark kept */
+	/* and it stays migrated with the mark kept */
 	db = open_ok(fx->path, true);
 	assert_int_equal(state_msgs_load(db, box, &list, &err), 0);
 	assert_true(list->v[0].placeholder);
 	state_msg_list_free(&list);
 	state_close(&db);
 	assert_int_equal(raw_int(fx->path, "SELECT placeholder FROM msgs"), 1);
+}
+
+/* A v2 file (no MAILBOXID columns) opens read-write, gets them with ""
+ * for every row, and keeps what is recorded afterwards; a malformed
+ * value in the file loads as unknown. */
+static void
+test_migrate_v2_mailboxid(void **state)
+{
+	struct fixture *fx = *state;
+	struct state_db *db = open_ok(fx->path, false);
+	struct state_box_list *boxes = NULL;
+	struct mf_err err = { 0 };
+	int64_t box;
+
+	begin_ok(db);
+	box = add_box(db, "A", "a");
+	commit_ok(db);
+	state_close(&db);
+	raw_sql(fx->path, "ALTER TABLE boxes DROP COLUMN far_mailboxid; "
+			  "ALTER TABLE boxes DROP COLUMN near_mailboxid; "
+			  "PRAGMA user_version = 2");
+
+	db = open_ok(fx->path, false);
+	assert_int_equal(raw_int(fx->path, "PRAGMA user_version"),
+			 STATE_SCHEMA_VERSION);
+	assert_int_equal(state_box_list(db, &boxes, &err), 0);
+	assert_int_equal(boxes->n, 1);
+	assert_int_equal(boxes->v[0].id, box);
+	assert_string_equal(boxes->v[0].far.mailboxid, "");
+	assert_string_equal(boxes->v[0].near.mailboxid, "");
+	strcpy(boxes->v[0].far.mailboxid, "F2212ea87-6097_x");
+	begin_ok(db);
+	assert_int_equal(state_box_update(db, &boxes->v[0], &err), 0);
+	commit_ok(db);
+	state_box_list_free(&boxes);
+	state_close(&db);
+
+	db = open_ok(fx->path, true);
+	assert_int_equal(state_box_list(db, &boxes, &err), 0);
+	assert_string_equal(boxes->v[0].far.mailboxid, "F2212ea87-6097_x");
+	assert_string_equal(boxes->v[0].near.mailboxid, "");
+	state_box_list_free(&boxes);
+	state_close(&db);
+
+	raw_sql(fx->path, "UPDATE boxes SET far_mailboxid = 'a b'");
+	db = open_ok(fx->path, true);
+	assert_int_equal(state_box_list(db, &boxes, &err), 0);
+	assert_string_equal(boxes->v[0].far.mailboxid, "");
+	state_box_list_free(&boxes);
+	state_close(&db);
 }
 
 static void
@@ -1325,6 +1378,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v2_mailboxid,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_file, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bulk, setup, teardown),
