@@ -7,8 +7,9 @@
 #
 # Skipped when valgrind is missing, and in the sanitizer build (ASan and
 # valgrind cannot watch the same process).  The tests picked are the ones
-# that reach the most code per second under valgrind: a full sync in both
-# directions, hostile servers, keywords, renames.
+# that reach the most code per second under valgrind (a full sync in both
+# directions, hostile servers, fetching around a broken header), about
+# 30 s in all; others by hand: MAILFERRY=<this wrapper> bash TEST.sh.
 : "${MAILFERRY:?set by meson}" "${MF_SOURCE_ROOT:?set by meson}"
 
 command -v valgrind >/dev/null 2>&1 || {
@@ -31,7 +32,7 @@ WRAP
 chmod +x "$T/mailferry"
 
 n=0 fails=0
-for t in sync-basic.sh hostile-sync.sh sync-keywords.sh sync-rename.sh; do
+for t in sync-basic.sh hostile-sync.sh hostile-headers.sh; do
 	[ -f "$MF_SOURCE_ROOT/tests/integ/$t" ] || continue
 	n=$((n + 1))
 	before=$(find "$T" -name 'vg.*' | wc -l)
