@@ -23,6 +23,8 @@
 # the plain build and every MF_SAN_CRASH_STRIDE-th (default 5) under the
 # sanitizers, which look for memory errors, not for ordering: the plain
 # run is the proof of crash safety, the sanitizer run a sample of it.
+# (sync-move-conflict.sh and sync-move-imap.sh take every step in both:
+# they check that some stops fell inside a half-done move.)
 # Environment: CI=true (adds -Dwerror=true), FUZZ_SECONDS (default 60),
 #          MF_RUN_BUILD (build root, default build/), MESON_TEST_ARGS
 #          (extra arguments for meson test, e.g. "--suite unit" or a name).

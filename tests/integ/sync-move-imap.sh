@@ -173,7 +173,7 @@ MAILFERRY_TEST_STEP_LOG=$T/steps mf -q sync >/dev/null 2>&1
 steps=$(wc -l <"$T/steps")
 check "the run moves ($(tr '\n' ',' <"$T/steps"))" grep -q move "$T/steps"
 bad=0 settled=0
-for ((N = 1; N <= steps; N += ${MF_CRASH_STRIDE:-1})); do
+for ((N = 1; N <= steps; N++)); do
 	restore D
 	MAILFERRY_TEST_STOP_AFTER=$N mf -q sync >/dev/null 2>&1
 	if [ $? -ne 99 ]; then
