@@ -139,19 +139,29 @@ outcome_name(enum sync_box_outcome outcome)
 	return "?";
 }
 
-/* "c: renamed Archive -> Archive-2025 (on far)": the names of the side
- * it was found on */
+/*
+ * "c: renamed Archive -> Archive-2025 (on far)": the names of the side
+ * it was found on.  A folder that kept its special-use role there leaves
+ * the other side's folder of that role under its name (sync/rename.h):
+ * "(on far; Sent Items stays on near)".
+ */
 static void
 print_rename(const struct out_ctx *ctx, const struct sync_box_report *r)
 {
-	char from[1024], to[1024];
-	const char *a = r->renamed_on_far ? r->far_name : r->near_name;
-	const char *b = r->renamed_on_far ? r->new_far_name : r->new_near_name;
+	char from[1024], to[1024], other[1024];
+	bool on_far = r->renamed_on_far;
+	const char *a = on_far ? r->far_name : r->near_name;
+	const char *b = on_far ? r->new_far_name : r->new_near_name;
+	const char *was = on_far ? r->near_name : r->far_name;
+	const char *now = on_far ? r->new_near_name : r->new_far_name;
 
-	printf("%s: %s %s -> %s (on %s)\n", ctx->channel,
-	       outcome_name(r->outcome), cmd_shown(from, sizeof(from), a),
-	       cmd_shown(to, sizeof(to), b),
-	       r->renamed_on_far ? "far" : "near");
+	printf("%s: %s %s -> %s (on %s", ctx->channel, outcome_name(r->outcome),
+	       cmd_shown(from, sizeof(from), a), cmd_shown(to, sizeof(to), b),
+	       on_far ? "far" : "near");
+	if (was != NULL && now != NULL && strcmp(was, now) == 0)
+		printf("; %s stays on %s", cmd_shown(other, sizeof(other), was),
+		       on_far ? "near" : "far");
+	printf(")\n");
 }
 
 static void

@@ -598,6 +598,8 @@ pass_state(struct planner *p)
 		pair = pair_add(p, action);
 		pair->far = fi;
 		pair->near = ni;
+		pair->far_role = fi != NULL ? f->role : MF_ROLE_NONE;
+		pair->near_role = ni != NULL ? n->role : MF_ROLE_NONE;
 		pair->far_name = fi != NULL ? fi->name : r->st->far_name;
 		pair->near_name = ni != NULL ? ni->name : r->st->near_name;
 		pair->state = r->st;
@@ -622,6 +624,8 @@ pass_names(struct planner *p)
 		pair = pair_add(p, BOX_SYNC);
 		pair->far = f->info;
 		pair->near = n->info;
+		pair->far_role = f->role;
+		pair->near_role = n->role;
 		pair->far_name = f->info->name;
 		pair->near_name = n->info->name;
 	}
@@ -672,6 +676,8 @@ pass_roles(struct planner *p)
 		pair = pair_add(p, BOX_SYNC);
 		pair->far = f->info;
 		pair->near = n->info;
+		pair->far_role = f->role;
+		pair->near_role = n->role;
 		pair->far_name = f->info->name;
 		pair->near_name = n->info->name;
 		pair->role_mapped = true;
@@ -711,9 +717,11 @@ pass_leftovers(struct planner *p, bool far_side)
 		if (far_side) {
 			pair->far = e->info;
 			pair->far_name = e->info->name;
+			pair->far_role = e->role;
 		} else {
 			pair->near = e->info;
 			pair->near_name = e->info->name;
+			pair->near_role = e->role;
 		}
 	}
 }

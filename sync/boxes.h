@@ -72,6 +72,14 @@ struct box_pair {
 	const struct state_box *state;	      /* NULL when never synced */
 	bool role_mapped; /* paired by special-use role, not by name */
 	/*
+	 * The mapped role (pass 3's: sent, drafts, trash, junk, archive) of
+	 * each side's folder, when it is listed; MF_ROLE_NONE otherwise.  The
+	 * rename pass reads them: a folder renamed on one side that keeps
+	 * its role there leaves the other side's folder of that role as it
+	 * is (rename.h).
+	 */
+	enum mf_role far_role, near_role;
+	/*
 	 * BOX_SKIP_NEW_*: the name is taken on the other side (by a
 	 * \Noselect folder, or by a folder paired with another one), so it
 	 * could not be created even if the policy allowed it.

@@ -59,9 +59,10 @@ is_gone_on(const struct box_plan *plan, size_t i, const bool *reset, bool far)
 {
 	const struct box_pair *p = &plan->v[i];
 
-	if (!rename_gone_on(plan->v, i, reset, far) || p->role_mapped ||
-	    p->far_name == NULL || p->near_name == NULL ||
-	    strcmp(p->far_name, p->near_name) != 0)
+	/* names that differ (paired by role): rename_decide() takes only
+	 * a rename that keeps the role */
+	if (!rename_gone_on(plan->v, i, reset, far) || p->far_name == NULL ||
+	    p->near_name == NULL)
 		return false;
 	return !rename_is_inbox(p) || (far && reset[2 * i]);
 }

@@ -66,6 +66,26 @@ sole_link(const struct rename_link *links, size_t nlinks, size_t gone, bool far)
 	return l;
 }
 
+/*
+ * Renamed on side far into cand, which kept the role that g's folder on
+ * the other side has: that one keeps its name (rename.h).
+ */
+static bool
+keeps_role(const struct box_pair *g, const struct box_pair *c, bool far)
+{
+	enum mf_role other = far ? g->near_role : g->far_role;
+
+	return other != MF_ROLE_NONE &&
+	       (far ? c->far_role : c->near_role) == other;
+}
+
+static bool
+names_differ(const struct box_pair *p)
+{
+	return p->far_name == NULL || p->near_name == NULL ||
+	       strcmp(p->far_name, p->near_name) != 0;
+}
+
 /* The job for pair g, if the links prove one (rename.h). */
 static bool
 decide_one(const struct box_pair *pairs, size_t g, const bool *reset,
@@ -87,7 +107,9 @@ decide_one(const struct box_pair *pairs, size_t g, const bool *reset,
 			return false;
 		j->kind = RENAME_FAR;
 		j->cand = lf->cand;
-		return true;
+		j->keep = !rename_is_inbox(&pairs[g]) &&
+			  keeps_role(&pairs[g], &pairs[j->cand], true);
+		return j->keep || !names_differ(&pairs[g]);
 	}
 	if (gn && !gf) {
 		if (ln == NULL || pairs[ln->cand].action != BOX_CREATE_FAR ||
@@ -95,9 +117,11 @@ decide_one(const struct box_pair *pairs, size_t g, const bool *reset,
 			return false;
 		j->kind = RENAME_NEAR;
 		j->cand = ln->cand;
-		return true;
+		j->keep = keeps_role(&pairs[g], &pairs[j->cand], false);
+		return j->keep || !names_differ(&pairs[g]);
 	}
-	if (!gf || lf == NULL || ln == NULL || rename_is_inbox(&pairs[g]))
+	if (!gf || lf == NULL || ln == NULL || rename_is_inbox(&pairs[g]) ||
+	    names_differ(&pairs[g]))
 		return false;
 	j->cand = lf->cand;
 	if (lf->cand == ln->cand) {

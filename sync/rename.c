@@ -136,7 +136,7 @@ mirror(struct doer *d, const struct rename_job *j, struct mf_err *err)
 	const char *from, *to = name_on(c, far), *now;
 	struct mf_err e = { 0 };
 
-	if (j->kind == RENAME_RECORD)
+	if (j->kind == RENAME_RECORD || j->keep)
 		return 1;
 	if (rename_is_inbox(g))
 		return inbox_out(d, j, err);
@@ -191,8 +191,13 @@ record(struct doer *d, const struct rename_job *j, struct mf_err *err)
 	g->near_name = mf_arena_strdup(d->plan->arena, g->near_name);
 	free(row->far_name);
 	free(row->near_name);
-	row->far_name = xstrdup(c->far_name);
-	row->near_name = xstrdup(c->near_name);
+	/* keep: the other side's name stays (g's, now copied) */
+	row->far_name = xstrdup(j->keep && j->kind == RENAME_NEAR ?
+					g->far_name :
+					c->far_name);
+	row->near_name = xstrdup(j->keep && j->kind == RENAME_FAR ?
+					 g->near_name :
+					 c->near_name);
 	if (state_begin(d->o->db, err) < 0)
 		return -1;
 	if (state_box_update(d->o->db, row, err) < 0) {
@@ -265,6 +270,27 @@ looked_at(struct doer *d, struct mf_store *st, const char *name)
 	return info;
 }
 
+/*
+ * A rename that kept its role (rename.h): the new pair takes the other
+ * side's folder of that role from g, under its name, as the row does.
+ * After it, replan() goes on as after a rename whose mirror is done.
+ */
+static void
+keep_other(struct doer *d, const struct rename_job *j)
+{
+	struct box_pair *g = &d->plan->v[j->gone];
+	struct box_pair *c = &d->plan->v[j->cand];
+
+	if (j->kind == RENAME_FAR) {
+		c->near_name = g->near_name;
+		c->near_role = g->near_role;
+	} else {
+		c->far_name = g->far_name;
+		c->far_role = g->far_role;
+	}
+	c->role_mapped = strcmp(c->far_name, c->near_name) != 0;
+}
+
 /* The plan after job j: the new pair syncs with the state, the old one
  * only reports. */
 static void
@@ -275,6 +301,8 @@ replan(struct doer *d, const struct rename_job *j)
 	const struct mf_box_info *mirror_info = NULL;
 	struct mf_store *mst;
 
+	if (j->keep)
+		keep_other(d, j);
 	g->renamed_far = c->far_name;
 	g->renamed_near = c->near_name;
 	g->renamed_on_far = j->kind != RENAME_NEAR;
@@ -288,7 +316,9 @@ replan(struct doer *d, const struct rename_job *j)
 	/* A maildir directory renamed keeps cur/ and new/ and so its
 	 * listed token; an IMAP folder is looked at under its new name. */
 	mst = j->kind == RENAME_NEAR ? d->o->far : d->o->near;
-	if (mst->caps & MF_CAP_DIR_TOKEN)
+	if (j->keep)
+		mirror_info = j->kind == RENAME_NEAR ? g->far : g->near;
+	else if (mst->caps & MF_CAP_DIR_TOKEN)
 		mirror_info = j->kind == RENAME_FAR_WINS ?
 				      d->plan->v[j->fold].near :
 				      (j->kind == RENAME_NEAR ? g->far :

@@ -66,9 +66,22 @@
  * Dovecot gives INBOX's UIDVALIDITY and UIDs while INBOX is made anew;
  * the local files of INBOX's rows are moved there (a maildir near side
  * only), INBOX's row follows them, and INBOX starts again without state.
- * A rename found on the near side never touches INBOX.  Not for folders
- * paired by special-use role rather than by name, nor for a swap (no
- * folder is new).
+ * A rename found on the near side never touches INBOX.  Not for a swap
+ * (no folder is new).
+ *
+ * Special-use roles (boxes.c pass 3: sent, drafts, trash, junk,
+ * archive).  A folder renamed on side S that keeps its role there (the
+ * server still marks it \Sent; a local "Sent Items" renamed "Sent") and
+ * whose folder on the other side has that role too: the other side's
+ * folder keeps its name, which its mail reader or server is set up
+ * with, and only the row's name on S follows (RENAME_FAR or RENAME_NEAR
+ * with keep).  Nothing is renamed, so a crash at any point leaves the
+ * same evidence.  Such a pair may have two different names (paired by
+ * role: "Sent Items" with "Sent"); when a folder of such a pair is
+ * renamed and its role goes (a local "Sent Items" renamed "Sent-2024"),
+ * the other side's folder of that role is not renamed either: its
+ * messages follow by the move pass, and it stays where the server wants
+ * it.
  *
  * Parents and children.  A rename takes the children with it, on both
  * stores (store.h, rename_box()), and each child is a rename of its own
@@ -112,6 +125,9 @@ struct rename_job {
 	enum rename_kind kind;
 	size_t gone, cand; /* cand: the pair that carries the state on */
 	size_t fold;	   /* RENAME_FAR_WINS: the near-only new pair */
+	/* RENAME_FAR, RENAME_NEAR: the renamed folder kept its role, which
+	 * the other side's folder has too; that one keeps its name */
+	bool keep;
 };
 
 /*

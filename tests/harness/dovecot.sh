@@ -3,7 +3,8 @@
 #
 # As a command:
 #   dovecot.sh start DIR [--caps "IMAP4rev1 ..."] [--user NAME] [--pass PW]
-#                        [--special-use] [--set "key = value"]...
+#                        [--special-use] [--role BOX=ROLE]...
+#                        [--set "key = value"]...
 #                        [--watch PID | --no-watch]
 #   dovecot.sh stop DIR              stop, wait until every process is gone
 #   dovecot.sh restart DIR           same config, ports and mail
@@ -520,6 +521,11 @@ EOF
 					"$box" "$box"
 			done
 		fi
+		# --role BOX=ROLE: one more (a role that follows a rename)
+		for box in "${ROLES[@]}"; do
+			printf '  mailbox "%s" {\n    special_use = \\%s\n  }\n' \
+				"${box%=*}" "${box##*=}"
+		done
 		cat <<EOF
 }
 mail_max_userip_connections = 100
@@ -742,6 +748,7 @@ cmd_start()
 	local -a EXTRA=()
 	local CAPS= user= pass= watch=$PPID nowatch=0 attempt rc=0 ports
 	local SPECIAL_USE=0 AUTOREMOVE=0
+	local -a ROLES=()
 
 	DIR=$(abspath "${1:?usage: start DIR [options]}")
 	shift
@@ -752,6 +759,7 @@ cmd_start()
 		--pass) pass=${2?}; shift ;;
 		--set) EXTRA+=("${2?}"); shift ;;
 		--special-use) SPECIAL_USE=1 ;;
+		--role) ROLES+=("${2?}"); shift ;;
 		--autoremove) AUTOREMOVE=1 ;;
 		--watch) watch=${2?}; shift ;;
 		--no-watch) nowatch=1 ;;

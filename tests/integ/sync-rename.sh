@@ -67,59 +67,6 @@ not_ok() {
 	echo "not ok $n - $1"
 }
 
-# no_body_fetch TRACE: no FETCH of whole messages (headers are fine)
-no_body_fetch() {
-	! grep -E '^C: [^ ]+ UID FETCH .*(BODY(\.PEEK)?\[\]|RFC822[ )])' "$1" \
-		>/dev/null
-}
-# appends TRACE: the number of APPENDs sent
-appends() {
-	trace_commands "$1" | grep -c '^APPEND$'
-}
-# srv_boxes: the server's folder names, sorted
-srv_boxes() {
-	mf_harness doveadm mailbox list 2>/dev/null | LC_ALL=C sort
-}
-srv_has() {
-	srv_boxes | grep -qxF "$1"
-}
-# loc_has BOX: the fs-layout local folder BOX is there (a maildir)
-loc_has() {
-	[ -d "$LOCAL/$1/cur" ]
-}
-# ids DIR: the Message-IDs of the messages of the maildir DIR, sorted
-ids() {
-	cat "$1"/cur/* "$1"/new/* 2>/dev/null |
-		sed -n 's/\r$//; s/^Message-ID: //p' | LC_ALL=C sort
-}
-# want_ids FROM TO TAG: the Message-IDs gen_msgs gave, sorted
-want_ids() {
-	local i
-	for ((i = $1; i <= $2; i++)); do echo "<m$i.$3@test>"; done |
-		LC_ALL=C sort
-}
-# has_ids NAME DIR FROM TO TAG: DIR holds exactly those messages, once each
-has_ids() {
-	local got
-	got=$(ids "$2")
-	if [ "$got" = "$(want_ids "$3" "$4" "$5")" ]; then ok "$1"; else
-		not_ok "$1"
-		diff <(want_ids "$3" "$4" "$5") <(echo "$got") | head -6 |
-			sed 's/^/#   /'
-	fi
-}
-# once_in NAME ROOT FROM TO TAG BOX...: the messages FROM..TO are in the
-# folders BOX... of ROOT together, each exactly once
-once_in() {
-	local name=$1 root=$2 from=$3 to=$4 tag=$5 got b
-	shift 5
-	got=$(for b in "$@"; do ids "$root/$b"; done | LC_ALL=C sort)
-	if [ "$got" = "$(want_ids "$from" "$to" "$tag")" ]; then ok "$name"; else
-		not_ok "$name"
-		diff <(want_ids "$from" "$to" "$tag") <(echo "$got") | head -6 |
-			sed 's/^/#   /'
-	fi
-}
 # names DIR: the message file names of DIR, without the flags, sorted
 names() {
 	(cd "$1" && ls cur new 2>/dev/null) | grep -v ':$' | grep . |

@@ -12,6 +12,11 @@
  * side) or "G-Cn".  The renames wanted are "kind:G-C" with kind f
  * (RENAME_FAR), n (RENAME_NEAR), r (RENAME_RECORD) or w (RENAME_FAR_WINS,
  * then "w:G-C/FOLD"), separated by spaces; "" for none.
+ *
+ * Special-use roles: a pair may end in ":FN", the mapped role of its far
+ * and its near folder (s sent, d drafts, - none), and then in "!" when
+ * its two names differ (paired by role).  A rename that keeps the role
+ * (RENAME_FAR or _NEAR with keep) is shown with a "k" after the kind.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -104,13 +109,55 @@ static const struct rename_case cases[] = {
 	  { "B", "cn", "cf", "cf" },
 	  "0-1f 0-2n 0-3n",
 	  "" },
+	{ "the server's Sent renamed, still \\Sent: Sent Items stays",
+	  { "F:-s!", "cn:s-" },
+	  "0-1f",
+	  "fk:0-1" },
+	{ "paired by role, the role gone with the rename: moves",
+	  { "F:-s!", "cn:--" },
+	  "0-1f",
+	  "" },
+	{ "one name on both sides, the role kept: the other side stays",
+	  { "F:-s", "cn:s-" },
+	  "0-1f",
+	  "fk:0-1" },
+	{ "one name on both sides, the role gone: an ordinary rename",
+	  { "F:-s", "cn:--" },
+	  "0-1f",
+	  "f:0-1" },
+	{ "renamed into another role: an ordinary rename",
+	  { "F:-s", "cn:d-" },
+	  "0-1f",
+	  "f:0-1" },
+	{ "a local Trash renamed Deleted Items: the server's stays",
+	  { "N:s-!", "cf:-s" },
+	  "0-1n",
+	  "nk:0-1" },
+	{ "paired by role, renamed on both sides: moves",
+	  { "B:ss!", "cn:s-", "cf:-s" },
+	  "0-1f 0-2n",
+	  "" },
 };
 
 static const struct mf_box_info listed = { .name = "x" };
 
-static void
-parse_pair(const char *s, struct box_pair *p, struct state_box *sb)
+static enum mf_role
+role_of(char c)
 {
+	return c == 's' ? MF_ROLE_SENT :
+	       c == 'd' ? MF_ROLE_DRAFTS :
+			  MF_ROLE_NONE;
+}
+
+static void
+parse_pair(const char *token, struct box_pair *p, struct state_box *sb)
+{
+	char s[8];
+	const char *colon = strchr(token, ':');
+	size_t len = colon != NULL ? (size_t)(colon - token) : strlen(token);
+
+	memcpy(s, token, len);
+	s[len] = '\0';
 	memset(p, 0, sizeof(*p));
 	if (strcmp(s, "F") == 0)
 		p->action = BOX_VANISHED_FAR;
@@ -134,6 +181,12 @@ parse_pair(const char *s, struct box_pair *p, struct state_box *sb)
 	    strcmp(s, "cn") != 0 && strcmp(s, "RN") != 0)
 		p->near = &listed;
 	p->far_name = p->near_name = s[0] == 'I' ? "INBOX" : "x";
+	if (colon != NULL) {
+		p->far_role = role_of(colon[1]);
+		p->near_role = role_of(colon[2]);
+		if (colon[3] == '!')
+			p->near_name = "y";
+	}
 }
 
 static size_t
@@ -162,8 +215,9 @@ show(const struct rename_job *jobs, size_t n, char *buf, size_t size)
 
 	buf[0] = '\0';
 	for (i = 0; i < n; i++) {
-		len += snprintf(buf + len, size - len, "%s%c:%zu-%zu",
-				i ? " " : "", kind[jobs[i].kind], jobs[i].gone,
+		len += snprintf(buf + len, size - len, "%s%c%s:%zu-%zu",
+				i ? " " : "", kind[jobs[i].kind],
+				jobs[i].keep ? "k" : "", jobs[i].gone,
 				jobs[i].cand);
 		if (jobs[i].kind == RENAME_FAR_WINS)
 			len += snprintf(buf + len, size - len, "/%zu",
