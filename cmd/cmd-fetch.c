@@ -150,6 +150,7 @@ int
 cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct target *targets = NULL;
@@ -158,10 +159,13 @@ cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv)
 	int c, code = MF_EXIT_OK;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		fprintf(stderr, "usage: mailferry fetch "
-				"[CHANNEL[:FOLDER]...]\n");
-		return MF_EXIT_USAGE;
+	while ((c = getopt_long(argc, argv, "n", longopts, NULL)) != -1) {
+		if (c != 'n') {
+			fprintf(stderr, "usage: mailferry fetch [-n] "
+					"[CHANNEL[:FOLDER]...]\n");
+			return MF_EXIT_USAGE;
+		}
+		ctx->dry_run = true;
 	}
 	if (targets_parse(ctx->cfg, argc - optind, argv + optind, &targets, &n,
 			  &err) < 0)

@@ -61,7 +61,7 @@ print_planned(const struct out_ctx *ctx, const char *names,
 	      const struct sync_box_report *r)
 {
 	printf("%s: %s: would pull %zu, push %zu, flags %zu/%zu, "
-	       "delete %zu/%zu, pair %zu",
+	       "delete %zu/%zu, match %zu",
 	       ctx->channel, names, r->planned.pull, r->planned.push,
 	       r->planned.flags_far, r->planned.flags_near, r->planned.del_far,
 	       r->planned.del_near, r->planned.paired);

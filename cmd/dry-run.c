@@ -63,6 +63,6 @@ dry_run_line(const struct sync_action *a, char *buf, size_t len)
 	}
 	msg_id(&a->seen_id, sid, sizeof(sid));
 	msg_id(&a->mirror_id, mid, sizeof(mid));
-	snprintf(buf, len, "%s -> %s: %s %s moved: move %s %s", a->box, a->to,
-		 far ? "far" : "near", sid, far ? "near" : "far", mid);
+	snprintf(buf, len, "%s -> %s: %s %s moved: would move %s %s", a->box,
+		 a->to, far ? "far" : "near", sid, far ? "near" : "far", mid);
 }

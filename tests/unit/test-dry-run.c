@@ -95,8 +95,8 @@ test_move(void **state)
 				 .mirror_id = { 0, "k2" } };
 
 	(void)state;
-	check(&a, "INBOX -> Archive: near k1 moved: move far UID 42");
-	check(&b, "INBOX -> Archive: far UID 5 moved: move near k2");
+	check(&a, "INBOX -> Archive: near k1 moved: would move far UID 42");
+	check(&b, "INBOX -> Archive: far UID 5 moved: would move near k2");
 }
 
 int
