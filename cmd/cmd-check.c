@@ -257,6 +257,10 @@ check_names(const struct mf_config *cfg, int argc, char **argv)
 		for (k = 0; k < cfg->nchannels; k++)
 			fprintf(stderr, " %s", cfg->channels[k].name);
 		fputs(cfg->nchannels == 0 ? " none)\n" : ")\n", stderr);
+		if (config_suggest(cfg, argv[i], CONFIG_NAME_CHANNEL) != NULL)
+			fprintf(stderr, "mailferry: did you mean '%s'?\n",
+				config_suggest(cfg, argv[i],
+					       CONFIG_NAME_CHANNEL));
 		bad = 1;
 	}
 	return bad ? -1 : 0;

@@ -252,6 +252,10 @@ cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 		for (k = 0; k < cfg->nchannels; k++)
 			fprintf(stderr, " %s", cfg->channels[k].name);
 		fputs(cfg->nchannels == 0 ? " none)\n" : ")\n", stderr);
+		if (config_suggest(cfg, argv[i], CONFIG_NAME_CHANNEL) != NULL)
+			fprintf(stderr, "mailferry: did you mean '%s'?\n",
+				config_suggest(cfg, argv[i],
+					       CONFIG_NAME_CHANNEL));
 		ret = MF_EXIT_USAGE;
 	}
 	if (ret != MF_EXIT_OK)

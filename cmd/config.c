@@ -569,3 +569,25 @@ config_find_maildir(const struct mf_config *cfg, const char *name)
 			return &cfg->maildirs[i];
 	return NULL;
 }
+
+const char *
+config_suggest(const struct mf_config *cfg, const char *word, unsigned kinds)
+{
+	size_t n = cfg->nchannels + cfg->naccounts + cfg->nmaildirs, k = 0, i;
+	const char **names = xcalloc(n + 1, sizeof(*names));
+	const char *hint;
+
+	if (kinds & CONFIG_NAME_CHANNEL)
+		for (i = 0; i < cfg->nchannels; i++)
+			names[k++] = cfg->channels[i].name;
+	if (kinds & CONFIG_NAME_ACCOUNT)
+		for (i = 0; i < cfg->naccounts; i++)
+			names[k++] = cfg->accounts[i].name;
+	if (kinds & CONFIG_NAME_STORE)
+		for (i = 0; i < cfg->nmaildirs; i++)
+			names[k++] = cfg->maildirs[i].name;
+	names[k] = NULL;
+	hint = cy_suggest(word, names);
+	free(names);
+	return hint;
+}
