@@ -67,6 +67,7 @@
 #include "base/arena.h"
 #include "base/log.h"
 #include "base/str.h"
+#include "base/suggest.h"
 #include "base/xalloc.h"
 
 /* One folder of one side, after cleaning. */
@@ -735,6 +736,59 @@ pass_patterns(struct planner *p)
 	plan->n = n;
 }
 
+/* The far or near name closest to a folder named on the command line. */
+static const char *
+suggest_folder(const struct box_plan *plan, const char *word)
+{
+	const char **names = xcalloc(2 * plan->n + 1, sizeof(*names));
+	const char *hint;
+	size_t i, n = 0;
+
+	for (i = 0; i < plan->n; i++) {
+		if (plan->v[i].far_name != NULL)
+			names[n++] = plan->v[i].far_name;
+		if (plan->v[i].near_name != NULL)
+			names[n++] = plan->v[i].near_name;
+	}
+	hint = mf_suggest(word, names, n);
+	free(names);
+	return hint;
+}
+
+/*
+ * A pattern of policy->folders that no listed folder matches on its own
+ * is most likely a typo, or a folder gone from the server: warn, naming
+ * it, before the patterns filter the pairs.  Exclusions ("!Junk") are not
+ * warned about: excluding a folder that is not there harms nothing.
+ */
+static void
+warn_unmatched_patterns(const struct planner *p)
+{
+	const struct box_plan *plan = p->plan;
+	size_t k, i;
+
+	for (k = 0; k < p->policy->nfolders; k++) {
+		const char *pat = p->policy->folders[k];
+		bool hit = false;
+		char buf[256];
+
+		if (pat[0] == '!')
+			continue;
+		for (i = 0; i < plan->n && !hit; i++) {
+			const struct box_pair *pair = &plan->v[i];
+
+			hit = (pair->far_name != NULL &&
+			       boxes_match(&pat, 1, pair->far_name)) ||
+			      (pair->near_name != NULL &&
+			       boxes_match(&pat, 1, pair->near_name));
+		}
+		if (!hit)
+			mf_log(MF_LOG_WARN, MF_LOGC_SYNC,
+			       "folders: pattern '%s' matches no folder",
+			       shown(buf, sizeof(buf), pat));
+	}
+}
+
 static int
 pass_only(struct planner *p, const char *const *only, size_t nonly,
 	  struct mf_err *err)
@@ -761,12 +815,18 @@ pass_only(struct planner *p, const char *const *only, size_t nonly,
 				found = keep[j] = true;
 		}
 		if (!found) {
-			char buf[256];
+			char buf[256], hbuf[256];
+			const char *hint = suggest_folder(plan, only[i]);
 
 			free(keep);
 			return mf_err_set(err, MF_E_USAGE,
-					  "no folder '%s' in channel",
-					  shown(buf, sizeof(buf), only[i]));
+					  "no folder '%s' in channel%s%s%s",
+					  shown(buf, sizeof(buf), only[i]),
+					  hint ? "; did you mean '" : "",
+					  hint ? shown(hbuf, sizeof(hbuf),
+						       hint) :
+						 "",
+					  hint ? "'?" : "");
 		}
 	}
 	for (j = 0; j < plan->n; j++)
@@ -852,6 +912,7 @@ boxes_plan(const struct mf_box_list *far, const struct mf_box_list *near,
 	pass_roles(&p);
 	pass_leftovers(&p, true);
 	pass_leftovers(&p, false);
+	warn_unmatched_patterns(&p);
 	pass_patterns(&p);
 	if (pass_only(&p, only, nonly, err) < 0)
 		goto out;
