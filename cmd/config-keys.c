@@ -67,7 +67,7 @@ const struct config_key config_keys[] = {
 	{ CONFIG_SEC_STORE, "layout", "fs|maildir++", "fs",
 	  "folder names: fs (INBOX/, A/B/) or maildir++ (.A.B)" },
 	{ CONFIG_SEC_STORE, "trash", "folder", "none",
-	  "a message deleted in a folder without expunge goes here" },
+	  "a message removed from this Maildir is moved to this folder" },
 	{ CONFIG_SEC_STORE, "fsync", "bool", "true",
 	  "fsync each message and directory before recording it" },
 
