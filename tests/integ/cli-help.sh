@@ -9,8 +9,9 @@
 #   d. "did you mean" for commands, channels, accounts and folders; a
 #      pattern matching no folder warned about; no "far: far:"
 #   e. fetch -n lists what would be fetched and changes nothing; sync -n
-#      says "match" where the real run says "matched", and a move is a
-#      "would move", not a push and an expunge
+#      says "match" where the real run says "matched", and a move (local
+#      or on the server) is a "would move", not a copy and a deletion;
+#      fetch prints no total for a channel that never synced
 set -u
 . "$(dirname "$0")/lib.sh"
 MF_STORE_OPTS="fsync: false"
@@ -213,4 +214,12 @@ check "-n fetch says the same" cmp -s "$T/f" "$T/f2"
 check "fetch -n changed nothing" test "$before" = "$(sig "$LOCAL")"
 mf fetch >"$T/f" 2>&1
 check "the real fetch fetched it" grep -q "fetched 1 placeholders" "$T/f"
+
+# the summary only for what ran: a channel never synced has no total
+sed "s#^state_dir: .*#state_dir: $T/state-new#" "$CFG" >"$T/new.yaml"
+"$M" -c "$T/new.yaml" fetch >"$T/f" 2>&1
+rc=$?
+check "fetch of a channel never synced: exit 0, says so, no total" \
+	all test $rc -eq 0 -- grep -q "^c: never synced: nothing to fetch$" "$T/f" \
+	-- test "$(grep -c "fetched" "$T/f")" -eq 0
 finish
