@@ -220,6 +220,17 @@ shown(char *buf, size_t size, const char *name)
 
 /* ---- patterns --------------------------------------------------------- */
 
+static bool
+list_matches(const struct mf_box_list *list, const char *pat)
+{
+	size_t i;
+
+	for (i = 0; list != NULL && i < list->n; i++)
+		if (boxes_match(&pat, 1, list->v[i].name))
+			return true;
+	return false;
+}
+
 /*
  * One pattern against one name, by dynamic programming over the name:
  * row[j] says whether the pattern read so far matches name[0..j).  No
@@ -755,40 +766,6 @@ suggest_folder(const struct box_plan *plan, const char *word)
 	return hint;
 }
 
-/*
- * A pattern of policy->folders that no listed folder matches on its own
- * is most likely a typo, or a folder gone from the server: warn, naming
- * it, before the patterns filter the pairs.  Exclusions ("!Junk") are not
- * warned about: excluding a folder that is not there harms nothing.
- */
-static void
-warn_unmatched_patterns(const struct planner *p)
-{
-	const struct box_plan *plan = p->plan;
-	size_t k, i;
-
-	for (k = 0; k < p->policy->nfolders; k++) {
-		const char *pat = p->policy->folders[k];
-		bool hit = false;
-		char buf[256];
-
-		if (pat[0] == '!')
-			continue;
-		for (i = 0; i < plan->n && !hit; i++) {
-			const struct box_pair *pair = &plan->v[i];
-
-			hit = (pair->far_name != NULL &&
-			       boxes_match(&pat, 1, pair->far_name)) ||
-			      (pair->near_name != NULL &&
-			       boxes_match(&pat, 1, pair->near_name));
-		}
-		if (!hit)
-			mf_log(MF_LOG_WARN, MF_LOGC_SYNC,
-			       "folders: pattern '%s' matches no folder",
-			       shown(buf, sizeof(buf), pat));
-	}
-}
-
 static int
 pass_only(struct planner *p, const char *const *only, size_t nonly,
 	  struct mf_err *err)
@@ -912,7 +889,6 @@ boxes_plan(const struct mf_box_list *far, const struct mf_box_list *near,
 	pass_roles(&p);
 	pass_leftovers(&p, true);
 	pass_leftovers(&p, false);
-	warn_unmatched_patterns(&p);
 	pass_patterns(&p);
 	if (pass_only(&p, only, nonly, err) < 0)
 		goto out;
@@ -967,4 +943,26 @@ boxes_action_name(enum box_action action)
 		return "folded";
 	}
 	return "?";
+}
+
+void
+boxes_warn_unmatched(const struct mf_box_list *far,
+		     const struct mf_box_list *near,
+		     const struct sync_policy *policy, const char *channel)
+{
+	size_t k;
+
+	for (k = 0; k < policy->nfolders; k++) {
+		const char *pat = policy->folders[k];
+		char buf[256];
+
+		if (pat[0] == '!' || list_matches(far, pat) ||
+		    list_matches(near, pat))
+			continue;
+		mf_log(MF_LOG_WARN, MF_LOGC_SYNC,
+		       "%s: folders: pattern '%s' matches no folder on "
+		       "either side",
+		       channel != NULL ? channel : "?",
+		       shown(buf, sizeof(buf), pat));
+	}
 }

@@ -143,7 +143,7 @@ cp "$CFG" "$T/base.yaml"
 mf_config 'folders: ["INBOX", "Archive", "Nosuch*", "!Junk"]'
 mf sync >"$T/pat" 2>&1
 check "a pattern matching no folder: a warning naming it" \
-	grep -q "warning: .*pattern 'Nosuch\*' matches no folder" "$T/pat"
+	grep -q "warning: c: folders: pattern 'Nosuch\*' matches no folder" "$T/pat"
 check "patterns that match are not warned about" \
 	test "$(grep -c "matches no folder" "$T/pat")" -eq 1
 check "an exclusion matching nothing is not warned about" \
