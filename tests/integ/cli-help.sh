@@ -123,6 +123,12 @@ mf sync cc >"$T/e" 2>&1
 rc=$?
 check "a mistyped channel: did you mean, exit 2" \
 	all test $rc -eq 2 -- grep -q "no channel 'cc'.*did you mean 'c'?" "$T/e"
+for c in check status; do
+	mf $c cc >"$T/e" 2>&1
+	rc=$?
+	check "$c of a mistyped channel: did you mean, exit 2" \
+		all test $rc -eq 2 -- grep -q "did you mean 'c'?" "$T/e"
+done
 mf list srvv >"$T/e" 2>&1
 check "a mistyped account: did you mean" grep -q "did you mean 'srv'?" "$T/e"
 mf list zzzzzz >"$T/e" 2>&1
