@@ -246,6 +246,7 @@ check_names(const struct mf_config *cfg, int argc, char **argv)
 {
 	int i, bad = 0;
 	size_t k;
+	const char *hint;
 
 	for (i = 0; i < argc; i++) {
 		if (config_find_channel(cfg, argv[i]) != NULL)
@@ -257,6 +258,10 @@ check_names(const struct mf_config *cfg, int argc, char **argv)
 		for (k = 0; k < cfg->nchannels; k++)
 			fprintf(stderr, " %s", cfg->channels[k].name);
 		fputs(cfg->nchannels == 0 ? " none)\n" : ")\n", stderr);
+		hint = config_suggest(cfg, argv[i], CONFIG_NAME_CHANNEL);
+		if (hint != NULL)
+			fprintf(stderr, "mailferry: did you mean '%s'?\n",
+				hint);
 		bad = 1;
 	}
 	return bad ? -1 : 0;

@@ -98,6 +98,7 @@ out:
 	return ret;
 }
 
+/* 0: done (or dry-run listed), 1: the channel never synced, -1: err */
 static int
 fetch_target(struct cmd_ctx *ctx, const struct target *t,
 	     struct fetch_summary *sum, struct mf_err *err)
@@ -114,7 +115,7 @@ fetch_target(struct cmd_ctx *ctx, const struct target *t,
 	if (access(path, F_OK) != 0) {
 		/* never synced: nothing can be a placeholder yet */
 		free(path);
-		return 0;
+		return 1;
 	}
 	if (ctx->dry_run) {
 		ret = fetch_dry(t, path, err);
@@ -150,6 +151,7 @@ int
 cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct target *targets = NULL;
@@ -158,10 +160,13 @@ cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv)
 	int c, code = MF_EXIT_OK;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		fprintf(stderr, "usage: mailferry fetch "
-				"[CHANNEL[:FOLDER]...]\n");
-		return MF_EXIT_USAGE;
+	while ((c = getopt_long(argc, argv, "n", longopts, NULL)) != -1) {
+		if (c != 'n') {
+			fprintf(stderr, "usage: mailferry fetch [-n] "
+					"[CHANNEL[:FOLDER]...]\n");
+			return MF_EXIT_USAGE;
+		}
+		ctx->dry_run = true;
 	}
 	if (targets_parse(ctx->cfg, argc - optind, argv + optind, &targets, &n,
 			  &err) < 0)
@@ -169,9 +174,17 @@ cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		struct fetch_summary sum = { 0 };
 		bool ran = true;
+		int r;
 
 		mf_err_clear(&err);
-		if (fetch_target(ctx, &targets[i], &sum, &err) < 0) {
+		r = fetch_target(ctx, &targets[i], &sum, &err);
+		if (r > 0) {
+			/* a total here would read as a fetch that ran */
+			ran = false;
+			if (ctx->verbosity >= 0)
+				printf("%s: never synced: nothing to fetch\n",
+				       targets[i].ch->name);
+		} else if (r < 0) {
 			int rc = cmd_fail(&err);
 
 			if (code == MF_EXIT_OK || code == MF_EXIT_PARTIAL)

@@ -45,6 +45,7 @@ resolve(const struct mf_config *cfg, const char *name,
 	const struct config_channel *ch = config_find_channel(cfg, name);
 	const struct config_account *acct;
 	const struct config_maildir *md;
+	const char *hint;
 
 	if (ch != NULL) {
 		*side_r = ch->far;
@@ -64,10 +65,14 @@ resolve(const struct mf_config *cfg, const char *name,
 		side_r->account = NULL;
 		return 0;
 	}
+	hint = config_suggest(cfg, name,
+			      CONFIG_NAME_CHANNEL | CONFIG_NAME_ACCOUNT |
+				      CONFIG_NAME_STORE);
 	return mf_err_set(err, MF_E_USAGE,
 			  "list: no channel, account or "
-			  "maildir store named '%s'",
-			  name);
+			  "maildir store named '%s'%s%s%s",
+			  name, hint ? "; did you mean '" : "",
+			  hint ? hint : "", hint ? "'?" : "");
 }
 
 static void

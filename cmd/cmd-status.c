@@ -231,6 +231,7 @@ cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	struct channel_total all = { 0 }, one;
 	size_t i, k, nshown = 0;
 	int c, ret = MF_EXIT_OK;
+	const char *hint;
 
 	optind = 0; /* glibc: restart getopt for the command's argv */
 	while ((c = getopt(argc, argv, "+h")) != -1) {
@@ -252,6 +253,10 @@ cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 		for (k = 0; k < cfg->nchannels; k++)
 			fprintf(stderr, " %s", cfg->channels[k].name);
 		fputs(cfg->nchannels == 0 ? " none)\n" : ")\n", stderr);
+		hint = config_suggest(cfg, argv[i], CONFIG_NAME_CHANNEL);
+		if (hint != NULL)
+			fprintf(stderr, "mailferry: did you mean '%s'?\n",
+				hint);
 		ret = MF_EXIT_USAGE;
 	}
 	if (ret != MF_EXIT_OK)

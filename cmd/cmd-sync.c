@@ -43,6 +43,7 @@ struct out_ctx {
 	const char *channel;
 	int verbosity;
 	size_t *held_back; /* deletions the guard held back, all channels */
+	struct dry_moves *moves; /* -n: the moves planned (dry-run.h) */
 };
 
 /* box_raw_names(), sanitized for the terminal (cmd_shown) */
@@ -60,11 +61,13 @@ static void
 print_planned(const struct out_ctx *ctx, const char *names,
 	      const struct sync_box_report *r)
 {
+	struct plan_stats p = r->planned;
+
+	dry_moves_adjust(ctx->moves, r->far_name, &p);
 	printf("%s: %s: would pull %zu, push %zu, flags %zu/%zu, "
-	       "delete %zu/%zu, pair %zu",
-	       ctx->channel, names, r->planned.pull, r->planned.push,
-	       r->planned.flags_far, r->planned.flags_near, r->planned.del_far,
-	       r->planned.del_near, r->planned.paired);
+	       "delete %zu/%zu, match %zu",
+	       ctx->channel, names, p.pull, p.push, p.flags_far, p.flags_near,
+	       p.del_far, p.del_near, p.paired);
 	if (r->moved > 0)
 		printf(", move %zu here", r->moved);
 	if (r->planned.placeholders > 0)
@@ -235,6 +238,8 @@ print_action(void *vctx, const struct sync_action *a)
 	const struct out_ctx *ctx = vctx;
 	char line[512], shown[2048];
 
+	if (dry_moves_note(ctx->moves, a))
+		return; /* the move's shadow (dry-run.h) */
 	dry_run_line(a, line, sizeof(line));
 	printf("%s: %s\n", ctx->channel, cmd_shown(shown, sizeof(shown), line));
 }
@@ -244,7 +249,7 @@ sync_target(struct cmd_ctx *ctx, const struct target *t, size_t *held_back,
 	    struct sync_summary *sum, struct mf_err *err)
 {
 	const struct config_channel *ch = t->ch;
-	struct out_ctx out = { ch->name, ctx->verbosity, held_back };
+	struct out_ctx out = { ch->name, ctx->verbosity, held_back, NULL };
 	struct mf_store *far = NULL, *near = NULL;
 	struct state_db *db = NULL;
 	struct sync_opts o = { 0 };
@@ -278,11 +283,14 @@ sync_target(struct cmd_ctx *ctx, const struct target *t, size_t *held_back,
 	o.now = (int64_t)time(NULL);
 	o.report = print_report;
 	o.planned = print_action;
+	if (ctx->dry_run)
+		out.moves = dry_moves_new();
 	o.ctx = &out;
 	ret = sync_run(&o, sum, err);
 out:
 	if (ret < 0)
 		mf_err_prefix(err, "%s", ch->name);
+	dry_moves_free(&out.moves);
 	mf_store_destroy(&far);
 	mf_store_destroy(&near);
 	state_close(&db);

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "base/err.h"
 
@@ -56,7 +57,16 @@ struct cmd_desc {
 	unsigned needs;
 	const char *args; /* usage of the arguments */
 	const char *summary;
+	/* `mailferry help NAME` / `NAME --help`: the command's options and
+	 * what they do, one "  -x, --long  what" line each ("" for none) */
+	const char *help;
 };
+
+/* Print the usage and help of one command (help.c). */
+void cmd_print_help(FILE *f, const char *progname, const struct cmd_desc *cmd);
+/* True when argv (the command's, from its name on, up to "--") asks for
+ * --help or -h. */
+bool cmd_wants_help(int argc, char **argv);
 
 /* Map an error class to the exit code above. */
 int cmd_exit_code(enum mf_err_class cls);

@@ -21,30 +21,8 @@
 #include <string.h>
 
 #include "base/arena.h"
+#include "config-keys.h"
 #include "config-yaml.h"
-
-static const char *const account_keys[] = {
-	"host",
-	"port",
-	"tls",
-	"user",
-	"password_command",
-	"password_env",
-	"password",
-	"oauth_token_command",
-	"auth_mechs",
-	"ca_file",
-	"fingerprint",
-	"tunnel",
-	"allow_insecure",
-	"pipeline_depth",
-	"timeout",
-	"command_timeout",
-	"password_command_timeout",
-	"compress",
-	"disable",
-	NULL,
-};
 
 /* In the order of enum imap_tls_mode. */
 static const char *const tls_names[] = {
@@ -377,7 +355,8 @@ cfg_parse_account(struct cy_ctx *c, const yaml_node_t *name,
 {
 	struct imap_store_cfg *imap = &acct->imap;
 
-	if (cy_check_map(c, map, account_keys, "an account") < 0)
+	if (cy_check_map(c, map, config_key_names(CONFIG_SEC_ACCOUNT),
+			 "an account") < 0)
 		return -1;
 	imap->name = acct->name;
 	if (parse_transport(c, name, map, imap) < 0 ||

@@ -12,22 +12,8 @@
 
 #include "base/arena.h"
 #include "base/str.h"
+#include "config-keys.h"
 #include "config-yaml.h"
-
-static const char *const channel_keys[] = {
-	"far",
-	"near",
-	"folders",
-	"sync",
-	"expunge",
-	"create",
-	"remove",
-	"max_size",
-	"max_age",
-	"max_messages",
-	"max_delete_percent",
-	NULL,
-};
 
 /* The index is the SYNC_SIDE_* bit mask. */
 static const char *const side_names[] = {
@@ -262,7 +248,8 @@ int
 cfg_parse_channel(struct cy_ctx *c, const yaml_node_t *name,
 		  const yaml_node_t *map, struct config_channel *ch)
 {
-	if (cy_check_map(c, map, channel_keys, "a channel") < 0 ||
+	if (cy_check_map(c, map, config_key_names(CONFIG_SEC_CHANNEL),
+			 "a channel") < 0 ||
 	    resolve_side(c, name, map, "far", &ch->far) < 0 ||
 	    resolve_side(c, name, map, "near", &ch->near) < 0)
 		return -1;

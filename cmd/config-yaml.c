@@ -17,12 +17,13 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/str.h"
+#include "base/suggest.h"
 
 /* Longest warning list kept; more would only repeat themselves. */
 #define CY_MAX_WARNINGS 100
 /* Longest expanded path (PATH_MAX on Linux). */
 #define CY_MAX_PATH 4096
-/* Longest word the edit distance looks at; keys are far shorter. */
+/* Longest key or variable name looked at; keys are far shorter. */
 #define CY_MAX_WORD 64
 
 yaml_node_t *
@@ -661,54 +662,11 @@ out:
 unsigned
 cy_edit_distance(const char *a, const char *b, unsigned cap)
 {
-	/* three rows of the optimal string alignment matrix */
-	unsigned rows[3][CY_MAX_WORD + 1];
-	unsigned *prev2 = rows[0], *prev = rows[1], *cur = rows[2], *tmp;
-	size_t la = strlen(a), lb = strlen(b), i, j;
-
-	if (la > CY_MAX_WORD || lb > CY_MAX_WORD)
-		return cap + 1;
-	for (j = 0; j <= lb; j++)
-		prev[j] = (unsigned)j;
-	for (i = 1; i <= la; i++) {
-		cur[0] = (unsigned)i;
-		for (j = 1; j <= lb; j++) {
-			unsigned cost = a[i - 1] != b[j - 1];
-			unsigned v = prev[j - 1] + cost;
-
-			if (prev[j] + 1 < v)
-				v = prev[j] + 1;
-			if (cur[j - 1] + 1 < v)
-				v = cur[j - 1] + 1;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
-			    a[i - 2] == b[j - 1] && prev2[j - 2] + 1 < v)
-				v = prev2[j - 2] + 1;
-			cur[j] = v;
-		}
-		tmp = prev2;
-		prev2 = prev;
-		prev = cur;
-		cur = tmp;
-	}
-	return prev[lb] > cap ? cap + 1 : prev[lb];
+	return mf_edit_distance(a, b, cap);
 }
 
 const char *
 cy_suggest(const char *word, const char *const *names)
 {
-	const char *best = NULL;
-	unsigned best_d = 3, d;
-	size_t i, len = strlen(word);
-
-	if (names == NULL)
-		return NULL;
-	for (i = 0; names[i] != NULL; i++) {
-		d = cy_edit_distance(word, names[i], 2);
-		/* "ab" -> "tls" is distance 2 but no typo of it */
-		if (d < best_d && d < len) {
-			best = names[i];
-			best_d = d;
-		}
-	}
-	return best;
+	return mf_suggest(word, names, (size_t)-1);
 }

@@ -22,6 +22,7 @@
 
 #include "base/arena.h"
 #include "base/xalloc.h"
+#include "config-keys.h"
 #include "config-yaml.h"
 
 /* A configuration is a few KiB; anything larger is the wrong file. */
@@ -29,14 +30,6 @@
 /* The schema nests 4 deep; anchors are for sharing an account or two. */
 #define CONFIG_MAX_DEPTH 32
 #define CONFIG_MAX_ANCHORS 1000
-
-static const char *const top_keys[] = {
-	"state_dir", "accounts", "stores", "channels", NULL,
-};
-
-static const char *const maildir_keys[] = {
-	"maildir", "layout", "trash", "fsync", NULL,
-};
 
 /* In the order of enum mdir_layout. */
 static const char *const layout_names[] = { "fs", "maildir++", NULL };
@@ -94,7 +87,8 @@ cfg_parse_maildir(struct cy_ctx *c, const yaml_node_t *name,
 	bool fsync = true;
 	int ret;
 
-	if (cy_check_map(c, map, maildir_keys, "a store") < 0)
+	if (cy_check_map(c, map, config_key_names(CONFIG_SEC_STORE),
+			 "a store") < 0)
 		return -1;
 	ret = cy_path(c, map, "maildir", &md->mdir.path);
 	if (ret == 0)
@@ -218,7 +212,8 @@ parse_top(struct cy_ctx *c, const yaml_node_t *root)
 			       "mapping with accounts:, stores: and "
 			       "channels:, not %s",
 			       cy_type_name(root));
-	if (cy_check_map(c, root, top_keys, "the configuration") < 0)
+	if (cy_check_map(c, root, config_key_names(CONFIG_SEC_TOP),
+			 "the configuration") < 0)
 		return -1;
 	ret = cy_path(c, root, "state_dir", &cfg->state_dir);
 	if (ret < 0 || (ret == 0 && default_state_dir(c, root) < 0))
@@ -573,4 +568,26 @@ config_find_maildir(const struct mf_config *cfg, const char *name)
 		if (strcmp(cfg->maildirs[i].name, name) == 0)
 			return &cfg->maildirs[i];
 	return NULL;
+}
+
+const char *
+config_suggest(const struct mf_config *cfg, const char *word, unsigned kinds)
+{
+	size_t n = cfg->nchannels + cfg->naccounts + cfg->nmaildirs, k = 0, i;
+	const char **names = xcalloc(n + 1, sizeof(*names));
+	const char *hint;
+
+	if (kinds & CONFIG_NAME_CHANNEL)
+		for (i = 0; i < cfg->nchannels; i++)
+			names[k++] = cfg->channels[i].name;
+	if (kinds & CONFIG_NAME_ACCOUNT)
+		for (i = 0; i < cfg->naccounts; i++)
+			names[k++] = cfg->accounts[i].name;
+	if (kinds & CONFIG_NAME_STORE)
+		for (i = 0; i < cfg->nmaildirs; i++)
+			names[k++] = cfg->maildirs[i].name;
+	names[k] = NULL;
+	hint = cy_suggest(word, names);
+	free(names);
+	return hint;
 }

@@ -103,4 +103,15 @@ const struct config_account *config_find_account(const struct mf_config *cfg,
 const struct config_maildir *config_find_maildir(const struct mf_config *cfg,
 						 const char *name);
 
+/* What config_suggest() looks among. */
+#define CONFIG_NAME_CHANNEL 0x1u
+#define CONFIG_NAME_ACCOUNT 0x2u
+#define CONFIG_NAME_STORE 0x4u
+/*
+ * The name of those kinds closest to word (a typo: edit distance 2 at
+ * most), for "did you mean"; NULL when none is close.  Borrowed from cfg.
+ */
+const char *config_suggest(const struct mf_config *cfg, const char *word,
+			   unsigned kinds);
+
 #endif

@@ -17,6 +17,8 @@
 #include "base/log.h"
 #include "base/str.h"
 #include "cmd.h"
+#include "config-keys.h"
+#include "config-yaml.h"
 #include "config.h"
 
 static int cmd_version(struct cmd_ctx *ctx, int argc, char **argv);
@@ -24,19 +26,31 @@ static int cmd_help(struct cmd_ctx *ctx, int argc, char **argv);
 
 static const struct cmd_desc commands[] = {
 	{ "sync", cmd_sync, CMD_NEEDS_CONFIG | CMD_STOPS_SAFELY,
-	  "[CHANNEL[:FOLDER]...]",
-	  "synchronize channels (all when none given)" },
+	  "[-n] [CHANNEL[:FOLDER]...]",
+	  "synchronize channels (all when none given)",
+	  "  -n, --dry-run  show what would be done, change nothing (not even\n"
+	  "                 the state)\n"
+	  "  CHANNEL:FOLDER restricts a channel to some folders "
+	  "(repeatable)\n" },
 	{ "fetch", cmd_fetch, CMD_NEEDS_CONFIG | CMD_STOPS_SAFELY,
-	  "[CHANNEL[:FOLDER]...]",
-	  "download the messages max_size left as placeholders" },
+	  "[-n] [CHANNEL[:FOLDER]...]",
+	  "download the messages max_size left as placeholders",
+	  "  -n, --dry-run  list the placeholders that would be fetched, from\n"
+	  "                 the state database (no network)\n"
+	  "  FOLDER names a folder on either side\n" },
 	{ "list", cmd_list, CMD_NEEDS_CONFIG, "CHANNEL|ACCOUNT",
-	  "list the far folders with counts and roles" },
+	  "list the far folders with counts and roles",
+	  "  connects to the channel's far account (or the named account)\n" },
 	{ "status", cmd_status, CMD_NEEDS_CONFIG, "[CHANNEL...]",
-	  "what the last sync recorded (no network)" },
-	{ "check", cmd_check, CMD_NEEDS_CONFIG, "",
-	  "validate the configuration, show what it would connect to" },
-	{ "version", cmd_version, 0, "", "print the version" },
-	{ "help", cmd_help, 0, "[COMMAND]", "this text" },
+	  "what the last sync recorded (no network)", "" },
+	{ "check", cmd_check, CMD_NEEDS_CONFIG, "[CHANNEL...]",
+	  "validate the configuration, show what it would connect to",
+	  "  runs no password command and opens no connection\n" },
+	{ "version", cmd_version, 0, "", "print the version", "" },
+	{ "help", cmd_help, 0, "[COMMAND|config]",
+	  "this text, a command's options, or the configuration keys",
+	  "  help COMMAND   the options of COMMAND (also COMMAND --help)\n"
+	  "  help config    every configuration key, its type and default\n" },
 };
 
 static const char *progname = "mailferry";
@@ -172,18 +186,22 @@ usage(FILE *f)
 		"commands:\n",
 		progname);
 	for (i = 0; i < MF_N_ELEMENTS(commands); i++)
-		fprintf(f, "  %-8s %-22s %s\n", commands[i].name,
+		fprintf(f, "  %-8s %-27s %s\n", commands[i].name,
 			commands[i].args, commands[i].summary);
-	fprintf(f, "\noptions:\n"
-		   "  -c FILE        configuration file "
-		   "(default $XDG_CONFIG_HOME/mailferry/config.yaml)\n"
-		   "  -v, -q         more or less output\n"
-		   "  -D, --debug-imap  print the IMAP conversation "
-		   "(credentials redacted)\n"
-		   "  --debug=CATS   debug categories: "
-		   "imap,maildir,sync,state,all\n"
-		   "  -n, --dry-run  show what would be done, change nothing\n"
-		   "\nSee mailferry(1) for exit codes.\n");
+	fprintf(f,
+		"\noptions:\n"
+		"  -c FILE        configuration file "
+		"(default $XDG_CONFIG_HOME/mailferry/config.yaml)\n"
+		"  -v, -q         more or less output\n"
+		"  -D, --debug-imap  print the IMAP conversation "
+		"(credentials redacted)\n"
+		"  --debug=CATS   debug categories: "
+		"imap,maildir,sync,state,all\n"
+		"  -n, --dry-run  show what would be done, change nothing\n"
+		"\n'%s help COMMAND' shows a command's options, "
+		"'%s help config' the\nconfiguration keys; see "
+		"mailferry(1) and mailferry.yaml(5).\n",
+		progname, progname);
 }
 
 static int
@@ -196,13 +214,29 @@ cmd_version(struct cmd_ctx *ctx, int argc, char **argv)
 	return MF_EXIT_OK;
 }
 
+static const struct cmd_desc *find_command(const char *name);
+static void unknown_command(const char *name);
+
 static int
 cmd_help(struct cmd_ctx *ctx, int argc, char **argv)
 {
+	const struct cmd_desc *cmd;
+
 	(void)ctx;
-	(void)argc;
-	(void)argv;
-	usage(stdout);
+	if (argc < 2) {
+		usage(stdout);
+		return MF_EXIT_OK;
+	}
+	if (strcmp(argv[1], "config") == 0) {
+		config_keys_print(stdout);
+		return MF_EXIT_OK;
+	}
+	cmd = find_command(argv[1]);
+	if (cmd == NULL) {
+		unknown_command(argv[1]);
+		return MF_EXIT_USAGE;
+	}
+	cmd_print_help(stdout, progname, cmd);
 	return MF_EXIT_OK;
 }
 
@@ -344,6 +378,21 @@ find_command(const char *name)
 }
 
 static void
+unknown_command(const char *name)
+{
+	const char *names[MF_N_ELEMENTS(commands) + 1], *hint;
+	size_t i;
+
+	for (i = 0; i < MF_N_ELEMENTS(commands); i++)
+		names[i] = commands[i].name;
+	names[i] = NULL;
+	hint = cy_suggest(name, names);
+	fprintf(stderr, "%s: unknown command '%s'%s%s%s (try '%s help')\n",
+		progname, name, hint ? "; did you mean '" : "",
+		hint ? hint : "", hint ? "'?" : "", progname);
+}
+
+static void
 setup_logging(const struct cmd_ctx *ctx)
 {
 	mf_log_set_handler(log_to_stderr, NULL);
@@ -396,9 +445,12 @@ main(int argc, char **argv)
 	}
 	cmd = find_command(argv[optind]);
 	if (cmd == NULL) {
-		fprintf(stderr, "%s: unknown command '%s' (try '%s help')\n",
-			progname, argv[optind], progname);
+		unknown_command(argv[optind]);
 		return MF_EXIT_USAGE;
+	}
+	if (cmd_wants_help(argc - optind, argv + optind)) {
+		cmd_print_help(stdout, progname, cmd);
+		return MF_EXIT_OK;
 	}
 
 	take_config_option(&ctx, &argc, argv, optind + 1);

@@ -1,6 +1,7 @@
 #include "stores.h"
 
 #include <stdint.h>
+#include <string.h>
 
 #include "base/fsutil.h"
 #include "base/xalloc.h"
@@ -46,6 +47,23 @@ stores_state_dir_create(const struct mf_config *cfg, struct mf_err *err)
 	return mf_mkdir_p(cfg->state_dir, 0700, err);
 }
 
+/*
+ * "far: " before a store's error, which names the account or store
+ * already; but not for one that is itself named "far" ("far: far:").
+ */
+static int
+side_prefix(const struct config_side *side, const char *which,
+	    struct mf_err *err)
+{
+	const char *name = side->kind == CONFIG_SIDE_ACCOUNT ?
+				   side->account->name :
+				   side->maildir->name;
+
+	if (strcmp(name, which) == 0)
+		return -1;
+	return mf_err_prefix(err, "%s", which);
+}
+
 int
 stores_open_channel(const struct config_channel *ch, bool tidy,
 		    struct mf_store **far_r, struct mf_store **near_r,
@@ -53,10 +71,10 @@ stores_open_channel(const struct config_channel *ch, bool tidy,
 {
 	*far_r = *near_r = NULL;
 	if (stores_open_side(&ch->far, tidy, far_r, err) < 0)
-		return mf_err_prefix(err, "far");
+		return side_prefix(&ch->far, "far", err);
 	if (stores_open_side(&ch->near, tidy, near_r, err) < 0) {
 		mf_store_destroy(far_r);
-		return mf_err_prefix(err, "near");
+		return side_prefix(&ch->near, "near", err);
 	}
 	return 0;
 }

@@ -37,11 +37,17 @@ targets_parse(const struct mf_config *cfg, int argc, char **argv,
 			    strncmp(cfg->channels[i].name, arg, len) == 0)
 				ch = &cfg->channels[i];
 		if (ch == NULL) {
+			char *word = xstrndup(arg, len);
+			const char *hint = config_suggest(cfg, word,
+							  CONFIG_NAME_CHANNEL);
+
+			mf_err_set(err, MF_E_USAGE,
+				   "no channel '%s' in the configuration%s%s%s",
+				   word, hint ? "; did you mean '" : "",
+				   hint ? hint : "", hint ? "'?" : "");
+			free(word);
 			free(v);
-			return mf_err_set(err, MF_E_USAGE,
-					  "no channel '%.*s' "
-					  "in the configuration",
-					  (int)len, arg);
+			return -1;
 		}
 		for (i = 0; i < n; i++)
 			if (v[i].ch == ch)

@@ -67,6 +67,7 @@
 #include "base/arena.h"
 #include "base/log.h"
 #include "base/str.h"
+#include "base/suggest.h"
 #include "base/xalloc.h"
 
 /* One folder of one side, after cleaning. */
@@ -218,6 +219,17 @@ shown(char *buf, size_t size, const char *name)
 }
 
 /* ---- patterns --------------------------------------------------------- */
+
+static bool
+list_matches(const struct mf_box_list *list, const char *pat)
+{
+	size_t i;
+
+	for (i = 0; list != NULL && i < list->n; i++)
+		if (boxes_match(&pat, 1, list->v[i].name))
+			return true;
+	return false;
+}
 
 /*
  * One pattern against one name, by dynamic programming over the name:
@@ -743,6 +755,25 @@ pass_patterns(struct planner *p)
 	plan->n = n;
 }
 
+/* The far or near name closest to a folder named on the command line. */
+static const char *
+suggest_folder(const struct box_plan *plan, const char *word)
+{
+	const char **names = xcalloc(2 * plan->n + 1, sizeof(*names));
+	const char *hint;
+	size_t i, n = 0;
+
+	for (i = 0; i < plan->n; i++) {
+		if (plan->v[i].far_name != NULL)
+			names[n++] = plan->v[i].far_name;
+		if (plan->v[i].near_name != NULL)
+			names[n++] = plan->v[i].near_name;
+	}
+	hint = mf_suggest(word, names, n);
+	free(names);
+	return hint;
+}
+
 static int
 pass_only(struct planner *p, const char *const *only, size_t nonly,
 	  struct mf_err *err)
@@ -769,12 +800,18 @@ pass_only(struct planner *p, const char *const *only, size_t nonly,
 				found = keep[j] = true;
 		}
 		if (!found) {
-			char buf[256];
+			char buf[256], hbuf[256];
+			const char *hint = suggest_folder(plan, only[i]);
 
 			free(keep);
 			return mf_err_set(err, MF_E_USAGE,
-					  "no folder '%s' in channel",
-					  shown(buf, sizeof(buf), only[i]));
+					  "no folder '%s' in channel%s%s%s",
+					  shown(buf, sizeof(buf), only[i]),
+					  hint ? "; did you mean '" : "",
+					  hint ? shown(hbuf, sizeof(hbuf),
+						       hint) :
+						 "",
+					  hint ? "'?" : "");
 		}
 	}
 	for (j = 0; j < plan->n; j++)
@@ -914,4 +951,26 @@ boxes_action_name(enum box_action action)
 		return "folded";
 	}
 	return "?";
+}
+
+void
+boxes_warn_unmatched(const struct mf_box_list *far,
+		     const struct mf_box_list *near,
+		     const struct sync_policy *policy, const char *channel)
+{
+	size_t k;
+
+	for (k = 0; k < policy->nfolders; k++) {
+		const char *pat = policy->folders[k];
+		char buf[256];
+
+		if (pat[0] == '!' || list_matches(far, pat) ||
+		    list_matches(near, pat))
+			continue;
+		mf_log(MF_LOG_WARN, MF_LOGC_SYNC,
+		       "%s: folders: pattern '%s' matches no folder on "
+		       "either side",
+		       channel != NULL ? channel : "?",
+		       shown(buf, sizeof(buf), pat));
+	}
 }

@@ -124,6 +124,16 @@ int boxes_plan(const struct mf_box_list *far, const struct mf_box_list *near,
 	       const struct sync_policy *policy, const char *const *only,
 	       size_t nonly, struct box_plan **plan_r, struct mf_err *err);
 
+/*
+ * Warn (mf_log) about each pattern of policy->folders that matches no
+ * folder of far or near: a typo, or a folder gone.  An exclusion ("!Junk")
+ * is never warned about: excluding what is not there harms nothing.
+ */
+void boxes_warn_unmatched(const struct mf_box_list *far,
+			  const struct mf_box_list *near,
+			  const struct sync_policy *policy,
+			  const char *channel);
+
 /* Frees the plan and NULLs *plan (NULL is fine). */
 void boxes_plan_free(struct box_plan **plan);
 

@@ -750,6 +750,7 @@ sync_run(const struct sync_opts *o_in, struct sync_summary *sum,
 	}
 	if (state_box_list(o->db, &state, err) < 0)
 		goto out;
+	boxes_warn_unmatched(far, near, o->policy, o->channel);
 	if (boxes_plan(far, near, state, o->policy, o->only, o->nonly, &plan,
 		       err) < 0)
 		goto out;

@@ -18,6 +18,7 @@ mf_deps_default=(
 	dovecot-core dovecot-imapd openssl ca-certificates
 	clang clang-format python3
 	isync offlineimap3 neomutt notmuch tmux valgrind
+	groff-base man-db
 )
 
 # Prints the packages among "$@" that are not installed, one a line.

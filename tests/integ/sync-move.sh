@@ -53,7 +53,7 @@ before_loc=$(sig "$LOCAL")
 cp -a "$T/state" "$T/state.before"
 mf sync -n >"$T/dry" 2>&1
 check "a: dry run lists the 4 moves" \
-	test "$(grep -c 'INBOX -> Archive: near .* moved: move far UID' "$T/dry")" -eq 4
+	test "$(grep -c 'INBOX -> Archive: near .* moved: would move far UID' "$T/dry")" -eq 4
 check "a: dry run reports them per folder" grep -q 'move 4 here' "$T/dry"
 check "a: dry run changes nothing on the server" \
 	test "$before_srv" = "$(sig "$MF_MAILDIR")"

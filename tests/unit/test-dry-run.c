@@ -95,8 +95,52 @@ test_move(void **state)
 				 .mirror_id = { 0, "k2" } };
 
 	(void)state;
-	check(&a, "INBOX -> Archive: near k1 moved: move far UID 42");
-	check(&b, "INBOX -> Archive: far UID 5 moved: move near k2");
+	check(&a, "INBOX -> Archive: near k1 moved: would move far UID 42");
+	check(&b, "INBOX -> Archive: far UID 5 moved: would move near k2");
+}
+
+/* The folder plans' shadows of a move are hidden, and only they. */
+static void
+test_move_shadows(void **state)
+{
+	struct sync_action mv = { .kind = SYNC_ACTION_MOVE,
+				  .box = "INBOX",
+				  .to = "Archive",
+				  .side = SYNC_SIDE_NEAR,
+				  .seen_id = { 0, "k1" },
+				  .mirror_id = { 42, NULL } };
+	/* INBOX: the far copy left behind, to be expunged */
+	struct sync_action del = { .kind = SYNC_ACTION_MSG,
+				   .box = "INBOX",
+				   .has_far = true,
+				   .far_uid = 42,
+				   .far_op = PLAN_OP_DELETE,
+				   .forget = true };
+	/* Archive: the moved file, to be pushed */
+	struct sync_action push = { .kind = SYNC_ACTION_MSG,
+				    .box = "Archive",
+				    .near_key = "k1",
+				    .far_op = PLAN_OP_COPY };
+	/* another message in INBOX: shown */
+	struct sync_action other = { .kind = SYNC_ACTION_MSG,
+				     .box = "INBOX",
+				     .has_far = true,
+				     .far_uid = 43,
+				     .far_op = PLAN_OP_DELETE };
+	struct plan_stats inbox = { .del_far = 2 }, archive = { .push = 1 };
+	struct dry_moves *dm = dry_moves_new();
+
+	(void)state;
+	assert_false(dry_moves_note(dm, &mv));
+	assert_true(dry_moves_note(dm, &del));
+	assert_true(dry_moves_note(dm, &push));
+	assert_false(dry_moves_note(dm, &other));
+	dry_moves_adjust(dm, "INBOX", &inbox);
+	dry_moves_adjust(dm, "Archive", &archive);
+	assert_int_equal(inbox.del_far, 1);
+	assert_int_equal(archive.push, 0);
+	dry_moves_free(&dm);
+	assert_null(dm);
 }
 
 int
@@ -108,6 +152,7 @@ main(void)
 		cmocka_unit_test(test_delete_forget),
 		cmocka_unit_test(test_ambiguous),
 		cmocka_unit_test(test_move),
+		cmocka_unit_test(test_move_shadows),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
