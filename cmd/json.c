@@ -171,6 +171,14 @@ json_escape(const char *s, size_t len, char *out, size_t size)
 			i++;
 			continue;
 		}
+		if (n == 2 && c == 0xc2 && u[i + 1] < 0xa0) {
+			/* a C1 control (U+0080-U+009F, CSI among them):
+			 * valid JSON raw, but a terminal may obey it */
+			snprintf(esc, sizeof(esc), "\\u%04x", u[i + 1]);
+			put(out, size, &pos, esc, 6);
+			i += 2;
+			continue;
+		}
 		put(out, size, &pos, s + i, n);
 		i += n;
 	}

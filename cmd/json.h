@@ -2,9 +2,10 @@
  * A small JSON writer (RFC 8259) for --json: one value per line (JSON
  * Lines), written to a FILE.  Commas and nesting are tracked here; strings
  * are escaped here: '"', '\\' and every control character (U+0000-U+001F,
- * and DEL) as \uXXXX or its short form, and every byte that is not part of
- * well-formed UTF-8 (a hostile server's folder name) replaced by U+FFFD,
- * so that the output is valid JSON whatever the input.
+ * DEL, and the C1 controls U+0080-U+009F that a terminal may obey) as
+ * \uXXXX or its short form, and every byte that is not part of well-formed
+ * UTF-8 (a hostile server's folder name) replaced by U+FFFD, so that the
+ * output is valid JSON whatever the input.
  *
  *	struct json j;
  *	json_begin(&j, stdout);

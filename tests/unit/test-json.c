@@ -41,6 +41,14 @@ test_escapes(void **state)
 	ESC("a\0b", "a\\u0000b");
 	/* a hostile folder name: a terminal escape stays text */
 	ESC("\x1b[31mred\x1b[0m", "\\u001b[31mred\\u001b[0m");
+	/* C1 controls: CSI as UTF-8 escaped, as a raw byte replaced */
+	ESC("\xc2\x9b"
+	    "31m",
+	    "\\u009b31m");
+	ESC("\xc2\x80\xc2\x9f\xc2\xa0", "\\u0080\\u009f\xc2\xa0");
+	ESC("\x9b"
+	    "31m",
+	    "\\ufffd31m");
 }
 
 static void
