@@ -121,6 +121,12 @@ sync_json_report(void *vctx, const struct sync_box_report *r)
 			"mailferry: %s: %s: %zu deletions held back "
 			"(more than max_delete_percent of the folder)\n",
 			ctx->channel, names, held);
+	if (!r->box_failed && r->planned.ambiguous > 0)
+		fprintf(stderr,
+			"mailferry: %s: %s: %zu new messages left alone: the "
+			"same Message-ID is on both sides with different "
+			"content\n",
+			ctx->channel, names, r->planned.ambiguous);
 }
 
 static const char *

@@ -51,6 +51,13 @@ gen_msgs "$T/a" 1 6 a
 gen_msgs "$T/b" 7 9 b
 mf_harness seed INBOX "$T"/a/m* >/dev/null 2>&1
 
+# --- status before any sync
+mf status --json >"$T/st0" 2>"$T/st0.err"
+rc_is "status --json before a sync exits 0" 0 $?
+jcheck "status: never synced, no folders, last_sync null" "$T/st0" \
+	'c = one("channel"); c["synced"] is False and c["folders"] == 0 and
+	 c["last_sync"] is None and of("folder") == []'
+
 # --- dry run of a first sync: nothing written, the folder would be made
 mf sync -n --json >"$T/dry1" 2>"$T/dry1.err"
 rc_is "sync -n --json exits 0" 0 $?
