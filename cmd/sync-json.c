@@ -95,6 +95,11 @@ sync_json_report(void *vctx, const struct sync_box_report *r)
 	json_kv_uint(&j, "failed", r->failed);
 	json_kv_uint(&j, "held_back", held);
 	json_kv_uint(&j, "ambiguous", r->planned.ambiguous);
+	/* left out by max_size (not as placeholders), max_age,
+	 * max_messages */
+	json_kv_uint(&j, "skipped_size", r->planned.skipped_size);
+	json_kv_uint(&j, "skipped_age", r->planned.skipped_age);
+	json_kv_uint(&j, "skipped_count", r->planned.skipped_count);
 	if (r->outcome == SYNC_BOX_SKIPPED_ONE_SIDED)
 		json_kv_str(&j, "skip_reason", r->skip_reason);
 	if (r->outcome == SYNC_BOX_RENAMED ||
