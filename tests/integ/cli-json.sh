@@ -120,6 +120,25 @@ jcheck "flags_far 1, nothing copied" "$T/s4" \
 	'f = one("folder"); f["flags_far"] == 1 and f["pulled"] == 0 and
 	 f["pushed"] == 0 and one("summary")["flags_far"] == 1'
 
+# --- a message moved locally into another folder: a planned move, then
+# the move done (moved 1 in the folder it went to)
+mf_harness seed Archive "$T"/a/m1 >/dev/null 2>&1
+mf sync --json >"$T/s5" 2>"$T/s5.err"
+f=$(local_file INBOX m3.a)
+mv "$f" "$LOCAL/Archive/cur/"
+mf sync -n --json >"$T/dry3" 2>"$T/dry3.err"
+jcheck "dry run: the move is one action of kind move, from INBOX to Archive" \
+	"$T/dry3" 'm = [a for a in of("action") if a["kind"] == "move"];
+	 len(m) == 1 and m[0]["folder"] == "INBOX" and
+	 m[0]["to"] == "Archive" and m[0]["seen_on"] == "near" and
+	 "key" in m[0]["seen"] and "uid" in m[0]["mirror"]'
+mf sync --json --exit-on-change >"$T/s6" 2>"$T/s6.err"
+rc_is "a move alone exits 8 under --exit-on-change" 8 $?
+jcheck "the run: moved 1 into Archive, nothing copied" "$T/s6" \
+	's = one("summary"); s["moved"] == 1 and s["pulled"] == 0 and
+	 s["pushed"] == 0 and
+	 [f for f in of("folder") if f["far"] == "Archive"][0]["moved"] == 1'
+
 # --- a failure keeps its code, and its JSON says why; no password shown
 MF_TEST_PW=wrong-$MF_PASS mf sync --json --exit-on-change >"$T/bad" \
 	2>"$T/bad.err"
@@ -138,17 +157,20 @@ fi
 # --- status, list, check
 mf status --json >"$T/st" 2>"$T/st.err"
 rc_is "status --json exits 0" 0 $?
-jcheck "status: INBOX with 9 messages, the channel total 9" "$T/st" \
-	'f = one("folder"); c = one("channel");
-	 f["far"] == "INBOX" and f["messages"] == 9 and f["pending"] == 0 and
-	 isinstance(f["last_sync"], int) and c["synced"] is True and
-	 c["messages"] == 9 and c["folders"] == 1'
+jcheck "status: INBOX 8 and Archive 2 recorded, the channel total 10" \
+	"$T/st" 'f = {o["far"]: o for o in of("folder")}; c = one("channel");
+	 f["INBOX"]["messages"] == 8 and f["Archive"]["messages"] == 2 and
+	 f["INBOX"]["near"] == "INBOX" and f["INBOX"]["pending"] == 0 and
+	 isinstance(f["INBOX"]["last_sync"], int) and c["synced"] is True and
+	 c["messages"] == 10 and c["folders"] == 2'
 mf list --json c >"$T/ls" 2>"$T/ls.err"
 rc_is "list --json exits 0" 0 $?
-jcheck "list: INBOX with 9 messages, role inbox" "$T/ls" \
-	'[o for o in of("folder") if o["name"] == "INBOX"][0]["messages"] == 9
-	 and [o for o in of("folder") if o["name"] == "INBOX"][0]["role"]
-	 == "inbox"'
+in_srv=$(mf_harness doveadm search mailbox INBOX all 2>/dev/null | wc -l)
+jcheck "list: INBOX with the server's count ($in_srv), role inbox; Archive 2" \
+	"$T/ls" 'f = {o["name"]: o for o in of("folder")};
+	 f["INBOX"]["messages"] == '"$in_srv"' == 8 and
+	 f["INBOX"]["role"] == "inbox" and f["Archive"]["messages"] == 2 and
+	 f["Archive"]["role"] is None and f["INBOX"]["selectable"] is True'
 mf check --json >"$T/ck" 2>"$T/ck.err"
 rc_is "check --json exits 0" 0 $?
 jcheck "check: the config, channel c from srv to the maildir" "$T/ck" \
