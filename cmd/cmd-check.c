@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd-json.h"
 #include "cmd.h"
 #include "config.h"
 
@@ -279,13 +280,18 @@ cmd_check(struct cmd_ctx *ctx, int argc, char **argv)
 		if (c == 'h' || c == '?') {
 			fprintf(c == 'h' ? stdout : stderr,
 				"usage: mailferry "
-				"check [-c FILE] [CHANNEL...]\n");
+				"check [-c FILE] [--json] [CHANNEL...]\n");
 			return c == 'h' ? MF_EXIT_OK : MF_EXIT_USAGE;
 		}
 	}
 	cfg = ctx->cfg;
 	if (check_names(cfg, argc - optind, argv + optind) < 0)
 		return MF_EXIT_USAGE;
+	if (ctx->json) {
+		check_environment(cfg); /* warnings: stderr */
+		check_json(cfg, argc - optind, argv + optind);
+		return MF_EXIT_OK;
+	}
 	printf("%s: %zu account%s, %zu store%s, %zu channel%s; state in ",
 	       cfg->path, cfg->naccounts, cfg->naccounts == 1 ? "" : "s",
 	       cfg->nmaildirs, cfg->nmaildirs == 1 ? "" : "s", cfg->nchannels,

@@ -19,6 +19,7 @@
 
 #include "base/str.h"
 #include "base/xalloc.h"
+#include "cmd-json.h"
 #include "cmd.h"
 #include "config.h"
 #include "store.h"
@@ -140,7 +141,8 @@ cmd_list(struct cmd_ctx *ctx, int argc, char **argv)
 	int ret;
 
 	if (argc != 2) {
-		fprintf(stderr, "usage: mailferry list CHANNEL|ACCOUNT\n");
+		fprintf(stderr,
+			"usage: mailferry list [--json] CHANNEL|ACCOUNT\n");
 		return MF_EXIT_USAGE;
 	}
 	if (resolve(ctx->cfg, argv[1], &side, &err) < 0)
@@ -153,7 +155,10 @@ cmd_list(struct cmd_ctx *ctx, int argc, char **argv)
 		mf_store_destroy(&st);
 		return ret;
 	}
-	print_list(list);
+	if (ctx->json)
+		list_json(st->name, list);
+	else
+		print_list(list);
 	fflush(stdout);
 	mf_box_list_free(&list);
 	mf_store_destroy(&st);

@@ -22,6 +22,7 @@
 
 #include "base/str.h"
 #include "base/xalloc.h"
+#include "cmd-json.h"
 #include "cmd.h"
 #include "config.h"
 #include "state.h"
@@ -236,7 +237,7 @@ cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	optind = 0; /* glibc: restart getopt for the command's argv */
 	while ((c = getopt(argc, argv, "+h")) != -1) {
 		fprintf(c == 'h' ? stdout : stderr,
-			"usage: mailferry status [CHANNEL...]\n");
+			"usage: mailferry status [--json] [CHANNEL...]\n");
 		return c == 'h' ? MF_EXIT_OK : MF_EXIT_USAGE;
 	}
 	argc -= optind;
@@ -268,6 +269,11 @@ cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 
 		if (!wanted(ch->name, argc, argv))
 			continue;
+		if (ctx->json) {
+			if (status_json_channel(cfg, ch, &err) < 0)
+				ret = cmd_fail(&err);
+			continue;
+		}
 		if (show_channel(cfg, ch, &one, &err) < 0) {
 			fflush(stdout);
 			ret = cmd_fail(&err);

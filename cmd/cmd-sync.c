@@ -20,6 +20,8 @@
 #include "dry-run.h"
 #include "state.h"
 #include "stores.h"
+#include "sync-change.h"
+#include "sync-json.h"
 #include "sync.h"
 #include "targets.h"
 
@@ -246,10 +248,12 @@ print_action(void *vctx, const struct sync_action *a)
 
 static int
 sync_target(struct cmd_ctx *ctx, const struct target *t, size_t *held_back,
-	    struct sync_summary *sum, struct mf_err *err)
+	    bool *changed, struct sync_summary *sum, struct mf_err *err)
 {
 	const struct config_channel *ch = t->ch;
 	struct out_ctx out = { ch->name, ctx->verbosity, held_back, NULL };
+	struct sync_json_ctx jout = { ch->name, held_back };
+	struct sync_change_watch watch;
 	struct mf_store *far = NULL, *near = NULL;
 	struct state_db *db = NULL;
 	struct sync_opts o = { 0 };
@@ -281,12 +285,15 @@ sync_target(struct cmd_ctx *ctx, const struct target *t, size_t *held_back,
 	o.nonly = t->nonly;
 	o.dry_run = ctx->dry_run;
 	o.now = (int64_t)time(NULL);
-	o.report = print_report;
-	o.planned = print_action;
-	if (ctx->dry_run)
+	o.report = ctx->json ? sync_json_report : print_report;
+	o.planned = ctx->json ? sync_json_action : print_action;
+	if (ctx->dry_run && !ctx->json)
 		out.moves = dry_moves_new();
-	o.ctx = &out;
+	o.ctx = ctx->json ? (void *)&jout : (void *)&out;
+	sync_change_watch(&watch, &o); /* --exit-on-change */
 	ret = sync_run(&o, sum, err);
+	if (watch.changed)
+		*changed = true;
 out:
 	if (ret < 0)
 		mf_err_prefix(err, "%s", ch->name);
@@ -341,17 +348,24 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "exit-on-change", no_argument, NULL, 'E' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct target *targets = NULL;
 	struct mf_err err = { 0 };
 	size_t n = 0, i, held_back = 0;
+	bool exit_on_change = false, changed = false;
 	int c, code = MF_EXIT_OK;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "n", longopts, NULL)) != -1) {
+		if (c == 'E') {
+			exit_on_change = true;
+			continue;
+		}
 		if (c != 'n') {
 			fprintf(stderr, "usage: mailferry sync [-n] "
+					"[--json] [--exit-on-change] "
 					"[CHANNEL[:FOLDER]...]\n");
 			return MF_EXIT_USAGE;
 		}
@@ -371,7 +385,8 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 		bool ran = true;
 
 		mf_err_clear(&err);
-		if (sync_target(ctx, &targets[i], &held_back, &sum, &err) < 0) {
+		if (sync_target(ctx, &targets[i], &held_back, &changed, &sum,
+				&err) < 0) {
 			int rc = cmd_fail(&err);
 
 			/* the worst failure decides; other channels go on */
@@ -384,7 +399,10 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 		}
 		/* a channel that stopped gets its error only: a summary
 		 * after it ("0 folders: pulled 0") would read as success */
-		if (ran && ctx->verbosity >= 0 && !ctx->dry_run)
+		if (ctx->json)
+			sync_json_summary(targets[i].ch->name, &sum,
+					  ctx->dry_run, ran ? NULL : &err);
+		else if (ran && ctx->verbosity >= 0 && !ctx->dry_run)
 			print_summary(targets[i].ch->name, &sum);
 		free(targets[i].only);
 		if (mf_cancel_signal() != 0)
@@ -397,7 +415,12 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 	 * back must be seen, but any failure is the worse news */
 	if (code == MF_EXIT_OK && held_back > 0)
 		code = MF_EXIT_HELD_BACK;
+	/* scripts: 0 now means nothing changed (mailferry(1)) */
+	if (code == MF_EXIT_OK && exit_on_change && changed)
+		code = MF_EXIT_CHANGED;
 	if (mf_cancel_signal() != 0)
 		code = cmd_exit_stopped();
+	if (ctx->json)
+		sync_json_end(code, changed);
 	return code;
 }

@@ -24,6 +24,9 @@ enum mf_exit {
 	/* the run succeeded but the mass-deletion guard held deletions back;
 	 * every failure code above wins over it */
 	MF_EXIT_HELD_BACK = 7,
+	/* sync --exit-on-change: the run succeeded and changed something on
+	 * a side (0 then means it changed nothing); every code above wins */
+	MF_EXIT_CHANGED = 8,
 	MF_EXIT_UNAVAILABLE = 69, /* command not built yet */
 	MF_EXIT_INTERNAL = 70,	  /* a bug */
 	/* stopped by signal N at a safe point: 128 + N (130 SIGINT, 143
@@ -47,6 +50,7 @@ struct cmd_ctx {
 	int verbosity;		 /* -q: -1, default 0, -v: 1, -vv: 2 */
 	unsigned debug;		 /* MF_LOGC_* shown at debug level */
 	bool dry_run;
+	bool json; /* --json: JSON Lines on stdout (mailferry(1)) */
 };
 
 typedef int cmd_fn(struct cmd_ctx *ctx, int argc, char **argv);

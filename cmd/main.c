@@ -198,6 +198,8 @@ usage(FILE *f)
 		"  --debug=CATS   debug categories: "
 		"imap,maildir,sync,state,all\n"
 		"  -n, --dry-run  show what would be done, change nothing\n"
+		"  --json         sync, status, list, check: JSON Lines "
+		"on stdout\n"
 		"\n'%s help COMMAND' shows a command's options, "
 		"'%s help config' the\nconfiguration keys; see "
 		"mailferry(1) and mailferry.yaml(5).\n",
@@ -272,7 +274,8 @@ parse_debug(const char *arg, unsigned *cats_r)
 /*
  * "-c FILE" is a global option, but people write it after the command too
  * ("mailferry check -c x.yaml"): take it from the command's arguments
- * before the configuration is loaded, and drop it from argv.
+ * before the configuration is loaded, and drop it from argv.  The same
+ * for --json.
  */
 static void
 take_config_option(struct cmd_ctx *ctx, int *argc, char **argv, int from)
@@ -296,6 +299,11 @@ take_config_option(struct cmd_ctx *ctx, int *argc, char **argv, int from)
 			ctx->config_path = a + 9;
 			continue;
 		}
+		/* --json too: "mailferry status --json" */
+		if (strcmp(a, "--json") == 0) {
+			ctx->json = true;
+			continue;
+		}
 		argv[o++] = argv[i];
 	}
 	argv[o] = NULL;
@@ -317,6 +325,7 @@ parse_global_options(struct cmd_ctx *ctx, int argc, char **argv)
 		{ "debug-imap", no_argument, NULL, 'D' },
 		{ "debug", required_argument, NULL, 'd' },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -352,6 +361,9 @@ parse_global_options(struct cmd_ctx *ctx, int argc, char **argv)
 		case 'n':
 			ctx->dry_run = true;
 			break;
+		case 'J':
+			ctx->json = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return MF_EXIT_OK;
@@ -375,6 +387,20 @@ find_command(const char *name)
 		if (strcmp(commands[i].name, name) == 0)
 			cmd = &commands[i];
 	return cmd;
+}
+
+/* The commands with a --json form (mailferry(1) JSON OUTPUT). */
+static bool
+json_supported(const char *name)
+{
+	static const char *const names[] = { "sync", "status", "list",
+					     "check" };
+	size_t i;
+
+	for (i = 0; i < MF_N_ELEMENTS(names); i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return false;
 }
 
 static void
@@ -454,6 +480,13 @@ main(int argc, char **argv)
 	}
 
 	take_config_option(&ctx, &argc, argv, optind + 1);
+	if (ctx.json && !json_supported(cmd->name)) {
+		fprintf(stderr,
+			"%s: --json: not for '%s' (sync, status, "
+			"list and check only)\n",
+			progname, cmd->name);
+		return MF_EXIT_USAGE;
+	}
 	setup_logging(&ctx);
 
 	if ((cmd->needs & CMD_NEEDS_CONFIG) && load_config(&ctx, &err) < 0)
