@@ -18,6 +18,8 @@
 #include "cmd.h"
 #include "config.h"
 #include "dry-run.h"
+#include "hooks.h"
+#include "progress.h"
 #include "state.h"
 #include "stores.h"
 #include "sync.h"
@@ -43,7 +45,35 @@ struct out_ctx {
 	const char *channel;
 	int verbosity;
 	size_t *held_back; /* deletions the guard held back, all channels */
+	struct progress *pg;
+	char *changed; /* near names of the changed folders, a line each
+			* (hooks.h); NULL: none yet */
 };
+
+/* A folder that changed something joins ctx->changed (hooks.h). */
+static void
+note_changed(struct out_ctx *ctx, const struct sync_box_report *r)
+{
+	const char *name = r->outcome == SYNC_BOX_RENAMED ?
+				   (r->new_near_name != NULL ?
+					    r->new_near_name :
+					    r->new_far_name) :
+			   r->near_name != NULL ? r->near_name :
+						  r->far_name;
+	char *joined;
+
+	if (r->pulled + r->pushed + r->flags_far + r->flags_near + r->del_far +
+			    r->del_near + r->moved + r->placeholders ==
+		    0 &&
+	    r->outcome != SYNC_BOX_RENAMED && r->outcome != SYNC_BOX_REMOVED)
+		return;
+	if (name == NULL)
+		return;
+	joined = ctx->changed == NULL ? xasprintf("%s", name) :
+					xasprintf("%s\n%s", ctx->changed, name);
+	free(ctx->changed);
+	ctx->changed = joined;
+}
 
 /* box_raw_names(), sanitized for the terminal (cmd_shown) */
 static void
@@ -157,9 +187,12 @@ print_rename(const struct out_ctx *ctx, const struct sync_box_report *r)
 static void
 print_report(void *vctx, const struct sync_box_report *r)
 {
-	const struct out_ctx *ctx = vctx;
+	struct out_ctx *ctx = vctx;
 	char names[2048], msg[4 * sizeof(r->err.msg)];
 
+	/* the live line goes before anything else is printed */
+	progress_clear(ctx->pg);
+	note_changed(ctx, r);
 	box_names(r, names, sizeof(names));
 	/* counted before -q returns: the exit code tells (cmd.h) */
 	*ctx->held_back += r->planned.guard_far + r->planned.guard_near;
@@ -229,12 +262,47 @@ print_action(void *vctx, const struct sync_action *a)
 	printf("%s: %s\n", ctx->channel, cmd_shown(shown, sizeof(shown), line));
 }
 
+/* The engine's progress (sync.h) to the live line. */
+static void
+on_progress(void *vctx, const struct sync_progress *sp)
+{
+	const struct out_ctx *ctx = vctx;
+
+	progress_update(ctx->pg, sp);
+}
+
+/* What a channel's run leaves for the lines after its summary. */
+struct run_extra {
+	bool has_wire;
+	uint64_t wire_read, wire_written;
+	char *changed; /* out_ctx.changed, taken */
+};
+
+/* Both stores' wire bytes (store.h), summed. */
+static void
+wire_of(struct mf_store *far, struct mf_store *near, struct run_extra *x)
+{
+	uint64_t rd, wr;
+
+	if (mf_store_wire_bytes(far, &rd, &wr)) {
+		x->has_wire = true;
+		x->wire_read += rd;
+		x->wire_written += wr;
+	}
+	if (mf_store_wire_bytes(near, &rd, &wr)) {
+		x->has_wire = true;
+		x->wire_read += rd;
+		x->wire_written += wr;
+	}
+}
+
 static int
 sync_target(struct cmd_ctx *ctx, const struct target *t, size_t *held_back,
-	    struct sync_summary *sum, struct mf_err *err)
+	    struct progress *pg, struct run_extra *x, struct sync_summary *sum,
+	    struct mf_err *err)
 {
 	const struct config_channel *ch = t->ch;
-	struct out_ctx out = { ch->name, ctx->verbosity, held_back };
+	struct out_ctx out = { ch->name, ctx->verbosity, held_back, pg, NULL };
 	struct mf_store *far = NULL, *near = NULL;
 	struct state_db *db = NULL;
 	struct sync_opts o = { 0 };
@@ -255,6 +323,9 @@ sync_target(struct cmd_ctx *ctx, const struct target *t, size_t *held_back,
 	} else if (state_open(path, ctx->dry_run, &db, err) < 0) {
 		goto out;
 	}
+	/* under the channel's lock: two syncs do not run it together */
+	if (!ctx->dry_run)
+		hooks_pre(ch);
 	if (stores_open_channel(ch, !ctx->dry_run, &far, &near, err) < 0)
 		goto out;
 	o.channel = ch->name;
@@ -268,9 +339,13 @@ sync_target(struct cmd_ctx *ctx, const struct target *t, size_t *held_back,
 	o.now = (int64_t)time(NULL);
 	o.report = print_report;
 	o.planned = print_action;
+	o.progress = on_progress;
 	o.ctx = &out;
 	ret = sync_run(&o, sum, err);
 out:
+	progress_clear(pg);
+	wire_of(far, near, x);
+	x->changed = out.changed;
 	if (ret < 0)
 		mf_err_prefix(err, "%s", ch->name);
 	mf_store_destroy(&far);
@@ -318,25 +393,62 @@ print_summary(const char *channel, const struct sync_summary *sum)
 	       sum->del_near, mv, sum->failed ? ", with failures" : "");
 }
 
+/* The line after the summary: elapsed time, bytes on the wire. */
+static void
+print_time_wire(const char *channel, const struct progress *pg,
+		const struct run_extra *x)
+{
+	char rd[32], wr[32];
+
+	if (!x->has_wire) {
+		printf("%s: %.1f s, no wire (local only)\n", channel,
+		       progress_elapsed(pg));
+		return;
+	}
+	printf("%s: %.1f s, wire %s read, %s written\n", channel,
+	       progress_elapsed(pg),
+	       progress_bytes(x->wire_read, rd, sizeof(rd)),
+	       progress_bytes(x->wire_written, wr, sizeof(wr)));
+}
+
+static int
+sync_usage(void)
+{
+	fprintf(stderr, "usage: mailferry sync [-n] "
+			"[--progress=auto|always|never] "
+			"[CHANNEL[:FOLDER]...]\n");
+	return MF_EXIT_USAGE;
+}
+
+/* Long because it is the loop over channels with what each channel's
+ * run is followed by (summary, time and wire, post hook, exit code). */
 int
 cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "progress", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct target *targets = NULL;
 	struct mf_err err = { 0 };
+	enum progress_mode pmode = PROGRESS_AUTO;
 	size_t n = 0, i, held_back = 0;
 	int c, code = MF_EXIT_OK;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "n", longopts, NULL)) != -1) {
-		if (c != 'n') {
-			fprintf(stderr, "usage: mailferry sync [-n] "
-					"[CHANNEL[:FOLDER]...]\n");
+		if (c == 'P' && progress_mode_parse(optarg, &pmode) < 0) {
+			fprintf(stderr,
+				"mailferry: sync: --progress takes auto, "
+				"always or never, not '%s'\n",
+				optarg);
 			return MF_EXIT_USAGE;
 		}
+		if (c == 'P')
+			continue;
+		if (c != 'n')
+			return sync_usage();
 		ctx->dry_run = true;
 	}
 	if (targets_parse(ctx->cfg, argc - optind, argv + optind, &targets, &n,
@@ -350,10 +462,17 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	for (i = 0; i < n; i++) {
 		struct sync_summary sum = { 0 };
+		struct run_extra x = { 0 };
+		struct progress pg;
 		bool ran = true;
 
 		mf_err_clear(&err);
-		if (sync_target(ctx, &targets[i], &held_back, &sum, &err) < 0) {
+		progress_begin(&pg, targets[i].ch->name,
+			       !ctx->dry_run &&
+				       progress_wanted(pmode,
+						       ctx->verbosity < 0));
+		if (sync_target(ctx, &targets[i], &held_back, &pg, &x, &sum,
+				&err) < 0) {
 			int rc = cmd_fail(&err);
 
 			/* the worst failure decides; other channels go on */
@@ -366,8 +485,18 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 		}
 		/* a channel that stopped gets its error only: a summary
 		 * after it ("0 folders: pulled 0") would read as success */
-		if (ran && ctx->verbosity >= 0 && !ctx->dry_run)
+		if (ran && ctx->verbosity >= 0 && !ctx->dry_run) {
 			print_summary(targets[i].ch->name, &sum);
+			print_time_wire(targets[i].ch->name, &pg, &x);
+		}
+		/* also after a channel that stopped part way: what it
+		 * changed before is there to be seen (hooks.h) */
+		fflush(stdout);
+		if (!ctx->dry_run && mf_cancel_signal() == 0 &&
+		    hooks_changed(&sum))
+			hooks_post(targets[i].ch, &sum,
+				   x.changed != NULL ? x.changed : "");
+		free(x.changed);
 		free(targets[i].only);
 		if (mf_cancel_signal() != 0)
 			break; /* the channels after it are not begun */

@@ -690,8 +690,11 @@ sync_pairs(const struct sync_opts *o, const struct box_plan *plan,
 	   const struct passes *ps, struct sync_summary *sum,
 	   struct mf_err *err)
 {
-	size_t i;
+	size_t i, nth = 0, count = 0;
 
+	/* progress: the folders counted as the loop below goes through them */
+	for (i = 0; i < plan->n; i++)
+		count += plan->v[i].action != BOX_FOLDED;
 	for (i = 0; i < plan->n; i++) {
 		struct sync_box_report rep = { 0 };
 		struct mf_err berr = { 0 };
@@ -701,6 +704,19 @@ sync_pairs(const struct sync_opts *o, const struct box_plan *plan,
 		/* between folders: everything before is recorded */
 		if (sync_stopped(err) < 0)
 			return -1;
+		/* progress: which folder now (sync.h) */
+		nth++;
+		if (o->progress != NULL && !o->dry_run) {
+			struct sync_progress pr = {
+				.kind = SYNC_PROGRESS_FOLDER
+			};
+
+			pr.box_index = nth;
+			pr.box_count = count;
+			pr.far_name = plan->v[i].far_name;
+			pr.near_name = plan->v[i].near_name;
+			o->progress(o->ctx, &pr);
+		}
 		if (run_pair(o, &plan->v[i], ps->moved[i] + plan->v[i].moved_in,
 			     ps->touched[i], &ps->kept[2 * i], &ps->made[i],
 			     &rep, &berr) < 0) {
