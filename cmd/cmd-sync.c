@@ -465,14 +465,17 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 		struct run_extra x = { 0 };
 		struct progress pg;
 		bool ran = true;
+		int rc_ran;
 
 		mf_err_clear(&err);
 		progress_begin(&pg, targets[i].ch->name,
 			       !ctx->dry_run &&
 				       progress_wanted(pmode,
 						       ctx->verbosity < 0));
-		if (sync_target(ctx, &targets[i], &held_back, &pg, &x, &sum,
-				&err) < 0) {
+		rc_ran = sync_target(ctx, &targets[i], &held_back, &pg, &x,
+				     &sum, &err);
+		progress_end(&pg);
+		if (rc_ran < 0) {
 			int rc = cmd_fail(&err);
 
 			/* the worst failure decides; other channels go on */

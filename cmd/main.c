@@ -18,6 +18,7 @@
 #include "base/str.h"
 #include "cmd.h"
 #include "config.h"
+#include "progress.h"
 
 static int cmd_version(struct cmd_ctx *ctx, int argc, char **argv);
 static int cmd_help(struct cmd_ctx *ctx, int argc, char **argv);
@@ -52,6 +53,7 @@ log_to_stderr(enum mf_log_level level, unsigned cat, const char *msg, void *ctx)
 
 	(void)cat;
 	(void)ctx;
+	progress_clear_active(); /* not after a live line (progress.h) */
 	fprintf(stderr, "%s%s\n", prefix[level], msg);
 }
 

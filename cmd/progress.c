@@ -53,6 +53,9 @@ progress_wanted(enum progress_mode mode, bool quiet)
 	       (term == NULL || strcmp(term, "dumb") != 0);
 }
 
+/* the line being drawn (progress_begin() to progress_end()), or NULL */
+static struct progress *active;
+
 void
 progress_begin(struct progress *p, const char *channel, bool on)
 {
@@ -60,6 +63,22 @@ progress_begin(struct progress *p, const char *channel, bool on)
 	p->on = on;
 	p->channel = channel;
 	p->start_ms = mono_ms();
+	active = p;
+}
+
+void
+progress_end(struct progress *p)
+{
+	progress_clear(p);
+	if (active == p)
+		active = NULL;
+}
+
+void
+progress_clear_active(void)
+{
+	if (active != NULL)
+		progress_clear(active);
 }
 
 double
@@ -115,11 +134,18 @@ draw(struct progress *p)
 		snprintf(eta, sizeof(eta), ", ETA %ld:%02ld", left / 60,
 			 left % 60);
 	}
-	progress_bytes((uint64_t)bps, rate, sizeof(rate));
+	/* no rate (nor ETA) before there is something to measure */
+	if (bps >= 1) {
+		snprintf(rate, sizeof(rate), ", ");
+		progress_bytes((uint64_t)bps, rate + 2, sizeof(rate) - 2);
+		snprintf(rate + strlen(rate), sizeof(rate) - strlen(rate),
+			 "/s");
+	} else {
+		rate[0] = '\0';
+	}
 	if (p->msgs_total > 0)
 		n = snprintf(line, sizeof(line),
-			     "%s: folder %zu/%zu %s: %s %zu/%zu, %s/%s, "
-			     "%s/s%s",
+			     "%s: folder %zu/%zu %s: %s %zu/%zu, %s/%s%s%s",
 			     p->channel, p->box_index, p->box_count, p->box,
 			     p->to_near ? "pull" : "push", p->msgs_done,
 			     p->msgs_total,
@@ -171,10 +197,13 @@ progress_update(void *ctx, const struct sync_progress *sp)
 		p->bytes_done = sp->bytes_done;
 		p->bytes_total = sp->bytes_total;
 	}
-	/* rate-limited; the first draw at once */
+	/* rate-limited; the first draw at once, and the channel's first
+	 * count of copies too, whatever the time (one more line at most) */
 	if (p->last_draw_ms != 0 &&
-	    mono_ms() - p->last_draw_ms < PROGRESS_REDRAW_MS)
+	    mono_ms() - p->last_draw_ms < PROGRESS_REDRAW_MS &&
+	    (sp->kind != SYNC_PROGRESS_COPY || p->counts_drawn))
 		return;
+	p->counts_drawn = p->counts_drawn || sp->kind == SYNC_PROGRESS_COPY;
 	draw(p);
 }
 

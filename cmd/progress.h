@@ -40,6 +40,7 @@ struct progress {
 	int64_t start_ms;     /* the channel's start (monotonic) */
 	int64_t last_draw_ms; /* 0: never drawn */
 	bool drawn;	      /* a line is on the screen now */
+	bool counts_drawn;    /* a line with copy counts was drawn */
 	/* from the engine (sync.h) */
 	size_t box_index, box_count;
 	char box[256]; /* the folder's name, shown safely */
@@ -49,8 +50,14 @@ struct progress {
 	uint64_t bytes_before; /* bytes copied in earlier folders */
 };
 
-/* Begin a channel; on: draw (progress_wanted()). */
+/* Begin a channel; on: draw (progress_wanted()).  p is the active line
+ * until progress_end(p). */
 void progress_begin(struct progress *p, const char *channel, bool on);
+/* Erase the line and forget p. */
+void progress_end(struct progress *p);
+/* progress_clear() on the active line, if any: for the log handler, so
+ * that a warning logged during a sync starts on a line of its own. */
+void progress_clear_active(void);
 
 /* A sync_progress_fn; ctx is the struct progress. */
 void progress_update(void *ctx, const struct sync_progress *sp);
