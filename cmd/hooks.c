@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "base/str.h"
 #include "base/xalloc.h"
-#include "cmd.h"
 #include "secret.h"
 
 /* "exit status 3", "killed by signal 9", ...: why a hook failed, or NULL
@@ -51,7 +51,9 @@ run(const struct config_channel *ch, const char *key, const char *cmd,
 	bad = failure(rc, status, why, sizeof(why));
 	if (bad != NULL)
 		fprintf(stderr, "mailferry: warning: channel '%s': %s %s\n",
-			cmd_shown(name, sizeof(name), ch->name), key, bad);
+			mf_str_sanitize(name, sizeof(name), ch->name,
+					strlen(ch->name)),
+			key, bad);
 }
 
 void

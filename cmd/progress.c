@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cmd.h"
+#include "base/str.h"
 
 static int64_t
 mono_ms(void)
@@ -184,7 +184,8 @@ progress_update(void *ctx, const struct sync_progress *sp)
 			 sp->near_name != NULL ? sp->near_name :
 			 sp->far_name != NULL  ? sp->far_name :
 						 "?");
-		cmd_shown(p->box, sizeof(p->box), raw);
+		/* as cmd_shown() (cmd.h), which lives in main.c */
+		mf_str_sanitize(p->box, sizeof(p->box), raw, strlen(raw));
 		p->msgs_done = p->msgs_total = 0;
 		p->bytes_done = p->bytes_total = 0;
 	} else {
