@@ -1,6 +1,7 @@
 #!/bin/bash
 # The live progress line (--progress), the time and wire line after the
-# summary, and the pre/post sync hooks, against the harness Dovecot.
+# summary, and the pre/post sync hooks (with the real notmuch as one),
+# against the harness Dovecot.
 set -u
 . "$(dirname "$0")/lib.sh"
 mf_setup
@@ -136,6 +137,30 @@ mf sync >"$T/out5" 2>"$T/err5"
 check "slow hook: the sync exits 0" test $? -eq 0
 check "slow hook: killed with a warning" \
 	grep -q "pre_sync_command did not finish within sync_command_timeout" "$T/err5"
+
+# the real notmuch as the post hook: the new mail is indexed
+if command -v notmuch >/dev/null 2>&1; then
+	export NOTMUCH_CONFIG=$T/notmuch-config
+	printf '[database]\npath=%s\n[new]\ntags=new\n[search]\nexclude_tags=\n' \
+		"$LOCAL" >"$NOTMUCH_CONFIG"
+	mf_config "post_sync_command: 'notmuch new --quiet'"
+	gen_msgs "$T/new4" 10 11 nm
+	mf_harness seed INBOX "$T"/new4/m* >/dev/null 2>&1
+	mf sync >"$T/out7" 2>"$T/err7"
+	check "notmuch hook: the sync exits 0" test $? -eq 0
+	check "notmuch hook: no warning" bash -c "! grep -q warning '$T/err7'"
+	check "notmuch indexed the pulled mail" \
+		test "$(notmuch count id:m10.nm@test or id:m11.nm@test)" -eq 2
+	# notmuch skips what it takes for non-mail: ask it, not find
+	check "notmuch hook left nothing for notmuch new to do" \
+		bash -c "notmuch new 2>&1 | grep -q 'No new mail'"
+	mf -v sync >"$T/out8" 2>&1
+	check "a sync after notmuch exits 0" test $? -eq 0
+	check "a sync after notmuch: .notmuch not taken for a folder" \
+		bash -c "! grep -q notmuch '$T/out8'"
+else
+	ok "# SKIP notmuch missing: the notmuch hook"
+fi
 
 # a bad --progress value is a usage error
 mf sync --progress=sometimes >"$T/out6" 2>&1
