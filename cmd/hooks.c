@@ -23,7 +23,7 @@ failure(int rc, int status, char *buf, size_t size)
 		return "did not finish within sync_command_timeout and was "
 		       "killed";
 	if (rc == 2)
-		return "was stopped with mailferry";
+		return "was killed: mailferry was interrupted";
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return NULL;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
