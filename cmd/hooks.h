@@ -12,7 +12,8 @@
  * after a sync that changed something on either side and was not
  * interrupted, and also gets MAILFERRY_CHANGED_FOLDERS (the changed
  * folders' near names, one per line: a folder name may hold spaces, not
- * a newline), and MAILFERRY_PULLED, MAILFERRY_PUSHED,
+ * a newline; a folder that only lost messages moved into another is not
+ * in it, since the engine reports a move in its destination only), and MAILFERRY_PULLED, MAILFERRY_PUSHED,
  * MAILFERRY_FLAGS_FAR, MAILFERRY_FLAGS_NEAR, MAILFERRY_DELETED_FAR,
  * MAILFERRY_DELETED_NEAR, MAILFERRY_MOVED (decimal counts, as in the
  * summary line).
