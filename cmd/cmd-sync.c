@@ -18,6 +18,8 @@
 #include "cmd.h"
 #include "config.h"
 #include "dry-run.h"
+#include "hooks.h"
+#include "progress.h"
 #include "state.h"
 #include "stores.h"
 #include "sync-change.h"
@@ -46,7 +48,36 @@ struct out_ctx {
 	int verbosity;
 	size_t *held_back; /* deletions the guard held back, all channels */
 	struct dry_moves *moves; /* -n: the moves planned (dry-run.h) */
+	struct progress *pg;
+	char *changed; /* near names of the changed folders, a line each
+			* (hooks.h); NULL: none yet */
+	struct sync_json_ctx *json; /* --json: the printer instead */
 };
+
+/* A folder that changed something joins ctx->changed (hooks.h). */
+static void
+note_changed(struct out_ctx *ctx, const struct sync_box_report *r)
+{
+	const char *name = r->outcome == SYNC_BOX_RENAMED ?
+				   (r->new_near_name != NULL ?
+					    r->new_near_name :
+					    r->new_far_name) :
+			   r->near_name != NULL ? r->near_name :
+						  r->far_name;
+	char *joined;
+
+	if (r->pulled + r->pushed + r->flags_far + r->flags_near + r->del_far +
+			    r->del_near + r->moved + r->placeholders ==
+		    0 &&
+	    r->outcome != SYNC_BOX_RENAMED && r->outcome != SYNC_BOX_REMOVED)
+		return;
+	if (name == NULL)
+		return;
+	joined = ctx->changed == NULL ? xasprintf("%s", name) :
+					xasprintf("%s\n%s", ctx->changed, name);
+	free(ctx->changed);
+	ctx->changed = joined;
+}
 
 /* box_raw_names(), sanitized for the terminal (cmd_shown) */
 static void
@@ -172,9 +203,16 @@ print_rename(const struct out_ctx *ctx, const struct sync_box_report *r)
 static void
 print_report(void *vctx, const struct sync_box_report *r)
 {
-	const struct out_ctx *ctx = vctx;
+	struct out_ctx *ctx = vctx;
 	char names[2048], msg[4 * sizeof(r->err.msg)];
 
+	/* the live line goes before anything else is printed */
+	progress_clear(ctx->pg);
+	note_changed(ctx, r);
+	if (ctx->json != NULL) {
+		sync_json_report(ctx->json, r);
+		return;
+	}
 	box_names(r, names, sizeof(names));
 	/* counted before -q returns: the exit code tells (cmd.h) */
 	*ctx->held_back += r->planned.guard_far + r->planned.guard_near;
@@ -240,20 +278,60 @@ print_action(void *vctx, const struct sync_action *a)
 	const struct out_ctx *ctx = vctx;
 	char line[512], shown[2048];
 
+	if (ctx->json != NULL) {
+		sync_json_action(ctx->json, a);
+		return;
+	}
 	if (dry_moves_note(ctx->moves, a))
 		return; /* the move's shadow (dry-run.h) */
 	dry_run_line(a, line, sizeof(line));
 	printf("%s: %s\n", ctx->channel, cmd_shown(shown, sizeof(shown), line));
 }
 
+/* The engine's progress (sync.h) to the live line. */
+static void
+on_progress(void *vctx, const struct sync_progress *sp)
+{
+	const struct out_ctx *ctx = vctx;
+
+	progress_update(ctx->pg, sp);
+}
+
+/* What a channel's run leaves for the lines after its summary. */
+struct run_extra {
+	bool has_wire;
+	uint64_t wire_read, wire_written;
+	char *changed; /* out_ctx.changed, taken */
+};
+
+/* Both stores' wire bytes (store.h), summed. */
+static void
+wire_of(struct mf_store *far, struct mf_store *near, struct run_extra *x)
+{
+	uint64_t rd, wr;
+
+	if (mf_store_wire_bytes(far, &rd, &wr)) {
+		x->has_wire = true;
+		x->wire_read += rd;
+		x->wire_written += wr;
+	}
+	if (mf_store_wire_bytes(near, &rd, &wr)) {
+		x->has_wire = true;
+		x->wire_read += rd;
+		x->wire_written += wr;
+	}
+}
+
 static int
 sync_target(struct cmd_ctx *ctx, const struct target *t, size_t *held_back,
-	    bool *changed, struct sync_summary *sum, struct mf_err *err)
+	    bool *changed, struct progress *pg, struct run_extra *x,
+	    struct sync_summary *sum, struct mf_err *err)
 {
 	const struct config_channel *ch = t->ch;
-	struct out_ctx out = { ch->name, ctx->verbosity, held_back, NULL };
 	struct sync_json_ctx jout = { ch->name, held_back };
-	struct sync_change_watch watch;
+	struct out_ctx out = { ch->name, ctx->verbosity, held_back, NULL, pg,
+			       NULL, ctx->json ? &jout : NULL };
+	struct sync_change_watch watch = { 0 };
 	struct mf_store *far = NULL, *near = NULL;
 	struct state_db *db = NULL;
 	struct sync_opts o = { 0 };
@@ -274,6 +352,9 @@ sync_target(struct cmd_ctx *ctx, const struct target *t, size_t *held_back,
 	} else if (state_open(path, ctx->dry_run, &db, err) < 0) {
 		goto out;
 	}
+	/* under the channel's lock: two syncs do not run it together */
+	if (!ctx->dry_run)
+		hooks_pre(ch);
 	if (stores_open_channel(ch, !ctx->dry_run, &far, &near, err) < 0)
 		goto out;
 	o.channel = ch->name;
@@ -285,16 +366,20 @@ sync_target(struct cmd_ctx *ctx, const struct target *t, size_t *held_back,
 	o.nonly = t->nonly;
 	o.dry_run = ctx->dry_run;
 	o.now = (int64_t)time(NULL);
-	o.report = ctx->json ? sync_json_report : print_report;
-	o.planned = ctx->json ? sync_json_action : print_action;
+	o.report = print_report;
+	o.planned = print_action;
+	o.progress = on_progress;
 	if (ctx->dry_run && !ctx->json)
 		out.moves = dry_moves_new();
-	o.ctx = ctx->json ? (void *)&jout : (void *)&out;
+	o.ctx = &out;
 	sync_change_watch(&watch, &o); /* --exit-on-change */
 	ret = sync_run(&o, sum, err);
 	if (watch.changed)
 		*changed = true;
 out:
+	progress_clear(pg);
+	wire_of(far, near, x);
+	x->changed = out.changed;
 	if (ret < 0)
 		mf_err_prefix(err, "%s", ch->name);
 	dry_moves_free(&out.moves);
@@ -343,16 +428,47 @@ print_summary(const char *channel, const struct sync_summary *sum)
 	       sum->del_near, mv, sum->failed ? ", with failures" : "");
 }
 
+/* The line after the summary: elapsed time, bytes on the wire. */
+static void
+print_time_wire(const char *channel, const struct progress *pg,
+		const struct run_extra *x)
+{
+	char rd[32], wr[32];
+
+	if (!x->has_wire) {
+		printf("%s: %.1f s, no wire (local only)\n", channel,
+		       progress_elapsed(pg));
+		return;
+	}
+	printf("%s: %.1f s, wire %s read, %s written\n", channel,
+	       progress_elapsed(pg),
+	       progress_bytes(x->wire_read, rd, sizeof(rd)),
+	       progress_bytes(x->wire_written, wr, sizeof(wr)));
+}
+
+static int
+sync_usage(void)
+{
+	fprintf(stderr, "usage: mailferry sync [-n] [--json] "
+			"[--exit-on-change] [--progress=auto|always|never] "
+			"[CHANNEL[:FOLDER]...]\n");
+	return MF_EXIT_USAGE;
+}
+
+/* Long because it is the loop over channels with what each channel's
+ * run is followed by (summary, time and wire, post hook, exit code). */
 int
 cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "exit-on-change", no_argument, NULL, 'E' },
+		{ "progress", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct target *targets = NULL;
 	struct mf_err err = { 0 };
+	enum progress_mode pmode = PROGRESS_AUTO;
 	size_t n = 0, i, held_back = 0;
 	bool exit_on_change = false, changed = false;
 	int c, code = MF_EXIT_OK;
@@ -363,12 +479,17 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 			exit_on_change = true;
 			continue;
 		}
-		if (c != 'n') {
-			fprintf(stderr, "usage: mailferry sync [-n] "
-					"[--json] [--exit-on-change] "
-					"[CHANNEL[:FOLDER]...]\n");
+		if (c == 'P' && progress_mode_parse(optarg, &pmode) < 0) {
+			fprintf(stderr,
+				"mailferry: sync: --progress takes auto, "
+				"always or never, not '%s'\n",
+				optarg);
 			return MF_EXIT_USAGE;
 		}
+		if (c == 'P')
+			continue;
+		if (c != 'n')
+			return sync_usage();
 		ctx->dry_run = true;
 	}
 	if (targets_parse(ctx->cfg, argc - optind, argv + optind, &targets, &n,
@@ -382,11 +503,20 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	for (i = 0; i < n; i++) {
 		struct sync_summary sum = { 0 };
+		struct run_extra x = { 0 };
+		struct progress pg;
 		bool ran = true;
+		int rc_ran;
 
 		mf_err_clear(&err);
-		if (sync_target(ctx, &targets[i], &held_back, &changed, &sum,
-				&err) < 0) {
+		progress_begin(&pg, targets[i].ch->name,
+			       !ctx->dry_run && !ctx->json &&
+				       progress_wanted(pmode,
+						       ctx->verbosity < 0));
+		rc_ran = sync_target(ctx, &targets[i], &held_back, &changed,
+				     &pg, &x, &sum, &err);
+		progress_end(&pg);
+		if (rc_ran < 0) {
 			int rc = cmd_fail(&err);
 
 			/* the worst failure decides; other channels go on */
@@ -399,11 +529,21 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 		}
 		/* a channel that stopped gets its error only: a summary
 		 * after it ("0 folders: pulled 0") would read as success */
-		if (ctx->json)
+		if (ctx->json) {
 			sync_json_summary(targets[i].ch->name, &sum,
 					  ctx->dry_run, ran ? NULL : &err);
-		else if (ran && ctx->verbosity >= 0 && !ctx->dry_run)
+		} else if (ran && ctx->verbosity >= 0 && !ctx->dry_run) {
 			print_summary(targets[i].ch->name, &sum);
+			print_time_wire(targets[i].ch->name, &pg, &x);
+		}
+		/* also after a channel that stopped part way: what it
+		 * changed before is there to be seen (hooks.h) */
+		fflush(stdout);
+		if (!ctx->dry_run && mf_cancel_signal() == 0 &&
+		    hooks_changed(&sum))
+			hooks_post(targets[i].ch, &sum,
+				   x.changed != NULL ? x.changed : "");
+		free(x.changed);
 		free(targets[i].only);
 		if (mf_cancel_signal() != 0)
 			break; /* the channels after it are not begun */

@@ -244,6 +244,20 @@ parse_sides(struct cy_ctx *c, struct sync_policy *pol, const yaml_node_t *map)
 	return 0;
 }
 
+/* pre_sync_command, post_sync_command (cmd/hooks.h) and their timeout */
+static int
+parse_hooks(struct cy_ctx *c, struct config_channel *ch, const yaml_node_t *map)
+{
+	uint64_t secs = 300;
+
+	if (cy_str(c, map, "pre_sync_command", &ch->pre_sync_command) < 0 ||
+	    cy_str(c, map, "post_sync_command", &ch->post_sync_command) < 0 ||
+	    cy_uint(c, map, "sync_command_timeout", 1, 86400, &secs) < 0)
+		return -1;
+	ch->hook_timeout_ms = (int)secs * 1000;
+	return 0;
+}
+
 int
 cfg_parse_channel(struct cy_ctx *c, const yaml_node_t *name,
 		  const yaml_node_t *map, struct config_channel *ch)
@@ -259,7 +273,8 @@ cfg_parse_channel(struct cy_ctx *c, const yaml_node_t *name,
 	if (parse_folders(c, &ch->policy, map) < 0 ||
 	    parse_sync(c, &ch->policy, map) < 0 ||
 	    parse_sides(c, &ch->policy, map) < 0 ||
-	    parse_limits(c, &ch->policy, map) < 0)
+	    parse_limits(c, &ch->policy, map) < 0 ||
+	    parse_hooks(c, ch, map) < 0)
 		return -1;
 	return 0;
 }

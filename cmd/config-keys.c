@@ -93,6 +93,12 @@ const struct config_key config_keys[] = {
 	  "keep only the newest N messages of a folder" },
 	{ CONFIG_SEC_CHANNEL, "max_delete_percent", "0-100", "50",
 	  "mass deletion guard: hold deletions back beyond this; 100 off" },
+	{ CONFIG_SEC_CHANNEL, "pre_sync_command", "shell command", "none",
+	  "run before the channel syncs; its failure is reported only" },
+	{ CONFIG_SEC_CHANNEL, "post_sync_command", "shell command", "none",
+	  "run after a sync that changed something (e.g. notmuch new)" },
+	{ CONFIG_SEC_CHANNEL, "sync_command_timeout", "seconds", "300",
+	  "a hook running longer is killed" },
 };
 const size_t config_nkeys = MF_N_ELEMENTS(config_keys);
 

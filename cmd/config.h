@@ -69,6 +69,9 @@ struct config_channel {
 	struct config_pos pos;
 	struct config_side far, near;
 	struct sync_policy policy;
+	/* shell commands run around a sync (hooks.h); NULL: none */
+	const char *pre_sync_command, *post_sync_command;
+	int hook_timeout_ms; /* sync_command_timeout, default 300 s */
 };
 
 struct mf_config {

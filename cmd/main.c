@@ -20,6 +20,7 @@
 #include "config-keys.h"
 #include "config-yaml.h"
 #include "config.h"
+#include "progress.h"
 
 static int cmd_version(struct cmd_ctx *ctx, int argc, char **argv);
 static int cmd_help(struct cmd_ctx *ctx, int argc, char **argv);
@@ -30,6 +31,10 @@ static const struct cmd_desc commands[] = {
 	  "synchronize channels (all when none given)",
 	  "  -n, --dry-run  show what would be done, change nothing (not even\n"
 	  "                 the state)\n"
+	  "  --json         JSON Lines on stdout (mailferry(1) JSON OUTPUT)\n"
+	  "  --exit-on-change  exit 8 when something changed, 0 when not\n"
+	  "  --progress=auto|always|never  the live line on stderr (auto:\n"
+	  "                 when stderr is a terminal)\n"
 	  "  CHANNEL:FOLDER restricts a channel to some folders "
 	  "(repeatable)\n" },
 	{ "fetch", cmd_fetch, CMD_NEEDS_CONFIG | CMD_STOPS_SAFELY,
@@ -66,6 +71,7 @@ log_to_stderr(enum mf_log_level level, unsigned cat, const char *msg, void *ctx)
 
 	(void)cat;
 	(void)ctx;
+	progress_clear_active(); /* not after a live line (progress.h) */
 	fprintf(stderr, "%s%s\n", prefix[level], msg);
 }
 

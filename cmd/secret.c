@@ -520,3 +520,56 @@ secret_imap_fn(void *ctx, enum imap_secret_kind kind, char **secret_r,
 {
 	return secret_get(ctx, kind, secret_r, err);
 }
+
+/* ---- a command without output, for the sync hooks (secret.h) -------- */
+
+int
+secret_run_plain(const char *cmd, char *const *env, int timeout_ms,
+		 int *status_r)
+{
+	int64_t deadline = clock_ms() + timeout_ms;
+	bool reaped = false;
+	size_t i;
+	pid_t pid;
+	int w = 1;
+
+	*status_r = 0;
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		struct sigaction dfl;
+		int null = open("/dev/null", O_RDONLY);
+
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		sigemptyset(&dfl.sa_mask);
+		setpgid(0, 0);
+		if (null < 0 || dup2(null, STDIN_FILENO) < 0 ||
+		    dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+			_exit(127);
+		for (i = 0; env != NULL && env[i] != NULL; i++)
+			putenv(env[i]);
+		sigaction(SIGPIPE, &dfl, NULL);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	/* in short steps, so that a stop asked for ends the wait */
+	while (mf_cancel_signal() == 0 && left_ms(deadline) > 0) {
+		int64_t step = clock_ms() + 100;
+
+		w = wait_child(pid, step < deadline ? step : deadline,
+			       status_r);
+		if (w != 1)
+			break;
+	}
+	if (w == 0)
+		return 0;
+	if (w < 0 && errno != ECHILD)
+		return -1;
+	kill_group(pid, status_r, &reaped);
+	return mf_cancel_signal() != 0 ? 2 : 1;
+}

@@ -33,6 +33,19 @@
 int secret_get(const struct config_account *acct, enum imap_secret_kind kind,
 	       char **secret_r, struct mf_err *err);
 
+/*
+ * The same machinery for a command whose output is not wanted (the sync
+ * hooks, hooks.h): /bin/sh -c cmd in a process group of its own, stdin
+ * from /dev/null, stdout and stderr on our stderr, env (NULL-terminated
+ * "NAME=value" strings, borrowed) added to our environment.  Killed as a
+ * password_command is (group SIGTERM, then SIGKILL) after timeout_ms or
+ * when we are stopped (base/cancel.h).  0: it ran, its wait status in
+ * *status_r; 1: killed by the timeout; 2: killed because we were
+ * stopped; -1: could not be started (errno).
+ */
+int secret_run_plain(const char *cmd, char *const *env, int timeout_ms,
+		     int *status_r);
+
 /* secret_get() as an imap_secret_fn; ctx is the struct config_account. */
 int secret_imap_fn(void *ctx, enum imap_secret_kind kind, char **secret_r,
 		   struct mf_err *err);

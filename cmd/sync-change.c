@@ -52,14 +52,27 @@ watch_action(void *ctx, const struct sync_action *a)
 		w->planned(w->ctx, a);
 }
 
+static void
+watch_progress(void *ctx, const struct sync_progress *p)
+{
+	struct sync_change_watch *w = ctx;
+
+	if (w->progress != NULL)
+		w->progress(w->ctx, p);
+}
+
 void
 sync_change_watch(struct sync_change_watch *w, struct sync_opts *o)
 {
 	w->report = o->report;
 	w->planned = o->planned;
+	w->progress = o->progress;
 	w->ctx = o->ctx;
 	w->changed = false;
 	o->report = watch_report;
 	o->planned = watch_action;
+	/* the three share o->ctx: a progress callback must be passed on
+	 * too, or it would get the watch as its ctx */
+	o->progress = o->progress != NULL ? watch_progress : NULL;
 	o->ctx = w;
 }

@@ -13,13 +13,14 @@
 struct sync_change_watch {
 	sync_report_fn *report; /* the printer's, called after the look */
 	sync_action_fn *planned;
+	sync_progress_fn *progress;
 	void *ctx;
 	bool changed;
 };
 
 /*
- * Put w between the engine and o's callbacks: o->report, o->planned and
- * o->ctx are saved in w and replaced by the watch's.  w->changed starts
+ * Put w between the engine and o's callbacks: o->report, o->planned,
+ * o->progress and o->ctx are saved in w and replaced by the watch's.  w->changed starts
  * false and is set by the first report of a change: a message copied,
  * flagged, deleted or moved, a folder renamed or removed; in a dry run,
  * any of these planned, or a folder that would be created.

@@ -75,6 +75,16 @@ mf_store_destroy(struct mf_store **stp)
 	*stp = NULL;
 }
 
+bool
+mf_store_wire_bytes(struct mf_store *st, uint64_t *read_r, uint64_t *written_r)
+{
+	*read_r = *written_r = 0;
+	if (st == NULL || st->ops->wire_bytes == NULL)
+		return false;
+	st->ops->wire_bytes(st, read_r, written_r);
+	return true;
+}
+
 long
 mf_msgs_find_uid(const struct mf_msg *v, size_t n, uint32_t uid)
 {

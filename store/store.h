@@ -533,6 +533,16 @@ struct mf_store_ops {
 	 * (sync/exec.c).
 	 */
 	int (*reconnect)(struct mf_store *st, struct mf_err *err);
+	/*
+	 * The bytes read from and written to the server so far, over every
+	 * session of this store (reconnects included): counted between
+	 * COMPRESS and the socket, so compressed where COMPRESS=DEFLATE is
+	 * on, and as TLS payload (record framing and handshakes left out).
+	 * NULL where a store has no wire (maildir); mf_store_wire_bytes()
+	 * is the call to use.
+	 */
+	void (*wire_bytes)(struct mf_store *st, uint64_t *read_r,
+			   uint64_t *written_r);
 
 	void (*destroy)(struct mf_store *st);
 };
@@ -545,5 +555,10 @@ struct mf_store {
 
 /* Frees the store, closing connections, and NULLs *st. */
 void mf_store_destroy(struct mf_store **st);
+
+/* The store's wire bytes (ops->wire_bytes); false, and both 0, for a
+ * store without a wire (maildir) or st NULL. */
+bool mf_store_wire_bytes(struct mf_store *st, uint64_t *read_r,
+			 uint64_t *written_r);
 
 #endif

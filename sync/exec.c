@@ -579,6 +579,47 @@ placeholder_src(const struct box_run *r, const struct plan_entry *e)
 	return e->state >= 0 && r->rows->v[e->state].placeholder;
 }
 
+/* ---- progress (sync.h): what copy_all() will copy, and has ---------- */
+
+/* Count what copy_all() copies into dst (the entries it batches; a
+ * placeholder it refuses is left out) and tell the caller. */
+static void
+copy_progress_begin(struct box_run *r, struct side *dst, const bool *skip,
+		    struct sync_progress *pr)
+{
+	struct side *src = other(r, dst);
+	size_t i;
+
+	pr->to_near = dst->id == SIDE_NEAR;
+	if (r->o->progress == NULL)
+		return;
+	for (i = 0; i < r->plan->n; i++) {
+		const struct plan_entry *e = &r->plan->v[i];
+		const struct plan_side_op *op = pr->to_near ? &e->near_op :
+							      &e->far_op;
+
+		if (op->op != PLAN_OP_COPY || skip[i] ||
+		    (!pr->to_near && placeholder_src(r, e)))
+			continue;
+		pr->msgs_total++;
+		pr->bytes_total +=
+			src->view[src->id == SIDE_FAR ? e->far : e->near].size;
+	}
+	if (pr->msgs_total > 0)
+		r->o->progress(r->o->ctx, pr);
+}
+
+/* After a batch of n messages, bytes in all, whatever became of them. */
+static void
+copy_progress(struct box_run *r, struct sync_progress *pr, size_t n,
+	      uint64_t bytes)
+{
+	pr->msgs_done += n;
+	pr->bytes_done += bytes;
+	if (r->o->progress != NULL)
+		r->o->progress(r->o->ctx, pr);
+}
+
 /* Copy every entry whose op on dst is COPY, in batches. */
 static int
 copy_all(struct box_run *r, struct side *dst, const bool *skip,
@@ -589,12 +630,14 @@ copy_all(struct box_run *r, struct side *dst, const bool *skip,
 	struct copy_job *jobs = xcalloc(batch, sizeof(*jobs));
 	struct copy_dir dir = { r, src, dst };
 	struct around a;
+	struct sync_progress pr = { .kind = SYNC_PROGRESS_COPY };
 	size_t i, n = 0;
 	uint64_t bytes = 0;
 	int ret = 0;
 
 	/* the pair's folders are open read-write (side_select()) */
 	around_init(&a, src, false, batch, &copy_around, &dir, sizeof(*jobs));
+	copy_progress_begin(r, dst, skip, &pr);
 	for (i = 0; i <= r->plan->n && ret == 0; i++) {
 		struct plan_entry *e = i < r->plan->n ? &r->plan->v[i] : NULL;
 		const struct plan_side_op *op = NULL;
@@ -628,6 +671,7 @@ copy_all(struct box_run *r, struct side *dst, const bool *skip,
 				break;
 			}
 			ret = around_run(&a, jobs, n, err);
+			copy_progress(r, &pr, n, bytes);
 			n = 0;
 			bytes = 0;
 		}

@@ -684,6 +684,31 @@ struct passes {
 	struct state_box *made;
 };
 
+/*
+ * Progress (sync.h): pair i of the plan is begun, its number among the
+ * pairs sync_pairs() runs (a folded one is part of another's rename).
+ * Counted afresh each time, to keep this apart from the loop: a few
+ * thousand folders at most.
+ */
+static void
+folder_progress(const struct sync_opts *o, const struct box_plan *plan,
+		size_t i)
+{
+	struct sync_progress pr = { .kind = SYNC_PROGRESS_FOLDER };
+	size_t k;
+
+	if (o->progress == NULL || o->dry_run)
+		return;
+	for (k = 0; k < plan->n; k++)
+		if (plan->v[k].action != BOX_FOLDED) {
+			pr.box_count++;
+			pr.box_index += k <= i;
+		}
+	pr.far_name = plan->v[i].far_name;
+	pr.near_name = plan->v[i].near_name;
+	o->progress(o->ctx, &pr);
+}
+
 /* Each pair of the plan in turn; -1 when the channel has to stop. */
 static int
 sync_pairs(const struct sync_opts *o, const struct box_plan *plan,
@@ -701,6 +726,7 @@ sync_pairs(const struct sync_opts *o, const struct box_plan *plan,
 		/* between folders: everything before is recorded */
 		if (sync_stopped(err) < 0)
 			return -1;
+		folder_progress(o, plan, i);
 		if (run_pair(o, &plan->v[i], ps->moved[i] + plan->v[i].moved_in,
 			     ps->touched[i], &ps->kept[2 * i], &ps->made[i],
 			     &rep, &berr) < 0) {

@@ -113,6 +113,32 @@ struct sync_action {
 
 typedef void sync_action_fn(void *ctx, const struct sync_action *a);
 
+/*
+ * Progress while a channel syncs, for a live display (cmd/progress.c).
+ * SYNC_PROGRESS_FOLDER: a folder pair is begun, box_index (1-based) of
+ * box_count, its names (as in sync_box_report; borrowed for the call).
+ * SYNC_PROGRESS_COPY: after each copy batch of the current folder, and
+ * once before the first, in one direction (to_near: far -> near): the
+ * messages and bytes (the sizes the source lists) copied so far of what
+ * the plan copies in that direction.  A copy that failed counts as done.
+ * Plain data; called often (each batch), so the callee rate-limits.
+ */
+enum sync_progress_kind {
+	SYNC_PROGRESS_FOLDER = 1,
+	SYNC_PROGRESS_COPY,
+};
+
+struct sync_progress {
+	enum sync_progress_kind kind;
+	size_t box_index, box_count;	  /* FOLDER */
+	const char *far_name, *near_name; /* FOLDER */
+	bool to_near;			  /* COPY */
+	size_t msgs_done, msgs_total;	  /* COPY */
+	uint64_t bytes_done, bytes_total; /* COPY */
+};
+
+typedef void sync_progress_fn(void *ctx, const struct sync_progress *p);
+
 struct sync_opts {
 	const char *channel;
 	struct mf_store *far, *near;
@@ -128,6 +154,9 @@ struct sync_opts {
 	/* messages per copy batch (one state commit and one durability
 	 * flush each); 0 = default */
 	size_t batch;
+	/* progress (above), with ctx; NULL: none.  Not called in a dry
+	 * run, which copies nothing */
+	sync_progress_fn *progress;
 };
 
 struct sync_summary {

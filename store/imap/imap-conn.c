@@ -71,8 +71,11 @@ struct imap_conn {
 	int timeout_ms;
 	int64_t stop_at; /* waits end here after a stop; 0: none */
 
-	int command_ms;	   /* base of a deadline */
-	uint64_t moved;	   /* bytes read and written on the wire */
+	int command_ms; /* base of a deadline */
+	uint64_t moved; /* bytes read and written on the wire */
+	/* the same, apart (imap_conn_wire()): counted under deflate, so
+	 * compressed after COMPRESS, and above TLS (the record payload) */
+	uint64_t rx, tx;
 	int64_t last_rx;   /* when the last of them were read */
 	bool has_dl;	   /* a deadline is set: */
 	int64_t dl_start;  /* its start */
@@ -199,6 +202,13 @@ uint64_t
 imap_conn_moved(const struct imap_conn *c)
 {
 	return c->moved;
+}
+
+void
+imap_conn_wire(const struct imap_conn *c, uint64_t *read_r, uint64_t *written_r)
+{
+	*read_r = c->rx;
+	*written_r = c->tx;
 }
 
 void
@@ -496,6 +506,7 @@ raw_read(struct imap_conn *c, char *buf, size_t n, short *events_r,
 		errno = 0;
 		if (SSL_read_ex(c->ssl, buf, n, &got) == 1) {
 			c->moved += got;
+			c->rx += got;
 			c->last_rx = now_ms();
 			return (ssize_t)got;
 		}
@@ -519,6 +530,7 @@ raw_read(struct imap_conn *c, char *buf, size_t n, short *events_r,
 	r = read(c->rfd, buf, n);
 	if (r > 0) {
 		c->moved += (uint64_t)r;
+		c->rx += (uint64_t)r;
 		c->last_rx = now_ms();
 		return r;
 	}
@@ -600,8 +612,10 @@ write_nosigpipe(struct imap_conn *c, const char *buf, size_t n, short *events_r,
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	errno = saved;
-	if (r > 0)
+	if (r > 0) {
 		c->moved += (uint64_t)r;
+		c->tx += (uint64_t)r;
+	}
 	return r;
 }
 

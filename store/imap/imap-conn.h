@@ -110,6 +110,14 @@ void imap_conn_consume(struct imap_conn *c, size_t n);
 /* A monotonic clock in ms, and the bytes moved so far: a start mark. */
 int64_t imap_conn_now_ms(void);
 uint64_t imap_conn_moved(const struct imap_conn *c);
+/*
+ * Bytes read from and written to the peer over this connection's life:
+ * what passed between deflate and the socket, so the compressed counts
+ * after COMPRESS (RFC 4978); over TLS the record payloads (TLS framing
+ * and handshake not counted); a tunnel's pipes as they are.
+ */
+void imap_conn_wire(const struct imap_conn *c, uint64_t *read_r,
+		    uint64_t *written_r);
 /* When an exchange started at (start_ms, moved) expires, as things are. */
 int64_t imap_conn_deadline_of(const struct imap_conn *c, int64_t start_ms,
 			      uint64_t moved);

@@ -42,6 +42,8 @@ struct imap_store {
 	struct mf_store base;	   /* first: the engine casts */
 	struct imap_store_cfg cfg; /* strings borrowed from cmd/ */
 	struct imap_client *client;
+	/* wire bytes of the sessions before this one (imap_wire_bytes()) */
+	uint64_t wire_read_gone, wire_written_gone;
 	uint64_t caps; /* offered, minus cfg->no_* */
 
 	bool condstore; /* CONDSTORE usable (enabled) */

@@ -1165,6 +1165,19 @@ store_caps(const struct imap_store *st)
 	return caps;
 }
 
+/* The wire bytes of every session of this store so far (store.h). */
+static void
+imap_wire_bytes(struct mf_store *base, uint64_t *read_r, uint64_t *written_r)
+{
+	struct imap_store *st = (struct imap_store *)base;
+	uint64_t rd = 0, wr = 0;
+
+	if (st->client != NULL && imap_client_conn(st->client) != NULL)
+		imap_conn_wire(imap_client_conn(st->client), &rd, &wr);
+	*read_r = st->wire_read_gone + rd;
+	*written_r = st->wire_written_gone + wr;
+}
+
 /* Forget what a session set up, before a new one sets it up again. */
 static void
 forget_session(struct imap_store *st)
@@ -1172,8 +1185,16 @@ forget_session(struct imap_store *st)
 	struct mf_err dead = { .cls = MF_E_NET };
 
 	imap_deliver_abort_all(&st->base);
-	if (st->client != NULL)
+	if (st->client != NULL) {
+		uint64_t rd = 0, wr = 0;
+
+		/* the session's bytes stay counted after it is gone */
+		if (imap_client_conn(st->client) != NULL)
+			imap_conn_wire(imap_client_conn(st->client), &rd, &wr);
+		st->wire_read_gone += rd;
+		st->wire_written_gone += wr;
 		imap_client_fail(st->client, &dead); /* no LOGOUT on it */
+	}
 	imap_client_destroy(&st->client);
 	free(st->prefix);
 	free(st->sel_name);
@@ -1243,6 +1264,7 @@ static const struct mf_store_ops imap_ops = {
 	.remove = imap_remove,
 	.move = imap_move,
 	.reconnect = imap_reconnect,
+	.wire_bytes = imap_wire_bytes,
 	.destroy = imap_destroy,
 };
 
