@@ -329,8 +329,10 @@ sync_target(struct cmd_ctx *ctx, const struct target *t, size_t *held_back,
 {
 	const struct config_channel *ch = t->ch;
 	struct sync_json_ctx jout = { ch->name, held_back };
-	struct out_ctx out = { ch->name, ctx->verbosity, held_back, NULL, pg,
-			       NULL, ctx->json ? &jout : NULL };
+	struct out_ctx out = {
+		ch->name, ctx->verbosity,	   held_back, NULL, pg,
+		NULL,	  ctx->json ? &jout : NULL
+	};
 	struct sync_change_watch watch = { 0 };
 	struct mf_store *far = NULL, *near = NULL;
 	struct state_db *db = NULL;
