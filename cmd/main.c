@@ -51,6 +51,14 @@ static const struct cmd_desc commands[] = {
 	{ "check", cmd_check, CMD_NEEDS_CONFIG, "[CHANNEL...]",
 	  "validate the configuration, show what it would connect to",
 	  "  runs no password command and opens no connection\n" },
+	{ "import-mbsyncrc", cmd_import_mbsyncrc, 0,
+	  "[-o FILE [--force]] [FILE]",
+	  "convert an mbsync configuration to YAML",
+	  "  -o, --output FILE  write the YAML there (default stdout); never\n"
+	  "                     overwrites an existing file without --force\n"
+	  "  -f, --force        overwrite FILE given with -o\n"
+	  "  FILE               the mbsyncrc (default ~/.mbsyncrc, else\n"
+	  "                     $XDG_CONFIG_HOME/isyncrc)\n" },
 	{ "version", cmd_version, 0, "", "print the version", "" },
 	{ "help", cmd_help, 0, "[COMMAND|config]",
 	  "this text, a command's options, or the configuration keys",
