@@ -457,8 +457,72 @@ sync_usage(void)
 	return MF_EXIT_USAGE;
 }
 
-/* Long because it is the loop over channels with what each channel's
- * run is followed by (summary, time and wire, post hook, exit code). */
+/*
+ * One channel's sync with everything after it: the summary, the time and
+ * wire line, the post hook.  Returns the channel's exit code (cmd.h);
+ * *held_back and *changed add to the run's.  Shared with watch
+ * (cmd-watch.c), which runs it again and again.
+ */
+int
+cmd_sync_channel(struct cmd_ctx *ctx, const struct target *t,
+		 const struct cmd_sync_opts *so, size_t *held_back,
+		 bool *changed)
+{
+	struct sync_summary sum = { 0 };
+	struct run_extra x = { 0 };
+	struct mf_err err = { 0 };
+	struct progress pg;
+	bool ran = true, this_changed = false;
+	int code = MF_EXIT_OK;
+
+	progress_begin(&pg, t->ch->name,
+		       !ctx->dry_run && !ctx->json &&
+			       progress_wanted((enum progress_mode)so->progress,
+					       ctx->verbosity < 0));
+	if (sync_target(ctx, t, held_back, &this_changed, &pg, &x, &sum, &err) <
+	    0) {
+		code = cmd_fail(&err);
+		ran = false;
+	} else if (sum.boxes_failed > 0 || sum.failed > 0) {
+		code = MF_EXIT_PARTIAL;
+	}
+	progress_end(&pg);
+	if (this_changed)
+		*changed = true;
+	/* a channel that stopped gets its error only: a summary after it
+	 * ("0 folders: pulled 0") would read as success; watch leaves out
+	 * the summary of a run that changed nothing (every few seconds) */
+	if (ctx->json) {
+		if (ran || !so->quiet_unchanged)
+			sync_json_summary(t->ch->name, &sum, ctx->dry_run,
+					  ran ? NULL : &err);
+	} else if (ran && ctx->verbosity >= 0 && !ctx->dry_run &&
+		   (this_changed || !so->quiet_unchanged ||
+		    ctx->verbosity > 0)) {
+		print_summary(t->ch->name, &sum);
+		print_time_wire(t->ch->name, &pg, &x);
+	}
+	/* also after a channel that stopped part way: what it changed
+	 * before is there to be seen (hooks.h) */
+	fflush(stdout);
+	if (!ctx->dry_run && mf_cancel_signal() == 0 && hooks_changed(&sum))
+		hooks_post(t->ch, &sum, x.changed != NULL ? x.changed : "");
+	free(x.changed);
+	return code;
+}
+
+/* The worse of two exit codes of channels: a failure beats a partial
+ * run, which beats success (the first failure is kept). */
+int
+cmd_sync_worse(int code, int rc)
+{
+	if (rc == MF_EXIT_OK)
+		return code;
+	if (code == MF_EXIT_OK || code == MF_EXIT_PARTIAL)
+		return rc;
+	return code;
+}
+
 int
 cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 {
@@ -471,6 +535,7 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 	struct target *targets = NULL;
 	struct mf_err err = { 0 };
 	enum progress_mode pmode = PROGRESS_AUTO;
+	struct cmd_sync_opts so = { PROGRESS_AUTO, false };
 	size_t n = 0, i, held_back = 0;
 	bool exit_on_change = false, changed = false;
 	int c, code = MF_EXIT_OK;
@@ -503,49 +568,12 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 		free(targets);
 		return MF_EXIT_USAGE;
 	}
+	so.progress = pmode;
 	for (i = 0; i < n; i++) {
-		struct sync_summary sum = { 0 };
-		struct run_extra x = { 0 };
-		struct progress pg;
-		bool ran = true;
-		int rc_ran;
-
-		mf_err_clear(&err);
-		progress_begin(&pg, targets[i].ch->name,
-			       !ctx->dry_run && !ctx->json &&
-				       progress_wanted(pmode,
-						       ctx->verbosity < 0));
-		rc_ran = sync_target(ctx, &targets[i], &held_back, &changed,
-				     &pg, &x, &sum, &err);
-		progress_end(&pg);
-		if (rc_ran < 0) {
-			int rc = cmd_fail(&err);
-
-			/* the worst failure decides; other channels go on */
-			if (code == MF_EXIT_OK || code == MF_EXIT_PARTIAL)
-				code = rc;
-			ran = false;
-		} else if (sum.boxes_failed > 0 || sum.failed > 0) {
-			if (code == MF_EXIT_OK)
-				code = MF_EXIT_PARTIAL;
-		}
-		/* a channel that stopped gets its error only: a summary
-		 * after it ("0 folders: pulled 0") would read as success */
-		if (ctx->json) {
-			sync_json_summary(targets[i].ch->name, &sum,
-					  ctx->dry_run, ran ? NULL : &err);
-		} else if (ran && ctx->verbosity >= 0 && !ctx->dry_run) {
-			print_summary(targets[i].ch->name, &sum);
-			print_time_wire(targets[i].ch->name, &pg, &x);
-		}
-		/* also after a channel that stopped part way: what it
-		 * changed before is there to be seen (hooks.h) */
-		fflush(stdout);
-		if (!ctx->dry_run && mf_cancel_signal() == 0 &&
-		    hooks_changed(&sum))
-			hooks_post(targets[i].ch, &sum,
-				   x.changed != NULL ? x.changed : "");
-		free(x.changed);
+		/* other channels go on after one fails */
+		code = cmd_sync_worse(code,
+				      cmd_sync_channel(ctx, &targets[i], &so,
+						       &held_back, &changed));
 		free(targets[i].only);
 		if (mf_cancel_signal() != 0)
 			break; /* the channels after it are not begun */

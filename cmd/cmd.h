@@ -93,6 +93,21 @@ int cmd_fail(const struct mf_err *err);
 int cmd_exit_stopped(void);
 
 int cmd_sync(struct cmd_ctx *ctx, int argc, char **argv);
+
+/* ---- one channel's sync, for sync and watch (cmd-sync.c) ---- */
+struct target;
+struct cmd_sync_opts {
+	int progress;	      /* enum progress_mode (progress.h) */
+	bool quiet_unchanged; /* no summary for a run that changed nothing */
+};
+/* Sync t, printing as `mailferry sync` does, and run its hooks.  Returns
+ * its exit code; *held_back and *changed add to the caller's. */
+int cmd_sync_channel(struct cmd_ctx *ctx, const struct target *t,
+		     const struct cmd_sync_opts *so, size_t *held_back,
+		     bool *changed);
+/* The exit code of a run of channels so far (code) and one more (rc). */
+int cmd_sync_worse(int code, int rc);
+int cmd_watch(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_list(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_status(struct cmd_ctx *ctx, int argc, char **argv);

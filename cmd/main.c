@@ -37,6 +37,16 @@ static const struct cmd_desc commands[] = {
 	  "                 when stderr is a terminal)\n"
 	  "  CHANNEL:FOLDER restricts a channel to some folders "
 	  "(repeatable)\n" },
+	{ "watch", cmd_watch, CMD_NEEDS_CONFIG | CMD_STOPS_SAFELY,
+	  "[--interval SECONDS] [CHANNEL...]",
+	  "stay up and sync within a second of a change on either side",
+	  "  --interval SECONDS  sync every channel this often anyway, for "
+	  "the\n"
+	  "                 folders IDLE does not watch (default 300)\n"
+	  "  --progress=auto|always|never  the live line during a sync\n"
+	  "  --json         JSON Lines: the sync objects, and watch events\n"
+	  "  IDLE on INBOX of an IMAP side, inotify (else polling) on a\n"
+	  "  Maildir; SIGTERM exits 0, SIGHUP re-reads the configuration\n" },
 	{ "fetch", cmd_fetch, CMD_NEEDS_CONFIG | CMD_STOPS_SAFELY,
 	  "[-n] [CHANNEL[:FOLDER]...]",
 	  "download the messages max_size left as placeholders",
@@ -407,8 +417,8 @@ find_command(const char *name)
 static bool
 json_supported(const char *name)
 {
-	static const char *const names[] = { "sync", "status", "list",
-					     "check" };
+	static const char *const names[] = { "sync", "status", "list", "check",
+					     "watch" };
 	size_t i;
 
 	for (i = 0; i < MF_N_ELEMENTS(names); i++)
@@ -496,8 +506,8 @@ main(int argc, char **argv)
 	take_config_option(&ctx, &argc, argv, optind + 1);
 	if (ctx.json && !json_supported(cmd->name)) {
 		fprintf(stderr,
-			"%s: --json: not for '%s' (sync, status, "
-			"list and check only)\n",
+			"%s: --json: not for '%s' (sync, watch, "
+			"status, list and check only)\n",
 			progname, cmd->name);
 		return MF_EXIT_USAGE;
 	}

@@ -18,6 +18,16 @@
  */
 int imap_store_idle(struct mf_store *st, int timeout_ms, bool *changed_r,
 		    struct mf_err *err);
+/*
+ * The same, also ending (with DONE, *changed_r false) once stop(stop_ctx)
+ * returns true; it is asked about every 200 ms while the server is quiet,
+ * from the thread that called.  mailferry watch ends an IDLE this way when
+ * it is told to stop or to reconnect.
+ */
+typedef bool imap_idle_stop_fn(void *ctx);
+int imap_store_idle_until(struct mf_store *st, int timeout_ms,
+			  imap_idle_stop_fn *stop, void *stop_ctx,
+			  bool *changed_r, struct mf_err *err);
 
 /* RENAME a mailbox (canonical names). */
 int imap_store_rename_box(struct mf_store *st, const char *from, const char *to,

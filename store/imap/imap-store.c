@@ -1064,11 +1064,22 @@ int
 imap_store_idle(struct mf_store *mst, int timeout_ms, bool *changed_r,
 		struct mf_err *err)
 {
+	return imap_store_idle_until(mst, timeout_ms, NULL, NULL, changed_r,
+				     err);
+}
+
+int
+imap_store_idle_until(struct mf_store *mst, int timeout_ms,
+		      imap_idle_stop_fn *stop, void *stop_ctx, bool *changed_r,
+		      struct mf_err *err)
+{
 	struct imap_store *st = imap_store_of(mst);
 	struct idle_ctx ic = { 0 };
 	struct imap_cmd *cmd;
 	int r = 0;
 	int64_t end = imap_conn_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	/* with stop to ask, a shorter slice: how late a stop is seen */
+	int slice = stop != NULL ? 200 : 1000;
 
 	*changed_r = false;
 	if (imap_need_selected(st, "IDLE", err) < 0)
@@ -1090,8 +1101,10 @@ imap_store_idle(struct mf_store *mst, int timeout_ms, bool *changed_r,
 
 		if (cmd->status != IMAP_CMD_PENDING || ic.changed || left <= 0)
 			break;
-		r = imap_client_poll(st->client, left > 1000 ? 1000 : (int)left,
-				     err);
+		if (stop != NULL && ic.idling && stop(stop_ctx))
+			break;
+		r = imap_client_poll(st->client,
+				     left > slice ? slice : (int)left, err);
 		if (r < 0)
 			goto out;
 	}

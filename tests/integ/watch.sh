@@ -1,0 +1,149 @@
+#!/bin/bash
+# mailferry watch against the harness Dovecot: a message APPENDed by
+# another IMAP client (python's imaplib) reaches the Maildir, a flag set
+# in the Maildir by renaming the file (as a mail reader does) reaches the
+# server, a burst of changes is not followed by a storm of syncs, the
+# server restarted under the watch is reconnected to, SIGHUP re-reads the
+# configuration, SIGTERM exits 0; then the polling fallback and --json.
+#
+# --interval is an hour, so only IDLE and inotify (or the poll) can have
+# carried a change within the waits below.  The waits are bounds for a
+# watch that does not work at all (10 s, 30 s after a restart), not the
+# speed asked of it: the time each change took is printed as a comment.
+set -u
+. "$(dirname "$0")/lib.sh"
+mf_setup
+
+gen_msgs "$T/g" 1 5
+mf_harness seed INBOX "$T"/g/* >/dev/null 2>&1
+
+# until SECONDS COMMAND...: run COMMAND every 0.1 s until it succeeds
+# (0) or SECONDS passed (1); the time it took in $took
+until_ok() {
+	local limit=$1 t0 t1
+	shift
+	t0=$(date +%s%N)
+	while ! "$@"; do
+		t1=$(date +%s%N)
+		if [ $(((t1 - t0) / 1000000)) -ge $((limit * 1000)) ]; then
+			took=timeout
+			return 1
+		fi
+		sleep 0.1
+	done
+	t1=$(date +%s%N)
+	took=$(awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.2f s", ns / 1e9 }')
+}
+has_count() { [ "$(count "$LOCAL")" -ge "$1" ]; }
+# imap_append FILE: APPEND by another client, as a webmail or phone does
+imap_append() {
+	python3 - "$1" "$MF_CA_FILE" "$MF_IMAPS_PORT" "$MF_USER" "$MF_PASS" <<'PY'
+import imaplib, ssl, sys
+f, ca, port, user, pw = sys.argv[1:]
+m = imaplib.IMAP4_SSL("localhost", int(port),
+                      ssl_context=ssl.create_default_context(cafile=ca))
+m.login(user, pw)
+m.append("INBOX", None, None, open(f, "rb").read().replace(b"\n", b"\r\n"))
+m.logout()
+PY
+}
+srv_flagged() {
+	mf_harness doveadm fetch flags mailbox INBOX header message-id "$1" \
+		2>/dev/null | grep -q Flagged
+}
+lines() { wc -l <"$1"; }
+
+# ---- IDLE and inotify ----
+"$MAILFERRY" -c "$CFG" watch --interval 3600 >"$T/w.out" 2>"$T/w.err" &
+pid=$!
+check "the first sync pulls the 5 messages" until_ok 10 has_count 5
+check "the start line names IDLE and inotify" \
+	grep -q 'far: IDLE on INBOX, near: inotify on' "$T/w.out"
+
+gen_msgs "$T/h" 6 9
+imap_append "$T/h/m6"
+check "a message APPENDed by another client arrives" until_ok 10 has_count 6
+echo "# APPEND to Maildir: $took"
+
+set_local_flags "$(local_file INBOX m2.g)" FS
+check "a flag set in the Maildir reaches the server" \
+	until_ok 10 srv_flagged m2.g
+echo "# Maildir flag to server: $took"
+
+# a burst of renames by a mail reader is a sync or two, then quiet
+for i in 1 3 4 5; do set_local_flags "$(local_file INBOX "m$i.g")" S; done
+sleep 2
+before=$(lines "$T/w.out")
+sleep 3
+check "no sync storm: nothing printed in 3 quiet seconds" \
+	test "$(lines "$T/w.out")" -eq "$before"
+check "the burst reached the server" srv_flagged m2.g
+seen=$(mf_harness doveadm search mailbox INBOX SEEN 2>/dev/null | wc -l)
+check "all 5 seen flags are on the server ($seen)" test "$seen" -ge 5
+
+# ---- the server restarted under the watch ----
+mf_harness restart >/dev/null 2>&1
+check "harness restarted" test $? -eq 0
+imap_append "$T/h/m7"
+check "after a server restart a new message still arrives" \
+	until_ok 30 has_count 7
+echo "# after the restart: $took"
+check "the reconnect was said" until_ok 5 grep -q 'far: connected again' \
+	"$T/w.out"
+
+# ---- SIGHUP ----
+kill -HUP $pid
+check "SIGHUP re-reads the configuration" \
+	until_ok 5 grep -q 'configuration read again' "$T/w.out"
+imap_append "$T/h/m8"
+check "after SIGHUP a new message still arrives" until_ok 10 has_count 8
+
+# ---- SIGTERM ----
+kill -TERM $pid
+t0=$(date +%s%N)
+wait $pid
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "SIGTERM: exit 0 ($rc)" test $rc -eq 0
+check "SIGTERM: gone within 5 s ($ms ms)" test $ms -lt 5000
+echo "# SIGTERM to exit: $ms ms"
+no_duplicates "$LOCAL" \
+	"no duplicate in the Maildir"
+same_sides "both sides hold the same messages and flags"
+
+# ---- the polling fallback ----
+MAILFERRY_WATCH_POLL=1 "$MAILFERRY" -c "$CFG" watch --interval 3600 \
+	>"$T/p.out" 2>"$T/p.err" &
+pid=$!
+check "polling: the start line says so" \
+	until_ok 10 grep -q 'near: polling on' "$T/p.out"
+sleep 1
+set_local_flags "$(local_file INBOX m6.g)" FS
+check "polling: a Maildir flag reaches the server" \
+	until_ok 10 srv_flagged m6.g
+echo "# polling, Maildir flag to server: $took"
+kill -TERM $pid
+wait $pid
+check "polling: SIGTERM exits 0" test $? -eq 0
+
+# ---- --json ----
+"$MAILFERRY" -c "$CFG" watch --json --interval 3600 >"$T/j.out" \
+	2>"$T/j.err" &
+pid=$!
+check "json: the start event" until_ok 10 grep -q '"event":"start"' "$T/j.out"
+imap_append "$T/h/m9"
+check "json: a new message arrives" until_ok 10 has_count 9
+check "json: a summary object for it" \
+	until_ok 5 grep -q '"type":"summary"' "$T/j.out"
+kill -TERM $pid
+wait $pid
+check "json: SIGTERM exits 0" test $? -eq 0
+check "json: every line parses and has a type" python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    assert "type" in json.loads(line), line
+' "$T/j.out"
+check "json: the last line is the stop event" \
+	grep -q '"event":"stop"' <(tail -1 "$T/j.out")
+[ "$fails" -eq 0 ] || sed 's/^/# out: /' "$T/w.out" "$T/w.err" | tail -30
+finish
