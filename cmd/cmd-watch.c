@@ -185,9 +185,10 @@ say_start(const struct watch *wt, const struct watched *w)
 					"nothing yet (made by the first sync)",
 				side->maildir->mdir.path);
 		else
-			len += (size_t)snprintf(line + len, sizeof(line) - len,
-						"%s%s: IDLE on INBOX",
-						i ? ", " : "", side_names[i]);
+			len += (size_t)
+				snprintf(line + len, sizeof(line) - len,
+					 "%s%s: IDLE (NOTIFY where offered)",
+					 i ? ", " : "", side_names[i]);
 		if (len >= sizeof(line))
 			len = sizeof(line) - 1;
 	}
@@ -302,13 +303,17 @@ take_idle_events(struct watch *wt, long long now)
 				w->lost[i] = (ev & WATCH_IDLE_LOST) != 0;
 			}
 			if (ev & WATCH_IDLE_CONNECTED) {
+				bool notify = (ev & WATCH_IDLE_NOTIFY) != 0;
+
 				/* changes while there was no session are
 				 * unknown: the channel wants a sync */
-				if (w->lost[i])
-					say(wt, w->t.ch->name, "connected",
-					    side_names[i],
-					    i == 0 ? "far: connected again" :
-						     "near: connected again");
+				snprintf(line, sizeof(line),
+					 "%s: connected%s, %s", side_names[i],
+					 w->lost[i] ? " again" : "",
+					 notify ? "NOTIFY on every folder" :
+						  "IDLE on INBOX (no NOTIFY)");
+				say(wt, w->t.ch->name, "connected",
+				    side_names[i], line);
 				w->lost[i] = false;
 				note_change(w, now);
 			}

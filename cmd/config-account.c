@@ -39,7 +39,7 @@ static const char *const mech_names[] = {
 
 static const char *const disable_names[] = {
 	"condstore",   "qresync",  "uidplus", "move",
-	"list_status", "objectid", NULL,
+	"list_status", "objectid", "notify",  NULL,
 };
 
 /* "sha256:" and 64 hex digits, colons allowed; stored lower case, bare. */
@@ -300,7 +300,8 @@ parse_disable(struct cy_ctx *c, const yaml_node_t *map,
 {
 	bool *flags[] = { &imap->no_condstore,	 &imap->no_qresync,
 			  &imap->no_uidplus,	 &imap->no_move,
-			  &imap->no_list_status, &imap->no_objectid };
+			  &imap->no_list_status, &imap->no_objectid,
+			  &imap->no_notify };
 	const char **items;
 	yaml_node_t *list;
 	size_t n, i;
@@ -322,8 +323,8 @@ parse_disable(struct cy_ctx *c, const yaml_node_t *map,
 		hint = cy_suggest(items[i], disable_names);
 		return cy_fail_val(c, cy_list_item(c, list, i), "disable",
 				   "unknown extension, expected condstore, "
-				   "qresync, uidplus, move, list_status or "
-				   "objectid"
+				   "qresync, uidplus, move, list_status, "
+				   "objectid or notify"
 				   "%s%s%s",
 				   hint ? "; did you mean '" : "",
 				   hint ? hint : "", hint ? "'?" : "");

@@ -60,7 +60,7 @@ const struct config_key config_keys[] = {
 	  "COMPRESS=DEFLATE when the server offers it" },
 	{ CONFIG_SEC_ACCOUNT, "disable", "list", "[]",
 	  "extensions not to use: condstore qresync uidplus move "
-	  "list_status objectid" },
+	  "list_status objectid notify" },
 
 	{ CONFIG_SEC_STORE, "maildir", "path", "none (needed)",
 	  "the Maildir's root directory" },

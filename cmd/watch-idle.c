@@ -74,9 +74,11 @@ nap(struct watch_idle *w, int ms)
 	}
 }
 
-/* Connect and EXAMINE INBOX: 0, -1 (err), or 1 when there is no IDLE. */
+/* Connect, EXAMINE INBOX and ask for NOTIFY where the server has it
+ * (*notify_r: whether it took it): 0, or -1 (err). */
 static int
-session_begin(struct watch_idle *w, struct mf_store **st_r, struct mf_err *err)
+session_begin(struct watch_idle *w, struct mf_store **st_r, bool *notify_r,
+	      struct mf_err *err)
 {
 	struct mf_select_req req = { true };
 	struct mf_box_status status;
@@ -84,7 +86,8 @@ session_begin(struct watch_idle *w, struct mf_store **st_r, struct mf_err *err)
 	if (stores_open_side(w->side, false, st_r, err) < 0)
 		return -1;
 	memset(&status, 0, sizeof(status));
-	if ((*st_r)->ops->select_box(*st_r, "INBOX", &req, &status, err) < 0) {
+	if ((*st_r)->ops->select_box(*st_r, "INBOX", &req, &status, err) < 0 ||
+	    imap_store_notify_all(*st_r, notify_r, err) < 0) {
 		mf_store_destroy(st_r);
 		return -1;
 	}
@@ -101,11 +104,11 @@ idle_main(void *arg)
 
 	while (!atomic_load(&w->stop) && mf_cancel_signal() == 0) {
 		struct mf_err err = { 0 };
-		bool changed = false;
+		bool changed = false, notify = false;
 
 		if (st == NULL) {
 			atomic_store(&w->reconnect, false);
-			if (session_begin(w, &st, &err) < 0) {
+			if (session_begin(w, &st, &notify, &err) < 0) {
 				post(w, WATCH_IDLE_LOST, &err);
 				nap(w, backoff);
 				backoff =
@@ -115,7 +118,10 @@ idle_main(void *arg)
 				continue;
 			}
 			backoff = 1000;
-			post(w, WATCH_IDLE_CONNECTED, NULL);
+			post(w,
+			     WATCH_IDLE_CONNECTED |
+				     (notify ? WATCH_IDLE_NOTIFY : 0),
+			     NULL);
 		}
 		if (imap_store_idle_until(st, WATCH_IDLE_MAX_MS,
 					  should_end_idle, w, &changed,

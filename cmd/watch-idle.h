@@ -5,7 +5,9 @@
  * The thread connects (stores.h), EXAMINEs INBOX (read-only: it never
  * changes anything) and IDLEs for up to WATCH_IDLE_MAX_MS at a time, under
  * the 29 minutes after which RFC 2177 section 3 lets a server log an idle
- * client off.  What it sees it records as events and announces by writing
+ * client off.  Where the server has NOTIFY (RFC 5465) it is set for every
+ * personal folder first, so that the IDLE also ends on a change to any
+ * folder and to the folder list.  What it sees it records as events and announces by writing
  * a byte to the wake fd given at start, so that the main loop can poll()
  * on one pipe for every thread:
  *
@@ -13,7 +15,8 @@
  *                         messages in INBOX;
  *   WATCH_IDLE_CONNECTED  a session began (the first or after a loss):
  *                         what happened while there was none is unknown,
- *                         so the channel wants a sync;
+ *                         so the channel wants a sync; with
+ *                         WATCH_IDLE_NOTIFY when NOTIFY is on;
  *   WATCH_IDLE_LOST       the session failed (server restart, BYE, network
  *                         down); the thread reconnects after a backoff of
  *                         1 s, doubling to WATCH_IDLE_MAX_BACKOFF_MS;
@@ -38,6 +41,7 @@
 #define WATCH_IDLE_CONNECTED 0x2u
 #define WATCH_IDLE_LOST 0x4u
 #define WATCH_IDLE_UNSUPPORTED 0x8u
+#define WATCH_IDLE_NOTIFY 0x10u /* with CONNECTED: NOTIFY is on */
 
 struct watch_idle;
 

@@ -83,6 +83,7 @@ struct imap_cmd;
 #define IMAP_CAP_AUTH_OAUTHBEARER (1ull << 34)
 #define IMAP_CAP_AUTH_SCRAM_SHA_256 (1ull << 35)
 #define IMAP_CAP_AUTH_LOGIN (1ull << 36)
+#define IMAP_CAP_NOTIFY (1ull << 37) /* RFC 5465 */
 
 /* Bit for a capability atom ("AUTH=PLAIN"), 0 if we do not use it. */
 uint64_t imap_cap_from_name(const char *name, size_t len);

@@ -29,6 +29,15 @@ int imap_store_idle_until(struct mf_store *st, int timeout_ms,
 			  imap_idle_stop_fn *stop, void *stop_ctx,
 			  bool *changed_r, struct mf_err *err);
 
+/*
+ * NOTIFY SET (RFC 5465) for every personal folder, where the server has
+ * NOTIFY and it is not disabled: an IDLE that follows then also ends on a
+ * change to another folder (STATUS) or to the folder list (LIST).
+ * *on_r: whether the server took it; a refusal is not an error (IDLE
+ * then covers the selected folder only).  -1 when the session failed.
+ */
+int imap_store_notify_all(struct mf_store *st, bool *on_r, struct mf_err *err);
+
 /* RENAME a mailbox (canonical names). */
 int imap_store_rename_box(struct mf_store *st, const char *from, const char *to,
 			  struct mf_err *err);

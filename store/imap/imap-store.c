@@ -496,6 +496,8 @@ session_caps(struct imap_store *st)
 		caps &= ~IMAP_CAP_LIST_STATUS;
 	if (cfg->no_objectid)
 		caps &= ~IMAP_CAP_OBJECTID;
+	if (cfg->no_notify)
+		caps &= ~IMAP_CAP_NOTIFY;
 	return caps;
 }
 
@@ -1057,6 +1059,11 @@ idle_untagged(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
 		ic->changed = true;
 	if (resp->count >= 1 && imap_arg_is_atom(&resp->args[0], "VANISHED"))
 		ic->changed = true;
+	/* after NOTIFY: another folder's counts changed, or a folder was
+	 * made, deleted or renamed (RFC 5465 sections 5.2 to 5.4) */
+	if (resp->count >= 1 && (imap_arg_is_atom(&resp->args[0], "STATUS") ||
+				 imap_arg_is_atom(&resp->args[0], "LIST")))
+		ic->changed = true;
 	return false; /* the store's bookkeeping sees it too */
 }
 
@@ -1125,6 +1132,35 @@ imap_store_idle_until(struct mf_store *mst, int timeout_ms,
 		r = mf_err_set(err, MF_E_BOX, "IDLE: %s", cmd->text);
 	*changed_r = ic.changed;
 out:
+	imap_cmd_free(&cmd);
+	return r;
+}
+
+/* ---- NOTIFY (RFC 5465) ---------------------------------------------- */
+
+int
+imap_store_notify_all(struct mf_store *mst, bool *on_r, struct mf_err *err)
+{
+	struct imap_store *st = imap_store_of(mst);
+	struct imap_cmd *cmd;
+	int r;
+
+	*on_r = false;
+	if (!(st->caps & IMAP_CAP_NOTIFY))
+		return 0;
+	/* the selected folder by EXISTS, EXPUNGE and FETCH as in IDLE, the
+	 * others by STATUS, folders made or renamed by LIST (section 6);
+	 * FlagChange needs the two message events beside it (section 5) */
+	cmd = imap_cmd_new(st->client);
+	cmd->flags = IMAP_CMD_BARRIER;
+	imap_cmd_printf(cmd, "NOTIFY SET (selected (MessageNew MessageExpunge "
+			     "FlagChange)) (personal (MessageNew "
+			     "MessageExpunge FlagChange MailboxName))");
+	imap_client_submit(st->client, cmd);
+	r = imap_client_wait(st->client, cmd, err);
+	if (r == 0)
+		*on_r = cmd->status == IMAP_CMD_OK;
+	/* a NO (or BAD) leaves IDLE on the selected folder, as without */
 	imap_cmd_free(&cmd);
 	return r;
 }

@@ -1,10 +1,12 @@
 #!/bin/bash
 # mailferry watch against the harness Dovecot: a message APPENDed by
-# another IMAP client (python's imaplib) reaches the Maildir, a flag set
+# another IMAP client (python's imaplib) reaches the Maildir, in INBOX
+# (IDLE) and in another folder (NOTIFY, which the harness Dovecot offers), a flag set
 # in the Maildir by renaming the file (as a mail reader does) reaches the
 # server, a burst of changes is not followed by a storm of syncs, the
 # server restarted under the watch is reconnected to, SIGHUP re-reads the
-# configuration, SIGTERM exits 0; then the polling fallback and --json.
+# configuration, SIGTERM exits 0; then NOTIFY turned off (disable: [notify])
+# with the polling fallback for the Maildir, and --json.
 #
 # --interval is an hour, so only IDLE and inotify (or the poll) can have
 # carried a change within the waits below.  The waits are bounds for a
@@ -16,6 +18,8 @@ mf_setup
 
 gen_msgs "$T/g" 1 5
 mf_harness seed INBOX "$T"/g/* >/dev/null 2>&1
+gen_msgs "$T/a" 1 3 a
+mf_harness seed Archive "$T/a/m1" "$T/a/m2" >/dev/null 2>&1
 
 # until SECONDS COMMAND...: run COMMAND every 0.1 s until it succeeds
 # (0) or SECONDS passed (1); the time it took in $took
@@ -34,16 +38,18 @@ until_ok() {
 	t1=$(date +%s%N)
 	took=$(awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.2f s", ns / 1e9 }')
 }
-has_count() { [ "$(count "$LOCAL")" -ge "$1" ]; }
-# imap_append FILE: APPEND by another client, as a webmail or phone does
+# has_count N [BOX]: the local INBOX (or BOX) holds N messages or more
+has_count() { [ "$(count "$LOCAL/${2:-INBOX}" 2>/dev/null)" -ge "$1" ]; }
+# imap_append FILE [BOX]: APPEND by another client, as a webmail does
 imap_append() {
-	python3 - "$1" "$MF_CA_FILE" "$MF_IMAPS_PORT" "$MF_USER" "$MF_PASS" <<'PY'
+	python3 - "$1" "$MF_CA_FILE" "$MF_IMAPS_PORT" "$MF_USER" "$MF_PASS" \
+		"${2:-INBOX}" <<'PY'
 import imaplib, ssl, sys
-f, ca, port, user, pw = sys.argv[1:]
+f, ca, port, user, pw, box = sys.argv[1:]
 m = imaplib.IMAP4_SSL("localhost", int(port),
                       ssl_context=ssl.create_default_context(cafile=ca))
 m.login(user, pw)
-m.append("INBOX", None, None, open(f, "rb").read().replace(b"\n", b"\r\n"))
+m.append(box, None, None, open(f, "rb").read().replace(b"\n", b"\r\n"))
 m.logout()
 PY
 }
@@ -58,12 +64,18 @@ lines() { wc -l <"$1"; }
 pid=$!
 check "the first sync pulls the 5 messages" until_ok 10 has_count 5
 check "the start line names IDLE and inotify" \
-	grep -q 'far: IDLE on INBOX, near: inotify on' "$T/w.out"
+	until_ok 5 grep -q 'far: IDLE (NOTIFY where offered), near: inotify on' "$T/w.out"
+check "NOTIFY is on" until_ok 5 grep -q 'far: connected, NOTIFY on every folder' \
+	"$T/w.out"
 
-gen_msgs "$T/h" 6 9
+gen_msgs "$T/h" 6 10
 imap_append "$T/h/m6"
 check "a message APPENDed by another client arrives" until_ok 10 has_count 6
 echo "# APPEND to Maildir: $took"
+imap_append "$T/a/m3" Archive
+check "NOTIFY: an APPEND to another folder than INBOX arrives" \
+	until_ok 10 has_count 3 Archive
+echo "# APPEND to Archive, to Maildir: $took"
 
 set_local_flags "$(local_file INBOX m2.g)" FS
 check "a flag set in the Maildir reaches the server" \
@@ -111,12 +123,17 @@ no_duplicates "$LOCAL" \
 	"no duplicate in the Maildir"
 same_sides "both sides hold the same messages and flags"
 
-# ---- the polling fallback ----
-MAILFERRY_WATCH_POLL=1 "$MAILFERRY" -c "$CFG" watch --interval 3600 \
-	>"$T/p.out" 2>"$T/p.err" &
+# ---- NOTIFY off, and the polling fallback for the Maildir ----
+sed 's/^    ca_file: .*/&\n    disable: [notify]/' "$CFG" >"$T/nonotify.yaml"
+MAILFERRY_WATCH_POLL=1 "$MAILFERRY" -c "$T/nonotify.yaml" watch \
+	--interval 3600 >"$T/p.out" 2>"$T/p.err" &
 pid=$!
 check "polling: the start line says so" \
 	until_ok 10 grep -q 'near: polling on' "$T/p.out"
+check "no NOTIFY: IDLE on INBOX said" \
+	until_ok 5 grep -q 'far: connected, IDLE on INBOX (no NOTIFY)' "$T/p.out"
+imap_append "$T/h/m10"
+check "no NOTIFY: an APPEND to INBOX still arrives" until_ok 10 has_count 9
 sleep 1
 set_local_flags "$(local_file INBOX m6.g)" FS
 check "polling: a Maildir flag reaches the server" \
@@ -132,7 +149,7 @@ check "polling: SIGTERM exits 0" test $? -eq 0
 pid=$!
 check "json: the start event" until_ok 10 grep -q '"event":"start"' "$T/j.out"
 imap_append "$T/h/m9"
-check "json: a new message arrives" until_ok 10 has_count 9
+check "json: a new message arrives" until_ok 10 has_count 10
 check "json: a summary object for it" \
 	until_ok 5 grep -q '"type":"summary"' "$T/j.out"
 kill -TERM $pid
