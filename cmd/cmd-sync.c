@@ -52,6 +52,7 @@ struct out_ctx {
 	char *changed; /* near names of the changed folders, a line each
 			* (hooks.h); NULL: none yet */
 	struct sync_json_ctx *json; /* --json: the printer instead */
+	bool no_actions; /* -n: the folders' plans, not each message's */
 };
 
 /* A folder that changed something joins ctx->changed (hooks.h). */
@@ -282,6 +283,8 @@ print_action(void *vctx, const struct sync_action *a)
 		sync_json_action(ctx->json, a);
 		return;
 	}
+	if (ctx->no_actions)
+		return;
 	if (dry_moves_note(ctx->moves, a))
 		return; /* the move's shadow (dry-run.h) */
 	dry_run_line(a, line, sizeof(line));
@@ -323,15 +326,16 @@ wire_of(struct mf_store *far, struct mf_store *near, struct run_extra *x)
 }
 
 static int
-sync_target(struct cmd_ctx *ctx, const struct target *t, size_t *held_back,
-	    bool *changed, struct progress *pg, struct run_extra *x,
-	    struct sync_summary *sum, struct mf_err *err)
+sync_target(struct cmd_ctx *ctx, const struct target *t,
+	    const struct cmd_sync_opts *so, size_t *held_back, bool *changed,
+	    struct progress *pg, struct run_extra *x, struct sync_summary *sum,
+	    struct mf_err *err)
 {
 	const struct config_channel *ch = t->ch;
 	struct sync_json_ctx jout = { ch->name, held_back };
 	struct out_ctx out = {
-		ch->name, ctx->verbosity,	   held_back, NULL, pg,
-		NULL,	  ctx->json ? &jout : NULL
+		ch->name, ctx->verbosity,	    held_back, NULL, pg,
+		NULL,	  ctx->json ? &jout : NULL, false
 	};
 	struct sync_change_watch watch = { 0 };
 	struct mf_store *far = NULL, *near = NULL;
@@ -373,6 +377,7 @@ sync_target(struct cmd_ctx *ctx, const struct target *t, size_t *held_back,
 	o.progress = on_progress;
 	if (ctx->dry_run && !ctx->json)
 		out.moves = dry_moves_new();
+	out.no_actions = so->folders_only;
 	o.ctx = &out;
 	sync_change_watch(&watch, &o); /* --exit-on-change */
 	ret = sync_run(&o, sum, err);
@@ -479,8 +484,8 @@ cmd_sync_channel(struct cmd_ctx *ctx, const struct target *t,
 		       !ctx->dry_run && !ctx->json &&
 			       progress_wanted((enum progress_mode)so->progress,
 					       ctx->verbosity < 0));
-	if (sync_target(ctx, t, held_back, &this_changed, &pg, &x, &sum, &err) <
-	    0) {
+	if (sync_target(ctx, t, so, held_back, &this_changed, &pg, &x, &sum,
+			&err) < 0) {
 		code = cmd_fail(&err);
 		ran = false;
 	} else if (sum.boxes_failed > 0 || sum.failed > 0) {
@@ -535,7 +540,7 @@ cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 	struct target *targets = NULL;
 	struct mf_err err = { 0 };
 	enum progress_mode pmode = PROGRESS_AUTO;
-	struct cmd_sync_opts so = { PROGRESS_AUTO, false };
+	struct cmd_sync_opts so = { PROGRESS_AUTO, false, false };
 	size_t n = 0, i, held_back = 0;
 	bool exit_on_change = false, changed = false;
 	int c, code = MF_EXIT_OK;

@@ -99,6 +99,7 @@ struct target;
 struct cmd_sync_opts {
 	int progress;	      /* enum progress_mode (progress.h) */
 	bool quiet_unchanged; /* no summary for a run that changed nothing */
+	bool folders_only;    /* -n: no line per message, the folders' */
 };
 /* Sync t, printing as `mailferry sync` does, and run its hooks.  Returns
  * its exit code; *held_back and *changed add to the caller's. */
@@ -108,6 +109,7 @@ int cmd_sync_channel(struct cmd_ctx *ctx, const struct target *t,
 /* The exit code of a run of channels so far (code) and one more (rc). */
 int cmd_sync_worse(int code, int rc);
 int cmd_watch(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_migrate(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_list(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_status(struct cmd_ctx *ctx, int argc, char **argv);

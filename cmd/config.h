@@ -72,6 +72,9 @@ struct config_channel {
 	/* shell commands run around a sync (hooks.h); NULL: none */
 	const char *pre_sync_command, *post_sync_command;
 	int hook_timeout_ms; /* sync_command_timeout, default 300 s */
+	/* migrate: the far side is opened through store/readonly.h, so
+	 * that nothing can change it whatever the policy says */
+	bool far_readonly;
 };
 
 struct mf_config {

@@ -47,6 +47,14 @@ static const struct cmd_desc commands[] = {
 	  "  --json         JSON Lines: the sync objects, and watch events\n"
 	  "  IDLE on INBOX of an IMAP side, inotify (else polling) on a\n"
 	  "  Maildir; SIGTERM exits 0, SIGHUP re-reads the configuration\n" },
+	{ "migrate", cmd_migrate, CMD_NEEDS_CONFIG | CMD_STOPS_SAFELY,
+	  "[-n] SRC DST",
+	  "copy every folder of account SRC to account (or store) DST",
+	  "  -n, --dry-run  the plan per folder (counts), no change\n"
+	  "  --progress=auto|always|never  the live line on stderr\n"
+	  "  SRC is never changed (read-only); nothing is deleted; folders "
+	  "are\n"
+	  "  made on DST; a second run copies only what is new\n" },
 	{ "fetch", cmd_fetch, CMD_NEEDS_CONFIG | CMD_STOPS_SAFELY,
 	  "[-n] [CHANNEL[:FOLDER]...]",
 	  "download the messages max_size left as placeholders",

@@ -7,6 +7,7 @@
 #include "base/xalloc.h"
 #include "imap/imap-store.h"
 #include "maildir/mdir-store.h"
+#include "readonly.h"
 #include "secret.h"
 
 int
@@ -72,6 +73,8 @@ stores_open_channel(const struct config_channel *ch, bool tidy,
 	*far_r = *near_r = NULL;
 	if (stores_open_side(&ch->far, tidy, far_r, err) < 0)
 		return side_prefix(&ch->far, "far", err);
+	if (ch->far_readonly)
+		store_readonly_wrap(far_r);
 	if (stores_open_side(&ch->near, tidy, near_r, err) < 0) {
 		mf_store_destroy(far_r);
 		return side_prefix(&ch->near, "near", err);
