@@ -4,7 +4,7 @@
 # (its maildir files keep their names, so not even \Seen was set), the
 # dry run a line per folder and no change, a second run copying nothing,
 # a destination that already holds half the mail getting only the other
-# half, a refused write on the source, and a migration killed with -9
+# half, and a migration killed with -9
 # part way finishing on the next run with nothing twice.
 set -u
 . "$(dirname "$0")/lib.sh"
