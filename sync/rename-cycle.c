@@ -250,6 +250,40 @@ members_of(struct cycle *c, const struct state_box_list *state, size_t g,
 	return 0;
 }
 
+/*
+ * A run stopped between a rename on M and its record left a member's
+ * folder there under the name the rename gave it, and the row under the
+ * one before: the row takes the folder where it is, and the pair that
+ * listing made for it (no state) goes.  -1: state error.
+ */
+static int
+adopt(struct cycle *c, struct mf_err *err)
+{
+	size_t i, a;
+
+	for (i = 0; i < c->n; i++) {
+		struct member *mb = &c->v[i];
+		struct box_pair *ap;
+
+		if (mb->m_info != NULL)
+			continue;
+		a = rename_cycle_adopt(c->plan->v, c->plan->n, mb->pair,
+				       mb->target, c->far);
+		if (a == SIZE_MAX)
+			return mf_err_set(err, MF_E_INTERNAL,
+					  "%s: no folder to take on", mb->name);
+		ap = &c->plan->v[a];
+		mb->m_info = c->far ? ap->near : ap->far;
+		row_set(mb->row, !c->far,
+			c->far ? ap->near_name : ap->far_name);
+		if (row_write(c, mb->row, err) < 0)
+			return -1;
+		ap->action = BOX_FOLDED;
+		mf_test_step("rename record");
+	}
+	return 0;
+}
+
 /* The report: one renamed folder per member (sync.c reports
  * BOX_RENAMED pairs and syncs nothing for them). */
 static void
@@ -332,6 +366,10 @@ run_side(const struct sync_opts *o, struct box_plan *plan,
 		       "on the %s side too",
 		       c.v[0].name, c.n, far ? "far" : "near",
 		       far ? "near" : "far");
+		if (!o->dry_run && adopt(&c, err) < 0) {
+			r = -1;
+			break;
+		}
 		r = o->dry_run ? 0 : mirror_all(&c, err);
 		if (r > 0)
 			r = rows_follow(&c, err) < 0 ? -1 : 1;

@@ -64,9 +64,13 @@ is_swap_cand(const struct box_plan *plan, size_t i, const bool *reset, bool far)
 	const struct box_pair *p = &plan->v[i];
 	const struct mf_box_info *info = far ? p->far : p->near;
 
-	return p->state != NULL && p->action == BOX_SYNC && !p->role_mapped &&
-	       info != NULL && !(info->attrs & MF_BOX_NOSELECT) &&
-	       !rename_is_inbox(p) && reset[2 * i + !far];
+	/* BOX_VANISHED_*: M's folder moved on by a run stopped in a cycle */
+	return p->state != NULL &&
+	       (p->action == BOX_SYNC ||
+		p->action == (far ? BOX_VANISHED_NEAR : BOX_VANISHED_FAR)) &&
+	       !p->role_mapped && info != NULL &&
+	       !(info->attrs & MF_BOX_NOSELECT) && !rename_is_inbox(p) &&
+	       reset[2 * i + !far];
 }
 
 /* May pair i be a renamed folder, gone from side far?  INBOX only when

@@ -162,9 +162,14 @@ cycle_member(const struct box_pair *pairs, size_t npairs, size_t i,
 	const struct box_pair *p = &pairs[i];
 	size_t k;
 
-	if (p->action != BOX_SYNC || p->state == NULL || p->role_mapped ||
-	    rename_is_inbox(p) || reset == NULL || !reset[2 * i + !far] ||
-	    reset[2 * i + far] || p->far_name == NULL || p->near_name == NULL)
+	/* its folder on M missing: a run stopped between a rename there and
+	 * its record (rename_cycle_adopt()) */
+	if (!(p->action == BOX_SYNC ||
+	      (p->action == (far ? BOX_VANISHED_NEAR : BOX_VANISHED_FAR) &&
+	       (far ? p->near : p->far) == NULL)) ||
+	    p->state == NULL || p->role_mapped || rename_is_inbox(p) ||
+	    reset == NULL || !reset[2 * i + !far] || reset[2 * i + far] ||
+	    p->far_name == NULL || p->near_name == NULL)
 		return false;
 	for (k = 0; k < npairs; k++) {
 		const char *names[2] = { pairs[k].far_name,
@@ -202,6 +207,39 @@ cycle_name_ok(const struct box_pair *p, const char *target, bool far)
 		strcmp(there + n, RENAME_SWAP_SUFFIX) == 0);
 }
 
+/* The name on M a cycle's rename takes a folder to next from there. */
+static bool
+next_name(const char *there, const char *here, const char *target,
+	  const char *cand)
+{
+	size_t n = strlen(target);
+
+	if (strcmp(there, here) == 0)
+		return strncmp(cand, target, n) == 0 &&
+		       strcmp(cand + n, RENAME_SWAP_SUFFIX) == 0;
+	return strcmp(cand, target) == 0;
+}
+
+size_t
+rename_cycle_adopt(const struct box_pair *pairs, size_t npairs, size_t g,
+		   const char *target, bool far)
+{
+	const struct box_pair *p = &pairs[g];
+	const char *here = far ? p->far_name : p->near_name;
+	const char *there = far ? p->near_name : p->far_name;
+	size_t i;
+
+	for (i = 0; i < npairs; i++) {
+		const struct box_pair *a = &pairs[i];
+		const char *name = far ? a->near_name : a->far_name;
+
+		if (a->state == NULL && (far ? a->near : a->far) != NULL &&
+		    name != NULL && next_name(there, here, target, name))
+			return i;
+	}
+	return SIZE_MAX;
+}
+
 size_t
 rename_cycles(const struct box_pair *pairs, size_t npairs, const bool *reset,
 	      const struct rename_link *links, size_t nlinks, bool far,
@@ -211,17 +249,21 @@ rename_cycles(const struct box_pair *pairs, size_t npairs, const bool *reset,
 
 	for (g = 0; g < npairs; g++) {
 		const struct rename_link *l;
+		const char *target;
 
 		next[g] = SIZE_MAX;
 		if (!cycle_member(pairs, npairs, g, reset, far))
 			continue;
 		l = sole_link(links, nlinks, g, far);
-		if (l != NULL && l->cand != g &&
-		    cycle_member(pairs, npairs, l->cand, reset, far) &&
-		    cycle_name_ok(&pairs[g],
-				  far ? pairs[l->cand].far_name :
-					pairs[l->cand].near_name,
-				  far))
+		if (l == NULL || l->cand == g ||
+		    !cycle_member(pairs, npairs, l->cand, reset, far))
+			continue;
+		target = far ? pairs[l->cand].far_name :
+			       pairs[l->cand].near_name;
+		if (cycle_name_ok(&pairs[g], target, far) &&
+		    ((far ? pairs[g].near : pairs[g].far) != NULL ||
+		     rename_cycle_adopt(pairs, npairs, g, target, far) !=
+			     SIZE_MAX))
 			next[g] = l->cand;
 	}
 	/* only whole cycles: a chain that ends is a folder whose messages

@@ -87,7 +87,10 @@
  * taking each name on M in the transaction after each rename; the rows'
  * names on S follow last, all in one transaction.  The evidence on S does
  * not change meanwhile, so a run stopped at any step finds the same cycle
- * and goes on from where the rows say M's folders are.  A folder of that
+ * and goes on from where the rows say M's folders are; a folder missing
+ * on M under its row's name, with a folder new there under the name the
+ * next step gives it (stopped between a rename and its record), is
+ * taken there (rename_cycle_adopt()).  A folder of that
  * temporary name already there stops the cycle.
  *
  * Special-use roles (boxes.c pass 3: sent, drafts, trash, junk,
@@ -175,6 +178,16 @@ size_t rename_decide(const struct box_pair *pairs, size_t npairs,
 size_t rename_cycles(const struct box_pair *pairs, size_t npairs,
 		     const bool *reset, const struct rename_link *links,
 		     size_t nlinks, bool far, size_t *next);
+
+/*
+ * A member g of a cycle on side far whose folder on the other side M is
+ * missing under its row's name (a run stopped between a rename there and
+ * its record): the pair without state whose folder on M has the name the
+ * rename took it to (target's temporary name, or target), SIZE_MAX for
+ * none.  rename-match.c, pure.
+ */
+size_t rename_cycle_adopt(const struct box_pair *pairs, size_t npairs, size_t g,
+			  const char *target, bool far);
 
 /*
  * Carry out the cycles of both sides (rename-cycle.c): rename on the
