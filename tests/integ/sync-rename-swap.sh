@@ -8,6 +8,8 @@
 #   2. swapped locally (mv A tmp; mv B A; mv tmp B of the directories):
 #      the server's folders follow (renames or moves, no APPEND)
 #   3. three names rotated on the server
+#   4. two parents with children swapped on the server: the children are
+#      swapped, the parents not yet (TODO: each message in both)
 # After each, every folder holds on both sides what its namesake on the
 # other side holds (Message-IDs compared per folder), the totals are
 # unchanged, and the next run does nothing.
@@ -61,6 +63,20 @@ total=$(count "$LOCAL")
 srv_rename SwA SwT
 srv_rename SwB SwA
 srv_rename SwT SwB
+# 1d. a dry run lists the swap and changes nothing
+tree_before=$(cd "$LOCAL" && find . | LC_ALL=C sort)
+cp -a "$T/state" "$T/state.before"
+mf sync -n >"$T/out1d" 2>&1
+check "1d: the dry run lists both renames" eval \
+	'grep -qxF "c: would rename SwA -> SwB (on far)" "$T/out1d" &&
+	 grep -qxF "c: would rename SwB -> SwA (on far)" "$T/out1d"'
+check "1d: the local tree is unchanged" \
+	test "$tree_before" = "$(cd "$LOCAL" && find . | LC_ALL=C sort)"
+if command -v sqlite3 >/dev/null 2>&1; then
+	check "1d: the state is unchanged" test \
+		"$(sqlite3 "$T/state.before/c.db" .dump)" = \
+		"$(sqlite3 "$T/state/c.db" .dump)"
+fi
 mf -D sync >"$T/out1" 2>"$T/trace1"
 echo "# exit $?; $(summary "$T/out1")"
 grep -E 'renamed|swap|Sw' "$T/out1" | sed 's/^/#   /'
@@ -123,6 +139,41 @@ both_hold 3 Rot3 11 20 rr
 totals 3 "$total"
 same_sides "3: sides agree"
 quiet 3
+
+# --- 4. two parents with children swapped on the server (the children
+# go along with each RENAME).  Not carried yet: a folder with children
+# takes no part in a cycle (rename.h), so the parents are synced as
+# folders made anew, each message in both; the children, a cycle of their
+# own, are swapped.  The checks on the parents are TODO.
+gen_msgs "$T/p" 1 20 pp
+mf_harness seed PaA "$T"/p/m{1..5} >/dev/null 2>&1
+mf_harness seed PaA/kid "$T"/p/m{6..10} >/dev/null 2>&1
+mf_harness seed PaB "$T"/p/m{11..15} >/dev/null 2>&1
+mf_harness seed PaB/kid "$T"/p/m{16..20} >/dev/null 2>&1
+mf -q sync >/dev/null 2>&1
+srv_rename PaA PaT
+srv_rename PaB PaA
+srv_rename PaT PaB
+mf -D sync >"$T/out4" 2>"$T/trace4"
+echo "# exit $?; $(summary "$T/out4")"
+grep -E 'renamed|swap|Pa' "$T/out4" | sed 's/^/#   /'
+both_hold 4 PaA/kid 16 20 pp
+both_hold 4 PaB/kid 6 10 pp
+todo_parents() {
+	local want=$1 box=$2 from=$3 to=$4 side root
+	for side in server local; do
+		root=$MF_MAILDIR
+		[ $side = local ] && root=$LOCAL
+		if [ "$(ids "$root/$box")" = "$(want_ids "$from" "$to" pp)" ]; then
+			ok "4: $side $box holds pp $from..$to once each"
+		else
+			n=$((n + 1))
+			echo "not ok $n - 4: $side $box holds pp $from..$to once each # TODO $want"
+		fi
+	done
+}
+todo_parents "parents with children are not swapped" PaA 11 15
+todo_parents "parents with children are not swapped" PaB 1 5
 
 if ls "$T"/sanitizer* >/dev/null 2>&1; then
 	not_ok "no sanitizer report"
