@@ -52,6 +52,27 @@ is_cand(const struct box_pair *p, bool far)
 	       p->action == (far ? BOX_CREATE_NEAR : BOX_CREATE_FAR);
 }
 
+/*
+ * May pair i be the new name of another pair's folder, in a swap or a
+ * rotation of names on side far (rename.h, "Names swapped"): synced
+ * before, and listed there with another UIDVALIDITY than recorded.
+ * rename_cycles() takes only the links that close a cycle.
+ */
+static bool
+is_swap_cand(const struct box_plan *plan, size_t i, const bool *reset, bool far)
+{
+	const struct box_pair *p = &plan->v[i];
+	const struct mf_box_info *info = far ? p->far : p->near;
+
+	/* BOX_VANISHED_*: M's folder moved on by a run stopped in a cycle */
+	return p->state != NULL &&
+	       (p->action == BOX_SYNC ||
+		p->action == (far ? BOX_VANISHED_NEAR : BOX_VANISHED_FAR)) &&
+	       !p->role_mapped && info != NULL &&
+	       !(info->attrs & MF_BOX_NOSELECT) && !rename_is_inbox(p) &&
+	       reset[2 * i + !far];
+}
+
 /* May pair i be a renamed folder, gone from side far?  INBOX only when
  * the far one is made anew (a RENAME of INBOX on the server). */
 static bool
@@ -305,7 +326,8 @@ links_of(struct finder *f, size_t g, bool far, struct mf_err *err)
 		struct cand_scan *cs = &f->scans[2 * c + !far];
 		enum id_verdict ids;
 
-		if (!is_cand(cp, far))
+		if (c == g || !(is_cand(cp, far) ||
+				is_swap_cand(f->plan, c, f->reset, far)))
 			continue;
 		ids = mailboxid_says(far ? &gp->state->far : &gp->state->near,
 				     far ? cp->far : cp->near);
@@ -358,7 +380,8 @@ worth_looking(const struct box_plan *plan, const bool *reset, bool far)
 
 	for (i = 0; i < plan->n; i++) {
 		gone = gone || is_gone_on(plan, i, reset, far);
-		cand = cand || is_cand(&plan->v[i], far);
+		cand = cand || is_cand(&plan->v[i], far) ||
+		       is_swap_cand(plan, i, reset, far);
 	}
 	return gone && cand;
 }

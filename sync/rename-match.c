@@ -4,6 +4,7 @@
  */
 #include "rename.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "base/str.h"
@@ -144,5 +145,141 @@ rename_decide(const struct box_pair *pairs, size_t npairs, const bool *reset,
 	for (g = 0; g < npairs; g++)
 		if (decide_one(pairs, g, reset, links, nlinks, &jobs[n]))
 			n++;
+	return n;
+}
+
+/*
+ * Swaps and rotations (rename.h, "Names swapped").  May pair i take part
+ * in a cycle found on side far: synced before, its folder there listed
+ * with another UIDVALIDITY (another folder now has its name), its folder
+ * on the other side there as recorded, and no children (a RENAME takes
+ * them along, and they would be cycles of their own to carry in step).
+ */
+static bool
+cycle_member(const struct box_pair *pairs, size_t npairs, size_t i,
+	     const bool *reset, bool far)
+{
+	const struct box_pair *p = &pairs[i];
+	size_t k;
+
+	/* its folder on M missing: a run stopped between a rename there and
+	 * its record (rename_cycle_adopt()) */
+	if (!(p->action == BOX_SYNC ||
+	      (p->action == (far ? BOX_VANISHED_NEAR : BOX_VANISHED_FAR) &&
+	       (far ? p->near : p->far) == NULL)) ||
+	    p->state == NULL || p->role_mapped || rename_is_inbox(p) ||
+	    reset == NULL || !reset[2 * i + !far] || reset[2 * i + far] ||
+	    p->far_name == NULL || p->near_name == NULL)
+		return false;
+	for (k = 0; k < npairs; k++) {
+		const char *names[2] = { pairs[k].far_name,
+					 pairs[k].near_name };
+		const char *own[2] = { p->far_name, p->near_name };
+		int s;
+
+		for (s = 0; s < 2; s++) {
+			size_t n = strlen(own[s]);
+
+			if (names[s] != NULL &&
+			    strncmp(names[s], own[s], n) == 0 &&
+			    names[s][n] == '/')
+				return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Is the other side's name of pair i one a cycle may leave it with: its
+ * own name on side far (nothing done yet), or, after a run stopped in the
+ * middle of the cycle, the name it is going to (target) or the temporary
+ * one on the way there (rename.h, RENAME_SWAP_SUFFIX).
+ */
+static bool
+cycle_name_ok(const struct box_pair *p, const char *target, bool far)
+{
+	const char *here = far ? p->far_name : p->near_name;
+	const char *there = far ? p->near_name : p->far_name;
+	size_t n = strlen(target);
+
+	return strcmp(there, here) == 0 || strcmp(there, target) == 0 ||
+	       (strncmp(there, target, n) == 0 &&
+		strcmp(there + n, RENAME_SWAP_SUFFIX) == 0);
+}
+
+/* The name on M a cycle's rename takes a folder to next from there. */
+static bool
+next_name(const char *there, const char *here, const char *target,
+	  const char *cand)
+{
+	size_t n = strlen(target);
+
+	if (strcmp(there, here) == 0)
+		return strncmp(cand, target, n) == 0 &&
+		       strcmp(cand + n, RENAME_SWAP_SUFFIX) == 0;
+	return strcmp(cand, target) == 0;
+}
+
+size_t
+rename_cycle_adopt(const struct box_pair *pairs, size_t npairs, size_t g,
+		   const char *target, bool far)
+{
+	const struct box_pair *p = &pairs[g];
+	const char *here = far ? p->far_name : p->near_name;
+	const char *there = far ? p->near_name : p->far_name;
+	size_t i;
+
+	for (i = 0; i < npairs; i++) {
+		const struct box_pair *a = &pairs[i];
+		const char *name = far ? a->near_name : a->far_name;
+
+		if (a->state == NULL && (far ? a->near : a->far) != NULL &&
+		    name != NULL && next_name(there, here, target, name))
+			return i;
+	}
+	return SIZE_MAX;
+}
+
+size_t
+rename_cycles(const struct box_pair *pairs, size_t npairs, const bool *reset,
+	      const struct rename_link *links, size_t nlinks, bool far,
+	      size_t *next)
+{
+	size_t g, i, n = 0;
+
+	for (g = 0; g < npairs; g++) {
+		const struct rename_link *l;
+		const char *target;
+
+		next[g] = SIZE_MAX;
+		if (!cycle_member(pairs, npairs, g, reset, far))
+			continue;
+		l = sole_link(links, nlinks, g, far);
+		if (l == NULL || l->cand == g ||
+		    !cycle_member(pairs, npairs, l->cand, reset, far))
+			continue;
+		target = far ? pairs[l->cand].far_name :
+			       pairs[l->cand].near_name;
+		if (cycle_name_ok(&pairs[g], target, far) &&
+		    ((far ? pairs[g].near : pairs[g].far) != NULL ||
+		     rename_cycle_adopt(pairs, npairs, g, target, far) !=
+			     SIZE_MAX))
+			next[g] = l->cand;
+	}
+	/* only whole cycles: a chain that ends is a folder whose messages
+	 * went somewhere no link shows, and nothing of it is taken */
+	for (g = 0; g < npairs; g++) {
+		size_t c = g;
+
+		for (i = 0; i < npairs && c != SIZE_MAX; i++) {
+			c = next[c];
+			if (c == g)
+				break;
+		}
+		if (c != g)
+			next[g] = SIZE_MAX;
+	}
+	for (g = 0; g < npairs; g++)
+		n += next[g] != SIZE_MAX;
 	return n;
 }

@@ -412,6 +412,10 @@ renames_run(const struct sync_opts *o, struct box_plan *plan,
 		jobs = xcalloc(plan->n, sizeof(*jobs));
 		n = rename_decide(plan->v, plan->n, reset, links, nlinks, jobs);
 		ret = carry_out(o, plan, state, reset, jobs, n, err);
+		/* after: carry_out() appends pairs, the links' indexes stay */
+		if (ret == 0)
+			ret = rename_cycles_run(o, plan, state, reset, links,
+						nlinks, err);
 	}
 	free(links);
 	free(jobs);

@@ -66,8 +66,32 @@
  * Dovecot gives INBOX's UIDVALIDITY and UIDs while INBOX is made anew;
  * the local files of INBOX's rows are moved there (a maildir near side
  * only), INBOX's row follows them, and INBOX starts again without state.
- * A rename found on the near side never touches INBOX.  Not for a swap
- * (no folder is new).
+ * A rename found on the near side never touches INBOX.
+ *
+ * Names swapped (another client's RENAME A tmp, RENAME B A, RENAME tmp
+ * B), or rotated among more folders: no folder is new, every name is
+ * still there, and each is listed with another UIDVALIDITY than its row
+ * recorded (a UID side only).  Taken as a folder made anew under its
+ * name, each folder would keep its old messages and get the other's: every
+ * message in both folders on both sides.  So a pair listed so on S may
+ * also be the new name of another such pair (the same evidence as for a
+ * new folder: rename-find.c), and when those links close a cycle in which
+ * every link is the only one of both its ends (rename_cycles()), the
+ * folders on the other side M are renamed around the cycle too and the
+ * rows follow (rename-cycle.c): nothing copied, nothing moved.  Only for
+ * folders without children, not INBOX, not paired by role, whose folder on
+ * M is there as recorded; anything else (a chain that does not close, a
+ * folder with two candidates) takes nothing, and the folders are synced
+ * as folders made anew.  Crash safety: on M each folder first goes to
+ * its target's name with RENAME_SWAP_SUFFIX, then to the target, the row
+ * taking each name on M in the transaction after each rename; the rows'
+ * names on S follow last, all in one transaction.  The evidence on S does
+ * not change meanwhile, so a run stopped at any step finds the same cycle
+ * and goes on from where the rows say M's folders are; a folder missing
+ * on M under its row's name, with a folder new there under the name the
+ * next step gives it (stopped between a rename and its record), is
+ * taken there (rename_cycle_adopt()).  A folder of that
+ * temporary name already there stops the cycle.
  *
  * Special-use roles (boxes.c pass 3: sent, drafts, trash, junk,
  * archive).  A folder renamed on side S that keeps its role there (the
@@ -140,6 +164,41 @@ struct rename_job {
 size_t rename_decide(const struct box_pair *pairs, size_t npairs,
 		     const bool *reset, const struct rename_link *links,
 		     size_t nlinks, struct rename_job *jobs);
+
+/* The temporary name on M of a folder renamed in a cycle: its target's
+ * name and this. */
+#define RENAME_SWAP_SUFFIX "~mf-swap"
+
+/*
+ * The cycles of names on side far ("Names swapped" above): next[i] the
+ * pair whose name on far pair i's folder now has, for every member of a
+ * cycle the links prove, SIZE_MAX for the rest.  next: room for npairs.
+ * Returns the number of members.  rename-match.c, pure.
+ */
+size_t rename_cycles(const struct box_pair *pairs, size_t npairs,
+		     const bool *reset, const struct rename_link *links,
+		     size_t nlinks, bool far, size_t *next);
+
+/*
+ * A member g of a cycle on side far whose folder on the other side M is
+ * missing under its row's name (a run stopped between a rename there and
+ * its record): the pair without state whose folder on M has the name the
+ * rename took it to (target's temporary name, or target), SIZE_MAX for
+ * none.  rename-match.c, pure.
+ */
+size_t rename_cycle_adopt(const struct box_pair *pairs, size_t npairs, size_t g,
+			  const char *target, bool far);
+
+/*
+ * Carry out the cycles of both sides (rename-cycle.c): rename on the
+ * other side, the rows follow, and the plan's pairs take the rows whose
+ * folders they now hold; a BOX_RENAMED pair per folder is added for the
+ * report.  -1 on a store-level or state error.
+ */
+int rename_cycles_run(const struct sync_opts *o, struct box_plan *plan,
+		      struct state_box_list *state, const bool *reset,
+		      const struct rename_link *links, size_t nlinks,
+		      struct mf_err *err);
 
 /* ---- the pass's parts ------------------------------------------------- */
 

@@ -17,6 +17,7 @@
 #      nothing appended)
 #   R. renamed on the server and the old name made again at once
 #   I. INBOX renamed on the server: its messages move, INBOX stays
+#   W. two names swapped on the server: the local folders swapped too
 #   P. a maildir++ tree (the folder, then its children renamed one by one
 #      there): CrP, CrP/a, CrP/b -> CrZ/CrP... on the server; and a stop
 #      between them (no test step there: made by hand), which the next run
@@ -321,6 +322,26 @@ restore I
 mf_config
 mf -q sync >/dev/null 2>&1
 same_sides "all: every folder agrees after F, N, H, B, S, M, R, I"
+
+# --- W: two names swapped on the server (RENAME a t, b a, t b): the local
+# folders are swapped by way of temporary names, the rows following each
+# rename (sync/rename.h, "Names swapped")
+gen_msgs "$T/w" 1 7 cw
+mf_harness seed CrWa "$T"/w/m{1..3} >/dev/null 2>&1
+mf_harness seed CrWb "$T"/w/m{4..7} >/dev/null 2>&1
+mf_config 'folders: ["CrW*"]'
+mf -q sync >/dev/null 2>&1
+mf_harness doveadm mailbox rename CrWa CrWt >/dev/null
+mf_harness doveadm mailbox rename CrWb CrWa >/dev/null
+mf_harness doveadm mailbox rename CrWt CrWb >/dev/null
+snapshot W
+EXPECT='CrWa 4 7 cw
+CrWb 1 3 cw'
+GONE="CrWt CrWa~mf-swap CrWb~mf-swap"
+crash_every W "rename near"
+restore W
+mf_config
+mf -q sync >/dev/null 2>&1
 
 # --- P: from here on a maildir++ tree with its own state
 mf_harness seed CrP "$T"/g/m{36..38} >/dev/null 2>&1

@@ -22,11 +22,12 @@
 #   8. sync -n lists the rename and changes nothing
 #   9. renamed and the old name made again at once (server: new folder
 #      under the old name; locally: an empty maildir there), and two
-#      folders swapped on the server
+#      folders swapped on the server (renamed locally the same way; more
+#      of swaps in sync-rename-swap.sh)
 #   10. a rename and changes in the same round on both sides (new,
 #      expunged, flagged and moved messages): only the new ones copied
 #   11. names outside ASCII (modified UTF-7 RENAME)
-#   12. IMAP <-> IMAP: renamed on either account
+#   12. IMAP <-> IMAP: renamed on either account; names swapped on either
 #   13. a deleted folder and a new one with its UIDVALIDITY and, under its
 #      UIDs, other messages of the same sizes: not a rename
 # (5, a rename stopped at every step, is sync-rename-crash.sh.)  4 and 12
@@ -384,9 +385,9 @@ mf_harness doveadm mailbox rename SwT SwB >/dev/null
 mf -D sync >"$T/out9" 2>"$T/trace9"
 echo "# exit $?; $(summary "$T/out9")"
 grep -E 'renamed|Arc|Snt|Sw' "$T/out9" | sed 's/^/#   /'
-w9='lead: 9b is carried as moves (nothing copied), not reported as a rename; 9c, a swap of two names on the server, is matched again by content and leaves each message in both folders on both sides'
-as_todo "$w9" check "9: nothing appended" test "$(appends "$T/trace9")" -eq 0
-as_todo "$w9" check "9: no message body fetched" no_body_fetch "$T/trace9"
+w9='lead: 9b is carried as moves (nothing copied), not reported as a rename'
+check "9: nothing appended" test "$(appends "$T/trace9")" -eq 0
+check "9: no message body fetched" no_body_fetch "$T/trace9"
 check "9a: the server's rename is reported" \
 	grep -qxF 'c: renamed Arc -> Arc-2025 (on far)' "$T/out9"
 as_todo "$w9" check "9b: the local rename is reported" \
@@ -397,12 +398,12 @@ for root in "$MF_MAILDIR" "$LOCAL"; do
 	has_ids "9a: $side Arc-2025 holds every message once" \
 		"$root/Arc-2025" 1 10 r9
 	check "9a: $side Arc is empty" test "$(ids "$root/Arc")" = ""
-	as_todo "$w9" has_ids "9b: $side Snt-old holds every message once" \
+	has_ids "9b: $side Snt-old holds every message once" \
 		"$root/Snt-old" 11 20 r9
-	as_todo "$w9" check "9b: $side Snt is empty" test "$(ids "$root/Snt")" = ""
-	as_todo "$w9" has_ids "9c: $side SwA holds SwB's messages once" \
+	check "9b: $side Snt is empty" test "$(ids "$root/Snt")" = ""
+	has_ids "9c: $side SwA holds SwB's messages once" \
 		"$root/SwA" 24 26 r9
-	as_todo "$w9" has_ids "9c: $side SwB holds SwA's messages once" \
+	has_ids "9c: $side SwB holds SwA's messages once" \
 		"$root/SwB" 21 23 r9
 done
 same_in "9: sides agree" Arc Arc-2025 Snt Snt-old SwA SwB
@@ -684,6 +685,39 @@ check "12: the two accounts agree" \
 im sync >"$T/out12b" 2>&1
 check "12: the next run copies nothing" \
 	grep -Eq '^c: [0-9]+ folders.*pulled 0, pushed 0' "$T/out12b"
+# 12s: two names swapped on each account in one run (ImSa/ImSb on the
+# far one, ImTa/ImTb on the near one): the other account's folders are
+# swapped by RENAMEs, nothing copied
+gen_msgs "$T/s12" 1 20 s12
+mf_harness seed ImSa "$T"/s12/m{1..4} >/dev/null 2>&1
+mf_harness seed ImSb "$T"/s12/m{5..10} >/dev/null 2>&1
+mf_harness seed ImTa "$T"/s12/m{11..14} >/dev/null 2>&1
+mf_harness seed ImTb "$T"/s12/m{15..20} >/dev/null 2>&1
+im -q sync >/dev/null 2>&1
+mf_harness doveadm mailbox rename ImSa ImSt >/dev/null
+mf_harness doveadm mailbox rename ImSb ImSa >/dev/null
+mf_harness doveadm mailbox rename ImSt ImSb >/dev/null
+for r in "ImTa ImTt" "ImTb ImTa" "ImTt ImTb"; do
+	# shellcheck disable=SC2086
+	MF_HARNESS_DIR=$N_DIR mf_harness doveadm mailbox rename $r >/dev/null
+done
+im -D sync >"$T/out12s" 2>"$T/trace12s"
+echo "# exit $?; $(summary "$T/out12s")"
+grep renamed "$T/out12s" | sed 's/^/#   /'
+check "12s: no message body fetched" no_body_fetch "$T/trace12s"
+check "12s: nothing appended" test "$(appends "$T/trace12s")" -eq 0
+for root in "$F_MAILDIR" "$N_MAILDIR"; do
+	side=far
+	[ "$root" = "$N_MAILDIR" ] && side=near
+	has_ids "12s: $side ImSa holds ImSb's messages once" "$root/ImSa" 5 10 s12
+	has_ids "12s: $side ImSb holds ImSa's messages once" "$root/ImSb" 1 4 s12
+	has_ids "12s: $side ImTa holds ImTb's messages once" "$root/ImTa" 15 20 s12
+	has_ids "12s: $side ImTb holds ImTa's messages once" "$root/ImTb" 11 14 s12
+done
+im sync >"$T/out12t" 2>&1
+check "12s: the next run copies and renames nothing" eval \
+	"grep -Eq '^c: [0-9]+ folders.*pulled 0, pushed 0' '$T/out12t' &&
+	 ! grep -q renamed '$T/out12t'"
 check "no sanitizer report from any run" \
 	test -z "$(ls "$T"/sanitizer.* 2>/dev/null)"
 [ -z "$(ls "$T"/sanitizer.* 2>/dev/null)" ] || head -20 "$T"/sanitizer.* | sed 's/^/# /'

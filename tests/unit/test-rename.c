@@ -1,6 +1,7 @@
 /*
  * Deciding folder renames (sync/rename.c, rename_decide()): a table of
- * folder pairs and evidence links -> the renames taken.
+ * folder pairs and evidence links -> the renames taken; and the cycles of
+ * names (swaps, rotations) rename_cycles() takes.
  *
  * Pairs are written as their action letters: F vanished on far, N on
  * near, B on both; cn a new far-only folder (BOX_CREATE_NEAR), cf a new
@@ -259,11 +260,84 @@ test_cases(void **state)
 	}
 }
 
+/*
+ * Swaps and rotations on the far side (rename_cycles()): "want" is the
+ * next pair of each pair, "-" for none.
+ */
+static const struct rename_case cycle_cases[] = {
+	{ "two names swapped", { "R", "R" }, "0-1f 1-0f", "1 0" },
+	{ "three names rotated", { "R", "R", "R" }, "0-1f 1-2f 2-0f", "1 2 0" },
+	{ "a chain that does not close", { "R", "R" }, "0-1f", "- -" },
+	{ "two folders' messages in one: nothing",
+	  { "R", "R", "R" },
+	  "0-1f 1-0f 2-0f",
+	  "- - -" },
+	{ "INBOX is never swapped", { "I", "R" }, "0-1f 1-0f", "- -" },
+	{ "links on near do not make a far cycle",
+	  { "R", "R" },
+	  "0-1n 1-0n",
+	  "- -" },
+	{ "a folder not made anew is not in a cycle",
+	  { "R", "S" },
+	  "0-1f 1-0f",
+	  "- -" },
+	{ "gone on near without a folder to take: nothing",
+	  { "R", "RN" },
+	  "0-1f 1-0f",
+	  "- -" },
+	{ "a swap beside a plain rename",
+	  { "R", "R", "F", "cn" },
+	  "0-1f 1-0f 2-3f",
+	  "1 0 - -" },
+};
+
+static void
+test_cycles(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cycle_cases) / sizeof(cycle_cases[0]); i++) {
+		const struct rename_case *c = &cycle_cases[i];
+		struct box_pair pairs[MAXP];
+		struct state_box sb = { .id = 1 };
+		struct rename_link links[4 * MAXP];
+		bool reset[2 * MAXP];
+		size_t next[MAXP], np = 0, nl, k, len = 0;
+		char got[256];
+
+		while (np < MAXP && c->pairs[np] != NULL) {
+			parse_pair(c->pairs[np], &pairs[np], &sb);
+			np++;
+		}
+		for (k = 0; k < np; k++) {
+			reset[2 * k] = c->pairs[k][0] == 'R' ||
+				       c->pairs[k][0] == 'I';
+			reset[2 * k + 1] = false;
+		}
+		nl = parse_links(c->links, links);
+		rename_cycles(pairs, np, reset, links, nl, true, next);
+		got[0] = '\0';
+		for (k = 0; k < np; k++) {
+			if (next[k] == SIZE_MAX)
+				len += snprintf(got + len, sizeof(got) - len,
+						"%s-", k ? " " : "");
+			else
+				len += snprintf(got + len, sizeof(got) - len,
+						"%s%zu", k ? " " : "", next[k]);
+		}
+		if (strcmp(got, c->want) != 0)
+			fail_msg("case '%s': got \"%s\", want \"%s\"", c->name,
+				 got, c->want);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
+		cmocka_unit_test(test_cycles),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
