@@ -93,6 +93,58 @@ identify(struct mf_store *st, struct mf_scan_result *res, struct mf_err *err)
 	return ret;
 }
 
+/*
+ * The header fingerprints of messages i of res where want[i]: read for
+ * the pairs that share an identity and not a size, whose fingerprints
+ * tell a tool's added header from other content (verify-cmp.h).
+ */
+static int
+fingerprint(struct mf_store *st, const char *label, const char *box,
+	    struct mf_scan_result *res, const bool *want, struct mf_err *err)
+{
+	struct mf_select_req sel = { .readonly = true };
+	struct mf_box_status status;
+	struct mf_fetch_item *items = xcalloc(res->n + 1, sizeof(*items));
+	struct ident_sink *sinks = xcalloc(res->n + 1, sizeof(*sinks));
+	size_t *idx = xcalloc(res->n + 1, sizeof(*idx));
+	size_t i, n = 0;
+	int ret = 0;
+
+	for (i = 0; i < res->n; i++) {
+		if (!want[i])
+			continue;
+		ident_sink_init(&sinks[n], NULL);
+		items[n].uid = res->msgs[i].uid;
+		items[n].key = res->msgs[i].key;
+		items[n].sink = &sinks[n].sink;
+		items[n].header_only = true;
+		idx[n++] = i;
+	}
+	/* scan_box() left this folder open; selecting it again (one
+	 * EXAMINE) keeps this from depending on that */
+	if (n > 0 && (st->ops->select_box(st, box, &sel, &status, err) < 0 ||
+		      st->ops->fetch(st, items, n, err) < 0))
+		ret = mf_err_prefix(err, "%s %s: fetch headers", label, box);
+	for (i = 0; i < n; i++) {
+		char fp[IDENT_FP_MAX];
+
+		if (ret == 0 && items[i].status == 0) {
+			ident_fingerprint(sinks[i].hdr.data != NULL ?
+						  sinks[i].hdr.data :
+						  "",
+					  sinks[i].hdr.len, fp);
+			if (fp[0] != '\0')
+				res->msgs[idx[i]].fp =
+					mf_arena_strdup(res->arena, fp);
+		}
+		ident_sink_deinit(&sinks[i]);
+	}
+	free(items);
+	free(sinks);
+	free(idx);
+	return ret;
+}
+
 static int
 scan_box(struct mf_store *st, const char *label, const char *box,
 	 struct vside *vs, struct mf_err *err)
@@ -318,6 +370,42 @@ report_failed(struct vctx *c, const struct box_pair *p,
 	json_end(&j);
 }
 
+/*
+ * The pairs that share an identity and not a size: read both header
+ * blocks and compare again, so that a copy a tool added a header to is
+ * the same message, as for the engine.
+ */
+static int
+recompare(struct vctx *c, struct mf_store *far, struct mf_store *near,
+	  const struct box_pair *p, struct vside *f, struct vside *n,
+	  const struct verify_opts *opts, struct verify_result *r,
+	  struct mf_err *err)
+{
+	bool *wf = xcalloc(f->res->n + 1, sizeof(*wf));
+	bool *wn = xcalloc(n->res->n + 1, sizeof(*wn));
+	size_t i;
+	int ret = -1;
+
+	(void)c;
+	for (i = 0; i < r->n; i++) {
+		if (r->v[i].kind != VERIFY_CONTENT)
+			continue;
+		wf[r->v[i].far - f->res->msgs] = true;
+		wn[r->v[i].near - n->res->msgs] = true;
+	}
+	if (fingerprint(far, "far", p->far_name, f->res, wf, err) < 0 ||
+	    fingerprint(near, "near", p->near_name, n->res, wn, err) < 0)
+		goto out;
+	verify_result_free(r);
+	verify_compare(f->res->msgs, f->res->n, n->res->msgs, n->res->n, opts,
+		       r);
+	ret = 0;
+out:
+	free(wf);
+	free(wn);
+	return ret;
+}
+
 /* One folder pair.  -1 only when the channel cannot go on (err set). */
 static int
 verify_pair(struct vctx *c, struct mf_store *far, struct mf_store *near,
@@ -366,6 +454,17 @@ verify_pair(struct vctx *c, struct mf_store *far, struct mf_store *near,
 	verify_compare(f.res ? f.res->msgs : NULL, f.res ? f.res->n : 0,
 		       n.res ? n.res->msgs : NULL, n.res ? n.res->n : 0, &opts,
 		       &r);
+	if (r.count[VERIFY_CONTENT] > 0) {
+		if (recompare(c, far, near, p, &f, &n, &opts, &r, &berr) < 0) {
+			if (mf_err_is_store_level(berr.cls)) {
+				mf_err_copy(err, &berr);
+				ret = -1;
+			} else {
+				report_failed(c, p, &berr);
+			}
+			goto out;
+		}
+	}
 	/* an empty folder missing on a side is one difference */
 	ndiff = r.n + (missing != NULL && r.n == 0);
 	c->folders++;

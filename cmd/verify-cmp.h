@@ -8,7 +8,9 @@
  * near placeholder (max_size, sync/placeholder.h) stands for a message of
  * its placeholder_of size, so it pairs with the full far message and is
  * counted as present.  Left over after that, a far and a near message with
- * the same identity but other sizes pair too, as a content difference
+ * the same identity but other sizes pair too: as the same message when
+ * both have fp set (the header fingerprint, sync/ident.h) and it is equal
+ * (a tool added a header to one copy), else as a content difference
  * (VERIFY_CONTENT): the same Message-ID on two different messages.  The
  * rest is missing on the other side.  Paired messages are compared for
  * system flags, keywords (only when both stores keep them) and internal

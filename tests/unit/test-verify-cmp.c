@@ -97,6 +97,19 @@ test_same_id_other_content(void **state)
 	assert_int_equal(r.v[0].far->size, 99);
 	assert_int_equal(r.v[0].near->size, 55);
 	verify_result_free(&r);
+	/* equal header fingerprints: a tool's header, the same message */
+	f[1].fp = "N:0123";
+	n[0].fp = "N:0123";
+	n[0].flags = MF_FLAG_SEEN;
+	verify_compare(f, 2, n, 2, &o, &r);
+	assert_int_equal(r.count[VERIFY_CONTENT], 0);
+	assert_int_equal(r.count[VERIFY_FLAGS], 1);
+	assert_int_equal(r.paired, 2);
+	verify_result_free(&r);
+	n[0].fp = "N:4567";
+	verify_compare(f, 2, n, 2, &o, &r);
+	assert_int_equal(r.count[VERIFY_CONTENT], 1);
+	verify_result_free(&r);
 }
 
 static void
