@@ -102,4 +102,13 @@ rc_is "verify after the next sync exits 0" 0 $?
 mf verify nosuch >/dev/null 2>&1
 rc_is "an unknown channel is a usage error" 2 $?
 
+mf verify --json c >"$T/j2" 2>&1
+rc_is "--json after the command, and a channel named" 0 $?
+check "... gives a channel object with ok true" \
+	grep -q '"type":"channel","channel":"c",.*"differences":0,"ok":true' "$T/j2"
+
+sed "s/port: $MF_IMAPS_PORT/port: 1/" "$CFG" >"$T/bad.yaml"
+"$MAILFERRY" -c "$T/bad.yaml" verify >/dev/null 2>&1
+rc_is "a far server that cannot be reached: exit 4" 4 $?
+
 finish
