@@ -114,6 +114,7 @@ int cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_list(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_status(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_check(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_import_mbsyncrc(struct cmd_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -66,6 +66,12 @@ static const struct cmd_desc commands[] = {
 	  "  connects to the channel's far account (or the named account)\n" },
 	{ "status", cmd_status, CMD_NEEDS_CONFIG, "[CHANNEL...]",
 	  "what the last sync recorded (no network)", "" },
+	{ "verify", cmd_verify, CMD_NEEDS_CONFIG | CMD_STOPS_SAFELY,
+	  "[-v] [CHANNEL[:FOLDER]...]",
+	  "compare both sides of channels (read-only, headers only)",
+	  "  -v             list every message that differs\n"
+	  "  --json         JSON Lines on stdout (mailferry(1) JSON OUTPUT)\n"
+	  "  exits 0 when both sides agree, 1 when anything differs\n" },
 	{ "check", cmd_check, CMD_NEEDS_CONFIG, "[CHANNEL...]",
 	  "validate the configuration, show what it would connect to",
 	  "  runs no password command and opens no connection\n" },
@@ -425,8 +431,8 @@ find_command(const char *name)
 static bool
 json_supported(const char *name)
 {
-	static const char *const names[] = { "sync", "status", "list", "check",
-					     "watch" };
+	static const char *const names[] = { "sync",  "status", "list",
+					     "check", "watch",	"verify" };
 	size_t i;
 
 	for (i = 0; i < MF_N_ELEMENTS(names); i++)
@@ -515,7 +521,7 @@ main(int argc, char **argv)
 	if (ctx.json && !json_supported(cmd->name)) {
 		fprintf(stderr,
 			"%s: --json: not for '%s' (sync, watch, "
-			"status, list and check only)\n",
+			"status, list, check and verify only)\n",
 			progname, cmd->name);
 		return MF_EXIT_USAGE;
 	}

@@ -8,7 +8,8 @@
 #
 # Checks a first sync in both directions, that the next one changes
 # nothing, that flags still travel (the rows did get their near UIDs),
-# and a kill at every 12th step of the first sync.
+# that verify agrees and then names a message expunged on the near
+# server, and a kill at every 12th step of the first sync.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-imap2.sh"
@@ -39,6 +40,9 @@ dups=0 missing=0 differ=0
 mf2_check_sides "$T/ref" dups missing differ
 check "... and leaves both sides as they were" \
 	test $((dups + missing + differ)) -eq 0
+out=$(mf verify 2>&1)
+check "verify (IMAP <-> IMAP) finds both sides the same" \
+	bash -c "[ $? -eq 0 ] && grep -qx 'c: all 140 far messages are on near' <<<'$out'"
 
 uid=$(far_harness doveadm search mailbox INBOX header message-id m7.g@test \
 	2>/dev/null | awk '{print $2}')
@@ -47,6 +51,14 @@ mf -q sync >/dev/null 2>&1
 check "a flag set on the far side reaches the near copy" \
 	test -n "$(near_harness doveadm search mailbox INBOX \
 		header message-id m7.g@test flagged 2>/dev/null)"
+uid=$(near_harness doveadm search mailbox Work header message-id m105.g@test \
+	2>/dev/null | awk '{print $2}')
+near_harness doveadm expunge mailbox Work uid "$uid" >/dev/null 2>&1
+out=$(mf verify 2>&1)
+rc=$?
+check "verify names a message expunged on the near server (exit 1)" \
+	bash -c "[ $rc -eq 1 ] && grep -q 'c: Work: far 20, near 19: 1 missing on near: <m105.g@test>' <<<'$out'"
+[ $rc -eq 1 ] || printf '%s\n' "$out" | sed 's/^/# /' | head -5
 
 steps=$(wc -l <"$T/steps")
 bad=0 tried=0

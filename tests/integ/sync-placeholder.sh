@@ -2,9 +2,9 @@
 # max_size placeholders against Dovecot: messages above max_size arrive as
 # their server header block plus a short note (marked ,PH= in the file
 # name and in the state), fetched with BODY.PEEK[HEADER] only; flags sync
-# on them both ways; the server keeps its bytes; "mailferry fetch" swaps
-# them for the full messages, byte for byte, and a sync after that has
-# nothing to do.  A fetch killed at every step and run again leaves one
+# on them both ways; verify counts them as present; the server keeps its
+# bytes; "mailferry fetch" swaps them for the full messages, byte for
+# byte, and a sync after that has nothing to do.  A fetch killed at every step and run again leaves one
 # file per message; so does a sync run after the killed fetch.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -33,6 +33,10 @@ check "first sync exits 0" test $rc -eq 0
 [ $rc -eq 0 ] || sed 's/^/# /' "$T/out1" "$T/trace1" | tail -20
 check "summary counts the placeholders" grep -q "3 placeholders" "$T/out1"
 check "seven messages locally" test "$(count "$LOCAL")" -eq 7
+mf verify >"$T/verify" 2>&1
+check "verify counts the placeholders as present and names them" \
+	bash -c "[ $? -eq 0 ] &&
+		grep -qx 'c: INBOX: far 7, near 7: ok (3 placeholders)' '$T/verify'"
 for i in 5 6 7; do
 	f=$(local_file INBOX m$i.g)
 	check "m$i: placeholder file marked in its name" \
