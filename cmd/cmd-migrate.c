@@ -1,5 +1,5 @@
 /*
- * mailferry migrate [-n] SRC DST
+ * mailferry migrate [-n] [--verify] SRC DST
  *
  * Copy a whole account to another, the job people use imapsync for, with
  * no channel to write: SRC and DST are accounts of the configuration (DST
@@ -18,6 +18,8 @@
  * finished run of another tool) is adopted as a sync adopts a Maildir:
  * messages already there are paired by content identity, not copied
  * again, and one Message-ID with two contents is reported, not paired.
+ * With --verify the copy is followed by verify's comparison of the two
+ * (cmd-verify.c): the verdict, and exit 1 when anything differs.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -34,7 +36,7 @@
 static int
 migrate_usage(void)
 {
-	fprintf(stderr, "usage: mailferry migrate [-n] "
+	fprintf(stderr, "usage: mailferry migrate [-n] [--verify] "
 			"[--progress=auto|always|never] SRC DST\n");
 	return MF_EXIT_USAGE;
 }
@@ -71,6 +73,7 @@ cmd_migrate(struct cmd_ctx *ctx, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "progress", required_argument, NULL, 'P' },
+		{ "verify", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const all[] = { "*" };
@@ -80,7 +83,7 @@ cmd_migrate(struct cmd_ctx *ctx, int argc, char **argv)
 	struct target t = { 0 };
 	struct mf_err err = { 0 };
 	size_t held_back = 0;
-	bool changed = false;
+	bool changed = false, verify = false;
 	char *name;
 	int c, code;
 
@@ -88,6 +91,8 @@ cmd_migrate(struct cmd_ctx *ctx, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "n", longopts, NULL)) != -1) {
 		if (c == 'n') {
 			ctx->dry_run = true;
+		} else if (c == 'V') {
+			verify = true;
 		} else if (c == 'P' &&
 			   progress_mode_parse(optarg, &pmode) == 0) {
 			so.progress = pmode;
@@ -120,6 +125,10 @@ cmd_migrate(struct cmd_ctx *ctx, int argc, char **argv)
 	ch.policy.nfolders = 1;
 	t.ch = &ch;
 	code = cmd_sync_channel(ctx, &t, &so, &held_back, &changed);
+	/* the verdict: every source message on DST, with its flags */
+	if (verify && !ctx->dry_run && code == MF_EXIT_OK &&
+	    mf_cancel_signal() == 0)
+		code = cmd_verify_target(ctx, &t);
 	if (mf_cancel_signal() != 0)
 		code = cmd_exit_stopped();
 	else if (code == MF_EXIT_OK && ctx->verbosity >= 0 && !ctx->json)

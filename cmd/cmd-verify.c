@@ -579,6 +579,24 @@ print_verdict(const struct vctx *c, const struct mf_err *err)
 }
 
 int
+cmd_verify_target(struct cmd_ctx *ctx, const struct target *t)
+{
+	struct vctx vc = { ctx, t->ch->name, 0, 0, 0, 0, false };
+	struct mf_err err = { 0 };
+	int code = MF_EXIT_OK;
+	bool ran;
+
+	ran = verify_target(&vc, t, &err) == 0;
+	if (!ran)
+		code = cmd_fail(&err);
+	else if (vc.differences > 0 || vc.failed)
+		code = MF_EXIT_PARTIAL;
+	print_verdict(&vc, ran ? NULL : &err);
+	fflush(stdout);
+	return code;
+}
+
+int
 cmd_verify(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct target *targets = NULL;
@@ -599,24 +617,8 @@ cmd_verify(struct cmd_ctx *ctx, int argc, char **argv)
 			  &err) < 0)
 		return cmd_fail(&err);
 	for (i = 0; i < n; i++) {
-		struct vctx vc = {
-			ctx, targets[i].ch->name, 0, 0, 0, 0, false
-		};
-		bool ran;
-
-		mf_err_clear(&err);
-		ran = verify_target(&vc, &targets[i], &err) == 0;
-		if (!ran) {
-			int rc = cmd_fail(&err);
-
-			if (code == MF_EXIT_OK || code == MF_EXIT_PARTIAL)
-				code = rc;
-		} else if ((vc.differences > 0 || vc.failed) &&
-			   code == MF_EXIT_OK) {
-			code = MF_EXIT_PARTIAL;
-		}
-		print_verdict(&vc, ran ? NULL : &err);
-		fflush(stdout);
+		code = cmd_sync_worse(code,
+				      cmd_verify_target(ctx, &targets[i]));
 		free(targets[i].only);
 		if (mf_cancel_signal() != 0)
 			break;

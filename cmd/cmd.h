@@ -115,6 +115,9 @@ int cmd_list(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_status(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_check(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv);
+/* Verify one channel as `mailferry verify` does (its lines, its verdict);
+ * returns its exit code.  migrate --verify uses it (cmd-verify.c). */
+int cmd_verify_target(struct cmd_ctx *ctx, const struct target *t);
 int cmd_import_mbsyncrc(struct cmd_ctx *ctx, int argc, char **argv);
 
 #endif

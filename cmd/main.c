@@ -48,10 +48,11 @@ static const struct cmd_desc commands[] = {
 	  "  IDLE on INBOX of an IMAP side, inotify (else polling) on a\n"
 	  "  Maildir; SIGTERM exits 0, SIGHUP re-reads the configuration\n" },
 	{ "migrate", cmd_migrate, CMD_NEEDS_CONFIG | CMD_STOPS_SAFELY,
-	  "[-n] SRC DST",
+	  "[-n] [--verify] SRC DST",
 	  "copy every folder of account SRC to account (or store) DST",
 	  "  -n, --dry-run  the plan per folder (counts), no change\n"
 	  "  --progress=auto|always|never  the live line on stderr\n"
+	  "  --verify       compare both sides after the copy (as verify)\n"
 	  "  SRC is never changed (read-only); nothing is deleted; folders "
 	  "are\n"
 	  "  made on DST; a second run copies only what is new\n" },

@@ -3,8 +3,10 @@
 # copied with its flags and keywords, the source not changed by a byte
 # (its maildir files keep their names, so not even \Seen was set), the
 # dry run a line per folder and no change, a second run copying nothing,
+# --verify's verdict and a message deleted on the destination named by it,
 # a destination that already holds half the mail getting only the other
-# half, and a migration killed with -9
+# half,
+# and a migration killed with -9
 # part way finishing on the next run with nothing twice.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -65,6 +67,18 @@ check "the end line says the source was left alone" \
 mf migrate far near >"$T/out2" 2>&1
 check "a second run copies nothing" \
 	bash -c "! grep -q 'pulled [1-9]' '$T/out2'"
+
+# ---- --verify: the verdict, and a message deleted behind our back ----
+mf migrate --verify far near >"$T/v" 2>&1
+check "--verify after a complete migration exits 0" test $? -eq 0
+check "--verify: the verdict" grep -q 'all [0-9]* far messages are on near' "$T/v"
+near_harness doveadm expunge mailbox Archive header message-id m7.ar \
+	>/dev/null 2>&1
+mf migrate --verify far near >"$T/v2" 2>&1
+check "--verify: a message deleted on DST behind our back: exit 1" \
+	test $? -eq 1
+check "--verify: it is named" grep -q 'm7.ar@test' "$T/v2"
+[ "$fails" -eq 0 ] || sed 's/^/# /' "$T/v" "$T/v2"
 
 # ---- a destination that already holds half ----
 near_harness doveadm mailbox create Pre >/dev/null 2>&1
