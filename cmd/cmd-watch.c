@@ -81,7 +81,12 @@ struct watched {
 	struct watch_local *local[2]; /* far, near: a maildir side */
 	bool maildir[2]; /* the side is a maildir (local NULL: not yet) */
 	bool lost[2];	 /* the side's session is down (said once) */
-	bool pending;	 /* a change waits for its sync */
+	/* far: the channel's watch: folders, IDLEd on each by a thread
+	 * when INBOX's session came up without NOTIFY */
+	struct watch_idle *extra[CONFIG_WATCH_MAX];
+	size_t nextra;
+	bool extra_lost[CONFIG_WATCH_MAX];
+	bool pending;		     /* a change waits for its sync */
 	long long first_ms, last_ms; /* of the pending change's events */
 	long long due_ms; /* the periodic sync, or the retry of a failed one */
 	int retry_ms;	  /* the next retry's wait; 0: the last sync worked */
@@ -158,7 +163,7 @@ watch_side(struct watch *wt, struct watched *w, int i, struct mf_err *err)
 		mf_err_clear(err);
 		return 0;
 	}
-	w->idle[i] = watch_idle_start(side, wt->wake[1]);
+	w->idle[i] = watch_idle_start(side, NULL, wt->wake[1]);
 	if (w->idle[i] == NULL)
 		return mf_err_sys(err, MF_E_INTERNAL, "watch: a thread");
 	return 0;
@@ -204,16 +209,21 @@ static bool
 unwatch_all(struct watch *wt)
 {
 	bool all_ended = true;
-	size_t k;
+	size_t k, e;
 	int i;
 
-	for (k = 0; k < wt->n; k++)
+	for (k = 0; k < wt->n; k++) {
 		for (i = 0; i < 2; i++) {
 			if (!watch_idle_stop(&wt->w[k].idle[i],
 					     WATCH_STOP_WAIT_MS))
 				all_ended = false;
 			watch_local_close(&wt->w[k].local[i]);
 		}
+		for (e = 0; e < wt->w[k].nextra; e++)
+			if (!watch_idle_stop(&wt->w[k].extra[e],
+					     WATCH_STOP_WAIT_MS))
+				all_ended = false;
+	}
 	for (k = 0; k < wt->n; k++)
 		free(wt->targets[k].only);
 	free(wt->targets);
@@ -259,6 +269,52 @@ note_change(struct watched *w, long long now)
 		w->first_ms = now;
 	w->pending = true;
 	w->last_ms = now;
+}
+
+/*
+ * INBOX's session on far is up without NOTIFY: IDLE on the channel's
+ * watch: folders too, a thread each (begun once; they reconnect on their
+ * own).  With NOTIFY every folder is seen already.
+ */
+static void
+start_extras(struct watch *wt, struct watched *w)
+{
+	const struct config_channel *ch = w->t.ch;
+	size_t e;
+
+	for (e = w->nextra; e < ch->nwatch_folders; e++) {
+		w->extra[e] = watch_idle_start(&ch->far, ch->watch_folders[e],
+					       wt->wake[1]);
+		if (w->extra[e] == NULL)
+			break;
+		w->nextra = e + 1;
+	}
+}
+
+/* The events of the watch: folders' threads: a change or a loss. */
+static void
+take_extra_events(struct watch *wt, struct watched *w, long long now)
+{
+	char msg[MF_ERR_MSG_MAX], shown[4 * MF_ERR_MSG_MAX];
+	size_t e;
+
+	for (e = 0; e < w->nextra; e++) {
+		unsigned ev = watch_idle_take(w->extra[e], msg, sizeof(msg));
+
+		if ((ev & (WATCH_IDLE_LOST | WATCH_IDLE_UNSUPPORTED)) &&
+		    !w->extra_lost[e] && !wt->ctx->json)
+			fprintf(stderr, "mailferry: %s: watch: far %s: %s\n",
+				w->t.ch->name, w->t.ch->watch_folders[e],
+				cmd_shown(shown, sizeof(shown), msg));
+		if (ev & WATCH_IDLE_LOST)
+			w->extra_lost[e] = true;
+		if (ev & WATCH_IDLE_CONNECTED) {
+			w->extra_lost[e] = false;
+			note_change(w, now);
+		}
+		if (ev & WATCH_IDLE_CHANGED)
+			note_change(w, now);
+	}
 }
 
 /* The IDLE threads' events: changes, sessions lost and begun. */
@@ -316,10 +372,14 @@ take_idle_events(struct watch *wt, long long now)
 				    side_names[i], line);
 				w->lost[i] = false;
 				note_change(w, now);
+				if (i == 0 && !notify)
+					start_extras(wt, w);
 			}
 			if (ev & WATCH_IDLE_CHANGED)
 				note_change(w, now);
 		}
+	for (k = 0; k < wt->n; k++)
+		take_extra_events(wt, &wt->w[k], now);
 }
 
 /*

@@ -244,6 +244,29 @@ parse_sides(struct cy_ctx *c, struct sync_policy *pol, const yaml_node_t *map)
 	return 0;
 }
 
+/* watch: the far folders IDLEd on besides INBOX, one connection each */
+static int
+parse_watch(struct cy_ctx *c, struct config_channel *ch, const yaml_node_t *map)
+{
+	yaml_node_t *list;
+	size_t n, i;
+	int ret = cy_list(c, map, "watch", &ch->watch_folders, &n, &list);
+
+	if (ret <= 0)
+		return ret;
+	if (n > CONFIG_WATCH_MAX)
+		return cy_fail(c, list, "watch",
+			       "at most %d folders: each is a connection of "
+			       "its own to the server",
+			       CONFIG_WATCH_MAX);
+	for (i = 0; i < n; i++)
+		if (ch->watch_folders[i][0] == '\0')
+			return cy_fail_val(c, cy_list_item(c, list, i), "watch",
+					   "an empty folder name");
+	ch->nwatch_folders = n;
+	return 0;
+}
+
 /* pre_sync_command, post_sync_command (cmd/hooks.h) and their timeout */
 static int
 parse_hooks(struct cy_ctx *c, struct config_channel *ch, const yaml_node_t *map)
@@ -274,7 +297,7 @@ cfg_parse_channel(struct cy_ctx *c, const yaml_node_t *name,
 	    parse_sync(c, &ch->policy, map) < 0 ||
 	    parse_sides(c, &ch->policy, map) < 0 ||
 	    parse_limits(c, &ch->policy, map) < 0 ||
-	    parse_hooks(c, ch, map) < 0)
+	    parse_hooks(c, ch, map) < 0 || parse_watch(c, ch, map) < 0)
 		return -1;
 	return 0;
 }

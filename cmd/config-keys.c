@@ -99,6 +99,9 @@ const struct config_key config_keys[] = {
 	  "run after a sync that changed something (e.g. notmuch new)" },
 	{ CONFIG_SEC_CHANNEL, "sync_command_timeout", "seconds", "300",
 	  "a hook running longer is killed" },
+	{ CONFIG_SEC_CHANNEL, "watch", "list of far folders", "[]",
+	  "watch: IDLE on these too when the server has no NOTIFY (at most "
+	  "8)" },
 };
 const size_t config_nkeys = MF_N_ELEMENTS(config_keys);
 

@@ -75,7 +75,12 @@ struct config_channel {
 	/* migrate: the far side is opened through store/readonly.h, so
 	 * that nothing can change it whatever the policy says */
 	bool far_readonly;
+	/* watch: far folders to IDLE on besides INBOX when the server has
+	 * no NOTIFY (cmd-watch.c), at most CONFIG_WATCH_MAX */
+	const char **watch_folders;
+	size_t nwatch_folders;
 };
+#define CONFIG_WATCH_MAX 8
 
 struct mf_config {
 	const char *path;      /* the file read */

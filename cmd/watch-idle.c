@@ -25,6 +25,8 @@
 
 struct watch_idle {
 	const struct config_side *side; /* borrowed */
+	char *box;			/* the folder IDLEd on */
+	bool notify;			/* ask for NOTIFY (the INBOX thread) */
 	int wake_fd;
 	pthread_t thread;
 	atomic_bool stop, reconnect;
@@ -74,7 +76,7 @@ nap(struct watch_idle *w, int ms)
 	}
 }
 
-/* Connect, EXAMINE INBOX and ask for NOTIFY where the server has it
+/* Connect, EXAMINE the folder and ask for NOTIFY where the server has it
  * (*notify_r: whether it took it): 0, or -1 (err). */
 static int
 session_begin(struct watch_idle *w, struct mf_store **st_r, bool *notify_r,
@@ -86,8 +88,9 @@ session_begin(struct watch_idle *w, struct mf_store **st_r, bool *notify_r,
 	if (stores_open_side(w->side, false, st_r, err) < 0)
 		return -1;
 	memset(&status, 0, sizeof(status));
-	if ((*st_r)->ops->select_box(*st_r, "INBOX", &req, &status, err) < 0 ||
-	    imap_store_notify_all(*st_r, notify_r, err) < 0) {
+	*notify_r = false;
+	if ((*st_r)->ops->select_box(*st_r, w->box, &req, &status, err) < 0 ||
+	    (w->notify && imap_store_notify_all(*st_r, notify_r, err) < 0)) {
 		mf_store_destroy(st_r);
 		return -1;
 	}
@@ -150,18 +153,21 @@ idle_main(void *arg)
 	if (free_it) {
 		pthread_mutex_destroy(&w->mu);
 		pthread_cond_destroy(&w->ended_cv);
+		free(w->box);
 		free(w);
 	}
 	return NULL;
 }
 
 struct watch_idle *
-watch_idle_start(const struct config_side *side, int wake_fd)
+watch_idle_start(const struct config_side *side, const char *box, int wake_fd)
 {
 	struct watch_idle *w = xcalloc(1, sizeof(*w));
 	int rc;
 
 	w->side = side;
+	w->box = xstrdup(box != NULL ? box : "INBOX");
+	w->notify = box == NULL;
 	w->wake_fd = wake_fd;
 	atomic_init(&w->stop, false);
 	atomic_init(&w->reconnect, false);
@@ -171,6 +177,7 @@ watch_idle_start(const struct config_side *side, int wake_fd)
 	if (rc != 0) {
 		pthread_mutex_destroy(&w->mu);
 		pthread_cond_destroy(&w->ended_cv);
+		free(w->box);
 		free(w);
 		errno = rc;
 		return NULL;
@@ -232,6 +239,7 @@ watch_idle_stop(struct watch_idle **wp, int wait_ms)
 	pthread_join(w->thread, NULL);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->ended_cv);
+	free(w->box);
 	free(w);
 	return true;
 }

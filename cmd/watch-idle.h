@@ -2,7 +2,8 @@
  * The IMAP side of a channel that `mailferry watch` keeps an eye on: a
  * thread with a connection of its own, in IDLE (RFC 2177) on INBOX.
  *
- * The thread connects (stores.h), EXAMINEs INBOX (read-only: it never
+ * The thread connects (stores.h), EXAMINEs INBOX or the folder it was
+ * given (the channel's watch: list, when there is no NOTIFY), read-only: it never
  * changes anything) and IDLEs for up to WATCH_IDLE_MAX_MS at a time, under
  * the 29 minutes after which RFC 2177 section 3 lets a server log an idle
  * client off.  Where the server has NOTIFY (RFC 5465) it is set for every
@@ -45,10 +46,11 @@
 
 struct watch_idle;
 
-/* Start the thread for side (an account); wake_fd: a non-blocking pipe's
- * write end.  NULL when no thread could be started (errno). */
+/* Start the thread for side (an account), on box, or with box NULL on
+ * INBOX with NOTIFY asked for; wake_fd: a non-blocking pipe's write end.
+ * NULL when no thread could be started (errno). */
 struct watch_idle *watch_idle_start(const struct config_side *side,
-				    int wake_fd);
+				    const char *box, int wake_fd);
 /*
  * The events since the last call (WATCH_IDLE_*), and into msg the last
  * error of the thread ("" when none): why a session was lost or could not

@@ -6,7 +6,8 @@
 # server, a burst of changes is not followed by a storm of syncs, the
 # server restarted under the watch is reconnected to, SIGHUP re-reads the
 # configuration, SIGTERM exits 0; then NOTIFY turned off (disable: [notify])
-# with the polling fallback for the Maildir, and --json.
+# with an IDLE on a folder of the channel's watch: list and the polling
+# fallback for the Maildir, and --json.
 #
 # --interval is an hour, so only IDLE and inotify (or the poll) can have
 # carried a change within the waits below.  The waits are bounds for a
@@ -18,7 +19,7 @@ mf_setup
 
 gen_msgs "$T/g" 1 5
 mf_harness seed INBOX "$T"/g/* >/dev/null 2>&1
-gen_msgs "$T/a" 1 3 a
+gen_msgs "$T/a" 1 4 a
 mf_harness seed Archive "$T/a/m1" "$T/a/m2" >/dev/null 2>&1
 
 # until SECONDS COMMAND...: run COMMAND every 0.1 s until it succeeds
@@ -124,7 +125,8 @@ no_duplicates "$LOCAL" \
 same_sides "both sides hold the same messages and flags"
 
 # ---- NOTIFY off, and the polling fallback for the Maildir ----
-sed 's/^    ca_file: .*/&\n    disable: [notify]/' "$CFG" >"$T/nonotify.yaml"
+sed -e 's/^    ca_file: .*/&\n    disable: [notify]/' \
+	-e 's/^    near: local$/&\n    watch: [Archive]/' "$CFG" >"$T/nonotify.yaml"
 MAILFERRY_WATCH_POLL=1 "$MAILFERRY" -c "$T/nonotify.yaml" watch \
 	--interval 3600 >"$T/p.out" 2>"$T/p.err" &
 pid=$!
@@ -134,6 +136,10 @@ check "no NOTIFY: IDLE on INBOX said" \
 	until_ok 5 grep -q 'far: connected, IDLE on INBOX (no NOTIFY)' "$T/p.out"
 imap_append "$T/h/m10"
 check "no NOTIFY: an APPEND to INBOX still arrives" until_ok 10 has_count 9
+sleep 2	# the syncs after the last change are over: only an IDLE is left
+imap_append "$T/a/m4" Archive
+check "no NOTIFY: an APPEND to Archive (in watch:) arrives by its IDLE" \
+	until_ok 10 has_count 4 Archive
 sleep 1
 set_local_flags "$(local_file INBOX m6.g)" FS
 check "polling: a Maildir flag reaches the server" \
