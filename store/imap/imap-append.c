@@ -302,6 +302,21 @@ imap_deliver_flush(struct mf_store *mst, struct mf_err *err)
 				   "discarded");
 			continue;
 		}
+		/* sent, it would be refused after its bytes crossed the
+		 * wire; kept out, it is reported and tried again next run
+		 * (the limit may have been raised) */
+		if (imap_client_append_limit(st->client) > 0 &&
+		    imap_spool_size(sp) >
+			    imap_client_append_limit(st->client)) {
+			d->status = -1;
+			mf_err_set(&d->err, MF_E_MSG,
+				   "%llu bytes, over the server's "
+				   "APPENDLIMIT of %llu: not copied",
+				   (unsigned long long)imap_spool_size(sp),
+				   (unsigned long long)imap_client_append_limit(
+					   st->client));
+			continue;
+		}
 		if (mf_flags_to_imap_list(d->flags & MF_FLAG_ALL, d->keywords,
 					  flags, sizeof(flags)) < 0) {
 			d->status = -1;

@@ -66,6 +66,7 @@ struct imap_client {
 	void *lit_ctx;
 
 	uint64_t caps;
+	uint64_t append_limit; /* APPENDLIMIT=N (RFC 7889); 0: none said */
 	bool caps_known;
 	bool alerts;
 	char bye[300];
@@ -124,19 +125,47 @@ imap_cap_from_name(const char *name, size_t len)
 	return 0;
 }
 
+/* The digits of "APPENDLIMIT=N": N, or 0 for anything else (no limit
+ * is assumed from a value we cannot read). */
+static uint64_t
+parse_limit(const char *s, size_t len)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9' || v > UINT64_MAX / 10 - 1)
+			return 0;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	return v;
+}
+
 static void
 set_caps(struct imap_client *c, const struct imap_arg *args, size_t n)
 {
 	size_t i;
 
 	c->caps = 0;
+	c->append_limit = 0;
 	c->caps_known = true;
 	for (i = 0; i < n; i++) {
 		const char *s;
 
-		if (imap_arg_get_atom(&args[i], &s))
-			c->caps |= imap_cap_from_name(s, args[i].len);
+		if (!imap_arg_get_atom(&args[i], &s))
+			continue;
+		c->caps |= imap_cap_from_name(s, args[i].len);
+		/* a bare APPENDLIMIT means limits per mailbox, which STATUS
+		 * would tell (RFC 7889 section 3): not used here */
+		if (args[i].len > 12 && strncasecmp(s, "APPENDLIMIT=", 12) == 0)
+			c->append_limit = parse_limit(s + 12, args[i].len - 12);
 	}
+}
+
+uint64_t
+imap_client_append_limit(const struct imap_client *c)
+{
+	return c->append_limit;
 }
 
 uint64_t

@@ -170,6 +170,9 @@ void imap_client_set_literal_handler(struct imap_client *client,
 /* Capabilities seen so far (greeting, CAPABILITY, OK [CAPABILITY]). */
 uint64_t imap_client_caps(const struct imap_client *client);
 bool imap_client_caps_known(const struct imap_client *client);
+/* The largest message the server takes by APPEND, from APPENDLIMIT=N
+ * (RFC 7889); 0 when it named none. */
+uint64_t imap_client_append_limit(const struct imap_client *client);
 /* Forget them: after STARTTLS nothing said in cleartext counts. */
 void imap_client_forget_caps(struct imap_client *client);
 /* Show [ALERT] texts to the user (off until the channel is trusted). */
