@@ -4,14 +4,17 @@
 # destination holding its source's mail once, and the table saying so; a
 # second run skipping all four; a batch killed with -9 (parent and
 # children) part way finishing on the next run with nothing twice; a
-# clear-text password refused with its FILE:LINE before anything runs.
+# SIGTERM passed on to the running child, exit 143 and the pair not begun
+# "not run"; no configuration file needed (XDG_STATE_HOME); a clear-text
+# password refused with its FILE:LINE before anything runs.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-imap2.sh"
 users=(test u2 u3 u4)
 kusers=(k1 k2 k3 k4)
+tusers=(t1 t2)
 xu=()
-for u in "${users[@]:1}" "${kusers[@]}"; do xu+=(--extra-user "$u"); done
+for u in "${users[@]:1}" "${kusers[@]}" "${tusers[@]}"; do xu+=(--extra-user "$u"); done
 mf2_setup "${xu[@]}"
 FAR_ROOT=$(dirname "$FAR_MAIL") NEAR_ROOT=$(dirname "$NEAR_MAIL")
 
@@ -106,6 +109,36 @@ for i in 0 1 2 3; do
 		same_mail "${users[$i]}" "${kusers[$i]}"
 done
 [ "$fails" -eq 0 ] || sed 's/^/# /' "$T/k" "$T/k2"
+
+# ---- SIGTERM: passed on, the next pair not begun ----
+pairs "$T/term.txt" "${tusers[@]}"
+MAILFERRY_TEST_STEP_DELAY_MS=50 "$MAILFERRY" -c "$CFG" migrate \
+	--batch "$T/term.txt" >"$T/t" 2>"$T/t.err" &
+pid=$!
+for _ in $(seq 1 300); do
+	[ "$(count "$NEAR_ROOT/t1")" -gt 3 ] && break
+	sleep 0.1
+done
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+check "SIGTERM: exit 143" test $rc -eq 143
+check "SIGTERM: the running pair stopped" grep -qE '^p1  *failed \(exit 143\)' "$T/t"
+check "SIGTERM: the other not run" grep -qE '^p2  *not run' "$T/t"
+check "SIGTERM: no child left" bash -c "! pgrep -f 'batch-term.txt/p[12]/config.yaml' >/dev/null"
+mf migrate --batch "$T/term.txt" >"$T/t2" 2>&1
+check "SIGTERM: the rerun finishes" test $? -eq 0
+check "SIGTERM: then all the mail, nothing twice" \
+	bash -c "$(declare -f msgids same_mail); FAR_ROOT='$FAR_ROOT' NEAR_ROOT='$NEAR_ROOT' same_mail test t1"
+[ "$fails" -eq 0 ] || sed 's/^/# /' "$T/t" "$T/t.err" "$T/t2"
+
+# ---- no configuration file: the batch directory in XDG_STATE_HOME ----
+XDG_STATE_HOME=$T/xdg "$MAILFERRY" migrate --batch "$T/pairs.txt" \
+	--jobs 2 >"$T/x" 2>&1
+check "no configuration file: the batch runs" test $? -eq 0
+check "... in \$XDG_STATE_HOME/mailferry" \
+	test -f "$T/xdg/mailferry/batch-pairs.txt/p4/done"
+[ "$fails" -eq 0 ] || sed 's/^/# /' "$T/x"
 
 # ---- refusals ----
 pairs "$T/bad.txt" "${users[@]:0:2}"
