@@ -19,7 +19,9 @@
  * and goes on where it stopped (a batch killed with -9 included).  One
  * batch at a time per directory (a lock file).  SIGINT/SIGTERM: SIGTERM to
  * the running children, which stop at a safe point; no new one is started;
- * exit 128+N after they are gone.  The end is a table on stdout.
+ * exit 128+N after they are gone.  A parent killed outright takes its
+ * children down too (SIGTERM by PR_SET_PDEATHSIG, a safe stop).  The end
+ * is a table on stdout.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -178,7 +181,7 @@ start_job(struct job *job, bool verify, struct mf_err *err)
 	char *log = xasprintf("%s/log", job->dir);
 	char *args[10];
 	int n = 0, fd;
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	args[n++] = "mailferry";
 	args[n++] = "-c";
@@ -206,7 +209,18 @@ start_job(struct job *job, bool verify, struct mf_err *err)
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDONLY);
 
-		/* async-signal-safe calls only, up to exec */
+		/*
+		 * Async-signal-safe calls only, up to exec.  A group of its
+		 * own: a ^C of the terminal reaches the parent alone, which
+		 * passes one SIGTERM on (two would kill the child at once,
+		 * see cmd/main.c).  And SIGTERM when the parent dies, even
+		 * by kill -9, so that no migration goes on unwatched and
+		 * holds its pair's lock against the next run.
+		 */
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(MF_EXIT_SIGNAL_BASE + SIGTERM);
 		if (null >= 0)
 			dup2(null, 0);
 		dup2(fd, 1);

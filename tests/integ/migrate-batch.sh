@@ -92,7 +92,14 @@ for _ in $(seq 1 300); do
 done
 kill -9 -- -"$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
-sleep 0.3
+# the children, in groups of their own, are told by PR_SET_PDEATHSIG
+gone=0
+for _ in $(seq 1 200); do
+	pgrep -f 'batch-kill.txt/p[1-4]/config.yaml' >/dev/null ||
+		{ gone=1; break; }
+	sleep 0.1
+done
+check "the children of the killed batch stop too" test $gone -eq 1
 partial=0
 for k in "${kusers[@]}"; do partial=$((partial + $(count "$NEAR_ROOT/$k"))); done
 check "the killed batch copied some, not all ($partial of 280)" \
