@@ -21,7 +21,7 @@
  * the running children, which stop at a safe point; no new one is started;
  * exit 128+N after they are gone.  A parent killed outright takes its
  * children down too (SIGTERM by PR_SET_PDEATHSIG, a safe stop).  The end
- * is a table on stdout.
+ * is a table on stdout (--json: JSON Lines, an object per pair).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +42,7 @@
 #include "batch-file.h"
 #include "cmd.h"
 #include "config.h"
+#include "json.h"
 
 enum job_state {
 	JOB_PENDING,
@@ -408,6 +409,66 @@ print_table(const struct job *jobs, size_t n)
 							   MF_EXIT_PARTIAL;
 }
 
+/* --json: an object per pair, then one with the counts; the exit code. */
+static int
+print_json(const struct job *jobs, size_t n)
+{
+	static const char *const names[] = {
+		[JOB_PENDING] = "not_run", [JOB_RUNNING] = "not_run",
+		[JOB_DONE] = "done",	   [JOB_FAILED] = "failed",
+		[JOB_SKIPPED] = "skipped",
+	};
+	size_t i, count[JOB_SKIPPED + 1] = { 0 };
+	struct json j;
+
+	for (i = 0; i < n; i++) {
+		const struct job *jb = &jobs[i];
+		bool ran = jb->state == JOB_DONE || jb->state == JOB_FAILED;
+
+		json_begin(&j, stdout);
+		json_obj_open(&j);
+		json_kv_str(&j, "type", "batch_pair");
+		json_kv_str(&j, "name", jb->pair->name);
+		json_kv_uint(&j, "line", jb->pair->line);
+		json_kv_str(&j, "status", names[jb->state]);
+		json_key(&j, "exit");
+		if (ran && WIFEXITED(jb->status))
+			json_int(&j, WEXITSTATUS(jb->status));
+		else
+			json_null(&j);
+		json_key(&j, "signal");
+		if (ran && WIFSIGNALED(jb->status))
+			json_int(&j, WTERMSIG(jb->status));
+		else
+			json_null(&j);
+		json_key(&j, "copied");
+		if (jb->copied >= 0)
+			json_uint(&j, (uint64_t)jb->copied);
+		else
+			json_null(&j);
+		json_key(&j, "seconds");
+		if (ran)
+			json_uint(&j, (uint64_t)(jb->secs + 0.5));
+		else
+			json_null(&j);
+		json_obj_close(&j);
+		json_end(&j);
+		count[jb->state]++;
+	}
+	json_begin(&j, stdout);
+	json_obj_open(&j);
+	json_kv_str(&j, "type", "batch");
+	json_kv_uint(&j, "pairs", n);
+	json_kv_uint(&j, "done", count[JOB_DONE]);
+	json_kv_uint(&j, "skipped", count[JOB_SKIPPED]);
+	json_kv_uint(&j, "failed", count[JOB_FAILED]);
+	json_kv_uint(&j, "not_run", count[JOB_PENDING] + count[JOB_RUNNING]);
+	json_obj_close(&j);
+	json_end(&j);
+	return count[JOB_DONE] + count[JOB_SKIPPED] == n ? MF_EXIT_OK :
+							   MF_EXIT_PARTIAL;
+}
+
 /* One batch at a time in a directory: the lock is held until exit. */
 static int
 lock_dir(const char *dir, struct mf_err *err)
@@ -463,13 +524,14 @@ cmd_migrate_batch(struct cmd_ctx *ctx, const char *file, unsigned njobs,
 		free(done);
 	}
 	if (code == MF_EXIT_OK) {
-		if (ctx->verbosity >= 0)
+		if (ctx->verbosity >= 0 && !ctx->json)
 			fprintf(stderr,
 				"mailferry: %zu pairs from %s, %u at once; "
 				"logs in %s/NAME/log\n",
 				bf.npairs, file, njobs, dir);
 		run_jobs(jobs, bf.npairs, njobs, verify, file);
-		code = print_table(jobs, bf.npairs);
+		code = ctx->json ? print_json(jobs, bf.npairs) :
+				   print_table(jobs, bf.npairs);
 		if (mf_cancel_signal() != 0)
 			code = cmd_exit_stopped();
 	}

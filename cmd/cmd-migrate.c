@@ -131,6 +131,11 @@ cmd_migrate(struct cmd_ctx *ctx, int argc, char **argv)
 		return cmd_migrate_batch(ctx, batch, jobs ? (unsigned)jobs : 1,
 					 verify);
 	}
+	if (ctx->json) {
+		fprintf(stderr, "mailferry: migrate: --json: with --batch "
+				"only\n");
+		return MF_EXIT_USAGE;
+	}
 	if (argc - optind != 2 || jobs != 0 || ctx->cfg == NULL)
 		return migrate_usage();
 	memset(&ch, 0, sizeof(ch));

@@ -61,6 +61,7 @@ static const struct cmd_desc commands[] = {
 	  "                 done are skipped when run again; a table at the "
 	  "end\n"
 	  "  --jobs N       with --batch: N pairs at once (default 1, max 32)\n"
+	  "  --json         with --batch: JSON Lines instead of the table\n"
 	  "  SRC is never changed (read-only); nothing is deleted; folders "
 	  "are\n"
 	  "  made on DST; a second run copies only what is new\n" },
@@ -440,8 +441,10 @@ find_command(const char *name)
 static bool
 json_supported(const char *name)
 {
-	static const char *const names[] = { "sync",  "status", "list",
-					     "check", "watch",	"verify" };
+	/* migrate: with --batch only (cmd-migrate.c says so) */
+	static const char *const names[] = { "sync",   "status", "list",
+					     "check",  "watch",	 "verify",
+					     "migrate" };
 	size_t i;
 
 	for (i = 0; i < MF_N_ELEMENTS(names); i++)
@@ -557,7 +560,8 @@ main(int argc, char **argv)
 	if (ctx.json && !json_supported(cmd->name)) {
 		fprintf(stderr,
 			"%s: --json: not for '%s' (sync, watch, "
-			"status, list, check and verify only)\n",
+			"status, list, check, verify and migrate --batch "
+			"only)\n",
 			progname, cmd->name);
 		return MF_EXIT_USAGE;
 	}

@@ -76,6 +76,21 @@ check "second run exits 0" test $? -eq 0
 check "second run: all four skipped" \
 	test "$(grep -c '^p[1-4]  *skipped (already done)' "$T/out2")" -eq 4
 [ "$fails" -eq 0 ] || sed 's/^/# /' "$T/out2"
+mf --json migrate --batch "$T/pairs.txt" >"$T/j" 2>"$T/j.err"
+check "--json: exit 0" test $? -eq 0
+check "--json: an object per pair and the counts, nothing else" python3 -c '
+import json, sys
+objs = [json.loads(l) for l in open(sys.argv[1])]
+pairs = [o for o in objs if o["type"] == "batch_pair"]
+assert [o["name"] for o in pairs] == ["p1", "p2", "p3", "p4"], objs
+assert all(o["status"] == "skipped" and o["exit"] is None for o in pairs)
+assert objs[-1] == {"type": "batch", "pairs": 4, "done": 0, "skipped": 4,
+                    "failed": 0, "not_run": 0}, objs[-1]
+assert len(objs) == 5
+' "$T/j"
+mf --json migrate far near >/dev/null 2>&1
+check "--json without --batch is refused" test $? -eq 2
+[ "$fails" -eq 0 ] || sed 's/^/# /' "$T/j" "$T/j.err"
 
 # ---- killed with -9 part way, then run again ----
 for u in "${users[@]}"; do
