@@ -10,6 +10,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-imap2.sh"
+command -v pgrep >/dev/null || { echo "1..0 # SKIP no pgrep"; exit 77; }
 users=(test u2 u3 u4)
 kusers=(k1 k2 k3 k4)
 tusers=(t1 t2)
