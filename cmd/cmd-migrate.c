@@ -20,6 +20,9 @@
  * again, and one Message-ID with two contents is reported, not paired.
  * With --verify the copy is followed by verify's comparison of the two
  * (cmd-verify.c): the verdict, and exit 1 when anything differs.
+ *
+ * --batch FILE [--jobs N] runs many such migrations, one account pair a
+ * line of FILE, each in a child process of its own (cmd-batch.c).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -37,7 +40,9 @@ static int
 migrate_usage(void)
 {
 	fprintf(stderr, "usage: mailferry migrate [-n] [--verify] "
-			"[--progress=auto|always|never] SRC DST\n");
+			"[--progress=auto|always|never] SRC DST\n"
+			"       mailferry migrate --batch FILE [--jobs N] "
+			"[--verify]\n");
 	return MF_EXIT_USAGE;
 }
 
@@ -67,6 +72,8 @@ find_side(const struct mf_config *cfg, const char *name, bool store_ok,
 			  hint ? hint : "", hint ? "'?" : "");
 }
 
+/* Long because the options, the batch hand-off and the channel's policy
+ * read best in one place. */
 int
 cmd_migrate(struct cmd_ctx *ctx, int argc, char **argv)
 {
@@ -74,6 +81,8 @@ cmd_migrate(struct cmd_ctx *ctx, int argc, char **argv)
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "progress", required_argument, NULL, 'P' },
 		{ "verify", no_argument, NULL, 'V' },
+		{ "batch", required_argument, NULL, 'B' },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const all[] = { "*" };
@@ -84,7 +93,9 @@ cmd_migrate(struct cmd_ctx *ctx, int argc, char **argv)
 	struct mf_err err = { 0 };
 	size_t held_back = 0;
 	bool changed = false, verify = false;
-	char *name;
+	const char *batch = NULL;
+	unsigned long jobs = 0;
+	char *name, *end;
 	int c, code;
 
 	optind = 1;
@@ -93,6 +104,17 @@ cmd_migrate(struct cmd_ctx *ctx, int argc, char **argv)
 			ctx->dry_run = true;
 		} else if (c == 'V') {
 			verify = true;
+		} else if (c == 'B') {
+			batch = optarg;
+		} else if (c == 'j') {
+			jobs = strtoul(optarg, &end, 10);
+			if (*end != '\0' || jobs == 0 ||
+			    jobs > BATCH_MAX_JOBS) {
+				fprintf(stderr,
+					"mailferry: migrate: --jobs: 1 to %d\n",
+					BATCH_MAX_JOBS);
+				return MF_EXIT_USAGE;
+			}
 		} else if (c == 'P' &&
 			   progress_mode_parse(optarg, &pmode) == 0) {
 			so.progress = pmode;
@@ -100,7 +122,21 @@ cmd_migrate(struct cmd_ctx *ctx, int argc, char **argv)
 			return migrate_usage();
 		}
 	}
-	if (argc - optind != 2)
+	if (batch != NULL) {
+		if (argc != optind || ctx->dry_run) {
+			fprintf(stderr, "mailferry: migrate --batch: no SRC, "
+					"DST or -n with it\n");
+			return migrate_usage();
+		}
+		return cmd_migrate_batch(ctx, batch, jobs ? (unsigned)jobs : 1,
+					 verify);
+	}
+	if (ctx->json) {
+		fprintf(stderr, "mailferry: migrate: --json: with --batch "
+				"only\n");
+		return MF_EXIT_USAGE;
+	}
+	if (argc - optind != 2 || jobs != 0 || ctx->cfg == NULL)
 		return migrate_usage();
 	memset(&ch, 0, sizeof(ch));
 	if (find_side(ctx->cfg, argv[optind], false, &ch.far, &err) < 0 ||

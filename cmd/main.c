@@ -48,11 +48,20 @@ static const struct cmd_desc commands[] = {
 	  "  IDLE on INBOX of an IMAP side, inotify (else polling) on a\n"
 	  "  Maildir; SIGTERM exits 0, SIGHUP re-reads the configuration\n" },
 	{ "migrate", cmd_migrate, CMD_NEEDS_CONFIG | CMD_STOPS_SAFELY,
-	  "[-n] [--verify] SRC DST",
+	  "[-n] [--verify] SRC DST | --batch FILE",
 	  "copy every folder of account SRC to account (or store) DST",
 	  "  -n, --dry-run  the plan per folder (counts), no change\n"
 	  "  --progress=auto|always|never  the live line on stderr\n"
 	  "  --verify       compare both sides after the copy (as verify)\n"
+	  "  --batch FILE   many pairs, one a line of FILE: src=imaps://U@H\n"
+	  "                 dst=imaps://U@H, src_/dst_password_command|\n"
+	  "                 password_env|oauth_token_command=..., [name=N]\n"
+	  "                 [src_/dst_ca_file=PATH]; each in a child with its\n"
+	  "                 state and log under STATE/batch-FILE/NAME/; pairs\n"
+	  "                 done are skipped when run again; a table at the "
+	  "end\n"
+	  "  --jobs N       with --batch: N pairs at once (default 1, max 32)\n"
+	  "  --json         with --batch: JSON Lines instead of the table\n"
 	  "  SRC is never changed (read-only); nothing is deleted; folders "
 	  "are\n"
 	  "  made on DST; a second run copies only what is new\n" },
@@ -432,8 +441,10 @@ find_command(const char *name)
 static bool
 json_supported(const char *name)
 {
-	static const char *const names[] = { "sync",  "status", "list",
-					     "check", "watch",	"verify" };
+	/* migrate: with --batch only (cmd-migrate.c says so) */
+	static const char *const names[] = { "sync",   "status", "list",
+					     "check",  "watch",	 "verify",
+					     "migrate" };
 	size_t i;
 
 	for (i = 0; i < MF_N_ELEMENTS(names); i++)
@@ -493,6 +504,33 @@ load_config(struct cmd_ctx *ctx, struct mf_err *err)
 	return 0;
 }
 
+/*
+ * migrate --batch needs no configuration file (each pair brings its
+ * accounts; the file only gives state_dir): without -c and without a file
+ * at the default path, it runs with ctx->cfg NULL.
+ */
+static bool
+config_optional(const struct cmd_ctx *ctx, const struct cmd_desc *cmd, int argc,
+		char **argv)
+{
+	bool batch = false, missing;
+	char *def;
+	int i;
+
+	if (strcmp(cmd->name, "migrate") != 0 || ctx->config_path != NULL)
+		return false;
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--batch") == 0 ||
+		    strncmp(argv[i], "--batch=", 8) == 0)
+			batch = true;
+	if (!batch)
+		return false;
+	def = config_default_path();
+	missing = def == NULL || access(def, F_OK) != 0;
+	free(def);
+	return missing;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -522,13 +560,16 @@ main(int argc, char **argv)
 	if (ctx.json && !json_supported(cmd->name)) {
 		fprintf(stderr,
 			"%s: --json: not for '%s' (sync, watch, "
-			"status, list, check and verify only)\n",
+			"status, list, check, verify and migrate --batch "
+			"only)\n",
 			progname, cmd->name);
 		return MF_EXIT_USAGE;
 	}
 	setup_logging(&ctx);
 
-	if ((cmd->needs & CMD_NEEDS_CONFIG) && load_config(&ctx, &err) < 0)
+	if ((cmd->needs & CMD_NEEDS_CONFIG) &&
+	    !config_optional(&ctx, cmd, argc - optind, argv + optind) &&
+	    load_config(&ctx, &err) < 0)
 		return cmd_fail(&err);
 
 	if (cmd->needs & CMD_STOPS_SAFELY)

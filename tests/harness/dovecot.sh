@@ -3,6 +3,7 @@
 #
 # As a command:
 #   dovecot.sh start DIR [--caps "IMAP4rev1 ..."] [--user NAME] [--pass PW]
+#                        [--extra-user NAME]...
 #                        [--special-use] [--role BOX=ROLE]...
 #                        [--set "key = value"]...
 #                        [--watch PID | --no-watch]
@@ -18,7 +19,9 @@
 #   dovecot.sh traffic DIR [--since MARK]   "sessions=N in=BYTES out=BYTES"
 #   dovecot.sh tunnel DIR            run the preauth tunnel (stdin/stdout)
 # The server stops by itself when the process that started it (--watch,
-# default the caller) exits.
+# default the caller) exits.  --extra-user adds a user with the same
+# password (its maildir in mail/NAME/); MF_HARNESS_USER=NAME in the
+# environment makes seed, path, doveadm and uidvalidity act as that user.
 #
 # Sourced (". tests/harness/dovecot.sh"), it defines mf_harness_start,
 # mf_harness_stop and mf_harness; see tests/README.md for all of it.
@@ -276,7 +279,7 @@ save_state()
 	local v tmp=$DIR/state.tmp
 
 	: >"$tmp"
-	for v in RUNDIR MAILBASE MAIL_UID MAIL_GID MF_USER MF_PASS \
+	for v in RUNDIR MAILBASE MAIL_UID MAIL_GID MF_USER MF_PASS EXTRA_USERS \
 		MF_IMAP_PORT MF_IMAPS_PORT WATCH_PID WATCH_START AUTOREMOVE \
 		MASTER_PID MASTER_START; do
 		printf '%s=%s\n' "$v" "$(shquote "${!v:-}")" >>"$tmp"
@@ -441,7 +444,10 @@ setup_dirs()
 	if ((EUID == 0)); then
 		chown "$MAIL_UID:$MAIL_GID" "$MAILBASE/mail" "$MAILBASE/home"
 	fi
-	as_mail mkdir -p "$MAILBASE/mail/$MF_USER" "$MAILBASE/home/$MF_USER"
+	local u
+	for u in "$MF_USER" ${EXTRA_USERS:-}; do
+		as_mail mkdir -p "$MAILBASE/mail/$u" "$MAILBASE/home/$u"
+	done
 }
 
 # Runs a command as the owner of the mail (as root: the mail user), with
@@ -458,13 +464,17 @@ as_mail()
 
 write_passwd()
 {
-	[[ $MF_USER =~ ^[A-Za-z0-9._@+-]+$ ]] ||
-		die "user name must be [A-Za-z0-9._@+-]: $MF_USER"
+	local u
+	for u in "$MF_USER" ${EXTRA_USERS:-}; do
+		[[ $u =~ ^[A-Za-z0-9._@+-]+$ ]] ||
+			die "user name must be [A-Za-z0-9._@+-]: $u"
+	done
 	case $MF_PASS in
 	*:* | *$'\n'* | '') die "password must be non-empty without ':'" ;;
 	esac
-	(umask 077 && printf '%s:{PLAIN}%s::::::\n' "$MF_USER" "$MF_PASS" \
-		>"$DIR/passwd")
+	(umask 077 && for u in "$MF_USER" ${EXTRA_USERS:-}; do
+		printf '%s:{PLAIN}%s::::::\n' "$u" "$MF_PASS"
+	done >"$DIR/passwd")
 }
 
 write_conf()
@@ -748,6 +758,7 @@ cmd_start()
 	local -a EXTRA=()
 	local CAPS= user= pass= watch=$PPID nowatch=0 attempt rc=0 ports
 	local SPECIAL_USE=0 AUTOREMOVE=0
+	EXTRA_USERS=
 	local -a ROLES=()
 
 	DIR=$(abspath "${1:?usage: start DIR [options]}")
@@ -757,6 +768,7 @@ cmd_start()
 		--caps) CAPS=${2?}; shift ;;
 		--user) user=${2?}; shift ;;
 		--pass) pass=${2?}; shift ;;
+		--extra-user) EXTRA_USERS+="${EXTRA_USERS:+ }${2?}"; shift ;;
 		--set) EXTRA+=("${2?}"); shift ;;
 		--special-use) SPECIAL_USE=1 ;;
 		--role) ROLES+=("${2?}"); shift ;;
@@ -863,6 +875,11 @@ need_running()
 	load_state "$DIR" || die "no server in $DIR"
 	proc_alive "${MASTER_PID:-x}" "$MASTER_START" ||
 		die "server in $DIR is not running"
+	if [[ -n ${MF_HARNESS_USER:-} ]]; then
+		[[ " $MF_USER ${EXTRA_USERS:-} " == *" $MF_HARNESS_USER "* ]] ||
+			die "no user $MF_HARNESS_USER in $DIR"
+		MF_USER=$MF_HARNESS_USER
+	fi
 	find_bins
 }
 
