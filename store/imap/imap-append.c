@@ -272,6 +272,43 @@ append_tagged(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
 	mf_test_step("imap append");
 }
 
+/*
+ * Whether d can be sent: its sink finished, under the server's
+ * APPENDLIMIT, its flags fitting in flags.  Else d gets status -1 and
+ * why, and nothing of it is sent.
+ */
+static bool
+appendable(struct imap_store *st, struct mf_delivery *d,
+	   const struct imap_spool *sp, char *flags, size_t size)
+{
+	uint64_t limit = imap_client_append_limit(st->client);
+
+	d->status = -1;
+	if (!imap_spool_finished(sp)) {
+		mf_err_set(&d->err, MF_E_MSG,
+			   "delivery not finished: discarded");
+		return false;
+	}
+	/* sent, it would be refused after its bytes crossed the wire; kept
+	 * out, it is reported and tried again next run (the limit may have
+	 * been raised) */
+	if (limit > 0 && imap_spool_size(sp) > limit) {
+		mf_err_set(&d->err, MF_E_MSG,
+			   "%llu bytes, over the server's APPENDLIMIT of %llu: "
+			   "not copied",
+			   (unsigned long long)imap_spool_size(sp),
+			   (unsigned long long)limit);
+		return false;
+	}
+	if (mf_flags_to_imap_list(d->flags & MF_FLAG_ALL, d->keywords, flags,
+				  size) < 0) {
+		mf_err_set(&d->err, MF_E_MSG, "too many keywords");
+		return false;
+	}
+	d->status = 0;
+	return true;
+}
+
 int
 imap_deliver_flush(struct mf_store *mst, struct mf_err *err)
 {
@@ -295,34 +332,8 @@ imap_deliver_flush(struct mf_store *mst, struct mf_err *err)
 		const char *mem;
 		int fd;
 
-		if (!imap_spool_finished(sp)) {
-			d->status = -1;
-			mf_err_set(&d->err, MF_E_MSG,
-				   "delivery not finished: "
-				   "discarded");
+		if (!appendable(st, d, sp, flags, sizeof(flags)))
 			continue;
-		}
-		/* sent, it would be refused after its bytes crossed the
-		 * wire; kept out, it is reported and tried again next run
-		 * (the limit may have been raised) */
-		if (imap_client_append_limit(st->client) > 0 &&
-		    imap_spool_size(sp) >
-			    imap_client_append_limit(st->client)) {
-			d->status = -1;
-			mf_err_set(&d->err, MF_E_MSG,
-				   "%llu bytes, over the server's "
-				   "APPENDLIMIT of %llu: not copied",
-				   (unsigned long long)imap_spool_size(sp),
-				   (unsigned long long)imap_client_append_limit(
-					   st->client));
-			continue;
-		}
-		if (mf_flags_to_imap_list(d->flags & MF_FLAG_ALL, d->keywords,
-					  flags, sizeof(flags)) < 0) {
-			d->status = -1;
-			mf_err_set(&d->err, MF_E_MSG, "too many keywords");
-			continue;
-		}
 		cmds[i] = imap_cmd_new(st->client);
 		cmds[i]->tagged = append_tagged;
 		cmds[i]->ctx = d;
