@@ -27,11 +27,14 @@ struct member {
 	struct state_box *row;
 	const char *name, *target, *tmp; /* on S, arena copies */
 	const struct mf_box_info *m_info;
+	/* under another cycle's member: moved on M by that one's renames */
+	bool follows;
 };
 
 struct cycle {
 	const struct sync_opts *o;
 	struct box_plan *plan;
+	struct state_box_list *state;
 	bool far; /* S: the side the cycle was found on */
 	struct mf_store *m;
 	struct member *v;
@@ -53,17 +56,53 @@ row_set(struct state_box *row, bool far, const char *name)
 	*slot = xstrdup(name);
 }
 
-/* One row written, in a transaction of its own. */
+/* The rows of the folders under old on M (its children, which a rename
+ * there took along) take their names under the row's new one. */
 static int
-row_write(const struct cycle *c, struct state_box *row, struct mf_err *err)
+children_follow(const struct cycle *c, const struct state_box *row,
+		const char *old, struct mf_err *err)
+{
+	const char *to = row_name((struct state_box *)row, !c->far);
+	size_t n = strlen(old), k;
+
+	for (k = 0; k < c->state->n; k++) {
+		struct state_box *kid = &c->state->v[k];
+		const char *name = row_name(kid, !c->far);
+		char *t;
+
+		if (kid == row || strncmp(name, old, n) != 0 || name[n] != '/')
+			continue;
+		t = xasprintf("%s%s", to, name + n);
+		row_set(kid, !c->far, t);
+		free(t);
+		if (state_box_update(c->o->db, kid, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* One row written, its name on M having been old, and its children's
+ * rows with it: in a transaction of their own, so that a stop never
+ * leaves a child's row behind the folder its parent's rename moved. */
+static int
+row_write(const struct cycle *c, struct state_box *row, const char *old,
+	  struct mf_err *err)
 {
 	if (state_begin(c->o->db, err) < 0)
 		return -1;
-	if (state_box_update(c->o->db, row, err) < 0) {
+	if (state_box_update(c->o->db, row, err) < 0 ||
+	    children_follow(c, row, old, err) < 0) {
 		state_rollback(c->o->db);
 		return -1;
 	}
 	return state_commit(c->o->db, err);
+}
+
+/* Pair i's name on a side, as listed at the start of the run. */
+static const char *
+plan_name(const struct cycle *c, size_t i, bool far)
+{
+	return far ? c->plan->v[i].far_name : c->plan->v[i].near_name;
 }
 
 /* Is name taken on M by a folder outside the cycle's rows? */
@@ -90,6 +129,8 @@ step(struct cycle *c, struct member *mb, const char *to, struct mf_err *err)
 {
 	const char *from = row_name(mb->row, !c->far);
 	struct mf_err e = { 0 };
+	char *old;
+	int r;
 
 	if (strcmp(from, to) == 0)
 		return 1;
@@ -106,8 +147,11 @@ step(struct cycle *c, struct member *mb, const char *to, struct mf_err *err)
 		return 0;
 	}
 	mf_test_step(c->far ? "rename near" : "rename far");
+	old = xstrdup(from); /* row_set() frees from */
 	row_set(mb->row, !c->far, to);
-	if (row_write(c, mb->row, err) < 0)
+	r = row_write(c, mb->row, old, err);
+	free(old);
+	if (r < 0)
 		return -1;
 	mf_test_step("rename record");
 	return 1;
@@ -163,6 +207,15 @@ mirror_all(struct cycle *c, struct mf_err *err)
 
 		if (strcmp(now, c->v[i].target) == 0)
 			continue;
+		/* its parent's renames move it; not there: the parent's
+		 * cycle stopped, and this one waits for it */
+		if (c->v[i].follows) {
+			mf_log(MF_LOG_NOTICE, MF_LOGC_SYNC,
+			       "%s: names swapped on the %s side, left for "
+			       "the next run: its parent is not renamed yet",
+			       c->v[i].name, c->far ? "far" : "near");
+			return 0;
+		}
 		if (strcmp(now, c->v[i].tmp) != 0 &&
 		    taken_on_m(c, c->v[i].tmp)) {
 			mf_log(MF_LOG_NOTICE, MF_LOGC_SYNC,
@@ -260,6 +313,8 @@ static int
 adopt(struct cycle *c, struct mf_err *err)
 {
 	size_t i, a;
+	char *old;
+	int r;
 
 	for (i = 0; i < c->n; i++) {
 		struct member *mb = &c->v[i];
@@ -274,11 +329,20 @@ adopt(struct cycle *c, struct mf_err *err)
 					  "%s: no folder to take on", mb->name);
 		ap = &c->plan->v[a];
 		mb->m_info = c->far ? ap->near : ap->far;
+		ap->action = BOX_FOLDED;
+		/* a child whose parent's record in this run moved its row on
+		 * already (children_follow()): the row is where the folder
+		 * has gone since the listing */
+		if (strcmp(row_name(mb->row, !c->far),
+			   plan_name(c, mb->pair, !c->far)) != 0)
+			continue;
+		old = xstrdup(row_name(mb->row, !c->far));
 		row_set(mb->row, !c->far,
 			c->far ? ap->near_name : ap->far_name);
-		if (row_write(c, mb->row, err) < 0)
+		r = row_write(c, mb->row, old, err);
+		free(old);
+		if (r < 0)
 			return -1;
-		ap->action = BOX_FOLDED;
 		mf_test_step("rename record");
 	}
 	return 0;
@@ -337,49 +401,132 @@ replan(struct cycle *c, bool done)
 	free(info);
 }
 
+/* The pairs' names may be rows' strings, which a rename's rows (the
+ * children's too, children_follow()) change: the plan keeps copies. */
+static void
+names_own(struct box_plan *plan)
+{
+	size_t i;
+
+	for (i = 0; i < plan->n; i++) {
+		struct box_pair *p = &plan->v[i];
+
+		if (p->far_name != NULL)
+			p->far_name = mf_arena_strdup(plan->arena, p->far_name);
+		if (p->near_name != NULL)
+			p->near_name = mf_arena_strdup(plan->arena,
+						       p->near_name);
+	}
+}
+
+/* Is pair i under a member of a cycle not yet carried out (next[] set)?
+ * Such a cycle goes first: its renames on M move i's folder. */
+static bool
+under_member(const struct cycle *c, const size_t *next, size_t i)
+{
+	const struct box_pair *p = &c->plan->v[i];
+	const char *name = c->far ? p->far_name : p->near_name;
+	size_t j, n;
+
+	for (j = 0; j < c->plan->n; j++) {
+		const struct box_pair *q = &c->plan->v[j];
+		const char *up = c->far ? q->far_name : q->near_name;
+
+		if (j == i || next[j] == SIZE_MAX || up == NULL)
+			continue;
+		n = strlen(up);
+		if (strncmp(name, up, n) == 0 && name[n] == '/')
+			return true;
+	}
+	return false;
+}
+
+/* Does the cycle through g wait for another cycle, its parents'? */
+static bool
+blocked(const struct cycle *c, const size_t *next, size_t g)
+{
+	size_t i = g;
+
+	do {
+		if (under_member(c, next, i))
+			return true;
+		i = next[i];
+	} while (i != g);
+	return false;
+}
+
+/* The cycle through g: 1 carried out, 0 not (or a dry run), -1 error. */
+static int
+carry(struct cycle *c, size_t g, size_t *next, const bool *follows,
+      struct box_pair **extra, size_t *nextra, struct mf_err *err)
+{
+	const struct sync_opts *o = c->o;
+	size_t i;
+	int r;
+
+	if (members_of(c, c->state, g, next, err) < 0)
+		return -1;
+	for (i = 0; i < c->n; i++)
+		c->v[i].follows = follows[c->v[i].pair];
+	mf_log(MF_LOG_NOTICE, MF_LOGC_SYNC,
+	       "%s: %zu folder names swapped on the %s side: renamed "
+	       "on the %s side too",
+	       c->v[0].name, c->n, c->far ? "far" : "near",
+	       c->far ? "near" : "far");
+	if (!o->dry_run && adopt(c, err) < 0)
+		return -1;
+	r = o->dry_run ? 0 : mirror_all(c, err);
+	if (r > 0)
+		r = rows_follow(c, err) < 0 ? -1 : 1;
+	if (r < 0)
+		return -1;
+	if (r > 0 || o->dry_run)
+		report(c, extra, nextra);
+	replan(c, r > 0);
+	return r;
+}
+
+/*
+ * The cycles of one side, parents' before their children's (a child's
+ * cycle is done by its parents' renames on M, and only checked then:
+ * mirror_all()).  A cycle still waiting when nothing else can go syncs
+ * nothing in this run, as a stopped one.
+ */
 static int
 run_side(const struct sync_opts *o, struct box_plan *plan,
 	 struct state_box_list *state, const bool *reset,
 	 const struct rename_link *links, size_t nlinks, bool far,
 	 struct box_pair **extra, size_t *nextra, struct mf_err *err)
 {
-	struct cycle c = { .o = o, .plan = plan, .far = far };
+	struct cycle c = { .o = o, .plan = plan, .state = state, .far = far };
 	size_t *next = xcalloc(plan->n + 1, sizeof(*next));
+	bool *follows = xcalloc(plan->n + 1, sizeof(*follows));
+	bool progress = true;
 	size_t g;
-	int r = 1;
+	int r = 0;
 
 	c.m = far ? o->near : o->far;
 	if (rename_cycles(plan->v, plan->n, reset, links, nlinks, far, next) ==
 	    0)
-		g = plan->n;
+		progress = false;
 	else
-		g = 0;
-	for (; g < plan->n && r >= 0; g++) {
-		if (next[g] == SIZE_MAX)
-			continue;
-		if (members_of(&c, state, g, next, err) < 0) {
-			r = -1;
-			break;
+		names_own(plan);
+	for (g = 0; g < plan->n; g++)
+		follows[g] = next[g] != SIZE_MAX && under_member(&c, next, g);
+	while (progress && r >= 0) {
+		progress = false;
+		for (g = 0; g < plan->n && r >= 0; g++) {
+			if (next[g] == SIZE_MAX || blocked(&c, next, g))
+				continue;
+			r = carry(&c, g, next, follows, extra, nextra, err);
+			progress = true;
 		}
-		mf_log(MF_LOG_NOTICE, MF_LOGC_SYNC,
-		       "%s: %zu folder names swapped on the %s side: renamed "
-		       "on the %s side too",
-		       c.v[0].name, c.n, far ? "far" : "near",
-		       far ? "near" : "far");
-		if (!o->dry_run && adopt(&c, err) < 0) {
-			r = -1;
-			break;
-		}
-		r = o->dry_run ? 0 : mirror_all(&c, err);
-		if (r > 0)
-			r = rows_follow(&c, err) < 0 ? -1 : 1;
-		if (r < 0)
-			break;
-		if (r > 0 || o->dry_run)
-			report(&c, extra, nextra);
-		replan(&c, r > 0);
 	}
+	for (g = 0; g < plan->n && r >= 0; g++)
+		if (next[g] != SIZE_MAX)
+			plan->v[g].action = BOX_FOLDED;
 	free(c.v);
+	free(follows);
 	free(next);
 	return r < 0 ? -1 : 0;
 }

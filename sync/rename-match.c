@@ -152,15 +152,14 @@ rename_decide(const struct box_pair *pairs, size_t npairs, const bool *reset,
  * Swaps and rotations (rename.h, "Names swapped").  May pair i take part
  * in a cycle found on side far: synced before, its folder there listed
  * with another UIDVALIDITY (another folder now has its name), its folder
- * on the other side there as recorded, and no children (a RENAME takes
- * them along, and they would be cycles of their own to carry in step).
+ * on the other side there as recorded.  Children are looked at once the
+ * cycles are known (family_ok()).
  */
 static bool
-cycle_member(const struct box_pair *pairs, size_t npairs, size_t i,
-	     const bool *reset, bool far)
+cycle_member(const struct box_pair *pairs, size_t i, const bool *reset,
+	     bool far)
 {
 	const struct box_pair *p = &pairs[i];
-	size_t k;
 
 	/* its folder on M missing: a run stopped between a rename there and
 	 * its record (rename_cycle_adopt()) */
@@ -171,40 +170,45 @@ cycle_member(const struct box_pair *pairs, size_t npairs, size_t i,
 	    reset == NULL || !reset[2 * i + !far] || reset[2 * i + far] ||
 	    p->far_name == NULL || p->near_name == NULL)
 		return false;
-	for (k = 0; k < npairs; k++) {
-		const char *names[2] = { pairs[k].far_name,
-					 pairs[k].near_name };
-		const char *own[2] = { p->far_name, p->near_name };
-		int s;
-
-		for (s = 0; s < 2; s++) {
-			size_t n = strlen(own[s]);
-
-			if (names[s] != NULL &&
-			    strncmp(names[s], own[s], n) == 0 &&
-			    names[s][n] == '/')
-				return false;
-		}
-	}
 	return true;
+}
+
+/*
+ * Is name target on its way to it: the temporary name of target itself
+ * or of one of its parents (a child goes along with its parent's rename
+ * on M: "A/x" is "B~mf-swap/x" while its parent is on the way to "B").
+ */
+static bool
+swap_form(const char *name, const char *target)
+{
+	size_t sl = strlen(RENAME_SWAP_SUFFIX), n;
+
+	for (n = 0;; n++) {
+		if (target[n] == '\0' || target[n] == '/') {
+			if (strncmp(name, target, n) == 0 &&
+			    strncmp(name + n, RENAME_SWAP_SUFFIX, sl) == 0 &&
+			    strcmp(name + n + sl, target + n) == 0)
+				return true;
+		}
+		if (target[n] == '\0')
+			return false;
+	}
 }
 
 /*
  * Is the other side's name of pair i one a cycle may leave it with: its
  * own name on side far (nothing done yet), or, after a run stopped in the
- * middle of the cycle, the name it is going to (target) or the temporary
- * one on the way there (rename.h, RENAME_SWAP_SUFFIX).
+ * middle of the cycle, the name it is going to (target) or a temporary
+ * one on the way there (rename.h, RENAME_SWAP_SUFFIX, swap_form()).
  */
 static bool
 cycle_name_ok(const struct box_pair *p, const char *target, bool far)
 {
 	const char *here = far ? p->far_name : p->near_name;
 	const char *there = far ? p->near_name : p->far_name;
-	size_t n = strlen(target);
 
 	return strcmp(there, here) == 0 || strcmp(there, target) == 0 ||
-	       (strncmp(there, target, n) == 0 &&
-		strcmp(there + n, RENAME_SWAP_SUFFIX) == 0);
+	       swap_form(there, target);
 }
 
 /* The name on M a cycle's rename takes a folder to next from there. */
@@ -212,11 +216,8 @@ static bool
 next_name(const char *there, const char *here, const char *target,
 	  const char *cand)
 {
-	size_t n = strlen(target);
-
 	if (strcmp(there, here) == 0)
-		return strncmp(cand, target, n) == 0 &&
-		       strcmp(cand + n, RENAME_SWAP_SUFFIX) == 0;
+		return swap_form(cand, target);
 	return strcmp(cand, target) == 0;
 }
 
@@ -240,6 +241,82 @@ rename_cycle_adopt(const struct box_pair *pairs, size_t npairs, size_t g,
 	return SIZE_MAX;
 }
 
+/* The rest of name under parent, from the '/' on; NULL: not under it. */
+static const char *
+under(const char *name, const char *parent)
+{
+	size_t n = strlen(parent);
+
+	if (name != NULL && strncmp(name, parent, n) == 0 && name[n] == '/')
+		return name + n;
+	return NULL;
+}
+
+static const char *
+side_name(const struct box_pair *p, bool far)
+{
+	return far ? p->far_name : p->near_name;
+}
+
+/*
+ * Member g's children (rename.h, "Names swapped"): a rename of g on M
+ * takes every folder under it along, so each child with a row must be a
+ * member too, under g by the same rest on both sides, going to the same
+ * rest under g's target on S.  Then g's renames on M are the children's
+ * too, and the children's cycle has only its rows left to do.  Anything
+ * else (a child left where it was on S, or moved elsewhere) would be
+ * moved on M where S did not move it.
+ */
+static bool
+family_ok(const struct box_pair *pairs, size_t npairs, const size_t *next,
+	  size_t g, bool far)
+{
+	const char *gs = side_name(&pairs[g], far);
+	const char *gm = side_name(&pairs[g], !far);
+	const char *ts = side_name(&pairs[next[g]], far);
+	size_t k;
+
+	for (k = 0; k < npairs; k++) {
+		const struct box_pair *q = &pairs[k];
+		const char *rs = under(side_name(q, far), gs);
+		const char *rm = under(side_name(q, !far), gm);
+
+		if (q->state == NULL || (rs == NULL && rm == NULL))
+			continue;
+		if (rs == NULL || rm == NULL || strcmp(rs, rm) != 0 ||
+		    next[k] == SIZE_MAX)
+			return false;
+		rs = under(side_name(&pairs[next[k]], far), ts);
+		if (rs == NULL || strcmp(rs, rm) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* Drop the cycles with a member whose children do not go along with it,
+ * until none is left (a cycle dropped may be another's children). */
+static void
+drop_families(const struct box_pair *pairs, size_t npairs, size_t *next,
+	      bool far)
+{
+	bool changed;
+	size_t g, c, k;
+
+	do {
+		changed = false;
+		for (g = 0; g < npairs; g++) {
+			if (next[g] == SIZE_MAX ||
+			    family_ok(pairs, npairs, next, g, far))
+				continue;
+			for (c = g; c != SIZE_MAX; c = k) {
+				k = next[c];
+				next[c] = SIZE_MAX;
+			}
+			changed = true;
+		}
+	} while (changed);
+}
+
 size_t
 rename_cycles(const struct box_pair *pairs, size_t npairs, const bool *reset,
 	      const struct rename_link *links, size_t nlinks, bool far,
@@ -252,11 +329,11 @@ rename_cycles(const struct box_pair *pairs, size_t npairs, const bool *reset,
 		const char *target;
 
 		next[g] = SIZE_MAX;
-		if (!cycle_member(pairs, npairs, g, reset, far))
+		if (!cycle_member(pairs, g, reset, far))
 			continue;
 		l = sole_link(links, nlinks, g, far);
 		if (l == NULL || l->cand == g ||
-		    !cycle_member(pairs, npairs, l->cand, reset, far))
+		    !cycle_member(pairs, l->cand, reset, far))
 			continue;
 		target = far ? pairs[l->cand].far_name :
 			       pairs[l->cand].near_name;
@@ -279,6 +356,7 @@ rename_cycles(const struct box_pair *pairs, size_t npairs, const bool *reset,
 		if (c != g)
 			next[g] = SIZE_MAX;
 	}
+	drop_families(pairs, npairs, next, far);
 	for (g = 0; g < npairs; g++)
 		n += next[g] != SIZE_MAX;
 	return n;

@@ -78,11 +78,21 @@
  * new folder: rename-find.c), and when those links close a cycle in which
  * every link is the only one of both its ends (rename_cycles()), the
  * folders on the other side M are renamed around the cycle too and the
- * rows follow (rename-cycle.c): nothing copied, nothing moved.  Only for
- * folders without children, not INBOX, not paired by role, whose folder on
- * M is there as recorded; anything else (a chain that does not close, a
- * folder with two candidates) takes nothing, and the folders are synced
- * as folders made anew.  Crash safety: on M each folder first goes to
+ * rows follow (rename-cycle.c): nothing copied, nothing moved.  Not
+ * INBOX, not paired by role, whose folder on M is there as recorded;
+ * anything else (a chain that does not close, a folder with two
+ * candidates) takes nothing, and the folders are synced as folders made
+ * anew.  A member with children (RENAME A t; RENAME B A; RENAME t B with
+ * A/x and B/y: the children go along, RFC 3501 6.3.5) is taken only when
+ * every child with a row is a member too, going to the same place under
+ * its parent's target (rename-match.c, family_ok()): the children's
+ * cycle is then the one the parents' renames on M carry out, as a
+ * rename there takes the children along too.  Each child's row takes its
+ * name on M in the transaction of its parent's (children_follow()), the
+ * parents' cycle goes first, and the children's only checks that each
+ * is where its target is on M (else it waits for the next run) and lets
+ * the rows' names on S follow.  A child's name on M on the way is its
+ * parent's temporary name with its own rest ("B~mf-swap/y").  Crash safety: on M each folder first goes to
  * its target's name with RENAME_SWAP_SUFFIX, then to the target, the row
  * taking each name on M in the transaction after each rename; the rows'
  * names on S follow last, all in one transaction.  The evidence on S does

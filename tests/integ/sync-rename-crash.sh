@@ -18,6 +18,7 @@
 #   R. renamed on the server and the old name made again at once
 #   I. INBOX renamed on the server: its messages move, INBOX stays
 #   W. two names swapped on the server: the local folders swapped too
+#   K. the same for two parents with a child each (the children go along)
 #   P. a maildir++ tree (the folder, then its children renamed one by one
 #      there): CrP, CrP/a, CrP/b -> CrZ/CrP... on the server; and a stop
 #      between them (no test step there: made by hand), which the next run
@@ -340,6 +341,30 @@ CrWb 1 3 cw'
 GONE="CrWt CrWa~mf-swap CrWb~mf-swap"
 crash_every W "rename near"
 restore W
+mf_config
+mf -q sync >/dev/null 2>&1
+
+# --- K: the same with children (CrKa/sub, CrKb/sub go along with each
+# RENAME): the local parents are swapped, their children going along and
+# the children's rows following in the same transaction as the parent's
+gen_msgs "$T/k" 1 12 ck
+mf_harness seed CrKa "$T"/k/m{1..3} >/dev/null 2>&1
+mf_harness seed CrKa/sub "$T"/k/m{4..6} >/dev/null 2>&1
+mf_harness seed CrKb "$T"/k/m{7..9} >/dev/null 2>&1
+mf_harness seed CrKb/sub "$T"/k/m{10..12} >/dev/null 2>&1
+mf_config 'folders: ["CrK*"]'
+mf -q sync >/dev/null 2>&1
+mf_harness doveadm mailbox rename CrKa CrKt >/dev/null
+mf_harness doveadm mailbox rename CrKb CrKa >/dev/null
+mf_harness doveadm mailbox rename CrKt CrKb >/dev/null
+snapshot K
+EXPECT='CrKa 7 9 ck
+CrKa/sub 10 12 ck
+CrKb 1 3 ck
+CrKb/sub 4 6 ck'
+GONE="CrKt CrKa~mf-swap CrKb~mf-swap"
+crash_every K "rename near"
+restore K
 mf_config
 mf -q sync >/dev/null 2>&1
 

@@ -141,39 +141,33 @@ same_sides "3: sides agree"
 quiet 3
 
 # --- 4. two parents with children swapped on the server (the children
-# go along with each RENAME).  Not carried yet: a folder with children
-# takes no part in a cycle (rename.h), so the parents are synced as
-# folders made anew, each message in both; the children, a cycle of their
-# own, are swapped.  The checks on the parents are TODO.
+# go along with each RENAME, RFC 3501 6.3.5): the local parents are
+# swapped, their children going along, the children's rows following in
+# the same transaction; the children's own cycle has only its rows left
 gen_msgs "$T/p" 1 20 pp
 mf_harness seed PaA "$T"/p/m{1..5} >/dev/null 2>&1
 mf_harness seed PaA/kid "$T"/p/m{6..10} >/dev/null 2>&1
 mf_harness seed PaB "$T"/p/m{11..15} >/dev/null 2>&1
 mf_harness seed PaB/kid "$T"/p/m{16..20} >/dev/null 2>&1
 mf -q sync >/dev/null 2>&1
+total=$(count "$LOCAL")
 srv_rename PaA PaT
 srv_rename PaB PaA
 srv_rename PaT PaB
 mf -D sync >"$T/out4" 2>"$T/trace4"
 echo "# exit $?; $(summary "$T/out4")"
 grep -E 'renamed|swap|Pa' "$T/out4" | sed 's/^/#   /'
+check "4: no message body fetched" no_body_fetch "$T/trace4"
+check "4: nothing appended" test "$(appends "$T/trace4")" -eq 0
+both_hold 4 PaA 11 15 pp
+both_hold 4 PaB 1 5 pp
 both_hold 4 PaA/kid 16 20 pp
 both_hold 4 PaB/kid 6 10 pp
-todo_parents() {
-	local want=$1 box=$2 from=$3 to=$4 side root
-	for side in server local; do
-		root=$MF_MAILDIR
-		[ $side = local ] && root=$LOCAL
-		if [ "$(ids "$root/$box")" = "$(want_ids "$from" "$to" pp)" ]; then
-			ok "4: $side $box holds pp $from..$to once each"
-		else
-			n=$((n + 1))
-			echo "not ok $n - 4: $side $box holds pp $from..$to once each # TODO $want"
-		fi
-	done
-}
-todo_parents "parents with children are not swapped" PaA 11 15
-todo_parents "parents with children are not swapped" PaB 1 5
+check "4: no temporary folder left" \
+	eval '! srv_has PaT && [ -z "$(find "$LOCAL" -name "*mf-swap*")" ]'
+totals 4 "$total"
+same_sides "4: sides agree"
+quiet 4
 
 if ls "$T"/sanitizer* >/dev/null 2>&1; then
 	not_ok "no sanitizer report"

@@ -14,6 +14,8 @@
  * (RENAME_FAR), n (RENAME_NEAR), r (RENAME_RECORD) or w (RENAME_FAR_WINS,
  * then "w:G-C/FOLD"), separated by spaces; "" for none.
  *
+ * A pair named other than "x" ends in "=NAME" (both sides).
+ *
  * Special-use roles: a pair may end in ":FN", the mapped role of its far
  * and its near folder (s sent, d drafts, - none), and then in "!" when
  * its two names differ (paired by role).  A rename that keeps the role
@@ -155,7 +157,10 @@ parse_pair(const char *token, struct box_pair *p, struct state_box *sb)
 {
 	char s[8];
 	const char *colon = strchr(token, ':');
-	size_t len = colon != NULL ? (size_t)(colon - token) : strlen(token);
+	const char *eq = strchr(token, '=');
+	size_t len = colon != NULL ? (size_t)(colon - token) :
+		     eq != NULL	   ? (size_t)(eq - token) :
+				     strlen(token);
 
 	memcpy(s, token, len);
 	s[len] = '\0';
@@ -181,7 +186,9 @@ parse_pair(const char *token, struct box_pair *p, struct state_box *sb)
 	if (strcmp(s, "N") != 0 && strcmp(s, "B") != 0 &&
 	    strcmp(s, "cn") != 0 && strcmp(s, "RN") != 0)
 		p->near = &listed;
-	p->far_name = p->near_name = s[0] == 'I' ? "INBOX" : "x";
+	p->far_name = p->near_name = eq != NULL	 ? eq + 1 :
+				     s[0] == 'I' ? "INBOX" :
+						   "x";
 	if (colon != NULL) {
 		p->far_role = role_of(colon[1]);
 		p->near_role = role_of(colon[2]);
@@ -289,6 +296,26 @@ static const struct rename_case cycle_cases[] = {
 	  { "R", "R", "F", "cn" },
 	  "0-1f 1-0f 2-3f",
 	  "1 0 - -" },
+	{ "parents swapped, their children along",
+	  { "R=A", "R=A/k", "R=B", "R=B/k" },
+	  "0-2f 2-0f 1-3f 3-1f",
+	  "2 3 0 1" },
+	{ "a child left where it was: the parents are not swapped",
+	  { "R=A", "S=A/k", "R=B" },
+	  "0-2f 2-0f",
+	  "- - -" },
+	{ "a child gone elsewhere than under the parent's target",
+	  { "R=A", "R=A/k", "R=B", "R=A/j" },
+	  "0-2f 2-0f 1-3f 3-1f",
+	  "- 3 - 1" },
+	{ "children swapped, their parents not",
+	  { "S=A", "R=A/k", "S=B", "R=B/k" },
+	  "1-3f 3-1f",
+	  "- 3 - 1" },
+	{ "a grandchild that does not go along stops both levels",
+	  { "R=A", "R=A/k", "S=A/k/g", "R=B", "R=B/k" },
+	  "0-3f 3-0f 1-4f 4-1f",
+	  "- - - - -" },
 };
 
 static void
