@@ -38,8 +38,8 @@ static const char *const mech_names[] = {
 #define MECH_OAUTH_MASK 0x0cu /* xoauth2, oauthbearer */
 
 static const char *const disable_names[] = {
-	"condstore",   "qresync",  "uidplus", "move",
-	"list_status", "objectid", "notify",  NULL,
+	"condstore", "qresync", "uidplus",     "move", "list_status",
+	"objectid",  "notify",	"multiappend", NULL,
 };
 
 /* "sha256:" and 64 hex digits, colons allowed; stored lower case, bare. */
@@ -301,7 +301,7 @@ parse_disable(struct cy_ctx *c, const yaml_node_t *map,
 	bool *flags[] = { &imap->no_condstore,	 &imap->no_qresync,
 			  &imap->no_uidplus,	 &imap->no_move,
 			  &imap->no_list_status, &imap->no_objectid,
-			  &imap->no_notify };
+			  &imap->no_notify,	 &imap->no_multiappend };
 	const char **items;
 	yaml_node_t *list;
 	size_t n, i;
@@ -324,7 +324,7 @@ parse_disable(struct cy_ctx *c, const yaml_node_t *map,
 		return cy_fail_val(c, cy_list_item(c, list, i), "disable",
 				   "unknown extension, expected condstore, "
 				   "qresync, uidplus, move, list_status, "
-				   "objectid or notify"
+				   "objectid, notify or multiappend"
 				   "%s%s%s",
 				   hint ? "; did you mean '" : "",
 				   hint ? hint : "", hint ? "'?" : "");

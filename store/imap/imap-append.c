@@ -5,10 +5,11 @@
  * With LITERAL+ (or LITERAL- for small messages) each APPEND goes out in
  * one piece; otherwise the queue in imap-cmd.c sends the command line,
  * waits for "+", then the message, and the next APPEND follows without
- * waiting for the previous one's tagged OK.  MULTIAPPEND (RFC 3502) is not
- * used: one NO would fail the whole batch.  APPENDUID (RFC 4315) gives the
- * new UID; without UIDPLUS it stays 0 and the engine finds the message by
- * its Message-ID later.
+ * waiting for the previous one's tagged OK.  Where the server offers
+ * MULTIAPPEND (RFC 3502) the batch goes as one APPEND command instead
+ * (imap-multiappend.c, which says how a refused batch is handled).
+ * APPENDUID (RFC 4315) gives the new UID; without UIDPLUS it stays 0 and
+ * the engine finds the message by its Message-ID later.
  *
  * deliver_abort_all() only drops spools: nothing reaches the wire before
  * deliver_flush(), and a flush always ends with every APPEND answered or
@@ -272,14 +273,9 @@ append_tagged(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
 	mf_test_step("imap append");
 }
 
-/*
- * Whether d can be sent: its sink finished, under the server's
- * APPENDLIMIT, its flags fitting in flags.  Else d gets status -1 and
- * why, and nothing of it is sent.
- */
-static bool
-appendable(struct imap_store *st, struct mf_delivery *d,
-	   const struct imap_spool *sp, char *flags, size_t size)
+bool
+imap_appendable(struct imap_store *st, struct mf_delivery *d,
+		const struct imap_spool *sp, char *flags, size_t size)
 {
 	uint64_t limit = imap_client_append_limit(st->client);
 
@@ -309,13 +305,44 @@ appendable(struct imap_store *st, struct mf_delivery *d,
 	return true;
 }
 
+void
+imap_append_add_message(struct imap_cmd *cmd, const struct imap_delivery *dv,
+			const char *flags)
+{
+	char date[IMAP_DATE_SIZE];
+	const char *mem;
+	int fd;
+
+	imap_cmd_printf(cmd, " (%s)", flags);
+	if (dv->d->date > 0) {
+		imap_date_format(dv->d->date, date);
+		imap_cmd_printf(cmd, " \"%s\"", date);
+	}
+	imap_cmd_printf(cmd, " ");
+	imap_spool_data(dv->sp, &mem, &fd);
+	imap_cmd_add_literal(cmd, mem, fd, imap_spool_size(dv->sp));
+}
+
+/* Two finished deliveries or more, and a server that takes them at once. */
+static bool
+multiappend_wanted(const struct imap_store *st)
+{
+	size_t i, n = 0;
+
+	if (!(st->caps & IMAP_CAP_MULTIAPPEND) || st->multiappend_refused)
+		return false;
+	for (i = 0; i < st->ndeliv && n < 2; i++)
+		n += imap_spool_finished(st->deliv[i].sp);
+	return n >= 2;
+}
+
 int
 imap_deliver_flush(struct mf_store *mst, struct mf_err *err)
 {
 	struct imap_store *st = imap_store_of(mst);
 	struct imap_cmd **cmds;
 	size_t i, n = st->ndeliv;
-	int ret = 0;
+	int ret = 0, multi;
 
 	if (n == 0)
 		return 0;
@@ -325,31 +352,26 @@ imap_deliver_flush(struct mf_store *mst, struct mf_err *err)
 		return -1;
 	}
 	cmds = xcalloc(n, sizeof(*cmds));
-	for (i = 0; i < n; i++) {
+	/* 0: all sent and answered; 1: refused, nothing landed, go singly */
+	multi = multiappend_wanted(st) ? imap_multiappend_flush(st, err) : 1;
+	for (i = 0; multi > 0 && i < n; i++) {
 		struct mf_delivery *d = st->deliv[i].d;
-		struct imap_spool *sp = st->deliv[i].sp;
-		char flags[4096], date[IMAP_DATE_SIZE];
-		const char *mem;
-		int fd;
+		char flags[IMAP_APPEND_FLAGS_MAX];
 
-		if (!appendable(st, d, sp, flags, sizeof(flags)))
+		if (!imap_appendable(st, d, st->deliv[i].sp, flags,
+				     sizeof(flags)))
 			continue;
 		cmds[i] = imap_cmd_new(st->client);
 		cmds[i]->tagged = append_tagged;
 		cmds[i]->ctx = d;
 		imap_cmd_printf(cmds[i], "APPEND ");
 		imap_cmd_add_mailbox(cmds[i], st->sel_server);
-		imap_cmd_printf(cmds[i], " (%s)", flags);
-		if (d->date > 0) {
-			imap_date_format(d->date, date);
-			imap_cmd_printf(cmds[i], " \"%s\"", date);
-		}
-		imap_cmd_printf(cmds[i], " ");
-		imap_spool_data(sp, &mem, &fd);
-		imap_cmd_add_literal(cmds[i], mem, fd, imap_spool_size(sp));
+		imap_append_add_message(cmds[i], &st->deliv[i], flags);
 		imap_client_submit(st->client, cmds[i]);
 	}
-	if (imap_client_wait_all(st->client, err) < 0) {
+	if (multi < 0) {
+		ret = -1;
+	} else if (multi > 0 && imap_client_wait_all(st->client, err) < 0) {
 		imap_store_fail(st, err);
 		ret = -1;
 	}

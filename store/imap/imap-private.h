@@ -70,6 +70,8 @@ struct imap_store {
 	 * (imap-fetch.c); for one mailbox and UIDVALIDITY at a time */
 	struct imap_size_memo *sizes;
 
+	/* a MULTIAPPEND was refused: single APPENDs for the session */
+	bool multiappend_refused;
 	/* deliveries begun since the last flush, in begin order */
 	struct imap_delivery *deliv;
 	size_t ndeliv, deliv_cap;
@@ -157,5 +159,26 @@ void imap_spool_data(const struct imap_spool *sp, const char **mem_r,
 /* Copy everything into sink (no finish). */
 int imap_spool_copy(const struct imap_spool *sp, struct mf_sink *sink,
 		    struct mf_err *err);
+
+/* ---- APPEND (imap-append.c, imap-multiappend.c) --------------------- */
+
+#define IMAP_APPEND_FLAGS_MAX 4096
+
+/*
+ * Whether d can be sent: its sink finished, under the server's
+ * APPENDLIMIT, its flags fitting in flags (size bytes, filled).  Else d
+ * gets status -1 and why, and nothing of it is to be sent.
+ */
+bool imap_appendable(struct imap_store *st, struct mf_delivery *d,
+		     const struct imap_spool *sp, char *flags, size_t size);
+/* One message's " (flags) "date" {literal}" into an APPEND command. */
+void imap_append_add_message(struct imap_cmd *cmd,
+			     const struct imap_delivery *dv, const char *flags);
+/*
+ * Every appendable delivery of the flush in one MULTIAPPEND, each given
+ * its result.  0: sent and answered; 1: refused with nothing landed (the
+ * caller sends them one by one); -1: the results are unknown (err).
+ */
+int imap_multiappend_flush(struct imap_store *st, struct mf_err *err);
 
 #endif

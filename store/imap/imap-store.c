@@ -498,6 +498,8 @@ session_caps(struct imap_store *st)
 		caps &= ~IMAP_CAP_OBJECTID;
 	if (cfg->no_notify)
 		caps &= ~IMAP_CAP_NOTIFY;
+	if (cfg->no_multiappend)
+		caps &= ~IMAP_CAP_MULTIAPPEND;
 	return caps;
 }
 

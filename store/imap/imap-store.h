@@ -54,8 +54,9 @@ struct imap_store_cfg {
 	bool compress; /* COMPRESS=DEFLATE when offered */
 	/* Disable extensions even if offered (tests, broken servers). */
 	bool no_condstore, no_qresync, no_uidplus, no_move, no_list_status;
-	bool no_objectid; /* no MAILBOXID asked: a server whose ids lie */
-	bool no_notify;	  /* watch: IDLE on INBOX only, no NOTIFY */
+	bool no_objectid;    /* no MAILBOXID asked: a server whose ids lie */
+	bool no_notify;	     /* watch: IDLE on INBOX only, no NOTIFY */
+	bool no_multiappend; /* one APPEND per message */
 };
 
 int imap_store_create(const struct imap_store_cfg *cfg, struct mf_store **st_r,

@@ -6,7 +6,9 @@
 #   $FAR_MAIL, $NEAR_MAIL   the two servers' maildirs (sig works on both)
 #   far_harness / near_harness CMD ARGS   mf_harness against one of them
 #   mf2_config [channel lines]            (re)write $CFG: channel "c",
-#                                          far account "far", near "near"
+#                                          far account "far", near "near";
+#                                          MF2_DISABLE, when set, is both
+#                                          accounts' "disable:" list
 #   mf2_snapshot NAME / mf2_restore NAME  both servers' mail and the state
 #   msgids DIR              "folder message-id" per message file, sorted
 #   mf2_reference NAME REF  save both sides after a complete run as the
@@ -53,6 +55,7 @@ accounts:
     user: $FAR_USER
     password_env: MF_FAR_PW
     ca_file: $FAR_CA
+${MF2_DISABLE:+    disable: [$MF2_DISABLE]}
   near:
     host: localhost
     port: $NEAR_PORT
@@ -60,6 +63,7 @@ accounts:
     user: $NEAR_USER
     password_env: MF_NEAR_PW
     ca_file: $NEAR_CA
+${MF2_DISABLE:+    disable: [$MF2_DISABLE]}
 channels:
   c:
     far: far

@@ -12,7 +12,8 @@
 # also goes on with APPENDs the dead client had already sent.
 #
 # Scenario A: first sync, 80 messages in two folders to pull (far -> near)
-# and 20 to push (near -> far).  Scenario B: from a synced state, flags,
+# and 20 to push (near -> far); a batch of APPENDs is one MULTIAPPEND
+# command, and A1 is A again with one APPEND per message.  Scenario B: from a synced state, flags,
 # deletions and new mail on both sides.
 #
 # Steps come in runs of one kind (200 APPENDs, then a confirmation...).
@@ -38,7 +39,7 @@ crash_every() {
 	appends=$(grep -c ' imap append$' "$T/steps-$name")
 	mf2_reference "$name" "$T/ref-$name"
 	check "$name: the run has steps to interrupt ($steps, $appends APPENDs)" \
-		test "$steps" -gt 5 -a "$appends" -gt 5
+		test "$steps" -gt 5 -a "$appends" -gt 0
 	# kind[N]: the step's name; pick[N]: tried (see the top)
 	mapfile -t kind < <(echo; cut -d' ' -f2- "$T/steps-$name"; echo)
 	local run=0
@@ -97,6 +98,13 @@ check "A: seeded 80 far and 20 near messages" \
 	test "$(count "$FAR_MAIL")" -eq 80 -a "$(count "$NEAR_MAIL")" -eq 20
 mf2_snapshot A
 crash_every A
+# A1: the same with one APPEND per message (a server without MULTIAPPEND):
+# the crash falls between two APPENDs of a batch too
+mf2_restore A
+mf2_snapshot A1
+MF2_DISABLE=multiappend mf2_config
+stride=$((stride * 2)) crash_every A1
+mf2_config
 
 # --- scenario B: changes on both sides after a sync
 mf2_restore A
