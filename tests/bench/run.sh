@@ -452,7 +452,7 @@ tool_cmd()
 {
 	case $1 in
 	mbsync) printf '%s\0' mbsync -q -c "$(local_dir mbsync)/config" -a ;;
-	mailferry) printf '%s\0' "$MAILFERRY" -q -c \
+	mailferry) printf '%s\0' ${MF_BENCH_WRAP:-} "$MAILFERRY" -q -c \
 		"$(local_dir mailferry)/config" sync ;;
 	esac
 }
