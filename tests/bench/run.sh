@@ -121,8 +121,9 @@ parse_args()
 	[[ $N =~ ^[1-9][0-9]*$ && $RUNS =~ ^[1-9][0-9]*$ ]] ||
 		die "--n and --runs take positive numbers"
 	# the relay delays each way by half the round trip, in whole ms
-	[[ $LATENCY =~ ^[1-9][0-9]*$ ]] && ((LATENCY % 2 == 0)) ||
+	if [[ ! $LATENCY =~ ^[1-9][0-9]*$ ]] || ((LATENCY % 2)); then
 		die "--latency takes an even number of milliseconds"
+	fi
 	((LATENCY_GIVEN)) && ! want 7 && ONLY+=" 7"
 	((N >= 1000)) || die "--n must be at least 1000"
 	((N == 50000)) && SCALING=1
@@ -552,7 +553,7 @@ relay_stop()
 	[[ -n $RELAY_PID ]] || return 0
 	kill -TERM "$RELAY_PID" 2>/dev/null
 	wait "$RELAY_PID" 2>/dev/null
-	RELAY_PID= RELAY_PORT=
+	RELAY_PID='' RELAY_PORT=''
 }
 
 # relay_mark: the number of connections the relay has reported so far
