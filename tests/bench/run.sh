@@ -7,7 +7,9 @@
 #   --smoke        N=1000, 1 run, scenarios 1-4 (CI-sized: under 2 minutes)
 #   --scaling      also run scenario 5 (no-op resync at 10,000 and 50,000);
 #                  implied by --n 50000
-#   --only "1 3"   run only these scenarios (1-6)
+#   --only "1 3"   run only these scenarios (1-7)
+#   --latency MS   round-trip time of scenario 7 (default 50); adds 7 to
+#                  the scenarios when --smoke or --only left it out
 #   --work DIR     working directory (default ${TMPDIR:-/tmp}/mf-bench-nN,
 #                  wiped first); --keep leaves it afterwards
 #   --results DIR  where the tables go (default tests/bench/results)
@@ -30,6 +32,9 @@
 #   4  resync after the local side changed flags on 1%, deleted 50, added 50
 #   5  no-op resync at the other of 10,000 / 50,000 (--scaling, --n 50000)
 #   6  one 50 MB message: pull, then push of another one (peak RSS)
+#   7  scenarios 1 (IMAPS) to 4 again through delay-relay.c, a relay that
+#      delays every chunk by half the --latency round trip (default
+#      50 ms); also counts the client's round trips per run
 # For each: wall time, user+sys CPU, peak RSS (GNU time), bytes from and to
 # the server (Dovecot's in=/out= per session), and the ratio
 # mailferry/mbsync per pair of runs.  Prints a Markdown table and writes
@@ -47,7 +52,13 @@ HARNESS=$ROOT/tests/harness/dovecot.sh
 N=10000
 RUNS=3
 SCALING=0
-ONLY="1 2 3 4 5 6"
+ONLY="1 2 3 4 5 6 7"
+LATENCY=50		# round trip of scenario 7, ms
+LATENCY_GIVEN=0
+RELAY_PID=		# the delay relay of scenario 7, when running
+RELAY_PORT=
+RELAY_STATS=		# its per-connection lines (bursts = round trips)
+TRANSPORT=imaps		# of the resyncs: imaps, or imaps-<RTT>ms (7)
 WORK=
 KEEP=0
 RESULTS=$BENCH/results
@@ -92,6 +103,7 @@ parse_args()
 		--smoke) SMOKE=1 ;;
 		--scaling) SCALING=1 ;;
 		--only) ONLY=${2:?} ONLY_GIVEN=1; shift ;;
+		--latency) LATENCY=${2:?} LATENCY_GIVEN=1; shift ;;
 		--work) WORK=${2:?}; shift ;;
 		--keep) KEEP=1 ;;
 		--results) RESULTS=${2:?}; shift ;;
@@ -108,6 +120,11 @@ parse_args()
 	fi
 	[[ $N =~ ^[1-9][0-9]*$ && $RUNS =~ ^[1-9][0-9]*$ ]] ||
 		die "--n and --runs take positive numbers"
+	# the relay delays each way by half the round trip, in whole ms
+	if [[ ! $LATENCY =~ ^[1-9][0-9]*$ ]] || ((LATENCY % 2)); then
+		die "--latency takes an even number of milliseconds"
+	fi
+	((LATENCY_GIVEN)) && ! want 7 && ONLY+=" 7"
 	((N >= 1000)) || die "--n must be at least 1000"
 	((N == 50000)) && SCALING=1
 	((SCALING)) || ONLY=${ONLY//5/}
@@ -135,6 +152,7 @@ cleanup()
 {
 	local d
 
+	relay_stop
 	for d in "${SERVERS[@]}"; do
 		harness stop "$d" >/dev/null 2>&1
 	done
@@ -221,6 +239,12 @@ build_gen()
 {
 	cc -O2 -std=c99 -o "$WORK/gen-corpus" "$BENCH/gen-corpus.c" -lm ||
 		die "cannot compile gen-corpus.c"
+}
+
+build_relay()
+{
+	cc -O2 -std=c11 -o "$WORK/delay-relay" "$BENCH/delay-relay.c" ||
+		die "cannot compile delay-relay.c"
 }
 
 # gen DIR COUNT FIRST [extra args]: messages FIRST.. into DIR/*.eml,
@@ -365,7 +389,7 @@ count_msgs()
 # write_configs SRVDIR TRANSPORT: $WORK/{mbsync,mailferry}/config
 write_configs()
 {
-	local srv=$1 transport=$2 mb mf mbacct mfacct
+	local srv=$1 transport=$2 mb mf mbacct mfacct port
 
 	srv_env "$srv"
 	mb=$(local_dir mbsync)
@@ -384,15 +408,17 @@ SSLType None"
     allow_insecure: true
     user: $MF_USER
     password_env: MF_BENCH_PW" ;;
-	imaps)
+	imaps | imaps-*ms)
+		port=$MF_IMAPS_PORT
+		[[ $transport == imaps ]] || port=${RELAY_PORT:?no relay}
 		mbacct="Host localhost
-Port $MF_IMAPS_PORT
+Port $port
 User $MF_USER
 Pass $MF_PASS
 SSLType IMAPS
 CertificateFile $MF_CA_FILE"
 		mfacct="host: localhost
-    port: $MF_IMAPS_PORT
+    port: $port
     tls: implicit
     ca_file: $MF_CA_FILE
     user: $MF_USER
@@ -466,15 +492,17 @@ tool_cmd()
 measure()
 {
 	local scen=$1 transport=$2 tool=$3 run=$4 srv=$5 okcmd=$6
-	local mark tf rc wall user sys rss traffic in out ok=1
+	local mark tf rc wall user sys rss traffic in out ok=1 rmark rt=-
 
 	shift 7
 	tf=$WORK/time.out
 	mark=$(harness logmark "$srv")
+	[[ $transport == imaps-*ms ]] && rmark=$(relay_mark)
 	sync
 	/usr/bin/time -o "$tf" -f '%e %U %S %M' "$@" \
 		>>"$WORK/tools.log" 2>&1
 	rc=$?
+	[[ $transport == imaps-*ms ]] && rt=$(relay_round_trips "$rmark")
 	read -r wall user sys rss < <(tail -n 1 "$tf")
 	traffic=$(harness traffic "$srv" --since "$mark")
 	in=${traffic#*in=}
@@ -488,12 +516,68 @@ measure()
 	elif [[ $okcmd != : ]] && ! "$okcmd" "$tool"; then
 		ok=0
 	fi
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" \
-		"$transport" "$tool" "$run" "$wall" "$user" "$sys" "$rss" \
-		"$out" "$in" "$ok" >>"$RUNS_TSV"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+		"$scen" "$transport" "$tool" "$run" "$wall" "$user" "$sys" \
+		"$rss" "$out" "$in" "$ok" "$rt" >>"$RUNS_TSV"
 	log "$scen $transport $tool run $run: ${wall}s cpu" \
 		"$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')s" \
-		"rss $((rss / 1024))M from server $out"
+		"rss $((rss / 1024))M from server $out round trips $rt"
+}
+
+# ---------------------------------------------------------------------
+# The delay relay (scenario 7)
+
+# relay_start SRVDIR: delay-relay in front of the server's IMAPS port,
+# listening on a port the kernel picks (printed on its stdout)
+relay_start()
+{
+	local i
+
+	srv_env "$1"
+	RELAY_STATS=$WORK/relay-stats.txt
+	: >"$RELAY_STATS"
+	rm -f "$WORK/relay.port"
+	"$WORK/delay-relay" -u "$MF_IMAPS_PORT" -d $((LATENCY / 2)) \
+		-s "$RELAY_STATS" >"$WORK/relay.port" 2>>"$WORK/relay.log" &
+	RELAY_PID=$!
+	for ((i = 0; i < 50; i++)); do
+		RELAY_PORT=$(head -n 1 "$WORK/relay.port" 2>/dev/null)
+		[[ -n $RELAY_PORT ]] && return 0
+		sleep 0.1
+	done
+	die "delay-relay did not start (see $WORK/relay.log)"
+}
+
+relay_stop()
+{
+	[[ -n $RELAY_PID ]] || return 0
+	kill -TERM "$RELAY_PID" 2>/dev/null
+	wait "$RELAY_PID" 2>/dev/null
+	RELAY_PID='' RELAY_PORT=''
+}
+
+# relay_mark: the number of connections the relay has reported so far
+relay_mark()
+{
+	wc -l <"$RELAY_STATS"
+}
+
+# relay_round_trips MARK: the client's round trips (bursts) summed over
+# the connections that ended after MARK.  The relay reports a connection
+# once both directions are drained, up to one delay after the client
+# exited: wait for a report, then one round trip more for any other.
+relay_round_trips()
+{
+	local i
+
+	for ((i = 0; i < 50; i++)); do
+		(($(relay_mark) > $1)) && break
+		sleep 0.02
+	done
+	sleep "$(awk -v l="$LATENCY" 'BEGIN { print l / 1000 }')"
+	tail -n +$(($1 + 1)) "$RELAY_STATS" |
+		sed -n 's/.* bursts=\([0-9]*\).*/\1/p' |
+		awk '{ n += $1 } END { print n + 0 }'
 }
 
 # order RUN: the two tools, alternating which goes first
@@ -643,23 +727,32 @@ setup_main()
 		"$(folders "$MAIN" | wc -l) folders"
 }
 
-scenario_1()
+# pulls TRANSPORT LIMIT: the initial pull, both tools, RUNS times; with
+# LIMIT 1 also the raw fetch of each run
+pulls()
 {
-	local transport run tool
+	local transport=$1 limit=$2 run tool
 
 	EXPECT=$N
-	for transport in plain imaps tunnel; do
-		write_configs "$MAIN" "$transport"
-		for ((run = 1; run <= RUNS; run++)); do
-			for tool in $(order "$run"); do
-				server_restore "$MAIN" "$PRISTINE"
-				local_clean "$tool"
-				mapfile -d '' -t cmd < <(tool_cmd "$tool")
-				measure 1-pull "$transport" "$tool" "$run" \
-					"$MAIN" expect_local -- "${cmd[@]}"
-			done
-			limit_fetch "$MAIN" "$transport" "$run"
+	write_configs "$MAIN" "$transport"
+	for ((run = 1; run <= RUNS; run++)); do
+		for tool in $(order "$run"); do
+			server_restore "$MAIN" "$PRISTINE"
+			local_clean "$tool"
+			mapfile -d '' -t cmd < <(tool_cmd "$tool")
+			measure 1-pull "$transport" "$tool" "$run" \
+				"$MAIN" expect_local -- "${cmd[@]}"
 		done
+		((limit)) && limit_fetch "$MAIN" "$transport" "$run"
+	done
+}
+
+scenario_1()
+{
+	local transport run
+
+	for transport in plain imaps tunnel; do
+		pulls "$transport" 1
 	done
 	for ((run = 1; run <= RUNS; run++)); do
 		limit_copy "$MAIN" "$run"
@@ -696,7 +789,7 @@ resync()
 	local scen=$1 srv=$2 prefix=$3 change=$4 okcmd=$5 run tool
 
 	base_pulls "$srv" "$PRISTINE_OF_BASE" "$prefix"
-	write_configs "$srv" imaps
+	write_configs "$srv" "$TRANSPORT"
 	for ((run = 1; run <= RUNS; run++)); do
 		for tool in $(order "$run"); do
 			server_restore "$srv" "$prefix-$tool.srv"
@@ -709,8 +802,8 @@ resync()
 			fi
 			settle
 			mapfile -d '' -t cmd < <(tool_cmd "$tool")
-			measure "$scen" imaps "$tool" "$run" "$srv" "$okcmd" \
-				-- "${cmd[@]}"
+			measure "$scen" "$TRANSPORT" "$tool" "$run" "$srv" \
+				"$okcmd" -- "${cmd[@]}"
 		done
 	done
 }
@@ -886,6 +979,23 @@ scenario_6()
 	harness stop "$big" >/dev/null
 }
 
+# 7: scenarios 1 (IMAPS only, without the raw fetch) to 4 through the
+# delay relay: a link with LATENCY ms round trips.  The base states of
+# 2-4 are the same as there (pulled without the relay, untimed).
+scenario_7()
+{
+	relay_start "$MAIN"
+	log "scenario 7: delay-relay on port $RELAY_PORT, $LATENCY ms" \
+		"round trips"
+	TRANSPORT=imaps-${LATENCY}ms
+	pulls "$TRANSPORT" 0
+	scenario_2
+	scenario_3
+	scenario_4
+	TRANSPORT=imaps
+	relay_stop
+}
+
 # ---------------------------------------------------------------------
 # Report
 
@@ -895,6 +1005,7 @@ report()
 
 	# a partial run (--only) does not overwrite the day's full one
 	stamp=$(date +%Y-%m-%d)
+	((LATENCY_GIVEN)) && stamp+=-latency
 	[[ $ONLY_GIVEN == 1 ]] && stamp+=-s$(tr -dc '0-9' <<<"$ONLY")
 	mkdir -p "$RESULTS"
 	md=$RESULTS/$stamp-n$N.md
@@ -916,10 +1027,43 @@ report()
 		echo
 		awk -v fmt=md -f "$BENCH/summarize.awk" "$RUNS_TSV"
 		echo
+		round_trips
 		targets
 	} >"$md"
 	cat "$md"
 	log "written: $md, $tsv, $RESULTS/$stamp-n$N-runs.tsv"
+}
+
+# round_trips: the client's round trips per run through the relay
+# (column 12 of the runs), when scenario 7 ran
+round_trips()
+{
+	awk -F '\t' -v lat="$LATENCY" '
+		NR == 1 || $12 == "-" || $12 == "" { next }
+		{
+			k = $1 "\t" $2 "\t" $3
+			if (!(k in n))
+				ord[++m] = k
+			v[k] = n[k]++ ? v[k] ", " $12 : $12
+		}
+		END {
+			if (!m)
+				exit
+			print "## Round trips over the relay (" lat " ms each)"
+			print ""
+			print "Client bursts per run (a burst: what the client" \
+				" sent after it last heard from the server;" \
+				" TLS handshake and login included)."
+			print ""
+			print "| scenario | transport | tool | round trips |"
+			print "|---|---|---|---|"
+			for (i = 1; i <= m; i++) {
+				split(ord[i], f, "\t")
+				print "| " f[1] " | " f[2] " | " f[3] " | " \
+					v[ord[i]] " |"
+			}
+			print ""
+		}' "$RUNS_TSV"
 }
 
 # med SCEN TRANSPORT TOOL FIELD: a median from the summary TSV
@@ -1004,10 +1148,11 @@ main()
 	trap 'exit 130' INT TERM
 	build_mailferry
 	build_gen
+	want 7 && build_relay
 	RUNS_TSV=$WORK/runs.tsv
 	printf '%s\t' scenario transport tool run wall user sys rss_kb \
 		from_server to_server >"$RUNS_TSV"
-	printf 'ok\n' >>"$RUNS_TSV"
+	printf 'ok\tround_trips\n' >>"$RUNS_TSV"
 	log "N=$N runs=$RUNS scenarios: $ONLY; work dir $WORK ($FS)"
 	setup_main
 	for s in $ONLY; do
