@@ -164,7 +164,10 @@ no_duplicates "$MF_MAILDIR" "after SIGTERM: no duplicates on the server"
 
 # --- 4. a second SIGINT kills at once: sent while the 200 local
 # messages are being uploaded (after the first APPEND), it leaves
-# journaled APPENDs for the next run to find ---
+# journaled APPENDs for the next run to find.  One APPEND per message
+# here: a MULTIAPPEND sends the 200 as one command, with no step between
+# them to signal at ---
+sed -i '/password_env/a\    disable: [multiappend]' "$CFG"
 run_and_signal twice "imap append" INT INT
 check "two SIGINTs were sent" test "$sent" = yes
 [ "$sent" = yes ] || grep -v deliver "$T/steps.twice" | sed 's/^/# step: /'
@@ -172,6 +175,7 @@ check "two SIGINTs were sent" test "$sent" = yes
 check "two SIGINTs: killed by the second, no orderly stop message" \
 	bash -c "! grep -q 'stopped by SIGINT' '$out'"
 exit_is "two SIGINTs: exit 130" 130
+sed -i '/disable: \[multiappend\]/d' "$CFG"
 
 # --- 5. the next run converges ---
 mf sync >"$T/out.final" 2>&1
