@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/backoff.h"
 #include "base/cancel.h"
 #include "base/xalloc.h"
 #include "cmd.h"
@@ -304,7 +305,8 @@ on_progress(void *vctx, const struct sync_progress *sp)
 struct run_extra {
 	bool has_wire;
 	uint64_t wire_read, wire_written;
-	char *changed; /* out_ctx.changed, taken */
+	char *changed; /* out_ctx.changed, taken; joined over attempts */
+	bool again;    /* an attempt after the first: no pre hook */
 };
 
 /* Both stores' wire bytes (store.h), summed. */
@@ -323,6 +325,24 @@ wire_of(struct mf_store *far, struct mf_store *near, struct run_extra *x)
 		x->wire_read += rd;
 		x->wire_written += wr;
 	}
+}
+
+/* An attempt's changed folders (out_ctx.changed, taken) join the run's. */
+static void
+take_changed(struct run_extra *x, char *changed)
+{
+	char *joined;
+
+	if (changed == NULL)
+		return;
+	if (x->changed == NULL) {
+		x->changed = changed;
+		return;
+	}
+	joined = xasprintf("%s\n%s", x->changed, changed);
+	free(x->changed);
+	free(changed);
+	x->changed = joined;
 }
 
 static int
@@ -359,7 +379,7 @@ sync_target(struct cmd_ctx *ctx, const struct target *t,
 		goto out;
 	}
 	/* under the channel's lock: two syncs do not run it together */
-	if (!ctx->dry_run)
+	if (!ctx->dry_run && !x->again)
 		hooks_pre(ch);
 	if (stores_open_channel(ch, !ctx->dry_run, &far, &near, err) < 0)
 		goto out;
@@ -386,7 +406,7 @@ sync_target(struct cmd_ctx *ctx, const struct target *t,
 out:
 	progress_clear(pg);
 	wire_of(far, near, x);
-	x->changed = out.changed;
+	take_changed(x, out.changed);
 	if (ret < 0)
 		mf_err_prefix(err, "%s", ch->name);
 	dry_moves_free(&out.moves);
@@ -462,6 +482,155 @@ sync_usage(void)
 	return MF_EXIT_USAGE;
 }
 
+/* The retry limits of the channel: the most generous of its servers'. */
+static void
+retry_limits(const struct config_channel *ch, int *retries_r, int *max_ms_r)
+{
+	const struct config_side *sides[2] = { &ch->far, &ch->near };
+	size_t i;
+
+	*retries_r = 0;
+	*max_ms_r = 0;
+	for (i = 0; i < 2; i++) {
+		const struct config_account *a = sides[i]->account;
+
+		if (sides[i]->kind != CONFIG_SIDE_ACCOUNT || a == NULL)
+			continue;
+		if (a->retries > *retries_r)
+			*retries_r = a->retries;
+		if (a->max_backoff_ms > *max_ms_r)
+			*max_ms_r = a->max_backoff_ms;
+	}
+}
+
+/* Whether a failed attempt did anything that a next one builds on. */
+static bool
+made_progress(const struct sync_summary *s)
+{
+	return s->pulled + s->pushed + s->flags_far + s->flags_near +
+			       s->del_far + s->del_near + s->moved +
+			       s->renamed + s->placeholders >
+		       0 ||
+	       s->boxes > s->boxes_failed;
+}
+
+/*
+ * What a later attempt adds to the run's summary: what it moved adds up;
+ * the folder counts and failures are the last attempt's, since it saw
+ * every folder again and says how they ended.
+ */
+static void
+add_attempt(struct sync_summary *run, const struct sync_summary *s)
+{
+	run->boxes = s->boxes;
+	run->boxes_unchanged = s->boxes_unchanged;
+	run->boxes_failed = s->boxes_failed;
+	run->boxes_skipped = s->boxes_skipped;
+	run->failed = s->failed;
+	run->pulled += s->pulled;
+	run->pushed += s->pushed;
+	run->flags_far += s->flags_far;
+	run->flags_near += s->flags_near;
+	run->del_far += s->del_far;
+	run->del_near += s->del_near;
+	run->placeholders += s->placeholders;
+	run->moved += s->moved;
+	run->renamed += s->renamed;
+}
+
+/* Sleep ms, or less when a stop is asked for; -1 then. */
+static int
+wait_or_stop(long ms)
+{
+	struct timespec step = { 0, 100 * 1000 * 1000 };
+
+	for (; ms > 0; ms -= 100) {
+		if (mf_cancel_signal() != 0)
+			return -1;
+		if (ms < 100)
+			step.tv_nsec = ms * 1000 * 1000;
+		nanosleep(&step, NULL);
+	}
+	return mf_cancel_signal() != 0 ? -1 : 0;
+}
+
+/*
+ * How long to wait before attempt number `done + 1`, or -1 when the
+ * channel is not tried again: the error is not a dropped or throttled
+ * connection, the retries are spent, or the attempt that failed neither
+ * was throttled nor got anything done (a server that refuses us, a
+ * folder that breaks every session at the same place: trying again at
+ * once would fail the same way, and the next run starts from the same
+ * point anyway).
+ *
+ * A throttled server named its wait (base/backoff.h; up to five minutes
+ * from Microsoft 365), honoured up to max_ms; else 1, 2, 4, ... s.
+ */
+static long
+retry_wait(const struct cmd_ctx *ctx, const struct mf_err *err,
+	   const struct sync_summary *s, int done, int retries, int max_ms)
+{
+	bool asked;
+	long ms = mf_backoff_take(&asked);
+
+	if (err->cls != MF_E_NET || done > retries || ctx->dry_run ||
+	    mf_cancel_signal() != 0)
+		return -1;
+	if (!asked && !made_progress(s))
+		return -1;
+	if (!asked || ms == 0)
+		ms = 1000L << (done - 1 < 8 ? done - 1 : 8);
+	return ms > max_ms ? max_ms : ms;
+}
+
+/*
+ * The channel's attempts: it is run again after a dropped or throttled
+ * connection (retry_wait() says when), as the next run would, from what
+ * the last one committed: each attempt opens the stores and the state
+ * anew, and the engine's ordering (sync/exec.c) makes that as safe as
+ * a new run after a kill.  The attempt's failure is a warning; the last
+ * one's is the channel's error.
+ */
+static int
+sync_attempts(struct cmd_ctx *ctx, const struct target *t,
+	      const struct cmd_sync_opts *so, size_t *held_back, bool *changed,
+	      struct progress *pg, struct run_extra *x,
+	      struct sync_summary *run, struct mf_err *err)
+{
+	char shown[4 * sizeof(err->msg)];
+	int retries, max_ms, done = 0;
+	size_t held0 = *held_back;
+	bool stale;
+	long ms;
+
+	retry_limits(t->ch, &retries, &max_ms);
+	mf_backoff_take(&stale); /* an earlier channel's, not this one's */
+	for (;;) {
+		struct sync_summary s = { 0 };
+		int r;
+
+		*held_back = held0; /* the last attempt says what it held */
+		r = sync_target(ctx, t, so, held_back, changed, pg, x, &s, err);
+		add_attempt(run, &s);
+		done++;
+		if (r == 0)
+			return 0;
+		ms = retry_wait(ctx, err, &s, done, retries, max_ms);
+		if (ms < 0)
+			return -1;
+		fprintf(stderr,
+			"mailferry: %s (attempt %d of %d); trying again in "
+			"%ld.%01ld s\n",
+			cmd_shown(shown, sizeof(shown), err->msg), done,
+			retries + 1, ms / 1000, ms % 1000 / 100);
+		fflush(stderr);
+		if (wait_or_stop(ms) < 0)
+			return sync_stopped(err);
+		mf_err_clear(err);
+		x->again = true;
+	}
+}
+
 /*
  * One channel's sync with everything after it: the summary, the time and
  * wire line, the post hook.  Returns the channel's exit code (cmd.h);
@@ -484,8 +653,8 @@ cmd_sync_channel(struct cmd_ctx *ctx, const struct target *t,
 		       !ctx->dry_run && !ctx->json &&
 			       progress_wanted((enum progress_mode)so->progress,
 					       ctx->verbosity < 0));
-	if (sync_target(ctx, t, so, held_back, &this_changed, &pg, &x, &sum,
-			&err) < 0) {
+	if (sync_attempts(ctx, t, so, held_back, &this_changed, &pg, &x, &sum,
+			  &err) < 0) {
 		code = cmd_fail(&err);
 		ran = false;
 	} else if (sum.boxes_failed > 0 || sum.failed > 0) {

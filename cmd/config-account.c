@@ -15,6 +15,8 @@
  *   oauth_token_command, so it is an error without either.
  * - timeout bounds each wait for the server, command_timeout each command
  *   as a whole (default 10 x timeout; it grows with the bytes moved).
+ * - retries and max_backoff are the account's, not the store's: the
+ *   command tries a channel again (cmd/cmd-sync.c), the store does not.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -350,6 +352,23 @@ parse_tuning(struct cy_ctx *c, const yaml_node_t *map,
 	return parse_disable(c, map, imap);
 }
 
+/* How often a channel through this server is tried again in one run, and
+ * the longest wait before it (cmd/cmd-sync.c says when). */
+static int
+parse_retry(struct cy_ctx *c, const yaml_node_t *map,
+	    struct config_account *acct)
+{
+	uint64_t retries = CONFIG_RETRIES_DEFAULT;
+	uint64_t wait = CONFIG_MAX_BACKOFF_DEFAULT;
+
+	if (cy_uint(c, map, "retries", 0, 20, &retries) < 0 ||
+	    cy_uint(c, map, "max_backoff", 1, 3600, &wait) < 0)
+		return -1;
+	acct->retries = (int)retries;
+	acct->max_backoff_ms = (int)wait * 1000;
+	return 0;
+}
+
 int
 cfg_parse_account(struct cy_ctx *c, const yaml_node_t *name,
 		  const yaml_node_t *map, struct config_account *acct)
@@ -363,7 +382,7 @@ cfg_parse_account(struct cy_ctx *c, const yaml_node_t *name,
 	if (parse_transport(c, name, map, imap) < 0 ||
 	    cy_str(c, map, "user", &imap->user) < 0 ||
 	    parse_secret(c, map, acct) < 0 || parse_mechs(c, map, imap) < 0 ||
-	    parse_tuning(c, map, imap) < 0)
+	    parse_tuning(c, map, imap) < 0 || parse_retry(c, map, acct) < 0)
 		return -1;
 	if (imap->host != NULL && imap->user == NULL)
 		return cy_fail(c, name, NULL, "account needs 'user'");

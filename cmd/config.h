@@ -45,7 +45,12 @@ struct config_account {
 	/* password_command / oauth_token_command is killed after this;
 	 * 0: SECRET_DEFAULT_TIMEOUT_MS (secret.h) */
 	int secret_timeout_ms;
+	/* a channel through this server is tried again at most this often
+	 * in one run, waiting at most max_backoff_ms (cmd/cmd-sync.c) */
+	int retries, max_backoff_ms;
 };
+#define CONFIG_RETRIES_DEFAULT 3
+#define CONFIG_MAX_BACKOFF_DEFAULT 300 /* seconds */
 
 struct config_maildir {
 	const char *name;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/backoff.h"
 #include "base/log.h"
 
 void
@@ -117,6 +118,13 @@ attempt(struct around *a, void *jobs, size_t n, size_t *left_r,
 		return 0;
 	if (broke.cls == MF_OK)
 		return -1; /* any other failure: as for any batch */
+	if (mf_backoff_pending()) {
+		/* a server that throttles us is not broken by one message:
+		 * asking it message by message would only be asked more;
+		 * the channel is tried again after the wait (cmd-sync.c) */
+		return mf_err_set(err, broke.cls, "%s: fetch: %s",
+				  a->src->label, broke.msg);
+	}
 	a->broken = true;
 	a->why = broke;
 	mf_err_clear(err);

@@ -33,6 +33,10 @@
  * the next folder.  A cut connection (not a parse error) takes the same
  * way; every break costs a reconnect from the same budget, so it cannot
  * loop, and a reconnect that fails stops the channel with both reasons.
+ * A break because the server throttles us (base/backoff.h pending) is
+ * not worked around at all: no message is to blame, and every new
+ * session would be refused too; the channel stops with that error, and
+ * the command tries it again after the wait the server asked for.
  */
 #ifndef MF_SYNC_AROUND_H
 #define MF_SYNC_AROUND_H

@@ -25,11 +25,13 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "base/backoff.h"
 #include "base/log.h"
 #include "base/str.h"
 #include "base/xalloc.h"
 #include "imap-conn.h"
 #include "imap-format.h"
+#include "imap-throttle.h"
 
 /* LITERAL- (RFC 7888 section 4): non-synchronizing up to 4096 bytes */
 #define LITERALMINUS_MAX 4096
@@ -854,6 +856,30 @@ handle_continue(struct imap_client *c, const struct imap_resp *resp,
 	return r < 0 ? imap_client_fail(c, err) : 0;
 }
 
+/*
+ * A NO, BAD or BYE that means "not now" (imap-throttle.h) breaks the
+ * session: every command after it would be refused too, and the channel
+ * is tried again after the wait (cmd/cmd-sync.c), which base/backoff.h
+ * carries there.  text: the response as the error shows it.
+ */
+static int
+check_throttle(struct imap_client *c, const struct imap_resp *resp,
+	       const char *text, struct mf_err *err)
+{
+	char wait[48] = "";
+	long ms;
+
+	if (!imap_throttle_check(resp, &ms))
+		return 0;
+	mf_backoff_ask(ms);
+	if (ms > 0)
+		snprintf(wait, sizeof(wait), " (it asks for %ld.%03ld s)",
+			 ms / 1000, ms % 1000);
+	mf_err_set(err, MF_E_NET, "%s: the server is throttling us%s: %s",
+		   imap_conn_label(c->conn), wait, text);
+	return imap_client_fail(c, err);
+}
+
 static int
 handle_tagged(struct imap_client *c, const struct imap_resp *resp,
 	      struct mf_err *err)
@@ -890,6 +916,8 @@ handle_tagged(struct imap_client *c, const struct imap_resp *resp,
 	cmd->next_part = cmd->nparts;
 	if (cmd->tagged != NULL)
 		cmd->tagged(cmd->ctx, cmd, resp);
+	if (cmd->status != IMAP_CMD_OK)
+		return check_throttle(c, resp, cmd->text, err);
 	return 0;
 }
 
@@ -901,9 +929,15 @@ handle_untagged(struct imap_client *c, const struct imap_resp *resp,
 
 	if (resp->status != NULL) {
 		common_codes(c, resp);
-		if (strcmp(resp->status, "BYE") == 0)
+		if (strcmp(resp->status, "BYE") == 0) {
+			long ms;
+
 			mf_str_sanitize(c->bye, sizeof(c->bye), resp->text,
 					resp->text_len);
+			/* the error comes when the connection ends */
+			if (imap_throttle_check(resp, &ms))
+				mf_backoff_ask(ms);
+		}
 	} else if (resp->count > 0 &&
 		   imap_arg_is_atom(&resp->args[0], "CAPABILITY")) {
 		set_caps(c, resp->args + 1, resp->count - 1);
@@ -1032,6 +1066,11 @@ imap_client_greeting(struct imap_client *c, enum imap_greeting *kind_r,
 		return 0;
 	}
 	if (strcmp(resp->status, "BYE") == 0) {
+		long ms;
+
+		/* Gmail: "* BYE [UNAVAILABLE] Temporary System Error" */
+		if (imap_throttle_check(resp, &ms))
+			mf_backoff_ask(ms);
 		mf_err_set(err, MF_E_NET,
 			   "%s: the server refused the "
 			   "connection: BYE %s",

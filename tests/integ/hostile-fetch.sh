@@ -8,9 +8,12 @@
 #   (b) the next run asks for the body of UID 3 only, and gets it;
 #   (c) the connection is cut after UID 2 and the client comes back: all
 #       six land, exit 0, no warning;
-#   (d) the connection is cut and the server is gone: 1 and 2 are kept,
-#       the error is said once, with every context word once (no folder
-#       name twice), and no per-message warning with an empty reason;
+#   (d) the connection is cut and the server is gone: 1 and 2 are kept;
+#       the attempt got something done, so the channel is tried once
+#       more (cmd/cmd-sync.c): the cut is said once, as that attempt's
+#       warning, with every context word once (no folder name twice), the
+#       refused connection of the second attempt is the error, and there
+#       is no per-message warning with an empty reason;
 #   (e) every answer is broken: a bounded number of connections, then the
 #       folder is given up with the skipped UIDs named, exit 1;
 #   (f) the connection is cut and the folder is back with another
@@ -121,10 +124,14 @@ sync_with badmsg-gone.script fresh
 check "(d) exit 4 (network)" test "$rc" -eq 4
 check "(d) 1 and 2 are kept" have_is "1 2"
 check "(d) nothing left in tmp/" tmp_empty
-check "(d) the error is said once" \
-	test "$(grep -c '^mailferry: ' "$tmp/err")" -eq 1
+check "(d) the cut is said once, the refusal after it once" \
+	test "$(grep -c '^mailferry: ' "$tmp/err")" -eq 2
 check "(d) it names folder, cut and refused reconnect" \
-	grep -q '^mailferry: c: INBOX: far: fetch: .*closed the connection; then fake: reconnect: .*refused' "$tmp/err"
+	grep -q '^mailferry: c: INBOX: far: fetch: .*closed the connection; then fake: reconnect: .*refused (attempt 1 of 4); trying again in 1.0 s$' "$tmp/err"
+check "(d) tried again once only: the second attempt did nothing" \
+	test "$(grep -c 'trying again' "$tmp/err")" -eq 1
+check "(d) the refused connection is the error" \
+	grep -q '^mailferry: c: far: fake: connect to .*refused$' "$tmp/err"
 check "(d) no folder name twice in it" inbox_once
 check "(d) no per-message warning" absent 'UID [0-9]' "$tmp/err"
 check "(d) no empty reason" no_empty_reason
