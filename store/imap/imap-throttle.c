@@ -1,8 +1,14 @@
 /*
  * Throttling answers (see imap-throttle.h).  The words are matched without
- * case in the response text only (never in the command), so that a folder
- * named "Try again later" cannot look like one: the text after a tagged
- * NO is the server's own.
+ * case in the response text.  That text is not always the server's own:
+ * servers echo the folder a command named ("NO [NONEXISTENT] Mailbox
+ * doesn't exist: Try again later", or quoted), so a folder named like a
+ * throttle could make a plain refusal look like one.  Two rules keep it
+ * out: words inside a quoted string do not count, and a response code
+ * that already names a lasting reason (RFC 5530's NONEXISTENT, NOPERM,
+ * ALREADYEXISTS, ...; RFC 3501's TRYCREATE) is believed over the words.
+ * An unquoted echo under no code still counts: the command is then tried
+ * again a bounded number of times (retries:) and fails as it would have.
  */
 #include "imap-throttle.h"
 
@@ -27,11 +33,63 @@ find_word(const char *text, size_t len, const char *word)
 	return -1;
 }
 
+/* Whether word occurs in the response text outside "quoted" strings. */
 static bool
 has_word(const struct imap_resp *resp, const char *word)
 {
-	return resp->text != NULL &&
-	       find_word(resp->text, resp->text_len, word) >= 0;
+	const char *t = resp->text;
+	size_t i = 0, start;
+	bool quoted = false;
+
+	if (t == NULL)
+		return false;
+	while (i < resp->text_len) {
+		if (t[i] == '"') {
+			quoted = !quoted;
+			i++;
+			continue;
+		}
+		for (start = i; i < resp->text_len && t[i] != '"'; i++)
+			if (t[i] == '\\' && quoted && i + 1 < resp->text_len)
+				i++;
+		if (!quoted && find_word(t + start, i - start, word) >= 0)
+			return true;
+	}
+	return false;
+}
+
+/* Response codes that give a lasting reason for a refusal: the command
+ * would fail the same way later, whatever the text says. */
+static bool
+code_says_no(const struct imap_resp *resp)
+{
+	static const char *const codes[] = {
+		"NONEXISTENT",
+		"ALREADYEXISTS",
+		"TRYCREATE",
+		"NOPERM",
+		"CANNOT",
+		"OVERQUOTA",
+		"AUTHENTICATIONFAILED",
+		"AUTHORIZATIONFAILED",
+		"EXPIRED",
+		"PRIVACYREQUIRED",
+		"CONTACTADMIN",
+		"CLIENTBUG",
+		"EXPUNGEISSUED",
+		"BADCHARSET",
+		"PARSE",
+		"TOOBIG",
+		NULL,
+	};
+	size_t i;
+
+	if (resp->ncode == 0)
+		return false;
+	for (i = 0; codes[i] != NULL; i++)
+		if (imap_arg_is_atom(&resp->code[0], codes[i]))
+			return true;
+	return false;
 }
 
 /* Words that say "not now" rather than "not this". */
@@ -113,7 +171,7 @@ imap_throttle_check(const struct imap_resp *resp, long *wait_ms_r)
 	/* [LIMIT] and any other code count only with the words */
 	unavailable = resp->ncode > 0 &&
 		      imap_arg_is_atom(&resp->code[0], "UNAVAILABLE");
-	if (!unavailable && !says_later(resp))
+	if (!unavailable && (code_says_no(resp) || !says_later(resp)))
 		return false;
 	*wait_ms_r = named_wait(resp);
 	return true;

@@ -94,6 +94,22 @@ test_not_throttling(void **state)
 	assert_false(check("A5 OK throttled? never", &ms));
 	assert_false(check("* OK [UNAVAILABLE] odd but fine", &ms));
 	assert_false(check("* 3 EXISTS", &ms));
+	/* a folder named like a throttle, echoed by the server: quoted, or
+	 * under a code that gives the lasting reason (Dovecot's wording) */
+	assert_false(check("A6 NO Mailbox \"Try again later\" does not "
+			   "exist",
+			   &ms));
+	assert_false(check("A7 NO Cannot create \"a \\\"x\\\" "
+			   "throttled\"",
+			   &ms));
+	assert_false(check("A8 NO [NONEXISTENT] Mailbox doesn't exist: Try "
+			   "again later",
+			   &ms));
+	assert_false(check("A9 NO [ALREADYEXISTS] Mailbox already exists: "
+			   "Rate limits",
+			   &ms));
+	/* but the words outside the quotes still count */
+	assert_true(check("B1 NO \"Sent\": throttled, try again later", &ms));
 }
 
 static void
