@@ -8,6 +8,8 @@
 #   --scaling      also run scenario 5 (no-op resync at 10,000 and 50,000);
 #                  implied by --n 50000
 #   --only "1 3"   run only these scenarios (1-7)
+#   --transports "imaps"  the transports of scenario 1 (default
+#                  "plain imaps tunnel"; the 200,000 run takes imaps only)
 #   --latency MS   round-trip time of scenario 7 (default 50); adds 7 to
 #                  the scenarios when --smoke or --only left it out
 #   --work DIR     working directory (default ${TMPDIR:-/tmp}/mf-bench-nN,
@@ -58,6 +60,7 @@ LATENCY_GIVEN=0
 RELAY_PID=		# the delay relay of scenario 7, when running
 RELAY_PORT=
 RELAY_STATS=		# its per-connection lines (bursts = round trips)
+TRANSPORTS="plain imaps tunnel"	# of scenario 1 (--transports)
 TRANSPORT=imaps		# of the resyncs: imaps, or imaps-<RTT>ms (7)
 WORK=
 KEEP=0
@@ -103,6 +106,7 @@ parse_args()
 		--smoke) SMOKE=1 ;;
 		--scaling) SCALING=1 ;;
 		--only) ONLY=${2:?} ONLY_GIVEN=1; shift ;;
+		--transports) TRANSPORTS=${2:?}; shift ;;
 		--latency) LATENCY=${2:?} LATENCY_GIVEN=1; shift ;;
 		--work) WORK=${2:?}; shift ;;
 		--keep) KEEP=1 ;;
@@ -126,6 +130,11 @@ parse_args()
 	fi
 	((LATENCY_GIVEN)) && ! want 7 && ONLY+=" 7"
 	((N >= 1000)) || die "--n must be at least 1000"
+	local t
+	for t in $TRANSPORTS; do
+		[[ $t == plain || $t == imaps || $t == tunnel ]] ||
+			die "--transports takes plain, imaps and tunnel"
+	done
 	((N == 50000)) && SCALING=1
 	((SCALING)) || ONLY=${ONLY//5/}
 	WORK=${WORK:-${TMPDIR:-/tmp}/mf-bench-n$N}
@@ -751,7 +760,7 @@ scenario_1()
 {
 	local transport run
 
-	for transport in plain imaps tunnel; do
+	for transport in $TRANSPORTS; do
 		pulls "$transport" 1
 	done
 	for ((run = 1; run <= RUNS; run++)); do
