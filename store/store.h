@@ -461,6 +461,22 @@ struct mf_store_ops {
 			  const struct mf_select_req *req,
 			  struct mf_box_status *status_r, struct mf_err *err);
 
+	/*
+	 * The status of the mailbox box, selected and still selected, as the
+	 * session has seen it since select_box, without asking the store:
+	 * UIDVALIDITY, MESSAGES as counted since (EXISTS, EXPUNGE, VANISHED),
+	 * UIDNEXT and HIGHESTMODSEQ as floors (the largest UID + 1 and the
+	 * largest MODSEQ any response named).  None is above the store's
+	 * value when the last response was read: recorded after a scan
+	 * with changedsince that saw every change up to then, nothing is
+	 * hidden from the next run (sync/record.c).  0 and *status_r filled;
+	 * 1 when box is not the selected mailbox or has no MODSEQs.  NULL
+	 * where a store keeps no such account (a maildir's status is
+	 * cheap to take again).
+	 */
+	int (*selected_status)(struct mf_store *st, const char *box,
+			       struct mf_box_status *status_r);
+
 	int (*scan)(struct mf_store *st, const struct mf_scan_req *req,
 		    struct mf_scan_result **res_r, struct mf_err *err);
 

@@ -47,6 +47,37 @@ cmp_uid_flags(const void *a, const void *b)
 	return x->uid < y->uid ? -1 : x->uid > y->uid;
 }
 
+/*
+ * The folder's status now and what changed since the listing (sreq).
+ * Where the store keeps account of the folder still selected, the scan
+ * runs there and the status is the one its responses showed
+ * (store.h selected_status): the scan saw every change up to the status's
+ * HIGHESTMODSEQ and more, so what the next run would look at is never
+ * above what was checked here.  Else the folder is selected again: the
+ * status comes first, the scan covers it.
+ */
+static int
+current_status(struct side *s, const struct mf_scan_req *sreq,
+	       struct mf_box_status *now, struct mf_scan_result **res,
+	       struct mf_err *err)
+{
+	const struct mf_store_ops *ops = s->st->ops;
+	struct mf_box_status seen;
+
+	if (ops->selected_status != NULL &&
+	    ops->selected_status(s->st, s->box, &seen) == 0) {
+		if (ops->scan(s->st, sreq, res, err) < 0)
+			return -1;
+		/* the responses to the scan count too */
+		if (ops->selected_status(s->st, s->box, now) == 0)
+			return 0;
+		mf_scan_result_free(res);
+	}
+	if (side_open(s, s->box, false, now, err) < 0)
+		return -1;
+	return ops->scan(s->st, sreq, res, err);
+}
+
 int
 absorb_own_changes(struct box_run *r, struct side *s, struct mf_err *err)
 {
@@ -67,8 +98,7 @@ absorb_own_changes(struct box_run *r, struct side *s, struct mf_err *err)
 		return 0;
 	sreq.changedsince = s->status.highestmodseq;
 	sreq.vanished = (s->st->caps & MF_CAP_QRESYNC) != 0;
-	if (side_open(s, s->box, false, &now, err) < 0 ||
-	    s->st->ops->scan(s->st, &sreq, &res, err) < 0 ||
+	if (current_status(s, &sreq, &now, &res, err) < 0 ||
 	    state_msgs_load(r->db, r->sbox->id, &rows, err) < 0) {
 		mf_scan_result_free(&res);
 		return mf_err_prefix(err, "%s %s", s->label, s->box);

@@ -64,6 +64,8 @@ struct imap_client {
 
 	imap_untagged_fn *unsolicited;
 	void *unsolicited_ctx;
+	imap_observe_fn *observe;
+	void *observe_ctx;
 	imap_literal_fn *lit_fn;
 	void *lit_ctx;
 
@@ -411,6 +413,13 @@ imap_client_set_unsolicited(struct imap_client *c, imap_untagged_fn *fn,
 {
 	c->unsolicited = fn;
 	c->unsolicited_ctx = ctx;
+}
+
+void
+imap_client_set_observer(struct imap_client *c, imap_observe_fn *fn, void *ctx)
+{
+	c->observe = fn;
+	c->observe_ctx = ctx;
 }
 
 void
@@ -1010,6 +1019,8 @@ dispatch(struct imap_client *c, const struct imap_resp *resp,
 	 struct mf_err *err)
 {
 	trace_server(resp);
+	if (c->observe != NULL && resp->kind != IMAP_RESP_CONTINUE)
+		c->observe(c->observe_ctx, resp);
 	switch (resp->kind) {
 	case IMAP_RESP_CONTINUE:
 		return handle_continue(c, resp, err);

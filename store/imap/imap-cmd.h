@@ -163,6 +163,12 @@ struct imap_conn *imap_client_conn(struct imap_client *client);
 
 void imap_client_set_unsolicited(struct imap_client *client,
 				 imap_untagged_fn *fn, void *ctx);
+/* A function shown every tagged and untagged response before it is
+ * handed on (whoever claims it): for what the session must learn from
+ * all of them, as the selected mailbox's MODSEQs (imap-store.c). */
+typedef void imap_observe_fn(void *ctx, const struct imap_resp *resp);
+void imap_client_set_observer(struct imap_client *client, imap_observe_fn *fn,
+			      void *ctx);
 /* The handler the parser asks when a literal starts (NULL: in memory). */
 void imap_client_set_literal_handler(struct imap_client *client,
 				     imap_literal_fn *fn, void *ctx);

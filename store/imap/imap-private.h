@@ -62,6 +62,10 @@ struct imap_store {
 	bool sel_nomodseq;
 	uint32_t exists;
 	struct mf_box_status sel_status;
+	/* the largest UID and MODSEQ any response named since the SELECT,
+	 * HIGHESTMODSEQ codes included (imap_selected_status()) */
+	uint32_t sel_seen_uid;
+	uint64_t sel_seen_modseq;
 	/* PERMANENTFLAGS without \*: the keywords it lists (normalized),
 	 * the only ones the server keeps; NULL: any keyword is kept */
 	char *sel_kw_permanent;

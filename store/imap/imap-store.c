@@ -357,6 +357,44 @@ unsolicited(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
 	return true;
 }
 
+/*
+ * Every response, whoever claims it: the UIDs and MODSEQs it names of the
+ * selected mailbox (FETCH items, HIGHESTMODSEQ codes, in untagged and in
+ * tagged responses such as UID EXPUNGE's OK, RFC 7162 3.2.10).  Each is a
+ * value the server had reached when it sent the response.  While a SELECT
+ * runs no mailbox is selected and nothing is taken: its own responses are
+ * the new mailbox's status (imap_select_box()).
+ */
+static void
+observe(void *ctx, const struct imap_resp *resp)
+{
+	struct imap_store *st = ctx;
+	const struct imap_arg *l, *m;
+	size_t i, n, nm;
+	uint64_t v;
+	uint32_t uid;
+
+	if (st->sel_name == NULL)
+		return;
+	if (resp->ncode >= 2 &&
+	    imap_arg_is_atom(&resp->code[0], "HIGHESTMODSEQ") &&
+	    imap_arg_get_u63(&resp->code[1], &v) && v > st->sel_seen_modseq)
+		st->sel_seen_modseq = v;
+	if (resp->kind != IMAP_RESP_UNTAGGED || resp->count < 3 ||
+	    !imap_arg_is_atom(&resp->args[1], "FETCH") ||
+	    !imap_arg_get_list(&resp->args[2], &l, &n))
+		return;
+	for (i = 0; i + 1 < n; i += 2) {
+		if (imap_arg_is_atom(&l[i], "UID") &&
+		    imap_arg_get_u32(&l[i + 1], &uid) && uid > st->sel_seen_uid)
+			st->sel_seen_uid = uid;
+		else if (imap_arg_is_atom(&l[i], "MODSEQ") &&
+			 imap_arg_get_list(&l[i + 1], &m, &nm) && nm == 1 &&
+			 imap_arg_get_u63(&m[0], &v) && v > st->sel_seen_modseq)
+			st->sel_seen_modseq = v;
+	}
+}
+
 /* ---- connecting ----------------------------------------------------- */
 
 static int
@@ -666,6 +704,7 @@ connect_and_login(struct imap_store *st, struct mf_err *err)
 	tls.fingerprint = cfg->fingerprint;
 	st->client = imap_client_create(conn, cfg->pipeline_depth);
 	imap_client_set_unsolicited(st->client, unsolicited, st);
+	imap_client_set_observer(st->client, observe, st);
 	if (cfg->tunnel != NULL) {
 		if (imap_conn_tunnel(conn, cfg->tunnel, err) < 0)
 			return -1;
@@ -920,8 +959,30 @@ imap_select_box(struct mf_store *mst, const char *box,
 	st->sel_nomodseq = sc.nomodseq || !st->condstore;
 	st->exists = sc.exists;
 	st->sel_status = sc.status;
+	st->sel_seen_uid = st->sel_seen_modseq = 0;
 	if (status_r != NULL)
 		*status_r = sc.status;
+	return 0;
+}
+
+/* store.h selected_status: from what the session saw (observe()) */
+static int
+imap_selected_status(struct mf_store *mst, const char *box,
+		     struct mf_box_status *status_r)
+{
+	struct imap_store *st = imap_store_of(mst);
+
+	if (st->client == NULL || imap_client_is_broken(st->client) ||
+	    st->sel_name == NULL || strcmp(st->sel_name, box) != 0 ||
+	    st->sel_nomodseq)
+		return 1;
+	*status_r = st->sel_status;
+	status_r->messages = st->exists;
+	if (st->sel_seen_uid >= status_r->uidnext &&
+	    st->sel_seen_uid < UINT32_MAX)
+		status_r->uidnext = st->sel_seen_uid + 1;
+	if (st->sel_seen_modseq > status_r->highestmodseq)
+		status_r->highestmodseq = st->sel_seen_modseq;
 	return 0;
 }
 
@@ -1306,6 +1367,7 @@ static const struct mf_store_ops imap_ops = {
 	.delete_box = imap_delete_box,
 	.rename_box = imap_store_rename_box,
 	.select_box = imap_select_box,
+	.selected_status = imap_selected_status,
 	.scan = imap_scan,
 	.fetch = imap_fetch,
 	.deliver_begin = imap_deliver_begin,

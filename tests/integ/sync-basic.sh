@@ -65,6 +65,36 @@ check "trace never shows the password" \
 	bash -c "! grep -qF '$MF_PASS' '$T/trace2'"
 same_sides "still the same after the second sync"
 
+# a local change (a flag, a deletion, a new message) is carried back
+# without selecting its folder a second time to take the status to record
+# (the session's own responses give it: store.h selected_status), and the
+# run after it is a LIST-STATUS only again
+flagged=$(find "$LOCAL/Archive/cur" -type f -name '*:2,S' | sort | head -1)
+mv "$flagged" "${flagged%:2,S}:2,FS"
+rm "$(find "$LOCAL/Lists/dev/cur" -type f | sort | head -1)"
+gen_msgs "$T/new" 1 1 local
+cp "$T/new/m1" "$LOCAL/INBOX/cur/1700000100.new1.test:2,S"
+server_before=$(count "$MF_MAILDIR")
+mf -D sync >"$T/out3" 2>"$T/trace3"
+check "the local change's sync exits 0" test $? -eq 0
+check "it pushed one, flagged one, deleted one" \
+	grep -q "pushed 1, flags 1/0, deleted 1/0" "$T/out3"
+grep -q "pushed 1, flags 1/0" "$T/out3" || sed 's/^/# /' "$T/out3"
+twice=$(sed -n 's/^C: [^ ]* SELECT //p' "$T/trace3" | sort | uniq -d)
+check "no folder selected twice (got: ${twice:-none})" test -z "$twice"
+check "the server has the change ($server_before + 1 - 1)" \
+	test "$(count "$MF_MAILDIR")" -eq "$server_before"
+same_sides "the same on both sides after the local change"
+sleep 2.2
+mf -D sync >"$T/out4" 2>"$T/trace4"
+check "the sync after it exits 0" test $? -eq 0
+cmds=$(trace_commands "$T/trace4" | tr '\n' ' ')
+case $cmds in
+"AUTHENTICATE ID ENABLE NAMESPACE LIST LOGOUT ")
+	ok "after the local change: LIST-STATUS only ($cmds)" ;;
+*)	not_ok "after the local change: LIST-STATUS only (got: $cmds)" ;;
+esac
+
 mf status >"$T/status" 2>&1
 check "status exits 0" test $? -eq 0
 check "status lists the folder pairs" grep -q "Lists/dev" "$T/status"
