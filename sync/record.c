@@ -62,10 +62,10 @@ current_status(struct side *s, const struct mf_scan_req *sreq,
 	       struct mf_err *err)
 {
 	const struct mf_store_ops *ops = s->st->ops;
-	struct mf_box_status seen;
 
+	/* asked first so that the scan never runs in another folder */
 	if (ops->selected_status != NULL &&
-	    ops->selected_status(s->st, s->box, &seen) == 0) {
+	    ops->selected_status(s->st, s->box, now) == 0) {
 		if (ops->scan(s->st, sreq, res, err) < 0)
 			return -1;
 		/* the responses to the scan count too */
@@ -88,6 +88,7 @@ absorb_own_changes(struct box_run *r, struct side *s, struct mf_err *err)
 	struct uid_flags *uids;
 	bool mine = true;
 	size_t i, present = 0;
+	uint32_t ours_next;
 	bool far = s->id == SIDE_FAR;
 
 	if (!s->uids || !s->selected || !(s->st->caps & MF_CAP_CONDSTORE) ||
@@ -131,6 +132,14 @@ absorb_own_changes(struct box_run *r, struct side *s, struct mf_err *err)
 		mine = mf_bsearch(&key, uids, present, sizeof(*uids),
 				  cmp_uid_flags) == NULL;
 	}
+	/* every UID above the listing's is one of ours when all changes
+	 * are: a UIDNEXT beyond our last would hide a message below it from
+	 * the next run's look for new ones (a server's stray FETCH UID) */
+	ours_next = present > 0 ? uids[present - 1].uid + 1 : 0;
+	if (ours_next < s->status.uidnext)
+		ours_next = s->status.uidnext;
+	if (now.uidnext > ours_next)
+		now.uidnext = ours_next;
 	free(uids);
 	/* without VANISHED, the count tells whether someone expunged */
 	if (mine && now.messages != present)
