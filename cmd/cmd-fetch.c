@@ -124,7 +124,7 @@ fetch_target(struct cmd_ctx *ctx, const struct target *t,
 	if (targets_lock(ctx->cfg, ch, &lock, err) < 0 ||
 	    state_open(path, false, &db, err) < 0)
 		goto out;
-	if (stores_open_channel(ch, true, &far, &near, err) < 0)
+	if (stores_open_channel(ch, STORES_TIDY, &far, &near, err) < 0)
 		goto out;
 	o.channel = ch->name;
 	o.far = far;

@@ -147,7 +147,7 @@ cmd_list(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	if (resolve(ctx->cfg, argv[1], &side, &err) < 0)
 		return cmd_fail(&err);
-	if (stores_open_side(&side, false, &st, &err) < 0)
+	if (stores_open_side(&side, STORES_LISTS_FIRST, &st, &err) < 0)
 		return cmd_fail(&err);
 	if (st->ops->list_boxes(st, true, &list, &err) < 0) {
 		mf_err_prefix(&err, "%s", st->name);

@@ -362,6 +362,7 @@ sync_target(struct cmd_ctx *ctx, const struct target *t,
 	struct state_db *db = NULL;
 	struct sync_opts o = { 0 };
 	char *path = NULL, *scratch = NULL;
+	unsigned open_flags;
 	int lock = -1, ret = -1;
 
 	if (stores_state_dir_create(ctx->cfg, err) < 0 ||
@@ -381,7 +382,8 @@ sync_target(struct cmd_ctx *ctx, const struct target *t,
 	/* under the channel's lock: two syncs do not run it together */
 	if (!ctx->dry_run && !x->again)
 		hooks_pre(ch);
-	if (stores_open_channel(ch, !ctx->dry_run, &far, &near, err) < 0)
+	open_flags = STORES_LISTS_FIRST | (ctx->dry_run ? 0 : STORES_TIDY);
+	if (stores_open_channel(ch, open_flags, &far, &near, err) < 0)
 		goto out;
 	o.channel = ch->name;
 	o.far = far;

@@ -512,7 +512,7 @@ verify_target(struct vctx *c, const struct target *t, struct mf_err *err)
 	int ret = -1;
 
 	if (read_state(c->cmd, ch, &rows, err) < 0 ||
-	    stores_open_channel(ch, false, &far, &near, err) < 0)
+	    stores_open_channel(ch, STORES_LISTS_FIRST, &far, &near, err) < 0)
 		goto out;
 	if (far->ops->list_boxes(far, false, &flist, err) < 0) {
 		mf_err_prefix(err, "far: list folders");

@@ -11,7 +11,7 @@
 #include "secret.h"
 
 int
-stores_open_side(const struct config_side *side, bool tidy,
+stores_open_side(const struct config_side *side, unsigned flags,
 		 struct mf_store **st_r, struct mf_err *err)
 {
 	struct imap_store_cfg imap;
@@ -24,11 +24,12 @@ stores_open_side(const struct config_side *side, bool tidy,
 		imap.get_secret = secret_imap_fn;
 		/* secret_imap_fn() only reads the account */
 		imap.secret_ctx = (void *)(uintptr_t)side->account;
+		imap.list_at_login = (flags & STORES_LISTS_FIRST) != 0;
 		return imap_store_create(&imap, st_r, err);
 	case CONFIG_SIDE_MAILDIR:
 		mdir = side->maildir->mdir;
 		mdir.create_root = true;
-		mdir.tidy_tmp = tidy;
+		mdir.tidy_tmp = (flags & STORES_TIDY) != 0;
 		return mdir_store_create(&mdir, st_r, err);
 	}
 	return mf_err_set(err, MF_E_INTERNAL, "unknown channel side kind %d",
@@ -66,16 +67,16 @@ side_prefix(const struct config_side *side, const char *which,
 }
 
 int
-stores_open_channel(const struct config_channel *ch, bool tidy,
+stores_open_channel(const struct config_channel *ch, unsigned flags,
 		    struct mf_store **far_r, struct mf_store **near_r,
 		    struct mf_err *err)
 {
 	*far_r = *near_r = NULL;
-	if (stores_open_side(&ch->far, tidy, far_r, err) < 0)
+	if (stores_open_side(&ch->far, flags, far_r, err) < 0)
 		return side_prefix(&ch->far, "far", err);
 	if (ch->far_readonly)
 		store_readonly_wrap(far_r);
-	if (stores_open_side(&ch->near, tidy, near_r, err) < 0) {
+	if (stores_open_side(&ch->near, flags, near_r, err) < 0) {
 		mf_store_destroy(far_r);
 		return side_prefix(&ch->near, "near", err);
 	}

@@ -85,7 +85,7 @@ session_begin(struct watch_idle *w, struct mf_store **st_r, bool *notify_r,
 	struct mf_select_req req = { true };
 	struct mf_box_status status;
 
-	if (stores_open_side(w->side, false, st_r, err) < 0)
+	if (stores_open_side(w->side, 0, st_r, err) < 0)
 		return -1;
 	memset(&status, 0, sizeof(status));
 	*notify_r = false;

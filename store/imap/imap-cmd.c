@@ -464,6 +464,12 @@ imap_client_unparsed(const struct imap_client *c)
 	return len;
 }
 
+unsigned
+imap_client_tags_used(const struct imap_client *c)
+{
+	return c->next_tag - 1;
+}
+
 void
 imap_client_submit(struct imap_client *c, struct imap_cmd *cmd)
 {

@@ -193,6 +193,9 @@ int imap_client_greeting(struct imap_client *client, enum imap_greeting *kind_r,
 			 struct mf_err *err) MF_WARN_UNUSED;
 
 void imap_client_submit(struct imap_client *client, struct imap_cmd *cmd);
+/* How many tags were handed out so far: unchanged means no command was
+ * submitted in between. */
+unsigned imap_client_tags_used(const struct imap_client *client);
 /* Run until cmd is done.  0: done (see cmd->status), -1: client broken. */
 int imap_client_wait(struct imap_client *client, struct imap_cmd *cmd,
 		     struct mf_err *err) MF_WARN_UNUSED;

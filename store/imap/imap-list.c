@@ -28,6 +28,18 @@ struct list_ctx {
 	size_t n, cap;
 };
 
+/*
+ * The LIST sent with the session setup (imap_prelist_submit()), and what
+ * it asked: imap_list_boxes() takes its answer only when a LIST sent
+ * then would have been the same command and nothing was sent in between.
+ */
+struct imap_prelist {
+	struct list_ctx lc;
+	struct imap_cmd *cmd;
+	bool special, list_status, modseq;
+	unsigned tag_mark; /* imap_client_tags_used() at the mark; 0: none */
+};
+
 static struct entry *
 find_raw(struct list_ctx *lc, const char *raw, size_t len)
 {
@@ -195,10 +207,10 @@ cmp_info(const void *a, const void *b)
 }
 
 static void
-status_items(struct imap_store *st, struct imap_cmd *cmd)
+status_items(struct imap_store *st, bool modseq, struct imap_cmd *cmd)
 {
 	imap_cmd_printf(cmd, "(MESSAGES UIDNEXT UIDVALIDITY UNSEEN%s%s)",
-			st->condstore ? " HIGHESTMODSEQ" : "",
+			modseq ? " HIGHESTMODSEQ" : "",
 			(st->caps & IMAP_CAP_OBJECTID) ? " MAILBOXID" : "");
 }
 
@@ -206,7 +218,7 @@ status_items(struct imap_store *st, struct imap_cmd *cmd)
  * can; the caller runs and frees it. */
 static struct imap_cmd *
 new_list_cmd(struct imap_store *st, struct list_ctx *lc, bool special,
-	     bool list_status)
+	     bool list_status, bool modseq)
 {
 	struct imap_cmd *cmd = imap_cmd_new(st->client);
 
@@ -219,7 +231,7 @@ new_list_cmd(struct imap_store *st, struct list_ctx *lc, bool special,
 				special && list_status ? " " : "");
 		if (list_status) {
 			imap_cmd_printf(cmd, "STATUS ");
-			status_items(st, cmd);
+			status_items(st, modseq, cmd);
 		}
 		imap_cmd_printf(cmd, ")");
 	}
@@ -247,7 +259,7 @@ status_each(struct imap_store *st, struct list_ctx *lc, const char *store_name,
 		imap_cmd_add_astring(scmds[nscmds], lc->v[i].raw,
 				     lc->v[i].raw_len);
 		imap_cmd_printf(scmds[nscmds], " ");
-		status_items(st, scmds[nscmds]);
+		status_items(st, st->condstore, scmds[nscmds]);
 		imap_client_submit(st->client, scmds[nscmds++]);
 	}
 	if (imap_client_wait_all(st->client, err) < 0)
@@ -336,24 +348,129 @@ drop_same_names(struct mf_box_list *list, const char *store_name)
 		list->n = k;
 }
 
+static void
+free_entries(struct list_ctx *lc)
+{
+	size_t i;
+
+	for (i = 0; i < lc->n; i++) {
+		free(lc->v[i].raw);
+		free(lc->v[i].name);
+	}
+	free(lc->v);
+	lc->v = NULL;
+	lc->n = lc->cap = 0;
+}
+
+void
+imap_prelist_submit(struct imap_store *st, uint64_t caps)
+{
+	struct imap_prelist *pl = xcalloc(1, sizeof(*pl));
+
+	pl->lc.st = st;
+	pl->special = (caps & IMAP_CAP_SPECIAL_USE) &&
+		      (caps & IMAP_CAP_LIST_EXTENDED);
+	pl->list_status = (caps & IMAP_CAP_LIST_STATUS) != 0;
+	/* ENABLE CONDSTORE is in flight before it: HIGHESTMODSEQ is what
+	 * the LIST would ask once it is answered (checked when taken) */
+	pl->modseq = (caps & IMAP_CAP_CONDSTORE) != 0;
+	pl->cmd = new_list_cmd(st, &pl->lc, pl->special, pl->list_status,
+			       pl->modseq);
+	imap_client_submit(st->client, pl->cmd);
+	st->prelist = pl;
+}
+
+void
+imap_prelist_mark(struct imap_store *st)
+{
+	if (st->prelist != NULL)
+		st->prelist->tag_mark = imap_client_tags_used(st->client);
+}
+
+int
+imap_prelist_settle(struct imap_store *st, struct mf_err *err)
+{
+	if (st->prelist == NULL)
+		return 0;
+	return imap_client_wait(st->client, st->prelist->cmd, err);
+}
+
+void
+imap_prelist_free(struct imap_store *st)
+{
+	struct imap_prelist *pl = st->prelist;
+
+	if (pl == NULL)
+		return;
+	st->prelist = NULL;
+	imap_cmd_free(&pl->cmd);
+	free_entries(&pl->lc);
+	free(pl);
+}
+
+/*
+ * The setup's LIST into *lc when it answers this request: 1 when taken,
+ * 0 when there is none or it is not the one (sent with other options,
+ * HIGHESTMODSEQ asked where ENABLE was refused, refused itself, or a
+ * command ran since, so that its answer may be older than now), -1 when
+ * the session broke.
+ */
+static int
+take_prelist(struct imap_store *st, bool special, bool list_status,
+	     struct list_ctx *lc, struct mf_err *err)
+{
+	struct imap_prelist *pl = st->prelist;
+	bool same;
+
+	if (pl == NULL)
+		return 0;
+	if (imap_client_wait(st->client, pl->cmd, err) < 0) {
+		imap_prelist_free(st);
+		return -1;
+	}
+	same = pl->tag_mark != 0 &&
+	       pl->tag_mark == imap_client_tags_used(st->client) &&
+	       pl->cmd->status == IMAP_CMD_OK && pl->special == special &&
+	       pl->list_status == list_status && pl->modseq == st->condstore;
+	mf_debug(MF_LOGC_IMAP, "LIST sent with the login: %s",
+		 same ? "taken" : "not the one asked now, listing again");
+	if (same) {
+		*lc = pl->lc;
+		pl->lc.v = NULL;
+		pl->lc.n = pl->lc.cap = 0;
+	}
+	imap_prelist_free(st);
+	return same ? 1 : 0;
+}
+
 int
 imap_list_boxes(struct mf_store *mst, bool status, struct mf_box_list **list_r,
 		struct mf_err *err)
 {
 	struct imap_store *st = imap_store_of(mst);
 	struct list_ctx lc = { .st = st };
-	struct imap_cmd *cmd;
+	struct imap_cmd *cmd = NULL;
 	struct mf_box_list *list;
-	bool list_status = status && (st->caps & IMAP_CAP_LIST_STATUS);
+	bool list_status = (st->caps & IMAP_CAP_LIST_STATUS) != 0;
 	bool special = (st->caps & IMAP_CAP_SPECIAL_USE) &&
 		       (st->caps & IMAP_CAP_LIST_EXTENDED);
-	size_t i;
-	int ret = -1;
+	int ret = -1, took;
 
 	*list_r = NULL;
-	cmd = new_list_cmd(st, &lc, special, list_status);
-	if (imap_client_run(st->client, cmd, MF_E_STORE, "LIST", err) < 0)
+	/* a LIST-STATUS answers a request without status too: the
+	 * statuses are just not copied (make_box_list()) */
+	took = take_prelist(st, special, list_status, &lc, err);
+	if (took < 0)
 		goto out;
+	list_status = list_status && (status || took);
+	if (!took) {
+		cmd = new_list_cmd(st, &lc, special, list_status,
+				   st->condstore);
+		if (imap_client_run(st->client, cmd, MF_E_STORE, "LIST", err) <
+		    0)
+			goto out;
+	}
+	lc.st = st;
 	name_entries(st, &lc);
 	if (status && !list_status && status_each(st, &lc, mst->name, err) < 0)
 		goto out;
@@ -363,11 +480,7 @@ imap_list_boxes(struct mf_store *mst, bool status, struct mf_box_list **list_r,
 	ret = 0;
 out:
 	imap_cmd_free(&cmd);
-	for (i = 0; i < lc.n; i++) {
-		free(lc.v[i].raw);
-		free(lc.v[i].name);
-	}
-	free(lc.v);
+	free_entries(&lc);
 	if (ret < 0)
 		imap_store_fail(st, err);
 	return ret;

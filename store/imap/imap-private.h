@@ -74,6 +74,10 @@ struct imap_store {
 	 * (imap-fetch.c); for one mailbox and UIDVALIDITY at a time */
 	struct imap_size_memo *sizes;
 
+	/* the LIST sent with the first session's setup, until taken
+	 * (imap_prelist_submit()) */
+	struct imap_prelist *prelist;
+
 	/* a MULTIAPPEND was refused: single APPENDs for the session */
 	bool multiappend_refused;
 	/* deliveries begun since the last flush, in begin order */
@@ -127,6 +131,20 @@ bool imap_seqset_collect(const char *s, size_t len, uint32_t **v, size_t *n,
 /* Frees the memo of scanned sizes (imap-fetch.c) and NULLs *m. */
 struct imap_size_memo;
 void imap_size_memo_free(struct imap_size_memo **m);
+
+/*
+ * The folder listing sent with the session setup, so that a sync's
+ * first request, the LIST (with STATUS), costs no round trip of its own:
+ * submit it with ID, ENABLE and NAMESPACE (caps: the session's), mark
+ * once the setup is over (the tag count then: a command sent later makes
+ * its answer stale), and imap_list_boxes() takes it when it is the LIST
+ * it would send, else lists again.  settle waits for its answer (before
+ * a command whose untagged LIST it could claim); free forgets it.
+ */
+void imap_prelist_submit(struct imap_store *st, uint64_t caps);
+void imap_prelist_mark(struct imap_store *st);
+int imap_prelist_settle(struct imap_store *st, struct mf_err *err);
+void imap_prelist_free(struct imap_store *st);
 
 /* the ops, by file */
 int imap_list_boxes(struct mf_store *st, bool status,

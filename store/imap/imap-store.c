@@ -594,8 +594,13 @@ submit_enable(struct imap_store *st, uint64_t caps)
  * ID, ENABLE and NAMESPACE go out together: none needs another's
  * answer, and each untagged handler claims only its own response, so
  * the session setup costs one round trip (RFC 3501 5.5 allows it:
- * none of them depends on a state another one changes).  Clears
- * IMAP_CAP_NAMESPACE in *caps when NAMESPACE was refused.
+ * none of them depends on a state another one changes).  With
+ * cfg.list_at_login the folder listing rides along: LIST "" "*" needs
+ * neither the prefix nor the delimiter (the names are translated when it
+ * is taken), and RFC 5161 3.1 puts no limit on pipelining ENABLE, so
+ * the STATUS HIGHESTMODSEQ behind it is asked of a session that has
+ * CONDSTORE on (RFC 7162 3.1).  Not waited for here: imap_list_boxes()
+ * does.  Clears IMAP_CAP_NAMESPACE in *caps when NAMESPACE was refused.
  */
 static int
 run_id_enable_namespace(struct imap_store *st, uint64_t *caps,
@@ -621,6 +626,15 @@ run_id_enable_namespace(struct imap_store *st, uint64_t *caps,
 		ns_cmd->untagged = namespace_cb;
 		imap_cmd_printf(ns_cmd, "NAMESPACE");
 		imap_client_submit(st->client, ns_cmd);
+	}
+	if (st->cfg.list_at_login) {
+		/* once: a reconnect's caller lists when it needs to */
+		st->cfg.list_at_login = false;
+		/* without NAMESPACE the delimiter is asked with LIST "" ""
+		 * first, and two LISTs in flight would take each other's
+		 * untagged lines: such a server gets the listing later */
+		if (*caps & IMAP_CAP_NAMESPACE)
+			imap_prelist_submit(st, *caps);
 	}
 	ret = 0;
 	if (id_cmd != NULL && imap_client_wait(st->client, id_cmd, err) < 0)
@@ -669,7 +683,10 @@ setup_session(struct imap_store *st, struct mf_err *err)
 		return -1;
 	if (run_id_enable_namespace(st, &caps, err) < 0)
 		return -1;
-	if (!(caps & IMAP_CAP_NAMESPACE) && ask_delimiter(st, err) < 0)
+	/* the LIST "" "" must not meet the setup's LIST in flight: each
+	 * would take the other's untagged LIST lines */
+	if (!(caps & IMAP_CAP_NAMESPACE) &&
+	    (imap_prelist_settle(st, err) < 0 || ask_delimiter(st, err) < 0))
 		return -1;
 	/* only a prefix that is a level of the hierarchy can be stripped */
 	if (st->prefix != NULL &&
@@ -1248,6 +1265,7 @@ imap_destroy(struct mf_store *mst)
 		imap_cmd_free(&cmd);
 	}
 	imap_client_destroy(&st->client);
+	imap_prelist_free(st); /* after: its command may still be linked */
 	free(st->deliv);
 	free(st->prefix);
 	free(st->sel_name);
@@ -1308,6 +1326,7 @@ forget_session(struct imap_store *st)
 		imap_client_fail(st->client, &dead); /* no LOGOUT on it */
 	}
 	imap_client_destroy(&st->client);
+	imap_prelist_free(st);
 	free(st->prefix);
 	free(st->sel_name);
 	free(st->sel_server);
@@ -1398,6 +1417,7 @@ imap_store_create(const struct imap_store_cfg *cfg, struct mf_store **st_r,
 	}
 	if (connect_and_login(st, err) < 0)
 		goto fail;
+	imap_prelist_mark(st);
 	st->base.caps = store_caps(st);
 	*st_r = &st->base;
 	return 0;

@@ -57,6 +57,10 @@ struct imap_store_cfg {
 	bool no_objectid;    /* no MAILBOXID asked: a server whose ids lie */
 	bool no_notify;	     /* watch: IDLE on INBOX only, no NOTIFY */
 	bool no_multiappend; /* one APPEND per message */
+	/* not from the config: the caller's first request will be
+	 * list_boxes, so the LIST goes out with the login's last round trip
+	 * (imap-private.h imap_prelist_submit()) */
+	bool list_at_login;
 };
 
 int imap_store_create(const struct imap_store_cfg *cfg, struct mf_store **st_r,
