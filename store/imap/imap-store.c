@@ -1264,8 +1264,10 @@ imap_destroy(struct mf_store *mst)
 			mf_debug(MF_LOGC_IMAP, "LOGOUT: %s", err.msg);
 		imap_cmd_free(&cmd);
 	}
+	/* before the client: freeing a command unlinks it from its client,
+	 * which must still be there (a finished one keeps its pointer) */
+	imap_prelist_free(st);
 	imap_client_destroy(&st->client);
-	imap_prelist_free(st); /* after: its command may still be linked */
 	free(st->deliv);
 	free(st->prefix);
 	free(st->sel_name);
@@ -1325,8 +1327,8 @@ forget_session(struct imap_store *st)
 		st->wire_written_gone += wr;
 		imap_client_fail(st->client, &dead); /* no LOGOUT on it */
 	}
+	imap_prelist_free(st); /* before the client, as in imap_destroy */
 	imap_client_destroy(&st->client);
-	imap_prelist_free(st);
 	free(st->prefix);
 	free(st->sel_name);
 	free(st->sel_server);
