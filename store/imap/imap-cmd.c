@@ -473,6 +473,7 @@ imap_client_tags_used(const struct imap_client *c)
 void
 imap_client_submit(struct imap_client *c, struct imap_cmd *cmd)
 {
+	cmd->client = c;
 	cmd->status = IMAP_CMD_PENDING;
 	cmd->next_part = 0;
 	cmd->next = NULL;
@@ -928,6 +929,9 @@ handle_tagged(struct imap_client *c, const struct imap_resp *resp,
 	status_text(resp, cmd->text, sizeof(cmd->text));
 	cmd->waiting_cont = false;
 	unlink_cmd(cmd);
+	/* a finished command may outlive its client: free it after
+	 * imap_client_destroy and it must not reach back */
+	cmd->client = NULL;
 	cmd->next_part = cmd->nparts;
 	if (cmd->tagged != NULL)
 		cmd->tagged(cmd->ctx, cmd, resp);
