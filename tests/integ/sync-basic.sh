@@ -59,6 +59,13 @@ case $cmds in
 	ok "second sync: LIST-STATUS only ($cmds)" ;;
 *)	not_ok "second sync: LIST-STATUS only (got: $cmds)" ;;
 esac
+# the LIST rides with the session setup: it is on the wire before the
+# NAMESPACE reply is in (imap_prelist_submit), and it is the only LIST
+ns_tag=$(sed -n 's/^C: \([^ ]*\) NAMESPACE.*/\1/p' "$T/trace2" | head -1)
+list_at=$(grep -n '^C: [^ ]* LIST ' "$T/trace2" | head -1 | cut -d: -f1)
+ns_ok_at=$(grep -n "^S: ${ns_tag:-none} " "$T/trace2" | head -1 | cut -d: -f1)
+check "second sync: LIST sent before NAMESPACE's reply (lines ${list_at:-?} < ${ns_ok_at:-?})" \
+	test "${list_at:-0}" -gt 0 -a "${list_at:-0}" -lt "${ns_ok_at:-0}"
 check "second sync reports nothing to do" \
 	grep -q "2 unchanged\|([0-9]* unchanged): pulled 0, pushed 0, flags 0/0, deleted 0/0" "$T/out2"
 check "trace never shows the password" \
