@@ -202,10 +202,10 @@ imap_client_allow_alerts(struct imap_client *c, bool allow)
 struct imap_cmd *
 imap_cmd_new(struct imap_client *client)
 {
-	struct imap_cmd *cmd = xcalloc(1, sizeof(*cmd));
-
-	cmd->client = client;
-	return cmd;
+	/* cmd->client is set on submit, not here: a command points at its
+	 * client only while linked, so it may be freed after the client */
+	(void)client;
+	return xcalloc(1, sizeof(struct imap_cmd));
 }
 
 static void

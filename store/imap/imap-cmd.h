@@ -20,7 +20,9 @@
  * EXPUNGE arriving in between cannot change what they mean.
  *
  * Ownership: the caller owns a command from imap_cmd_new() to
- * imap_cmd_free(); the client only links it while it is queued.  Literal
+ * imap_cmd_free(); the client only links it while it is queued or in
+ * flight, and only then does the command point back at the client, so a
+ * command may be freed before or after its client is destroyed.  Literal
  * data given to imap_cmd_add_literal() is borrowed until the command is
  * done.  Responses passed to handlers live until the handler returns.
  *

@@ -1264,9 +1264,7 @@ imap_destroy(struct mf_store *mst)
 			mf_debug(MF_LOGC_IMAP, "LOGOUT: %s", err.msg);
 		imap_cmd_free(&cmd);
 	}
-	/* before the client: freeing a command unlinks it from its client,
-	 * which must still be there (a finished one keeps its pointer) */
-	imap_prelist_free(st);
+	imap_prelist_free(st); /* the commands first, then their client */
 	imap_client_destroy(&st->client);
 	free(st->deliv);
 	free(st->prefix);
@@ -1327,7 +1325,7 @@ forget_session(struct imap_store *st)
 		st->wire_written_gone += wr;
 		imap_client_fail(st->client, &dead); /* no LOGOUT on it */
 	}
-	imap_prelist_free(st); /* before the client, as in imap_destroy */
+	imap_prelist_free(st); /* the commands first, then their client */
 	imap_client_destroy(&st->client);
 	free(st->prefix);
 	free(st->sel_name);
