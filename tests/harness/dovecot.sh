@@ -5,6 +5,7 @@
 #   dovecot.sh start DIR [--caps "IMAP4rev1 ..."] [--user NAME] [--pass PW]
 #                        [--extra-user NAME]...
 #                        [--special-use] [--role BOX=ROLE]...
+#                        [--layout fs|dot]
 #                        [--set "key = value"]...
 #                        [--watch PID | --no-watch]
 #   dovecot.sh stop DIR              stop, wait until every process is gone
@@ -28,7 +29,10 @@
 #
 # Layout of DIR: dovecot.conf, dovecot.log, passwd, env, env.txt, tls/,
 # mail/USER/ (maildir, LAYOUT=fs, INBOX in mail/USER/INBOX, separator "/"),
-# state (for this script).  Sockets live in a short private directory under
+# state (for this script).  --layout dot makes a Courier-style server
+# instead: separator ".", every folder under the personal namespace prefix
+# "INBOX." (INBOX.Sent, INBOX.Work.Projects), stored as Maildir++ (INBOX
+# is mail/USER itself, INBOX.Sent is mail/USER/.Sent).  Sockets live in a short private directory under
 # /tmp (unix socket paths are limited to 108 bytes), removed by stop.
 #
 # Dovecot refuses mail access as root, so as root the mail belongs to the
@@ -280,7 +284,7 @@ save_state()
 
 	: >"$tmp"
 	for v in RUNDIR MAILBASE MAIL_UID MAIL_GID MF_USER MF_PASS EXTRA_USERS \
-		MF_IMAP_PORT MF_IMAPS_PORT WATCH_PID WATCH_START AUTOREMOVE \
+		LAYOUT MF_IMAP_PORT MF_IMAPS_PORT WATCH_PID WATCH_START AUTOREMOVE \
 		MASTER_PID MASTER_START; do
 		printf '%s=%s\n' "$v" "$(shquote "${!v:-}")" >>"$tmp"
 	done
@@ -516,6 +520,20 @@ first_valid_gid = $MAIL_GID
 mail_uid = $MAIL_UID
 mail_gid = $MAIL_GID
 
+EOF
+		if [[ ${LAYOUT:-fs} == dot ]]; then
+			cat <<EOF
+# Courier-style (--layout dot): "." as separator and every folder under
+# "INBOX."; Maildir++ on disk: INBOX is MF_MAILDIR, INBOX.A.B is
+# MF_MAILDIR/.A.B.
+mail_location = maildir:$mailroot/%u
+namespace inbox {
+  inbox = yes
+  separator = .
+  prefix = INBOX.
+EOF
+		else
+			cat <<EOF
 # One directory per folder, "/" as separator on disk and on the wire, so a
 # folder name maps to a path: MF_MAILDIR/<name> (INBOX: MF_MAILDIR/INBOX).
 mail_location = maildir:$mailroot/%u:LAYOUT=fs:INBOX=$mailroot/%u/INBOX
@@ -524,6 +542,7 @@ namespace inbox {
   separator = /
   prefix =
 EOF
+		fi
 		if ((SPECIAL_USE)); then
 			# RFC 6154 roles, shown once a client creates the box.
 			for box in Drafts Sent Trash Junk Archive; do
@@ -758,6 +777,7 @@ cmd_start()
 	local -a EXTRA=()
 	local CAPS= user= pass= watch=$PPID nowatch=0 attempt rc=0 ports
 	local SPECIAL_USE=0 AUTOREMOVE=0
+	LAYOUT=fs
 	EXTRA_USERS=
 	local -a ROLES=()
 
@@ -773,6 +793,11 @@ cmd_start()
 		--special-use) SPECIAL_USE=1 ;;
 		--role) ROLES+=("${2?}"); shift ;;
 		--autoremove) AUTOREMOVE=1 ;;
+		--layout)
+			LAYOUT=${2?}
+			[[ $LAYOUT == fs || $LAYOUT == dot ]] ||
+				die "start: --layout fs or dot, not $LAYOUT"
+			shift ;;
 		--watch) watch=${2?}; shift ;;
 		--no-watch) nowatch=1 ;;
 		*) die "start: unknown option $1" ;;
@@ -915,6 +940,18 @@ box_path()
 {
 	local box=$1 first rest
 
+	if [[ ${LAYOUT:-fs} == dot ]]; then
+		# INBOX is the root; INBOX.A.B is .A.B (plain ASCII; others
+		# are modified UTF-7, which doveadm knows)
+		if [[ ${box^^} == INBOX ]]; then
+			printf '%s\n' "$MAILBASE/mail/$MF_USER"
+		elif [[ $box =~ ^INBOX(\.[A-Za-z0-9\ _+-]+)+$ ]]; then
+			printf '%s\n' "$MAILBASE/mail/$MF_USER/${box#INBOX}"
+		else
+			run_doveadm mailbox path "$box"
+		fi
+		return
+	fi
 	# Plain ASCII names map directly (LAYOUT=fs); others are stored
 	# in modified UTF-7, which doveadm knows.
 	if [[ $box =~ ^[A-Za-z0-9\ _.+-]+(/[A-Za-z0-9\ _.+-]+)*$ ]] &&

@@ -2,7 +2,8 @@
 # Dovecots, "far" and "near", and a channel between their accounts.
 #
 # After "mf2_setup [start options]" (for both servers; MF2_NEAR_CAPS, when
-# set, is the near server's --caps):
+# set, is the near server's --caps; the array MF2_NEAR_ARGS, when set,
+# holds more start options for the near one only, e.g. --layout dot):
 #   $FAR_MAIL, $NEAR_MAIL   the two servers' maildirs (sig works on both)
 #   far_harness / near_harness CMD ARGS   mf_harness against one of them
 #   mf2_config [channel lines]            (re)write $CFG: channel "c",
@@ -28,6 +29,7 @@ mf2_setup() {
 	export MF_FAR_PW=$MF_PASS
 	local -a caps=()
 	[ -z "${MF2_NEAR_CAPS:-}" ] || caps=(--caps "$MF2_NEAR_CAPS")
+	[ -z "${MF2_NEAR_ARGS+set}" ] || caps+=("${MF2_NEAR_ARGS[@]}")
 	mf_harness_start "$T/near" "$@" "${caps[@]}" >/dev/null 2>&1 || {
 		echo "Bail out! second harness failed to start"
 		exit 1
