@@ -108,5 +108,39 @@ check "--verify: all 42 are on the destination" \
 	grep -q 'all 42 far messages are on near' "$T/v"
 [ "$fails" -eq 0 ] || sed 's/^/# /' "$T/k" "$T/out" "$T/out2" "$T/v"
 
-# ---- and back: "." to a fresh "/" account ----
+# ---- and back: "." to a fresh "/" account on the first server ----
+sed -i "/^channels:/i\\
+  back:\\
+    host: localhost\\
+    port: $FAR_PORT\\
+    tls: implicit\\
+    user: back\\
+    password_env: MF_FAR_PW\\
+    ca_file: $FAR_CA" "$CFG"
+back_harness() { MF_HARNESS_USER=back far_harness "$@"; }
+back_harness doveadm mailbox create -s Sent >/dev/null 2>&1
+mf migrate near back >"$T/b" 2>&1
+rc=$?
+check "migrate from the \".\" server to a \"/\" one exits 0" test $rc -eq 0
+same "back: every folder under its first name, every message once with its flags, keywords and internal date" \
+	"$(inv far_harness '')" "$(inv back_harness '')"
+same "back: each message's bytes arrived unchanged" \
+	"$(bodies "$FAR_MAIL")" "$(bodies "${FAR_MAIL%/*}/back")"
+[ "$fails" -eq 0 ] || sed 's/^/# /' "$T/b"
+
+# ---- a name the "." server cannot hold ----
+gen_msgs "$T/v" 1 3 v
+gen_msgs "$T/in2" 16 17 in
+far_harness seed Lists/v1.2 "$T"/v/* >/dev/null 2>&1
+far_harness seed INBOX "$T"/in2/* >/dev/null 2>&1
+mf migrate far near >"$T/d" 2>&1
+rc=$?
+check "a folder that cannot be made: exit 1 (partial)" test $rc -eq 1
+check "it is named, with the reason" grep -q \
+	"Lists/v1.2: create: .*contains the server's hierarchy delimiter '.'" "$T/d"
+check "the rest went through: INBOX's 2 new messages" \
+	grep -q 'INBOX: pulled 2,' "$T/d"
+check "nothing was made for it on the destination" \
+	bash -c "! ls -a '$NEAR_MAIL' | grep -q v1"
+[ "$fails" -eq 0 ] || sed 's/^/# /' "$T/d"
 finish
