@@ -1,5 +1,6 @@
 /*
  * mailferry migrate [-n] [--verify] SRC DST
+ * mailferry migrate [-n] [--verify] CHANNEL
  *
  * Copy a whole account to another, the job people use imapsync for, with
  * no channel to write: SRC and DST are accounts of the configuration (DST
@@ -21,6 +22,11 @@
  * With --verify the copy is followed by verify's comparison of the two
  * (cmd-verify.c): the verdict, and exit 1 when anything differs.
  *
+ * CHANNEL is a channel of the file with `migrate: true` (config-channel.c
+ * sets the same policy): the way to give a migration a folder_map or
+ * folder patterns.  Its state is the channel's own (state_dir/CHANNEL.db),
+ * and `mailferry sync CHANNEL` does the same.
+ *
  * --batch FILE [--jobs N] runs many such migrations, one account pair a
  * line of FILE, each in a child process of its own (cmd-batch.c).
  */
@@ -40,7 +46,7 @@ static int
 migrate_usage(void)
 {
 	fprintf(stderr, "usage: mailferry migrate [-n] [--verify] "
-			"[--progress=auto|always|never] SRC DST\n"
+			"[--progress=auto|always|never] SRC DST|CHANNEL\n"
 			"       mailferry migrate --batch FILE [--jobs N] "
 			"[--verify]\n");
 	return MF_EXIT_USAGE;
@@ -72,6 +78,59 @@ find_side(const struct mf_config *cfg, const char *name, bool store_ok,
 			  hint ? hint : "", hint ? "'?" : "");
 }
 
+/* The run and its verdict, for a channel made here or one of the file. */
+static int
+migrate_run(struct cmd_ctx *ctx, const struct config_channel *ch,
+	    const char *src, struct cmd_sync_opts *so, bool verify)
+{
+	struct target t = { 0 };
+	size_t held_back = 0;
+	bool changed = false;
+	int code;
+
+	t.ch = ch;
+	code = cmd_sync_channel(ctx, &t, so, &held_back, &changed);
+	/* the verdict: every source message on DST, with its flags */
+	if (verify && !ctx->dry_run && code == MF_EXIT_OK &&
+	    mf_cancel_signal() == 0)
+		code = cmd_verify_target(ctx, &t);
+	if (mf_cancel_signal() != 0)
+		code = cmd_exit_stopped();
+	else if (code == MF_EXIT_OK && ctx->verbosity >= 0 && !ctx->json)
+		printf("%s: %s: SRC %s unchanged (read-only); run it again "
+		       "to copy what is new since\n",
+		       ch->name, ctx->dry_run ? "planned" : "done", src);
+	return code;
+}
+
+/* migrate CHANNEL: a channel with migrate: true */
+static int
+migrate_channel(struct cmd_ctx *ctx, const char *name, struct cmd_sync_opts *so,
+		bool verify)
+{
+	const struct config_channel *ch = config_find_channel(ctx->cfg, name);
+	const char *hint;
+
+	if (ch == NULL) {
+		hint = config_suggest(ctx->cfg, name, CONFIG_NAME_CHANNEL);
+		fprintf(stderr,
+			"mailferry: migrate: no channel '%s' in %s%s%s%s "
+			"(or give two accounts: SRC DST)\n",
+			name, ctx->cfg->path, hint ? "; did you mean '" : "",
+			hint ? hint : "", hint ? "'?" : "");
+		return MF_EXIT_USAGE;
+	}
+	if (!ch->migrate) {
+		fprintf(stderr,
+			"mailferry: migrate: channel '%s' is not a migration: "
+			"add 'migrate: true' to it (%s:%u), or use "
+			"mailferry sync\n",
+			name, ctx->cfg->path, ch->pos.line);
+		return MF_EXIT_USAGE;
+	}
+	return migrate_run(ctx, ch, ch->far.account->name, so, verify);
+}
+
 /* Long because the options, the batch hand-off and the channel's policy
  * read best in one place. */
 int
@@ -89,10 +148,8 @@ cmd_migrate(struct cmd_ctx *ctx, int argc, char **argv)
 	enum progress_mode pmode = PROGRESS_AUTO;
 	struct cmd_sync_opts so = { PROGRESS_AUTO, false, true };
 	struct config_channel ch;
-	struct target t = { 0 };
 	struct mf_err err = { 0 };
-	size_t held_back = 0;
-	bool changed = false, verify = false;
+	bool verify = false;
 	const char *batch = NULL;
 	unsigned long jobs = 0;
 	char *name, *end;
@@ -136,6 +193,8 @@ cmd_migrate(struct cmd_ctx *ctx, int argc, char **argv)
 				"only\n");
 		return MF_EXIT_USAGE;
 	}
+	if (argc - optind == 1 && jobs == 0 && ctx->cfg != NULL)
+		return migrate_channel(ctx, argv[optind], &so, verify);
 	if (argc - optind != 2 || jobs != 0 || ctx->cfg == NULL)
 		return migrate_usage();
 	memset(&ch, 0, sizeof(ch));
@@ -159,18 +218,8 @@ cmd_migrate(struct cmd_ctx *ctx, int argc, char **argv)
 	ch.policy.remove = 0;
 	ch.policy.folders = all;
 	ch.policy.nfolders = 1;
-	t.ch = &ch;
-	code = cmd_sync_channel(ctx, &t, &so, &held_back, &changed);
-	/* the verdict: every source message on DST, with its flags */
-	if (verify && !ctx->dry_run && code == MF_EXIT_OK &&
-	    mf_cancel_signal() == 0)
-		code = cmd_verify_target(ctx, &t);
-	if (mf_cancel_signal() != 0)
-		code = cmd_exit_stopped();
-	else if (code == MF_EXIT_OK && ctx->verbosity >= 0 && !ctx->json)
-		printf("%s: %s: SRC %s unchanged (read-only); run it again "
-		       "to copy what is new since\n",
-		       name, ctx->dry_run ? "planned" : "done", argv[optind]);
+	ch.migrate = true;
+	code = migrate_run(ctx, &ch, argv[optind], &so, verify);
 	free(name);
 	return code;
 }

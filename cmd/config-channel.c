@@ -244,6 +244,127 @@ parse_sides(struct cy_ctx *c, struct sync_policy *pol, const yaml_node_t *map)
 	return 0;
 }
 
+/* Why a folder_map name is refused, or NULL: names are canonical (as
+ * `mailferry list` shows them), so "/" separates levels, and no level is
+ * empty */
+static const char *
+bad_map_name(const char *name)
+{
+	const char *p;
+
+	if (name[0] == '/' || name[strlen(name) - 1] == '/' ||
+	    strstr(name, "//") != NULL)
+		return "an empty level: names are written as mailferry "
+		       "list shows them, '/' between levels";
+	for (p = name; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return "a control character";
+	return NULL;
+}
+
+/*
+ * folder_map: far name -> near name (sync/policy.h).  Neither side's
+ * name twice: two folders into one would merge them, one into two is
+ * meaningless.
+ */
+static int
+parse_folder_map(struct cy_ctx *c, struct sync_policy *pol,
+		 const yaml_node_t *map)
+{
+	yaml_node_t *m = cy_lookup(c, map, "folder_map", NULL);
+	struct sync_folder_map *v;
+	const yaml_node_pair_t *p;
+	size_t n = 0, i;
+
+	if (m == NULL || cy_is_null(m))
+		return 0;
+	if (cy_check_map(c, m, NULL, "folder_map") < 0)
+		return -1;
+	v = mf_arena_alloc(c->cfg->arena,
+			   sizeof(*v) * ((size_t)(m->data.mapping.pairs.top -
+						  m->data.mapping.pairs.start) +
+					 1));
+	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
+	     p++, n++) {
+		yaml_node_t *k = cy_node(c, p->key),
+			    *val = cy_node(c, p->value);
+		const char *why;
+
+		/* the document goes away after loading; the arena stays */
+		v[n].far = mf_arena_strdup(c->cfg->arena,
+					   (const char *)k->data.scalar.value);
+		if (val == NULL || val->type != YAML_SCALAR_NODE ||
+		    cy_is_null(val))
+			return cy_fail(c, val != NULL ? val : k, "folder_map",
+				       "'%s' needs a near folder name, not %s",
+				       v[n].far, cy_type_name(val));
+		if (cy_scalar(c, val, "folder_map", &v[n].near) < 0)
+			return -1;
+		v[n].near = mf_arena_strdup(c->cfg->arena, v[n].near);
+		if (v[n].near[0] == '\0')
+			return cy_fail(c, val, "folder_map",
+				       "'%s' needs a near folder name, not an "
+				       "empty one",
+				       v[n].far);
+		why = bad_map_name(v[n].far);
+		if (why != NULL)
+			return cy_fail_val(c, k, "folder_map",
+					   "far folder name with %s", why);
+		why = bad_map_name(v[n].near);
+		if (why != NULL)
+			return cy_fail_val(c, val, "folder_map",
+					   "near folder name with %s", why);
+		for (i = 0; i < n; i++)
+			if (strcmp(v[i].near, v[n].near) == 0)
+				return cy_fail_val(
+					c, val, "folder_map",
+					"near folder '%s' twice (first for "
+					"'%s'): two folders cannot go into one",
+					v[n].near, v[i].far);
+	}
+	pol->folder_map = v;
+	pol->nfolder_map = n;
+	return 0;
+}
+
+/*
+ * migrate: true, the policy of `mailferry migrate` (cmd-migrate.c) for a
+ * channel of the file: one way from far, far read-only, folders made on
+ * near, nothing expunged or removed.  Keys that would say otherwise are
+ * refused rather than silently overridden.
+ */
+static int
+parse_migrate(struct cy_ctx *c, struct config_channel *ch,
+	      const yaml_node_t *map)
+{
+	static const char *const clash[] = { "sync", "expunge", "create",
+					     "remove", NULL };
+	bool on = false;
+	size_t i;
+	int ret = cy_bool(c, map, "migrate", &on);
+
+	if (ret <= 0 || !on)
+		return ret < 0 ? -1 : 0;
+	for (i = 0; clash[i] != NULL; i++) {
+		yaml_node_t *k = NULL;
+
+		if (cy_lookup(c, map, clash[i], &k) != NULL)
+			return cy_fail(c, k, clash[i],
+				       "'%s' cannot go with 'migrate: true', "
+				       "which is one way from far and never "
+				       "deletes",
+				       clash[i]);
+	}
+	ch->migrate = true;
+	ch->far_readonly = true;
+	ch->policy.pull = SYNC_NEW | SYNC_FLAGS;
+	ch->policy.push = 0;
+	ch->policy.expunge = 0;
+	ch->policy.create = SYNC_SIDE_NEAR;
+	ch->policy.remove = 0;
+	return 0;
+}
+
 /* watch: the far folders IDLEd on besides INBOX, one connection each */
 static int
 parse_watch(struct cy_ctx *c, struct config_channel *ch, const yaml_node_t *map)
@@ -297,7 +418,9 @@ cfg_parse_channel(struct cy_ctx *c, const yaml_node_t *name,
 	    parse_sync(c, &ch->policy, map) < 0 ||
 	    parse_sides(c, &ch->policy, map) < 0 ||
 	    parse_limits(c, &ch->policy, map) < 0 ||
-	    parse_hooks(c, ch, map) < 0 || parse_watch(c, ch, map) < 0)
+	    parse_hooks(c, ch, map) < 0 || parse_watch(c, ch, map) < 0 ||
+	    parse_folder_map(c, &ch->policy, map) < 0 ||
+	    parse_migrate(c, ch, map) < 0)
 		return -1;
 	return 0;
 }

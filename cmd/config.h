@@ -80,6 +80,9 @@ struct config_channel {
 	/* migrate: the far side is opened through store/readonly.h, so
 	 * that nothing can change it whatever the policy says */
 	bool far_readonly;
+	/* migrate: true (the preset of `mailferry migrate`; far_readonly
+	 * and the policy set with it) */
+	bool migrate;
 	/* watch: far folders to IDLE on besides INBOX when the server has
 	 * no NOTIFY (cmd-watch.c), at most CONFIG_WATCH_MAX */
 	const char **watch_folders;

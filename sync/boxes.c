@@ -17,6 +17,16 @@
  *                 that side; both missing: VANISHED_BOTH.  A folder renamed
  *                 on one side thus shows as vanished plus new, never as
  *                 silently re-paired.
+ *   1b. map     - policy->folder_map (the user's folder_map:): far folder
+ *                 F goes with near folder N whatever their names or roles
+ *                 say.  Both present: SYNC.  One present: it is created
+ *                 on the other side under its mapped name, or reported,
+ *                 as pass 4 does for an unmapped one (blocked when that
+ *                 name is taken there: a \Noselect folder, a state row, a
+ *                 pair made already).  A folder a state row has paired
+ *                 stays with its row: the map is read for folders not
+ *                 yet paired, so editing it never re-pairs a synced
+ *                 folder behind the user's back.
  *   2. names    - same canonical name on both sides: SYNC.
  *   3. roles    - for each of sent, drafts, trash, junk, archive: when
  *                 exactly one unpaired far folder and exactly one unpaired
@@ -643,6 +653,87 @@ pass_names(struct planner *p)
 	}
 }
 
+/*
+ * One folder_map entry whose folder is on one side only (e; the other
+ * side's name is `other_key`): create it there under that name, or report.
+ */
+static void
+map_one_side(struct planner *p, struct ent *e, bool far_side,
+	     const char *other_key)
+{
+	const struct side *other = far_side ? &p->near : &p->far;
+	unsigned create_bit = far_side ? SYNC_SIDE_NEAR : SYNC_SIDE_FAR;
+	const struct ent *taken = side_find(other, other_key);
+	bool blocked = (taken != NULL && (taken->used || !taken->selectable)) ||
+		       side_claimed(other, other_key);
+	struct box_pair *pair;
+
+	e->used = true;
+	if (!blocked && (p->policy->create & create_bit)) {
+		pair = pair_add(p, far_side ? BOX_CREATE_NEAR : BOX_CREATE_FAR);
+	} else {
+		pair = pair_add(p, far_side ? BOX_SKIP_NEW_FAR :
+					      BOX_SKIP_NEW_NEAR);
+		pair->blocked = blocked;
+	}
+	if (far_side) {
+		pair->far = e->info;
+		pair->far_name = e->info->name;
+		pair->far_role = e->role;
+		if (pair->action == BOX_CREATE_NEAR)
+			pair->near_name = other_key;
+	} else {
+		pair->near = e->info;
+		pair->near_name = e->info->name;
+		pair->near_role = e->role;
+		if (pair->action == BOX_CREATE_FAR)
+			pair->far_name = other_key;
+	}
+}
+
+static void
+pass_map(struct planner *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->policy->nfolder_map; i++) {
+		const struct sync_folder_map *m = &p->policy->folder_map[i];
+		const char *fk, *nk;
+		struct ent *f, *n;
+		struct box_pair *pair;
+
+		if (m->far == NULL || m->near == NULL || m->far[0] == '\0' ||
+		    m->near[0] == '\0')
+			continue;
+		fk = canon_key(p->plan->arena, m->far);
+		nk = canon_key(p->plan->arena, m->near);
+		f = side_find(&p->far, fk);
+		n = side_find(&p->near, nk);
+		/* a row's folders stay with it; an unusable one is nothing */
+		if (f != NULL && (f->used || !f->selectable))
+			f = NULL;
+		if (n != NULL && (n->used || !n->selectable))
+			n = NULL;
+		/* the far folder's row vanished with it: the row decides */
+		if (f == NULL && side_claimed(&p->far, fk))
+			continue;
+		if (f != NULL && n != NULL) {
+			f->used = n->used = true;
+			pair = pair_add(p, BOX_SYNC);
+			pair->far = f->info;
+			pair->near = n->info;
+			pair->far_role = f->role;
+			pair->near_role = n->role;
+			pair->far_name = f->info->name;
+			pair->near_name = n->info->name;
+		} else if (f != NULL) {
+			map_one_side(p, f, true, nk);
+		} else if (n != NULL) {
+			map_one_side(p, n, false, fk);
+		}
+	}
+}
+
 /* The one unpaired folder of side s with this role whose name does not
  * exist on the other side; NULL if none or more than one. */
 static struct ent *
@@ -893,6 +984,7 @@ boxes_plan(const struct mf_box_list *far, const struct mf_box_list *near,
 		goto out;
 
 	pass_state(&p);
+	pass_map(&p);
 	pass_names(&p);
 	pass_roles(&p);
 	pass_leftovers(&p, true);

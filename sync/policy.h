@@ -20,6 +20,10 @@
 #define SYNC_SIDE_NEAR 0x2u
 #define SYNC_SIDE_BOTH 0x3u
 
+struct sync_folder_map {
+	const char *far, *near;
+};
+
 struct sync_policy {
 	unsigned pull; /* SYNC_* carried far -> near */
 	unsigned push; /* SYNC_* carried near -> far */
@@ -34,6 +38,15 @@ struct sync_policy {
 	/* Folder patterns, later ones win: "*", "INBOX", "Lists/ *", "!Junk" */
 	const char *const *folders;
 	size_t nfolders;
+	/*
+	 * Explicit pairs (folder_map:), canonical names (store/store.h):
+	 * far folder folder_map[i].far goes with near folder
+	 * folder_map[i].near, before names or roles are compared, and is
+	 * created under that name where it is missing (sync/boxes.c, pass
+	 * 1b).  No far name and no near name appears twice.
+	 */
+	const struct sync_folder_map *folder_map;
+	size_t nfolder_map;
 	uint64_t max_size;     /* bytes; 0 = no limit (larger: placeholder) */
 	unsigned max_age_days; /* 0 = no limit */
 	unsigned max_messages; /* per folder, newest kept; 0 = no limit */

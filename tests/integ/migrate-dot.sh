@@ -15,7 +15,10 @@
 # way finishes on the next with nothing twice; a second run copies
 # nothing; --verify says all are there.  A source folder whose name holds
 # the destination's separator ("v1.2") cannot be made there under its own
-# name: that is reported, and the rest of the migration goes through.
+# name: that is reported, and the rest of the migration goes through; a
+# channel with "migrate: true" and a folder_map entry for it then copies
+# it under the mapped name, adopting what the first runs copied (a state
+# of its own, nothing twice).
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-imap2.sh"
@@ -129,9 +132,9 @@ same "back: each message's bytes arrived unchanged" \
 [ "$fails" -eq 0 ] || sed 's/^/# /' "$T/b"
 
 # ---- a name the "." server cannot hold ----
-gen_msgs "$T/v" 1 3 v
+gen_msgs "$T/lv" 1 3 v
 gen_msgs "$T/in2" 16 17 in
-far_harness seed Lists/v1.2 "$T"/v/* >/dev/null 2>&1
+far_harness seed Lists/v1.2 "$T"/lv/* >/dev/null 2>&1
 far_harness seed INBOX "$T"/in2/* >/dev/null 2>&1
 mf migrate far near >"$T/d" 2>&1
 rc=$?
@@ -143,4 +146,40 @@ check "the rest went through: INBOX's 2 new messages" \
 check "nothing was made for it on the destination" \
 	bash -c "! ls -a '$NEAR_MAIL' | grep -q v1"
 [ "$fails" -eq 0 ] || sed 's/^/# /' "$T/d"
+
+# ---- folder_map: the same migration as a channel that names it ----
+# (a state of its own: what is on the destination already is adopted,
+# not copied again)
+cat >>"$CFG" <<'YAML'
+  move:
+    far: far
+    near: near
+    migrate: true
+    folder_map:
+      "Lists/v1.2": "Lists/v1_2"
+YAML
+mf migrate move >"$T/m" 2>&1
+rc=$?
+check "migrate CHANNEL with a folder_map: exit 0" test $rc -eq 0
+check "the mapped folder was made under its new name" \
+	test "$(count "$NEAR_MAIL/.Lists.v1_2")" -eq 3
+same "everything once, the mapped folder included, nothing copied twice by the new state" \
+	"$(inv far_harness "s#^Lists/v1\.2\t#Lists/v1_2\t#; $to_dot")" \
+	"$(inv near_harness '')"
+check "the run adopted the 44 already there and copied the 3 of the mapped folder only" \
+	grep -q 'move: 6 folders (0 unchanged): pulled 3,' "$T/m"
+check "the mapped pair is shown with both names" \
+	grep -q 'Lists/v1.2 <-> Lists/v1_2: pulled 3,' "$T/m"
+mf migrate --verify move >"$T/mv" 2>&1
+check "--verify move: all 47 are on the destination" \
+	grep -q 'all 47 far messages are on near' "$T/mv"
+mf sync move >"$T/ms" 2>&1
+check "sync of a migrate channel: the same, nothing to do" \
+	bash -c "grep -q 'pulled 0, pushed 0' '$T/ms' && ! grep -q 'pushed [1-9]' '$T/ms'"
+same "the source is unchanged by all of it" \
+	"$(inv far_harness '' | grep -v -e v1.2 -e m1[67].in)" "$src_before"
+mf migrate c >"$T/mc" 2>&1
+check "migrate of a two-way channel is refused: exit 2" test $? -eq 2
+check "with what to add" grep -q "add 'migrate: true'" "$T/mc"
+[ "$fails" -eq 0 ] || sed 's/^/# /' "$T/m" "$T/mv" "$T/ms" "$T/mc"
 finish

@@ -7,7 +7,8 @@
  *   Sent Items=sent    with a special-use role (mf_role_from_name)
  *   Lists=noselect     a \Noselect folder
  *   ~                  an entry with a NULL name; "" (as in ",,") an empty one
- * State rows: "far=near,far=near".  Patterns and only: "a,b,c"; NULL = none.
+ * State rows and folder_map: "far=near,far=near".  Patterns and only:
+ * "a,b,c"; NULL = none.
  *
  * Expected plans are one string, pairs separated by "; ":
  *   FAR=NEAR action[,role][,state][,blocked]
@@ -36,6 +37,7 @@ struct bcase {
 	const char *state;
 	const char *pats;
 	const char *only;
+	const char *map; /* folder_map */
 	unsigned create, remove;
 	const char *expect;	 /* the plan, or the error message */
 	enum mf_err_class error; /* MF_OK: a plan is expected */
@@ -217,6 +219,42 @@ static const struct bcase cases[] = {
 	{ "created name is canonical", .create = B, .far = "inbox,inbox/x",
 	  .near = "",
 	  .expect = "inbox=INBOX create-near; inbox/x=INBOX/x create-near" },
+
+	/* ---- folder_map ---- */
+	{ "map pairs two names that differ", .map = "Old/Name=New/Name",
+	  .far = "INBOX,Old/Name", .near = "INBOX,New/Name",
+	  .expect = "INBOX=INBOX sync; Old/Name=New/Name sync" },
+	{ "map creates under the mapped name", .create = N,
+	  .map = "Lists/v1.2=Lists/v1_2", .far = "INBOX,Lists/v1.2",
+	  .near = "INBOX",
+	  .expect = "INBOX=INBOX sync; Lists/v1.2=Lists/v1_2 create-near" },
+	{ "map creates on far under the far name", .create = B, .map = "A=B",
+	  .far = "INBOX", .near = "INBOX,B",
+	  .expect = "INBOX=INBOX sync; A=B create-far" },
+	{ "map wins over names: the far folder of the near name is blocked",
+	  .create = N, .map = "A=B", .far = "INBOX,A,B", .near = "INBOX,B",
+	  .expect = "INBOX=INBOX sync; A=B sync; B=- skip-new-far,blocked" },
+	{ "map wins over roles", .map = "Sent Items=Archive",
+	  .far = "INBOX,Sent Items=sent", .near = "INBOX,Sent=sent,Archive",
+	  .expect = "INBOX=INBOX sync; Sent Items=Archive sync; "
+		    "-=Sent skip-new-near" },
+	{ "map without create: reported", .map = "A=B", .far = "INBOX,A",
+	  .near = "INBOX", .expect = "INBOX=INBOX sync; A=- skip-new-far" },
+	{ "map onto a \\Noselect name: blocked", .create = N, .map = "A=B",
+	  .far = "INBOX,A", .near = "INBOX,B=noselect",
+	  .expect = "INBOX=INBOX sync; A=- skip-new-far,blocked" },
+	{ "map onto a name a state row holds: blocked", .create = N,
+	  .map = "A=B", .state = "C=B", .far = "INBOX,A,C", .near = "INBOX,B",
+	  .expect = "INBOX=INBOX sync; A=- skip-new-far,blocked; "
+		    "C=B sync,state" },
+	{ "a state row keeps its folder whatever the map says", .map = "A=B",
+	  .state = "A=A", .far = "INBOX,A", .near = "INBOX,A,B",
+	  .expect = "INBOX=INBOX sync; A=A sync,state; -=B skip-new-near" },
+	{ "map with INBOX in any case", .map = "inbox/x=Y",
+	  .far = "INBOX,INBOX/x", .near = "INBOX,Y",
+	  .expect = "INBOX=INBOX sync; INBOX/x=Y sync" },
+	{ "map of folders on neither side: nothing", .map = "P=Q",
+	  .far = "INBOX", .near = "INBOX", .expect = "INBOX=INBOX sync" },
 
 	/* ---- \Noselect ---- */
 	{ "noselect far parent of synced children needs nothing", .create = B,
@@ -460,7 +498,8 @@ check_pair(const char *row, const struct box_pair *p)
 static void
 run_case(const struct bcase *c)
 {
-	struct strs sfar, snear, sstate, spats, sonly;
+	struct strs sfar, snear, sstate, spats, sonly, smap;
+	struct sync_folder_map vmap[MAXITEMS];
 	struct mf_box_info vfar[MAXITEMS], vnear[MAXITEMS];
 	struct state_box vstate[MAXITEMS];
 	struct mf_box_list far, near;
@@ -480,6 +519,17 @@ run_case(const struct bcase *c)
 	make_boxes(&sfar, vfar, &far);
 	make_boxes(&snear, vnear, &near);
 	make_state(&sstate, vstate, &state);
+	split(c->map, &smap);
+	for (i = 0; i < smap.n; i++) {
+		char *eq = strchr(smap.v[i], '=');
+
+		assert_non_null(eq);
+		*eq = '\0';
+		vmap[i].far = smap.v[i];
+		vmap[i].near = eq + 1;
+	}
+	pol.folder_map = vmap;
+	pol.nfolder_map = smap.n;
 	pol.create = c->create;
 	pol.remove = c->remove;
 	pol.folders = (const char *const *)spats.v;
@@ -522,6 +572,7 @@ run_case(const struct bcase *c)
 	strs_free(&sstate);
 	strs_free(&spats);
 	strs_free(&sonly);
+	strs_free(&smap);
 }
 
 static void

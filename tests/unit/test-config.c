@@ -371,6 +371,49 @@ test_yaml_features(void **state)
 	config_free(&cfg);
 }
 
+/* folder_map: and migrate: true */
+static void
+test_folder_map_migrate(void **state)
+{
+	static const char yaml[] =
+		"accounts:\n  a: {host: h, user: u}\n  b: {host: h2, user: u}\n"
+		"channels:\n  m:\n    far: a\n    near: b\n"
+		"    migrate: true\n    folders: [\"*\", \"!Junk\"]\n"
+		"    folder_map:\n      \"Lists/v1.2\": \"Lists/v1_2\"\n"
+		"      Old: \"New/Name\"\n"
+		"  s:\n    far: a\n    near: b\n    migrate: false\n";
+	struct mf_config *cfg = NULL;
+	struct mf_err err = { 0 };
+	const struct config_channel *m, *s;
+
+	(void)state;
+	if (config_load_string("t.yaml", yaml, strlen(yaml), &cfg, &err) < 0)
+		fail_msg("%s", err.msg);
+	m = config_find_channel(cfg, "m");
+	s = config_find_channel(cfg, "s");
+	assert_non_null(m);
+	assert_non_null(s);
+	assert_true(m->migrate);
+	assert_true(m->far_readonly);
+	assert_int_equal(m->policy.pull, SYNC_NEW | SYNC_FLAGS);
+	assert_int_equal(m->policy.push, 0);
+	assert_int_equal(m->policy.expunge, 0);
+	assert_int_equal(m->policy.create, SYNC_SIDE_NEAR);
+	assert_int_equal(m->policy.remove, 0);
+	assert_int_equal(m->policy.nfolders, 2);
+	assert_int_equal(m->policy.nfolder_map, 2);
+	assert_string_equal(m->policy.folder_map[0].far, "Lists/v1.2");
+	assert_string_equal(m->policy.folder_map[0].near, "Lists/v1_2");
+	assert_string_equal(m->policy.folder_map[1].far, "Old");
+	assert_string_equal(m->policy.folder_map[1].near, "New/Name");
+	/* migrate: false is an ordinary two-way channel */
+	assert_false(s->migrate);
+	assert_false(s->far_readonly);
+	assert_int_equal(s->policy.push, SYNC_ALL);
+	assert_int_equal(s->policy.nfolder_map, 0);
+	config_free(&cfg);
+}
+
 /* ---- bad configurations ----------------------------------------------- */
 
 #define ACCT "accounts:\n  a:\n    host: h\n    user: u\n"
@@ -493,6 +536,25 @@ static const struct bad_row bad_rows[] = {
 	  "bad name 'a/b'" },
 	{ ACCT STORE CHAN "    folders: [\"!\"]\n", 12, 15,
 	  "'!' needs a pattern" },
+	/* folder_map and migrate */
+	{ ACCT STORE CHAN "    folder_map:\n      A: X\n      B: X\n", 14, 10,
+	  "near folder 'X' twice (first for 'A'): two folders cannot go "
+	  "into one" },
+	{ ACCT STORE CHAN "    folder_map:\n      A: \"\"\n", 13, 10,
+	  "'A' needs a near folder name, not an empty one" },
+	{ ACCT STORE CHAN "    folder_map:\n      A: [x]\n", 13, 10,
+	  "'A' needs a near folder name, not a list" },
+	{ ACCT STORE CHAN "    folder_map:\n      \"/A\": B\n", 13, 7,
+	  "far folder name with an empty level" },
+	{ ACCT STORE CHAN "    folder_map:\n      A: \"B//C\"\n", 13, 10,
+	  "near folder name with an empty level" },
+	{ ACCT STORE CHAN "    folder_map: [a]\n", 12, 17,
+	  "folder_map must be a mapping" },
+	{ ACCT STORE CHAN "    migrate: true\n    sync: [pull]\n", 13, 5,
+	  "'sync' cannot go with 'migrate: true'" },
+	{ ACCT STORE CHAN "    expunge: none\n    migrate: true\n", 12, 5,
+	  "'expunge' cannot go with 'migrate: true'" },
+	{ ACCT STORE CHAN "    migrate: yes please\n", 12, 14, "" },
 	{ ACCT "stores:\n  s:\n    layout: fs\n", 6, 3,
 	  "store needs 'maildir'" },
 	/* paths */
@@ -673,6 +735,7 @@ main(void)
 		cmocka_unit_test(test_password_sources),
 		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_yaml_features),
+		cmocka_unit_test(test_folder_map_migrate),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_files),
