@@ -676,6 +676,7 @@ map_one_side(struct planner *p, struct ent *e, bool far_side,
 					      BOX_SKIP_NEW_NEAR);
 		pair->blocked = blocked;
 	}
+	pair->map_paired = true;
 	if (far_side) {
 		pair->far = e->info;
 		pair->far_name = e->info->name;
@@ -726,6 +727,7 @@ pass_map(struct planner *p)
 			pair->near_role = n->role;
 			pair->far_name = f->info->name;
 			pair->near_name = n->info->name;
+			pair->map_paired = true;
 		} else if (f != NULL) {
 			map_one_side(p, f, true, nk);
 		} else if (n != NULL) {

@@ -71,6 +71,7 @@ struct box_pair {
 	const struct mf_box_info *far, *near; /* NULL when absent */
 	const struct state_box *state;	      /* NULL when never synced */
 	bool role_mapped; /* paired by special-use role, not by name */
+	bool map_paired;  /* paired or named by policy->folder_map */
 	/*
 	 * The mapped role (pass 3's: sent, drafts, trash, junk, archive) of
 	 * each side's folder, when it is listed; MF_ROLE_NONE otherwise.  The

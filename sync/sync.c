@@ -416,6 +416,15 @@ skip_reason(const struct sync_opts *o, const struct box_pair *pair)
 	bool both = ((o->policy->create | need) & SYNC_SIDE_BOTH) ==
 		    SYNC_SIDE_BOTH;
 
+	if (pair->blocked && pair->map_paired)
+		return far_only ? "exists only on the far side; the near name "
+				  "folder_map gives it is taken (by another "
+				  "folder's pair, a state row or a \\Noselect "
+				  "folder), so it cannot be created there" :
+				  "exists only on the near side; the far name "
+				  "folder_map gives it is taken (by another "
+				  "folder's pair, a state row or a \\Noselect "
+				  "folder), so it cannot be created there";
 	if (pair->blocked)
 		return far_only ? "exists only on the far side; its name is "
 				  "taken on the near side, so it cannot be "

@@ -14,7 +14,7 @@
  *   FAR=NEAR action[,role][,state][,blocked]
  * with "-" for a name that is NULL, action as boxes_action_name(), "role"
  * when role_mapped, "state" when the pair has a state row, "blocked" when
- * set.  An error row gives the expected class and message instead.
+ * set, "map" when paired or named by the folder_map.  An error row gives the expected class and message instead.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -223,36 +223,37 @@ static const struct bcase cases[] = {
 	/* ---- folder_map ---- */
 	{ "map pairs two names that differ", .map = "Old/Name=New/Name",
 	  .far = "INBOX,Old/Name", .near = "INBOX,New/Name",
-	  .expect = "INBOX=INBOX sync; Old/Name=New/Name sync" },
+	  .expect = "INBOX=INBOX sync; Old/Name=New/Name sync,map" },
 	{ "map creates under the mapped name", .create = N,
 	  .map = "Lists/v1.2=Lists/v1_2", .far = "INBOX,Lists/v1.2",
 	  .near = "INBOX",
-	  .expect = "INBOX=INBOX sync; Lists/v1.2=Lists/v1_2 create-near" },
+	  .expect = "INBOX=INBOX sync; Lists/v1.2=Lists/v1_2 create-near,map" },
 	{ "map creates on far under the far name", .create = B, .map = "A=B",
 	  .far = "INBOX", .near = "INBOX,B",
-	  .expect = "INBOX=INBOX sync; A=B create-far" },
+	  .expect = "INBOX=INBOX sync; A=B create-far,map" },
 	{ "map wins over names: the far folder of the near name is blocked",
 	  .create = N, .map = "A=B", .far = "INBOX,A,B", .near = "INBOX,B",
-	  .expect = "INBOX=INBOX sync; A=B sync; B=- skip-new-far,blocked" },
+	  .expect =
+		  "INBOX=INBOX sync; A=B sync,map; B=- skip-new-far,blocked" },
 	{ "map wins over roles", .map = "Sent Items=Archive",
 	  .far = "INBOX,Sent Items=sent", .near = "INBOX,Sent=sent,Archive",
-	  .expect = "INBOX=INBOX sync; Sent Items=Archive sync; "
+	  .expect = "INBOX=INBOX sync; Sent Items=Archive sync,map; "
 		    "-=Sent skip-new-near" },
 	{ "map without create: reported", .map = "A=B", .far = "INBOX,A",
-	  .near = "INBOX", .expect = "INBOX=INBOX sync; A=- skip-new-far" },
+	  .near = "INBOX", .expect = "INBOX=INBOX sync; A=- skip-new-far,map" },
 	{ "map onto a \\Noselect name: blocked", .create = N, .map = "A=B",
 	  .far = "INBOX,A", .near = "INBOX,B=noselect",
-	  .expect = "INBOX=INBOX sync; A=- skip-new-far,blocked" },
+	  .expect = "INBOX=INBOX sync; A=- skip-new-far,blocked,map" },
 	{ "map onto a name a state row holds: blocked", .create = N,
 	  .map = "A=B", .state = "C=B", .far = "INBOX,A,C", .near = "INBOX,B",
-	  .expect = "INBOX=INBOX sync; A=- skip-new-far,blocked; "
+	  .expect = "INBOX=INBOX sync; A=- skip-new-far,blocked,map; "
 		    "C=B sync,state" },
 	{ "a state row keeps its folder whatever the map says", .map = "A=B",
 	  .state = "A=A", .far = "INBOX,A", .near = "INBOX,A,B",
 	  .expect = "INBOX=INBOX sync; A=A sync,state; -=B skip-new-near" },
 	{ "map with INBOX in any case", .map = "inbox/x=Y",
 	  .far = "INBOX,INBOX/x", .near = "INBOX,Y",
-	  .expect = "INBOX=INBOX sync; INBOX/x=Y sync" },
+	  .expect = "INBOX=INBOX sync; INBOX/x=Y sync,map" },
 	{ "map of folders on neither side: nothing", .map = "P=Q",
 	  .far = "INBOX", .near = "INBOX", .expect = "INBOX=INBOX sync" },
 
@@ -552,14 +553,15 @@ run_case(const struct bcase *c)
 			const struct box_pair *p = &plan->v[i];
 
 			check_pair(c->name, p);
-			appendf(out, sizeof(out), "%s%s=%s %s%s%s%s",
+			appendf(out, sizeof(out), "%s%s=%s %s%s%s%s%s",
 				i > 0 ? "; " : "",
 				p->far_name ? p->far_name : "-",
 				p->near_name ? p->near_name : "-",
 				boxes_action_name(p->action),
 				p->role_mapped ? ",role" : "",
 				p->state ? ",state" : "",
-				p->blocked ? ",blocked" : "");
+				p->blocked ? ",blocked" : "",
+				p->map_paired ? ",map" : "");
 		}
 		if (strcmp(out, c->expect) != 0)
 			fail_msg("case '%s':\n  got:  '%s'\n  want: '%s'",
