@@ -8,8 +8,9 @@
 #   2. swapped locally (mv A tmp; mv B A; mv tmp B of the directories):
 #      the server's folders follow (renames or moves, no APPEND)
 #   3. three names rotated on the server
-#   4. two parents with children swapped on the server: the children are
-#      swapped, the parents not yet (TODO: each message in both)
+#   4. two parents with children swapped on the server: parents and
+#      children swapped locally too (the children go along with their
+#      parents' RENAMEs, RFC 3501 section 6.3.5)
 # After each, every folder holds on both sides what its namesake on the
 # other side holds (Message-IDs compared per folder), the totals are
 # unchanged, and the next run does nothing.
