@@ -1,8 +1,17 @@
 /*
- * mailferry migrate --batch FILE [--jobs N] [--verify]
+ * mailferry migrate --batch FILE [--jobs N] [--per-server M] [--verify]
  *
  * Many migrations, one account pair a line of FILE (batch-file.h), up to N
- * at once.  Each pair gets a directory of its own under the batch
+ * at once, and with --per-server at most M at once on any one server
+ * (host and port, source and destination alike: a pair holds one session
+ * on each side, two on a server that is both).  Providers limit sessions
+ * per client address (Gmail and Microsoft 365 refuse or throttle past a
+ * few dozen; Dovecot's mail_max_userip_connections is per user and
+ * address), and a batch of thousands of accounts on one old server must
+ * not hammer it with all N: the pairs are taken in file order, a pair
+ * whose server is full waits and a later one on other servers goes
+ * first.  A pair always fits on servers where nothing of the batch runs,
+ * so a cap below two still runs a pair whose two sides are one server.  Each pair gets a directory of its own under the batch
  * directory, <state_dir>/batch-<basename FILE>/<name>/:
  *
  *   config.yaml  accounts "src" and "dst" and a state_dir next to it
@@ -61,7 +70,53 @@ struct job {
 	struct timespec start;
 	double secs;
 	long long copied; /* -1: not known */
+	char *server[2];  /* "host:port" of src and dst, lower case; owned */
 };
+
+/* A side's server as --per-server counts it. */
+static char *
+server_key(const struct batch_side *s)
+{
+	char *key = xasprintf("%s:%u", s->host, s->port);
+	char *p;
+
+	for (p = key; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return key;
+}
+
+/* Sessions the running jobs hold on server key. */
+static unsigned
+server_load(const struct job *jobs, size_t n, const char *key)
+{
+	unsigned load = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (jobs[i].state == JOB_RUNNING)
+			load += (strcmp(jobs[i].server[0], key) == 0) +
+				(strcmp(jobs[i].server[1], key) == 0);
+	return load;
+}
+
+/* May j start now under a cap of cap sessions per server (0: none)? */
+static bool
+fits(const struct job *jobs, size_t n, const struct job *j, unsigned cap)
+{
+	size_t k;
+
+	if (cap == 0)
+		return true;
+	for (k = 0; k < 2; k++) {
+		unsigned load = server_load(jobs, n, j->server[k]);
+		unsigned mine = 1 + (strcmp(j->server[0], j->server[1]) == 0);
+
+		if (load > 0 && load + mine > cap)
+			return false;
+	}
+	return true;
+}
 
 static double
 now_secs(const struct timespec *since)
@@ -301,19 +356,23 @@ stop_children(struct job *jobs, size_t n)
 }
 
 /*
- * Run the pending jobs, at most njobs at once, until all are over or a
+ * Run the pending jobs, at most njobs at once and per_server on a server
+ * (fits()), until all are over or a
  * stop was asked for and the running ones are gone.  A poll of waitpid
  * every 50 ms rather than a blocking wait: a stop signal caught between
  * the check of the flag and the wait would otherwise go unseen until a
  * child ends by itself, and 50 ms is nothing next to a migration.
  */
 static void
-run_jobs(struct job *jobs, size_t n, unsigned njobs, bool verify,
-	 const char *file)
+run_jobs(struct job *jobs, size_t n, unsigned njobs, unsigned per_server,
+	 bool verify, const char *file)
 {
 	static const struct timespec tick = { 0, 50 * 1000 * 1000 };
-	size_t next = 0, running = 0, i;
+	size_t running = 0, pending = 0, i;
 	bool stopping = false;
+
+	for (i = 0; i < n; i++)
+		pending += jobs[i].state == JOB_PENDING;
 
 	for (;;) {
 		struct mf_err err = { 0 };
@@ -324,11 +383,13 @@ run_jobs(struct job *jobs, size_t n, unsigned njobs, bool verify,
 			stopping = true;
 			stop_children(jobs, n);
 		}
-		while (!stopping && running < njobs && next < n) {
-			struct job *j = &jobs[next++];
+		for (i = 0; !stopping && running < njobs && i < n; i++) {
+			struct job *j = &jobs[i];
 
-			if (j->state != JOB_PENDING)
+			if (j->state != JOB_PENDING ||
+			    !fits(jobs, n, j, per_server))
 				continue;
+			pending--;
 			if (start_job(j, verify, &err) < 0) {
 				fprintf(stderr, "mailferry: %s:%u: %s\n", file,
 					j->pair->line, err.msg);
@@ -338,7 +399,7 @@ run_jobs(struct job *jobs, size_t n, unsigned njobs, bool verify,
 			}
 			running++;
 		}
-		if (running == 0 && (stopping || next >= n))
+		if (running == 0 && (stopping || pending == 0))
 			return;
 		pid = waitpid(-1, &status, WNOHANG);
 		if (pid <= 0) {
@@ -492,7 +553,7 @@ lock_dir(const char *dir, struct mf_err *err)
 
 int
 cmd_migrate_batch(struct cmd_ctx *ctx, const char *file, unsigned njobs,
-		  bool verify)
+		  unsigned per_server, bool verify)
 {
 	struct batch_file bf;
 	struct mf_err err = { 0 };
@@ -516,6 +577,8 @@ cmd_migrate_batch(struct cmd_ctx *ctx, const char *file, unsigned njobs,
 		jobs[i].pair = &bf.pairs[i];
 		jobs[i].dir = xasprintf("%s/%s", dir, bf.pairs[i].name);
 		jobs[i].copied = -1;
+		jobs[i].server[0] = server_key(&bf.pairs[i].src);
+		jobs[i].server[1] = server_key(&bf.pairs[i].dst);
 		done = xasprintf("%s/done", jobs[i].dir);
 		if (access(done, F_OK) == 0)
 			jobs[i].state = JOB_SKIPPED;
@@ -526,17 +589,22 @@ cmd_migrate_batch(struct cmd_ctx *ctx, const char *file, unsigned njobs,
 	if (code == MF_EXIT_OK) {
 		if (ctx->verbosity >= 0 && !ctx->json)
 			fprintf(stderr,
-				"mailferry: %zu pairs from %s, %u at once; "
+				"mailferry: %zu pairs from %s, %u at once%s; "
 				"logs in %s/NAME/log\n",
-				bf.npairs, file, njobs, dir);
-		run_jobs(jobs, bf.npairs, njobs, verify, file);
+				bf.npairs, file, njobs,
+				per_server ? " (fewer on a busy server)" : "",
+				dir);
+		run_jobs(jobs, bf.npairs, njobs, per_server, verify, file);
 		code = ctx->json ? print_json(jobs, bf.npairs) :
 				   print_table(jobs, bf.npairs);
 		if (mf_cancel_signal() != 0)
 			code = cmd_exit_stopped();
 	}
-	for (i = 0; i < bf.npairs; i++)
+	for (i = 0; i < bf.npairs; i++) {
 		free(jobs[i].dir);
+		free(jobs[i].server[0]);
+		free(jobs[i].server[1]);
+	}
 	free(jobs);
 	close(lockfd);
 	free(dir);

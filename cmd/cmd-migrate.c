@@ -48,7 +48,7 @@ migrate_usage(void)
 	fprintf(stderr, "usage: mailferry migrate [-n] [--verify] "
 			"[--progress=auto|always|never] SRC DST|CHANNEL\n"
 			"       mailferry migrate --batch FILE [--jobs N] "
-			"[--verify]\n");
+			"[--per-server M] [--verify]\n");
 	return MF_EXIT_USAGE;
 }
 
@@ -142,6 +142,7 @@ cmd_migrate(struct cmd_ctx *ctx, int argc, char **argv)
 		{ "verify", no_argument, NULL, 'V' },
 		{ "batch", required_argument, NULL, 'B' },
 		{ "jobs", required_argument, NULL, 'j' },
+		{ "per-server", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const all[] = { "*" };
@@ -151,7 +152,7 @@ cmd_migrate(struct cmd_ctx *ctx, int argc, char **argv)
 	struct mf_err err = { 0 };
 	bool verify = false;
 	const char *batch = NULL;
-	unsigned long jobs = 0;
+	unsigned long jobs = 0, per_server = 0;
 	char *name, *end;
 	int c, code;
 
@@ -172,6 +173,16 @@ cmd_migrate(struct cmd_ctx *ctx, int argc, char **argv)
 					BATCH_MAX_JOBS);
 				return MF_EXIT_USAGE;
 			}
+		} else if (c == 'S') {
+			per_server = strtoul(optarg, &end, 10);
+			if (*end != '\0' || per_server == 0 ||
+			    per_server > 2 * BATCH_MAX_JOBS) {
+				fprintf(stderr,
+					"mailferry: migrate: --per-server: 1 "
+					"to %d\n",
+					2 * BATCH_MAX_JOBS);
+				return MF_EXIT_USAGE;
+			}
 		} else if (c == 'P' &&
 			   progress_mode_parse(optarg, &pmode) == 0) {
 			so.progress = pmode;
@@ -186,11 +197,16 @@ cmd_migrate(struct cmd_ctx *ctx, int argc, char **argv)
 			return migrate_usage();
 		}
 		return cmd_migrate_batch(ctx, batch, jobs ? (unsigned)jobs : 1,
-					 verify);
+					 (unsigned)per_server, verify);
 	}
 	if (ctx->json) {
 		fprintf(stderr, "mailferry: migrate: --json: with --batch "
 				"only\n");
+		return MF_EXIT_USAGE;
+	}
+	if (per_server != 0) {
+		fprintf(stderr, "mailferry: migrate: --per-server: with "
+				"--batch only\n");
 		return MF_EXIT_USAGE;
 	}
 	if (argc - optind == 1 && jobs == 0 && ctx->cfg != NULL)

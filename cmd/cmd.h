@@ -110,11 +110,12 @@ int cmd_sync_channel(struct cmd_ctx *ctx, const struct target *t,
 int cmd_sync_worse(int code, int rc);
 int cmd_watch(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_migrate(struct cmd_ctx *ctx, int argc, char **argv);
-/* migrate --batch FILE: the pairs of FILE, njobs at once (cmd-batch.c).
- * ctx->cfg may be NULL (no configuration file): it only gives state_dir. */
+/* migrate --batch FILE: the pairs of FILE, njobs at once and at most
+ * per_server (0: no cap) on one server (cmd-batch.c).  ctx->cfg may be
+ * NULL (no configuration file): it only gives state_dir. */
 #define BATCH_MAX_JOBS 32
 int cmd_migrate_batch(struct cmd_ctx *ctx, const char *file, unsigned njobs,
-		      bool verify);
+		      unsigned per_server, bool verify);
 int cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_list(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_status(struct cmd_ctx *ctx, int argc, char **argv);

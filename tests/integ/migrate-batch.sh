@@ -5,8 +5,11 @@
 # second run skipping all four; a batch killed with -9 (parent and
 # children) part way finishing on the next run with nothing twice; a
 # SIGTERM passed on to the running child, exit 143 and the pair not begun
-# "not run"; no configuration file needed (XDG_STATE_HOME); a clear-text
-# password refused with its FILE:LINE before anything runs.
+# "not run"; --per-server 2 with --jobs 4 (every source on one server):
+# never more than two sessions at once on the source server, as its own
+# log tells, and all four done; no configuration file needed
+# (XDG_STATE_HOME); a clear-text password refused with its FILE:LINE
+# before anything runs.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-imap2.sh"
@@ -14,8 +17,11 @@ command -v pgrep >/dev/null || { echo "1..0 # SKIP no pgrep"; exit 77; }
 users=(test u2 u3 u4)
 kusers=(k1 k2 k3 k4)
 tusers=(t1 t2)
+cusers=(c1 c2 c3 c4)
 xu=()
-for u in "${users[@]:1}" "${kusers[@]}" "${tusers[@]}"; do xu+=(--extra-user "$u"); done
+for u in "${users[@]:1}" "${kusers[@]}" "${tusers[@]}" "${cusers[@]}"; do
+	xu+=(--extra-user "$u")
+done
 mf2_setup "${xu[@]}"
 FAR_ROOT=$(dirname "$FAR_MAIL") NEAR_ROOT=$(dirname "$NEAR_MAIL")
 
@@ -154,6 +160,40 @@ check "SIGTERM: the rerun finishes" test $? -eq 0
 check "SIGTERM: then all the mail, nothing twice" \
 	bash -c "$(declare -f msgids same_mail); FAR_ROOT='$FAR_ROOT' NEAR_ROOT='$NEAR_ROOT' same_mail test t1"
 [ "$fails" -eq 0 ] || sed 's/^/# /' "$T/t" "$T/t.err" "$T/t2"
+
+# ---- --per-server: at most two sessions at once on the source server ----
+# max_sessions LOG FROM: the most sessions open at once on that server
+# after line FROM of its log (a Login counted up, its Disconnected down)
+max_sessions() {
+	tail -n +"$2" "$1" | awk '
+		/imap-login: Info: Login: / && match($0, /session=<[^>]*>/) {
+			s = substr($0, RSTART + 9, RLENGTH - 10)
+			open[s] = 1; n++; if (n > max) max = n; next
+		}
+		/Info: Disconnected/ && match($0, /><[^>]*>: Info/) {
+			s = substr($0, RSTART + 2, RLENGTH - 9)
+			if (s in open) { delete open[s]; n-- }
+		}
+		END { print max + 0 }'
+}
+pairs "$T/cap.txt" "${cusers[@]}"
+from=$(($(wc -l <"$FAR_DIR/dovecot.log") + 1))
+MAILFERRY_TEST_STEP_DELAY_MS=20 mf migrate --batch "$T/cap.txt" --jobs 4 \
+	--per-server 2 >"$T/c" 2>"$T/c.err"
+rc=$?
+check "--jobs 4 --per-server 2: exit 0" test $rc -eq 0
+check "--per-server 2: the four pairs done" \
+	test "$(grep -c '^p[1-4]  *done ' "$T/c")" -eq 4
+most=$(max_sessions "$FAR_DIR/dovecot.log" "$from")
+check "--per-server 2: two sessions at once on the source server at most, and two reached ($most)" \
+	test "$most" -eq 2
+for i in 0 1 2 3; do
+	check "capped pair p$((i + 1)): all the mail, nothing twice" \
+		same_mail "${users[$i]}" "${cusers[$i]}"
+done
+mf migrate --per-server 2 far near >"$T/c2" 2>&1
+check "--per-server without --batch is refused" test $? -eq 2
+[ "$fails" -eq 0 ] || sed 's/^/# /' "$T/c" "$T/c.err"
 
 # ---- no configuration file: the batch directory in XDG_STATE_HOME ----
 XDG_STATE_HOME=$T/xdg "$MAILFERRY" migrate --batch "$T/pairs.txt" \
