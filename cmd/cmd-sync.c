@@ -559,11 +559,15 @@ wait_or_stop(long ms)
 /*
  * How long to wait before attempt number `done + 1`, or -1 when the
  * channel is not tried again: the error is not a dropped or throttled
- * connection, the retries are spent, or the attempt that failed neither
+ * connection, the retries are spent, or a second attempt in a row neither
  * was throttled nor got anything done (a server that refuses us, a
- * folder that breaks every session at the same place: trying again at
- * once would fail the same way, and the next run starts from the same
- * point anyway).
+ * folder that breaks every session at the same place: trying again and
+ * again would fail the same way, and the next run starts from the same
+ * point anyway).  The first attempt gets one more try even when it did
+ * nothing: a connection reset during the login or the listing (a NAT
+ * that forgot us, a server restarting, a balancer moving us) is the
+ * commonest drop of all, and giving up on it costs a cron job its whole
+ * period, where trying again costs a second.
  *
  * A throttled server named its wait (base/backoff.h; up to five minutes
  * from Microsoft 365), honoured up to max_ms; else 1, 2, 4, ... s.
@@ -578,7 +582,7 @@ retry_wait(const struct cmd_ctx *ctx, const struct mf_err *err,
 	if (err->cls != MF_E_NET || done > retries || ctx->dry_run ||
 	    mf_cancel_signal() != 0)
 		return -1;
-	if (!asked && !made_progress(s))
+	if (!asked && !made_progress(s) && done > 1)
 		return -1;
 	if (!asked || ms == 0)
 		ms = 1000L << (done - 1 < 8 ? done - 1 : 8);

@@ -1130,6 +1130,24 @@ targets()
 			"$WORK/corpus/manifest.tsv")" \
 			"$(med 3-server-change imaps mbsync from_server_med)"
 	fi
+	# the state each tool keeps, after the untimed pull that scenarios
+	# 2-4 start from (mailferry: the SQLite file and its WAL; mbsync:
+	# the .mbsyncstate files beside the folders)
+	if [[ -d $WORK/base-mailferry.local/state ]]; then
+		local mfb mbb
+		mfb=$(find "$WORK/base-mailferry.local/state" -type f \
+			-printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+		mbb=$(find "$WORK/base-mbsync.local/Maildir" -type f \
+			-name '.mbsyncstate*' -printf '%s\n' 2>/dev/null |
+			awk '{ s += $1 } END { print s + 0 }')
+		printf -- '- state after the initial pull of %d messages:' "$N"
+		printf ' mailferry %.1f MiB (%.0f bytes a message),' \
+			"$(awk -v b="$mfb" 'BEGIN { print b / 1048576 }')" \
+			"$(awk -v b="$mfb" -v n="$N" 'BEGIN { print b / n }')"
+		printf ' mbsync %.1f MiB (%.0f bytes a message)\n' \
+			"$(awk -v b="$mbb" 'BEGIN { print b / 1048576 }')" \
+			"$(awk -v b="$mbb" -v n="$N" 'BEGIN { print b / n }')"
+	fi
 	for t in 6-pull-50MB 6-push-50MB; do
 		r=$(med "$t" imaps mailferry rss_kb_med)
 		[[ -n $r ]] && printf -- '- %s: mailferry peak RSS %.1f MiB,' \

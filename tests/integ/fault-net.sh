@@ -14,7 +14,11 @@
 # stalls (shorter than the timeout: the run itself succeeds; longer: it
 # fails with a network error and nothing is lost), and ten runs reset just
 # before the tagged OK of an APPEND reaches mailferry (the server stored
-# the message): the server must hold exactly one copy of each.
+# the message; the run tries again at once, through the proxy untouched):
+# the server must hold exactly one copy of each.  And a
+# reset in the first LIST, before anything was done: the same run tries
+# again once and pulls everything (a reset on every connection: exit 4
+# after that one more try).
 #
 # A faulted run may end 0 (the cut came after the work), 1 or 4 (mailferry
 # (1)); anything else (a crash, 70, 5) fails.  Default: 3 boundaries and 1
@@ -332,6 +336,24 @@ for dir in s2c c2s; do
 	fi
 done
 
+# --- a reset before anything was done: in the first LIST's answer
+faulted op_pull --once --cut-before 's2c:* LIST '
+if [ "$frc" = 0 ] && grep -q '^1 cut s2c ' "$T/rec" && [ ! -s "$T/why" ] &&
+	[ "$(grep -c 'trying again in 1.0 s' "$T/fout")" = 1 ]; then
+	ok "reset in the first LIST: tried again in the same run, which pulls all"
+else
+	not_ok "reset in the first LIST: tried again in the same run, which pulls all (exit $frc)"
+	sed 's/^/#   /' "$T/why" "$T/fout"
+fi
+faulted op_pull --cut-before 's2c:* LIST '
+if [ "$frc" = 4 ] && [ "$(grep -c ' cut s2c ' "$T/rec")" = 2 ] &&
+	[ "$(grep -c 'trying again' "$T/fout")" = 1 ] && [ ! -s "$T/why" ]; then
+	ok "reset in every LIST: one more try, then exit 4; the next run converges"
+else
+	not_ok "reset in every LIST: one more try, then exit 4; the next run converges (exit $frc)"
+	sed 's/^/#   /' "$T/why" "$T/fout"
+fi
+
 # --- reset after the server stored an APPEND, before its OK reaches us.
 # The proxy is one-shot: the recovery run goes through it untouched.
 stored=0 once=0 bad=0
@@ -346,7 +368,10 @@ for ((r = 1; r <= 10; r++)); do
 	frc=$?
 	grep -q ' cut s2c ' "$T/rec" || { echo "#   run $r: no APPEND was cut"; bad=$((bad + 1)); }
 	[ -n "$(server_uid INBOX "m1.a$r")" ] && stored=$((stored + 1))
-	case $frc in 1 | 4) ;; *) echo "#   run $r: faulted run exit $frc"; bad=$((bad + 1)) ;; esac
+	# nothing was done when the reset came, so the run tries once more
+	# (cmd/cmd-sync.c), through the one-shot proxy untouched: it must
+	# find the stored message, not append it again
+	case $frc in 0) ;; *) echo "#   run $r: faulted run exit $frc"; bad=$((bad + 1)) ;; esac
 	if ! timeout 60 "$MAILFERRY" -c "$T/pcfg" -q sync >"$T/cout" 2>&1; then
 		echo "#   run $r: recovery through the one-shot proxy failed: $(grep -v cleartext "$T/cout" | head -1)"
 		bad=$((bad + 1))
