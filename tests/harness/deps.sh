@@ -17,7 +17,7 @@ mf_deps_default=(
 	libsqlite3-dev sqlite3 libssl-dev libyaml-dev zlib1g-dev libcmocka-dev
 	dovecot-core dovecot-imapd openssl ca-certificates
 	clang clang-format python3
-	isync offlineimap3 neomutt notmuch tmux valgrind
+	isync offlineimap3 neomutt notmuch tmux valgrind parallel
 	groff-base man-db
 )
 

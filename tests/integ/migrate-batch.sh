@@ -7,7 +7,9 @@
 # SIGTERM passed on to the running child, exit 143 and the pair not begun
 # "not run"; --per-server 2 with --jobs 4 (every source on one server):
 # never more than two sessions at once on the source server, as its own
-# log tells, and all four done; no configuration file needed
+# log tells, and all four done; the README's GNU parallel recipe run
+# locally (the file split in two, each part a --batch of its own, the
+# same command again finishing nothing twice); no configuration file needed
 # (XDG_STATE_HOME); a clear-text password refused with its FILE:LINE
 # before anything runs.
 set -u
@@ -18,8 +20,10 @@ users=(test u2 u3 u4)
 kusers=(k1 k2 k3 k4)
 tusers=(t1 t2)
 cusers=(c1 c2 c3 c4)
+gusers=(g1 g2 g3 g4)
 xu=()
-for u in "${users[@]:1}" "${kusers[@]}" "${tusers[@]}" "${cusers[@]}"; do
+for u in "${users[@]:1}" "${kusers[@]}" "${tusers[@]}" "${cusers[@]}" \
+	"${gusers[@]}"; do
 	xu+=(--extra-user "$u")
 done
 mf2_setup "${xu[@]}"
@@ -194,6 +198,35 @@ done
 mf migrate --per-server 2 far near >"$T/c2" 2>&1
 check "--per-server without --batch is refused" test $? -eq 2
 [ "$fails" -eq 0 ] || sed 's/^/# /' "$T/c" "$T/c.err"
+
+# ---- the README's recipe: split the file, GNU parallel runs the parts ----
+# (":" is this machine: the recipe's --sshlogin with no SSH)
+if command -v parallel >/dev/null 2>&1; then
+	mkdir -p "$T/gp"
+	pairs "$T/gp/all.txt" "${gusers[@]}"
+	grep -v -e '^#' -e '^$' "$T/gp/all.txt" >"$T/gp/lines.txt"
+	(cd "$T/gp" && split -l 2 -d lines.txt part.)
+	gp_run() {
+		(cd "$T/gp" && parallel --will-cite --sshlogin 2/: \
+			--transferfile {} "$MAILFERRY" -c "$CFG" migrate \
+			--batch {} --jobs 2 ::: part.*) >"$T/gp/$1" 2>&1
+	}
+	gp_run out
+	rc=$?
+	check "GNU parallel over two parts: exit 0" test $rc -eq 0
+	check "GNU parallel: each part's table, all four pairs done" \
+		test "$(grep -c '^2 pairs: 2 done' "$T/gp/out")" -eq 2
+	for i in 0 1 2 3; do
+		check "parallel pair $((i + 1)): all the mail, nothing twice" \
+			same_mail "${users[$i]}" "${gusers[$i]}"
+	done
+	gp_run again
+	check "the same parallel again: exit 0, every pair skipped" \
+		test $? -eq 0 -a "$(grep -c '^p[1-4]  *skipped (already done)' "$T/gp/again")" -eq 4
+	[ "$fails" -eq 0 ] || sed 's/^/# /' "$T/gp/out" "$T/gp/again"
+else
+	ok "GNU parallel recipe # SKIP parallel not installed (tests/harness/deps.sh installs it)"
+fi
 
 # ---- no configuration file: the batch directory in XDG_STATE_HOME ----
 XDG_STATE_HOME=$T/xdg "$MAILFERRY" migrate --batch "$T/pairs.txt" \
