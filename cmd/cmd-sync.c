@@ -567,7 +567,9 @@ wait_or_stop(long ms)
  * nothing: a connection reset during the login or the listing (a NAT
  * that forgot us, a server restarting, a balancer moving us) is the
  * commonest drop of all, and giving up on it costs a cron job its whole
- * period, where trying again costs a second.
+ * period, where trying again costs a second.  Not a server never reached
+ * (mf_err.unreached: a laptop offline, a server down), which would fail
+ * the same way a second later and only say so twice.
  *
  * A throttled server named its wait (base/backoff.h; up to five minutes
  * from Microsoft 365), honoured up to max_ms; else 1, 2, 4, ... s.
@@ -582,7 +584,7 @@ retry_wait(const struct cmd_ctx *ctx, const struct mf_err *err,
 	if (err->cls != MF_E_NET || done > retries || ctx->dry_run ||
 	    mf_cancel_signal() != 0)
 		return -1;
-	if (!asked && !made_progress(s) && done > 1)
+	if (!asked && !made_progress(s) && (done > 1 || err->unreached))
 		return -1;
 	if (!asked || ms == 0)
 		ms = 1000L << (done - 1 < 8 ? done - 1 : 8);

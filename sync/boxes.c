@@ -230,6 +230,18 @@ shown(char *buf, size_t size, const char *name)
 
 /* ---- patterns --------------------------------------------------------- */
 
+/* Does list hold a folder of this canonical name? */
+static bool
+list_has(const struct mf_box_list *list, const char *name)
+{
+	size_t i;
+
+	for (i = 0; list != NULL && name != NULL && i < list->n; i++)
+		if (list->v[i].name != NULL && name_eq(list->v[i].name, name))
+			return true;
+	return false;
+}
+
 static bool
 list_matches(const struct mf_box_list *list, const char *pat)
 {
@@ -1066,5 +1078,18 @@ boxes_warn_unmatched(const struct mf_box_list *far,
 		       "either side",
 		       channel != NULL ? channel : "?",
 		       shown(buf, sizeof(buf), pat));
+	}
+	for (k = 0; k < policy->nfolder_map; k++) {
+		const struct sync_folder_map *m = &policy->folder_map[k];
+		char fbuf[256], nbuf[256];
+
+		if (list_has(far, m->far) || list_has(near, m->near))
+			continue;
+		mf_log(MF_LOG_WARN, MF_LOGC_SYNC,
+		       "%s: folder_map: no far folder '%s' and no near "
+		       "folder '%s'",
+		       channel != NULL ? channel : "?",
+		       shown(fbuf, sizeof(fbuf), m->far),
+		       shown(nbuf, sizeof(nbuf), m->near));
 	}
 }

@@ -128,7 +128,9 @@ int boxes_plan(const struct mf_box_list *far, const struct mf_box_list *near,
 /*
  * Warn (mf_log) about each pattern of policy->folders that matches no
  * folder of far or near: a typo, or a folder gone.  An exclusion ("!Junk")
- * is never warned about: excluding what is not there harms nothing.
+ * is never warned about: excluding what is not there harms nothing.  And
+ * about each folder_map entry whose far folder and near folder are both
+ * missing (a typo: the map then does nothing).
  */
 void boxes_warn_unmatched(const struct mf_box_list *far,
 			  const struct mf_box_list *near,

@@ -11,6 +11,7 @@ mf_err_clear(struct mf_err *err)
 		return;
 	err->cls = MF_OK;
 	err->sys_errno = 0;
+	err->unreached = false;
 	err->msg[0] = '\0';
 }
 
@@ -22,6 +23,7 @@ mf_err_setv(struct mf_err *err, enum mf_err_class cls, const char *fmt,
 		return -1;
 	err->cls = cls;
 	err->sys_errno = 0;
+	err->unreached = false;
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	return -1;
 }

@@ -18,6 +18,7 @@
 #define MF_ERR_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "compat.h"
@@ -42,6 +43,14 @@ enum mf_err_class {
 struct mf_err {
 	enum mf_err_class cls;
 	int sys_errno; /* errno of the failed syscall, or 0 */
+	/*
+	 * MF_E_NET only: the server was never reached (its name did not
+	 * resolve, or no address took the connection).  A machine that is
+	 * offline or a server that is down answers the same a second later,
+	 * so cmd/cmd-sync.c does not try such an attempt again at once.
+	 * Every mf_err_set*() clears it; the place that knows sets it after.
+	 */
+	bool unreached;
 	char msg[MF_ERR_MSG_MAX];
 };
 

@@ -394,20 +394,26 @@ imap_conn_connect(struct imap_conn *c, const char *host, unsigned port,
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	r = getaddrinfo(host, portstr, &hints, &res);
-	if (r != 0)
-		return mf_err_set(err, MF_E_NET, "%s: cannot resolve host: %s",
-				  c->label, gai_strerror(r));
+	if (r != 0) {
+		mf_err_set(err, MF_E_NET, "%s: cannot resolve host: %s",
+			   c->label, gai_strerror(r));
+		err->unreached = true;
+		return -1;
+	}
 	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next)
 		fd = connect_one(c, ai, &last_errno);
 	freeaddrinfo(res);
 	if (fd < 0) {
 		errno = last_errno;
 		if (last_errno == ETIMEDOUT)
-			return mf_err_set(err, MF_E_NET,
-					  "connect to %s: timed "
-					  "out after %d ms",
-					  c->label, c->timeout_ms);
-		return mf_err_sys(err, MF_E_NET, "connect to %s", c->label);
+			mf_err_set(err, MF_E_NET,
+				   "connect to %s: timed "
+				   "out after %d ms",
+				   c->label, c->timeout_ms);
+		else
+			mf_err_sys(err, MF_E_NET, "connect to %s", c->label);
+		err->unreached = true;
+		return -1;
 	}
 	c->rfd = c->wfd = fd;
 	mf_debug(MF_LOGC_IMAP, "connected to %s", c->label);

@@ -157,6 +157,7 @@ cat >>"$CFG" <<'YAML'
     migrate: true
     folder_map:
       "Lists/v1.2": "Lists/v1_2"
+      "Nope/Typo": "Elsewhere"
 YAML
 mf migrate move >"$T/m" 2>&1
 rc=$?
@@ -168,6 +169,8 @@ same "everything once, the mapped folder included, nothing copied twice by the n
 	"$(inv near_harness '')"
 check "the run adopted the 44 already there and copied the 3 of the mapped folder only" \
 	grep -q 'move: 6 folders (0 unchanged): pulled 3,' "$T/m"
+check "a folder_map entry that names nothing is warned about" \
+	grep -q "move: folder_map: no far folder 'Nope/Typo' and no near folder 'Elsewhere'" "$T/m"
 check "the mapped pair is shown with both names" \
 	grep -q 'Lists/v1.2 <-> Lists/v1_2: pulled 3,' "$T/m"
 mf migrate --verify move >"$T/mv" 2>&1
