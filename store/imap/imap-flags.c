@@ -7,8 +7,13 @@
  * those items get conflict = true and the engine rescans them.
  *
  * remove: +FLAGS.SILENT (\Deleted), then UID EXPUNGE (RFC 4315) of exactly
- * those UIDs.  Without UIDPLUS we never send a plain EXPUNGE: it would also
- * remove messages that another client flagged \Deleted and meant to keep.
+ * those UIDs, pipelined behind the STOREs: one round trip, not two.  The
+ * server runs them in order, and UID EXPUNGE removes only what carries
+ * \Deleted among those UIDs, so a UID whose STORE failed is removed only
+ * if it was flagged \Deleted already (and is reported failed: the next
+ * run sees it gone, and it is one we were deleting).  Without UIDPLUS we
+ * never send a plain EXPUNGE: it would also remove messages that another
+ * client flagged \Deleted and meant to keep.
  */
 #include "imap-private.h"
 
@@ -85,20 +90,18 @@ store_tagged(void *ctx, struct imap_cmd *cmd, const struct imap_resp *resp)
 }
 
 /*
- * Sort the changes, send one command per group of equal changes (UIDs
- * chunked) as "VERB set [(UNCHANGEDSINCE m)] spec", all pipelined, and
- * wait for them.  *scs_r has room for nch commands (one per change at most,
+ * Sort the changes and send one command per group of equal changes (UIDs
+ * chunked) as "VERB set [(UNCHANGEDSINCE m)] spec", all pipelined; the
+ * caller waits.  *scs_r has room for nch commands (one per change at most,
  * so the ctx pointers never move); the caller frees it with free_cmds().
  */
-static int
-run_changes(struct imap_store *st, struct change *ch, size_t nch,
-	    const char *verb, struct store_cmd **scs_r, size_t *nscs_r,
-	    struct mf_err *err)
+static void
+submit_changes(struct imap_store *st, struct change *ch, size_t nch,
+	       const char *verb, struct store_cmd **scs_r, size_t *nscs_r)
 {
 	struct store_cmd *scs = xcalloc(nch ? nch : 1, sizeof(*scs));
 	uint32_t *uids = xcalloc(nch ? nch : 1, sizeof(*uids));
 	size_t nscs = 0, i, j;
-	int ret;
 
 	mf_qsort(ch, nch, sizeof(*ch), cmp_change);
 	for (i = 0; i < nch; i = j) {
@@ -140,12 +143,52 @@ run_changes(struct imap_store *st, struct change *ch, size_t nch,
 		}
 	}
 	free(uids);
-	ret = imap_client_wait_all(st->client, err);
-	if (ret < 0)
-		imap_store_fail(st, err);
 	*scs_r = scs;
 	*nscs_r = nscs;
+}
+
+/* Wait for every command submitted; a broken session ends the store. */
+static int
+wait_changes(struct imap_store *st, struct mf_err *err)
+{
+	int ret = imap_client_wait_all(st->client, err);
+
+	if (ret < 0)
+		imap_store_fail(st, err);
 	return ret;
+}
+
+/* submit_changes() and wait_changes(). */
+static int
+run_changes(struct imap_store *st, struct change *ch, size_t nch,
+	    const char *verb, struct store_cmd **scs_r, size_t *nscs_r,
+	    struct mf_err *err)
+{
+	submit_changes(st, ch, nch, verb, scs_r, nscs_r);
+	return wait_changes(st, err);
+}
+
+/* Items of the failed commands among scs get status -1 and the reason,
+ * unless an earlier command failed them already. */
+static void
+fail_items(struct mf_remove_item *items, const struct change *ch,
+	   const struct store_cmd *scs, size_t nscs, const char *what)
+{
+	size_t i, k;
+
+	for (k = 0; k < nscs; k++) {
+		if (scs[k].cmd->status == IMAP_CMD_OK)
+			continue;
+		for (i = scs[k].first; i < scs[k].first + scs[k].count; i++) {
+			struct mf_remove_item *it = &items[ch[i].item];
+
+			if (it->status != 0)
+				continue;
+			it->status = -1;
+			mf_err_set(&it->err, MF_E_MSG, "UID %u: %s: %s",
+				   it->uid, what, scs[k].cmd->text);
+		}
+	}
 }
 
 static void
@@ -239,74 +282,51 @@ imap_remove(struct mf_store *mst, struct mf_remove_item *items, size_t n,
 	    bool expunge, struct mf_err *err)
 {
 	struct imap_store *st = imap_store_of(mst);
-	struct change *ch;
-	struct store_cmd *scs = NULL;
-	size_t nch = 0, nscs = 0, i, k;
+	struct change *ch, *xch = NULL;
+	struct store_cmd *scs = NULL, *xscs = NULL;
+	size_t nscs = 0, nxscs = 0, i;
+	bool uid_expunge;
 	int ret;
 
 	if (imap_need_selected(st, "remove", err) < 0)
 		return -1;
 	if (n == 0)
 		return 0;
+	uid_expunge = expunge && (st->caps & IMAP_CAP_UIDPLUS);
+	if (expunge && !uid_expunge && !st->warned_no_uidplus) {
+		mf_log(MF_LOG_NOTICE, MF_LOGC_IMAP,
+		       "%s: the server "
+		       "has no UIDPLUS, so messages are left flagged "
+		       "\\Deleted instead of expunged (a plain EXPUNGE "
+		       "would remove other clients' \\Deleted "
+		       "messages too)",
+		       mst->name);
+		st->warned_no_uidplus = true;
+	}
 	ch = xcalloc(n, sizeof(*ch));
 	for (i = 0; i < n; i++) {
 		items[i].status = 0;
 		items[i].gone = false;
 		mf_err_clear(&items[i].err);
-		ch[nch++] = (struct change){ items[i].uid,
-					     "+FLAGS.SILENT (\\Deleted)", 0,
-					     i };
+		ch[i] = (struct change){ items[i].uid,
+					 "+FLAGS.SILENT (\\Deleted)", 0, i };
 	}
-	ret = run_changes(st, ch, nch, "UID STORE", &scs, &nscs, err);
-	for (k = 0; ret == 0 && k < nscs; k++) {
-		if (scs[k].cmd->status == IMAP_CMD_OK)
-			continue;
-		for (i = scs[k].first; i < scs[k].first + scs[k].count; i++) {
-			struct mf_remove_item *it = &items[ch[i].item];
-
-			it->status = -1;
-			mf_err_set(&it->err, MF_E_MSG,
-				   "UID %u: STORE "
-				   "\\Deleted: %s",
-				   it->uid, scs[k].cmd->text);
-		}
+	submit_changes(st, ch, n, "UID STORE", &scs, &nscs);
+	if (uid_expunge) {
+		xch = xcalloc(n, sizeof(*xch));
+		for (i = 0; i < n; i++)
+			xch[i] = (struct change){ items[i].uid, "", 0, i };
+		submit_changes(st, xch, n, "UID EXPUNGE", &xscs, &nxscs);
+	}
+	ret = wait_changes(st, err);
+	if (ret == 0) {
+		fail_items(items, ch, scs, nscs, "STORE \\Deleted");
+		if (uid_expunge)
+			fail_items(items, xch, xscs, nxscs, "UID EXPUNGE");
 	}
 	free_cmds(scs, nscs);
-	scs = NULL;
-	nscs = 0;
-	if (ret < 0 || !expunge)
-		goto out;
-	if (!(st->caps & IMAP_CAP_UIDPLUS)) {
-		if (!st->warned_no_uidplus)
-			mf_log(MF_LOG_NOTICE, MF_LOGC_IMAP,
-			       "%s: the server "
-			       "has no UIDPLUS, so messages are left flagged "
-			       "\\Deleted instead of expunged (a plain EXPUNGE "
-			       "would remove other clients' \\Deleted "
-			       "messages too)",
-			       mst->name);
-		st->warned_no_uidplus = true;
-		goto out;
-	}
-	for (i = 0, nch = 0; i < n; i++)
-		if (items[i].status == 0)
-			ch[nch++] = (struct change){ items[i].uid, "", 0, i };
-	ret = run_changes(st, ch, nch, "UID EXPUNGE", &scs, &nscs, err);
-	for (k = 0; ret == 0 && k < nscs; k++) {
-		if (scs[k].cmd->status == IMAP_CMD_OK)
-			continue;
-		for (i = scs[k].first; i < scs[k].first + scs[k].count; i++) {
-			struct mf_remove_item *it = &items[ch[i].item];
-
-			it->status = -1;
-			mf_err_set(&it->err, MF_E_MSG,
-				   "UID %u: UID EXPUNGE: "
-				   "%s",
-				   it->uid, scs[k].cmd->text);
-		}
-	}
-	free_cmds(scs, nscs);
-out:
+	free_cmds(xscs, nxscs);
 	free(ch);
+	free(xch);
 	return ret;
 }
