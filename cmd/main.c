@@ -48,7 +48,7 @@ static const struct cmd_desc commands[] = {
 	  "  IDLE on INBOX of an IMAP side, inotify (else polling) on a\n"
 	  "  Maildir; SIGTERM exits 0, SIGHUP re-reads the configuration\n" },
 	{ "migrate", cmd_migrate, CMD_NEEDS_CONFIG | CMD_STOPS_SAFELY,
-	  "[-n] [--verify] SRC DST | --batch FILE",
+	  "[-n] [--verify] SRC DST | CHANNEL | --batch FILE",
 	  "copy every folder of account SRC to account (or store) DST",
 	  "  -n, --dry-run  the plan per folder (counts), no change\n"
 	  "  --progress=auto|always|never  the live line on stderr\n"
@@ -61,10 +61,15 @@ static const struct cmd_desc commands[] = {
 	  "                 done are skipped when run again; a table at the "
 	  "end\n"
 	  "  --jobs N       with --batch: N pairs at once (default 1, max 32)\n"
+	  "  --per-server M with --batch: at most M sessions at once on one\n"
+	  "                 server (host:port; a pair holds one a side)\n"
 	  "  --json         with --batch: JSON Lines instead of the table\n"
 	  "  SRC is never changed (read-only); nothing is deleted; folders "
 	  "are\n"
-	  "  made on DST; a second run copies only what is new\n" },
+	  "  made on DST; a second run copies only what is new\n"
+	  "  CHANNEL: a channel with migrate: true, for its folders: and\n"
+	  "  folder_map: (explicit renames, e.g. \"Lists/v1.2\": "
+	  "\"Lists/v1_2\")\n" },
 	{ "fetch", cmd_fetch, CMD_NEEDS_CONFIG | CMD_STOPS_SAFELY,
 	  "[-n] [CHANNEL[:FOLDER]...]",
 	  "download the messages max_size left as placeholders",
