@@ -640,6 +640,62 @@ pass_state(struct planner *p)
 	}
 }
 
+/* f and n (unpaired, selectable) go together: SYNC.  Both are taken. */
+static struct box_pair *
+pair_sync(struct planner *p, struct ent *f, struct ent *n)
+{
+	struct box_pair *pair = pair_add(p, BOX_SYNC);
+
+	f->used = n->used = true;
+	pair->far = f->info;
+	pair->near = n->info;
+	pair->far_role = f->role;
+	pair->near_role = n->role;
+	pair->far_name = f->info->name;
+	pair->near_name = n->info->name;
+	return pair;
+}
+
+/*
+ * A folder of one side only (e): created on the other side as `there`
+ * when policy->create allows, else reported; blocked (never created) when
+ * that name exists there (a \Noselect folder, a folder paired already) or
+ * a state row claims it.  Pass 4 gives the folder's own name, pass 1b the
+ * mapped one.
+ */
+static struct box_pair *
+pair_one_sided(struct planner *p, const struct ent *e, bool far_side,
+	       const char *there)
+{
+	const struct side *other = far_side ? &p->near : &p->far;
+	unsigned create_bit = far_side ? SYNC_SIDE_NEAR : SYNC_SIDE_FAR;
+	bool blocked = side_find(other, there) != NULL ||
+		       side_claimed(other, there);
+	struct box_pair *pair;
+
+	if (!blocked && (p->policy->create & create_bit)) {
+		pair = pair_add(p, far_side ? BOX_CREATE_NEAR : BOX_CREATE_FAR);
+		if (far_side)
+			pair->near_name = there;
+		else
+			pair->far_name = there;
+	} else {
+		pair = pair_add(p, far_side ? BOX_SKIP_NEW_FAR :
+					      BOX_SKIP_NEW_NEAR);
+		pair->blocked = blocked;
+	}
+	if (far_side) {
+		pair->far = e->info;
+		pair->far_name = e->info->name;
+		pair->far_role = e->role;
+	} else {
+		pair->near = e->info;
+		pair->near_name = e->info->name;
+		pair->near_role = e->role;
+	}
+	return pair;
+}
+
 static void
 pass_names(struct planner *p)
 {
@@ -647,60 +703,13 @@ pass_names(struct planner *p)
 
 	for (i = 0; i < p->far.n; i++) {
 		struct ent *f = &p->far.v[i], *n;
-		struct box_pair *pair;
 
 		if (f->used || !f->selectable)
 			continue;
 		n = side_find(&p->near, f->key);
 		if (n == NULL || n->used || !n->selectable)
 			continue;
-		f->used = n->used = true;
-		pair = pair_add(p, BOX_SYNC);
-		pair->far = f->info;
-		pair->near = n->info;
-		pair->far_role = f->role;
-		pair->near_role = n->role;
-		pair->far_name = f->info->name;
-		pair->near_name = n->info->name;
-	}
-}
-
-/*
- * One folder_map entry whose folder is on one side only (e; the other
- * side's name is `other_key`): create it there under that name, or report.
- */
-static void
-map_one_side(struct planner *p, struct ent *e, bool far_side,
-	     const char *other_key)
-{
-	const struct side *other = far_side ? &p->near : &p->far;
-	unsigned create_bit = far_side ? SYNC_SIDE_NEAR : SYNC_SIDE_FAR;
-	const struct ent *taken = side_find(other, other_key);
-	bool blocked = (taken != NULL && (taken->used || !taken->selectable)) ||
-		       side_claimed(other, other_key);
-	struct box_pair *pair;
-
-	e->used = true;
-	if (!blocked && (p->policy->create & create_bit)) {
-		pair = pair_add(p, far_side ? BOX_CREATE_NEAR : BOX_CREATE_FAR);
-	} else {
-		pair = pair_add(p, far_side ? BOX_SKIP_NEW_FAR :
-					      BOX_SKIP_NEW_NEAR);
-		pair->blocked = blocked;
-	}
-	pair->map_paired = true;
-	if (far_side) {
-		pair->far = e->info;
-		pair->far_name = e->info->name;
-		pair->far_role = e->role;
-		if (pair->action == BOX_CREATE_NEAR)
-			pair->near_name = other_key;
-	} else {
-		pair->near = e->info;
-		pair->near_name = e->info->name;
-		pair->near_role = e->role;
-		if (pair->action == BOX_CREATE_FAR)
-			pair->far_name = other_key;
+		pair_sync(p, f, n);
 	}
 }
 
@@ -713,7 +722,6 @@ pass_map(struct planner *p)
 		const struct sync_folder_map *m = &p->policy->folder_map[i];
 		const char *fk, *nk;
 		struct ent *f, *n;
-		struct box_pair *pair;
 
 		if (m->far == NULL || m->near == NULL || m->far[0] == '\0' ||
 		    m->near[0] == '\0')
@@ -730,20 +738,16 @@ pass_map(struct planner *p)
 		/* the far folder's row vanished with it: the row decides */
 		if (f == NULL && side_claimed(&p->far, fk))
 			continue;
+		/* what is left of f and n is unpaired: a name there that
+		 * exists is taken (pair_one_sided() blocks it) */
 		if (f != NULL && n != NULL) {
-			f->used = n->used = true;
-			pair = pair_add(p, BOX_SYNC);
-			pair->far = f->info;
-			pair->near = n->info;
-			pair->far_role = f->role;
-			pair->near_role = n->role;
-			pair->far_name = f->info->name;
-			pair->near_name = n->info->name;
-			pair->map_paired = true;
+			pair_sync(p, f, n)->map_paired = true;
 		} else if (f != NULL) {
-			map_one_side(p, f, true, nk);
+			f->used = true;
+			pair_one_sided(p, f, true, nk)->map_paired = true;
 		} else if (n != NULL) {
-			map_one_side(p, n, false, fk);
+			n->used = true;
+			pair_one_sided(p, n, false, fk)->map_paired = true;
 		}
 	}
 }
@@ -783,21 +787,12 @@ pass_roles(struct planner *p)
 
 	for (i = 0; i < MF_N_ELEMENTS(mapped_roles); i++) {
 		struct ent *f, *n;
-		struct box_pair *pair;
 
 		f = role_candidate(&p->far, &p->near, mapped_roles[i]);
 		n = role_candidate(&p->near, &p->far, mapped_roles[i]);
 		if (f == NULL || n == NULL)
 			continue;
-		f->used = n->used = true;
-		pair = pair_add(p, BOX_SYNC);
-		pair->far = f->info;
-		pair->near = n->info;
-		pair->far_role = f->role;
-		pair->near_role = n->role;
-		pair->far_name = f->info->name;
-		pair->near_name = n->info->name;
-		pair->role_mapped = true;
+		pair_sync(p, f, n)->role_mapped = true;
 	}
 }
 
@@ -805,42 +800,12 @@ static void
 pass_leftovers(struct planner *p, bool far_side)
 {
 	const struct side *s = far_side ? &p->far : &p->near;
-	const struct side *other = far_side ? &p->near : &p->far;
-	unsigned create_bit = far_side ? SYNC_SIDE_NEAR : SYNC_SIDE_FAR;
 	size_t i;
 
-	for (i = 0; i < s->n; i++) {
-		const struct ent *e = &s->v[i];
-		struct box_pair *pair;
-		bool blocked;
-
-		if (e->used || !e->selectable)
-			continue;
-		blocked = side_find(other, e->key) != NULL ||
-			  side_claimed(other, e->key);
-		if (!blocked && (p->policy->create & create_bit)) {
-			pair = pair_add(p, far_side ? BOX_CREATE_NEAR :
-						      BOX_CREATE_FAR);
-			/* the new folder gets the same canonical name */
-			if (far_side)
-				pair->near_name = e->key;
-			else
-				pair->far_name = e->key;
-		} else {
-			pair = pair_add(p, far_side ? BOX_SKIP_NEW_FAR :
-						      BOX_SKIP_NEW_NEAR);
-			pair->blocked = blocked;
-		}
-		if (far_side) {
-			pair->far = e->info;
-			pair->far_name = e->info->name;
-			pair->far_role = e->role;
-		} else {
-			pair->near = e->info;
-			pair->near_name = e->info->name;
-			pair->near_role = e->role;
-		}
-	}
+	/* the new folder gets the same canonical name */
+	for (i = 0; i < s->n; i++)
+		if (!s->v[i].used && s->v[i].selectable)
+			pair_one_sided(p, &s->v[i], far_side, s->v[i].key);
 }
 
 static void
