@@ -164,10 +164,23 @@ copy_row(struct box_run *r, struct copy_job *j, struct side *dst)
 	row->placeholder = dst->id == SIDE_NEAR && e->placeholder;
 }
 
-/* Write a row: insert it, or update the one it came from. */
+/*
+ * Write a row: insert it, or update the one it came from.  On a side
+ * whose UIDVALIDITY changed (snapshot.c, reset) the UID it gets is of the
+ * new numbering, and a row not written yet may still hold that number
+ * from the old one: that row is moved out of the way first
+ * (state_msg_park_uid()).
+ */
 static int
 row_write(struct box_run *r, struct state_msg *row, struct mf_err *err)
 {
+	if (r->far.reset && row->far_uid != 0 &&
+	    state_msg_park_uid(r->db, r->sbox->id, true, row->far_uid, err) < 0)
+		return -1;
+	if (r->near.reset && r->near.uids && row->near_uid != 0 &&
+	    state_msg_park_uid(r->db, r->sbox->id, false, row->near_uid, err) <
+		    0)
+		return -1;
 	if (row->rowid != 0)
 		return state_msg_update(r->db, row, err);
 	return state_msg_insert(r->db, r->sbox->id, row, err);
@@ -230,7 +243,7 @@ confirm_undo(struct box_run *r, struct copy_job *j, struct mf_err *err)
 	if (!j->unfetched)
 		msg_fail(r, "copy", j->src, why);
 	if (j->e->state >= 0)
-		return state_msg_update(r->db, &r->rows->v[j->e->state], err);
+		return row_write(r, &r->rows->v[j->e->state], err);
 	return state_msg_delete(r->db, j->row.rowid, err);
 }
 
@@ -273,7 +286,7 @@ confirm(struct box_run *r, struct copy_job *jobs, size_t n, struct side *dst,
 		if (dst->uids && j->d.uid >= dst->uidnext)
 			dst->uidnext = j->d.uid + 1;
 		state_msg_clear_pending(&j->row);
-		if (state_msg_update(r->db, &j->row, err) < 0)
+		if (row_write(r, &j->row, err) < 0)
 			goto fail;
 		if (j->row.placeholder)
 			r->rep.placeholders++;

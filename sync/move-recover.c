@@ -385,6 +385,28 @@ finish(struct rc_run *r, struct rc_job *j, struct mf_err *err)
 	return 0;
 }
 
+/* Pair p's folder on side far listed with another UIDVALIDITY than its
+ * state box recorded: its rows' UIDs there mean nothing (state.h,
+ * state_msg_park_uid()). */
+static bool
+side_reset(const struct box_pair *p, bool far)
+{
+	const struct mf_box_info *info = far ? p->far : p->near;
+	const struct state_side *rec = far ? &p->state->far : &p->state->near;
+
+	return info != NULL && info->status.has_status &&
+	       info->status.uidvalidity != 0 && rec->uidvalidity != 0 &&
+	       info->status.uidvalidity != rec->uidvalidity;
+}
+
+static int
+write_row(struct state_db *db, const struct box_pair *p, struct state_msg *row,
+	  struct mf_err *err)
+{
+	return move_row_write(db, p->state->id, row, side_reset(p, true),
+			      side_reset(p, false), err);
+}
+
 /*
  * A hand move on a maildir S whose mirror was done: the file may still
  * carry the letters of the row's folder (move.c relabel_group()).  The
@@ -444,7 +466,7 @@ write_rows(struct rc_run *r, size_t *moved, bool *touched, bool *changed_r,
 		if (j->fix == MOVE_FIX_UNDONE || j->fix == MOVE_FIX_LOST) {
 			row = *j->row;
 			state_msg_clear_pending(&row);
-			if (state_msg_update(db, &row, err) < 0)
+			if (write_row(db, &r->plan->v[j->box], &row, err) < 0)
 				goto fail;
 			continue;
 		}
@@ -456,8 +478,7 @@ write_rows(struct rc_run *r, size_t *moved, bool *touched, bool *changed_r,
 			move_dest_row(j->row, j->new_uid, j->j.s_uid,
 				      j->j.s_key[0] ? j->j.s_key : NULL, &row);
 		if (state_msg_delete(db, j->row->rowid, err) < 0 ||
-		    state_msg_insert(db, r->plan->v[j->to].state->id, &row,
-				     err) < 0)
+		    write_row(db, &r->plan->v[j->to], &row, err) < 0)
 			goto fail;
 		moved[j->to]++;
 	}

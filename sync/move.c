@@ -84,6 +84,10 @@ struct mv_box {
 	/* the folder vanished there (vanished_on()): nothing to list, every
 	 * row's message is gone */
 	bool gone_here;
+	/* its UIDVALIDITY changed there (guess_changes()): the recorded UIDs
+	 * mean nothing, so every row is gone and every message fresh until
+	 * reset_settle() takes back what is still in the folder */
+	bool reset_here;
 	struct mf_scan_result *list;	  /* everything there (or NULL) */
 	struct mf_box_status list_status; /* selected before list */
 	struct mf_scan_result *fresh;	  /* UID side: from old UIDNEXT on */
@@ -191,8 +195,14 @@ guess_changes(const struct side *s, const struct box_pair *p, struct mv_box *b)
 		b->may_lose = b->may_gain = true;
 		return;
 	}
-	if (now->uidvalidity != rec->uidvalidity)
-		return; /* everything is matched again there */
+	if (now->uidvalidity != rec->uidvalidity) {
+		/* move.h, "UIDVALIDITY changed" */
+		b->reset_here = rec->uidvalidity != 0 && now->uidvalidity != 0;
+		/* (called before the rows are read: side_may_move()) */
+		b->may_lose = b->reset_here && rec->messages > 0;
+		b->may_gain = b->reset_here && now->messages > 0;
+		return;
+	}
 	b->may_gain = now->uidnext > rec->uidnext;
 	/* an expunge leaves fewer messages than the old ones plus every
 	 * UID handed out since could account for */
@@ -295,6 +305,20 @@ look(const struct side *s, struct mv_box *b, struct mf_err *err)
 
 	if (b->gone_here)
 		return 0; /* no folder to read: collect() knows */
+	if (b->reset_here) {
+		struct mf_scan_req req = { .want = MF_WANT_FLAGS | MF_WANT_SIZE,
+					   .uid_lo = 1 };
+
+		if (scan_box(s, p, &req, &b->fresh, &b->seen_status, err) < 0)
+			return -1;
+		if (b->seen_status.uidvalidity == rec->uidvalidity) {
+			/* listed with another one than selected: the
+			 * folder's own sync sorts it out */
+			b->reset_here = false;
+			mf_scan_result_free(&b->fresh);
+		}
+		return 0;
+	}
 	if (!s->uids) {
 		struct mf_scan_req req = { .want = MF_WANT_FLAGS };
 
@@ -388,12 +412,16 @@ collect(const struct side *s, const struct side *m, size_t bi, struct mv_box *b,
 		struct state_msg *row = &rows->v[i];
 		bool there;
 
-		if (s->uids && row_uid(s, row) != 0)
+		if (s->uids && row_uid(s, row) != 0 && !b->reset_here)
 			uids[nu++] = row_uid(s, row);
 		if (!s->uids && row->near_key != NULL)
 			keys[nk++] = row->near_key;
-		if ((b->list == NULL && !b->gone_here) ||
+		if ((b->list == NULL && !b->gone_here && !b->reset_here) ||
 		    !row_may_move(s, m, row) || !key_fits(row->near_key))
+			continue;
+		/* under another UIDVALIDITY only a match by content can
+		 * find it (UID sides have no keys) */
+		if (b->reset_here && (row->msgid == NULL || row->size == 0))
 			continue;
 		/* out of a folder gone: only what a stopped run's journal
 		 * can be settled for (move-recover.c looks for the moved
@@ -402,7 +430,7 @@ collect(const struct side *s, const struct side *m, size_t bi, struct mv_box *b,
 		if (b->gone_here && m->uids &&
 		    (row->msgid == NULL || row->size == 0))
 			continue;
-		if (b->gone_here)
+		if (b->gone_here || b->reset_here)
 			there = false;
 		else if (s->uids)
 			there = mf_msgs_find_uid(b->list->msgs, b->list->n,
@@ -520,15 +548,17 @@ cmp_u64(const void *a, const void *b)
  * copy that grew, BY_IDENT_BARE, is a maildir's).  sizes: those, sorted.
  * The same where every gone row left is a vanished folder's (vanished:
  * one kept after vanishing stays a loser in every run, and new mail
- * anywhere would otherwise cost its header each time).
+ * anywhere would otherwise cost its header each time), and in a folder
+ * whose UIDVALIDITY changed (every message of it is fresh).
  */
 static bool
 worth_reading(const struct mv_run *r, const struct side *s, size_t k,
 	      const struct move_cand *f, const uint64_t *sizes, size_t nsizes,
 	      bool vanished)
 {
-	if ((r->plan->v[k].state != NULL && !vanished) || !s->uids ||
-	    f->size == 0)
+	if ((r->plan->v[k].state != NULL && !vanished &&
+	     !r->boxes[k].reset_here) ||
+	    !s->uids || f->size == 0)
 		return true;
 	return mf_bsearch(&f->size, sizes, nsizes, sizeof(*sizes), cmp_u64) !=
 	       NULL;
@@ -671,6 +701,135 @@ drop_copies(const struct mv_run *r, const struct move_cand *gone,
 	free(drop);
 }
 
+/* One identity of a folder whose UIDVALIDITY changed, for reset_settle(). */
+struct reset_ref {
+	const char *ident;
+	size_t idx;
+	bool is_gone;
+};
+
+static int
+cmp_reset_ref(const void *a, const void *b)
+{
+	const struct reset_ref *x = a, *y = b;
+
+	return strcmp(x->ident, y->ident);
+}
+
+/*
+ * In folder k (reset_here), take out of the candidates every row and
+ * every message that share an identity: that message is still in the
+ * folder under its new UID, and the folder's own sync pairs them again
+ * (plan.c, find_row_msgs()).  By identity alone, not size: what is left
+ * in doubt stays where it is.
+ */
+static void
+reset_cancel(size_t k, struct move_cand *gone, size_t ngone,
+	     struct move_cand *fresh, size_t nfresh)
+{
+	struct reset_ref *v = xcalloc(ngone + nfresh + 1, sizeof(*v));
+	size_t i, j, n = 0;
+
+	for (i = 0; i < ngone; i++)
+		if (gone[i].box == k && gone[i].ident != NULL)
+			v[n++] = (struct reset_ref){ gone[i].ident, i, true };
+	for (i = 0; i < nfresh; i++)
+		if (fresh[i].box == k && fresh[i].ident != NULL)
+			v[n++] = (struct reset_ref){ fresh[i].ident, i, false };
+	mf_qsort(v, n, sizeof(*v), cmp_reset_ref);
+	for (i = 0; i < n; i = j) {
+		bool g = false, f = false;
+
+		for (j = i; j < n && strcmp(v[i].ident, v[j].ident) == 0; j++) {
+			g |= v[j].is_gone;
+			f |= !v[j].is_gone;
+		}
+		if (!g || !f)
+			continue;
+		for (; i < j; i++)
+			if (v[i].is_gone) {
+				gone[v[i].idx].ident = NULL;
+			} else {
+				/* size 0: not read again (reset_settle()) */
+				fresh[v[i].idx].ident = NULL;
+				fresh[v[i].idx].size = 0;
+				fresh[v[i].idx].size_bare = 0;
+			}
+	}
+	free(v);
+}
+
+/*
+ * A folder whose UIDVALIDITY changed on s lists every row as gone and
+ * every message as fresh (move.h, "UIDVALIDITY changed").  Before a row
+ * of it is moved out, the folder's own fresh messages of that row's size
+ * have their identities read (most were, as candidates for other
+ * folders' rows) and reset_cancel() takes back what is still there; then
+ * the candidates are matched again, until every match out of such a
+ * folder was checked so.  A folder whose headers cannot be read moves
+ * nothing out.  *pairs and *npairs are replaced.
+ */
+static int
+reset_settle(struct mv_run *r, const struct side *s, struct move_cand *gone,
+	     size_t ngone, struct move_cand *fresh, struct fresh_ref *fref,
+	     size_t nfresh, struct move_pair **pairs, size_t *npairs,
+	     struct mf_err *err)
+{
+	bool *checked = xcalloc(ngone + 1, sizeof(bool));
+	uint64_t *sizes = xcalloc(ngone + 1, sizeof(*sizes));
+	size_t *which = xcalloc(nfresh + 1, sizeof(*which));
+	bool again = true;
+	size_t i, k, ns, n;
+	int ret = 0;
+
+	while (again && ret == 0) {
+		again = false;
+		for (k = 0; k < r->plan->n && ret == 0; k++) {
+			if (!r->boxes[k].reset_here)
+				continue;
+			for (i = ns = 0; i < *npairs; i++) {
+				size_t g = (*pairs)[i].gone;
+
+				if (gone[g].box == k && !checked[g]) {
+					checked[g] = true;
+					sizes[ns++] = gone[g].size;
+				}
+			}
+			if (ns == 0)
+				continue;
+			again = true;
+			mf_qsort(sizes, ns, sizeof(*sizes), cmp_u64);
+			for (i = n = 0; i < nfresh; i++)
+				if (fresh[i].box == k &&
+				    fresh[i].ident == NULL &&
+				    mf_bsearch(&fresh[i].size, sizes, ns,
+					       sizeof(*sizes), cmp_u64) != NULL)
+					which[n++] = i;
+			if (n > 0 && identify_box(s, r->plan->v + k, fresh,
+						  fref, which, n, err) < 0) {
+				if (mf_err_is_store_level(err->cls)) {
+					ret = -1;
+					break;
+				}
+				mf_debug(MF_LOGC_SYNC, "moves: %s", err->msg);
+				mf_err_clear(err);
+				for (i = 0; i < ngone; i++)
+					if (gone[i].box == k)
+						gone[i].ident = NULL;
+			}
+			reset_cancel(k, gone, ngone, fresh, nfresh);
+		}
+		if (again && ret == 0) {
+			free(*pairs);
+			move_match(gone, ngone, fresh, nfresh, pairs, npairs);
+		}
+	}
+	free(checked);
+	free(sizes);
+	free(which);
+	return ret;
+}
+
 /* ---- 4. carrying a move out ------------------------------------------- */
 
 /* One match, with what the mirror side did. */
@@ -686,6 +845,38 @@ struct mv_job {
 	bool journaled;
 	bool relabel; /* moved by hand on a maildir S: relabel() */
 };
+
+/*
+ * Write row into pair i's state box box_id (insert, or update by rowid):
+ * in a folder whose UIDVALIDITY changed on s, the row's UID there is of
+ * the new numbering or a meaningless old one, either of which another row
+ * may hold (state.h, state_msg_park_uid()).
+ */
+static int
+write_row(const struct mv_run *r, const struct side *s, size_t i,
+	  int64_t box_id, struct state_msg *row, struct mf_err *err)
+{
+	bool far = s->id == SIDE_FAR;
+
+	return move_row_write(r->o->db, box_id, row,
+			      far && r->boxes[i].reset_here,
+			      !far && r->boxes[i].reset_here, err);
+}
+
+int
+move_row_write(struct state_db *db, int64_t box_id, struct state_msg *row,
+	       bool far_reset, bool near_reset, struct mf_err *err)
+{
+	if (far_reset && row->far_uid != 0 &&
+	    state_msg_park_uid(db, box_id, true, row->far_uid, err) < 0)
+		return -1;
+	if (near_reset && row->near_uid != 0 &&
+	    state_msg_park_uid(db, box_id, false, row->near_uid, err) < 0)
+		return -1;
+	if (row->rowid != 0)
+		return state_msg_update(db, row, err);
+	return state_msg_insert(db, box_id, row, err);
+}
 
 /* The journal of job j: what a run that stops now needs to finish it. */
 static void
@@ -750,7 +941,8 @@ journal(struct mv_run *r, const struct side *s, const struct side *m,
 		state_msg_clear_pending(&row);
 		row.pending = STATE_PENDING_MOVE;
 		row.pending_move = &jr;
-		if (state_msg_update(db, &row, err) < 0)
+		if (write_row(r, s, jobs[i].g->box,
+			      pair_state(r, jobs[i].g->box)->id, &row, err) < 0)
 			goto fail;
 		jobs[i].journaled = true;
 	}
@@ -835,7 +1027,9 @@ record(struct mv_run *r, const struct side *s, const struct side *m, size_t dst,
 			if (!j->journaled)
 				continue;
 			/* nothing moved: the folders' syncs decide */
-			if (state_msg_update(db, j->g->row, err) < 0)
+			if (write_row(r, s, j->g->box,
+				      pair_state(r, j->g->box)->id, j->g->row,
+				      err) < 0)
 				goto fail;
 			continue;
 		}
@@ -845,7 +1039,7 @@ record(struct mv_run *r, const struct side *s, const struct side *m, size_t dst,
 		 * content, as after a crash */
 		if (known) {
 			dest_row(s, m, j, &row);
-			if (state_msg_insert(db, to->id, &row, err) < 0)
+			if (write_row(r, s, dst, to->id, &row, err) < 0)
 				goto fail;
 		}
 		r->moved[dst]++;
@@ -1247,7 +1441,7 @@ guess(struct mv_run *r, const struct side *s, size_t i)
 {
 	struct mv_box *b = &r->boxes[i];
 
-	b->may_lose = b->may_gain = b->gone_here = false;
+	b->may_lose = b->may_gain = b->gone_here = b->reset_here = false;
 	if (newcomer(r, i, s))
 		guess_new(s, b->pair, b);
 	else if (!has_rows(r, i) || has_interrupted_copies(b->rows))
@@ -1320,6 +1514,9 @@ side_moves(struct mv_run *r, const struct side *s, const struct side *m,
 		free(pairs);
 		move_match(gone, ngone, fresh, nfresh, &pairs, &npairs);
 	}
+	if (reset_settle(r, s, gone, ngone, fresh, fref, nfresh, &pairs,
+			 &npairs, err) < 0)
+		goto out;
 	drop_copies(r, gone, pairs, &npairs);
 	mf_debug(MF_LOGC_SYNC, "%s side: %zu gone, %zu new, %zu moved",
 		 s->label, ngone, nfresh, npairs);

@@ -137,6 +137,26 @@
  *     folders; only the emptied folder is gone instead of kept.
  * BOX_VANISHED_BOTH takes no part (its journals are settled all the same).
  *
+ * UIDVALIDITY changed.  A folder listed on a UID side S with another
+ * UIDVALIDITY than its state box recorded (an index rebuilt, or names
+ * swapped by another client in a way the rename pass does not carry as
+ * renames: rename.h) has rows whose UIDs there mean nothing.  It takes
+ * part as a loser and a gainer at once: every row with an identity and a
+ * size is gone, every message of the folder fresh (move.c reset_here).
+ * Before a match moves a row out of it, the folder's own fresh messages
+ * of that size have their headers read, and every row and message of the
+ * folder that share an identity are taken out of the candidates
+ * (reset_settle()): that message is still there, and the folder's sync
+ * pairs it again by content (plan.c).  What is left moves as any move:
+ * a message S now holds in another folder is moved there on M, and the
+ * folder's sync then matches the rest.  Rows written into such a folder
+ * (moved in, or matched again) may take a UID of the new numbering that
+ * a row not written yet still holds from the old one: that row's UID is
+ * moved out of the way first (move_row_write(), state.h
+ * state_msg_park_uid()).  A run stopped in the middle finds the folder
+ * still listed so (its state box is recorded only by its own sync), its
+ * rows moved out already in their new folders, and goes on.
+ *
  * Limits.  A dry run settles no journal and lists a double move as the
  * two plain moves it looks like.  A journaled row with no identity or no
  * size, on an IMAP M, cannot be looked for: it keeps its journal and the
@@ -163,6 +183,7 @@
 struct box_plan;
 struct side_scan;
 struct state_box;
+struct state_db;
 struct state_msg;
 struct state_msg_list;
 struct sync_opts;
@@ -252,6 +273,16 @@ enum move_meet move_meet_decide(size_t near_dest, size_t far_dest);
 void move_dest_row(const struct state_msg *old, uint32_t far_uid,
 		   uint32_t near_uid, const char *near_key,
 		   struct state_msg *row);
+
+/*
+ * Write a row of the state box box_id: insert it (rowid 0) or update it.
+ * far_reset / near_reset: that side's UIDVALIDITY changed since the box
+ * was recorded, and the row's UID there may be held by another row of the
+ * old numbering, which is moved out of the way first (state.h,
+ * state_msg_park_uid()).
+ */
+int move_row_write(struct state_db *db, int64_t box_id, struct state_msg *row,
+		   bool far_reset, bool near_reset, struct mf_err *err);
 
 /*
  * Settle the rows journaled by a run that stopped in the middle of a move

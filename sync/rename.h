@@ -81,8 +81,10 @@
  * rows follow (rename-cycle.c): nothing copied, nothing moved.  Not
  * INBOX, not paired by role, whose folder on M is there as recorded;
  * anything else (a chain that does not close, a folder with two
- * candidates) takes nothing, and the folders are synced as folders made
- * anew.  A member with children (RENAME A t; RENAME B A; RENAME t B with
+ * candidates, a member whose children did not all go along) takes
+ * nothing: the folders keep their names on M, and the move pass moves
+ * each message on M into the folder S has it in (move.h, "UIDVALIDITY
+ * changed"), nothing copied either way.  A member with children (RENAME A t; RENAME B A; RENAME t B with
  * A/x and B/y: the children go along, RFC 3501 6.3.5) is taken only when
  * every child with a row is a member too, going to the same place under
  * its parent's target (rename-match.c, family_ok()): the children's

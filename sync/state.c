@@ -73,6 +73,8 @@ enum stmt {
 	ST_MSG_COUNT,
 	ST_MSG_COUNT_PENDING,
 	ST_MSG_COUNT_PLACEHOLDERS,
+	ST_MSG_PARK_FAR,
+	ST_MSG_PARK_NEAR,
 	ST_N
 };
 
@@ -89,6 +91,12 @@ enum stmt {
 	"near_flags, near_keywords, size, date, msgid, pending, pending_arg, " \
 	"placeholder"
 
+/* state_msg_park_uid() */
+#define MSG_PARK(side) \
+	"UPDATE msgs SET " side "_uid = (SELECT max(" side "_uid) + 1 " \
+	"FROM msgs WHERE box_id = ?1) WHERE box_id = ?1 AND " side \
+	"_uid = ?2 AND (SELECT max(" side "_uid) FROM msgs " \
+	"WHERE box_id = ?1) < 4294967295"
 static const char *const stmt_sql[ST_N] = {
 	/* IMMEDIATE: take the write lock now.  A deferred transaction that
 	 * reads and then writes can fail with SQLITE_BUSY in WAL mode without
@@ -125,6 +133,8 @@ static const char *const stmt_sql[ST_N] = {
 				 "WHERE box_id = ?1 AND pending != 0",
 	[ST_MSG_COUNT_PLACEHOLDERS] = "SELECT count(*) FROM msgs "
 				      "WHERE box_id = ?1 AND placeholder != 0",
+	[ST_MSG_PARK_FAR] = MSG_PARK("far"),
+	[ST_MSG_PARK_NEAR] = MSG_PARK("near"),
 };
 
 struct state_db {
@@ -1533,6 +1543,22 @@ state_msg_delete(struct state_db *db, int64_t rowid, struct mf_err *err)
 	if (stmt_done(db, st, "delete message", err) < 0)
 		return -1;
 	return check_changed(db, "delete message", rowid, err);
+}
+
+int
+state_msg_park_uid(struct state_db *db, int64_t box_id, bool far, uint32_t uid,
+		   struct mf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (need_txn(db, "park a UID", err) < 0 ||
+	    stmt_get(db, far ? ST_MSG_PARK_FAR : ST_MSG_PARK_NEAR, &st, err) <
+		    0)
+		return -1;
+	if (sqlite3_bind_int64(st, 1, box_id) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, uid) != SQLITE_OK)
+		return db_fail(db, err, "park UID %u", uid);
+	return stmt_done(db, st, "park a UID", err);
 }
 
 static int

@@ -204,6 +204,21 @@ int state_msg_update(struct state_db *db, const struct state_msg *m,
 		     struct mf_err *err);
 int state_msg_delete(struct state_db *db, int64_t rowid, struct mf_err *err);
 
+/*
+ * A side whose UIDVALIDITY changed: the UIDs its rows recorded mean
+ * nothing there, and a row written now with a UID of the new numbering
+ * may meet a row still holding the same number from the old one (the
+ * index on (box_id, far_uid) and (box_id, near_uid) is unique).  Moves
+ * the row of box_id holding uid on side far (or near) out of the way, to
+ * one above every UID the box records: as meaningless as before, still
+ * on that side (0 would say "not there"), matched again by identity like
+ * the others (plan.c, find_row_msgs()).  Nothing if no row holds it (or
+ * the box records UID 4294967295 already: the write then fails as it
+ * would have).  Inside a transaction.
+ */
+int state_msg_park_uid(struct state_db *db, int64_t box_id, bool far,
+		       uint32_t uid, struct mf_err *err);
+
 /* Number of message rows of a box (for status without network). */
 int state_msg_count(struct state_db *db, int64_t box_id, uint64_t *count_r,
 		    struct mf_err *err);

@@ -15,7 +15,7 @@
 #   dovecot.sh seed DIR BOX [--flags DFPRST] [--new] [--files-from F] FILE...
 #   dovecot.sh path DIR BOX          the box's maildir on the server
 #   dovecot.sh doveadm DIR ARGS...   doveadm against this instance, as MF_USER
-#   dovecot.sh uidvalidity DIR BOX [N | --reset]
+#   dovecot.sh uidvalidity DIR BOX [N | --reset | --reset-reversed]
 #   dovecot.sh logmark DIR           a mark for "traffic --since"
 #   dovecot.sh traffic DIR [--since MARK]   "sessions=N in=BYTES out=BYTES"
 #   dovecot.sh tunnel DIR            run the preauth tunnel (stdin/stdout)
@@ -1095,7 +1095,7 @@ box_uidvalidity()
 # uidvalidity DIR BOX [N]: sets UIDVALIDITY (default: higher than any
 # value this box had from us) and keeps the UIDs.  --reset: forgets the
 # box's UID list and indexes, so every message gets a new UID under a new
-# UIDVALIDITY.  No session may have the box selected meanwhile.  Prints
+# UIDVALIDITY; --reset-reversed hands those out in the opposite order.  No session may have the box selected meanwhile.  Prints
 # the new UIDVALIDITY.
 cmd_uidvalidity()
 {
@@ -1106,12 +1106,25 @@ cmd_uidvalidity()
 	cur=$(box_uidvalidity "$box")
 	[[ -f $DIR/uidvalidity.high ]] && read -r high <"$DIR/uidvalidity.high"
 	((high > cur)) || high=$cur
-	if [[ ${3:-} == --reset ]]; then
+	if [[ ${3:-} == --reset || ${3:-} == --reset-reversed ]]; then
 		boxdir=$(box_path "$box")
 		[[ -d $boxdir/cur ]] || die "no box $box"
 		rm -f "$boxdir/dovecot-uidlist" "$boxdir"/dovecot.index* \
 			"$MAILBASE/mail/$MF_USER"/dovecot.list.index*
 		new=$(box_uidvalidity "$box")
+		if [[ $3 == --reset-reversed ]]; then
+			# the new UIDs handed out in the opposite order: the
+			# message that had the lowest UID gets the highest
+			awk 'NR == 1 { print; next }
+			     { uid[NR] = $1; $1 = ""; rest[NR] = $0; n = NR }
+			     END { for (i = 2; i <= n; i++)
+					print uid[i] rest[n + 2 - i] }' \
+				"$boxdir/dovecot-uidlist" >"$boxdir/uidlist.new"
+			mv "$boxdir/uidlist.new" "$boxdir/dovecot-uidlist"
+			rm -f "$boxdir"/dovecot.index* \
+				"$MAILBASE/mail/$MF_USER"/dovecot.list.index*
+			new=$(box_uidvalidity "$box")
+		fi
 		# Dovecot picks a fresh value, but one this box may have had
 		# before; a client must never see an old value come back.
 		if ((new <= high)); then

@@ -11,6 +11,12 @@
 #   4. two parents with children swapped on the server: parents and
 #      children swapped locally too (the children go along with their
 #      parents' RENAMEs, RFC 3501 section 6.3.5)
+#   5. two parents swapped on the server, only one with a child (which
+#      goes along into the other name): not a cycle the children follow
+#      (rename-match.c, family_ok()), so the messages are moved instead
+#      (move.h, "UIDVALIDITY changed"), the child renamed
+#   6. two parents with children swapped on the server, then the children
+#      swapped back: the parents' messages are moved, the children stay
 # After each, every folder holds on both sides what its namesake on the
 # other side holds (Message-IDs compared per folder), the totals are
 # unchanged, and the next run does nothing.
@@ -169,6 +175,64 @@ check "4: no temporary folder left" \
 totals 4 "$total"
 same_sides "4: sides agree"
 quiet 4
+
+# --- 5. a parent with a child swapped with one without: the child goes
+# along on the server (PaA/kid is QxB/kid now); locally the messages are
+# moved between the parents, the child renamed
+gen_msgs "$T/q" 1 15 qq
+mf_harness seed QxA "$T"/q/m{1..5} >/dev/null 2>&1
+mf_harness seed QxA/kid "$T"/q/m{6..10} >/dev/null 2>&1
+mf_harness seed QxB "$T"/q/m{11..15} >/dev/null 2>&1
+mf -q sync >/dev/null 2>&1
+total=$(count "$LOCAL")
+srv_rename QxA QxT
+srv_rename QxB QxA
+srv_rename QxT QxB
+mf -D sync >"$T/out5" 2>"$T/trace5"
+echo "# exit $?; $(summary "$T/out5")"
+grep -E 'renamed|swap|Qx' "$T/out5" | sed 's/^/#   /'
+check "5: no message body fetched" no_body_fetch "$T/trace5"
+check "5: nothing appended" test "$(appends "$T/trace5")" -eq 0
+check "5: the messages were moved, 5 each way" \
+	grep -Eq '^c: [0-9]+ folders .*moved 10' "$T/out5"
+both_hold 5 QxA 11 15 qq
+both_hold 5 QxB 1 5 qq
+both_hold 5 QxB/kid 6 10 qq
+check "5: no QxA/kid left on either side" \
+	eval '! srv_has QxA/kid && ! loc_has QxA/kid'
+totals 5 "$total"
+same_sides "5: sides agree"
+quiet 5
+
+# --- 6. parents with children swapped, then the children swapped back:
+# the children stay as they were, the parents' messages are moved
+gen_msgs "$T/w" 1 20 ww
+mf_harness seed WxA "$T"/w/m{1..5} >/dev/null 2>&1
+mf_harness seed WxA/kid "$T"/w/m{6..10} >/dev/null 2>&1
+mf_harness seed WxB "$T"/w/m{11..15} >/dev/null 2>&1
+mf_harness seed WxB/kid "$T"/w/m{16..20} >/dev/null 2>&1
+mf -q sync >/dev/null 2>&1
+total=$(count "$LOCAL")
+srv_rename WxA WxT
+srv_rename WxB WxA
+srv_rename WxT WxB
+srv_rename WxA/kid WxT
+srv_rename WxB/kid WxA/kid
+srv_rename WxT WxB/kid
+mf -D sync >"$T/out6" 2>"$T/trace6"
+echo "# exit $?; $(summary "$T/out6")"
+grep -E 'renamed|swap|Wx' "$T/out6" | sed 's/^/#   /'
+check "6: no message body fetched" no_body_fetch "$T/trace6"
+check "6: nothing appended" test "$(appends "$T/trace6")" -eq 0
+check "6: the messages were moved, 5 each way" \
+	grep -Eq '^c: [0-9]+ folders .*moved 10' "$T/out6"
+both_hold 6 WxA 11 15 ww
+both_hold 6 WxB 1 5 ww
+both_hold 6 WxA/kid 6 10 ww
+both_hold 6 WxB/kid 16 20 ww
+totals 6 "$total"
+same_sides "6: sides agree"
+quiet 6
 
 if ls "$T"/sanitizer* >/dev/null 2>&1; then
 	not_ok "no sanitizer report"

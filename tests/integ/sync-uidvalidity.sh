@@ -95,4 +95,43 @@ check "after the change: matched again, nothing pulled" \
 same_sides "both sides agree after the change"
 no_duplicates "$LOCAL" "no duplicates locally after the change"
 no_duplicates "$MF_MAILDIR" "no duplicates on the server after the change"
+# --- The new UIDs handed out in another order than before (an index
+# rebuilt from the files in another order): a row written with its new
+# UID must not meet one still holding that number from the old numbering
+# (state.h, state_msg_park_uid(); this stopped the folder with "UNIQUE
+# constraint failed" in every run).  And a message another client moved
+# out of the folder meanwhile is moved locally too, not pulled again
+# (move.h, "UIDVALIDITY changed").
+gen_msgs "$T/rev" 201 212 rev
+mf_harness doveadm mailbox create Rev >/dev/null 2>&1
+mf_harness seed Rev "$T"/rev/* >/dev/null 2>&1
+mf -q sync >/dev/null 2>&1
+first_rev=$(mf_harness doveadm search mailbox Rev all 2>/dev/null |
+	awk 'NR == 1 {print $2}')
+mf_harness doveadm move INBOX mailbox Rev header message-id m211.rev@test \
+	>/dev/null 2>&1
+mf_harness uidvalidity Rev --reset-reversed >/dev/null 2>&1
+check "Rev's UIDs now run the other way" test "$(mf_harness doveadm fetch \
+	hdr.message-id mailbox Rev uid "$first_rev" 2>/dev/null |
+	grep -o 'm[0-9]*\.rev')" = m212.rev
+mf -D sync >"$T/out4" 2>"$T/trace4"
+rc=$?
+check "sync after the reversed renumbering exits 0" test $rc -eq 0
+[ $rc -eq 0 ] || grep -v '^[CS]: ' "$T/trace4" | tail -5 | sed 's/^/# /'
+check "Rev matched again: nothing pulled or pushed anywhere" \
+	grep -Eq "^c: [0-9]+ folders .*pulled 0, pushed 0," "$T/out4"
+check "the message moved on the server is moved locally" \
+	grep -q "INBOX: pulled 0, pushed 0, .*moved 1" "$T/out4"
+check "no message body fetched" no_body_fetch "$T/trace4"
+check "m211.rev is in the local INBOX, not in Rev" \
+	test -n "$(local_file INBOX m211.rev)" -a -z "$(local_file Rev m211.rev)"
+set_local_flags "$(local_file Rev m205.rev)" FS
+mf -q sync >/dev/null 2>&1
+check "a local flag after it reaches the right message on the server" \
+	test "$(mf_harness doveadm search mailbox Rev flagged 2>/dev/null |
+		wc -l)" -eq 1 -a -n "$(mf_harness doveadm search mailbox Rev \
+		flagged header message-id m205.rev@test 2>/dev/null)"
+same_sides "both sides agree after the reversed renumbering"
+no_duplicates "$LOCAL" "no duplicates locally after the renumbering"
+no_duplicates "$MF_MAILDIR" "no duplicates on the server after the renumbering"
 finish

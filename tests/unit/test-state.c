@@ -1356,6 +1356,65 @@ test_bulk(void **state)
 	state_close(&db);
 }
 
+/* state_msg_park_uid(): a UID of a new numbering taken from an old row */
+static void
+test_park_uid(void **state)
+{
+	struct fixture *fx = *state;
+	struct state_db *db = open_ok(fx->path, false);
+	struct state_msg_list *list = NULL;
+	struct mf_err err = { 0 };
+	struct state_msg a = { .far_uid = 1, .near_key = (char *)"ka" };
+	struct state_msg b = { .far_uid = 2, .near_key = (char *)"kb" };
+	struct state_msg c = { .far_uid = 4294967295u,
+			       .near_key = (char *)"kc" };
+	int64_t box, other;
+
+	begin_ok(db);
+	box = add_box(db, "A", "a");
+	other = add_box(db, "B", "b");
+	assert_int_equal(state_msg_insert(db, box, &a, &err), 0);
+	assert_int_equal(state_msg_insert(db, box, &b, &err), 0);
+	/* the same UID in another box is not touched */
+	assert_int_equal(state_msg_insert(db, other,
+					  &(struct state_msg){
+						  .far_uid = 2,
+						  .near_key = (char *)"kx" },
+					  &err),
+			 0);
+	/* a swaps to 2: b moves to 3, above every UID of the box */
+	assert_int_equal(state_msg_park_uid(db, box, true, 2, &err), 0);
+	a.far_uid = 2;
+	assert_int_equal(state_msg_update(db, &a, &err), 0);
+	/* nobody holds 7: nothing happens */
+	assert_int_equal(state_msg_park_uid(db, box, true, 7, &err), 0);
+	commit_ok(db);
+	assert_int_equal(state_msgs_load(db, box, &list, &err), 0);
+	assert_int_equal(list->n, 2);
+	assert_int_equal(list->v[0].far_uid, 2);
+	assert_string_equal(list->v[0].near_key, "ka");
+	assert_int_equal(list->v[1].far_uid, 3);
+	assert_string_equal(list->v[1].near_key, "kb");
+	state_msg_list_free(&list);
+	assert_int_equal(state_msgs_load(db, other, &list, &err), 0);
+	assert_int_equal(list->v[0].far_uid, 2);
+	state_msg_list_free(&list);
+
+	/* no room above the highest UID: the row stays, the write that
+	 * follows fails as it would have */
+	begin_ok(db);
+	assert_int_equal(state_msg_insert(db, box, &c, &err), 0);
+	assert_int_equal(state_msg_park_uid(db, box, true, 3, &err), 0);
+	b.far_uid = 3;
+	assert_int_equal(state_msg_update(db, &b, &err), 0);
+	a.far_uid = 3;
+	assert_int_equal(state_msg_update(db, &a, &err), -1);
+	state_rollback(db);
+	/* outside a transaction: refused */
+	assert_int_equal(state_msg_park_uid(db, box, true, 2, &err), -1);
+	state_close(&db);
+}
+
 int
 main(void)
 {
@@ -1383,6 +1442,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_empty_file, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bulk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_park_uid, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
