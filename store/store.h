@@ -523,6 +523,17 @@ struct mf_store_ops {
 		      size_t n, bool expunge, struct mf_err *err);
 
 	/*
+	 * set_flags of some messages and remove of others, answered as by
+	 * the two calls, in one wait where the store has one to save (IMAP:
+	 * the STOREs, the STORE \Deleted and the UID EXPUNGE pipelined,
+	 * sent in that order).  NULL: the caller makes the two calls
+	 * (maildir: a rename or unlink per file, nothing to wait for).
+	 */
+	int (*change)(struct mf_store *st, struct mf_flag_item *flags,
+		      size_t nflags, struct mf_remove_item *rm, size_t nrm,
+		      bool expunge, struct mf_err *err);
+
+	/*
 	 * Move messages from the selected mailbox to dest (which must exist
 	 * and differ from it).  NULL when the store cannot do it at all;
 	 * an IMAP store without MOVE and UIDPLUS fails with MF_E_BOX (it

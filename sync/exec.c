@@ -696,14 +696,12 @@ copy_all(struct box_run *r, struct side *dst, const bool *skip,
 	return ret;
 }
 
-/* Per entry: did every store operation succeed?  Indexed like the plan. */
-static void
-flags_side(struct box_run *r, struct side *s, bool *failed, struct mf_err *err,
-	   int *ret)
+/* The flag changes planned on side s, with their plan indexes. */
+static size_t
+flag_items(const struct box_run *r, const struct side *s, const bool *failed,
+	   struct mf_flag_item *items, size_t *idx)
 {
-	struct plan_result *plan = r->plan;
-	struct mf_flag_item *items = xcalloc(plan->n + 1, sizeof(*items));
-	size_t *idx = xcalloc(plan->n + 1, sizeof(*idx));
+	const struct plan_result *plan = r->plan;
 	size_t i, n = 0;
 
 	for (i = 0; i < plan->n; i++) {
@@ -725,40 +723,15 @@ flags_side(struct box_run *r, struct side *s, bool *failed, struct mf_err *err,
 		}
 		idx[n++] = i;
 	}
-	if (n > 0 && *ret == 0 &&
-	    (side_select(s, err) < 0 ||
-	     s->st->ops->set_flags(s->st, items, n, err) < 0)) {
-		mf_err_prefix(err, "%s %s: flags", s->label, s->box);
-		*ret = -1;
-	}
-	for (i = 0; i < n; i++) {
-		if (*ret == 0 && items[i].status == 0 && !items[i].gone &&
-		    !items[i].conflict) {
-			if (s->id == SIDE_FAR)
-				r->rep.flags_far++;
-			else
-				r->rep.flags_near++;
-			continue;
-		}
-		failed[idx[i]] = true;
-		if (*ret == 0 && items[i].status != 0)
-			msg_fail(r, "flags",
-				 &s->view[s->id == SIDE_FAR ?
-						  plan->v[idx[i]].far :
-						  plan->v[idx[i]].near],
-				 &items[i].err);
-	}
-	free(items);
-	free(idx);
+	return n;
 }
 
-static void
-delete_side(struct box_run *r, struct side *s, bool *failed, struct mf_err *err,
-	    int *ret)
+/* The deletions planned on side s, with their plan indexes. */
+static size_t
+remove_items(const struct box_run *r, const struct side *s, const bool *failed,
+	     struct mf_remove_item *items, size_t *idx)
 {
-	struct plan_result *plan = r->plan;
-	struct mf_remove_item *items = xcalloc(plan->n + 1, sizeof(*items));
-	size_t *idx = xcalloc(plan->n + 1, sizeof(*idx));
+	const struct plan_result *plan = r->plan;
 	size_t i, n = 0;
 
 	for (i = 0; i < plan->n; i++) {
@@ -777,35 +750,104 @@ delete_side(struct box_run *r, struct side *s, bool *failed, struct mf_err *err,
 				   (e->placeholder || m->placeholder_of != 0);
 		idx[n++] = i;
 	}
-	if (n > 0 && *ret == 0) {
-		if (side_select(s, err) < 0 ||
-		    s->st->ops->remove(s->st, items, n, true, err) < 0) {
-			mf_err_prefix(err, "%s %s: delete", s->label, s->box);
+	return n;
+}
+
+static const struct mf_msg *
+entry_msg(const struct box_run *r, const struct side *s, size_t i)
+{
+	const struct plan_entry *e = &r->plan->v[i];
+
+	return &s->view[s->id == SIDE_FAR ? e->far : e->near];
+}
+
+/* Count what side s's store did (ok: the call returned 0); failed[] gets
+ * the entries it did not do, which are not recorded. */
+static void
+changes_done(struct box_run *r, const struct side *s, bool *failed,
+	     const struct mf_flag_item *fl, const size_t *fidx, size_t nf,
+	     const struct mf_remove_item *rm, const size_t *ridx, size_t nr,
+	     bool ok)
+{
+	bool far = s->id == SIDE_FAR;
+	size_t i;
+
+	for (i = 0; i < nf; i++) {
+		if (ok && fl[i].status == 0 && !fl[i].gone && !fl[i].conflict) {
+			*(far ? &r->rep.flags_far : &r->rep.flags_near) += 1;
+			continue;
+		}
+		failed[fidx[i]] = true;
+		if (ok && fl[i].status != 0)
+			msg_fail(r, "flags", entry_msg(r, s, fidx[i]),
+				 &fl[i].err);
+	}
+	for (i = 0; i < nr; i++) {
+		if (ok && rm[i].status == 0) {
+			*(far ? &r->rep.del_far : &r->rep.del_near) += 1;
+			continue;
+		}
+		failed[ridx[i]] = true;
+		/* counted, so the folder is not recorded as clean and the
+		 * deletion is tried again next run */
+		if (ok)
+			msg_fail(r, "delete", entry_msg(r, s, ridx[i]),
+				 &rm[i].err);
+	}
+}
+
+/*
+ * Side s's flag changes, then its deletions (other messages): in one call
+ * where the store answers both behind one wait (store.h, change: one round
+ * trip instead of two per folder on IMAP), else in two.  Each is
+ * independent of the others and of the other side's, and none is recorded
+ * before record() below, so any order of them is as crash-safe as any
+ * other: a run stopped between them finds each message as changed or not,
+ * and plans again from that (plan.h, three-way flags; a message deleted on
+ * both sides is forgotten).
+ */
+static void
+changes_side(struct box_run *r, struct side *s, bool *failed,
+	     struct mf_err *err, int *ret)
+{
+	size_t cap = r->plan->n + 1, nf, nr;
+	struct mf_flag_item *fl = xcalloc(cap, sizeof(*fl));
+	struct mf_remove_item *rm = xcalloc(cap, sizeof(*rm));
+	size_t *fidx = xcalloc(cap, sizeof(*fidx));
+	size_t *ridx = xcalloc(cap, sizeof(*ridx));
+	const struct mf_store_ops *ops = s->st->ops;
+
+	nf = flag_items(r, s, failed, fl, fidx);
+	nr = remove_items(r, s, failed, rm, ridx);
+	if (*ret == 0 && nf + nr > 0 && side_select(s, err) < 0) {
+		mf_err_prefix(err, "%s %s: %s", s->label, s->box,
+			      nf > 0 ? "flags" : "delete");
+		*ret = -1;
+	} else if (*ret == 0 && nf > 0 && nr > 0 && ops->change != NULL) {
+		if (ops->change(s->st, fl, nf, rm, nr, true, err) < 0) {
+			mf_err_prefix(err, "%s %s: flags and delete", s->label,
+				      s->box);
 			*ret = -1;
 		} else {
 			mf_test_step("delete");
 		}
-	}
-	for (i = 0; i < n; i++) {
-		if (*ret == 0 && items[i].status == 0) {
-			if (s->id == SIDE_FAR)
-				r->rep.del_far++;
-			else
-				r->rep.del_near++;
-			continue;
+	} else if (*ret == 0) {
+		if (nf > 0 && ops->set_flags(s->st, fl, nf, err) < 0) {
+			mf_err_prefix(err, "%s %s: flags", s->label, s->box);
+			*ret = -1;
+		} else if (nr > 0 &&
+			   ops->remove(s->st, rm, nr, true, err) < 0) {
+			mf_err_prefix(err, "%s %s: delete", s->label, s->box);
+			*ret = -1;
+		} else if (nr > 0) {
+			mf_test_step("delete");
 		}
-		failed[idx[i]] = true;
-		/* counted, so the folder is not recorded as clean and the
-		 * deletion is tried again next run */
-		if (*ret == 0)
-			msg_fail(r, "delete",
-				 &s->view[s->id == SIDE_FAR ?
-						  plan->v[idx[i]].far :
-						  plan->v[idx[i]].near],
-				 &items[i].err);
 	}
-	free(items);
-	free(idx);
+	changes_done(r, s, failed, fl, fidx, nf, rm, ridx, nr, *ret == 0);
+	free(fl);
+	free(rm);
+	free(fidx);
+	free(ridx);
 }
 
 /* A row to forget with nothing to do on either side. */
@@ -934,12 +976,10 @@ exec_plan(struct box_run *r, struct mf_err *err)
 		free(failed);
 		return -1;
 	}
-	flags_side(r, &r->far, failed, err, &ret);
-	flags_side(r, &r->near, failed, err, &ret);
+	changes_side(r, &r->far, failed, err, &ret);
 	if (ret == 0)
 		mf_test_step("flags");
-	delete_side(r, &r->far, failed, err, &ret);
-	delete_side(r, &r->near, failed, err, &ret);
+	changes_side(r, &r->near, failed, err, &ret);
 	/* record what succeeded, also when a store failed half way */
 	if (record(r, failed, ret == 0 ? err : NULL) < 0 && ret == 0)
 		ret = -1;

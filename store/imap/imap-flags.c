@@ -1,10 +1,14 @@
 /*
- * set_flags and remove: UID STORE grouped by identical change, pipelined.
+ * set_flags, remove and change: UID STORE grouped by identical change,
+ * pipelined.
  *
  * Items asking for the same change (same sign, same flags and keywords,
  * same UNCHANGEDSINCE) share commands with ranged UID sets.  A conditional
  * STORE (RFC 7162 3.1.3) refused for some UIDs answers OK [MODIFIED set]:
  * those items get conflict = true and the engine rescans them.
+ *
+ * change: both, in that order, behind one wait (the server runs them in
+ * order; each item is answered as by the two calls).
  *
  * remove: +FLAGS.SILENT (\Deleted), then UID EXPUNGE (RFC 4315) of exactly
  * those UIDs, pipelined behind the STOREs: one round trip, not two.  The
@@ -158,16 +162,6 @@ wait_changes(struct imap_store *st, struct mf_err *err)
 	return ret;
 }
 
-/* submit_changes() and wait_changes(). */
-static int
-run_changes(struct imap_store *st, struct change *ch, size_t nch,
-	    const char *verb, struct store_cmd **scs_r, size_t *nscs_r,
-	    struct mf_err *err)
-{
-	submit_changes(st, ch, nch, verb, scs_r, nscs_r);
-	return wait_changes(st, err);
-}
-
 /* Items of the failed commands among scs get status -1 and the reason,
  * unless an earlier command failed them already. */
 static void
@@ -214,21 +208,24 @@ flag_spec(char sign, unsigned flags, const char *kw)
 	return xasprintf("%cFLAGS.SILENT (%s)", sign, list);
 }
 
-int
-imap_set_flags(struct mf_store *mst, struct mf_flag_item *items, size_t n,
-	       struct mf_err *err)
-{
-	struct imap_store *st = imap_store_of(mst);
+/* A set_flags in flight: submitted, its answers not yet read. */
+struct flags_run {
 	struct change *ch;
 	char **specs;
-	struct store_cmd *scs = NULL;
-	size_t nch = 0, nscs = 0, nspecs = 0, i, k;
-	int ret;
+	size_t nch, nspecs;
+	struct store_cmd *scs;
+	size_t nscs;
+};
 
-	if (imap_need_selected(st, "set_flags", err) < 0)
-		return -1;
-	ch = xcalloc(2 * n + 1, sizeof(*ch));
-	specs = xcalloc(2 * n + 1, sizeof(*specs));
+static void
+flags_submit(struct imap_store *st, struct mf_flag_item *items, size_t n,
+	     struct flags_run *fr)
+{
+	size_t i;
+
+	fr->ch = xcalloc(2 * n + 1, sizeof(*fr->ch));
+	fr->specs = xcalloc(2 * n + 1, sizeof(*fr->specs));
+	fr->nch = fr->nspecs = 0;
 	for (i = 0; i < n; i++) {
 		struct mf_flag_item *it = &items[i];
 		char *add = flag_spec('+', it->add, it->kw_add);
@@ -239,29 +236,38 @@ imap_set_flags(struct mf_store *mst, struct mf_flag_item *items, size_t n,
 		it->new_key[0] = '\0';
 		mf_err_clear(&it->err);
 		if (add != NULL) {
-			specs[nspecs++] = add;
-			ch[nch++] = (struct change){ it->uid, add,
-						     it->unchangedsince, i };
+			fr->specs[fr->nspecs++] = add;
+			fr->ch[fr->nch++] = (struct change){ it->uid, add,
+							     it->unchangedsince,
+							     i };
 		}
 		if (del != NULL) {
-			specs[nspecs++] = del;
-			ch[nch++] = (struct change){ it->uid, del,
-						     it->unchangedsince, i };
+			fr->specs[fr->nspecs++] = del;
+			fr->ch[fr->nch++] = (struct change){ it->uid, del,
+							     it->unchangedsince,
+							     i };
 		}
 	}
-	ret = run_changes(st, ch, nch, "UID STORE", &scs, &nscs, err);
-	for (k = 0; ret == 0 && k < nscs; k++) {
-		const struct store_cmd *sc = &scs[k];
+	submit_changes(st, fr->ch, fr->nch, "UID STORE", &fr->scs, &fr->nscs);
+}
+
+/* After the wait: each item's answer (ok true), then free the run. */
+static void
+flags_collect(struct mf_flag_item *items, struct flags_run *fr, bool ok)
+{
+	size_t i, k;
+
+	for (k = 0; ok && k < fr->nscs; k++) {
+		const struct store_cmd *sc = &fr->scs[k];
 
 		for (i = sc->first; i < sc->first + sc->count; i++) {
-			struct mf_flag_item *it = &items[ch[i].item];
+			struct mf_flag_item *it = &items[fr->ch[i].item];
 
 			if (sc->cmd->status != IMAP_CMD_OK) {
 				it->status = -1;
 				mf_err_set(&it->err, MF_E_MSG,
-					   "UID %u: STORE: "
-					   "%s",
-					   it->uid, sc->cmd->text);
+					   "UID %u: STORE: %s", it->uid,
+					   sc->cmd->text);
 			} else if (sc->modified_bad ||
 				   in_set(sc->modified, sc->nmodified,
 					  it->uid)) {
@@ -269,12 +275,87 @@ imap_set_flags(struct mf_store *mst, struct mf_flag_item *items, size_t n,
 			}
 		}
 	}
-	free_cmds(scs, nscs);
-	for (i = 0; i < nspecs; i++)
-		free(specs[i]);
-	free(specs);
-	free(ch);
+	free_cmds(fr->scs, fr->nscs);
+	for (i = 0; i < fr->nspecs; i++)
+		free(fr->specs[i]);
+	free(fr->specs);
+	free(fr->ch);
+}
+
+int
+imap_set_flags(struct mf_store *mst, struct mf_flag_item *items, size_t n,
+	       struct mf_err *err)
+{
+	struct imap_store *st = imap_store_of(mst);
+	struct flags_run fr;
+	int ret;
+
+	if (imap_need_selected(st, "set_flags", err) < 0)
+		return -1;
+	flags_submit(st, items, n, &fr);
+	ret = wait_changes(st, err);
+	flags_collect(items, &fr, ret == 0);
 	return ret;
+}
+
+/* A remove in flight. */
+struct remove_run {
+	struct change *ch, *xch;
+	struct store_cmd *scs, *xscs;
+	size_t nscs, nxscs;
+	bool uid_expunge;
+};
+
+static void
+remove_submit(struct imap_store *st, struct mf_remove_item *items, size_t n,
+	      bool expunge, struct remove_run *rr)
+{
+	size_t i;
+
+	memset(rr, 0, sizeof(*rr));
+	rr->uid_expunge = expunge && (st->caps & IMAP_CAP_UIDPLUS);
+	if (expunge && !rr->uid_expunge && !st->warned_no_uidplus) {
+		mf_log(MF_LOG_NOTICE, MF_LOGC_IMAP,
+		       "%s: the server "
+		       "has no UIDPLUS, so messages are left flagged "
+		       "\\Deleted instead of expunged (a plain EXPUNGE "
+		       "would remove other clients' \\Deleted "
+		       "messages too)",
+		       st->base.name);
+		st->warned_no_uidplus = true;
+	}
+	rr->ch = xcalloc(n + 1, sizeof(*rr->ch));
+	for (i = 0; i < n; i++) {
+		items[i].status = 0;
+		items[i].gone = false;
+		mf_err_clear(&items[i].err);
+		rr->ch[i] = (struct change){ items[i].uid,
+					     "+FLAGS.SILENT (\\Deleted)", 0,
+					     i };
+	}
+	submit_changes(st, rr->ch, n, "UID STORE", &rr->scs, &rr->nscs);
+	if (rr->uid_expunge) {
+		rr->xch = xcalloc(n + 1, sizeof(*rr->xch));
+		for (i = 0; i < n; i++)
+			rr->xch[i] = (struct change){ items[i].uid, "", 0, i };
+		submit_changes(st, rr->xch, n, "UID EXPUNGE", &rr->xscs,
+			       &rr->nxscs);
+	}
+}
+
+static void
+remove_collect(struct mf_remove_item *items, struct remove_run *rr, bool ok)
+{
+	if (ok) {
+		fail_items(items, rr->ch, rr->scs, rr->nscs, "STORE \\Deleted");
+		if (rr->uid_expunge)
+			fail_items(items, rr->xch, rr->xscs, rr->nxscs,
+				   "UID EXPUNGE");
+	}
+	free_cmds(rr->scs, rr->nscs);
+	free_cmds(rr->xscs, rr->nxscs);
+	free(rr->ch);
+	free(rr->xch);
 }
 
 int
@@ -282,51 +363,37 @@ imap_remove(struct mf_store *mst, struct mf_remove_item *items, size_t n,
 	    bool expunge, struct mf_err *err)
 {
 	struct imap_store *st = imap_store_of(mst);
-	struct change *ch, *xch = NULL;
-	struct store_cmd *scs = NULL, *xscs = NULL;
-	size_t nscs = 0, nxscs = 0, i;
-	bool uid_expunge;
+	struct remove_run rr;
 	int ret;
 
 	if (imap_need_selected(st, "remove", err) < 0)
 		return -1;
 	if (n == 0)
 		return 0;
-	uid_expunge = expunge && (st->caps & IMAP_CAP_UIDPLUS);
-	if (expunge && !uid_expunge && !st->warned_no_uidplus) {
-		mf_log(MF_LOG_NOTICE, MF_LOGC_IMAP,
-		       "%s: the server "
-		       "has no UIDPLUS, so messages are left flagged "
-		       "\\Deleted instead of expunged (a plain EXPUNGE "
-		       "would remove other clients' \\Deleted "
-		       "messages too)",
-		       mst->name);
-		st->warned_no_uidplus = true;
-	}
-	ch = xcalloc(n, sizeof(*ch));
-	for (i = 0; i < n; i++) {
-		items[i].status = 0;
-		items[i].gone = false;
-		mf_err_clear(&items[i].err);
-		ch[i] = (struct change){ items[i].uid,
-					 "+FLAGS.SILENT (\\Deleted)", 0, i };
-	}
-	submit_changes(st, ch, n, "UID STORE", &scs, &nscs);
-	if (uid_expunge) {
-		xch = xcalloc(n, sizeof(*xch));
-		for (i = 0; i < n; i++)
-			xch[i] = (struct change){ items[i].uid, "", 0, i };
-		submit_changes(st, xch, n, "UID EXPUNGE", &xscs, &nxscs);
-	}
+	remove_submit(st, items, n, expunge, &rr);
 	ret = wait_changes(st, err);
-	if (ret == 0) {
-		fail_items(items, ch, scs, nscs, "STORE \\Deleted");
-		if (uid_expunge)
-			fail_items(items, xch, xscs, nxscs, "UID EXPUNGE");
-	}
-	free_cmds(scs, nscs);
-	free_cmds(xscs, nxscs);
-	free(ch);
-	free(xch);
+	remove_collect(items, &rr, ret == 0);
+	return ret;
+}
+
+int
+imap_change(struct mf_store *mst, struct mf_flag_item *flags, size_t nflags,
+	    struct mf_remove_item *rm, size_t nrm, bool expunge,
+	    struct mf_err *err)
+{
+	struct imap_store *st = imap_store_of(mst);
+	struct flags_run fr;
+	struct remove_run rr;
+	int ret;
+
+	if (imap_need_selected(st, "change", err) < 0)
+		return -1;
+	flags_submit(st, flags, nflags, &fr);
+	if (nrm > 0)
+		remove_submit(st, rm, nrm, expunge, &rr);
+	ret = wait_changes(st, err);
+	flags_collect(flags, &fr, ret == 0);
+	if (nrm > 0)
+		remove_collect(rm, &rr, ret == 0);
 	return ret;
 }

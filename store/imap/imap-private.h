@@ -164,6 +164,9 @@ int imap_set_flags(struct mf_store *st, struct mf_flag_item *items, size_t n,
 		   struct mf_err *err);
 int imap_remove(struct mf_store *st, struct mf_remove_item *items, size_t n,
 		bool expunge, struct mf_err *err);
+int imap_change(struct mf_store *st, struct mf_flag_item *flags, size_t nflags,
+		struct mf_remove_item *rm, size_t nrm, bool expunge,
+		struct mf_err *err);
 int imap_move(struct mf_store *st, struct mf_move_item *items, size_t n,
 	      const char *dest, struct mf_err *err);
 

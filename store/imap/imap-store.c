@@ -1394,6 +1394,7 @@ static const struct mf_store_ops imap_ops = {
 	.deliver_abort_all = imap_deliver_abort_all,
 	.set_flags = imap_set_flags,
 	.remove = imap_remove,
+	.change = imap_change,
 	.move = imap_move,
 	.reconnect = imap_reconnect,
 	.wire_bytes = imap_wire_bytes,

@@ -79,14 +79,27 @@ same_sides "still the same after the second sync"
 flagged=$(find "$LOCAL/Archive/cur" -type f -name '*:2,S' | sort | head -1)
 mv "$flagged" "${flagged%:2,S}:2,FS"
 rm "$(find "$LOCAL/Lists/dev/cur" -type f | sort | head -1)"
+seen=$(find "$LOCAL/Lists/dev/cur" -type f -name '*:2,FS' | sort | tail -1)
+mv "$seen" "${seen%:2,FS}:2,S"
 gen_msgs "$T/new" 1 1 local
 cp "$T/new/m1" "$LOCAL/INBOX/cur/1700000100.new1.test:2,S"
 server_before=$(count "$MF_MAILDIR")
 mf -D sync >"$T/out3" 2>"$T/trace3"
 check "the local change's sync exits 0" test $? -eq 0
-check "it pushed one, flagged one, deleted one" \
-	grep -q "pushed 1, flags 1/0, deleted 1/0" "$T/out3"
-grep -q "pushed 1, flags 1/0" "$T/out3" || sed 's/^/# /' "$T/out3"
+check "it pushed one, changed two flags, deleted one" \
+	grep -q "pushed 1, flags 2/0, deleted 1/0" "$T/out3"
+grep -q "pushed 1, flags 2/0" "$T/out3" || sed 's/^/# /' "$T/out3"
+# in Lists/dev the flag's STORE, the STORE \Deleted and the UID EXPUNGE
+# go out together, one wait (store.h, change)
+del_at=$(grep -n '^C: [^ ]* UID STORE .*Deleted' "$T/trace3" | head -1 |
+	cut -d: -f1)
+fl_tag=$(head -n "${del_at:-0}" "$T/trace3" | grep '^C: [^ ]* UID STORE ' |
+	grep -v Deleted | tail -1 | awk '{print $2}')
+fl_ok_at=$(grep -n "^S: ${fl_tag:-none} " "$T/trace3" | head -1 | cut -d: -f1)
+x_at=$(grep -n '^C: [^ ]* UID EXPUNGE' "$T/trace3" | head -1 | cut -d: -f1)
+check "flags, \\Deleted and UID EXPUNGE sent before the flags' answer (lines ${del_at:-?}, ${x_at:-?} < ${fl_ok_at:-?})" \
+	test "${x_at:-0}" -gt "${del_at:-0}" -a "${del_at:-0}" -gt 0 \
+	-a "${x_at:-0}" -lt "${fl_ok_at:-0}"
 twice=$(sed -n 's/^C: [^ ]* SELECT //p' "$T/trace3" | sort | uniq -d)
 check "no folder selected twice (got: ${twice:-none})" test -z "$twice"
 check "the server has the change ($server_before + 1 - 1)" \
