@@ -526,12 +526,17 @@ struct mf_store_ops {
 	 * set_flags of some messages and remove of others, answered as by
 	 * the two calls, in one wait where the store has one to save (IMAP:
 	 * the STOREs, the STORE \Deleted and the UID EXPUNGE pipelined,
-	 * sent in that order).  NULL: the caller makes the two calls
+	 * sent in that order).  then (or NULL): a scan to run after them in
+	 * the same wait, as scan() would (the engine's look at what changed
+	 * since, sync/record.c); *then_r its result, or NULL when that scan
+	 * failed or was not run (the caller scans again: a failed scan does
+	 * not fail the call).  NULL: the caller makes the calls one by one
 	 * (maildir: a rename or unlink per file, nothing to wait for).
 	 */
 	int (*change)(struct mf_store *st, struct mf_flag_item *flags,
 		      size_t nflags, struct mf_remove_item *rm, size_t nrm,
-		      bool expunge, struct mf_err *err);
+		      bool expunge, const struct mf_scan_req *then,
+		      struct mf_scan_result **then_r, struct mf_err *err);
 
 	/*
 	 * Move messages from the selected mailbox to dest (which must exist

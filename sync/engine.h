@@ -55,6 +55,12 @@ struct side {
 	 * since (struct side_scan), owned: the first full scan takes it
 	 * instead of reading the folder again (snapshot.c) */
 	struct mf_scan_result *kept;
+	/* what changed since the listing, scanned behind this run's own
+	 * flag changes and deletions in their wait (store.h, change), and
+	 * the status the session saw after it: for absorb_own_changes(),
+	 * which takes it instead of scanning again; owned, NULL: none */
+	struct mf_scan_result *since;
+	struct mf_box_status since_status;
 };
 
 /*
@@ -133,6 +139,9 @@ int settle_fetch(struct box_run *r, struct mf_err *err);
 
 /* Take our own changes into a UID side's status when they are all ours. */
 int absorb_own_changes(struct box_run *r, struct side *s, struct mf_err *err);
+/* The scan absorb_own_changes() makes of side s (*sreq), or false where
+ * it makes none (not a UID side with CONDSTORE and a HIGHESTMODSEQ). */
+bool absorb_scan_req(const struct side *s, struct mf_scan_req *sreq);
 /* Record the folder's sides; clean: the run had no failure. */
 int record_box(struct box_run *r, bool clean, struct mf_err *err);
 

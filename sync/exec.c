@@ -799,7 +799,10 @@ changes_done(struct box_run *r, const struct side *s, bool *failed,
 /*
  * Side s's flag changes, then its deletions (other messages): in one call
  * where the store answers both behind one wait (store.h, change: one round
- * trip instead of two per folder on IMAP), else in two.  Each is
+ * trip instead of two per folder on IMAP), else in two.  The scan that
+ * absorb_own_changes() makes afterwards rides in the same wait: nothing of
+ * ours changes the folder after these (the copies came first), so it
+ * sees what a scan after record() would, a round trip sooner.  Each is
  * independent of the others and of the other side's, and none is recorded
  * before record() below, so any order of them is as crash-safe as any
  * other: a run stopped between them finds each message as changed or not,
@@ -816,6 +819,8 @@ changes_side(struct box_run *r, struct side *s, bool *failed,
 	size_t *fidx = xcalloc(cap, sizeof(*fidx));
 	size_t *ridx = xcalloc(cap, sizeof(*ridx));
 	const struct mf_store_ops *ops = s->st->ops;
+	struct mf_scan_req then;
+	bool look;
 
 	nf = flag_items(r, s, failed, fl, fidx);
 	nr = remove_items(r, s, failed, rm, ridx);
@@ -823,13 +828,24 @@ changes_side(struct box_run *r, struct side *s, bool *failed,
 		mf_err_prefix(err, "%s %s: %s", s->label, s->box,
 			      nf > 0 ? "flags" : "delete");
 		*ret = -1;
-	} else if (*ret == 0 && nf > 0 && nr > 0 && ops->change != NULL) {
-		if (ops->change(s->st, fl, nf, rm, nr, true, err) < 0) {
+	} else if (*ret == 0 && nf + nr > 0 && ops->change != NULL &&
+		   ((look = absorb_scan_req(s, &then)) || (nf > 0 && nr > 0))) {
+		/* the look at what changed since goes behind (record.c) */
+		mf_scan_result_free(&s->since);
+		if (ops->change(s->st, fl, nf, rm, nr, true,
+				look ? &then : NULL, look ? &s->since : NULL,
+				err) < 0) {
 			mf_err_prefix(err, "%s %s: flags and delete", s->label,
 				      s->box);
 			*ret = -1;
 		} else {
-			mf_test_step("delete");
+			if (nr > 0)
+				mf_test_step("delete");
+			if (s->since != NULL &&
+			    (ops->selected_status == NULL ||
+			     ops->selected_status(s->st, s->box,
+						  &s->since_status) != 0))
+				mf_scan_result_free(&s->since);
 		}
 	} else if (*ret == 0) {
 		if (nf > 0 && ops->set_flags(s->st, fl, nf, err) < 0) {

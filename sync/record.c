@@ -40,6 +40,14 @@ struct uid_flags {
 };
 
 static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
 cmp_uid_flags(const void *a, const void *b)
 {
 	const struct uid_flags *x = a, *y = b;
@@ -78,11 +86,27 @@ current_status(struct side *s, const struct mf_scan_req *sreq,
 	return ops->scan(s->st, sreq, res, err);
 }
 
+bool
+absorb_scan_req(const struct side *s, struct mf_scan_req *sreq)
+{
+	if (!s->uids || !s->selected || !(s->st->caps & MF_CAP_CONDSTORE) ||
+	    s->status.highestmodseq == 0)
+		return false;
+	*sreq = (struct mf_scan_req){
+		.want = MF_WANT_FLAGS,
+		.changedsince = s->status.highestmodseq,
+		.vanished = (s->st->caps & MF_CAP_QRESYNC) != 0,
+	};
+	return true;
+}
+
+/* Long because the evidence is read, compared and taken in one place:
+ * split, each part would need the rows, the scan and the status. */
 int
 absorb_own_changes(struct box_run *r, struct side *s, struct mf_err *err)
 {
 	struct mf_box_status now;
-	struct mf_scan_req sreq = { .want = MF_WANT_FLAGS, .vanished = true };
+	struct mf_scan_req sreq;
 	struct mf_scan_result *res = NULL;
 	struct state_msg_list *rows = NULL;
 	struct uid_flags *uids;
@@ -91,15 +115,19 @@ absorb_own_changes(struct box_run *r, struct side *s, struct mf_err *err)
 	uint32_t ours_next;
 	bool far = s->id == SIDE_FAR;
 
-	if (!s->uids || !s->selected || !(s->st->caps & MF_CAP_CONDSTORE) ||
-	    s->status.highestmodseq == 0)
+	if (!absorb_scan_req(s, &sreq))
 		return 0;
 	if ((far ? r->rep.pushed + r->rep.flags_far + r->rep.del_far :
 		   r->rep.pulled + r->rep.flags_near + r->rep.del_near) == 0)
 		return 0;
-	sreq.changedsince = s->status.highestmodseq;
-	sreq.vanished = (s->st->caps & MF_CAP_QRESYNC) != 0;
-	if (current_status(s, &sreq, &now, &res, err) < 0 ||
+	/* scanned already, behind our changes in their wait (exec.c): the
+	 * same scan, and the status the session saw after it */
+	if (s->since != NULL) {
+		res = s->since;
+		s->since = NULL;
+		now = s->since_status;
+	}
+	if ((res == NULL && current_status(s, &sreq, &now, &res, err) < 0) ||
 	    state_msgs_load(r->db, r->sbox->id, &rows, err) < 0) {
 		mf_scan_result_free(&res);
 		return mf_err_prefix(err, "%s %s", s->label, s->box);
@@ -120,6 +148,12 @@ absorb_own_changes(struct box_run *r, struct side *s, struct mf_err *err)
 	for (i = 0; i < res->n && mine; i++) {
 		struct uid_flags key = { res->msgs[i].uid, 0, NULL }, *found;
 
+		/* answered, then expunged: a scan behind our UID EXPUNGE in
+		 * the same wait can see the message before the server tells
+		 * of the expunge (RFC 3501 7.4.1: not during a FETCH) */
+		if (mf_bsearch(&res->msgs[i].uid, res->vanished, res->nvanished,
+			       sizeof(*res->vanished), cmp_u32) != NULL)
+			continue;
 		found = mf_bsearch(&key, uids, present, sizeof(*uids),
 				   cmp_uid_flags);
 		mine = found != NULL && found->flags == res->msgs[i].flags &&

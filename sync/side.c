@@ -30,6 +30,7 @@ side_deinit(struct side *s)
 	s->view = NULL;
 	mf_arena_destroy(&s->arena);
 	mf_scan_result_free(&s->kept);
+	mf_scan_result_free(&s->since);
 }
 
 const char *

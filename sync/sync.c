@@ -231,6 +231,9 @@ pass_reset(struct box_run *r)
 	mf_arena_destroy(&r->near.arena);
 	r->far.view = r->near.view = NULL;
 	r->far.kw_visible = r->near.kw_visible = NULL;
+	/* taken behind one pass's changes: not the next pass's */
+	mf_scan_result_free(&r->far.since);
+	mf_scan_result_free(&r->near.since);
 	r->far.n = r->far.cap = r->near.n = r->near.cap = 0;
 }
 

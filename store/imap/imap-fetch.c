@@ -638,73 +638,138 @@ take_vanished(struct scan_ctx *sc)
 	sc->vanished = NULL;
 }
 
+/* A range scan in flight (imap_scan_submit()). */
+struct imap_scan_run {
+	struct scan_ctx sc;
+	const struct mf_scan_req *req;
+	struct mf_scan_result *res;
+	struct imap_cmd **cmds;
+	size_t ncmds;
+	uint32_t lo, hi;
+};
+
+struct imap_scan_run *
+imap_scan_submit(struct imap_store *st, const struct mf_scan_req *req)
+{
+	struct imap_scan_run *run = xcalloc(1, sizeof(*run));
+
+	run->req = req;
+	run->sc.st = st;
+	run->sc.req = req;
+	run->lo = req->uid_lo ? req->uid_lo : 1;
+	run->hi = req->uid_hi ? req->uid_hi : UINT32_MAX;
+	run->res = xcalloc(1, sizeof(*run->res));
+	run->res->arena = mf_arena_create(64 * 1024);
+	if (st->sel_kw_permanent != NULL)
+		run->res->kw_visible = mf_arena_strdup(run->res->arena,
+						       st->sel_kw_permanent);
+	run->sc.res = run->res;
+	run->cmds = submit_range_fetch(st, &run->sc, run->lo, run->hi,
+				       &run->ncmds);
+	return run;
+}
+
+/* After the commands were waited for (waited: without a store failure):
+ * the result, or -1; frees the run either way. */
+int
+imap_scan_finish(struct imap_scan_run **runp, bool waited,
+		 struct mf_scan_result **res_r, struct mf_err *err)
+{
+	struct imap_scan_run *run = *runp;
+	struct imap_store *st = run->sc.st;
+	const struct mf_scan_req *req = run->req;
+	struct scan_ctx *sc = &run->sc;
+	size_t i;
+	int ret = -1;
+
+	*runp = NULL;
+	*res_r = NULL;
+	if (!waited)
+		goto out;
+	for (i = 0; i < run->ncmds; i++)
+		if (run->cmds[i]->status != IMAP_CMD_OK) {
+			mf_err_set(err, MF_E_BOX, "%s: UID FETCH: %s",
+				   st->sel_name, run->cmds[i]->text);
+			goto out;
+		}
+	if (sc->bad_uid) {
+		mf_err_set(err, MF_E_BOX,
+			   "%s: the FETCH response for message %u has "
+			   "no valid UID",
+			   st->sel_name, sc->bad_uid_seq);
+		goto out;
+	}
+	take_asked(sc, run->lo, run->hi);
+	memo_note(st, run->res);
+	if (req->uid_lo == 0 && req->uid_hi == 0 && req->since == 0 &&
+	    req->changedsince == 0 && run->res->n != st->exists &&
+	    check_complete(st, sc, err) < 0)
+		goto out;
+	if (req->vanished && req->changedsince != 0 && st->qresync &&
+	    !st->sel_nomodseq && !sc->vanished_overflow)
+		take_vanished(sc);
+	*res_r = run->res;
+	run->res = NULL;
+	ret = 0;
+out:
+	for (i = 0; i < run->ncmds; i++)
+		imap_cmd_free(&run->cmds[i]);
+	free(run->cmds);
+	free(sc->v);
+	free(sc->vanished);
+	free(sc->search);
+	mf_scan_result_free(&run->res);
+	free(run);
+	return ret;
+}
+
+/* The SEARCH SINCE form: the found UIDs, then their FETCH. */
+static int
+scan_since(struct imap_store *st, const struct mf_scan_req *req,
+	   struct mf_scan_result **res_r, struct mf_err *err)
+{
+	struct imap_scan_run *run = xcalloc(1, sizeof(*run));
+	bool ok;
+
+	run->req = req;
+	run->sc.st = st;
+	run->sc.req = req;
+	run->lo = req->uid_lo ? req->uid_lo : 1;
+	run->hi = req->uid_hi ? req->uid_hi : UINT32_MAX;
+	run->res = xcalloc(1, sizeof(*run->res));
+	run->res->arena = mf_arena_create(64 * 1024);
+	if (st->sel_kw_permanent != NULL)
+		run->res->kw_visible = mf_arena_strdup(run->res->arena,
+						       st->sel_kw_permanent);
+	run->sc.res = run->res;
+	ok = run_search(st, &run->sc, err) == 0;
+	if (ok) {
+		run->cmds = submit_found_fetches(st, &run->sc, &run->ncmds);
+		ok = imap_client_wait_all(st->client, err) == 0;
+		if (!ok)
+			imap_store_fail(st, err);
+	}
+	return imap_scan_finish(&run, ok, res_r, err);
+}
+
 int
 imap_scan(struct mf_store *mst, const struct mf_scan_req *req,
 	  struct mf_scan_result **res_r, struct mf_err *err)
 {
 	struct imap_store *st = imap_store_of(mst);
-	struct scan_ctx sc = { .st = st, .req = req };
-	struct mf_scan_result *res;
-	struct imap_cmd **cmds = NULL;
-	size_t ncmds = 0, i;
-	uint32_t lo = req->uid_lo ? req->uid_lo : 1;
-	uint32_t hi = req->uid_hi ? req->uid_hi : UINT32_MAX;
-	int ret = -1;
+	struct imap_scan_run *run;
+	bool ok;
 
 	*res_r = NULL;
 	if (imap_need_selected(st, "scan", err) < 0)
 		return -1;
-	res = xcalloc(1, sizeof(*res));
-	res->arena = mf_arena_create(64 * 1024);
-	if (st->sel_kw_permanent != NULL)
-		res->kw_visible = mf_arena_strdup(res->arena,
-						  st->sel_kw_permanent);
-	sc.res = res;
-	if (req->since != 0) {
-		if (run_search(st, &sc, err) < 0)
-			goto out;
-		cmds = submit_found_fetches(st, &sc, &ncmds);
-	} else {
-		cmds = submit_range_fetch(st, &sc, lo, hi, &ncmds);
-	}
-	if (imap_client_wait_all(st->client, err) < 0) {
+	if (req->since != 0)
+		return scan_since(st, req, res_r, err);
+	run = imap_scan_submit(st, req);
+	ok = imap_client_wait_all(st->client, err) == 0;
+	if (!ok)
 		imap_store_fail(st, err);
-		goto out;
-	}
-	for (i = 0; i < ncmds; i++)
-		if (cmds[i]->status != IMAP_CMD_OK) {
-			mf_err_set(err, MF_E_BOX, "%s: UID FETCH: %s",
-				   st->sel_name, cmds[i]->text);
-			goto out;
-		}
-	if (sc.bad_uid) {
-		mf_err_set(err, MF_E_BOX,
-			   "%s: the FETCH response for message %u has "
-			   "no valid UID",
-			   st->sel_name, sc.bad_uid_seq);
-		goto out;
-	}
-	take_asked(&sc, lo, hi);
-	memo_note(st, res);
-	if (req->uid_lo == 0 && req->uid_hi == 0 && req->since == 0 &&
-	    req->changedsince == 0 && res->n != st->exists &&
-	    check_complete(st, &sc, err) < 0)
-		goto out;
-	if (req->vanished && req->changedsince != 0 && st->qresync &&
-	    !st->sel_nomodseq && !sc.vanished_overflow)
-		take_vanished(&sc);
-	*res_r = res;
-	res = NULL;
-	ret = 0;
-out:
-	for (i = 0; i < ncmds; i++)
-		imap_cmd_free(&cmds[i]);
-	free(cmds);
-	free(sc.v);
-	free(sc.vanished);
-	free(sc.search);
-	mf_scan_result_free(&res);
-	return ret;
+	return imap_scan_finish(&run, ok, res_r, err);
 }
 
 /* ---- fetch ---------------------------------------------------------- */

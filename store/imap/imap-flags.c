@@ -379,21 +379,34 @@ imap_remove(struct mf_store *mst, struct mf_remove_item *items, size_t n,
 int
 imap_change(struct mf_store *mst, struct mf_flag_item *flags, size_t nflags,
 	    struct mf_remove_item *rm, size_t nrm, bool expunge,
+	    const struct mf_scan_req *then, struct mf_scan_result **then_r,
 	    struct mf_err *err)
 {
 	struct imap_store *st = imap_store_of(mst);
+	struct imap_scan_run *scan = NULL;
 	struct flags_run fr;
 	struct remove_run rr;
+	struct mf_err serr = { 0 };
 	int ret;
 
+	if (then_r != NULL)
+		*then_r = NULL;
 	if (imap_need_selected(st, "change", err) < 0)
 		return -1;
 	flags_submit(st, flags, nflags, &fr);
 	if (nrm > 0)
 		remove_submit(st, rm, nrm, expunge, &rr);
+	/* SINCE needs a SEARCH answered first: not behind the changes */
+	if (then != NULL && then_r != NULL && then->since == 0)
+		scan = imap_scan_submit(st, then);
 	ret = wait_changes(st, err);
 	flags_collect(flags, &fr, ret == 0);
 	if (nrm > 0)
 		remove_collect(rm, &rr, ret == 0);
+	/* a scan that failed only leaves *then_r NULL (store.h) */
+	if (scan != NULL &&
+	    imap_scan_finish(&scan, ret == 0, then_r, &serr) < 0)
+		mf_debug(MF_LOGC_IMAP, "%s: the scan behind the changes: %s",
+			 st->sel_name, serr.msg);
 	return ret;
 }

@@ -164,8 +164,23 @@ int imap_set_flags(struct mf_store *st, struct mf_flag_item *items, size_t n,
 		   struct mf_err *err);
 int imap_remove(struct mf_store *st, struct mf_remove_item *items, size_t n,
 		bool expunge, struct mf_err *err);
+/*
+ * A scan of a UID range (req->since 0) split in two, so that it can ride
+ * behind other commands in one wait (imap_change()): submit, wait for the
+ * client's commands (imap_client_wait_all(); a failure there ends the
+ * store, imap_store_fail()), then finish with waited saying whether the
+ * wait succeeded.  req must live until the finish; the finish frees the
+ * run and returns as imap_scan() would.
+ */
+struct imap_scan_run;
+struct imap_scan_run *imap_scan_submit(struct imap_store *st,
+				       const struct mf_scan_req *req);
+int imap_scan_finish(struct imap_scan_run **run, bool waited,
+		     struct mf_scan_result **res_r, struct mf_err *err);
+
 int imap_change(struct mf_store *st, struct mf_flag_item *flags, size_t nflags,
 		struct mf_remove_item *rm, size_t nrm, bool expunge,
+		const struct mf_scan_req *then, struct mf_scan_result **then_r,
 		struct mf_err *err);
 int imap_move(struct mf_store *st, struct mf_move_item *items, size_t n,
 	      const char *dest, struct mf_err *err);
